@@ -1,0 +1,23 @@
+// Bundles the guest agent (and the node-tar it uses) into one file that runs on the
+// guest's Node 18 with no node_modules. The host backend runs this very file, so the fast
+// host tests exercise the artifact real guests will run.
+import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+await build({
+  entryPoints: [`${root}src/agent/main.ts`],
+  outfile: `${root}dist/agent/pyro-agent.mjs`,
+  bundle: true,
+  platform: "node",
+  target: "node18",
+  format: "esm",
+  sourcemap: "linked",
+  legalComments: "none",
+  banner: {
+    // Some bundled CommonJS dependencies call require(); give ESM output one.
+    js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);",
+  },
+  logLevel: "warning",
+});

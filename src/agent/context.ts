@@ -1,0 +1,22 @@
+import type { Handler } from "./server.js";
+import type { WorkspacePaths } from "./paths.js";
+
+/** Everything an agent feature module needs; features register handlers and cleanups here. */
+export interface AgentContext {
+  paths: WorkspacePaths;
+  /** A private directory outside /workspace for temporary files and agent state. */
+  stateDir: string;
+  handlers: Map<string, Handler>;
+  /** Run (in registration order) before the agent exits: stop shells, services, ... */
+  cleanups: Array<() => Promise<void>>;
+}
+
+export function stringField(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function numberField(body: Record<string, unknown>, field: string): number | undefined {
+  const value = body[field];
+  return typeof value === "number" ? value : undefined;
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+
+import { exportPath, extractArchive } from "../archive/index.js";
+import { PyroError, ValidationError } from "../errors.js";
+import type { AgentContext } from "./context.js";
+import { numberField, stringField } from "./context.js";
+import { runCommand } from "./exec.js";
+
+/** Upper bound for one uploaded archive; a guest disk is not infinite either. */
+export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
+
+export function registerCoreHandlers(context: AgentContext): void {
+  const { handlers, paths } = context;
+
+  handlers.set("exec", async ({ body }) => {
+    const command = stringField(body, "command");
+    if (!command || command.trim() === "") {
+      throw new ValidationError("command must not be empty");
+    }
+    const cwd = paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
+    const stat = await fs.stat(cwd.local).catch(() => null);
+    if (!stat?.isDirectory()) {
+      throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
+        field: "cwd",
+      });
+    }
+    const env = body.env;
+    const result = await runCommand({
+      command,
+      cwd: cwd.local,
+      env: isStringRecord(env) ? env : undefined,
+      timeoutSeconds: numberField(body, "timeout_seconds") ?? 30,
+      maxOutputBytes: numberField(body, "max_output_bytes"),
+    });
+    return { ...result, cwd: cwd.guest };
+  });
+
+  handlers.set("archive.import", async ({ body, upload }) => {
+    if (!upload) throw new ValidationError("archive.import needs an uploaded archive");
+    const destination = paths.resolve(
+      stringField(body, "destination") ?? "/workspace",
+      "destination",
+    );
+    const scratch = scratchPath(context, "import.tar");
+    try {
+      await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
+      await fs.mkdir(destination.local, { recursive: true });
+      const summary = await extractArchive(scratch, destination.local);
+      return {
+        destination: destination.guest,
+        entry_count: summary.entryCount,
+        bytes_written: summary.totalBytes,
+      };
+    } finally {
+      await fs.rm(scratch, { force: true });
+    }
+  });
+
+  handlers.set("archive.export", async ({ body, sendData }) => {
+    const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+    const scratch = scratchPath(context, "export.tar");
+    try {
+      const exported = await exportPath({
+        root: paths.root,
+        relativePath: target.relative || ".",
+        file: scratch,
+      });
+      let size = 0;
+      for await (const chunk of createReadStream(scratch)) {
+        size += (chunk as Buffer).length;
+        await sendData(chunk as Buffer);
+      }
+      return {
+        path: target.guest,
+        artifact_type: exported.artifact_type,
+        entry_count: exported.entry_count,
+        size_bytes: size,
+      };
+    } finally {
+      await fs.rm(scratch, { force: true });
+    }
+  });
+}
+
+function scratchPath(context: AgentContext, suffix: string): string {
+  return path.join(
+    context.stateDir,
+    `tmp-${process.pid}-${randomBytes(6).toString("hex")}-${suffix}`,
+  );
+}
+
+function byteLimit(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > limit) {
+        callback(
+          new PyroError("limit_exceeded", `uploaded archive exceeds the ${limit}-byte limit`),
+        );
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((item) => typeof item === "string")
+  );
+}

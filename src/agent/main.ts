@@ -1,0 +1,135 @@
+/**
+ * The pyro guest agent. The same program runs inside real guests (with /workspace as its
+ * root, on Node 18) and, for the `host` backend, as a detached host process whose root is
+ * the workspace directory. It serves the framed protocol on a Unix socket; any number of
+ * clients may be connected at once.
+ */
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+import { PROTOCOL_VERSION } from "../protocol/frames.js";
+import type { AgentContext } from "./context.js";
+import { registerFeatures } from "./features.js";
+import { registerCoreHandlers } from "./handlers.js";
+import { WorkspacePaths } from "./paths.js";
+import { serveConnection } from "./server.js";
+import { AGENT_VERSION } from "./version.js";
+
+interface AgentOptions {
+  socket: string;
+  root: string;
+  stateDir: string;
+  /** Epoch seconds; the agent stops itself then, so an abandoned sandbox cannot outlive its TTL. */
+  expiresAt: number | null;
+}
+
+function parseArgs(argv: string[]): AgentOptions {
+  const values = new Map<string, string>();
+  for (let index = 0; index < argv.length; index += 2) {
+    const key = argv[index];
+    const value = argv[index + 1];
+    if (!key?.startsWith("--") || value === undefined) {
+      throw new Error(
+        `usage: pyro-agent --socket PATH --root DIR --state-dir DIR (bad argument '${key}')`,
+      );
+    }
+    values.set(key.slice(2), value);
+  }
+  const socket = values.get("socket");
+  const root = values.get("root") ?? "/workspace";
+  const stateDir = values.get("state-dir") ?? "/run/pyro-agent";
+  if (!socket) throw new Error("pyro-agent: --socket is required");
+  const expiresAt = values.has("expires-at") ? Number(values.get("expires-at")) : null;
+  if (expiresAt !== null && !Number.isFinite(expiresAt))
+    throw new Error("pyro-agent: --expires-at must be a number");
+  return {
+    socket: path.resolve(socket),
+    root: path.resolve(root),
+    stateDir: path.resolve(stateDir),
+    expiresAt,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  fs.mkdirSync(options.root, { recursive: true });
+  fs.mkdirSync(options.stateDir, { recursive: true });
+  const context: AgentContext = {
+    paths: new WorkspacePaths(options.root),
+    stateDir: options.stateDir,
+    handlers: new Map(),
+    cleanups: [],
+  };
+  registerCoreHandlers(context);
+  registerFeatures(context);
+
+  const startedAt = Date.now();
+  const failpoints = new Set(
+    (process.env.PYRO_AGENT_FAILPOINTS ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+  let shuttingDown = false;
+  const server = net.createServer((socket) => {
+    serveConnection(socket, {
+      handlers: context.handlers,
+      failpoints,
+      hello: () => ({
+        protocol_version: PROTOCOL_VERSION,
+        agent_version: AGENT_VERSION,
+        node_version: process.version,
+        pid: process.pid,
+        workspace_root: "/workspace",
+        uptime_ms: Date.now() - startedAt,
+        capabilities: [...context.handlers.keys()].sort(),
+      }),
+    });
+  });
+
+  const shutdown = async (code: number): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    server.close();
+    for (const cleanup of context.cleanups) {
+      await cleanup().catch((error: Error) =>
+        console.error(`pyro-agent: cleanup failed: ${error.message}`),
+      );
+    }
+    fs.rmSync(options.socket, { force: true });
+    process.exit(code);
+  };
+  context.handlers.set("shutdown", async () => {
+    // Answer first, then stop: the caller waits for the process to disappear.
+    setTimeout(() => void shutdown(0), 10);
+    return { shutting_down: true };
+  });
+  if (options.expiresAt !== null) {
+    // setTimeout caps at ~24.8 days; TTLs are at most one day.
+    const delay = Math.max(0, options.expiresAt * 1000 - Date.now());
+    setTimeout(
+      () => {
+        console.error("pyro-agent: TTL expired, shutting down");
+        void shutdown(0);
+      },
+      Math.min(delay, 2_147_000_000),
+    ).unref();
+  }
+  process.on("SIGTERM", () => void shutdown(0));
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGHUP", () => undefined);
+
+  fs.rmSync(options.socket, { force: true });
+  server.listen(options.socket, () => {
+    fs.chmodSync(options.socket, 0o600);
+    console.error(
+      `pyro-agent ${AGENT_VERSION} listening on ${options.socket} (root ${options.root})`,
+    );
+  });
+}
+
+main().catch((error: Error) => {
+  console.error(`pyro-agent: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+
+/** Signals a whole process group; a group that is already gone is not an error. */
+export function killProcessGroup(pid: number | undefined | null, signal: NodeJS.Signals): boolean {
+  if (pid === undefined || pid === null || pid <= 0) return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `pid` names a live process; zombies count as dead. */
+export function processIsAlive(pid: number | null | undefined): boolean {
+  if (pid === null || pid === undefined || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM means it exists but belongs to someone else.
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return readProcStat(pid)?.state !== "Z";
+}
+
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  pgid: number;
+  /** Foreground process group of the controlling terminal (-1 without one). */
+  tpgid: number;
+  /** Start time in clock ticks since boot: with the pid, identifies one process. */
+  startTicks: number;
+}
+
+export function readProcStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // The command name is in parentheses and may contain spaces: parse after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return {
+    state: fields[0] ?? "?",
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    tpgid: Number(fields[5]),
+    startTicks: Number(fields[19]),
+  };
+}

@@ -1,0 +1,477 @@
+/**
+ * Persistent PTY shells, owned by the agent so that any client process can read and write
+ * the same shell. The guest has Node 18 and no compiler, so instead of a native pty addon
+ * the terminal comes from util-linux `script` (in Debian's essential bsdutils package): it
+ * allocates a pty, makes the shell a session leader with that pty as controlling terminal,
+ * and relays our stdin/stdout pipes to the pty master.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { StringDecoder } from "node:string_decoder";
+
+import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
+import type { AgentContext } from "./context.js";
+import { stringField } from "./context.js";
+import { readProcStat } from "./process-group.js";
+
+export const SHELL_SIGNALS = ["HUP", "INT", "TERM", "KILL"] as const;
+export type ShellSignal = (typeof SHELL_SIGNALS)[number];
+
+/** Characters of output kept per shell (older output is dropped, cursors stay absolute). */
+export const SHELL_BUFFER_CHARS = 1024 * 1024;
+const CHUNK_CHARS = 16 * 1024;
+const MAX_SHELLS = 32;
+const MAX_READ_CHARS = 1024 * 1024;
+const MAX_INPUT_CHARS = 64 * 1024;
+const MAX_DIMENSION = 1000;
+/** How long open waits for `script` to fork the shell before giving up. */
+const OPEN_TIMEOUT_MS = 5_000;
+/** Between SIGHUP to the terminal's session and SIGKILL to whatever is left. */
+const CLOSE_GRACE_MS = 500;
+
+interface Shell {
+  id: string;
+  cwd: string;
+  cols: number;
+  rows: number;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  /** The `script` process; its exit is the shell's exit. */
+  relay: ChildProcess;
+  /** The shell itself: session leader of the terminal, so its /proc stat has the tpgid. */
+  shellPid: number;
+  buffer: OutputBuffer;
+}
+
+export class ShellRegistry {
+  private readonly shells = new Map<string, Shell>();
+  private inputrc: string | null = null;
+
+  constructor(private readonly context: AgentContext) {}
+
+  register(): void {
+    const { handlers } = this.context;
+    handlers.set("shell.open", ({ body }) => this.open(body));
+    handlers.set("shell.read", async ({ body }) => this.read(body));
+    handlers.set("shell.write", ({ body }) => this.write(body));
+    handlers.set("shell.signal", async ({ body }) => this.signal(body));
+    handlers.set("shell.close", async ({ body }) => {
+      await this.close(this.lookup(body));
+      return { shell_id: stringField(body, "shell_id"), closed: true };
+    });
+    handlers.set("shell.list", async () => ({ shells: [...this.shells.values()].map(describe) }));
+    handlers.set("shell.close_all", async () => ({ closed_count: await this.closeAll() }));
+    this.context.cleanups.push(async () => {
+      await this.closeAll();
+    });
+  }
+
+  async closeAll(): Promise<number> {
+    const all = [...this.shells.values()];
+    await Promise.all(all.map((shell) => this.close(shell)));
+    return all.length;
+  }
+
+  private async open(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const cwd = this.context.paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
+    if (!fs.statSync(cwd.local, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
+        field: "cwd",
+      });
+    }
+    const cols = dimension(body, "cols", 120);
+    const rows = dimension(body, "rows", 30);
+    if (this.shells.size >= MAX_SHELLS) {
+      throw new PyroError(
+        "limit_exceeded",
+        `a workspace may have at most ${MAX_SHELLS} shells; close one first`,
+      );
+    }
+    const id = randomBytes(6).toString("hex");
+    const shellPath = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
+    // bash without rc files: the guest's and (for the host backend) the user's dotfiles
+    // would make prompts and behaviour differ between sandboxes. The size is set from
+    // inside the pty because `script` copies it only from a terminal stdin, and ours is a pipe.
+    const flags = shellPath === "/bin/bash" ? "--noprofile --norc -i" : "-i";
+    const inner = `stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${shellPath} ${flags}`;
+    const relay = spawn("script", ["-qfec", inner, "/dev/null"], {
+      cwd: cwd.local,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        // `script` runs its -c command with $SHELL; make that a POSIX sh, whatever the caller's.
+        SHELL: "/bin/sh",
+        TERM: "xterm-256color",
+        // Never write the history of an agent's session into someone's ~/.bash_history.
+        HISTFILE: "",
+        INPUTRC: this.inputrcPath(),
+        PYRO_SHELL_ID: id,
+      },
+    });
+    const buffer = new OutputBuffer();
+    for (const stream of [relay.stdout, relay.stderr]) {
+      const decoder = new StringDecoder("utf8");
+      stream?.on("data", (chunk: Buffer) => buffer.append(decoder.write(chunk)));
+      stream?.on("end", () => buffer.append(decoder.end()));
+    }
+    // A shell that exits while the client is writing must not crash the agent with EPIPE.
+    relay.stdin?.on("error", () => undefined);
+    const shell: Shell = {
+      id,
+      cwd: cwd.guest,
+      cols,
+      rows,
+      startedAt: Date.now() / 1000,
+      endedAt: null,
+      exitCode: null,
+      relay,
+      shellPid: 0,
+      buffer,
+    };
+    let spawnError: Error | null = null;
+    relay.once("error", (error) => {
+      spawnError = error;
+    });
+    relay.once("exit", (code, signal) => {
+      shell.exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
+      shell.endedAt = Date.now() / 1000;
+    });
+    this.shells.set(id, shell);
+    try {
+      shell.shellPid = await waitForChild(relay, () => spawnError);
+    } catch (error) {
+      this.shells.delete(id);
+      relay.kill("SIGKILL");
+      throw error;
+    }
+    return describe(shell);
+  }
+
+  private read(body: Record<string, unknown>): Record<string, unknown> {
+    const shell = this.lookup(body);
+    const cursor = integer(body, "cursor", 0, 0, Number.MAX_SAFE_INTEGER);
+    const maxChars = integer(body, "max_chars", 65536, 1, MAX_READ_CHARS);
+    if (cursor > shell.buffer.end) {
+      throw new ValidationError(
+        `cursor ${cursor} is past the end of the output (${shell.buffer.end})`,
+        { field: "cursor", value: cursor, end: shell.buffer.end },
+      );
+    }
+    return { ...describe(shell), ...shell.buffer.read(cursor, maxChars) };
+  }
+
+  private async write(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const shell = this.lookup(body);
+    const input = body.input;
+    if (typeof input !== "string") throw new ValidationError("input must be a string", { field: "input" });
+    if (input.length > MAX_INPUT_CHARS) {
+      throw new ValidationError(`input must be at most ${MAX_INPUT_CHARS} characters`, {
+        field: "input",
+      });
+    }
+    const appendNewline = body.append_newline !== false;
+    const stdin = shell.relay.stdin;
+    if (shell.endedAt !== null || !stdin || stdin.destroyed) {
+      throw new StateError(`shell '${shell.id}' is not running (exit code ${shell.exitCode})`, {
+        shell_id: shell.id,
+      });
+    }
+    const text = appendNewline ? `${input}\n` : input;
+    await new Promise<void>((resolve, reject) => {
+      stdin.write(text, (error) => (error ? reject(error) : resolve()));
+    });
+    return { ...describe(shell), input_length: text.length, append_newline: appendNewline };
+  }
+
+  /**
+   * Signals go to the terminal's foreground process group, as a keyboard's Ctrl-C would:
+   * INT stops `sleep 100` and leaves the shell at its prompt. With nothing in the
+   * foreground, the foreground group is the shell's own.
+   */
+  private signal(body: Record<string, unknown>): Record<string, unknown> {
+    const shell = this.lookup(body);
+    const name = stringField(body, "signal") ?? "INT";
+    if (!(SHELL_SIGNALS as readonly string[]).includes(name)) {
+      throw new ValidationError(`signal must be one of: ${SHELL_SIGNALS.join(", ")}; got '${name}'`, {
+        field: "signal",
+      });
+    }
+    if (shell.endedAt !== null) {
+      throw new StateError(`shell '${shell.id}' is not running (exit code ${shell.exitCode})`, {
+        shell_id: shell.id,
+      });
+    }
+    const foreground = readProcStat(shell.shellPid)?.tpgid ?? -1;
+    const target = foreground > 0 ? foreground : shell.shellPid;
+    try {
+      process.kill(-target, `SIG${name}` as NodeJS.Signals);
+    } catch {
+      // The group vanished between the read and the kill: nothing left to signal.
+    }
+    return { ...describe(shell), signal: name, target_pgid: target };
+  }
+
+  /** Hangs up the terminal's whole session (background jobs included), then kills leftovers. */
+  private async close(shell: Shell): Promise<void> {
+    this.shells.delete(shell.id);
+    if (shell.shellPid > 0) await killSession(shell.shellPid, "SIGHUP", CLOSE_GRACE_MS);
+    if (shell.endedAt === null) {
+      shell.relay.kill("SIGKILL");
+      const deadline = Date.now() + CLOSE_GRACE_MS;
+      while (shell.endedAt === null && Date.now() < deadline) await sleep(10);
+    }
+  }
+
+  private lookup(body: Record<string, unknown>): Shell {
+    const id = stringField(body, "shell_id") ?? "";
+    const shell = this.shells.get(id);
+    if (!shell) throw new NotFoundError(`shell '${id}' does not exist`, { shell_id: id });
+    return shell;
+  }
+
+  /** Readline settings for every shell: no bracketed-paste escapes cluttering the output. */
+  private inputrcPath(): string {
+    if (this.inputrc) return this.inputrc;
+    const file = path.join(this.context.stateDir, "shell-inputrc");
+    fs.writeFileSync(file, "$include /etc/inputrc\nset enable-bracketed-paste off\n", { mode: 0o600 });
+    this.inputrc = file;
+    return file;
+  }
+}
+
+function describe(shell: Shell): Record<string, unknown> {
+  return {
+    shell_id: shell.id,
+    state: shell.endedAt === null ? "running" : "exited",
+    cwd: shell.cwd,
+    cols: shell.cols,
+    rows: shell.rows,
+    pid: shell.shellPid,
+    started_at: shell.startedAt,
+    ended_at: shell.endedAt,
+    exit_code: shell.exitCode,
+  };
+}
+
+/** Waits for `script` to fork the shell and returns the shell's pid. */
+async function waitForChild(relay: ChildProcess, spawnError: () => Error | null): Promise<number> {
+  const deadline = Date.now() + OPEN_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const error = spawnError();
+    if (error) {
+      const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+      throw new PyroError(
+        "agent_error",
+        missing
+          ? "PTY shells need util-linux `script`, which is not installed in this sandbox"
+          : `could not start the shell: ${error.message}`,
+      );
+    }
+    if (relay.exitCode !== null || relay.signalCode !== null) {
+      throw new PyroError("agent_error", `the shell exited at once (code ${relay.exitCode})`);
+    }
+    const child = relay.pid ? firstChild(relay.pid) : null;
+    if (child) return child;
+    await sleep(5);
+  }
+  throw new PyroError("agent_error", `the shell did not start within ${OPEN_TIMEOUT_MS} ms`);
+}
+
+function firstChild(pid: number): number | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+    const first = Number(text.split(" ")[0]);
+    return first > 0 ? first : null;
+  } catch {
+    // Kernels without CONFIG_PROC_CHILDREN: find it the slow way.
+    return listProcesses().find((entry) => entry.ppid === pid)?.pid ?? null;
+  }
+}
+
+function dimension(body: Record<string, unknown>, field: string, fallback: number): number {
+  return integer(body, field, fallback, 1, MAX_DIMENSION);
+}
+
+function integer(body: Record<string, unknown>, field: string, fallback: number, min: number, max: number): number {
+  const value = body[field] ?? fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${field} must be an integer between ${min} and ${max}, got ${String(value)}`, {
+      field,
+      value,
+    });
+  }
+  return value;
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return numbers[signal] ?? 0;
+}
+
+/**
+ * The output of one shell: an append-only text whose oldest part is dropped beyond
+ * `capacity`. Offsets are absolute (counted from the shell's first character, in UTF-16
+ * code units), so a cursor stays valid and monotonic however much was dropped.
+ */
+export class OutputBuffer {
+  /** Kept as chunks so dropping old output costs O(chunk), not a copy of the whole buffer. */
+  private readonly chunks: string[] = [];
+  private kept = 0;
+  private start = 0;
+
+  constructor(readonly capacity = SHELL_BUFFER_CHARS) {}
+
+  /** Offset of the oldest character still kept. */
+  get oldest(): number {
+    return this.start;
+  }
+
+  get end(): number {
+    return this.start + this.kept;
+  }
+
+  append(text: string): void {
+    if (text.length === 0) return;
+    const last = this.chunks.length - 1;
+    // Coalesce small writes so a chatty terminal does not leave millions of tiny chunks.
+    if (last >= 0 && (this.chunks[last] as string).length < CHUNK_CHARS) {
+      this.chunks[last] += text;
+    } else {
+      this.chunks.push(text);
+    }
+    this.kept += text.length;
+    while (this.kept > this.capacity) {
+      const first = this.chunks[0] as string;
+      const excess = this.kept - this.capacity;
+      const drop = Math.min(first.length, excess);
+      if (drop === first.length) this.chunks.shift();
+      else this.chunks[0] = first.slice(drop);
+      this.kept -= drop;
+      this.start += drop;
+    }
+  }
+
+  /**
+   * Up to `maxChars` characters from `cursor`. A cursor older than the oldest kept
+   * character reads from there instead and reports how much was lost in `dropped_chars`;
+   * `truncated` says more output is waiting beyond `next_cursor`.
+   */
+  read(cursor: number, maxChars: number) {
+    const from = Math.max(cursor, this.start);
+    let to = Math.min(this.end, from + maxChars);
+    // Never hand out half of a surrogate pair; the next read starts with the whole pair.
+    if (to < this.end && to - from > 1 && isHighSurrogate(this.charCodeAt(to - 1))) to -= 1;
+    const output = this.slice(from, to);
+    return {
+      output,
+      cursor: from,
+      next_cursor: to,
+      truncated: to < this.end,
+      dropped_chars: from - cursor,
+      buffer_start: this.start,
+      buffer_end: this.end,
+    };
+  }
+
+  private charCodeAt(offset: number): number {
+    return this.slice(offset, offset + 1).charCodeAt(0);
+  }
+
+  private slice(from: number, to: number): string {
+    const parts: string[] = [];
+    let position = this.start;
+    for (const chunk of this.chunks) {
+      const chunkEnd = position + chunk.length;
+      if (chunkEnd > from && position < to) {
+        parts.push(chunk.slice(Math.max(0, from - position), Math.min(chunk.length, to - position)));
+      }
+      if (chunkEnd >= to) break;
+      position = chunkEnd;
+    }
+    return parts.join("");
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+// ---- process sessions ------------------------------------------------------------------
+// A shell's terminal and a service are each a session (setsid). Killing by session rather
+// than by one process group also reaches jobs that moved to their own group (bash job
+// control does that for every pipeline), so nothing outlives a close or a stop.
+
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  state: string;
+}
+
+export function listProcesses(): ProcEntry[] {
+  const entries: ProcEntry[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited while we looked
+    }
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    entries.push({
+      pid: Number(name),
+      state: fields[0] ?? "?",
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      sid: Number(fields[3]),
+    });
+  }
+  return entries;
+}
+
+/** Live (non-zombie) members of session `sid`. Zombies are harmless and may never be reaped. */
+export function sessionMembers(sid: number): ProcEntry[] {
+  return listProcesses().filter((entry) => entry.sid === sid && entry.state !== "Z");
+}
+
+/**
+ * Sends `first` to every process group of session `sid`, waits up to `graceMs` for the
+ * session to empty, then SIGKILLs what is left. `signalled` is false when the session was
+ * already empty; `killed` says SIGKILL was needed.
+ */
+export async function killSession(
+  sid: number,
+  first: NodeJS.Signals,
+  graceMs: number,
+): Promise<{ signalled: boolean; killed: boolean }> {
+  const signalGroups = (signal: NodeJS.Signals): boolean => {
+    const members = sessionMembers(sid);
+    for (const pgid of new Set(members.map((entry) => entry.pgid))) {
+      try {
+        process.kill(-pgid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    return members.length > 0;
+  };
+  if (!signalGroups(first)) return { signalled: false, killed: false };
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (sessionMembers(sid).length === 0) return { signalled: true, killed: false };
+    await sleep(20);
+  }
+  const killed = signalGroups("SIGKILL");
+  const settle = Date.now() + 1_000;
+  while (sessionMembers(sid).length > 0 && Date.now() < settle) await sleep(10);
+  return { signalled: true, killed };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

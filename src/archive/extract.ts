@@ -1,0 +1,120 @@
+/**
+ * Extraction of an untrusted archive into a directory, with "sync push" (overlay)
+ * semantics: members replace what is at their path, everything else in the destination is
+ * kept. The archive is fully validated first (see validate.ts); node-tar's own protections
+ * (`preservePaths: false`, `strict: true`) stay on as a second line of defence.
+ *
+ * Symlink members are created here rather than by node-tar: without `preservePaths`
+ * node-tar rewrites absolute symlink targets (`/etc` becomes `etc`), and with `strict` it
+ * refuses targets containing `..` or passing through an existing symlink (on most distros
+ * `/bin` is one, so `sh -> /bin/sh` fails). Targets may point anywhere; validation already
+ * guarantees nothing in the archive is written through a symlink, so creating them after
+ * the rest (each one is the last member at its path) gives the same tree.
+ */
+
+import { lstat, mkdir, rmdir, symlink, unlink } from "node:fs/promises";
+import path from "node:path";
+import { x as extractTar, type ReadEntry } from "tar";
+import type { Stats } from "node:fs";
+
+import { PyroError } from "../errors.js";
+import {
+  type ArchiveSummary,
+  type ValidateArchiveOptions,
+  PARSER_OPTIONS,
+  driveParser,
+  errnoCode,
+  inspectArchive,
+  quote,
+  toArchiveError,
+} from "./validate.js";
+
+export type ExtractArchiveOptions = Omit<ValidateArchiveOptions, "destination">;
+
+/** validateArchive(file, {destination}) then extracts into destination (created if missing). */
+export async function extractArchive(
+  file: string,
+  destination: string,
+  options: ExtractArchiveOptions = {},
+): Promise<ArchiveSummary> {
+  const root = path.resolve(destination);
+  const { summary, symlinks } = await inspectArchive(file, { ...options, destination: root });
+  await mkdir(root, { recursive: true });
+  if (summary.entryCount === 0) return summary;
+
+  const unpack = extractTar({
+    ...PARSER_OPTIONS,
+    cwd: root,
+    preserveOwner: false,
+    noChmod: false,
+    preservePaths: false,
+    unlink: true,
+    filter: (_path: string, entry: Stats | ReadEntry) =>
+      !("type" in entry && entry.type === "SymbolicLink"),
+  });
+  try {
+    await driveParser(file, summary.gzip, unpack).done;
+  } catch (error) {
+    throw toExtractError(file, error);
+  }
+
+  for (const link of symlinks) {
+    const target = path.join(root, link.name);
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await removeExisting(target);
+      await symlink(link.target, target);
+    } catch (error) {
+      throw new PyroError(
+        "internal",
+        `cannot create symlink ${quote(link.name)} -> ${quote(link.target)}: ${error instanceof Error ? error.message : String(error)}`,
+        { member: link.name },
+      );
+    }
+  }
+  return summary;
+}
+
+/**
+ * Parse failures keep validateArchive's "not a valid tar archive" wording; failures to
+ * write a member (ENOSPC, EACCES, a non-empty directory where a file goes, ...) are named
+ * as such, with the member.
+ */
+function toExtractError(file: string, error: unknown): PyroError {
+  if (error instanceof PyroError) return error;
+  const record = (typeof error === "object" && error !== null ? error : {}) as {
+    tarCode?: unknown;
+    syscall?: unknown;
+    entry?: { path?: unknown };
+  };
+  const entryFailure =
+    record.tarCode === "TAR_ENTRY_ERROR" ||
+    record.tarCode === "TAR_ENTRY_UNSUPPORTED" ||
+    record.tarCode === "TAR_ENTRY_INFO" ||
+    typeof record.syscall === "string";
+  if (!entryFailure) return toArchiveError(file, error);
+  const member =
+    typeof record.entry?.path === "string" ? ` member ${quote(record.entry.path)}` : "";
+  const message = error instanceof Error ? error.message : String(error);
+  return new PyroError(
+    "internal",
+    `failed to extract archive ${quote(file)}${member}: ${message}`,
+    {
+      file,
+      ...(member ? { member: record.entry?.path } : {}),
+    },
+  );
+}
+
+/** Same as node-tar's `unlink: true`: a file or link is replaced, an empty directory too. */
+async function removeExisting(target: string): Promise<void> {
+  let stats;
+  try {
+    stats = await lstat(target);
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return;
+    throw error;
+  }
+  if (stats.isDirectory()) await rmdir(target);
+  else await unlink(target);
+}

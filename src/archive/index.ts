@@ -1,0 +1,26 @@
+/** Safe handling of untrusted tar archives: validation, extraction, creation and export. */
+
+export {
+  archiveKind,
+  createArchive,
+  packDirectory,
+  type ArchiveKind,
+  type CreateArchiveOptions,
+} from "./create.js";
+export {
+  exportPath,
+  extractExport,
+  type ArtifactType,
+  type ExportPathOptions,
+  type ExportPathResult,
+  type ExtractExportOptions,
+  type ExtractExportResult,
+} from "./export.js";
+export { extractArchive, type ExtractArchiveOptions } from "./extract.js";
+export {
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_TOTAL_BYTES,
+  validateArchive,
+  type ArchiveSummary,
+  type ValidateArchiveOptions,
+} from "./validate.js";

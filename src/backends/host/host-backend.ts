@@ -1,0 +1,209 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { killProcessGroup, processIsAlive, readProcStat } from "../../agent/process-group.js";
+import { PyroError } from "../../errors.js";
+import { AgentClient } from "../../protocol/client.js";
+import type { RuntimeRecord } from "../../store/records.js";
+import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
+import { resolveAgentBundle } from "./agent-path.js";
+
+const BOOT_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 3_000;
+/** sun_path is 108 bytes on Linux; leave room for the terminating NUL. */
+const MAX_SOCKET_PATH = 100;
+
+/** Where the host backend puts /workspace and the agent's files for one sandbox. */
+export function hostSandboxPaths(sandboxDir: string): {
+  root: string;
+  runtimeDir: string;
+  stateDir: string;
+  socket: string;
+  log: string;
+} {
+  const runtimeDir = path.join(sandboxDir, "runtime");
+  let socket = path.join(runtimeDir, "agent.sock");
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    // Deep state dirs (CI temp dirs, long home paths) overflow sun_path: fall back to a
+    // short, deterministic name in the temp dir.
+    const digest = createHash("sha256").update(sandboxDir).digest("hex").slice(0, 16);
+    socket = path.join(os.tmpdir(), `pyro-${digest}.sock`);
+  }
+  return {
+    root: path.join(sandboxDir, "workspace"),
+    runtimeDir,
+    stateDir: path.join(runtimeDir, "agent-state"),
+    socket,
+    log: path.join(runtimeDir, "agent.log"),
+  };
+}
+
+/**
+ * host_compat: no guest. The pyro agent runs as a detached host process whose /workspace
+ * is the sandbox's `workspace/` directory. Commands are ordinary host processes with the
+ * caller's privileges, which is why this backend refuses to boot unless the caller passed
+ * allow_host_compat.
+ */
+export class HostBackend implements Backend {
+  readonly name = "host" as const;
+  readonly executionMode = "host_compat";
+
+  capabilities(): RuntimeCapabilities {
+    return {
+      vm_boot: false,
+      guest_exec: false,
+      guest_network: false,
+      reason: "the host backend runs commands as host processes (host_compat), without a guest",
+    };
+  }
+
+  async boot(spec: SandboxSpec): Promise<RuntimeRecord> {
+    if (!spec.allowHostCompat) {
+      throw new PyroError(
+        "guest_unavailable",
+        "guest boot is unavailable on the host backend; pass allow_host_compat (CLI: --allow-host-compat) to run commands as host processes",
+        { backend: this.name },
+      );
+    }
+    const paths = hostSandboxPaths(spec.sandboxDir);
+    fs.mkdirSync(paths.root, { recursive: true });
+    fs.mkdirSync(paths.stateDir, { recursive: true });
+    fs.rmSync(paths.socket, { force: true });
+    const agent = resolveAgentBundle();
+    const log = fs.openSync(paths.log, "a", 0o600);
+    let pid: number | undefined;
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          agent,
+          "--socket",
+          paths.socket,
+          "--root",
+          paths.root,
+          "--state-dir",
+          paths.stateDir,
+          "--expires-at",
+          String(spec.expiresAt),
+        ],
+        { detached: true, stdio: ["ignore", log, log], cwd: paths.root, env: process.env },
+      );
+      pid = child.pid;
+      let exited: string | null = null;
+      child.once("exit", (code, signal) => {
+        exited = signal ? `signal ${signal}` : `exit code ${code}`;
+      });
+      child.once("error", (error) => {
+        exited = error.message;
+      });
+      child.unref();
+      if (pid === undefined)
+        throw new PyroError("backend_error", "could not start the host agent process");
+      const hello = await waitForAgent(paths.socket, () => exited, paths.log);
+      return {
+        pid,
+        pid_start_ticks: readProcStat(pid)?.startTicks ?? null,
+        socket_path: paths.socket,
+        started_at: Date.now() / 1000,
+        agent_version: hello,
+      };
+    } catch (error) {
+      killProcessGroup(pid, "SIGKILL");
+      fs.rmSync(paths.socket, { force: true });
+      throw error;
+    } finally {
+      fs.closeSync(log);
+    }
+  }
+
+  isAlive(runtime: RuntimeRecord): boolean {
+    if (!processIsAlive(runtime.pid)) return false;
+    if (runtime.pid_start_ticks === null) return true;
+    // Same pid, different start time: the agent died and the pid was recycled.
+    return readProcStat(runtime.pid)?.startTicks === runtime.pid_start_ticks;
+  }
+
+  async destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
+    const paths = hostSandboxPaths(spec.sandboxDir);
+    if (runtime && this.isAlive(runtime)) {
+      // Ask politely first: the agent stops its shells and services on the way out.
+      try {
+        const { client } = await AgentClient.connect(runtime.socket_path, 2_000);
+        try {
+          await client.request("shutdown");
+        } finally {
+          client.close();
+        }
+      } catch {
+        // fall through to signals
+      }
+      await waitForExit(runtime.pid, STOP_GRACE_MS);
+      if (this.isAlive(runtime)) {
+        killProcessGroup(runtime.pid, "SIGTERM");
+        await waitForExit(runtime.pid, STOP_GRACE_MS);
+      }
+      if (this.isAlive(runtime)) {
+        killProcessGroup(runtime.pid, "SIGKILL");
+        await waitForExit(runtime.pid, STOP_GRACE_MS);
+      }
+    }
+    fs.rmSync(paths.socket, { force: true });
+    // A destroyed sandbox keeps nothing: the next boot (a reset) starts from an empty
+    // /workspace, exactly as a fresh guest disk would.
+    fs.rmSync(paths.root, { recursive: true, force: true, maxRetries: 3 });
+    fs.rmSync(paths.runtimeDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+async function waitForAgent(
+  socket: string,
+  exited: () => string | null,
+  logFile: string,
+): Promise<string> {
+  const deadline = Date.now() + BOOT_TIMEOUT_MS;
+  let lastError = "no socket yet";
+  while (Date.now() < deadline) {
+    const exitReason = exited();
+    if (exitReason !== null) {
+      throw new PyroError(
+        "backend_error",
+        `host agent exited during boot (${exitReason}): ${tail(logFile)}`,
+      );
+    }
+    if (fs.existsSync(socket)) {
+      try {
+        const { client, hello } = await AgentClient.connect(socket, 2_000);
+        client.close();
+        return hello.agent_version;
+      } catch (error) {
+        lastError = (error as Error).message;
+      }
+    }
+    await sleep(10);
+  }
+  throw new PyroError(
+    "backend_error",
+    `host agent did not come up within ${BOOT_TIMEOUT_MS} ms (${lastError}): ${tail(logFile)}`,
+  );
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processIsAlive(pid) && Date.now() < deadline) await sleep(20);
+}
+
+function tail(file: string): string {
+  try {
+    const text = fs.readFileSync(file, "utf8").trim();
+    return text.slice(-500) || "(agent log is empty)";
+  } catch {
+    return "(no agent log)";
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,40 @@
+import type { RuntimeRecord } from "../store/records.js";
+
+export const BACKEND_NAMES = ["qemu", "firecracker", "host"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** What a backend needs to boot one sandbox. */
+export interface SandboxSpec {
+  sandboxId: string;
+  /** The sandbox's own state directory (workspaces/<id> or vms/<id>). */
+  sandboxDir: string;
+  vcpuCount: number;
+  memMib: number;
+  allowHostCompat: boolean;
+  networkRequested: boolean;
+  /** Epoch seconds after which the sandbox stops itself, even if no pyro process is left. */
+  expiresAt: number;
+}
+
+export interface RuntimeCapabilities {
+  vm_boot: boolean;
+  guest_exec: boolean;
+  guest_network: boolean;
+  reason: string | null;
+}
+
+/**
+ * A backend turns a SandboxSpec into a running agent reachable on a Unix socket, and can
+ * tell whether that agent is still alive. Everything above this line (records, logs,
+ * snapshots, diff) is backend-independent.
+ */
+export interface Backend {
+  readonly name: BackendName;
+  /** Reported to users as `execution_mode`. */
+  readonly executionMode: string;
+  capabilities(): RuntimeCapabilities;
+  boot(spec: SandboxSpec): Promise<RuntimeRecord>;
+  isAlive(runtime: RuntimeRecord): boolean;
+  /** Stops the sandbox and everything in it; safe to call on a dead or half-booted one. */
+  destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
+}

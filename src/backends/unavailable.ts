@@ -1,0 +1,30 @@
+import { PyroError } from "../errors.js";
+import type { RuntimeRecord } from "../store/records.js";
+import type { Backend, BackendName, RuntimeCapabilities } from "./types.js";
+
+/**
+ * A named backend that cannot boot on this host or in this build. It exists so that
+ * asking for it by name gives a clear, fail-closed error instead of "invalid backend".
+ */
+export class UnavailableBackend implements Backend {
+  readonly executionMode = "unavailable";
+
+  constructor(
+    readonly name: BackendName,
+    private readonly reason: string,
+  ) {}
+
+  capabilities(): RuntimeCapabilities {
+    return { vm_boot: false, guest_exec: false, guest_network: false, reason: this.reason };
+  }
+
+  async boot(): Promise<RuntimeRecord> {
+    throw new PyroError("guest_unavailable", `guest boot is unavailable: ${this.reason}`);
+  }
+
+  isAlive(): boolean {
+    return false;
+  }
+
+  async destroy(): Promise<void> {}
+}

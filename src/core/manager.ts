@@ -1,0 +1,200 @@
+import { resolveBackend, type Backend } from "../backends/index.js";
+import { StateLayout, defaultStateDir } from "../store/layout.js";
+import type { WorkspaceRecord } from "../store/records.js";
+import { AgentPool } from "./agent-pool.js";
+import type { ManagerContext } from "./context.js";
+import { ENVIRONMENTS, LIMITS } from "./limits.js";
+import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
+import { reapExpired } from "./reaper.js";
+import { loadVm } from "./records-io.js";
+import { resetWorkspace } from "./reset.js";
+import { createSnapshot, deleteSnapshot, listSnapshots } from "./snapshots.js";
+import {
+  createVm,
+  deleteVm,
+  execVm,
+  loadLiveVm,
+  startVm,
+  stopVm,
+  type CreateVmInput,
+} from "./vms.js";
+import { createWorkspace, type CreateWorkspaceInput } from "./workspace-create.js";
+import {
+  deleteWorkspace,
+  diffWorkspace,
+  execWorkspace,
+  exportWorkspace,
+  logsWorkspace,
+  pushWorkspaceSync,
+  refreshWorkspace,
+  type ExecWorkspaceInput,
+} from "./workspace-ops.js";
+
+export interface ManagerOptions {
+  /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
+  baseDir?: string;
+  /** `host` (alias `mock`), `qemu` or `firecracker`; default `$PYRO_BACKEND`, else the best available. */
+  backend?: string;
+  maxActiveVms?: number;
+}
+
+/**
+ * The pyro runtime. Stateless between calls: everything lives under `baseDir`, so any
+ * number of managers in any number of processes can work on the same sandboxes.
+ */
+export class Manager {
+  readonly context: ManagerContext;
+
+  constructor(options: ManagerOptions = {}) {
+    const backend: Backend = resolveBackend(options.backend);
+    this.context = {
+      layout: new StateLayout(options.baseDir ?? defaultStateDir()),
+      backend,
+      pool: new AgentPool(),
+      maxActiveVms: options.maxActiveVms ?? LIMITS.maxActiveVms,
+    };
+  }
+
+  get backendName(): string {
+    return this.context.backend.name;
+  }
+
+  get baseDir(): string {
+    return this.context.layout.baseDir;
+  }
+
+  /** Drops cached agent connections. Sandboxes keep running. */
+  close(): void {
+    this.context.pool.closeAll();
+  }
+
+  // ---- one-shot VMs -------------------------------------------------------------------
+
+  listEnvironments() {
+    return {
+      environments: ENVIRONMENTS.map((name) => ({ name, backend: this.context.backend.name })),
+    };
+  }
+
+  async createVm(input: CreateVmInput = {}) {
+    return vmPayload(await createVm(this.context, input));
+  }
+
+  async startVm(vmId: string) {
+    return vmPayload(await startVm(this.context, vmId));
+  }
+
+  execVm(vmId: string, input: { command: string; timeout_seconds?: number }) {
+    return execVm(this.context, vmId, input);
+  }
+
+  async stopVm(vmId: string) {
+    return vmPayload(await stopVm(this.context, vmId));
+  }
+
+  deleteVm(vmId: string) {
+    return deleteVm(this.context, vmId);
+  }
+
+  async statusVm(vmId: string) {
+    return vmPayload(await loadLiveVm(this.context, vmId));
+  }
+
+  async networkInfoVm(vmId: string) {
+    const record = await loadVm(this.context.layout, vmId);
+    return {
+      vm_id: record.vm_id,
+      network_enabled: false,
+      guest_ip: null,
+      tap_name: null,
+      mac_address: null,
+    };
+  }
+
+  /** create + start + exec (+ delete, which exec does); the VM is deleted even on failure. */
+  async runVm(input: CreateVmInput & { command: string; timeout_seconds?: number }) {
+    const created = await this.createVm(input);
+    try {
+      await this.startVm(created.vm_id);
+    } catch (error) {
+      await this.deleteVm(created.vm_id).catch(() => undefined);
+      throw error;
+    }
+    return this.execVm(created.vm_id, {
+      command: input.command,
+      timeout_seconds: input.timeout_seconds,
+    });
+  }
+
+  reapExpired() {
+    return reapExpired(this.context, (record) => this.beforeDestroy(record));
+  }
+
+  // ---- workspaces ---------------------------------------------------------------------
+
+  async createWorkspace(input: CreateWorkspaceInput = {}) {
+    const record = await createWorkspace(this.context, input);
+    return this.workspaceView(record);
+  }
+
+  async statusWorkspace(workspaceId: string) {
+    return this.workspaceView(await refreshWorkspace(this.context, workspaceId));
+  }
+
+  execWorkspace(workspaceId: string, input: ExecWorkspaceInput) {
+    return execWorkspace(this.context, workspaceId, input);
+  }
+
+  logsWorkspace(workspaceId: string) {
+    return logsWorkspace(this.context, workspaceId);
+  }
+
+  deleteWorkspace(workspaceId: string) {
+    return deleteWorkspace(this.context, workspaceId, (record) => this.beforeDestroy(record));
+  }
+
+  pushWorkspaceSync(workspaceId: string, input: { source_path: string; dest?: string }) {
+    return pushWorkspaceSync(this.context, workspaceId, input);
+  }
+
+  diffWorkspace(workspaceId: string) {
+    return diffWorkspace(this.context, workspaceId);
+  }
+
+  exportWorkspace(workspaceId: string, input: { path: string; output_path: string }) {
+    return exportWorkspace(this.context, workspaceId, input);
+  }
+
+  createSnapshot(workspaceId: string, snapshotName: string) {
+    return createSnapshot(this.context, workspaceId, snapshotName);
+  }
+
+  listSnapshots(workspaceId: string) {
+    return listSnapshots(this.context, workspaceId);
+  }
+
+  deleteSnapshot(workspaceId: string, snapshotName: string) {
+    return deleteSnapshot(this.context, workspaceId, snapshotName);
+  }
+
+  async resetWorkspace(workspaceId: string, input: { snapshot?: string } = {}) {
+    const record = await resetWorkspace(this.context, workspaceId, input, {
+      beforeDestroy: (current) => this.beforeDestroy(current),
+    });
+    return this.workspaceView(record);
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private async workspaceView(record: WorkspaceRecord) {
+    return workspacePayload(record, await this.serviceCounts(record));
+  }
+
+  /** Overridden by the services feature; a workspace without services has none. */
+  protected async serviceCounts(_record: WorkspaceRecord): Promise<ServiceCounts> {
+    return { service_count: 0, running_service_count: 0 };
+  }
+
+  /** Runs before a workspace's sandbox is destroyed (delete, reset, expiry). */
+  protected async beforeDestroy(_record: WorkspaceRecord): Promise<void> {}
+}

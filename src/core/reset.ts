@@ -1,0 +1,68 @@
+import { createReadStream } from "node:fs";
+
+import type { WorkspaceRecord } from "../store/records.js";
+import { clearCommands } from "./command-log.js";
+import type { ManagerContext } from "./context.js";
+import { nowSeconds } from "./context.js";
+import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js";
+import { destroyRuntime, specFor } from "./sandbox.js";
+import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
+
+export interface ResetHooks {
+  /** Runs before the old sandbox is destroyed (stop services, close shells, drop mirrors). */
+  beforeDestroy?: (record: WorkspaceRecord) => Promise<void>;
+}
+
+/**
+ * Reset-over-repair: throw the sandbox away, boot a fresh one and restore /workspace from
+ * a snapshot. The workspace id, baseline and snapshots stay; history, shells and services
+ * go. The record is saved as `stopped` before the new boot, so a failure at any later
+ * step leaves a stopped workspace with its reset_count and snapshots untouched, which a
+ * later reset can repair.
+ */
+export async function resetWorkspace(
+  context: ManagerContext,
+  id: string,
+  input: { snapshot?: string },
+  hooks: ResetHooks = {},
+): Promise<WorkspaceRecord> {
+  const snapshotName = input.snapshot ?? BASELINE;
+  const loaded = await loadWorkspace(context.layout, id);
+  return withWorkspaceLock(context.layout, loaded.workspace_id, async () => {
+    const record = await loadWorkspace(context.layout, loaded.workspace_id);
+    const archive = await snapshotArchiveFor(context, record, snapshotName);
+
+    await hooks.beforeDestroy?.(record);
+    await destroyRuntime(context, record);
+    record.state = "stopped";
+    await saveWorkspace(context.layout, record);
+
+    try {
+      record.runtime = await context.backend.boot(specFor(context, record));
+      await context.pool.request(
+        record.runtime,
+        "archive.import",
+        { destination: "/workspace" },
+        {
+          upload: createReadStream(archive),
+        },
+      );
+    } catch (error) {
+      await destroyRuntime(context, record).catch(() => undefined);
+      record.state = "stopped";
+      record.last_error = `reset to snapshot '${snapshotName}' failed: ${(error as Error).message}`;
+      await saveWorkspace(context.layout, record);
+      throw error;
+    }
+
+    await clearCommands(context.layout.commandLog(record.workspace_id));
+    record.state = "started";
+    record.last_error = null;
+    record.command_count = 0;
+    record.last_command = null;
+    record.reset_count += 1;
+    record.workspace_reset = { snapshot_name: snapshotName, reset_at: nowSeconds() };
+    await saveWorkspace(context.layout, record);
+    return record;
+  });
+}

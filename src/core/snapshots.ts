@@ -1,0 +1,202 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+
+import { validateArchive } from "../archive/index.js";
+import { NotFoundError, PyroError, ValidationError } from "../errors.js";
+import { writeJsonAtomic } from "../store/atomic.js";
+import {
+  SCHEMA_VERSION,
+  SnapshotMetaSchema,
+  readRecord,
+  type SnapshotMeta,
+  type WorkspaceRecord,
+} from "../store/records.js";
+import type { ManagerContext } from "./context.js";
+import { nowSeconds } from "./context.js";
+import { checkName } from "./limits.js";
+import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
+import { downloadArchive } from "./workspace-create.js";
+import { assertStarted, requireBaseline, requireStarted } from "./workspace-ops.js";
+
+export const BASELINE = "baseline";
+
+export interface SnapshotInfo {
+  snapshot_name: string;
+  kind: "baseline" | "named";
+  created_at: number;
+  size_bytes: number;
+  entry_count: number | null;
+}
+
+function snapshotInfo(meta: SnapshotMeta): SnapshotInfo {
+  return {
+    snapshot_name: meta.snapshot_name,
+    kind: "named",
+    created_at: meta.created_at,
+    size_bytes: meta.size_bytes,
+    entry_count: meta.entry_count,
+  };
+}
+
+function snapshotPaths(
+  context: ManagerContext,
+  id: string,
+  name: string,
+): { archive: string; meta: string } {
+  const dir = context.layout.snapshotsDir(id);
+  return { archive: path.join(dir, `${name}.tar`), meta: path.join(dir, `${name}.json`) };
+}
+
+function checkSnapshotName(raw: string): string {
+  return checkName("snapshot_name", raw);
+}
+
+async function baselineInfo(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+): Promise<SnapshotInfo> {
+  const file = await requireBaseline(context, record, "snapshots");
+  const stat = await fs.stat(file);
+  return {
+    snapshot_name: BASELINE,
+    kind: "baseline",
+    created_at: record.created_at,
+    size_bytes: stat.size,
+    entry_count: null,
+  };
+}
+
+async function namedSnapshots(context: ManagerContext, id: string): Promise<SnapshotInfo[]> {
+  const dir = context.layout.snapshotsDir(id);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const infos: SnapshotInfo[] = [];
+  for (const file of names) {
+    if (!file.endsWith(".json") || file.startsWith(".")) continue;
+    const meta = await readRecord(path.join(dir, file), SnapshotMetaSchema).catch(() => null);
+    if (!meta) continue;
+    const archive = await fs
+      .stat(snapshotPaths(context, id, meta.snapshot_name).archive)
+      .catch(() => null);
+    if (!archive?.isFile()) continue; // metadata without its archive is not a snapshot
+    infos.push(snapshotInfo(meta));
+  }
+  return infos.sort(
+    (a, b) => a.created_at - b.created_at || a.snapshot_name.localeCompare(b.snapshot_name),
+  );
+}
+
+export async function listSnapshots(context: ManagerContext, id: string) {
+  const record = await loadWorkspace(context.layout, id);
+  await requireBaseline(context, record, "snapshot_list");
+  const snapshots = [
+    await baselineInfo(context, record),
+    ...(await namedSnapshots(context, record.workspace_id)),
+  ];
+  return { workspace_id: record.workspace_id, count: snapshots.length, snapshots };
+}
+
+export async function createSnapshot(context: ManagerContext, id: string, rawName: string) {
+  const name = checkSnapshotName(rawName);
+  if (name === BASELINE) {
+    throw new ValidationError(
+      "snapshot_name 'baseline' is reserved for the workspace's creation baseline",
+      {
+        field: "snapshot_name",
+      },
+    );
+  }
+  const loaded = await loadWorkspace(context.layout, id);
+  await requireBaseline(context, loaded, "snapshot_create");
+  await requireStarted(context, loaded.workspace_id, "snapshot_create");
+  return withWorkspaceLock(context.layout, loaded.workspace_id, async () => {
+    const record = await loadWorkspace(context.layout, loaded.workspace_id);
+    assertStarted(record, "snapshot_create");
+    const paths = snapshotPaths(context, record.workspace_id, name);
+    if (await fs.stat(paths.meta).catch(() => null)) {
+      throw new PyroError(
+        "already_exists",
+        `snapshot '${name}' already exists in workspace '${record.workspace_id}'`,
+        {
+          snapshot_name: name,
+        },
+      );
+    }
+    // Archive first, metadata last: a crash in between leaves an orphan archive that the
+    // listing ignores, never a listed snapshot without its archive.
+    const exported = await downloadArchive(context, record, "/workspace", paths.archive);
+    const meta: SnapshotMeta = {
+      schema_version: SCHEMA_VERSION,
+      snapshot_name: name,
+      created_at: nowSeconds(),
+      size_bytes: exported.size_bytes,
+      entry_count: exported.entry_count,
+    };
+    await writeJsonAtomic(paths.meta, meta);
+    return { workspace_id: record.workspace_id, snapshot: snapshotInfo(meta) };
+  });
+}
+
+export async function deleteSnapshot(context: ManagerContext, id: string, rawName: string) {
+  const loaded = await loadWorkspace(context.layout, id);
+  await requireBaseline(context, loaded, "snapshot_delete");
+  const name = checkSnapshotName(rawName);
+  if (name === BASELINE) {
+    throw new ValidationError(
+      "cannot delete the baseline snapshot: it is the workspace's diff base",
+      {
+        field: "snapshot_name",
+      },
+    );
+  }
+  return withWorkspaceLock(context.layout, loaded.workspace_id, async () => {
+    const paths = snapshotPaths(context, loaded.workspace_id, name);
+    if (!(await fs.stat(paths.meta).catch(() => null))) {
+      throw new NotFoundError(
+        `snapshot '${name}' does not exist in workspace '${loaded.workspace_id}'`,
+        {
+          snapshot_name: name,
+        },
+      );
+    }
+    await fs.rm(paths.meta, { force: true });
+    await fs.rm(paths.archive, { force: true });
+    return { workspace_id: loaded.workspace_id, snapshot_name: name, deleted: true };
+  });
+}
+
+/** The archive a reset restores from; checked readable before the old sandbox is touched. */
+export async function snapshotArchiveFor(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  rawName: string,
+): Promise<string> {
+  const baseline = await requireBaseline(context, record, "workspace_reset");
+  const name = rawName === BASELINE ? BASELINE : checkSnapshotName(rawName);
+  let archive = baseline;
+  if (name !== BASELINE) {
+    const paths = snapshotPaths(context, record.workspace_id, name);
+    if (
+      !(await fs.stat(paths.meta).catch(() => null)) ||
+      !(await fs.stat(paths.archive).catch(() => null))
+    ) {
+      throw new NotFoundError(
+        `snapshot '${name}' does not exist in workspace '${record.workspace_id}'`,
+        {
+          snapshot_name: name,
+        },
+      );
+    }
+    archive = paths.archive;
+  }
+  // Read it completely now: a damaged snapshot must fail the reset before anything is lost.
+  await validateArchive(archive, {}).catch((error: Error) => {
+    throw new PyroError(
+      "invalid_state",
+      `snapshot '${name}' is damaged and cannot be restored: ${error.message}`,
+      {
+        snapshot_name: name,
+      },
+    );
+  });
+  return archive;
+}

@@ -1,0 +1,250 @@
+import fs from "node:fs/promises";
+
+import { PyroError, StateError } from "../errors.js";
+import { tryLock, withLock } from "../store/lock.js";
+import { SCHEMA_VERSION, VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
+import type { ExecResult } from "../agent/exec.js";
+import type { ManagerContext } from "./context.js";
+import { nowSeconds } from "./context.js";
+import { LIMITS, checkCommand, checkEnvironment, checkIntRange, checkTimeout } from "./limits.js";
+import { listIds, loadVm, newId, saveVm, withVmLock } from "./records-io.js";
+import {
+  deadRuntimeMessage,
+  destroyRuntime,
+  removeTree,
+  runtimeIsDead,
+  specFor,
+} from "./sandbox.js";
+
+export interface CreateVmInput {
+  environment?: string;
+  vcpu_count?: number;
+  mem_mib?: number;
+  ttl_seconds?: number;
+  network?: boolean;
+  allow_host_compat?: boolean;
+}
+
+function isExpired(record: { expires_at: number }, now = nowSeconds()): boolean {
+  return record.expires_at <= now;
+}
+
+async function activeVmCount(context: ManagerContext): Promise<number> {
+  let count = 0;
+  for (const id of await listIds(context.layout.vmsDir)) {
+    const record = await readRecord(context.layout.vmRecord(id), VmRecordSchema).catch(() => null);
+    if (record && record.state !== "stopped" && !isExpired(record)) count += 1;
+  }
+  return count;
+}
+
+export async function createVm(context: ManagerContext, input: CreateVmInput): Promise<VmRecord> {
+  const ttl = checkIntRange(
+    "ttl_seconds",
+    input.ttl_seconds ?? LIMITS.ttlSeconds.default,
+    LIMITS.ttlSeconds.min,
+    LIMITS.ttlSeconds.max,
+  );
+  const created = nowSeconds();
+  const record: VmRecord = {
+    schema_version: SCHEMA_VERSION,
+    kind: "vm",
+    vm_id: newId(),
+    state: "created",
+    environment: checkEnvironment(input.environment ?? "debian:12"),
+    backend: context.backend.name,
+    vcpu_count: checkIntRange(
+      "vcpu_count",
+      input.vcpu_count ?? LIMITS.vcpuCount.default,
+      LIMITS.vcpuCount.min,
+      LIMITS.vcpuCount.max,
+    ),
+    mem_mib: checkIntRange(
+      "mem_mib",
+      input.mem_mib ?? LIMITS.memMib.default,
+      LIMITS.memMib.min,
+      LIMITS.memMib.max,
+    ),
+    ttl_seconds: ttl,
+    network_requested: input.network ?? false,
+    allow_host_compat: input.allow_host_compat ?? false,
+    created_at: created,
+    expires_at: created + ttl,
+    execution_mode: context.backend.executionMode,
+    runtime: null,
+    last_error: null,
+  };
+  await reapExpiredVms(context);
+  // Counting and creating under one lock, so two processes cannot both take the last slot.
+  await withLock(context.layout.lockFile("vms", "active"), async () => {
+    const active = await activeVmCount(context);
+    if (active >= context.maxActiveVms) {
+      throw new PyroError(
+        "limit_exceeded",
+        `max active VMs reached (${context.maxActiveVms}); delete or stop one first`,
+        {
+          max_active_vms: context.maxActiveVms,
+        },
+      );
+    }
+    await fs.mkdir(context.layout.vmDir(record.vm_id), { recursive: true });
+    await saveVm(context.layout, record);
+  });
+  return record;
+}
+
+/**
+ * Loads a VM for use. An expired VM is deleted on the spot and reported as such; a VM
+ * whose sandbox died is marked stopped.
+ */
+export async function loadLiveVm(context: ManagerContext, id: string): Promise<VmRecord> {
+  const record = await loadVm(context.layout, id);
+  if (isExpired(record)) {
+    await deleteVm(context, record.vm_id).catch(() => undefined);
+    throw new PyroError("expired", `vm '${record.vm_id}' expired and was automatically deleted`, {
+      vm_id: record.vm_id,
+    });
+  }
+  if (runtimeIsDead(context, record)) {
+    return withVmLock(context.layout, record.vm_id, async () => {
+      const current = await loadVm(context.layout, record.vm_id);
+      if (current.runtime && runtimeIsDead(context, current)) {
+        current.last_error = deadRuntimeMessage(current.runtime);
+        await destroyRuntime(context, current);
+        current.state = "stopped";
+        await saveVm(context.layout, current);
+      }
+      return current;
+    });
+  }
+  return record;
+}
+
+export async function startVm(context: ManagerContext, id: string): Promise<VmRecord> {
+  const loaded = await loadLiveVm(context, id);
+  return withVmLock(context.layout, loaded.vm_id, async () => {
+    const record = await loadVm(context.layout, loaded.vm_id);
+    if (record.state === "started") {
+      throw new StateError(`vm '${record.vm_id}' cannot be started from state '${record.state}'`, {
+        state: record.state,
+      });
+    }
+    try {
+      record.runtime = await context.backend.boot(specFor(context, record));
+    } catch (error) {
+      record.last_error = (error as Error).message;
+      await saveVm(context.layout, record);
+      throw error;
+    }
+    record.state = "started";
+    record.last_error = null;
+    await saveVm(context.layout, record);
+    return record;
+  });
+}
+
+/** Runs one command in a started VM, then deletes the VM (one-shot semantics). */
+export async function execVm(
+  context: ManagerContext,
+  id: string,
+  input: { command: string; timeout_seconds?: number },
+) {
+  const timeout = checkTimeout(input.timeout_seconds ?? LIMITS.timeoutSeconds.default);
+  const command = checkCommand(input.command);
+  const record = await loadLiveVm(context, id);
+  if (record.state !== "started" || !record.runtime) {
+    throw new StateError(
+      `vm '${record.vm_id}' must be in 'started' state before vm_exec; it is '${record.state}'`,
+      {
+        state: record.state,
+      },
+    );
+  }
+  try {
+    const result = await context.pool.request<ExecResult>(record.runtime, "exec", {
+      command,
+      cwd: "/workspace",
+      timeout_seconds: timeout,
+    });
+    return {
+      vm_id: record.vm_id,
+      environment: record.environment,
+      command,
+      exit_code: result.exit_code,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      duration_ms: result.duration_ms,
+      timed_out: result.timed_out,
+      stdout_truncated: result.stdout_truncated,
+      stderr_truncated: result.stderr_truncated,
+      execution_mode: record.execution_mode,
+    };
+  } finally {
+    await deleteVm(context, record.vm_id).catch(() => undefined);
+  }
+}
+
+export async function stopVm(context: ManagerContext, id: string): Promise<VmRecord> {
+  const loaded = await loadLiveVm(context, id);
+  return withVmLock(context.layout, loaded.vm_id, async () => {
+    const record = await loadVm(context.layout, loaded.vm_id);
+    await destroyRuntime(context, record);
+    record.state = "stopped";
+    await saveVm(context.layout, record);
+    return record;
+  });
+}
+
+export async function deleteVm(context: ManagerContext, id: string) {
+  const loaded = await loadVm(context.layout, id);
+  await withVmLock(context.layout, loaded.vm_id, async () => {
+    const record = await loadVm(context.layout, loaded.vm_id).catch(() => null);
+    if (record) await destroyRuntime(context, record);
+    await removeTree(context.layout.vmDir(loaded.vm_id));
+  });
+  return { vm_id: loaded.vm_id, deleted: true };
+}
+
+/** Deletes expired VMs and VM directories whose record is missing or corrupt. */
+export async function reapExpiredVms(
+  context: ManagerContext,
+  now = nowSeconds(),
+): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const id of await listIds(context.layout.vmsDir)) {
+    const record = await readRecord(context.layout.vmRecord(id), VmRecordSchema).catch(
+      () => "corrupt" as const,
+    );
+    if (record === "corrupt" || record === null) {
+      await reapOrphan(context.layout.lockFile("vm", id), context.layout.vmDir(id), reaped, id);
+      continue;
+    }
+    if (record.expires_at <= now) {
+      await deleteVm(context, id).then(
+        () => reaped.push(id),
+        () => undefined,
+      );
+    }
+  }
+  return reaped;
+}
+
+/**
+ * Removes a directory with no valid record, but only if nobody holds its lock: a create in
+ * progress holds the lock and has not written its record yet.
+ */
+export async function reapOrphan(
+  lockPath: string,
+  dir: string,
+  reaped: string[],
+  id: string,
+): Promise<void> {
+  const release = await tryLock(lockPath);
+  if (!release) return;
+  try {
+    await removeTree(dir);
+    reaped.push(id);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

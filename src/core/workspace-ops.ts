@@ -1,0 +1,272 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+
+import { extractExport } from "../archive/index.js";
+import { normalizeGuestPath } from "../agent/paths.js";
+import { diffTrees, treeFromTar } from "../diff/index.js";
+import { PyroError, StateError, ValidationError } from "../errors.js";
+import { tempSibling } from "../store/atomic.js";
+import type { WorkspaceRecord } from "../store/records.js";
+import { appendCommand, readCommands } from "./command-log.js";
+import type { ManagerContext } from "./context.js";
+import { nowSeconds } from "./context.js";
+import { checkCommand, checkTimeout } from "./limits.js";
+import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
+import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
+import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
+import type { ExecResult } from "../agent/exec.js";
+
+/**
+ * Loads a workspace and reconciles it with reality: a record that claims a running
+ * sandbox whose process is gone becomes `stopped` with a last_error saying so.
+ */
+export async function refreshWorkspace(
+  context: ManagerContext,
+  id: string,
+): Promise<WorkspaceRecord> {
+  const record = await loadWorkspace(context.layout, id);
+  if (!runtimeIsDead(context, record)) return record;
+  const { record: updated } = await updateWorkspace(context.layout, id, async (current) => {
+    if (!runtimeIsDead(context, current) || !current.runtime) return;
+    current.last_error = deadRuntimeMessage(current.runtime);
+    await destroyRuntime(context, current);
+    current.state = "stopped";
+  });
+  return updated;
+}
+
+/** Throws unless the record says its sandbox is running (no liveness probe, no lock). */
+export function assertStarted(record: WorkspaceRecord, operation: string): void {
+  if (record.state !== "started" || !record.runtime) {
+    const reason = record.last_error ? ` (${record.last_error})` : "";
+    throw new StateError(
+      `workspace '${record.workspace_id}' must be in 'started' state before ${operation}; it is '${record.state}'${reason}`,
+      { workspace_id: record.workspace_id, state: record.state },
+    );
+  }
+}
+
+/** Loads a workspace that must be running for `operation`. Takes the lock only to record a death. */
+export async function requireStarted(
+  context: ManagerContext,
+  id: string,
+  operation: string,
+): Promise<WorkspaceRecord> {
+  const record = await refreshWorkspace(context, id);
+  assertStarted(record, operation);
+  return record;
+}
+
+export interface ExecWorkspaceInput {
+  command: string;
+  timeout_seconds?: number;
+  cwd?: string;
+}
+
+export async function execWorkspace(
+  context: ManagerContext,
+  id: string,
+  input: ExecWorkspaceInput,
+) {
+  const command = checkCommand(input.command);
+  const timeout = checkTimeout(input.timeout_seconds ?? 30);
+  const cwd = normalizeGuestPath(input.cwd ?? "/workspace", "cwd");
+  const record = await requireStarted(context, id, "workspace_exec");
+  const runtime = record.runtime;
+  if (!runtime) throw new StateError("workspace has no runtime");
+  const startedAt = nowSeconds();
+  // No lock while the command runs: other processes keep reading status, logs and shells.
+  const result = await context.pool.request<ExecResult & { cwd: string }>(runtime, "exec", {
+    command,
+    cwd,
+    timeout_seconds: timeout,
+  });
+  const finishedAt = nowSeconds();
+  const { record: updated, result: sequence } = await updateWorkspace(
+    context.layout,
+    id,
+    async (current) => {
+      // A reset in the meantime started a new history; this command belongs to the old one.
+      if (current.reset_count !== record.reset_count) return null;
+      const next = current.command_count + 1;
+      await appendCommand(context.layout.commandLog(id), {
+        sequence: next,
+        command,
+        cwd,
+        exit_code: result.exit_code,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        duration_ms: result.duration_ms,
+        started_at: startedAt,
+        finished_at: finishedAt,
+        timed_out: result.timed_out,
+      });
+      current.command_count = next;
+      current.last_command = {
+        sequence: next,
+        command,
+        cwd,
+        exit_code: result.exit_code,
+        duration_ms: result.duration_ms,
+        finished_at: finishedAt,
+      };
+      return next;
+    },
+  );
+  return {
+    workspace_id: updated.workspace_id,
+    sequence,
+    command,
+    cwd,
+    exit_code: result.exit_code,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    duration_ms: result.duration_ms,
+    timed_out: result.timed_out,
+    stdout_truncated: result.stdout_truncated,
+    stderr_truncated: result.stderr_truncated,
+    execution_mode: updated.execution_mode,
+  };
+}
+
+export async function logsWorkspace(context: ManagerContext, id: string) {
+  const record = await loadWorkspace(context.layout, id);
+  const entries = await readCommands(context.layout.commandLog(id));
+  return { workspace_id: record.workspace_id, count: entries.length, entries };
+}
+
+export async function deleteWorkspace(
+  context: ManagerContext,
+  id: string,
+  beforeDestroy?: (record: WorkspaceRecord) => Promise<void>,
+) {
+  const record = await loadWorkspace(context.layout, id);
+  await withWorkspaceLock(context.layout, record.workspace_id, async () => {
+    const current = await loadWorkspace(context.layout, id);
+    await beforeDestroy?.(current);
+    await destroyRuntime(context, current);
+    await removeTree(context.layout.workspaceDir(current.workspace_id));
+  });
+  return { workspace_id: record.workspace_id, deleted: true };
+}
+
+export async function pushWorkspaceSync(
+  context: ManagerContext,
+  id: string,
+  input: { source_path: string; dest?: string },
+) {
+  const rawDest = input.dest ?? "/workspace";
+  let destination: string;
+  try {
+    destination = normalizeGuestPath(rawDest, "dest");
+  } catch {
+    throw new ValidationError(`workspace destination must stay inside /workspace: '${rawDest}'`, {
+      field: "dest",
+      value: rawDest,
+    });
+  }
+  const source = await resolveSource(input.source_path, "source_path");
+  const record = await requireStarted(context, id, "workspace_sync_push");
+  const staging = path.join(context.layout.workspaceDir(record.workspace_id), "staging");
+  const written = await uploadSource(context, record, source, destination, staging);
+  return {
+    workspace_id: record.workspace_id,
+    workspace_sync: {
+      mode: source.mode,
+      source_path: source.sourcePath,
+      destination,
+      entry_count: written.entry_count,
+      bytes_written: written.bytes_written,
+    },
+  };
+}
+
+export async function requireBaseline(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  operation: string,
+): Promise<string> {
+  const baseline = context.layout.baselineArchive(record.workspace_id);
+  const stat = await fs.stat(baseline).catch(() => null);
+  if (!stat?.isFile()) {
+    throw new StateError(
+      `${operation} requires a baseline snapshot, but workspace '${record.workspace_id}' has none (was it created by an older pyro?)`,
+      { workspace_id: record.workspace_id },
+    );
+  }
+  return baseline;
+}
+
+/** Streams /workspace out of the sandbox into a temp tar and hands its path to `use`. */
+export async function withCurrentTree<T>(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  use: (file: string) => Promise<T>,
+): Promise<T> {
+  const file = tempSibling(
+    path.join(context.layout.workspaceDir(record.workspace_id), "staging", "current.tar"),
+  );
+  try {
+    await downloadArchive(context, record, "/workspace", file);
+    return await use(file);
+  } finally {
+    await fs.rm(file, { force: true });
+  }
+}
+
+export async function diffWorkspace(context: ManagerContext, id: string) {
+  const baseline = await requireBaseline(
+    context,
+    await loadWorkspace(context.layout, id),
+    "workspace_diff",
+  );
+  const record = await requireStarted(context, id, "workspace_diff");
+  const [before, after] = await Promise.all([
+    treeFromTar(baseline),
+    withCurrentTree(context, record, (file) => treeFromTar(file)),
+  ]);
+  return { workspace_id: record.workspace_id, ...diffTrees(before, after) };
+}
+
+export async function exportWorkspace(
+  context: ManagerContext,
+  id: string,
+  input: { path: string; output_path: string },
+) {
+  const guestPath = normalizeGuestPath(input.path, "path");
+  if (typeof input.output_path !== "string" || input.output_path.trim() === "") {
+    throw new ValidationError("output_path must not be empty", { field: "output_path" });
+  }
+  const outputPath = path.resolve(input.output_path);
+  if (await fs.lstat(outputPath).catch(() => null)) {
+    throw new PyroError("already_exists", `output_path already exists: '${outputPath}'`, {
+      field: "output_path",
+    });
+  }
+  const record = await requireStarted(context, id, "workspace_export");
+  const staging = tempSibling(
+    path.join(context.layout.workspaceDir(record.workspace_id), "staging", "export.tar"),
+  );
+  try {
+    const exported = await downloadArchive(context, record, guestPath, staging);
+    const extracted = await extractExport({
+      file: staging,
+      outputPath,
+      artifactType: exported.artifact_type,
+    });
+    return {
+      workspace_id: record.workspace_id,
+      workspace_path: guestPath,
+      output_path: extracted.output_path,
+      artifact_type: extracted.artifact_type,
+      entry_count: exported.entry_count,
+    };
+  } finally {
+    await fs.rm(staging, { force: true });
+  }
+}
+
+/** Removes the sandbox dir of a workspace whose record is gone or unusable. */
+export async function removeWorkspaceDir(context: ManagerContext, id: string): Promise<void> {
+  await removeTree(context.layout.workspaceDir(id));
+}

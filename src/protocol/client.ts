@@ -1,0 +1,243 @@
+import net from "node:net";
+import type { Readable } from "node:stream";
+
+import { PyroError, errorFromWire } from "../errors.js";
+import { FramedConnection } from "./connection.js";
+import { FrameKind, PROTOCOL_VERSION, parseJsonPayload, type Frame } from "./frames.js";
+
+export interface AgentHello {
+  protocol_version: number;
+  agent_version: string;
+  node_version: string;
+  pid: number;
+  workspace_root: string;
+  capabilities: string[];
+}
+
+export interface RequestOptions {
+  /** Bytes streamed to the agent after the request (e.g. a tar archive). */
+  upload?: Readable;
+  /** Receives binary chunks the agent streams back before its response. */
+  onData?: (chunk: Buffer) => void | Promise<void>;
+}
+
+interface Pending {
+  resolve: (body: Record<string, unknown>) => void;
+  reject: (error: Error) => void;
+  onData?: (chunk: Buffer) => void | Promise<void>;
+  /** Serialises async onData handlers so chunks land in order. */
+  dataChain: Promise<void>;
+}
+
+/**
+ * Client side of the agent protocol. One client multiplexes any number of concurrent
+ * requests over one connection; several processes may each hold their own client to the
+ * same agent at the same time.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  return error instanceof PyroError && error.details.connection_lost === true;
+}
+
+export class AgentClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private helloWaiter?: { resolve: (hello: AgentHello) => void; reject: (error: Error) => void };
+  private readonly connection: FramedConnection;
+  private closeError?: Error;
+
+  private constructor(private readonly socket: net.Socket) {
+    this.connection = new FramedConnection(
+      socket,
+      (frame) => this.onFrame(frame),
+      (error) => this.onClose(error),
+    );
+  }
+
+  static async connect(
+    socketPath: string,
+    timeoutMs = 10_000,
+  ): Promise<{ client: AgentClient; hello: AgentHello }> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const candidate = net.createConnection(socketPath);
+      const timer = setTimeout(() => {
+        candidate.destroy();
+        reject(
+          new PyroError("backend_error", `timed out connecting to agent socket ${socketPath}`),
+        );
+      }, timeoutMs);
+      candidate.once("connect", () => {
+        clearTimeout(timer);
+        candidate.removeAllListeners("error");
+        resolve(candidate);
+      });
+      candidate.once("error", (error) => {
+        clearTimeout(timer);
+        reject(
+          new PyroError(
+            "backend_error",
+            `cannot connect to agent socket ${socketPath}: ${error.message}`,
+          ),
+        );
+      });
+    });
+    const client = new AgentClient(socket);
+    const hello = await client.handshake(timeoutMs);
+    socket.unref();
+    return { client, hello };
+  }
+
+  async request<T = Record<string, unknown>>(
+    op: string,
+    body: object = {},
+    options: RequestOptions = {},
+  ): Promise<T> {
+    if (this.connection.isClosed) throw this.connectionLost();
+    const id = this.nextId++;
+    const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve,
+        reject,
+        onData: options.onData,
+        dataChain: Promise.resolve(),
+      });
+    });
+    // An idle cached connection must not keep a CLI process alive; a busy one must.
+    this.socket.ref();
+    void result
+      .finally(() => {
+        if (this.pending.size === 0) this.socket.unref();
+      })
+      .catch(() => undefined);
+    await this.connection.sendJson(id, {
+      type: "request",
+      op,
+      body,
+      upload: options.upload !== undefined,
+    });
+    if (options.upload) {
+      try {
+        for await (const chunk of options.upload) {
+          await this.connection.sendData(
+            id,
+            Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string),
+          );
+        }
+        await this.connection.sendDataEnd(id);
+      } catch (error) {
+        // The agent is still waiting for the end of the upload: tell it to give up.
+        await this.connection.sendJson(id, { type: "abort" }).catch(() => undefined);
+        throw error;
+      }
+    }
+    return (await result) as T;
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  private handshake(timeoutMs: number): Promise<AgentHello> {
+    return new Promise<AgentHello>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new PyroError("protocol_error", "agent did not answer the protocol handshake in time"),
+        );
+        this.close();
+      }, timeoutMs);
+      this.helloWaiter = {
+        resolve: (hello) => {
+          clearTimeout(timer);
+          resolve(hello);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.connection
+        .sendJson(0, { type: "hello", protocol_version: PROTOCOL_VERSION })
+        .catch((error: Error) => {
+          this.helloWaiter?.reject(error);
+        });
+    });
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.id === 0 && frame.kind === FrameKind.Json) {
+      this.onHello(frame);
+      return;
+    }
+    const pending = this.pending.get(frame.id);
+    if (!pending) return; // a late frame for a request we already gave up on
+    if (frame.kind === FrameKind.Data) {
+      const handler = pending.onData;
+      if (handler) {
+        const chunk = frame.payload;
+        pending.dataChain = pending.dataChain.then(() => handler(chunk));
+      }
+      return;
+    }
+    if (frame.kind === FrameKind.DataEnd) return;
+    let message: Record<string, unknown>;
+    try {
+      message = parseJsonPayload(frame.payload);
+    } catch (error) {
+      this.pending.delete(frame.id);
+      pending.reject(new PyroError("protocol_error", (error as Error).message));
+      return;
+    }
+    this.pending.delete(frame.id);
+    // Deliver the response only after every data chunk has been consumed.
+    pending.dataChain.then(
+      () => {
+        if (message.ok === true) {
+          pending.resolve((message.body ?? {}) as Record<string, unknown>);
+        } else {
+          pending.reject(errorFromWire(message.error));
+        }
+      },
+      (error: Error) => pending.reject(error),
+    );
+  }
+
+  private onHello(frame: Frame): void {
+    const waiter = this.helloWaiter;
+    if (!waiter) return;
+    this.helloWaiter = undefined;
+    try {
+      const message = parseJsonPayload(frame.payload);
+      if (message.type === "error") {
+        waiter.reject(errorFromWire(message.error));
+        return;
+      }
+      if (message.protocol_version !== PROTOCOL_VERSION) {
+        waiter.reject(
+          new PyroError(
+            "protocol_error",
+            `agent speaks protocol version ${String(message.protocol_version)}, expected ${PROTOCOL_VERSION}`,
+          ),
+        );
+        return;
+      }
+      waiter.resolve(message as unknown as AgentHello);
+    } catch (error) {
+      waiter.reject(new PyroError("protocol_error", (error as Error).message));
+    }
+  }
+
+  private connectionLost(): PyroError {
+    const reason = this.closeError ? `: ${this.closeError.message}` : "";
+    return new PyroError("backend_error", `connection to the sandbox agent was lost${reason}`, {
+      connection_lost: true,
+    });
+  }
+
+  private onClose(error?: Error): void {
+    this.closeError = error;
+    const lost = this.connectionLost();
+    this.helloWaiter?.reject(lost);
+    this.helloWaiter = undefined;
+    for (const pending of this.pending.values()) pending.reject(lost);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,81 @@
+import type { Duplex } from "node:stream";
+
+import {
+  DATA_CHUNK_BYTES,
+  FrameDecoder,
+  FrameKind,
+  encodeFrame,
+  encodeJson,
+  type Frame,
+} from "./frames.js";
+
+/**
+ * A framed, bidirectional channel over any byte stream (Unix socket on the host, a
+ * virtio-serial port in a guest). Writes respect backpressure so a multi-gigabyte tar
+ * stream never piles up in memory; a malformed frame closes the channel, because after
+ * a framing error nothing further on the stream can be trusted.
+ */
+export class FramedConnection {
+  private readonly decoder = new FrameDecoder();
+  private closed = false;
+
+  constructor(
+    private readonly stream: Duplex,
+    onFrame: (frame: Frame) => void,
+    onClose: (error?: Error) => void,
+  ) {
+    stream.on("data", (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = this.decoder.push(chunk);
+      } catch (error) {
+        this.fail(error as Error, onClose);
+        return;
+      }
+      for (const frame of frames) onFrame(frame);
+    });
+    stream.on("error", (error) => this.fail(error, onClose));
+    stream.on("close", () => this.fail(undefined, onClose));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  sendJson(id: number, message: unknown): Promise<void> {
+    return this.write(encodeJson(id, message));
+  }
+
+  async sendData(id: number, data: Buffer): Promise<void> {
+    for (let offset = 0; offset < data.length; offset += DATA_CHUNK_BYTES) {
+      await this.write(
+        encodeFrame(FrameKind.Data, id, data.subarray(offset, offset + DATA_CHUNK_BYTES)),
+      );
+    }
+  }
+
+  sendDataEnd(id: number): Promise<void> {
+    return this.write(encodeFrame(FrameKind.DataEnd, id));
+  }
+
+  close(): void {
+    this.stream.end();
+    this.stream.destroy();
+  }
+
+  private write(buffer: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("connection is closed"));
+    // The callback fires once the chunk has been handed to the kernel (or with an error if
+    // the stream died), which bounds what we buffer to one frame per concurrent writer.
+    return new Promise((resolve, reject) => {
+      this.stream.write(buffer, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  private fail(error: Error | undefined, onClose: (error?: Error) => void): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.destroy();
+    onClose(error);
+  }
+}

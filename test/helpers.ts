@@ -1,0 +1,119 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { afterEach } from "vitest";
+
+import { Manager, type ManagerOptions } from "../src/core/manager.js";
+
+/**
+ * Per-test sandbox state: a temp base dir and the managers made on it. After each test
+ * every workspace and VM under the base dir is deleted, so no agent process outlives it.
+ */
+export function useTempState(): {
+  base: () => string;
+  manager: (options?: ManagerOptions) => Manager;
+  stateDir: () => string;
+} {
+  let base: string | null = null;
+  const managers: Manager[] = [];
+
+  const ensureBase = (): string => {
+    base ??= fs.mkdtempSync(path.join(os.tmpdir(), "pyro-test-"));
+    return base;
+  };
+
+  afterEach(async () => {
+    if (base) {
+      const cleaner = new Manager({ baseDir: path.join(base, "vms"), backend: "host" });
+      await deleteEverything(cleaner);
+      cleaner.close();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+    for (const manager of managers.splice(0)) manager.close();
+    base = null;
+  });
+
+  return {
+    base: ensureBase,
+    stateDir: () => path.join(ensureBase(), "vms"),
+    manager: (options: ManagerOptions = {}) => {
+      const manager = new Manager({
+        baseDir: path.join(ensureBase(), "vms"),
+        backend: "mock",
+        ...options,
+      });
+      managers.push(manager);
+      return manager;
+    },
+  };
+}
+
+async function deleteEverything(manager: Manager): Promise<void> {
+  const layout = manager.context.layout;
+  for (const id of listDirs(layout.workspacesDir)) {
+    await manager.deleteWorkspace(id).catch(() => undefined);
+  }
+  for (const id of listDirs(layout.vmsDir)) {
+    await manager.deleteVm(id).catch(() => undefined);
+  }
+}
+
+export function listDirs(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function writeTree(root: string, files: Record<string, string>): string {
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.join(root, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+  }
+  return root;
+}
+
+/** Edits a JSON record on disk, as an operator or a crashed writer might. */
+export function editJson(file: string, edit: (value: Record<string, unknown>) => void): void {
+  const value = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  edit(value);
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/** Runs `fn` with environment variables set, restoring them afterwards. */
+export async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
