@@ -5,7 +5,8 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 
-import { exportPath, extractArchive } from "../archive/index.js";
+import { createArchive, exportPath, extractArchive } from "../archive/index.js";
+import { encodeManifestLine, manifestFromDirectory } from "../diff/index.js";
 import { PyroError, ValidationError } from "../errors.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
@@ -56,6 +57,49 @@ export function registerCoreHandlers(context: AgentContext): void {
         entry_count: summary.entryCount,
         bytes_written: summary.totalBytes,
       };
+    } finally {
+      await fs.rm(scratch, { force: true });
+    }
+  });
+
+  // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
+  // half of workspace_diff (only changed files travel afterwards, via files.read).
+  handlers.set("tree.manifest", async ({ body, sendData }) => {
+    const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+    const manifest = await manifestFromDirectory(target.local);
+    let batch = "";
+    for (const [entryPath, entry] of manifest) {
+      batch += `${encodeManifestLine(entryPath, entry)}\n`;
+      if (batch.length >= 128 * 1024) {
+        await sendData(Buffer.from(batch, "utf8"));
+        batch = "";
+      }
+    }
+    if (batch !== "") await sendData(Buffer.from(batch, "utf8"));
+    return { path: target.guest, entry_count: manifest.size };
+  });
+
+  // A tar of the named regular files under /workspace (missing or non-file paths are
+  // left out and listed), for diff patches without exporting the whole tree.
+  handlers.set("files.read", async ({ body, sendData }) => {
+    const requested = body.paths;
+    if (!Array.isArray(requested) || !requested.every((item) => typeof item === "string")) {
+      throw new ValidationError("paths must be a list of strings");
+    }
+    const present: string[] = [];
+    const missing: string[] = [];
+    for (const raw of requested as string[]) {
+      const target = paths.resolve(raw, "paths");
+      const stat = await fs.lstat(target.local).catch(() => null);
+      if (stat?.isFile() && target.relative !== "") present.push(target.relative);
+      else missing.push(target.guest);
+    }
+    if (present.length === 0) return { count: 0, missing };
+    const scratch = scratchPath(context, "files.tar");
+    try {
+      await createArchive({ cwd: paths.root, entries: present, file: scratch });
+      for await (const chunk of createReadStream(scratch)) await sendData(chunk as Buffer);
+      return { count: present.length, missing };
     } finally {
       await fs.rm(scratch, { force: true });
     }

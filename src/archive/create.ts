@@ -21,6 +21,21 @@ export interface CreateArchiveOptions {
 
 export type ArchiveKind = "tar" | "tar_gz";
 
+/**
+ * A link cache that never remembers: every file is stored with its own body, never as a
+ * hard link. node-tar's hard-link packing can crash ("write after end"), hang, or write a
+ * link before its target (node-tar issues #448, #458, #460); a few duplicated bytes are a
+ * fair price for archives that always come out whole.
+ */
+class NoHardLinks extends Map<`${number}:${number}`, string> {
+  override get(): string | undefined {
+    return undefined;
+  }
+  override set(): this {
+    return this;
+  }
+}
+
 /** Writes an uncompressed tar of `entries` (relative to `cwd`) to `file`. */
 export async function createArchive(options: CreateArchiveOptions): Promise<void> {
   await writeArchive(options);
@@ -50,6 +65,7 @@ export async function writeArchive(options: CreateArchiveOptions): Promise<numbe
       portable: true,
       gzip: false,
       follow: false,
+      linkCache: new NoHardLinks(),
       filter: (_path: string, stat: Stats | ReadEntry) =>
         !("isFile" in stat) || stat.isFile() || stat.isDirectory() || stat.isSymbolicLink(),
       onWriteEntry: (entry) => {

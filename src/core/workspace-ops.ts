@@ -3,7 +3,6 @@ import path from "node:path";
 
 import { extractExport } from "../archive/index.js";
 import { normalizeGuestPath } from "../agent/paths.js";
-import { diffTrees, treeFromTar } from "../diff/index.js";
 import { PyroError, StateError, ValidationError } from "../errors.js";
 import { tempSibling } from "../store/atomic.js";
 import type { WorkspaceRecord } from "../store/records.js";
@@ -195,37 +194,6 @@ export async function requireBaseline(
     );
   }
   return baseline;
-}
-
-/** Streams /workspace out of the sandbox into a temp tar and hands its path to `use`. */
-export async function withCurrentTree<T>(
-  context: ManagerContext,
-  record: WorkspaceRecord,
-  use: (file: string) => Promise<T>,
-): Promise<T> {
-  const file = tempSibling(
-    path.join(context.layout.workspaceDir(record.workspace_id), "staging", "current.tar"),
-  );
-  try {
-    await downloadArchive(context, record, "/workspace", file);
-    return await use(file);
-  } finally {
-    await fs.rm(file, { force: true });
-  }
-}
-
-export async function diffWorkspace(context: ManagerContext, id: string) {
-  const baseline = await requireBaseline(
-    context,
-    await loadWorkspace(context.layout, id),
-    "workspace_diff",
-  );
-  const record = await requireStarted(context, id, "workspace_diff");
-  const [before, after] = await Promise.all([
-    treeFromTar(baseline),
-    withCurrentTree(context, record, (file) => treeFromTar(file)),
-  ]);
-  return { workspace_id: record.workspace_id, ...diffTrees(before, after) };
 }
 
 export async function exportWorkspace(

@@ -6,6 +6,7 @@
  * Node 18 APIs here.
  */
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
+import type { Manifest, ManifestEntry } from "./manifest.js";
 import type { Tree, TreeEntry, TreeEntryType } from "./tree.js";
 
 export type DiffStatus = "added" | "modified" | "deleted" | "type_changed";
@@ -78,16 +79,24 @@ function sameContent(a: TreeEntry, b: TreeEntry): boolean {
   return a.type === "directory" && b.type === "directory";
 }
 
-function textPatch(
+function sameDigest(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.type === "file" && b.type === "file") return a.sha256 === b.sha256 && a.size === b.size;
+  if (a.type === "symlink" && b.type === "symlink") return a.target === b.target;
+  return a.type === "directory" && b.type === "directory";
+}
+
+/**
+ * A unified diff between two file bodies (an absent side counts as empty text),
+ * or null when either side is not text.
+ */
+export function textPatch(
   path: string,
-  before: TreeEntry | undefined,
-  after: TreeEntry | undefined,
+  before: Buffer | undefined,
+  after: Buffer | undefined,
 ): string | null {
-  if (before !== undefined && before.type !== "file") return null;
-  if (after !== undefined && after.type !== "file") return null;
-  const oldText = before === undefined ? "" : decodeText(before.content);
+  const oldText = before === undefined ? "" : decodeText(before);
   if (oldText === null) return null;
-  const newText = after === undefined ? "" : decodeText(after.content);
+  const newText = after === undefined ? "" : decodeText(after);
   if (newText === null) return null;
   // No header suffix (undefined headers), no Index:/==== lines.
   return createTwoFilesPatch(
@@ -105,19 +114,62 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Compare `current` against `baseline`. Entries are sorted by path. */
-export function diffTrees(baseline: Tree, current: Tree): WorkspaceDiff {
-  const before = comparableEntries(baseline);
-  const after = comparableEntries(current);
+interface Change<E> {
+  path: string;
+  status: DiffStatus;
+  artifact_type: TreeEntryType;
+  before: E | undefined;
+  after: E | undefined;
+}
 
+/** Which comparable entries changed, and how, sorted by path. */
+function classify<E extends { type: TreeEntryType }>(
+  before: ReadonlyMap<string, E>,
+  after: ReadonlyMap<string, E>,
+  same: (a: E, b: E) => boolean,
+): Change<E>[] {
   const paths: string[] = [];
   for (const path of before.keys()) paths.push(path);
   for (const path of after.keys()) if (!before.has(path)) paths.push(path);
   paths.sort(compareStrings);
+  const changes: Change<E>[] = [];
+  for (const path of paths) {
+    const old = before.get(path);
+    const cur = after.get(path);
+    if (old === undefined && cur !== undefined) {
+      changes.push({ path, status: "added", artifact_type: cur.type, before: old, after: cur });
+    } else if (cur === undefined && old !== undefined) {
+      changes.push({ path, status: "deleted", artifact_type: old.type, before: old, after: cur });
+    } else if (old !== undefined && cur !== undefined && old.type !== cur.type) {
+      changes.push({
+        path,
+        status: "type_changed",
+        artifact_type: cur.type,
+        before: old,
+        after: cur,
+      });
+    } else if (old !== undefined && cur !== undefined && !same(old, cur)) {
+      changes.push({ path, status: "modified", artifact_type: cur.type, before: old, after: cur });
+    }
+  }
+  return changes;
+}
 
-  const entries: DiffEntry[] = [];
+/** True when a text patch is possible: no side is anything but a file, and it is no type change. */
+function patchable<E extends { type: TreeEntryType }>(change: Change<E>): boolean {
+  return (
+    change.status !== "type_changed" &&
+    (change.before === undefined || change.before.type === "file") &&
+    (change.after === undefined || change.after.type === "file")
+  );
+}
+
+function assemble<E extends { type: TreeEntryType }>(
+  changes: Change<E>[],
+  patchFor: (change: Change<E>) => string | null,
+): WorkspaceDiff {
   const summary: DiffSummary = {
-    total: 0,
+    total: changes.length,
     added: 0,
     modified: 0,
     deleted: 0,
@@ -126,47 +178,78 @@ export function diffTrees(baseline: Tree, current: Tree): WorkspaceDiff {
     non_text: 0,
   };
   const patches: string[] = [];
-
-  for (const path of paths) {
-    const old = before.get(path);
-    const cur = after.get(path);
-    let entry: DiffEntry;
-    if (old === undefined) {
-      if (cur === undefined) continue; // unreachable: every path comes from one side
-      entry = {
-        path,
-        status: "added",
-        artifact_type: cur.type,
-        text_patch: textPatch(path, undefined, cur),
-      };
-    } else if (cur === undefined) {
-      entry = {
-        path,
-        status: "deleted",
-        artifact_type: old.type,
-        text_patch: textPatch(path, old, undefined),
-      };
-    } else if (old.type !== cur.type) {
-      entry = { path, status: "type_changed", artifact_type: cur.type, text_patch: null };
-    } else if (!sameContent(old, cur)) {
-      entry = {
-        path,
-        status: "modified",
-        artifact_type: cur.type,
-        text_patch: textPatch(path, old, cur),
-      };
-    } else {
-      continue;
-    }
-    entries.push(entry);
-    summary[entry.status]++;
-    if (entry.text_patch !== null) {
+  const entries = changes.map((change): DiffEntry => {
+    const text_patch = patchable(change) ? patchFor(change) : null;
+    summary[change.status]++;
+    if (text_patch !== null) {
       summary.text_patched++;
-      patches.push(entry.text_patch);
+      patches.push(text_patch);
     }
-  }
-
-  summary.total = entries.length;
+    return {
+      path: change.path,
+      status: change.status,
+      artifact_type: change.artifact_type,
+      text_patch,
+    };
+  });
   summary.non_text = summary.total - summary.text_patched;
   return { changed: summary.total > 0, summary, entries, patch: patches.join("") };
+}
+
+/** Compare `current` against `baseline`. Entries are sorted by path. */
+export function diffTrees(baseline: Tree, current: Tree): WorkspaceDiff {
+  const changes = classify(comparableEntries(baseline), comparableEntries(current), sameContent);
+  return assemble(changes, (change) =>
+    textPatch(
+      change.path,
+      change.before?.type === "file" ? change.before.content : undefined,
+      change.after?.type === "file" ? change.after.content : undefined,
+    ),
+  );
+}
+
+/** Fetches file bodies for the paths a manifest diff needs to patch. */
+export interface ContentLoader {
+  before(paths: string[]): Promise<Map<string, Buffer>>;
+  after(paths: string[]): Promise<Map<string, Buffer>>;
+}
+
+/**
+ * Text patches are skipped (the entry counts as non-text) for files larger than
+ * this: a multi-megabyte patch helps neither a terminal nor a model.
+ */
+export const MAX_PATCH_FILE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Compare two manifests; only the bodies of changed files small enough to patch
+ * are fetched through `loader`. Gives the same result as diffTrees on the
+ * trees the manifests were made from (up to MAX_PATCH_FILE_BYTES).
+ */
+export async function diffManifests(
+  before: Manifest,
+  after: Manifest,
+  loader: ContentLoader,
+): Promise<WorkspaceDiff> {
+  const changes = classify(before, after, sameDigest);
+  const small = (entry: ManifestEntry | undefined): entry is ManifestEntry & { type: "file" } =>
+    entry?.type === "file" && entry.size <= MAX_PATCH_FILE_BYTES;
+  const wanted = changes.filter(
+    (change) =>
+      patchable(change) &&
+      (change.before === undefined || small(change.before)) &&
+      (change.after === undefined || small(change.after)),
+  );
+  const [oldBodies, newBodies] = await Promise.all([
+    loader.before(wanted.filter((change) => change.before).map((change) => change.path)),
+    loader.after(wanted.filter((change) => change.after).map((change) => change.path)),
+  ]);
+  const wantedPaths = new Set(wanted.map((change) => change.path));
+  return assemble(changes, (change) => {
+    if (!wantedPaths.has(change.path)) return null;
+    const oldBody = change.before ? oldBodies.get(change.path) : undefined;
+    const newBody = change.after ? newBodies.get(change.path) : undefined;
+    // A body that vanished between the manifest and the fetch cannot be patched honestly.
+    if ((change.before && !oldBody) || (change.after && !newBody)) return null;
+    return textPatch(change.path, oldBody, newBody);
+  });
 }

@@ -6,10 +6,16 @@
  * This module is bundled into the guest agent, which runs on Node 18: only use
  * Node 18 APIs here.
  */
-import { readFile, readdir, readlink, lstat } from "node:fs";
-import type { Dirent, Stats } from "node:fs";
-import { join } from "node:path";
 import { list as tarList } from "tar";
+
+import {
+  FS_CONCURRENCY,
+  forEachLimit,
+  isVanished,
+  readFileP,
+  readlinkP,
+  walkDirectory,
+} from "./fs-walk.js";
 import type { ReadEntry } from "tar";
 
 export type TreeEntry =
@@ -23,161 +29,26 @@ export type TreeEntryType = TreeEntry["type"];
  */
 export type Tree = Map<string, TreeEntry>;
 
-/** Maximum number of filesystem operations in flight while reading a directory. */
-const FS_CONCURRENCY = 64;
-
 /**
- * Run `task` over `items` with at most `limit` in flight. Workers pull the next
- * index, so there is no per-item queueing overhead. Rejects on the first error
- * (remaining workers stop picking up new items).
- */
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await task(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const workers: Promise<void>[] = [];
-  for (let i = 0; i < Math.min(limit, items.length); i++) workers.push(worker());
-  await Promise.all(workers);
-}
-
-// Callback APIs wrapped by hand: on Node 18 they are noticeably cheaper per call
-// than fs/promises (no FileHandle bookkeeping), which matters for many small files.
-function readFileP(path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    readFile(path, (err, data) => (err ? reject(err) : resolve(data)));
-  });
-}
-
-function readlinkP(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    readlink(path, "utf8", (err, target) => (err ? reject(err) : resolve(target)));
-  });
-}
-
-function readdirP(path: string): Promise<Dirent[]> {
-  return new Promise((resolve, reject) => {
-    readdir(path, { withFileTypes: true }, (err, entries) =>
-      err ? reject(err) : resolve(entries),
-    );
-  });
-}
-
-function lstatP(path: string): Promise<Stats> {
-  return new Promise((resolve, reject) => {
-    lstat(path, (err, stats) => (err ? reject(err) : resolve(stats)));
-  });
-}
-
-/** Errors meaning "this path changed under us while we were reading": skip it. */
-function isVanished(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
-}
-
-type Kind = "file" | "directory" | "symlink" | "other";
-
-function kindOf(entry: Dirent | Stats): Kind | undefined {
-  if (entry.isFile()) return "file";
-  if (entry.isDirectory()) return "directory";
-  if (entry.isSymbolicLink()) return "symlink";
-  if (entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice()) {
-    return "other";
-  }
-  return undefined;
-}
-
-/**
- * Snapshot a host directory. Symlinks are recorded, never followed; sockets,
- * FIFOs and device nodes are skipped. Entry types come from `readdir`'s
- * `d_type` (the same information `lstat` gives); when the filesystem does not
- * report it, the entry is `lstat`ed explicitly.
- *
- * Directories are listed level by level, then files and symlinks are read,
- * each phase with bounded concurrency. Entries that vanish while the tree is
- * being read are skipped.
+ * Snapshot a host directory (see walkDirectory for what is listed). File
+ * contents and symlink targets are read with bounded concurrency; entries that
+ * vanish while the tree is being read are skipped.
  */
 export async function treeFromDirectory(dir: string): Promise<Tree> {
   const tree: Tree = new Map();
-  const leaves: Array<{ abs: string; rel: string; kind: Kind | undefined }> = [];
-
-  let level: Array<{ abs: string; rel: string }> = [{ abs: dir, rel: "" }];
-  let isRoot = true;
-  while (level.length > 0) {
-    const nextLevel: Array<{ abs: string; rel: string }> = [];
-    await forEachLimit(level, FS_CONCURRENCY, async ({ abs, rel }) => {
-      let children: Dirent[];
-      try {
-        children = await readdirP(abs);
-      } catch (err) {
-        // The root must exist; a subdirectory may disappear (or be swapped) under us.
-        if (isRoot || !isVanished(err)) throw err;
-        tree.delete(rel);
-        return;
-      }
-      for (const child of children) {
-        const childAbs = join(abs, child.name);
-        const childRel = rel === "" ? child.name : `${rel}/${child.name}`;
-        const kind = kindOf(child);
-        if (kind === "directory") {
-          tree.set(childRel, { type: "directory" });
-          nextLevel.push({ abs: childAbs, rel: childRel });
-        } else if (kind !== "other") {
-          leaves.push({ abs: childAbs, rel: childRel, kind });
-        }
-      }
-    });
-    level = nextLevel;
-    isRoot = false;
-  }
-
-  const unknownDirs: Array<{ abs: string; rel: string }> = [];
-  await forEachLimit(leaves, FS_CONCURRENCY, async ({ abs, rel, kind }) => {
+  const walked = await walkDirectory(dir);
+  for (const rel of walked.directories) tree.set(rel, { type: "directory" });
+  await forEachLimit(walked.leaves, FS_CONCURRENCY, async ({ abs, rel, type }) => {
     try {
-      if (kind === undefined) {
-        // d_type was not reported: ask lstat.
-        kind = kindOf(await lstatP(abs));
-        if (kind === "directory") {
-          tree.set(rel, { type: "directory" });
-          unknownDirs.push({ abs, rel });
-          return;
-        }
-      }
-      if (kind === "file") {
+      if (type === "file") {
         tree.set(rel, { type: "file", content: await readFileP(abs) });
-      } else if (kind === "symlink") {
+      } else {
         tree.set(rel, { type: "symlink", target: await readlinkP(abs) });
       }
     } catch (err) {
       if (!isVanished(err)) throw err;
     }
   });
-
-  // Only reachable on filesystems without d_type: descend into those directories.
-  for (const { abs, rel } of unknownDirs) {
-    let sub: Tree;
-    try {
-      sub = await treeFromDirectory(abs);
-    } catch (err) {
-      if (!isVanished(err)) throw err;
-      tree.delete(rel);
-      continue;
-    }
-    for (const [subRel, entry] of sub) tree.set(`${rel}/${subRel}`, entry);
-  }
   return tree;
 }
 

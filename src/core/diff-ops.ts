@@ -1,0 +1,111 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+
+import {
+  decodeManifest,
+  diffManifests,
+  encodeManifest,
+  manifestFromTar,
+  readTarFiles,
+  treeFromTar,
+  type Manifest,
+} from "../diff/index.js";
+import { PyroError } from "../errors.js";
+import { writeFileAtomic } from "../store/atomic.js";
+import type { RuntimeRecord } from "../store/records.js";
+import type { ManagerContext } from "./context.js";
+import { loadWorkspace } from "./records-io.js";
+import { requireBaseline, requireStarted } from "./workspace-ops.js";
+
+/** Parsed baseline manifests, by file and its identity on disk (baselines never change). */
+const baselineCache = new Map<string, { key: string; manifest: Manifest }>();
+
+/**
+ * The baseline's manifest: computed once from baseline/workspace.tar and kept beside it
+ * (baseline/manifest.ndjson), so later diffs, from any process, skip re-hashing it.
+ */
+async function baselineManifest(archive: string): Promise<Manifest> {
+  const stat = await fs.stat(archive);
+  const key = `${stat.size}:${stat.mtimeMs}`;
+  const cached = baselineCache.get(archive);
+  if (cached?.key === key) return cached.manifest;
+  const sidecar = path.join(path.dirname(archive), "manifest.ndjson");
+  let manifest: Manifest | null = null;
+  const sidecarStat = await fs.stat(sidecar).catch(() => null);
+  if (sidecarStat && sidecarStat.mtimeMs >= stat.mtimeMs) {
+    // A damaged sidecar is only a cache miss: recompute it from the archive.
+    manifest = await fs
+      .readFile(sidecar, "utf8")
+      .then(decodeManifest)
+      .catch(() => null);
+  }
+  if (!manifest) {
+    manifest = await manifestFromTar(archive);
+    await writeFileAtomic(sidecar, encodeManifest(manifest));
+  }
+  baselineCache.set(archive, { key, manifest });
+  return manifest;
+}
+
+async function streamText(
+  context: ManagerContext,
+  runtime: RuntimeRecord,
+  op: string,
+  body: object,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await context.pool.request(runtime, op, body, { onData: (chunk) => void chunks.push(chunk) });
+  return Buffer.concat(chunks);
+}
+
+async function sandboxManifest(context: ManagerContext, runtime: RuntimeRecord): Promise<Manifest> {
+  const raw = await streamText(context, runtime, "tree.manifest", { path: "/workspace" });
+  try {
+    return decodeManifest(raw.toString("utf8"));
+  } catch (error) {
+    throw new PyroError(
+      "protocol_error",
+      `the sandbox sent an unreadable manifest: ${(error as Error).message}`,
+    );
+  }
+}
+
+async function sandboxFiles(
+  context: ManagerContext,
+  runtime: RuntimeRecord,
+  paths: string[],
+): Promise<Map<string, Buffer>> {
+  const bodies = new Map<string, Buffer>();
+  if (paths.length === 0) return bodies;
+  const archive = await streamText(context, runtime, "files.read", { paths });
+  if (archive.length === 0) return bodies;
+  for (const [entryPath, entry] of await treeFromTar(archive)) {
+    if (entry.type === "file") bodies.set(entryPath, entry.content);
+  }
+  return bodies;
+}
+
+/**
+ * workspace_diff. The sandbox sends a manifest (paths and digests), the baseline's
+ * manifest comes from disk, and only the bodies of changed text files are fetched: the
+ * cost follows the size of the change, not the size of the tree.
+ */
+export async function diffWorkspace(context: ManagerContext, id: string) {
+  const baseline = await requireBaseline(
+    context,
+    await loadWorkspace(context.layout, id),
+    "workspace_diff",
+  );
+  const record = await requireStarted(context, id, "workspace_diff");
+  const runtime = record.runtime;
+  if (!runtime) throw new PyroError("invalid_state", "workspace has no runtime");
+  const [before, after] = await Promise.all([
+    baselineManifest(baseline),
+    sandboxManifest(context, runtime),
+  ]);
+  const diff = await diffManifests(before, after, {
+    before: (paths) => readTarFiles(baseline, new Set(paths)),
+    after: (paths) => sandboxFiles(context, runtime, paths),
+  });
+  return { workspace_id: record.workspace_id, ...diff };
+}

@@ -1,0 +1,249 @@
+/**
+ * Manifests: the comparable entries of a tree (files, symlinks, empty
+ * directories) with a digest instead of the content. Diffing two manifests
+ * finds what changed without moving the unchanged bytes, which is what makes
+ * workspace_diff cheap on a large tree: the guest sends a manifest, and only the
+ * changed files travel.
+ *
+ * This module is bundled into the guest agent, which runs on Node 18: only use
+ * Node 18 APIs here.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { list as tarList } from "tar";
+import type { ReadEntry } from "tar";
+
+import {
+  FS_CONCURRENCY,
+  forEachLimit,
+  isVanished,
+  lstatP,
+  readFileP,
+  readlinkP,
+  walkDirectory,
+} from "./fs-walk.js";
+import { normalizeTarPath, type Tree } from "./tree.js";
+
+export type ManifestEntry =
+  | { type: "file"; size: number; sha256: string }
+  | { type: "symlink"; target: string }
+  | { type: "directory" };
+
+/** Comparable entries only: a non-empty directory is implied by its children. */
+export type Manifest = Map<string, ManifestEntry>;
+
+/** Files above this size are hashed as a stream rather than read whole. */
+const STREAM_HASH_BYTES = 4 * 1024 * 1024;
+
+function sha256(content: Buffer): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    let size = 0;
+    createReadStream(path, { highWaterMark: 1024 * 1024 })
+      .on("data", (chunk) => {
+        size += (chunk as Buffer).length;
+        hash.update(chunk);
+      })
+      .on("error", reject)
+      .on("end", () => resolve({ size, sha256: hash.digest("hex") }));
+  });
+}
+
+/** Directories that have no children among `paths` are the empty ones. */
+function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>): string[] {
+  const parents = new Set<string>();
+  for (const path of paths) {
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) parents.add(path.slice(0, slash));
+  }
+  const empty: string[] = [];
+  for (const dir of directories) if (!parents.has(dir)) empty.push(dir);
+  return empty;
+}
+
+export function manifestFromTree(tree: Tree): Manifest {
+  const manifest: Manifest = new Map();
+  const directories: string[] = [];
+  for (const [path, entry] of tree) {
+    if (entry.type === "file")
+      manifest.set(path, {
+        type: "file",
+        size: entry.content.length,
+        sha256: sha256(entry.content),
+      });
+    else if (entry.type === "symlink")
+      manifest.set(path, { type: "symlink", target: entry.target });
+    else directories.push(path);
+  }
+  for (const dir of emptyDirectories(directories, tree.keys()))
+    manifest.set(dir, { type: "directory" });
+  return manifest;
+}
+
+export async function manifestFromDirectory(dir: string): Promise<Manifest> {
+  const walked = await walkDirectory(dir);
+  const manifest: Manifest = new Map();
+  await forEachLimit(walked.leaves, FS_CONCURRENCY, async ({ abs, rel, type }) => {
+    try {
+      if (type === "symlink") {
+        manifest.set(rel, { type: "symlink", target: await readlinkP(abs) });
+        return;
+      }
+      // Small files (the common case) are read whole; large ones are hashed as a stream
+      // so memory stays bounded however big a file in the workspace is.
+      const { size } = await lstatP(abs);
+      if (size < STREAM_HASH_BYTES) {
+        const content = await readFileP(abs);
+        manifest.set(rel, { type: "file", size: content.length, sha256: sha256(content) });
+      } else {
+        manifest.set(rel, { type: "file", ...(await hashFile(abs)) });
+      }
+    } catch (err) {
+      if (!isVanished(err)) throw err;
+    }
+  });
+  const all = [...walked.directories, ...manifest.keys()];
+  for (const empty of emptyDirectories(walked.directories, all))
+    manifest.set(empty, { type: "directory" });
+  return manifest;
+}
+
+/**
+ * Reads a tar archive into a manifest, hashing file bodies as they stream by.
+ * Later members replace earlier ones; hard links take their target's digest.
+ */
+export async function manifestFromTar(file: string): Promise<Manifest> {
+  const entries = new Map<string, ManifestEntry>();
+  const directories = new Set<string>();
+  const links = new Map<string, string>();
+  const onReadEntry = (entry: ReadEntry): void => {
+    const path = normalizeTarPath(entry.path);
+    if (path === null) return;
+    links.delete(path);
+    switch (entry.type) {
+      case "File":
+      case "OldFile":
+      case "ContiguousFile": {
+        const hash = createHash("sha256");
+        let size = 0;
+        entry.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          hash.update(chunk);
+        });
+        entry.on("end", () =>
+          entries.set(path, { type: "file", size, sha256: hash.digest("hex") }),
+        );
+        return;
+      }
+      case "Directory":
+        entries.delete(path);
+        directories.add(path);
+        return;
+      case "SymbolicLink":
+        entries.set(path, { type: "symlink", target: entry.linkpath ?? "" });
+        return;
+      case "Link": {
+        const target = normalizeTarPath(entry.linkpath ?? "");
+        entries.delete(path);
+        if (target !== null) links.set(path, target);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  await tarList({ file, strict: true, onReadEntry });
+  for (const [path, target] of links) {
+    const resolved = entries.get(target);
+    if (resolved?.type === "file") entries.set(path, resolved);
+  }
+  const manifest: Manifest = new Map(entries);
+  const all = [...directories, ...entries.keys()];
+  for (const empty of emptyDirectories(directories, all)) {
+    if (!entries.has(empty)) manifest.set(empty, { type: "directory" });
+  }
+  return manifest;
+}
+
+/**
+ * Reads the bodies of `wanted` regular files from a tar archive (others are
+ * skipped unbuffered). A hard link resolves to its target's body when the
+ * target precedes it.
+ */
+export async function readTarFiles(
+  file: string,
+  wanted: ReadonlySet<string>,
+): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  if (wanted.size === 0) return found;
+  const bodies = new Map<string, Buffer>();
+  const onReadEntry = (entry: ReadEntry): void => {
+    const path = normalizeTarPath(entry.path);
+    if (path === null) return;
+    if (
+      (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") &&
+      wanted.has(path)
+    ) {
+      const chunks: Buffer[] = [];
+      entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+      entry.on("end", () => bodies.set(path, Buffer.concat(chunks)));
+    } else if (entry.type === "Link" && wanted.has(path)) {
+      const target = normalizeTarPath(entry.linkpath ?? "");
+      const body = target === null ? undefined : bodies.get(target);
+      if (body) bodies.set(path, body);
+    } else {
+      bodies.delete(path);
+    }
+  };
+  await tarList({ file, strict: true, onReadEntry });
+  for (const path of wanted) {
+    const body = bodies.get(path);
+    if (body) found.set(path, body);
+  }
+  return found;
+}
+
+/** One manifest entry per line: `[path, "f", size, sha256]`, `[path, "l", target]`, `[path, "d"]`. */
+export function encodeManifestLine(path: string, entry: ManifestEntry): string {
+  if (entry.type === "file") return JSON.stringify([path, "f", entry.size, entry.sha256]);
+  if (entry.type === "symlink") return JSON.stringify([path, "l", entry.target]);
+  return JSON.stringify([path, "d"]);
+}
+
+export function encodeManifest(manifest: Manifest): string {
+  let out = "";
+  for (const [path, entry] of manifest) out += `${encodeManifestLine(path, entry)}\n`;
+  return out;
+}
+
+/** Parses encodeManifest's output; throws on anything malformed (it may come from a guest). */
+export function decodeManifest(text: string): Manifest {
+  const manifest: Manifest = new Map();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const row: unknown = JSON.parse(line);
+    if (!Array.isArray(row) || typeof row[0] !== "string" || normalizeTarPath(row[0]) !== row[0]) {
+      throw new Error(`malformed manifest line: ${line.slice(0, 200)}`);
+    }
+    const [path, kind, a, b] = row as [string, unknown, unknown, unknown];
+    if (
+      kind === "f" &&
+      typeof a === "number" &&
+      typeof b === "string" &&
+      /^[0-9a-f]{64}$/.test(b)
+    ) {
+      manifest.set(path, { type: "file", size: a, sha256: b });
+    } else if (kind === "l" && typeof a === "string") {
+      manifest.set(path, { type: "symlink", target: a });
+    } else if (kind === "d") {
+      manifest.set(path, { type: "directory" });
+    } else {
+      throw new Error(`malformed manifest line: ${line.slice(0, 200)}`);
+    }
+  }
+  return manifest;
+}

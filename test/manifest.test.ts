@@ -1,0 +1,155 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import * as tar from "tar";
+import { afterEach, describe, expect, it } from "vitest";
+
+import {
+  MAX_PATCH_FILE_BYTES,
+  decodeManifest,
+  diffManifests,
+  diffTrees,
+  encodeManifest,
+  manifestFromDirectory,
+  manifestFromTar,
+  manifestFromTree,
+  readTarFiles,
+  treeFromDirectory,
+} from "../src/diff/index.js";
+
+let dirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-manifest-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+function referenceTrees(): { baseline: string; current: string } {
+  const root = tempDir();
+  const baseline = path.join(root, "baseline");
+  const current = path.join(root, "current");
+  fs.mkdirSync(baseline);
+  fs.mkdirSync(current);
+  fs.writeFileSync(path.join(baseline, "modified.txt"), "before\n");
+  fs.writeFileSync(path.join(current, "modified.txt"), "after\n");
+  fs.writeFileSync(path.join(baseline, "deleted.txt"), "gone\n");
+  fs.writeFileSync(path.join(current, "added.txt"), "new\n");
+  fs.writeFileSync(path.join(baseline, "binary.bin"), Buffer.from("\0before"));
+  fs.writeFileSync(path.join(current, "binary.bin"), Buffer.from("\0after"));
+  fs.symlinkSync("link-target-old.txt", path.join(baseline, "link"));
+  fs.symlinkSync("link-target-new.txt", path.join(current, "link"));
+  fs.mkdirSync(path.join(baseline, "swap"));
+  fs.writeFileSync(path.join(current, "swap"), "type changed\n");
+  fs.mkdirSync(path.join(baseline, "removed-empty"));
+  fs.mkdirSync(path.join(current, "added-empty"));
+  fs.mkdirSync(path.join(baseline, "same/nested"), { recursive: true });
+  fs.mkdirSync(path.join(current, "same/nested"), { recursive: true });
+  fs.writeFileSync(path.join(baseline, "same/nested/keep.txt"), "keep\n");
+  fs.writeFileSync(path.join(current, "same/nested/keep.txt"), "keep\n");
+  return { baseline, current };
+}
+
+function directoryLoader(dir: string) {
+  return async (paths: string[]) =>
+    new Map(paths.map((item) => [item, fs.readFileSync(path.join(dir, item))]));
+}
+
+describe("manifests", () => {
+  it("give the same diff as full trees, from directories and from a tar", async () => {
+    const { baseline, current } = referenceTrees();
+    const expected = diffTrees(await treeFromDirectory(baseline), await treeFromDirectory(current));
+    const archive = path.join(tempDir(), "baseline.tar");
+    await tar.c({ cwd: baseline, file: archive, portable: true }, ["."]);
+    const fromTar = await manifestFromTar(archive);
+    const fromDir = await manifestFromDirectory(baseline);
+    expect(fromTar).toEqual(fromDir);
+    const after = await manifestFromDirectory(current);
+    const diff = await diffManifests(fromTar, after, {
+      before: (paths) => readTarFiles(archive, new Set(paths)),
+      after: directoryLoader(current),
+    });
+    expect(diff).toEqual(expected);
+    expect(diff.summary).toEqual({
+      total: 8,
+      added: 2,
+      modified: 3,
+      deleted: 2,
+      type_changed: 1,
+      text_patched: 3,
+      non_text: 5,
+    });
+  });
+
+  it("fetch only the bodies of changed text files", async () => {
+    const { baseline, current } = referenceTrees();
+    const asked: string[][] = [];
+    await diffManifests(
+      await manifestFromDirectory(baseline),
+      await manifestFromDirectory(current),
+      {
+        before: async (paths) => (asked.push(paths), directoryLoader(baseline)(paths)),
+        after: async (paths) => (asked.push(paths), directoryLoader(current)(paths)),
+      },
+    );
+    expect(asked.flat().sort()).toEqual([
+      "added.txt",
+      "binary.bin",
+      "binary.bin",
+      "deleted.txt",
+      "modified.txt",
+      "modified.txt",
+    ]);
+  });
+
+  it("list only leaves: files, symlinks and empty directories", async () => {
+    const { baseline } = referenceTrees();
+    const manifest = await manifestFromDirectory(baseline);
+    expect([...manifest.keys()].sort()).toEqual([
+      "binary.bin",
+      "deleted.txt",
+      "link",
+      "modified.txt",
+      "removed-empty",
+      "same/nested/keep.txt",
+      "swap",
+    ]);
+    expect(manifestFromTree(await treeFromDirectory(baseline))).toEqual(manifest);
+  });
+
+  it("round-trip through their wire form and refuse malformed lines", async () => {
+    const { current } = referenceTrees();
+    const manifest = await manifestFromDirectory(current);
+    expect(decodeManifest(encodeManifest(manifest))).toEqual(manifest);
+    expect(() => decodeManifest('["../escape","d"]\n')).toThrow("malformed");
+    expect(() => decodeManifest('["/etc/passwd","d"]\n')).toThrow("malformed");
+    expect(() => decodeManifest('["a","f",1,"not-a-digest"]\n')).toThrow("malformed");
+    expect(() => decodeManifest("{}\n")).toThrow("malformed");
+  });
+
+  it("skip patches for files too large to patch usefully", async () => {
+    const root = tempDir();
+    const before = path.join(root, "before");
+    const after = path.join(root, "after");
+    fs.mkdirSync(before);
+    fs.mkdirSync(after);
+    fs.writeFileSync(path.join(before, "big.txt"), "a\n".repeat(MAX_PATCH_FILE_BYTES));
+    fs.writeFileSync(path.join(after, "big.txt"), "b\n".repeat(MAX_PATCH_FILE_BYTES));
+    const diff = await diffManifests(
+      await manifestFromDirectory(before),
+      await manifestFromDirectory(after),
+      {
+        before: directoryLoader(before),
+        after: directoryLoader(after),
+      },
+    );
+    expect(diff.entries).toEqual([
+      { path: "big.txt", status: "modified", artifact_type: "file", text_patch: null },
+    ]);
+    expect(diff.summary.non_text).toBe(1);
+  });
+});
