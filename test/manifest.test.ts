@@ -153,3 +153,36 @@ describe("manifests", () => {
     expect(diff.summary.non_text).toBe(1);
   });
 });
+
+describe("the digest cache", () => {
+  it("never trusts a digest taken within the racy window", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "a.txt"), "one\n");
+    const cache = new Map();
+    const first = await manifestFromDirectory(dir, cache);
+    expect(cache.size).toBe(0); // just written: too fresh to trust
+    fs.writeFileSync(path.join(dir, "a.txt"), "two\n"); // same size, maybe same timestamps
+    const second = await manifestFromDirectory(dir, cache);
+    expect(second.get("a.txt")).not.toEqual(first.get("a.txt"));
+  });
+
+  it("reuses settled digests and still sees every change", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "keep.txt"), "keep\n");
+    fs.writeFileSync(path.join(dir, "edit.txt"), "before\n");
+    fs.writeFileSync(path.join(dir, "gone.txt"), "gone\n");
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const cache = new Map();
+    const before = await manifestFromDirectory(dir, cache);
+    expect([...cache.keys()].sort()).toEqual(["edit.txt", "gone.txt", "keep.txt"]);
+    fs.writeFileSync(path.join(dir, "edit.txt"), "after!\n");
+    fs.rmSync(path.join(dir, "gone.txt"));
+    const after = await manifestFromDirectory(dir, cache);
+    expect(after.get("keep.txt")).toEqual(before.get("keep.txt"));
+    expect(after.get("edit.txt")).toEqual(
+      manifestFromTree(await treeFromDirectory(dir)).get("edit.txt"),
+    );
+    expect(after.has("gone.txt")).toBe(false);
+    expect(cache.has("gone.txt")).toBe(false);
+  });
+});

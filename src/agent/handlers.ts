@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 
 import { createArchive, exportPath, extractArchive } from "../archive/index.js";
-import { encodeManifestLine, manifestFromDirectory } from "../diff/index.js";
+import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
 import { PyroError, ValidationError } from "../errors.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
@@ -17,6 +17,8 @@ export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
 
 export function registerCoreHandlers(context: AgentContext): void {
   const { handlers, paths } = context;
+  // Digests of /workspace files from earlier manifests, valid while stamps match.
+  const digestCache: DigestCache = new Map();
 
   handlers.set("exec", async ({ body }) => {
     const command = stringField(body, "command");
@@ -66,7 +68,10 @@ export function registerCoreHandlers(context: AgentContext): void {
   // half of workspace_diff (only changed files travel afterwards, via files.read).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    const manifest = await manifestFromDirectory(target.local);
+    const manifest = await manifestFromDirectory(
+      target.local,
+      target.guest === "/workspace" ? digestCache : undefined,
+    );
     let batch = "";
     for (const [entryPath, entry] of manifest) {
       batch += `${encodeManifestLine(entryPath, entry)}\n`;

@@ -70,7 +70,10 @@ export function normalizeReadiness(raw: unknown, cwd: string = GUEST_WORKSPACE):
       return { type: "http", url };
     }
     case "command":
-      return { type: "command", command: requiredString(spec.command, "readiness.command", "command") };
+      return {
+        type: "command",
+        command: requiredString(spec.command, "readiness.command", "command"),
+      };
     default:
       throw new ValidationError(
         `readiness.type must be one of: ${types}; got '${String(spec.type)}'`,
@@ -110,7 +113,10 @@ export interface ProbeContext {
 }
 
 /** One readiness check. Never throws: anything that goes wrong means "not ready yet". */
-export async function probeReadiness(readiness: Readiness, context: ProbeContext): Promise<boolean> {
+export async function probeReadiness(
+  readiness: Readiness,
+  context: ProbeContext,
+): Promise<boolean> {
   try {
     switch (readiness.type) {
       case "file":

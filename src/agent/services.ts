@@ -1,6 +1,7 @@
 /**
  * Named long-running services, owned by the agent. Each service is `/bin/sh -c COMMAND`
- * in its own session (and so its own process group), its stdout/stderr piped through the
+ * in its own session (and so its own process group), marked with a PYRO_OWNER token that
+ * its descendants inherit (see killOwned), its stdout/stderr piped through the
  * agent into size-capped log files in the agent's private state dir (outside /workspace,
  * so diff and export never see them), and its readiness probed from inside the sandbox.
  */
@@ -9,13 +10,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 
-import { NotFoundError, StateError, ValidationError } from "../errors.js";
+import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
 import { checkName } from "../core/limits.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { readProcStat } from "./process-group.js";
 import { normalizeReadiness, probeReadiness, type Readiness } from "./readiness.js";
-import { killSession, sleep } from "./shells.js";
+import { killOwned, newOwnerToken, ownerEnv, ownerMarker, sleep, type Owner } from "./shells.js";
 
 /** Bytes per log file; a stream keeps at most this file and one rotated predecessor. */
 export const SERVICE_LOG_FILE_BYTES = 256 * 1024;
@@ -35,6 +36,8 @@ interface Service {
   state: ServiceState;
   pid: number;
   pidStartTicks: number | null;
+  /** PYRO_OWNER of every process the service starts (see killOwned). */
+  token: string;
   startedAt: number;
   readyAt: number | null;
   endedAt: number | null;
@@ -84,7 +87,8 @@ export class ServiceRegistry {
   private async start(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const name = checkName("service_name", stringField(body, "service_name") ?? "");
     const command = stringField(body, "command") ?? "";
-    if (command.trim() === "") throw new ValidationError("command must not be empty", { field: "command" });
+    if (command.trim() === "")
+      throw new ValidationError("command must not be empty", { field: "command" });
     const cwd = this.context.paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
     if (!fs.statSync(cwd.local, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
@@ -103,7 +107,10 @@ export class ServiceRegistry {
       });
     }
     if (!previous && this.services.size >= MAX_SERVICES) {
-      throw new StateError(`a workspace may have at most ${MAX_SERVICES} services`);
+      throw new PyroError(
+        "limit_exceeded",
+        `a workspace may have at most ${MAX_SERVICES} services; stopped ones are replaced by name`,
+      );
     }
     // A finished record of the same name is replaced, logs included.
     previous?.logs.stdout.destroy();
@@ -112,11 +119,12 @@ export class ServiceRegistry {
     fs.rmSync(logDir, { recursive: true, force: true });
     fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
 
+    const token = newOwnerToken();
     const child = spawn("/bin/sh", ["-c", command], {
       cwd: cwd.local,
       detached: true, // setsid: the service is its own session and process group
       stdio: ["ignore", "pipe", "pipe"],
-      env: process.env,
+      env: { ...process.env, ...ownerEnv(this.context.stateDir, token) },
     });
     const logs = {
       stdout: new LogSink(path.join(logDir, "stdout.log")),
@@ -133,6 +141,7 @@ export class ServiceRegistry {
       state: "starting",
       pid,
       pidStartTicks: pid > 0 ? (readProcStat(pid)?.startTicks ?? null) : null,
+      token,
       startedAt: Date.now() / 1000,
       readyAt: null,
       endedAt: null,
@@ -156,7 +165,12 @@ export class ServiceRegistry {
     return describe(service);
   }
 
-  private async awaitReadiness(service: Service, cwdLocal: string, timeoutMs: number, intervalMs: number): Promise<void> {
+  private async awaitReadiness(
+    service: Service,
+    cwdLocal: string,
+    timeoutMs: number,
+    intervalMs: number,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (service.state !== "starting") return; // exited (onExit marked it failed) or stopped
@@ -181,7 +195,12 @@ export class ServiceRegistry {
     service.revision += 1;
   }
 
-  private onExit(service: Service, code: number | null, signal: NodeJS.Signals | null, error: string | null): void {
+  private onExit(
+    service: Service,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    error: string | null,
+  ): void {
     if (service.endedAt !== null) return;
     service.endedAt = Date.now() / 1000;
     service.exitCode = code;
@@ -197,7 +216,7 @@ export class ServiceRegistry {
       service.state = "exited";
     }
     // The service is its session: helpers it left behind go with it.
-    service.reaping = killSession(service.pid, "SIGTERM", TEARDOWN_GRACE_MS);
+    service.reaping = killOwned(owner(service), "SIGTERM", TEARDOWN_GRACE_MS);
   }
 
   /**
@@ -205,11 +224,15 @@ export class ServiceRegistry {
    * `graceMs`. `reason` "stop" records stopped/sigterm|sigkill; "readiness" leaves the
    * state to the caller (failed).
    */
-  private stop(service: Service, reason: "stop" | "readiness" | "teardown", graceMs: number): Promise<void> {
+  private stop(
+    service: Service,
+    reason: "stop" | "readiness" | "teardown",
+    graceMs: number,
+  ): Promise<void> {
     if (service.stopping) return service.stopping;
     if (service.state !== "starting" && service.state !== "running") return Promise.resolve();
     service.stopping = (async () => {
-      const { killed } = await killSession(service.pid, "SIGTERM", graceMs);
+      const { killed } = await killOwned(owner(service), "SIGTERM", graceMs);
       const deadline = Date.now() + 1_000;
       while (service.endedAt === null && Date.now() < deadline) await sleep(10);
       service.stopReason = killed ? "sigkill" : "sigterm";
@@ -269,9 +292,14 @@ export class ServiceRegistry {
   private lookup(body: Record<string, unknown>): Service {
     const name = stringField(body, "service_name") ?? "";
     const service = this.services.get(name);
-    if (!service) throw new NotFoundError(`service '${name}' does not exist`, { service_name: name });
+    if (!service)
+      throw new NotFoundError(`service '${name}' does not exist`, { service_name: name });
     return service;
   }
+}
+
+function owner(service: Service): Owner {
+  return { sid: service.pid, marker: ownerMarker(service.token) };
 }
 
 function describe(service: Service): Record<string, unknown> {
@@ -283,6 +311,7 @@ function describe(service: Service): Record<string, unknown> {
     readiness: service.readiness,
     pid: service.pid,
     pid_start_ticks: service.pidStartTicks,
+    owner_token: service.token,
     started_at: service.startedAt,
     ready_at: service.readyAt,
     ended_at: service.endedAt,
@@ -310,7 +339,9 @@ function describeReadiness(readiness: Readiness | null): string {
 function positive(body: Record<string, unknown>, field: string, fallback: number): number {
   const value = numberField(body, field) ?? (body[field] === undefined ? fallback : NaN);
   if (!Number.isFinite(value) || value <= 0) {
-    throw new ValidationError(`${field} must be a positive number, got ${String(body[field])}`, { field });
+    throw new ValidationError(`${field} must be a positive number, got ${String(body[field])}`, {
+      field,
+    });
   }
   return value;
 }
@@ -319,7 +350,10 @@ function positive(body: Record<string, unknown>, field: string, fallback: number
  * The last `tailLines` lines of `text` (all of it for null), and whether anything was
  * left out. A final line without a newline counts as a line.
  */
-export function tailText(text: string, tailLines: number | null): { text: string; truncated: boolean } {
+export function tailText(
+  text: string,
+  tailLines: number | null,
+): { text: string; truncated: boolean } {
   if (tailLines === null || text === "") return { text, truncated: false };
   const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
   if (lines.length <= tailLines) return { text, truncated: false };
@@ -349,7 +383,11 @@ export class LogSink extends Writable {
     this.on("error", (error) => console.error(`pyro-agent: service log ${file}: ${error.message}`));
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
     try {
       let offset = 0;
       while (offset < chunk.length) {

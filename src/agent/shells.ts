@@ -28,6 +28,8 @@ const MAX_INPUT_CHARS = 64 * 1024;
 const MAX_DIMENSION = 1000;
 /** How long open waits for `script` to fork the shell before giving up. */
 const OPEN_TIMEOUT_MS = 5_000;
+/** How long open waits for the first prompt (a shell that prints none still opens). */
+const PROMPT_WAIT_MS = 2_000;
 /** Between SIGHUP to the terminal's session and SIGKILL to whatever is left. */
 const CLOSE_GRACE_MS = 500;
 
@@ -43,6 +45,8 @@ interface Shell {
   relay: ChildProcess;
   /** The shell itself: session leader of the terminal, so its /proc stat has the tpgid. */
   shellPid: number;
+  /** PYRO_OWNER of everything started in this terminal. */
+  token: string;
   buffer: OutputBuffer;
 }
 
@@ -91,6 +95,7 @@ export class ShellRegistry {
       );
     }
     const id = randomBytes(6).toString("hex");
+    const token = newOwnerToken();
     const shellPath = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
     // bash without rc files: the guest's and (for the host backend) the user's dotfiles
     // would make prompts and behaviour differ between sandboxes. The size is set from
@@ -108,7 +113,7 @@ export class ShellRegistry {
         // Never write the history of an agent's session into someone's ~/.bash_history.
         HISTFILE: "",
         INPUTRC: this.inputrcPath(),
-        PYRO_SHELL_ID: id,
+        ...ownerEnv(this.context.stateDir, token),
       },
     });
     const buffer = new OutputBuffer();
@@ -129,6 +134,7 @@ export class ShellRegistry {
       exitCode: null,
       relay,
       shellPid: 0,
+      token,
       buffer,
     };
     let spawnError: Error | null = null;
@@ -142,6 +148,10 @@ export class ShellRegistry {
     this.shells.set(id, shell);
     try {
       shell.shellPid = await waitForChild(relay, () => spawnError);
+      // Until the shell prints its first prompt, the terminal echoes typed-ahead input
+      // itself and readline echoes it again; answering after the prompt avoids the double.
+      const deadline = Date.now() + PROMPT_WAIT_MS;
+      while (buffer.end === 0 && shell.endedAt === null && Date.now() < deadline) await sleep(5);
     } catch (error) {
       this.shells.delete(id);
       relay.kill("SIGKILL");
@@ -166,7 +176,8 @@ export class ShellRegistry {
   private async write(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const shell = this.lookup(body);
     const input = body.input;
-    if (typeof input !== "string") throw new ValidationError("input must be a string", { field: "input" });
+    if (typeof input !== "string")
+      throw new ValidationError("input must be a string", { field: "input" });
     if (input.length > MAX_INPUT_CHARS) {
       throw new ValidationError(`input must be at most ${MAX_INPUT_CHARS} characters`, {
         field: "input",
@@ -195,9 +206,12 @@ export class ShellRegistry {
     const shell = this.lookup(body);
     const name = stringField(body, "signal") ?? "INT";
     if (!(SHELL_SIGNALS as readonly string[]).includes(name)) {
-      throw new ValidationError(`signal must be one of: ${SHELL_SIGNALS.join(", ")}; got '${name}'`, {
-        field: "signal",
-      });
+      throw new ValidationError(
+        `signal must be one of: ${SHELL_SIGNALS.join(", ")}; got '${name}'`,
+        {
+          field: "signal",
+        },
+      );
     }
     if (shell.endedAt !== null) {
       throw new StateError(`shell '${shell.id}' is not running (exit code ${shell.exitCode})`, {
@@ -217,7 +231,11 @@ export class ShellRegistry {
   /** Hangs up the terminal's whole session (background jobs included), then kills leftovers. */
   private async close(shell: Shell): Promise<void> {
     this.shells.delete(shell.id);
-    if (shell.shellPid > 0) await killSession(shell.shellPid, "SIGHUP", CLOSE_GRACE_MS);
+    await killOwned(
+      { sid: shell.shellPid, marker: ownerMarker(shell.token) },
+      "SIGHUP",
+      CLOSE_GRACE_MS,
+    );
     if (shell.endedAt === null) {
       shell.relay.kill("SIGKILL");
       const deadline = Date.now() + CLOSE_GRACE_MS;
@@ -236,7 +254,9 @@ export class ShellRegistry {
   private inputrcPath(): string {
     if (this.inputrc) return this.inputrc;
     const file = path.join(this.context.stateDir, "shell-inputrc");
-    fs.writeFileSync(file, "$include /etc/inputrc\nset enable-bracketed-paste off\n", { mode: 0o600 });
+    fs.writeFileSync(file, "$include /etc/inputrc\nset enable-bracketed-paste off\n", {
+      mode: 0o600,
+    });
     this.inputrc = file;
     return file;
   }
@@ -295,19 +315,33 @@ function dimension(body: Record<string, unknown>, field: string, fallback: numbe
   return integer(body, field, fallback, 1, MAX_DIMENSION);
 }
 
-function integer(body: Record<string, unknown>, field: string, fallback: number, min: number, max: number): number {
+function integer(
+  body: Record<string, unknown>,
+  field: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const value = body[field] ?? fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(`${field} must be an integer between ${min} and ${max}, got ${String(value)}`, {
-      field,
-      value,
-    });
+    throw new ValidationError(
+      `${field} must be an integer between ${min} and ${max}, got ${String(value)}`,
+      {
+        field,
+        value,
+      },
+    );
   }
   return value;
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
   return numbers[signal] ?? 0;
 }
 
@@ -386,7 +420,9 @@ export class OutputBuffer {
     for (const chunk of this.chunks) {
       const chunkEnd = position + chunk.length;
       if (chunkEnd > from && position < to) {
-        parts.push(chunk.slice(Math.max(0, from - position), Math.min(chunk.length, to - position)));
+        parts.push(
+          chunk.slice(Math.max(0, from - position), Math.min(chunk.length, to - position)),
+        );
       }
       if (chunkEnd >= to) break;
       position = chunkEnd;
@@ -399,10 +435,41 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-// ---- process sessions ------------------------------------------------------------------
-// A shell's terminal and a service are each a session (setsid). Killing by session rather
-// than by one process group also reaches jobs that moved to their own group (bash job
-// control does that for every pipeline), so nothing outlives a close or a stop.
+// ---- process ownership -----------------------------------------------------------------
+// A shell's terminal and a service are each a session (setsid), and every process they
+// start inherits PYRO_OWNER=<token> in its environment. Teardown kills both: the session
+// reaches jobs that moved to their own process group (bash job control does that for every
+// pipeline), the marker reaches daemons that called setsid themselves. So nothing a shell
+// or service started outlives its close or stop, short of clearing its own environment.
+
+export const OWNER_ENV = "PYRO_OWNER";
+/**
+ * Every shell and service process also carries PYRO_SANDBOX=<agent state dir>, which is
+ * unique per sandbox on one host: the host backend uses it to sweep what a dead agent left.
+ */
+export const SANDBOX_ENV = "PYRO_SANDBOX";
+
+/**
+ * Who owns a set of processes: a session id (<= 1 for none) and/or an environment entry
+ * `NAME=value` that they inherited.
+ */
+export interface Owner {
+  sid: number;
+  marker: string | null;
+}
+
+/** The environment additions that mark a process as started by this shell or service. */
+export function ownerEnv(stateDir: string, token: string): Record<string, string> {
+  return { [OWNER_ENV]: token, [SANDBOX_ENV]: stateDir };
+}
+
+export function ownerMarker(token: string): string {
+  return `${OWNER_ENV}=${token}`;
+}
+
+export function sandboxMarker(stateDir: string): string {
+  return `${SANDBOX_ENV}=${stateDir}`;
+}
 
 interface ProcEntry {
   pid: number;
@@ -412,64 +479,110 @@ interface ProcEntry {
   state: string;
 }
 
+export function newOwnerToken(): string {
+  return randomBytes(8).toString("hex");
+}
+
 export function listProcesses(): ProcEntry[] {
   const entries: ProcEntry[] = [];
   for (const name of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-    } catch {
-      continue; // exited while we looked
-    }
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    entries.push({
-      pid: Number(name),
-      state: fields[0] ?? "?",
-      ppid: Number(fields[1]),
-      pgid: Number(fields[2]),
-      sid: Number(fields[3]),
-    });
+    const entry = readEntry(Number(name));
+    if (entry) entries.push(entry);
   }
   return entries;
 }
 
-/** Live (non-zombie) members of session `sid`. Zombies are harmless and may never be reaped. */
-export function sessionMembers(sid: number): ProcEntry[] {
-  return listProcesses().filter((entry) => entry.sid === sid && entry.state !== "Z");
+function readEntry(pid: number): ProcEntry | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null; // exited while we looked
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return {
+    pid,
+    state: fields[0] ?? "?",
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    sid: Number(fields[3]),
+  };
+}
+
+function carriesMarker(pid: number, needle: Buffer): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`).includes(needle);
+  } catch {
+    return false; // gone, or not ours to read
+  }
+}
+
+/** Live (non-zombie) processes of `owner`. Zombies are harmless and may never be reaped. */
+export function ownedProcesses(owner: Owner | number): ProcEntry[] {
+  const { sid, marker } = typeof owner === "number" ? { sid: owner, marker: null } : owner;
+  // environ is NUL-separated; the trailing NUL stops `A=1` from matching `A=10`.
+  const needle = marker ? Buffer.from(`${marker}\0`) : null;
+  return listProcesses().filter(
+    (entry) =>
+      entry.state !== "Z" &&
+      entry.pid !== process.pid &&
+      // sid 0 is the kernel's threads, 1 is init's session: never ours to sweep.
+      ((sid > 1 && entry.sid === sid) || (needle !== null && carriesMarker(entry.pid, needle))),
+  );
 }
 
 /**
- * Sends `first` to every process group of session `sid`, waits up to `graceMs` for the
- * session to empty, then SIGKILLs what is left. `signalled` is false when the session was
- * already empty; `killed` says SIGKILL was needed.
+ * Sends `first` to every process group of `owner`'s processes, waits up to `graceMs` for
+ * them to go, then SIGKILLs whatever is left (looking again, for anything forked
+ * meanwhile). `signalled` is false when nothing was running; `killed` says SIGKILL was needed.
  */
-export async function killSession(
-  sid: number,
+export async function killOwned(
+  owner: Owner | number,
   first: NodeJS.Signals,
   graceMs: number,
 ): Promise<{ signalled: boolean; killed: boolean }> {
-  const signalGroups = (signal: NodeJS.Signals): boolean => {
-    const members = sessionMembers(sid);
-    for (const pgid of new Set(members.map((entry) => entry.pgid))) {
-      try {
-        process.kill(-pgid, signal);
-      } catch {
-        // already gone
-      }
-    }
-    return members.length > 0;
-  };
-  if (!signalGroups(first)) return { signalled: false, killed: false };
+  const members = ownedProcesses(owner);
+  if (members.length === 0) return { signalled: false, killed: false };
+  signalAll(members, first);
+  const watched = members.map((entry) => entry.pid);
   const deadline = Date.now() + graceMs;
+  // Poll only the pids we signalled: re-reading every environ on the host is not free.
   while (Date.now() < deadline) {
-    if (sessionMembers(sid).length === 0) return { signalled: true, killed: false };
+    if (watched.every((pid) => (readEntry(pid)?.state ?? "Z") === "Z")) break;
     await sleep(20);
   }
-  const killed = signalGroups("SIGKILL");
+  const left = ownedProcesses(owner);
+  if (left.length === 0) return { signalled: true, killed: false };
+  signalAll(left, "SIGKILL");
   const settle = Date.now() + 1_000;
-  while (sessionMembers(sid).length > 0 && Date.now() < settle) await sleep(10);
-  return { signalled: true, killed };
+  while (ownedProcesses(owner).length > 0 && Date.now() < settle) await sleep(20);
+  return { signalled: true, killed: true };
+}
+
+/**
+ * Signals every process group led by one of `members` (so a group's not-yet-seen children
+ * get it too), then each member itself: a member may sit in a group it does not lead
+ * (the shell's `script` relay shares the agent's group, which must never be signalled).
+ */
+function signalAll(members: ProcEntry[], signal: NodeJS.Signals): void {
+  const leaders = new Set(
+    members.filter((entry) => entry.pid === entry.pgid).map((entry) => entry.pgid),
+  );
+  for (const pgid of leaders) {
+    try {
+      process.kill(-pgid, signal);
+    } catch {
+      // already gone
+    }
+  }
+  for (const entry of members) {
+    try {
+      process.kill(entry.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

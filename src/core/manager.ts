@@ -8,6 +8,28 @@ import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
 import { reapExpired } from "./reaper.js";
 import { loadVm } from "./records-io.js";
 import { resetWorkspace } from "./reset.js";
+import {
+  listServices,
+  logsService,
+  serviceCounts,
+  startService,
+  statusService,
+  stopService,
+  teardownServices,
+  type LogsServiceInput,
+  type StartServiceInput,
+} from "./services.js";
+import {
+  closeShell,
+  openShell,
+  readShell,
+  signalShell,
+  writeShell,
+  type OpenShellInput,
+  type ReadShellInput,
+  type SignalShellInput,
+  type WriteShellInput,
+} from "./shells.js";
 import { createSnapshot, deleteSnapshot, listSnapshots } from "./snapshots.js";
 import {
   createVm,
@@ -18,10 +40,10 @@ import {
   stopVm,
   type CreateVmInput,
 } from "./vms.js";
+import { diffWorkspace } from "./diff-ops.js";
 import { createWorkspace, type CreateWorkspaceInput } from "./workspace-create.js";
 import {
   deleteWorkspace,
-  diffWorkspace,
   execWorkspace,
   exportWorkspace,
   logsWorkspace,
@@ -190,11 +212,58 @@ export class Manager {
     return workspacePayload(record, await this.serviceCounts(record));
   }
 
-  /** Overridden by the services feature; a workspace without services has none. */
-  protected async serviceCounts(_record: WorkspaceRecord): Promise<ServiceCounts> {
-    return { service_count: 0, running_service_count: 0 };
+  // ==== shells and services (issue 3; owned by the shells/services feature) ============
+  // Shells and services live in the sandbox's agent; see src/core/shells.ts,
+  // src/core/services.ts and docs/shells-and-services.md.
+
+  openShell(workspaceId: string, input: OpenShellInput = {}) {
+    return openShell(this.context, workspaceId, input);
   }
 
-  /** Runs before a workspace's sandbox is destroyed (delete, reset, expiry). */
-  protected async beforeDestroy(_record: WorkspaceRecord): Promise<void> {}
+  readShell(workspaceId: string, shellId: string, input: ReadShellInput = {}) {
+    return readShell(this.context, workspaceId, shellId, input);
+  }
+
+  writeShell(workspaceId: string, shellId: string, input: WriteShellInput) {
+    return writeShell(this.context, workspaceId, shellId, input);
+  }
+
+  signalShell(workspaceId: string, shellId: string, input: SignalShellInput = {}) {
+    return signalShell(this.context, workspaceId, shellId, input);
+  }
+
+  closeShell(workspaceId: string, shellId: string) {
+    return closeShell(this.context, workspaceId, shellId);
+  }
+
+  startService(workspaceId: string, serviceName: string, input: StartServiceInput) {
+    return startService(this.context, workspaceId, serviceName, input);
+  }
+
+  listServices(workspaceId: string) {
+    return listServices(this.context, workspaceId);
+  }
+
+  statusService(workspaceId: string, serviceName: string) {
+    return statusService(this.context, workspaceId, serviceName);
+  }
+
+  logsService(workspaceId: string, serviceName: string, input: LogsServiceInput = {}) {
+    return logsService(this.context, workspaceId, serviceName, input);
+  }
+
+  stopService(workspaceId: string, serviceName: string) {
+    return stopService(this.context, workspaceId, serviceName);
+  }
+
+  /** service_count / running_service_count for workspace status (from the agent when it runs). */
+  protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
+    return serviceCounts(this.context, record);
+  }
+
+  /** Runs before a workspace's sandbox is destroyed (delete, reset, expiry): stop services, close shells. */
+  protected async beforeDestroy(record: WorkspaceRecord): Promise<void> {
+    await teardownServices(this.context, record);
+  }
+  // ==== end of shells and services =======================================================
 }

@@ -10,7 +10,7 @@ export {
   MAX_PATCH_FILE_BYTES,
 } from "./diff.js";
 export type { ContentLoader } from "./diff.js";
-export type { Manifest, ManifestEntry } from "./manifest.js";
+export type { DigestCache, Manifest, ManifestEntry } from "./manifest.js";
 export {
   manifestFromTree,
   manifestFromDirectory,

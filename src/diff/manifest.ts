@@ -9,7 +9,8 @@
  * Node 18 APIs here.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, lstatSync } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import { list as tarList } from "tar";
 import type { ReadEntry } from "tar";
 
@@ -17,7 +18,6 @@ import {
   FS_CONCURRENCY,
   forEachLimit,
   isVanished,
-  lstatP,
   readFileP,
   readlinkP,
   walkDirectory,
@@ -84,28 +84,92 @@ export function manifestFromTree(tree: Tree): Manifest {
   return manifest;
 }
 
-export async function manifestFromDirectory(dir: string): Promise<Manifest> {
+/**
+ * Remembers file digests between manifests of the same tree (the agent keeps one per
+ * sandbox), so a second diff re-reads only files that changed. An entry is trusted only
+ * when inode, size, mtime and ctime all match, and only once its ctime is older than
+ * RACY_WINDOW_NS when it was hashed: a write within the filesystem's timestamp
+ * granularity after hashing could otherwise leave every stamp unchanged (git's
+ * "racy clean" problem, solved the same way).
+ */
+export type DigestCache = Map<string, { stamp: string; size: number; sha256: string }>;
+
+const RACY_WINDOW_NS = 2_000_000_000n;
+
+/** How many lstat calls run back to back before yielding to the event loop. */
+const STAT_BATCH = 512;
+
+/**
+ * Builds the manifest of a host directory. Stamps are taken with synchronous lstat in
+ * batches (twice as fast as the thread pool for many small files; the event loop is
+ * yielded between batches so the agent keeps serving other requests); only files whose
+ * stamp is not in `cache` are read and hashed.
+ */
+export async function manifestFromDirectory(dir: string, cache?: DigestCache): Promise<Manifest> {
   const walked = await walkDirectory(dir);
   const manifest: Manifest = new Map();
-  await forEachLimit(walked.leaves, FS_CONCURRENCY, async ({ abs, rel, type }) => {
-    try {
+  const toHash: Array<{ abs: string; rel: string; stamp: string; stats: BigIntStats }> = [];
+  const symlinks: Array<{ abs: string; rel: string }> = [];
+  const seen = new Set<string>();
+  for (let start = 0; start < walked.leaves.length; start += STAT_BATCH) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const { abs, rel, type } of walked.leaves.slice(start, start + STAT_BATCH)) {
       if (type === "symlink") {
-        manifest.set(rel, { type: "symlink", target: await readlinkP(abs) });
-        return;
+        symlinks.push({ abs, rel });
+        continue;
       }
+      let stats: BigIntStats;
+      try {
+        stats = lstatSync(abs, { bigint: true });
+      } catch (err) {
+        if (isVanished(err)) continue;
+        throw err;
+      }
+      if (!stats.isFile()) continue; // swapped for something else since the walk
+      const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+      seen.add(rel);
+      const cached = cache?.get(rel);
+      if (cached && cached.stamp === stamp) {
+        manifest.set(rel, { type: "file", size: cached.size, sha256: cached.sha256 });
+      } else {
+        toHash.push({ abs, rel, stamp, stats });
+      }
+    }
+  }
+  await forEachLimit(symlinks, FS_CONCURRENCY, async ({ abs, rel }) => {
+    try {
+      manifest.set(rel, { type: "symlink", target: await readlinkP(abs) });
+    } catch (err) {
+      if (!isVanished(err)) throw err;
+    }
+  });
+  await forEachLimit(toHash, FS_CONCURRENCY, async ({ abs, rel, stamp, stats }) => {
+    try {
       // Small files (the common case) are read whole; large ones are hashed as a stream
       // so memory stays bounded however big a file in the workspace is.
-      const { size } = await lstatP(abs);
-      if (size < STREAM_HASH_BYTES) {
+      let digest: { size: number; sha256: string };
+      if (stats.size < BigInt(STREAM_HASH_BYTES)) {
         const content = await readFileP(abs);
-        manifest.set(rel, { type: "file", size: content.length, sha256: sha256(content) });
+        digest = { size: content.length, sha256: sha256(content) };
       } else {
-        manifest.set(rel, { type: "file", ...(await hashFile(abs)) });
+        digest = await hashFile(abs);
+      }
+      manifest.set(rel, { type: "file", ...digest });
+      const hashedAt = BigInt(Date.now()) * 1_000_000n;
+      if (
+        cache &&
+        hashedAt - stats.ctimeNs > RACY_WINDOW_NS &&
+        BigInt(digest.size) === stats.size
+      ) {
+        cache.set(rel, { stamp, ...digest });
+      } else {
+        cache?.delete(rel);
       }
     } catch (err) {
       if (!isVanished(err)) throw err;
     }
   });
+  if (cache) for (const rel of cache.keys()) if (!seen.has(rel)) cache.delete(rel);
   const all = [...walked.directories, ...manifest.keys()];
   for (const empty of emptyDirectories(walked.directories, all))
     manifest.set(empty, { type: "directory" });

@@ -1,0 +1,426 @@
+/**
+ * Manager side of named services. The agent owns the processes, probes and logs (see
+ * src/agent/services.ts); the host keeps a mirror record per service under
+ * `workspaces/<id>/services/<name>.json`, rewritten after every service call, so that
+ * (a) a workspace whose sandbox is gone still reports its services, as stopped, and
+ * (b) on the host backend, services orphaned by a dead agent can still be found and killed.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+
+import { z } from "zod";
+
+import { normalizeGuestPath } from "../agent/paths.js";
+import { readProcStat } from "../agent/process-group.js";
+import { normalizeReadiness, type Readiness } from "../agent/readiness.js";
+import { killOwned, ownerMarker, sandboxMarker } from "../agent/shells.js";
+import { hostSandboxPaths } from "../backends/host/host-backend.js";
+import { NotFoundError, PyroError } from "../errors.js";
+import { readRecord, writeRecord, type WorkspaceRecord } from "../store/records.js";
+import type { ManagerContext } from "./context.js";
+import { nowSeconds } from "./context.js";
+import { checkCommand, checkIntRange, checkName, checkTimeout } from "./limits.js";
+import type { ServiceCounts } from "./payloads.js";
+import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
+
+export const SERVICE_DEFAULTS = {
+  readyTimeoutSeconds: 30,
+  readyIntervalMs: 500,
+  tailLines: 200,
+} as const;
+/** A wedged agent must not hang delete/reset forever; the backend kills it afterwards. */
+const TEARDOWN_REQUEST_MS = 15_000;
+
+export interface StartServiceInput {
+  command: string;
+  /** Under /workspace; default /workspace. Relative readiness file paths resolve against it. */
+  cwd?: string;
+  readiness?: Readiness | Record<string, unknown> | null;
+  ready_timeout_seconds?: number;
+  ready_interval_ms?: number;
+}
+
+export interface LogsServiceInput {
+  /** Default 200; null (or `all: true`) returns everything kept. */
+  tail_lines?: number | null;
+  all?: boolean;
+}
+
+const MirrorSchema = z.object({
+  schema_version: z.literal(1),
+  workspace_id: z.string(),
+  service_name: z.string(),
+  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
+  command: z.string(),
+  cwd: z.string(),
+  readiness: z.record(z.string(), z.unknown()).nullable(),
+  pid: z.number().int(),
+  /** Identifies `pid` on the host backend, so a recycled pid is never killed. */
+  pid_start_ticks: z.number().nullable(),
+  /** PYRO_OWNER token the service's processes carry; finds daemons that left its session. */
+  owner_token: z.string().nullable(),
+  started_at: z.number(),
+  ready_at: z.number().nullable(),
+  ended_at: z.number().nullable(),
+  exit_code: z.number().int().nullable(),
+  exit_signal: z.string().nullable(),
+  stop_reason: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  /** The agent's change counter: an older snapshot never overwrites a newer one. */
+  revision: z.number().int(),
+  execution_mode: z.string(),
+  updated_at: z.number(),
+});
+type Mirror = z.infer<typeof MirrorSchema>;
+/** A service as the agent reports it (the mirror without the host-only fields). */
+type AgentService = Omit<
+  Mirror,
+  "schema_version" | "workspace_id" | "execution_mode" | "updated_at"
+>;
+
+export async function startService(
+  context: ManagerContext,
+  workspaceId: string,
+  serviceName: string,
+  input: StartServiceInput,
+) {
+  const name = checkName("service_name", serviceName);
+  const command = checkCommand(input?.command);
+  const cwd = normalizeGuestPath(input.cwd ?? "/workspace", "cwd");
+  const readiness = normalizeReadiness(input.readiness ?? null, cwd);
+  const body = {
+    service_name: name,
+    command,
+    cwd,
+    readiness,
+    ready_timeout_seconds: checkTimeout(
+      input.ready_timeout_seconds ?? SERVICE_DEFAULTS.readyTimeoutSeconds,
+      "ready_timeout_seconds",
+    ),
+    ready_interval_ms: checkIntRange(
+      "ready_interval_ms",
+      input.ready_interval_ms ?? SERVICE_DEFAULTS.readyIntervalMs,
+      10,
+      60_000,
+    ),
+  };
+  const record = await requireStarted(context, workspaceId, "service_start");
+  const service = await agentCall<AgentService>(context, record, "service.start", body);
+  return servicePayload(record, await saveMirror(context, record, service));
+}
+
+export async function listServices(context: ManagerContext, workspaceId: string) {
+  const record = await refreshWorkspace(context, workspaceId);
+  const mirrors = await currentServices(context, record);
+  return {
+    workspace_id: record.workspace_id,
+    count: mirrors.length,
+    running_count: mirrors.filter((mirror) => mirror.state === "running").length,
+    services: mirrors.map((mirror) => servicePayload(record, mirror)),
+  };
+}
+
+export async function statusService(
+  context: ManagerContext,
+  workspaceId: string,
+  serviceName: string,
+) {
+  const name = checkName("service_name", serviceName);
+  const record = await refreshWorkspace(context, workspaceId);
+  if (isLive(context, record)) {
+    const service = await agentCall<AgentService>(context, record, "service.status", {
+      service_name: name,
+    });
+    return servicePayload(record, await saveMirror(context, record, service));
+  }
+  const mirror = (await stopMirrors(context, record)).find((item) => item.service_name === name);
+  if (!mirror) throw notFound(record, name);
+  return servicePayload(record, mirror);
+}
+
+export async function logsService(
+  context: ManagerContext,
+  workspaceId: string,
+  serviceName: string,
+  input: LogsServiceInput = {},
+) {
+  const name = checkName("service_name", serviceName);
+  let tailLines: number | null =
+    input.tail_lines === undefined ? SERVICE_DEFAULTS.tailLines : input.tail_lines;
+  if (input.all === true) tailLines = null;
+  if (tailLines !== null)
+    tailLines = checkIntRange("tail_lines", tailLines, 0, Number.MAX_SAFE_INTEGER);
+  const record = await requireStarted(context, workspaceId, "service_logs");
+  const result = await agentCall<AgentService & Record<string, unknown>>(
+    context,
+    record,
+    "service.logs",
+    {
+      service_name: name,
+      tail_lines: tailLines,
+    },
+  );
+  const mirror = await saveMirror(context, record, result);
+  return {
+    ...servicePayload(record, mirror),
+    stdout: result.stdout as string,
+    stderr: result.stderr as string,
+    tail_lines: tailLines,
+    truncated: result.truncated as boolean,
+    stdout_truncated: result.stdout_truncated as boolean,
+    stderr_truncated: result.stderr_truncated as boolean,
+  };
+}
+
+export async function stopService(
+  context: ManagerContext,
+  workspaceId: string,
+  serviceName: string,
+) {
+  const name = checkName("service_name", serviceName);
+  const record = await requireStarted(context, workspaceId, "service_stop");
+  const service = await agentCall<AgentService>(context, record, "service.stop", {
+    service_name: name,
+  });
+  return servicePayload(record, await saveMirror(context, record, service));
+}
+
+/**
+ * Feeds service_count / running_service_count into workspace status. A running sandbox
+ * answers for itself (and the mirrors are brought up to date); a stopped workspace's
+ * services are stopped, whatever their mirrors last said.
+ */
+export async function serviceCounts(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+): Promise<ServiceCounts> {
+  const mirrors = await currentServices(context, record).catch(() => readMirrors(context, record));
+  return {
+    service_count: mirrors.length,
+    running_service_count: mirrors.filter((mirror) => mirror.state === "running").length,
+  };
+}
+
+/**
+ * Before a sandbox is destroyed (delete, reset, expiry): stop every service and close
+ * every shell through the agent, kill anything a dead agent orphaned, and drop the
+ * mirrors: a reset sandbox starts with no services.
+ */
+export async function teardownServices(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+): Promise<void> {
+  if (isLive(context, record) && record.runtime) {
+    const runtime = record.runtime;
+    await withDeadline(
+      Promise.all([
+        context.pool.request(runtime, "service.stop_all", { remove: true }),
+        context.pool.request(runtime, "shell.close_all", {}),
+      ]),
+      TEARDOWN_REQUEST_MS,
+    ).catch(() => undefined); // the backend's destroy kills whatever is left
+  }
+  await killOrphans(context, record, await readMirrors(context, record));
+  await fs.rm(context.layout.servicesDir(record.workspace_id), { recursive: true, force: true });
+}
+
+// ---- internals ------------------------------------------------------------------------
+
+function isLive(context: ManagerContext, record: WorkspaceRecord): boolean {
+  return (
+    record.state === "started" && record.runtime !== null && context.backend.isAlive(record.runtime)
+  );
+}
+
+/** The services as they are now: from the agent when it runs, else the stopped mirrors. */
+async function currentServices(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+): Promise<Mirror[]> {
+  if (!isLive(context, record)) return stopMirrors(context, record);
+  const asked = nowSeconds();
+  const listed = await agentCall<{ services: AgentService[] }>(context, record, "service.list", {});
+  const mirrors = await Promise.all(
+    listed.services.map((service) => saveMirror(context, record, service)),
+  );
+  // A mirror the agent no longer knows is stale, unless another process wrote it after we asked.
+  const known = new Set(mirrors.map((mirror) => mirror.service_name));
+  for (const stale of await readMirrors(context, record)) {
+    if (!known.has(stale.service_name) && stale.updated_at < asked) {
+      await fs.rm(mirrorPath(context, record, stale.service_name), { force: true });
+    }
+  }
+  return mirrors;
+}
+
+/**
+ * A stopped workspace's services are stopped (stop_reason workspace_stopped). If its agent
+ * is really gone, processes it left behind on the host are killed too; if the record says
+ * stopped while the agent still runs (it can: records are edited, resets fail half-way),
+ * the agent's own teardown on delete/reset stops them.
+ */
+async function stopMirrors(context: ManagerContext, record: WorkspaceRecord): Promise<Mirror[]> {
+  const mirrors = await readMirrors(context, record);
+  await killOrphans(context, record, mirrors);
+  for (const mirror of mirrors) {
+    if (mirror.state !== "running" && mirror.state !== "starting") continue;
+    mirror.state = "stopped";
+    mirror.stop_reason = "workspace_stopped";
+    mirror.ended_at ??= nowSeconds();
+    mirror.revision += 1;
+    mirror.updated_at = nowSeconds();
+    await writeRecord(mirrorPath(context, record, mirror.service_name), mirror);
+  }
+  return mirrors;
+}
+
+/**
+ * Host backend only (a guest's pids mean nothing on the host), and only for an agent that
+ * is really gone: kill what it left behind. Per mirrored service, its session while the
+ * pid is still the very process the agent started (pids are recycled), and anything with
+ * its owner token; then anything marked with this sandbox (shells have no mirror).
+ */
+async function killOrphans(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  mirrors: Mirror[],
+): Promise<void> {
+  if (context.backend.name !== "host" || record.backend !== "host") return;
+  if (record.runtime !== null && context.backend.isAlive(record.runtime)) return;
+  for (const mirror of mirrors) {
+    const sameProcess =
+      mirror.pid > 0 &&
+      mirror.pid_start_ticks !== null &&
+      readProcStat(mirror.pid)?.startTicks === mirror.pid_start_ticks;
+    const marker = mirror.owner_token === null ? null : ownerMarker(mirror.owner_token);
+    if (!sameProcess && marker === null) continue;
+    await killOwned({ sid: sameProcess ? mirror.pid : -1, marker }, "SIGKILL", 500);
+  }
+  const { stateDir } = hostSandboxPaths(context.layout.workspaceDir(record.workspace_id));
+  await killOwned({ sid: -1, marker: sandboxMarker(stateDir) }, "SIGKILL", 500);
+}
+
+async function readMirrors(context: ManagerContext, record: WorkspaceRecord): Promise<Mirror[]> {
+  const dir = context.layout.servicesDir(record.workspace_id);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const mirrors: Mirror[] = [];
+  for (const name of names
+    .filter((item) => item.endsWith(".json") && !item.startsWith("."))
+    .sort()) {
+    // A corrupt mirror is skipped, not fatal: the agent is the source of truth.
+    const mirror = await readRecord(path.join(dir, name), MirrorSchema).catch(() => null);
+    if (mirror) mirrors.push(mirror);
+  }
+  return mirrors;
+}
+
+function mirrorPath(context: ManagerContext, record: WorkspaceRecord, name: string): string {
+  return path.join(context.layout.servicesDir(record.workspace_id), `${name}.json`);
+}
+
+/** Writes the agent's view of a service unless a newer one is already on disk. */
+async function saveMirror(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  service: AgentService,
+): Promise<Mirror> {
+  const file = mirrorPath(context, record, service.service_name);
+  const mirror = MirrorSchema.parse({
+    schema_version: 1,
+    workspace_id: record.workspace_id,
+    service_name: service.service_name,
+    state: service.state,
+    command: service.command,
+    cwd: service.cwd,
+    readiness: service.readiness,
+    pid: service.pid,
+    pid_start_ticks: service.pid_start_ticks,
+    owner_token: service.owner_token ?? null,
+    started_at: service.started_at,
+    ready_at: service.ready_at,
+    ended_at: service.ended_at,
+    exit_code: service.exit_code,
+    exit_signal: service.exit_signal,
+    stop_reason: service.stop_reason,
+    failure_reason: service.failure_reason,
+    revision: service.revision,
+    execution_mode: record.execution_mode,
+    updated_at: nowSeconds(),
+  });
+  const existing = await readRecord(file, MirrorSchema).catch(() => null);
+  // Same service instance (same owner token) and a newer revision on disk: keep that one.
+  if (existing?.owner_token === mirror.owner_token && existing.revision > mirror.revision) {
+    return existing;
+  }
+  await writeRecord(file, mirror);
+  return mirror;
+}
+
+function servicePayload(record: WorkspaceRecord, mirror: Mirror) {
+  return {
+    workspace_id: record.workspace_id,
+    service_name: mirror.service_name,
+    state: mirror.state,
+    command: mirror.command,
+    cwd: mirror.cwd,
+    readiness: mirror.readiness,
+    pid: mirror.pid,
+    started_at: mirror.started_at,
+    ready_at: mirror.ready_at,
+    ended_at: mirror.ended_at,
+    exit_code: mirror.exit_code,
+    exit_signal: mirror.exit_signal,
+    stop_reason: mirror.stop_reason,
+    failure_reason: mirror.failure_reason,
+    execution_mode: mirror.execution_mode,
+  };
+}
+export type ServicePayload = ReturnType<typeof servicePayload>;
+
+async function agentCall<T>(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  op: string,
+  body: Record<string, unknown>,
+): Promise<T> {
+  const runtime = record.runtime;
+  if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
+  try {
+    return await context.pool.request<T>(runtime, op, body);
+  } catch (error) {
+    if (
+      error instanceof PyroError &&
+      error.code === "not_found" &&
+      typeof body.service_name === "string"
+    ) {
+      throw notFound(record, body.service_name);
+    }
+    throw error;
+  }
+}
+
+function notFound(record: WorkspaceRecord, name: string): NotFoundError {
+  return new NotFoundError(
+    `service '${name}' does not exist in workspace '${record.workspace_id}'`,
+    {
+      workspace_id: record.workspace_id,
+      service_name: name,
+    },
+  );
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new PyroError("agent_error", `the agent did not answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
