@@ -52,6 +52,16 @@ describe("the operation catalogue", () => {
         "snapshot_delete",
         "workspace_reset",
         "workspace_delete",
+        "shell_open",
+        "shell_read",
+        "shell_write",
+        "shell_signal",
+        "shell_close",
+        "service_start",
+        "service_list",
+        "service_status",
+        "service_logs",
+        "service_stop",
       ]),
     );
   });
@@ -133,5 +143,52 @@ describe("pyro CLI", () => {
     const bad = pyro("call", "workspace_exec", "{not json");
     expect(bad.status).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: "invalid_argument" } });
+  });
+
+  it("drives a shell and a service from separate CLI processes", async () => {
+    const created = pyro("call", "workspace_create", JSON.stringify({ allow_host_compat: true }));
+    const { workspace_id } = JSON.parse(created.stdout) as { workspace_id: string };
+    const opened = JSON.parse(
+      pyro("call", "shell_open", JSON.stringify({ workspace_id })).stdout,
+    ) as {
+      shell_id: string;
+    };
+    pyro(
+      "call",
+      "shell_write",
+      JSON.stringify({ workspace_id, shell_id: opened.shell_id, input: "echo $((40 + 2))" }),
+    );
+    let output = "";
+    for (let attempt = 0; attempt < 50 && !output.includes("42"); attempt += 1) {
+      const read = pyro(
+        "call",
+        "shell_read",
+        JSON.stringify({ workspace_id, shell_id: opened.shell_id }),
+      );
+      output = (JSON.parse(read.stdout) as { output: string }).output;
+    }
+    expect(output).toContain("42");
+    const started = pyro(
+      "call",
+      "service_start",
+      JSON.stringify({
+        workspace_id,
+        service_name: "web",
+        command: "touch ready; exec sleep 300",
+        readiness: { type: "file", path: "ready" },
+      }),
+    );
+    expect(JSON.parse(started.stdout)).toMatchObject({ state: "running" });
+    const bad = pyro(
+      "call",
+      "service_start",
+      JSON.stringify({ workspace_id, service_name: "bad name", command: "true" }),
+    );
+    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: "invalid_argument" } });
+    expect(JSON.parse(bad.stdout).error.message).toContain("service_name must match");
+    const status = JSON.parse(
+      pyro("call", "workspace_status", JSON.stringify({ workspace_id })).stdout,
+    );
+    expect(status).toMatchObject({ service_count: 1, running_service_count: 1 });
   });
 });

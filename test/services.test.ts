@@ -14,7 +14,7 @@ import { WorkspacePaths } from "../src/agent/paths.js";
 import { processIsAlive } from "../src/agent/process-group.js";
 import { normalizeReadiness, probeReadiness, runProbeCommand } from "../src/agent/readiness.js";
 import { LogSink, tailText } from "../src/agent/services.js";
-import { killOwned, ownedProcesses } from "../src/agent/shells.js";
+import { killOwned, ownedProcesses } from "../src/agent/ownership.js";
 import { checkName } from "../src/core/limits.js";
 import { Manager } from "../src/index.js";
 

@@ -11,7 +11,8 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { processIsAlive } from "../src/agent/process-group.js";
-import { OutputBuffer, ownedProcesses } from "../src/agent/shells.js";
+import { OutputBuffer } from "../src/agent/output-buffer.js";
+import { ownedProcesses } from "../src/agent/ownership.js";
 import { Manager } from "../src/index.js";
 
 const DIST_INDEX = fileURLToPath(new URL("../dist/index.js", import.meta.url));

@@ -197,4 +197,17 @@ describe("one-shot VMs on the host backend", () => {
     expect(result.stdout).toContain("stdout truncated");
     expect(result.stdout.length).toBeLessThan(1_100_000);
   });
+
+  it("returns a full 1 MiB of control characters on each stream (six-fold JSON escaping)", async () => {
+    const manager = state.manager();
+    const result = await manager.runVm({
+      command:
+        "head -c 1048576 /dev/zero | tr '\\0' '\\001'; head -c 1048576 /dev/zero | tr '\\0' '\\002' >&2",
+      allow_host_compat: true,
+    });
+    expect(result.exit_code).toBe(0);
+    expect(result.stdout.length).toBe(1048576);
+    expect(result.stderr.length).toBe(1048576);
+    expect(result.stdout_truncated).toBe(false);
+  });
 });

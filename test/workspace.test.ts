@@ -185,7 +185,22 @@ describe("workspace lifecycle", () => {
     );
     const status = await manager.statusWorkspace(workspace_id);
     expect(status.state).toBe("stopped");
-    process.kill(-pid, "SIGKILL");
+    // The real agent is not left running either: the sandbox sweep finds it by its marker.
+    expect(processIsAlive(pid)).toBe(false);
+  });
+
+  it("sweeps what a SIGKILLed agent left behind, including background jobs of execs", async () => {
+    const manager = state.manager();
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
+    const started = await manager.execWorkspace(workspace_id, {
+      command: "setsid sleep 300 > /dev/null 2>&1 & echo $!",
+    });
+    const orphan = Number(started.stdout.trim());
+    expect(processIsAlive(orphan)).toBe(true);
+    process.kill(-agentPid(workspace_id), "SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await manager.statusWorkspace(workspace_id)).state).toBe("stopped");
+    expect(processIsAlive(orphan)).toBe(false);
   });
 
   it("reaps corrupt records and expired workspaces", async () => {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 
 import { ValidationError } from "../errors.js";
-import { killProcessGroup } from "./process-group.js";
+import { killProcessGroup, signalNumber } from "./process-group.js";
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const TIMEOUT_EXIT_CODE = 124;
@@ -119,18 +119,4 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
     });
     child.once("close", finish);
   });
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGKILL: 9,
-    SIGSEGV: 11,
-    SIGPIPE: 13,
-    SIGALRM: 14,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 0;
 }

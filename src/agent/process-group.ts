@@ -27,6 +27,8 @@ export interface ProcStat {
   state: string;
   ppid: number;
   pgid: number;
+  /** Session id. */
+  sid: number;
   /** Foreground process group of the controlling terminal (-1 without one). */
   tpgid: number;
   /** Start time in clock ticks since boot: with the pid, identifies one process. */
@@ -46,7 +48,28 @@ export function readProcStat(pid: number): ProcStat | null {
     state: fields[0] ?? "?",
     ppid: Number(fields[1]),
     pgid: Number(fields[2]),
+    sid: Number(fields[3]),
     tpgid: Number(fields[5]),
     startTicks: Number(fields[19]),
   };
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
+
+/** The number of a signal, for the shell convention exit code 128 + n. */
+export function signalNumber(signal: NodeJS.Signals): number {
+  return SIGNAL_NUMBERS[signal] ?? 0;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

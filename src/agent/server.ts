@@ -2,7 +2,14 @@ import { PassThrough, type Duplex, type Readable } from "node:stream";
 
 import { PyroError, asPyroError } from "../errors.js";
 import { FramedConnection } from "../protocol/connection.js";
-import { FrameKind, PROTOCOL_VERSION, parseJsonPayload, type Frame } from "../protocol/frames.js";
+import {
+  FrameError,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  parseJsonPayload,
+  type Frame,
+} from "../protocol/frames.js";
 
 /** What a handler sees of one request. */
 export interface RequestContext {
@@ -153,6 +160,18 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       result instanceof PyroError
         ? { type: "response", ok: false, error: result.toJSON() }
         : { type: "response", ok: true, body: result };
-    await connection.sendJson(id, message).catch(() => undefined);
+    try {
+      await connection.sendJson(id, message);
+    } catch (error) {
+      if (!(error instanceof FrameError) || connection.isClosed) return;
+      // Never leave a client waiting: a result too large for one frame becomes an error.
+      const tooLarge = new PyroError(
+        "limit_exceeded",
+        `the agent's response is larger than the ${MAX_FRAME_BYTES}-byte frame limit`,
+      );
+      await connection
+        .sendJson(id, { type: "response", ok: false, error: tooLarge.toJSON() })
+        .catch(() => undefined);
+    }
   }
 }

@@ -16,7 +16,8 @@ import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { readProcStat } from "./process-group.js";
 import { normalizeReadiness, probeReadiness, type Readiness } from "./readiness.js";
-import { killOwned, newOwnerToken, ownerEnv, ownerMarker, sleep, type Owner } from "./shells.js";
+import { killOwned, newOwnerToken, ownerEnv, ownerMarker, type Owner } from "./ownership.js";
+import { sleep } from "./process-group.js";
 
 /** Bytes per log file; a stream keeps at most this file and one rotated predecessor. */
 export const SERVICE_LOG_FILE_BYTES = 256 * 1024;

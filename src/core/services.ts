@@ -11,10 +11,7 @@ import path from "node:path";
 import { z } from "zod";
 
 import { normalizeGuestPath } from "../agent/paths.js";
-import { readProcStat } from "../agent/process-group.js";
 import { normalizeReadiness, type Readiness } from "../agent/readiness.js";
-import { killOwned, ownerMarker, sandboxMarker } from "../agent/shells.js";
-import { hostSandboxPaths } from "../backends/host/host-backend.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { readRecord, writeRecord, type WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
@@ -220,7 +217,6 @@ export async function teardownServices(
       TEARDOWN_REQUEST_MS,
     ).catch(() => undefined); // the backend's destroy kills whatever is left
   }
-  await killOrphans(context, record, await readMirrors(context, record));
   await fs.rm(context.layout.servicesDir(record.workspace_id), { recursive: true, force: true });
 }
 
@@ -261,7 +257,6 @@ async function currentServices(
  */
 async function stopMirrors(context: ManagerContext, record: WorkspaceRecord): Promise<Mirror[]> {
   const mirrors = await readMirrors(context, record);
-  await killOrphans(context, record, mirrors);
   for (const mirror of mirrors) {
     if (mirror.state !== "running" && mirror.state !== "starting") continue;
     mirror.state = "stopped";
@@ -272,32 +267,6 @@ async function stopMirrors(context: ManagerContext, record: WorkspaceRecord): Pr
     await writeRecord(mirrorPath(context, record, mirror.service_name), mirror);
   }
   return mirrors;
-}
-
-/**
- * Host backend only (a guest's pids mean nothing on the host), and only for an agent that
- * is really gone: kill what it left behind. Per mirrored service, its session while the
- * pid is still the very process the agent started (pids are recycled), and anything with
- * its owner token; then anything marked with this sandbox (shells have no mirror).
- */
-async function killOrphans(
-  context: ManagerContext,
-  record: WorkspaceRecord,
-  mirrors: Mirror[],
-): Promise<void> {
-  if (context.backend.name !== "host" || record.backend !== "host") return;
-  if (record.runtime !== null && context.backend.isAlive(record.runtime)) return;
-  for (const mirror of mirrors) {
-    const sameProcess =
-      mirror.pid > 0 &&
-      mirror.pid_start_ticks !== null &&
-      readProcStat(mirror.pid)?.startTicks === mirror.pid_start_ticks;
-    const marker = mirror.owner_token === null ? null : ownerMarker(mirror.owner_token);
-    if (!sameProcess && marker === null) continue;
-    await killOwned({ sid: sameProcess ? mirror.pid : -1, marker }, "SIGKILL", 500);
-  }
-  const { stateDir } = hostSandboxPaths(context.layout.workspaceDir(record.workspace_id));
-  await killOwned({ sid: -1, marker: sandboxMarker(stateDir) }, "SIGKILL", 500);
 }
 
 async function readMirrors(context: ManagerContext, record: WorkspaceRecord): Promise<Mirror[]> {

@@ -108,12 +108,22 @@ export class AgentClient {
         if (this.pending.size === 0) this.socket.unref();
       })
       .catch(() => undefined);
-    await this.connection.sendJson(id, {
-      type: "request",
-      op,
-      body,
-      upload: options.upload !== undefined,
-    });
+    try {
+      await this.connection.sendJson(id, {
+        type: "request",
+        op,
+        body,
+        upload: options.upload !== undefined,
+      });
+    } catch (error) {
+      const failure = new PyroError(
+        "invalid_argument",
+        `request '${op}' could not be sent: ${(error as Error).message}`,
+      );
+      this.pending.get(id)?.reject(failure);
+      this.pending.delete(id);
+      throw failure;
+    }
     if (options.upload) {
       try {
         for await (const chunk of options.upload) {

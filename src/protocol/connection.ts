@@ -42,8 +42,9 @@ export class FramedConnection {
     return this.closed;
   }
 
-  sendJson(id: number, message: unknown): Promise<void> {
-    return this.write(encodeJson(id, message));
+  /** Rejects with a FrameError (nothing sent) when the message exceeds the frame limit. */
+  async sendJson(id: number, message: unknown): Promise<void> {
+    await this.write(encodeJson(id, message));
   }
 
   async sendData(id: number, data: Buffer): Promise<void> {

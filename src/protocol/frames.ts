@@ -12,7 +12,11 @@
  */
 
 export const PROTOCOL_VERSION = 1;
-export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/**
+ * Large enough for the biggest response we build (two 1 MiB output streams of control
+ * characters, each escaped to six bytes per byte in JSON), small enough to bound memory.
+ */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Data chunks are written at most this large, well under MAX_FRAME_BYTES. */
 export const DATA_CHUNK_BYTES = 256 * 1024;
 

@@ -4,7 +4,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { killProcessGroup, processIsAlive, readProcStat } from "../../agent/process-group.js";
+import { SANDBOX_ENV, killOwned, sandboxMarker } from "../../agent/ownership.js";
+import {
+  killProcessGroup,
+  processIsAlive,
+  readProcStat,
+  sleep,
+} from "../../agent/process-group.js";
 import { PyroError } from "../../errors.js";
 import { AgentClient } from "../../protocol/client.js";
 import type { RuntimeRecord } from "../../store/records.js";
@@ -89,7 +95,14 @@ export class HostBackend implements Backend {
           "--expires-at",
           String(spec.expiresAt),
         ],
-        { detached: true, stdio: ["ignore", log, log], cwd: paths.root, env: process.env },
+        {
+          detached: true,
+          stdio: ["ignore", log, log],
+          cwd: paths.root,
+          // Everything the agent starts inherits this marker, so destroy can find what a
+          // dead (or SIGKILLed) agent left behind, even processes that left its session.
+          env: { ...process.env, [SANDBOX_ENV]: paths.stateDir },
+        },
       );
       pid = child.pid;
       let exited: string | null = null;
@@ -150,6 +163,9 @@ export class HostBackend implements Backend {
         await waitForExit(runtime.pid, STOP_GRACE_MS);
       }
     }
+    // Sweep what the agent left: background jobs of execs, shells and services of an agent
+    // that died without cleaning up. In a guest the VM's death does this; here we must.
+    await killOwned({ sid: -1, marker: sandboxMarker(paths.stateDir) }, "SIGKILL", STOP_GRACE_MS);
     fs.rmSync(paths.socket, { force: true });
     // A destroyed sandbox keeps nothing: the next boot (a reset) starts from an empty
     // /workspace, exactly as a fresh guest disk would.
@@ -202,8 +218,4 @@ function tail(file: string): string {
   } catch {
     return "(no agent log)";
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+import { defineOperation } from "./define.js";
+import { fields } from "./fields.js";
+
+const serviceName = z.string().describe("Service name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.");
+
+export const serviceOperations = [
+  defineOperation({
+    name: "service_start",
+    method: "startService",
+    description:
+      "Start a named long-running command; with readiness (file, tcp, http or command) it is running once ready, failed if it exits or times out first.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      service_name: serviceName,
+      command: fields.command,
+      cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
+      readiness: z
+        .record(z.string(), z.unknown())
+        .describe(
+          'Readiness: {"type":"file","path":P} | {"type":"tcp","address":"HOST:PORT"} | {"type":"http","url":U} | {"type":"command","command":C}.',
+        )
+        .nullable()
+        .optional(),
+      ready_timeout_seconds: z
+        .number()
+        .describe("Seconds to wait for readiness (default 30).")
+        .optional(),
+      ready_interval_ms: z
+        .number()
+        .describe("Milliseconds between readiness probes (default 500).")
+        .optional(),
+    }),
+    handler: (manager, { workspace_id, service_name, ...input }) =>
+      manager.startService(workspace_id, service_name, input),
+  }),
+  defineOperation({
+    name: "service_list",
+    method: "listServices",
+    description: "List the workspace's services with their states.",
+    input: z.strictObject({ workspace_id: fields.workspace_id }),
+    handler: (manager, input) => manager.listServices(input.workspace_id),
+  }),
+  defineOperation({
+    name: "service_status",
+    method: "statusService",
+    description:
+      "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason.",
+    input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
+    handler: (manager, input) => manager.statusService(input.workspace_id, input.service_name),
+  }),
+  defineOperation({
+    name: "service_logs",
+    method: "logsService",
+    description: "Show a service's stdout and stderr (last 200 lines by default).",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      service_name: serviceName,
+      tail_lines: z.number().int().describe("Last N lines (default 200).").nullable().optional(),
+      all: z.boolean().describe("Return everything kept.").optional(),
+    }),
+    handler: (manager, { workspace_id, service_name, ...input }) =>
+      manager.logsService(workspace_id, service_name, input),
+  }),
+  defineOperation({
+    name: "service_stop",
+    method: "stopService",
+    description: "Stop a service: SIGTERM to its processes, SIGKILL after a grace period.",
+    input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
+    handler: (manager, input) => manager.stopService(input.workspace_id, input.service_name),
+  }),
+];

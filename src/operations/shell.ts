@@ -1,0 +1,69 @@
+import { z } from "zod";
+
+import { defineOperation } from "./define.js";
+import { fields } from "./fields.js";
+
+const shellId = z.string().describe("Shell id returned by shell_open.");
+
+export const shellOperations = [
+  defineOperation({
+    name: "shell_open",
+    method: "openShell",
+    description:
+      "Open a persistent PTY shell (bash) in the workspace; default cwd /workspace, 120x30.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
+      cols: z.number().int().describe("Terminal columns (default 120).").optional(),
+      rows: z.number().int().describe("Terminal rows (default 30).").optional(),
+    }),
+    handler: (manager, { workspace_id, ...input }) => manager.openShell(workspace_id, input),
+  }),
+  defineOperation({
+    name: "shell_read",
+    method: "readShell",
+    description:
+      "Read shell output from a cursor (default 0); returns output and next_cursor for the next read.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      shell_id: shellId,
+      cursor: z.number().int().describe("Absolute output offset (default 0).").optional(),
+      max_chars: z.number().int().describe("Most characters to return (default 65536).").optional(),
+    }),
+    handler: (manager, { workspace_id, shell_id, ...input }) =>
+      manager.readShell(workspace_id, shell_id, input),
+  }),
+  defineOperation({
+    name: "shell_write",
+    method: "writeShell",
+    description: "Type input into a shell; a newline is appended unless append_newline is false.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      shell_id: shellId,
+      input: z.string().describe("Text to type."),
+      append_newline: z.boolean().describe("Append a newline (default true).").optional(),
+    }),
+    handler: (manager, { workspace_id, shell_id, ...input }) =>
+      manager.writeShell(workspace_id, shell_id, input),
+  }),
+  defineOperation({
+    name: "shell_signal",
+    method: "signalShell",
+    description:
+      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      shell_id: shellId,
+      signal: z.enum(["HUP", "INT", "TERM", "KILL"]).describe("Signal (default INT).").optional(),
+    }),
+    handler: (manager, { workspace_id, shell_id, ...input }) =>
+      manager.signalShell(workspace_id, shell_id, input),
+  }),
+  defineOperation({
+    name: "shell_close",
+    method: "closeShell",
+    description: "Close a shell and everything started in it.",
+    input: z.strictObject({ workspace_id: fields.workspace_id, shell_id: shellId }),
+    handler: (manager, input) => manager.closeShell(input.workspace_id, input.shell_id),
+  }),
+];
