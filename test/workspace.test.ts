@@ -126,6 +126,16 @@ describe("workspace lifecycle", () => {
     ).rejects.toThrow("seed_path does not exist");
   });
 
+  it("works from a state directory too deep for a Unix socket path", async () => {
+    const deep = path.join(state.base(), "d".repeat(60), "e".repeat(60), "state");
+    const manager = state.manager({ baseDir: deep });
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
+    expect((await manager.execWorkspace(workspace_id, { command: "echo deep" })).stdout).toBe(
+      "deep\n",
+    );
+    await manager.deleteWorkspace(workspace_id);
+  });
+
   it("rehydrates across managers", async () => {
     const manager = state.manager();
     const { workspace_id } = await manager.createWorkspace({

@@ -36,7 +36,11 @@ export function hostSandboxPaths(sandboxDir: string): {
     // Deep state dirs (CI temp dirs, long home paths) overflow sun_path: fall back to a
     // short, deterministic name in the temp dir.
     const digest = createHash("sha256").update(sandboxDir).digest("hex").slice(0, 16);
-    socket = path.join(os.tmpdir(), `pyro-${digest}.sock`);
+    socket = path.join(
+      os.tmpdir(),
+      `pyro-sockets-${process.getuid?.() ?? "user"}`,
+      `${digest}.sock`,
+    );
   }
   return {
     root: path.join(sandboxDir, "workspace"),
@@ -76,7 +80,10 @@ export class HostBackend implements Backend {
     }
     const paths = hostSandboxPaths(spec.sandboxDir);
     fs.mkdirSync(paths.root, { recursive: true });
-    fs.mkdirSync(paths.stateDir, { recursive: true });
+    // Only the owner may reach the agent: its socket accepts any command.
+    fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(paths.socket), { recursive: true, mode: 0o700 });
     fs.rmSync(paths.socket, { force: true });
     const agent = resolveAgentBundle();
     const log = fs.openSync(paths.log, "a", 0o600);
