@@ -8,5 +8,6 @@ export default defineConfig({
     // Tests spawn real agent processes; two cores are plenty for two forks.
     pool: "forks",
     maxWorkers: 2,
+    reporters: ["default", "./scripts/summary-reporter.ts"],
   },
 });

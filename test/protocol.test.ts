@@ -197,4 +197,18 @@ describe("the agent over a real socket", () => {
     agent?.kill("SIGKILL");
     await expect(pending).rejects.toThrow("connection to the sandbox agent was lost");
   });
+
+  it("gives up on a wedged agent after the request's deadline", async () => {
+    const { socket } = await startAgent();
+    const { client } = await AgentClient.connect(socket);
+    agent?.kill("SIGSTOP");
+    try {
+      await expect(
+        client.request("exec", { command: "true", timeout_seconds: 5 }, { timeoutMs: 300 }),
+      ).rejects.toThrow("did not answer 'exec' within");
+    } finally {
+      agent?.kill("SIGCONT");
+      client.close();
+    }
+  });
 });

@@ -1,8 +1,10 @@
+import path from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { processIsAlive } from "../src/agent/process-group.js";
 import { Manager } from "../src/core/manager.js";
-import { editJson, useTempState } from "./helpers.js";
+import { editJson, useTempState, withEnv } from "./helpers.js";
 
 const state = useTempState();
 
@@ -147,6 +149,22 @@ describe("one-shot VMs on the host backend", () => {
       "firecracker",
     );
     expect(new Manager({ backend: "mock", baseDir: state.stateDir() }).backendName).toBe("host");
+  });
+
+  it("uses the canonical environment cache dir", async () => {
+    const cache = path.join(state.base(), "cache");
+    await withEnv({ PYRO_ENVIRONMENT_CACHE_DIR: cache }, async () => {
+      const manager = state.manager();
+      expect(manager.environmentCacheDir).toBe(cache);
+      expect(manager.listEnvironments()).toMatchObject({
+        cache_dir: cache,
+        environments: [
+          { name: "debian:12" },
+          { name: "debian:12-base" },
+          { name: "debian:12-build" },
+        ],
+      });
+    });
   });
 
   it("reports network info for a VM without networking", async () => {

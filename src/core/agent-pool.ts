@@ -1,4 +1,4 @@
-import { AgentClient, isConnectionLost } from "../protocol/client.js";
+import { AgentClient, isConnectionLost, type RequestOptions } from "../protocol/client.js";
 import type { RuntimeRecord } from "../store/records.js";
 
 /**
@@ -25,17 +25,18 @@ export class AgentPool {
     runtime: RuntimeRecord,
     op: string,
     body: object = {},
-    options: Parameters<AgentClient["request"]>[2] = {},
+    options: RequestOptions = {},
   ): Promise<T> {
+    const withDeadline = { timeoutMs: defaultTimeout(op, body), ...options };
     const client = await this.get(runtime);
     try {
-      return await client.request<T>(op, body, options);
+      return await client.request<T>(op, body, withDeadline);
     } catch (error) {
       if (!isConnectionLost(error)) throw error;
       this.forget(runtime);
       if (options.upload) throw error; // an upload stream cannot be replayed
       const fresh = await this.get(runtime);
-      return fresh.request<T>(op, body, options);
+      return fresh.request<T>(op, body, withDeadline);
     }
   }
 
@@ -51,4 +52,27 @@ export class AgentPool {
       entry.then((client) => client.close()).catch(() => undefined);
     this.clients.clear();
   }
+}
+
+/** Slack on top of an operation's own time limit before the agent counts as wedged. */
+const AGENT_SLACK_MS = 60_000;
+/** Bulk transfers scale with the tree; they have no fixed deadline. */
+const UNBOUNDED_OPS = new Set(["archive.import", "archive.export", "tree.manifest", "files.read"]);
+
+/**
+ * How long to wait for an answer before calling the agent wedged: an exec or a service
+ * start gets its own limit plus slack, bulk transfers get none, everything else is quick.
+ */
+export function defaultTimeout(op: string, body: object): number | undefined {
+  if (UNBOUNDED_OPS.has(op)) return undefined;
+  const fields = body as Record<string, unknown>;
+  const seconds =
+    op === "exec"
+      ? fields.timeout_seconds
+      : op === "service.start"
+        ? fields.ready_timeout_seconds
+        : 0;
+  return (
+    (typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : 0) + AGENT_SLACK_MS
+  );
 }

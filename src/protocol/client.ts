@@ -17,6 +17,11 @@ export interface AgentHello {
 export interface RequestOptions {
   /** Bytes streamed to the agent after the request (e.g. a tar archive). */
   upload?: Readable;
+  /**
+   * Give up (and fail the call) when no response arrived this long after sending; the agent
+   * may be wedged. Unset: wait as long as the connection lives.
+   */
+  timeoutMs?: number;
   /** Receives binary chunks the agent streams back before its response. */
   onData?: (chunk: Buffer) => void | Promise<void>;
 }
@@ -101,6 +106,22 @@ export class AgentClient {
         dataChain: Promise.resolve(),
       });
     });
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined) {
+      const timer = setTimeout(() => {
+        const pending = this.pending.get(id);
+        if (!pending) return;
+        this.pending.delete(id);
+        pending.reject(
+          new PyroError(
+            "backend_error",
+            `the sandbox agent did not answer '${op}' within ${Math.round(timeoutMs / 1000)} s`,
+            { op, timeout_ms: timeoutMs },
+          ),
+        );
+      }, timeoutMs);
+      void result.finally(() => clearTimeout(timer)).catch(() => undefined);
+    }
     // An idle cached connection must not keep a CLI process alive; a busy one must.
     this.socket.ref();
     void result

@@ -9,6 +9,17 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * Where guest environments (kernel, initramfs, rootfs, manifest) are cached:
+ * `$PYRO_ENVIRONMENT_CACHE_DIR`, else `$XDG_CACHE_HOME/pyro-mcp/environments`
+ * (`~/.cache/pyro-mcp/environments`). Guest backends read images from here.
+ */
+export function defaultEnvironmentCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PYRO_ENVIRONMENT_CACHE_DIR) return path.resolve(env.PYRO_ENVIRONMENT_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(xdg, "pyro-mcp", "environments");
+}
+
+/**
  * The on-disk layout under one base directory. Everything that knows a file name asks
  * this class, so the layout is written down once:
  *
