@@ -22,6 +22,14 @@ const STOP_GRACE_MS = 3_000;
 /** sun_path is 108 bytes on Linux; leave room for the terminating NUL. */
 const MAX_SOCKET_PATH = 100;
 
+/**
+ * The Node.js that runs the agent: this process's own, or `$PYRO_AGENT_NODE` (tests point
+ * it at Debian 12's Node 18, the guest's runtime, to prove the bundle runs there).
+ */
+function agentNode(): string {
+  return process.env.PYRO_AGENT_NODE || process.execPath;
+}
+
 /** Where the host backend puts /workspace and the agent's files for one sandbox. */
 export function hostSandboxPaths(sandboxDir: string): {
   root: string;
@@ -90,7 +98,7 @@ export class HostBackend implements Backend {
     let pid: number | undefined;
     try {
       const child = spawn(
-        process.execPath,
+        agentNode(),
         [
           agent,
           "--socket",
