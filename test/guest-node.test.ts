@@ -13,7 +13,7 @@ import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { AgentClient } from "../src/protocol/client.js";
-import { useTempState, writeTree } from "./helpers.js";
+import { readUntil, useTempState, writeTree } from "./helpers.js";
 
 const state = useTempState();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -45,20 +45,6 @@ afterAll(() => {
 
 function requireGuestNode(skip: (note?: string) => void): void {
   if (!guestNode) skip(`guest Node 18 unavailable: ${unavailable}`);
-}
-
-async function readUntil(
-  manager: ReturnType<typeof state.manager>,
-  workspaceId: string,
-  shellId: string,
-  needle: string,
-): Promise<string> {
-  let output = "";
-  for (let attempt = 0; attempt < 200 && !output.includes(needle); attempt += 1) {
-    output = (await manager.readShell(workspaceId, shellId)).output;
-    if (!output.includes(needle)) await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return output;
 }
 
 async function freePort(): Promise<number> {

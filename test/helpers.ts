@@ -117,3 +117,23 @@ export async function withEnv<T>(vars: Record<string, string>, fn: () => Promise
     }
   }
 }
+
+/** Reads the shell from `cursor` until the output contains `needle` (or 5 s pass). */
+export async function readUntil(
+  target: Pick<Manager, "readShell">,
+  workspaceId: string,
+  shellId: string,
+  needle: string | RegExp,
+  cursor = 0,
+): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  let output = "";
+  while (Date.now() < deadline) {
+    output = (await target.readShell(workspaceId, shellId, { cursor, max_chars: 65536 })).output;
+    if (typeof needle === "string" ? output.includes(needle) : needle.test(output)) return output;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(
+    `shell output never matched ${String(needle)}; got ${JSON.stringify(output.slice(-500))}`,
+  );
+}

@@ -8,7 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
 import { WorkspacePaths } from "../src/agent/paths.js";
 import { processIsAlive } from "../src/agent/process-group.js";
@@ -16,31 +16,25 @@ import { normalizeReadiness, probeReadiness, runProbeCommand } from "../src/agen
 import { LogSink, tailText } from "../src/agent/services.js";
 import { killOwned, ownedProcesses } from "../src/agent/ownership.js";
 import { checkName } from "../src/core/limits.js";
-import { Manager } from "../src/index.js";
+import type { Manager } from "../src/index.js";
 
-let base: string;
+import { useTempState } from "./helpers.js";
+
+// Temp state per test; every workspace left is deleted afterwards (see helpers.ts).
+const state = useTempState();
 let manager: Manager;
-const created: string[] = [];
 
 beforeEach(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-"));
-  manager = new Manager({ baseDir: path.join(base, "vms"), backend: "host" });
-});
-
-afterEach(async () => {
-  for (const id of created.splice(0)) await manager.deleteWorkspace(id).catch(() => undefined);
-  manager.close();
-  fs.rmSync(base, { recursive: true, force: true });
+  manager = state.manager({ backend: "host" });
 });
 
 async function createWorkspace(seedPath?: string): Promise<string> {
   const workspace = await manager.createWorkspace({ allow_host_compat: true, seed_path: seedPath });
-  created.push(workspace.workspace_id);
   return workspace.workspace_id;
 }
 
 function workspaceDir(id: string): string {
-  return path.join(base, "vms", "workspaces", id);
+  return path.join(state.stateDir(), "workspaces", id);
 }
 
 async function waitFor<T>(
@@ -335,13 +329,13 @@ describe("services, diff, export and reset", () => {
     });
     const diff = await manager.diffWorkspace(id);
     expect(diff.entries.map((entry) => entry.path)).toEqual([".ready"]);
-    const output = path.join(base, "export");
+    const output = path.join(state.base(), "export");
     await manager.exportWorkspace(id, { path: "/workspace", output_path: output });
     expect(fs.readdirSync(output)).toEqual([".ready"]);
   });
 
   it("reset clears a running service and an open shell (snapshot/reset round trip)", async () => {
-    const seed = path.join(base, "seed");
+    const seed = path.join(state.base(), "seed");
     fs.mkdirSync(seed);
     fs.writeFileSync(path.join(seed, "note.txt"), "seed\n");
     const id = await createWorkspace(seed);

@@ -2,60 +2,31 @@
 // Ports the reference shell test and adds what the issue asks for: tty/stty, Ctrl-C,
 // cross-process use, the bounded buffer, and delete/reset closing every shell.
 import { execFile } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
 import { processIsAlive } from "../src/agent/process-group.js";
 import { OutputBuffer } from "../src/agent/output-buffer.js";
 import { ownedProcesses } from "../src/agent/ownership.js";
-import { Manager } from "../src/index.js";
+import type { Manager } from "../src/index.js";
+
+import { readUntil, useTempState } from "./helpers.js";
 
 const DIST_INDEX = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 
-let base: string;
+// Temp state per test; every workspace left is deleted afterwards (see helpers.ts).
+const state = useTempState();
 let manager: Manager;
-const created: string[] = [];
 
 beforeEach(() => {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-"));
-  manager = new Manager({ baseDir: path.join(base, "vms"), backend: "host" });
-});
-
-afterEach(async () => {
-  for (const id of created.splice(0)) await manager.deleteWorkspace(id).catch(() => undefined);
-  manager.close();
-  fs.rmSync(base, { recursive: true, force: true });
+  manager = state.manager({ backend: "host" });
 });
 
 async function createWorkspace(): Promise<string> {
   const workspace = await manager.createWorkspace({ allow_host_compat: true });
-  created.push(workspace.workspace_id);
   return workspace.workspace_id;
-}
-
-/** Reads the shell from `cursor` until the output contains `needle` (or 5 s pass). */
-async function readUntil(
-  target: Manager,
-  workspaceId: string,
-  shellId: string,
-  needle: string | RegExp,
-  cursor = 0,
-): Promise<string> {
-  const deadline = Date.now() + 5_000;
-  let output = "";
-  while (Date.now() < deadline) {
-    output = (await target.readShell(workspaceId, shellId, { cursor, max_chars: 65536 })).output;
-    if (typeof needle === "string" ? output.includes(needle) : needle.test(output)) return output;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(
-    `shell output never matched ${String(needle)}; got ${JSON.stringify(output.slice(-500))}`,
-  );
 }
 
 describe("shell lifecycle (reference)", () => {
@@ -67,7 +38,7 @@ describe("shell lifecycle (reference)", () => {
     await manager.writeShell(id, opened.shell_id, { input: "pwd" });
     expect(await readUntil(manager, id, opened.shell_id, "/workspace")).toContain("/workspace");
 
-    const rehydrated = new Manager({ baseDir: path.join(base, "vms"), backend: "host" });
+    const rehydrated = state.manager({ backend: "host" });
     try {
       const second = await rehydrated.openShell(id);
       expect(second.shell_id).not.toBe(opened.shell_id);
@@ -264,7 +235,7 @@ describe("shells across processes and lifecycles", () => {
         env: {
           ...process.env,
           PYRO_DIST: DIST_INDEX,
-          PYRO_BASE: path.join(base, "vms"),
+          PYRO_BASE: state.stateDir(),
           PYRO_WS: id,
           PYRO_SHELL: shell.shell_id,
         },
@@ -274,7 +245,7 @@ describe("shells across processes and lifecycles", () => {
     expect(JSON.parse(stdout.trim())).toEqual({ seen: true });
     const here = await readUntil(manager, id, shell.shell_id, "from-child\r\n");
     // Two readers at once see the same bytes at the same offsets.
-    const other = new Manager({ baseDir: path.join(base, "vms"), backend: "host" });
+    const other = state.manager({ backend: "host" });
     try {
       const [a, b] = await Promise.all([
         manager.readShell(id, shell.shell_id, { cursor: 5 }),
