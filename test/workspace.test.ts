@@ -213,13 +213,31 @@ describe("workspace lifecycle", () => {
     expect(processIsAlive(orphan)).toBe(false);
   });
 
+  it("deletes an expired workspace on access and says so", async () => {
+    const manager = state.manager();
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
+    const pid = agentPid(workspace_id);
+    editJson(
+      path.join(state.stateDir(), "workspaces", workspace_id, "workspace.json"),
+      (record) => {
+        record.expires_at = 0;
+      },
+    );
+    await expect(manager.execWorkspace(workspace_id, { command: "true" })).rejects.toThrow(
+      "expired and was automatically deleted",
+    );
+    expect(processIsAlive(pid)).toBe(false);
+    expect(listDirs(path.join(state.stateDir(), "workspaces"))).toEqual([]);
+    await expect(manager.statusWorkspace(workspace_id)).rejects.toThrow("does not exist");
+  });
+
   it("reaps corrupt records and expired workspaces", async () => {
     const manager = state.manager();
     const workspaces = path.join(state.stateDir(), "workspaces");
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
     const invalid = path.join(workspaces, "invalid");
     fs.mkdirSync(invalid, { recursive: true });
     fs.writeFileSync(path.join(invalid, "workspace.json"), "[]");
-    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
     const pid = agentPid(workspace_id);
     editJson(path.join(workspaces, workspace_id, "workspace.json"), (record) => {
       record.expires_at = 0;
@@ -229,6 +247,22 @@ describe("workspace lifecycle", () => {
     expect(fs.existsSync(invalid)).toBe(false);
     expect(fs.existsSync(path.join(workspaces, workspace_id))).toBe(false);
     expect(processIsAlive(pid)).toBe(false);
+  });
+
+  it("collects expired and corrupt workspaces when a new one is created", async () => {
+    const manager = state.manager();
+    const workspaces = path.join(state.stateDir(), "workspaces");
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
+    editJson(path.join(workspaces, workspace_id, "workspace.json"), (record) => {
+      record.expires_at = 0;
+    });
+    fs.mkdirSync(path.join(workspaces, "foreign"));
+    fs.writeFileSync(
+      path.join(workspaces, "foreign", "workspace.json"),
+      '{"kind":"something else"}',
+    );
+    const fresh = await manager.createWorkspace({ allow_host_compat: true });
+    expect(listDirs(workspaces)).toEqual([fresh.workspace_id]);
   });
 });
 

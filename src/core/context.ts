@@ -1,5 +1,6 @@
 import type { Backend } from "../backends/index.js";
 import type { StateLayout } from "../store/layout.js";
+import type { WorkspaceRecord } from "../store/records.js";
 import type { AgentPool } from "./agent-pool.js";
 
 /** What every manager feature shares: where state lives, how sandboxes boot, connections. */
@@ -8,6 +9,11 @@ export interface ManagerContext {
   backend: Backend;
   pool: AgentPool;
   maxActiveVms: number;
+  /**
+   * Runs before a workspace's sandbox is destroyed (delete, reset, expiry): stops its
+   * services and closes its shells through the agent while it still answers.
+   */
+  beforeDestroy: (record: WorkspaceRecord) => Promise<void>;
 }
 
 export function nowSeconds(): number {

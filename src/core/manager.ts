@@ -5,7 +5,7 @@ import { AgentPool } from "./agent-pool.js";
 import type { ManagerContext } from "./context.js";
 import { ENVIRONMENT_DESCRIPTIONS, ENVIRONMENTS, LIMITS } from "./limits.js";
 import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
-import { reapExpired } from "./reaper.js";
+import { reapExpired, reapExpiredWorkspaces } from "./reaper.js";
 import { loadVm } from "./records-io.js";
 import { resetWorkspace } from "./reset.js";
 import {
@@ -78,6 +78,7 @@ export class Manager {
       backend,
       pool: new AgentPool(),
       maxActiveVms: options.maxActiveVms ?? LIMITS.maxActiveVms,
+      beforeDestroy: (record) => teardownServices(this.context, record),
     };
   }
 
@@ -158,12 +159,14 @@ export class Manager {
   }
 
   reapExpired() {
-    return reapExpired(this.context, (record) => this.beforeDestroy(record));
+    return reapExpired(this.context);
   }
 
   // ---- workspaces ---------------------------------------------------------------------
 
   async createWorkspace(input: CreateWorkspaceInput = {}) {
+    // Expired workspaces are collected as new ones are made (as expired VMs are).
+    await reapExpiredWorkspaces(this.context).catch(() => undefined);
     const record = await createWorkspace(this.context, input);
     return this.workspaceView(record);
   }
@@ -181,7 +184,7 @@ export class Manager {
   }
 
   deleteWorkspace(workspaceId: string) {
-    return deleteWorkspace(this.context, workspaceId, (record) => this.beforeDestroy(record));
+    return deleteWorkspace(this.context, workspaceId);
   }
 
   pushWorkspaceSync(workspaceId: string, input: { source_path: string; dest?: string }) {
@@ -209,9 +212,7 @@ export class Manager {
   }
 
   async resetWorkspace(workspaceId: string, input: { snapshot?: string } = {}) {
-    const record = await resetWorkspace(this.context, workspaceId, input, {
-      beforeDestroy: (current) => this.beforeDestroy(current),
-    });
+    const record = await resetWorkspace(this.context, workspaceId, input);
     return this.workspaceView(record);
   }
 
@@ -270,9 +271,5 @@ export class Manager {
     return serviceCounts(this.context, record);
   }
 
-  /** Runs before a workspace's sandbox is destroyed (delete, reset, expiry): stop services, close shells. */
-  protected async beforeDestroy(record: WorkspaceRecord): Promise<void> {
-    await teardownServices(this.context, record);
-  }
   // ==== end of shells and services =======================================================
 }

@@ -1,4 +1,4 @@
-import { WorkspaceRecordSchema, readRecord, type WorkspaceRecord } from "../store/records.js";
+import { WorkspaceRecordSchema, readRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { listIds } from "./records-io.js";
@@ -11,7 +11,6 @@ import { deleteWorkspace } from "./workspace-ops.js";
  */
 export async function reapExpiredWorkspaces(
   context: ManagerContext,
-  beforeDestroy: (record: WorkspaceRecord) => Promise<void>,
   now = nowSeconds(),
 ): Promise<string[]> {
   const reaped: string[] = [];
@@ -30,7 +29,7 @@ export async function reapExpiredWorkspaces(
       continue;
     }
     if (record.expires_at <= now) {
-      await deleteWorkspace(context, id, beforeDestroy).then(
+      await deleteWorkspace(context, id).then(
         () => reaped.push(id),
         () => undefined,
       );
@@ -41,9 +40,8 @@ export async function reapExpiredWorkspaces(
 
 export async function reapExpired(
   context: ManagerContext,
-  beforeDestroy: (record: WorkspaceRecord) => Promise<void>,
 ): Promise<{ count: number; vm_ids: string[]; workspace_ids: string[] }> {
   const vmIds = await reapExpiredVms(context);
-  const workspaceIds = await reapExpiredWorkspaces(context, beforeDestroy);
+  const workspaceIds = await reapExpiredWorkspaces(context);
   return { count: vmIds.length + workspaceIds.length, vm_ids: vmIds, workspace_ids: workspaceIds };
 }

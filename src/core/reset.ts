@@ -8,11 +8,6 @@ import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js
 import { destroyRuntime, specFor } from "./sandbox.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
 
-export interface ResetHooks {
-  /** Runs before the old sandbox is destroyed (stop services, close shells, drop mirrors). */
-  beforeDestroy?: (record: WorkspaceRecord) => Promise<void>;
-}
-
 /**
  * Reset-over-repair: throw the sandbox away, boot a fresh one and restore /workspace from
  * a snapshot. The workspace id, baseline and snapshots stay; history, shells and services
@@ -24,7 +19,6 @@ export async function resetWorkspace(
   context: ManagerContext,
   id: string,
   input: { snapshot?: string },
-  hooks: ResetHooks = {},
 ): Promise<WorkspaceRecord> {
   const snapshotName = input.snapshot ?? BASELINE;
   const loaded = await loadWorkspace(context.layout, id);
@@ -32,7 +26,7 @@ export async function resetWorkspace(
     const record = await loadWorkspace(context.layout, loaded.workspace_id);
     const archive = await snapshotArchiveFor(context, record, snapshotName);
 
-    await hooks.beforeDestroy?.(record);
+    await context.beforeDestroy(record);
     await destroyRuntime(context, record);
     record.state = "stopped";
     await saveWorkspace(context.layout, record);

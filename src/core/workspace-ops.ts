@@ -16,7 +16,8 @@ import { downloadArchive, resolveSource, uploadSource } from "./workspace-create
 import type { ExecResult } from "../agent/exec.js";
 
 /**
- * Loads a workspace and reconciles it with reality: a record that claims a running
+ * Loads a workspace and reconciles it with reality: an expired workspace is deleted and
+ * reported as such; a record that claims a running
  * sandbox whose process is gone becomes `stopped` with a last_error saying so.
  */
 export async function refreshWorkspace(
@@ -24,6 +25,15 @@ export async function refreshWorkspace(
   id: string,
 ): Promise<WorkspaceRecord> {
   const record = await loadWorkspace(context.layout, id);
+  if (record.expires_at <= nowSeconds()) {
+    // Past its TTL the sandbox has already stopped itself; the workspace goes with it.
+    await deleteWorkspace(context, record.workspace_id).catch(() => undefined);
+    throw new PyroError(
+      "expired",
+      `workspace '${record.workspace_id}' expired and was automatically deleted`,
+      { workspace_id: record.workspace_id },
+    );
+  }
   if (!runtimeIsDead(context, record)) return record;
   const { record: updated } = await updateWorkspace(context.layout, id, async (current) => {
     if (!runtimeIsDead(context, current) || !current.runtime) return;
@@ -134,15 +144,11 @@ export async function logsWorkspace(context: ManagerContext, id: string) {
   return { workspace_id: record.workspace_id, count: entries.length, entries };
 }
 
-export async function deleteWorkspace(
-  context: ManagerContext,
-  id: string,
-  beforeDestroy?: (record: WorkspaceRecord) => Promise<void>,
-) {
+export async function deleteWorkspace(context: ManagerContext, id: string) {
   const record = await loadWorkspace(context.layout, id);
   await withWorkspaceLock(context.layout, record.workspace_id, async () => {
     const current = await loadWorkspace(context.layout, id);
-    await beforeDestroy?.(current);
+    await context.beforeDestroy(current);
     await destroyRuntime(context, current);
     await removeTree(context.layout.workspaceDir(current.workspace_id));
   });
