@@ -222,7 +222,7 @@ export class Manager {
     return workspacePayload(record, await this.serviceCounts(record));
   }
 
-  // ==== shells and services (issue 3; owned by the shells/services feature) ============
+  // ---- shells and services ----------------------------------------------------------
   // Shells and services live in the sandbox's agent; see src/core/shells.ts,
   // src/core/services.ts and docs/shells-and-services.md.
 
@@ -270,6 +270,4 @@ export class Manager {
   protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
     return serviceCounts(this.context, record);
   }
-
-  // ==== end of shells and services =======================================================
 }
