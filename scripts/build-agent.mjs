@@ -7,8 +7,13 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 await build({
-  entryPoints: [`${root}src/agent/main.ts`],
-  outfile: `${root}dist/agent/pyro-agent.mjs`,
+  // The archive worker is a second file beside the agent: create.ts starts it by URL.
+  entryPoints: {
+    "pyro-agent": `${root}src/agent/main.ts`,
+    "pack-worker": `${root}src/archive/pack-worker.mts`,
+  },
+  outdir: `${root}dist/agent`,
+  outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
   target: "node18",

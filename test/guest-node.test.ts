@@ -13,7 +13,7 @@ import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { AgentClient } from "../src/protocol/client.js";
-import { readUntil, useTempState, writeTree } from "./helpers.js";
+import { readUntil, useTempState, waitForForeground, writeTree } from "./helpers.js";
 
 const state = useTempState();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -125,6 +125,7 @@ describe("the agent on the guest's Node 18", () => {
     expect(await readUntil(manager, workspace_id, shell.shell_id, "17 91")).toMatch(
       /\/dev\/pts\/\d+/,
     );
+    await waitForForeground(shell.pid, "sleep");
     await manager.signalShell(workspace_id, shell.shell_id, { signal: "INT" });
     await manager.writeShell(workspace_id, shell.shell_id, { input: "echo after-$((6 * 7))" });
     expect(await readUntil(manager, workspace_id, shell.shell_id, "after-42")).toContain(

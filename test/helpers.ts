@@ -4,6 +4,7 @@ import path from "node:path";
 
 import { afterEach } from "vitest";
 
+import { readProcStat } from "../src/agent/process-group.js";
 import { Manager, type ManagerOptions } from "../src/core/manager.js";
 
 /**
@@ -136,4 +137,27 @@ export async function readUntil(
   throw new Error(
     `shell output never matched ${String(needle)}; got ${JSON.stringify(output.slice(-500))}`,
   );
+}
+
+/**
+ * Waits until `command` (its /proc comm) is the foreground job of the terminal whose
+ * session leader is `shellPid`. A Ctrl-C sent any earlier reaches the shell, not the job:
+ * a real race of every terminal, which tests must not leave to chance.
+ */
+export async function waitForForeground(shellPid: number, command: string): Promise<void> {
+  await waitFor(() => {
+    const foreground = readProcStat(shellPid)?.tpgid ?? -1;
+    if (foreground <= 0) return false;
+    for (const name of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      const stat = readProcStat(Number(name));
+      if (!stat || stat.sid !== shellPid || stat.pgid !== foreground) continue;
+      try {
+        if (fs.readFileSync(`/proc/${name}/comm`, "utf8").trim() === command) return true;
+      } catch {
+        // exited while we looked
+      }
+    }
+    return false;
+  });
 }

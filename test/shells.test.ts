@@ -12,7 +12,7 @@ import { OutputBuffer } from "../src/agent/output-buffer.js";
 import { ownedProcesses } from "../src/agent/ownership.js";
 import type { Manager } from "../src/index.js";
 
-import { readUntil, useTempState } from "./helpers.js";
+import { readUntil, useTempState, waitForForeground } from "./helpers.js";
 
 const DIST_INDEX = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 
@@ -85,6 +85,7 @@ describe("a real terminal", () => {
     const shell = await manager.openShell(id);
     await manager.writeShell(id, shell.shell_id, { input: "echo started; sleep 100" });
     await readUntil(manager, id, shell.shell_id, "started\r\n");
+    await waitForForeground(shell.pid, "sleep");
     const signalled = await manager.signalShell(id, shell.shell_id);
     expect(signalled.signal).toBe("INT");
     await manager.writeShell(id, shell.shell_id, { input: "echo after-$((1+1))" });
@@ -94,6 +95,7 @@ describe("a real terminal", () => {
     // The keyboard way: a raw ^C byte through the line discipline.
     await manager.writeShell(id, shell.shell_id, { input: "echo again; sleep 100" });
     await readUntil(manager, id, shell.shell_id, "again\r\n");
+    await waitForForeground(shell.pid, "sleep");
     await manager.writeShell(id, shell.shell_id, { input: "\u0003", append_newline: false });
     await manager.writeShell(id, shell.shell_id, { input: "echo done-$((2+2))" });
     await readUntil(manager, id, shell.shell_id, "done-4");

@@ -121,8 +121,14 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => undefined);
 
   fs.rmSync(options.socket, { force: true });
-  server.listen(options.socket, () => {
-    fs.chmodSync(options.socket, 0o600);
+  // Bind under a temporary name and rename once listening: the socket path never exists
+  // in the window between bind() and listen() where connects are refused, so a client that
+  // sees the path can connect. The mode is set before the socket becomes reachable.
+  const pending = `${options.socket}.${process.pid}.tmp`;
+  fs.rmSync(pending, { force: true });
+  server.listen(pending, () => {
+    fs.chmodSync(pending, 0o600);
+    fs.renameSync(pending, options.socket);
     console.error(
       `pyro-agent ${AGENT_VERSION} listening on ${options.socket} (root ${options.root})`,
     );

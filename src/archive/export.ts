@@ -71,7 +71,7 @@ export async function exportPath(options: ExportPathOptions): Promise<ExportPath
     const names = (await readdir(source)).sort();
     // An empty directory still needs one member: node-tar refuses a tar with none.
     const entries = names.length > 0 ? names : ["."];
-    const entryCount = await writeArchive({ cwd: source, entries, file });
+    const entryCount = await writeArchive({ cwd: source, entries, file }, { worker: true });
     return { artifact_type: "directory", entry_count: entryCount };
   }
   if (stats.isFile() || stats.isSymbolicLink()) {

@@ -42,8 +42,12 @@ export async function extractArchive(
   await mkdir(root, { recursive: true });
   if (summary.entryCount === 0) return summary;
 
+  // node-tar's synchronous unpacker does each member's filesystem work inline: about 3x
+  // faster than its async one for many small files. The feed still yields to the event loop
+  // between 64 KiB chunks, so an agent extracting a large archive keeps answering others.
   const unpack = extractTar({
     ...PARSER_OPTIONS,
+    sync: true,
     cwd: root,
     preserveOwner: false,
     noChmod: false,

@@ -19,8 +19,11 @@ import { resolveAgentBundle } from "./agent-path.js";
 
 const BOOT_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;
-/** sun_path is 108 bytes on Linux; leave room for the terminating NUL. */
-const MAX_SOCKET_PATH = 100;
+/**
+ * sun_path is 108 bytes on Linux, NUL included; the agent binds `<socket>.<pid>.tmp` first
+ * (up to 12 bytes more), so keep well below.
+ */
+const MAX_SOCKET_PATH = 90;
 
 /**
  * The Node.js that runs the agent: this process's own, or `$PYRO_AGENT_NODE` (tests point

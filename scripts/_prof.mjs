@@ -1,0 +1,34 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Manager } from "../dist/index.js";
+const base = fs.mkdtempSync(path.join(os.tmpdir(), "prof-"));
+const m = new Manager({ baseDir: path.join(base, "s"), backend: "host" });
+const seed = path.join(base, "seed");
+for (let i = 0; i < 10000; i++) {
+  const f = path.join(seed, `d${i % 100}`, `f${i}.txt`);
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(f, `file ${i}\n${"line of text\n".repeat(20)}`);
+}
+let s = Date.now();
+const ws = await m.createWorkspace({ allow_host_compat: true, seed_path: seed });
+console.log("create 10k", Date.now() - s);
+s = Date.now();
+await m.createSnapshot(ws.workspace_id, "a");
+console.log("snapshot 10k", Date.now() - s);
+s = Date.now();
+await m.resetWorkspace(ws.workspace_id, { snapshot: "a" });
+console.log("reset 10k", Date.now() - s);
+s = Date.now();
+await m.exportWorkspace(ws.workspace_id, { path: ".", output_path: path.join(base, "out") });
+console.log("export 10k", Date.now() - s);
+s = Date.now();
+const e = await m.createWorkspace({ allow_host_compat: true });
+console.log("create empty", Date.now() - s);
+s = Date.now();
+await m.resetWorkspace(e.workspace_id);
+console.log("reset empty", Date.now() - s);
+await m.deleteWorkspace(ws.workspace_id);
+await m.deleteWorkspace(e.workspace_id);
+m.close();
+fs.rmSync(base, { recursive: true });
