@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -6,7 +7,8 @@ import { describe, expect, it } from "vitest";
 
 import { Manager } from "../src/core/manager.js";
 import { invokeOperation, operations } from "../src/operations/index.js";
-import { useTempState } from "./helpers.js";
+import { processIsAlive } from "../src/agent/process-group.js";
+import { listDirs, useTempState, waitFor } from "./helpers.js";
 
 const state = useTempState();
 const cli = path.resolve(
@@ -98,6 +100,41 @@ describe("pyro CLI", () => {
     );
     expect(failing.status).toBe(3);
     expect(failing.stderr).toBe("oops\n");
+  });
+
+  it("deletes the sandbox when interrupted with Ctrl-C", async () => {
+    const child = spawn(
+      process.execPath,
+      [cli, "run", "debian:12", "--allow-host-compat", "--", "sleep", "300"],
+      {
+        env: { ...process.env, PYRO_STATE_DIR: state.stateDir(), PYRO_BACKEND: "host" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const vms = path.join(state.stateDir(), "vms");
+    const sleeper = (): number | undefined => {
+      for (const name of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+          const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, "utf8");
+          const environ = fs.readFileSync(`/proc/${name}/environ`, "utf8");
+          if (cmdline === "sleep\u0000300\u0000" && environ.includes(`PYRO_SANDBOX=${vms}`))
+            return Number(name);
+        } catch {
+          // gone, or not ours to read
+        }
+      }
+      return undefined;
+    };
+    await waitFor(() => sleeper() !== undefined, 10_000);
+    const pid = sleeper() ?? 0;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code)),
+    );
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(listDirs(vms)).toEqual([]);
+    expect(processIsAlive(pid)).toBe(false);
   });
 
   it("prints JSON with --json", () => {

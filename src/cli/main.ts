@@ -10,6 +10,7 @@ import { Manager } from "../core/manager.js";
 import { PyroError, asPyroError } from "../errors.js";
 import { invokeOperation, operations } from "../operations/index.js";
 import { shellQuote } from "./quote.js";
+import { runOneShot } from "./run.js";
 
 const EXIT_USAGE = 2;
 const EXIT_ERROR = 1;
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (environment: string, command: string[], options: Record<string, unknown>) => {
       const manager = makeManager();
       try {
-        const result = (await invokeOperation(manager, "vm_run", {
+        const result = await runOneShot(manager, {
           environment,
           command: shellQuote(command),
           vcpu_count: options.vcpuCount,
@@ -66,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
           ttl_seconds: options.ttlSeconds,
           network: options.network === true ? true : undefined,
           allow_host_compat: options.allowHostCompat === true ? true : undefined,
-        })) as { exit_code: number; stdout: string; stderr: string };
+        });
         if (options.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         } else {
