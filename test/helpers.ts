@@ -84,15 +84,6 @@ export function editJson(file: string, edit: (value: Record<string, unknown>) =>
   fs.writeFileSync(file, JSON.stringify(value, null, 2));
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 5_000,

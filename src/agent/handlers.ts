@@ -49,8 +49,7 @@ export function registerCoreHandlers(context: AgentContext): void {
       stringField(body, "destination") ?? "/workspace",
       "destination",
     );
-    const scratch = scratchPath(context, "import.tar");
-    try {
+    return withScratch(context, "import.tar", async (scratch) => {
       await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
       await fs.mkdir(destination.local, { recursive: true });
       const summary = await extractArchive(scratch, destination.local);
@@ -59,9 +58,7 @@ export function registerCoreHandlers(context: AgentContext): void {
         entry_count: summary.entryCount,
         bytes_written: summary.totalBytes,
       };
-    } finally {
-      await fs.rm(scratch, { force: true });
-    }
+    });
   });
 
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
@@ -100,47 +97,56 @@ export function registerCoreHandlers(context: AgentContext): void {
       else missing.push(target.guest);
     }
     if (present.length === 0) return { count: 0, missing };
-    const scratch = scratchPath(context, "files.tar");
-    try {
+    return withScratch(context, "files.tar", async (scratch) => {
       await createArchive({ cwd: paths.root, entries: present, file: scratch });
-      for await (const chunk of createReadStream(scratch)) await sendData(chunk as Buffer);
+      await sendFile(scratch, sendData);
       return { count: present.length, missing };
-    } finally {
-      await fs.rm(scratch, { force: true });
-    }
+    });
   });
 
   handlers.set("archive.export", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    const scratch = scratchPath(context, "export.tar");
-    try {
+    return withScratch(context, "export.tar", async (scratch) => {
       const exported = await exportPath({
         root: paths.root,
         relativePath: target.relative || ".",
         file: scratch,
       });
-      let size = 0;
-      for await (const chunk of createReadStream(scratch)) {
-        size += (chunk as Buffer).length;
-        await sendData(chunk as Buffer);
-      }
       return {
         path: target.guest,
         artifact_type: exported.artifact_type,
         entry_count: exported.entry_count,
-        size_bytes: size,
+        size_bytes: await sendFile(scratch, sendData),
       };
-    } finally {
-      await fs.rm(scratch, { force: true });
-    }
+    });
   });
 }
 
-function scratchPath(context: AgentContext, suffix: string): string {
-  return path.join(
+/** Runs `use` with a fresh temp file in the agent's private state dir, removed afterwards. */
+async function withScratch<T>(
+  context: AgentContext,
+  suffix: string,
+  use: (file: string) => Promise<T>,
+): Promise<T> {
+  const file = path.join(
     context.stateDir,
     `tmp-${process.pid}-${randomBytes(6).toString("hex")}-${suffix}`,
   );
+  try {
+    return await use(file);
+  } finally {
+    await fs.rm(file, { force: true });
+  }
+}
+
+/** Streams a file to the client in data frames; returns its size. */
+async function sendFile(file: string, sendData: (chunk: Buffer) => Promise<void>): Promise<number> {
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    size += (chunk as Buffer).length;
+    await sendData(chunk as Buffer);
+  }
+  return size;
 }
 
 function byteLimit(limit: number): Transform {

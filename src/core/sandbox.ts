@@ -1,8 +1,15 @@
 import fs from "node:fs/promises";
 
 import type { SandboxSpec } from "../backends/index.js";
-import type { RuntimeRecord, VmRecord, WorkspaceRecord } from "../store/records.js";
+import {
+  SCHEMA_VERSION,
+  type RuntimeRecord,
+  type VmRecord,
+  type WorkspaceRecord,
+} from "../store/records.js";
 import type { ManagerContext } from "./context.js";
+import { nowSeconds } from "./context.js";
+import { LIMITS, checkEnvironment, checkIntRange } from "./limits.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 
@@ -46,4 +53,56 @@ export function deadRuntimeMessage(runtime: RuntimeRecord): string {
 
 export async function removeTree(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** What creating a VM and creating a workspace both take. */
+export interface SandboxInput {
+  environment?: string;
+  vcpu_count?: number;
+  mem_mib?: number;
+  ttl_seconds?: number;
+  network?: boolean;
+  allow_host_compat?: boolean;
+}
+
+/**
+ * The validated fields every sandbox record starts with (limits checked here, once, so a
+ * VM and a workspace refuse the same bad value with the same message). Not booted yet.
+ */
+export function newSandboxFields(
+  context: ManagerContext,
+  input: SandboxInput,
+): Omit<VmRecord, "kind" | "vm_id" | "state"> {
+  const ttl = checkIntRange(
+    "ttl_seconds",
+    input.ttl_seconds ?? LIMITS.ttlSeconds.default,
+    LIMITS.ttlSeconds.min,
+    LIMITS.ttlSeconds.max,
+  );
+  const created = nowSeconds();
+  return {
+    schema_version: SCHEMA_VERSION,
+    environment: checkEnvironment(input.environment ?? "debian:12"),
+    backend: context.backend.name,
+    vcpu_count: checkIntRange(
+      "vcpu_count",
+      input.vcpu_count ?? LIMITS.vcpuCount.default,
+      LIMITS.vcpuCount.min,
+      LIMITS.vcpuCount.max,
+    ),
+    mem_mib: checkIntRange(
+      "mem_mib",
+      input.mem_mib ?? LIMITS.memMib.default,
+      LIMITS.memMib.min,
+      LIMITS.memMib.max,
+    ),
+    ttl_seconds: ttl,
+    network_requested: input.network ?? false,
+    allow_host_compat: input.allow_host_compat ?? false,
+    created_at: created,
+    expires_at: created + ttl,
+    execution_mode: context.backend.executionMode,
+    runtime: null,
+    last_error: null,
+  };
 }

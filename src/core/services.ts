@@ -209,13 +209,11 @@ export async function teardownServices(
 ): Promise<void> {
   if (isLive(context, record) && record.runtime) {
     const runtime = record.runtime;
-    await withDeadline(
-      Promise.all([
-        context.pool.request(runtime, "service.stop_all", { remove: true }),
-        context.pool.request(runtime, "shell.close_all", {}),
-      ]),
-      TEARDOWN_REQUEST_MS,
-    ).catch(() => undefined); // the backend's destroy kills whatever is left
+    const deadline = { timeoutMs: TEARDOWN_REQUEST_MS };
+    await Promise.all([
+      context.pool.request(runtime, "service.stop_all", { remove: true }, deadline),
+      context.pool.request(runtime, "shell.close_all", {}, deadline),
+    ]).catch(() => undefined); // the backend's destroy kills whatever is left
   }
   await fs.rm(context.layout.servicesDir(record.workspace_id), { recursive: true, force: true });
 }
@@ -381,15 +379,4 @@ function notFound(record: WorkspaceRecord, name: string): NotFoundError {
       service_name: name,
     },
   );
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new PyroError("agent_error", `the agent did not answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

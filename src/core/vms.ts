@@ -2,11 +2,11 @@ import fs from "node:fs/promises";
 
 import { PyroError, StateError } from "../errors.js";
 import { tryLock, withLock } from "../store/lock.js";
-import { SCHEMA_VERSION, VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
+import { VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
 import type { ExecResult } from "../agent/exec.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { LIMITS, checkCommand, checkEnvironment, checkIntRange, checkTimeout } from "./limits.js";
+import { LIMITS, checkCommand, checkTimeout } from "./limits.js";
 import { listIds, loadVm, newId, saveVm, withVmLock } from "./records-io.js";
 import {
   deadRuntimeMessage,
@@ -14,16 +14,11 @@ import {
   removeTree,
   runtimeIsDead,
   specFor,
+  newSandboxFields,
+  type SandboxInput,
 } from "./sandbox.js";
 
-export interface CreateVmInput {
-  environment?: string;
-  vcpu_count?: number;
-  mem_mib?: number;
-  ttl_seconds?: number;
-  network?: boolean;
-  allow_host_compat?: boolean;
-}
+export type CreateVmInput = SandboxInput;
 
 function isExpired(record: { expires_at: number }, now = nowSeconds()): boolean {
   return record.expires_at <= now;
@@ -39,40 +34,11 @@ async function activeVmCount(context: ManagerContext): Promise<number> {
 }
 
 export async function createVm(context: ManagerContext, input: CreateVmInput): Promise<VmRecord> {
-  const ttl = checkIntRange(
-    "ttl_seconds",
-    input.ttl_seconds ?? LIMITS.ttlSeconds.default,
-    LIMITS.ttlSeconds.min,
-    LIMITS.ttlSeconds.max,
-  );
-  const created = nowSeconds();
   const record: VmRecord = {
-    schema_version: SCHEMA_VERSION,
     kind: "vm",
     vm_id: newId(),
     state: "created",
-    environment: checkEnvironment(input.environment ?? "debian:12"),
-    backend: context.backend.name,
-    vcpu_count: checkIntRange(
-      "vcpu_count",
-      input.vcpu_count ?? LIMITS.vcpuCount.default,
-      LIMITS.vcpuCount.min,
-      LIMITS.vcpuCount.max,
-    ),
-    mem_mib: checkIntRange(
-      "mem_mib",
-      input.mem_mib ?? LIMITS.memMib.default,
-      LIMITS.memMib.min,
-      LIMITS.memMib.max,
-    ),
-    ttl_seconds: ttl,
-    network_requested: input.network ?? false,
-    allow_host_compat: input.allow_host_compat ?? false,
-    created_at: created,
-    expires_at: created + ttl,
-    execution_mode: context.backend.executionMode,
-    runtime: null,
-    last_error: null,
+    ...newSandboxFields(context, input),
   };
   await reapExpiredVms(context);
   // Counting and creating under one lock, so two processes cannot both take the last slot.

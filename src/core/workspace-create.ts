@@ -5,20 +5,18 @@ import path from "node:path";
 import { archiveKind, packDirectory, validateArchive } from "../archive/index.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
-import { SCHEMA_VERSION, type WorkspaceRecord, type WorkspaceSeed } from "../store/records.js";
+import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
-import { nowSeconds } from "./context.js";
-import { LIMITS, checkEnvironment, checkIntRange } from "./limits.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
-import { destroyRuntime, removeTree, specFor } from "./sandbox.js";
+import {
+  destroyRuntime,
+  newSandboxFields,
+  removeTree,
+  specFor,
+  type SandboxInput,
+} from "./sandbox.js";
 
-export interface CreateWorkspaceInput {
-  environment?: string;
-  vcpu_count?: number;
-  mem_mib?: number;
-  ttl_seconds?: number;
-  network?: boolean;
-  allow_host_compat?: boolean;
+export interface CreateWorkspaceInput extends SandboxInput {
   seed_path?: string | null;
 }
 
@@ -129,40 +127,11 @@ export function buildWorkspaceRecord(
   input: CreateWorkspaceInput,
   seed: WorkspaceSeed,
 ): WorkspaceRecord {
-  const ttl = checkIntRange(
-    "ttl_seconds",
-    input.ttl_seconds ?? LIMITS.ttlSeconds.default,
-    LIMITS.ttlSeconds.min,
-    LIMITS.ttlSeconds.max,
-  );
-  const created = nowSeconds();
   return {
-    schema_version: SCHEMA_VERSION,
     kind: "workspace",
     workspace_id: newId(),
     state: "stopped",
-    environment: checkEnvironment(input.environment ?? "debian:12"),
-    backend: context.backend.name,
-    vcpu_count: checkIntRange(
-      "vcpu_count",
-      input.vcpu_count ?? LIMITS.vcpuCount.default,
-      LIMITS.vcpuCount.min,
-      LIMITS.vcpuCount.max,
-    ),
-    mem_mib: checkIntRange(
-      "mem_mib",
-      input.mem_mib ?? LIMITS.memMib.default,
-      LIMITS.memMib.min,
-      LIMITS.memMib.max,
-    ),
-    ttl_seconds: ttl,
-    network_requested: input.network ?? false,
-    allow_host_compat: input.allow_host_compat ?? false,
-    created_at: created,
-    expires_at: created + ttl,
-    execution_mode: context.backend.executionMode,
-    runtime: null,
-    last_error: null,
+    ...newSandboxFields(context, input),
     workspace_seed: seed,
     command_count: 0,
     last_command: null,

@@ -239,8 +239,3 @@ export async function exportWorkspace(
     await fs.rm(staging, { force: true });
   }
 }
-
-/** Removes the sandbox dir of a workspace whose record is gone or unusable. */
-export async function removeWorkspaceDir(context: ManagerContext, id: string): Promise<void> {
-  await removeTree(context.layout.workspaceDir(id));
-}
