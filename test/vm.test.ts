@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 
 import { describe, expect, it } from "vitest";
@@ -199,9 +200,42 @@ describe("one-shot VMs on the host backend", () => {
   });
 
   it("fails closed on a guest backend this build cannot boot", async () => {
-    const manager = state.manager({ backend: "qemu" });
+    const manager = state.manager({ backend: "firecracker" });
     const { vm_id } = await manager.createVm({ allow_host_compat: true });
     await expect(manager.startVm(vm_id)).rejects.toThrow("guest boot is unavailable");
+  });
+
+  it("says how to get a guest environment that is not pulled, and leaves nothing", async () => {
+    const emptyCache = path.join(state.base(), "empty-cache");
+    const manager = state.manager({ backend: "qemu", environmentCacheDir: emptyCache });
+    const { vm_id } = await manager.createVm({ environment: "debian:12-build" });
+    await expect(manager.startVm(vm_id)).rejects.toThrow(
+      /environment debian:12-build is not installed .*run `pyro env pull debian:12-build`/,
+    );
+    const status = await manager.statusVm(vm_id);
+    expect(status.state).toBe("created"); // a later start may still succeed
+    expect(status.last_error).toContain("pyro env pull debian:12-build");
+    expect(fs.existsSync(path.join(state.stateDir(), "vms", vm_id, "runtime"))).toBe(false);
+  });
+
+  it("auto picks host only with the opt-in, and says why no guest could be used", async () => {
+    const emptyCache = path.join(state.base(), "empty-cache");
+    const manager = new Manager({
+      baseDir: state.stateDir(),
+      environmentCacheDir: emptyCache,
+      backend: "auto",
+    });
+    try {
+      await expect(manager.createVm({ environment: "debian:12-base" })).rejects.toThrow(
+        /guest boot is unavailable: .*(not pulled|not installed).*allow_host_compat/,
+      );
+      const vm = await manager.createVm({ environment: "debian:12-base", allow_host_compat: true });
+      expect(vm.backend).toBe("host");
+      expect(vm.execution_mode).toBe("host_compat");
+      await manager.deleteVm(vm.vm_id);
+    } finally {
+      manager.close();
+    }
   });
 
   it("caps captured output and says it truncated", async () => {

@@ -7,17 +7,22 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
 import type { AgentContext } from "./context.js";
 import { registerFeatures } from "./features.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "./paths.js";
+import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
 import { AGENT_VERSION } from "./version.js";
 
 interface AgentOptions {
-  socket: string;
+  /** Unix socket to listen on (host backend)... */
+  socket: string | null;
+  /** ...or the name of a virtio-serial port to serve (real guests). */
+  serialPort: string | null;
   root: string;
   stateDir: string;
   /** Epoch seconds; the agent stops itself then, so an abandoned sandbox cannot outlive its TTL. */
@@ -31,20 +36,24 @@ function parseArgs(argv: string[]): AgentOptions {
     const value = argv[index + 1];
     if (!key?.startsWith("--") || value === undefined) {
       throw new Error(
-        `usage: pyro-agent --socket PATH --root DIR --state-dir DIR (bad argument '${key}')`,
+        `usage: pyro-agent (--socket PATH | --serial-port NAME) --root DIR --state-dir DIR (bad argument '${key}')`,
       );
     }
     values.set(key.slice(2), value);
   }
-  const socket = values.get("socket");
+  const socket = values.get("socket") ?? null;
+  const serialPort = values.get("serial-port") ?? null;
   const root = values.get("root") ?? "/workspace";
   const stateDir = values.get("state-dir") ?? "/run/pyro-agent";
-  if (!socket) throw new Error("pyro-agent: --socket is required");
+  if ((socket === null) === (serialPort === null)) {
+    throw new Error("pyro-agent: exactly one of --socket and --serial-port is required");
+  }
   const expiresAt = values.has("expires-at") ? Number(values.get("expires-at")) : null;
   if (expiresAt !== null && !Number.isFinite(expiresAt))
     throw new Error("pyro-agent: --expires-at must be a number");
   return {
-    socket: path.resolve(socket),
+    socket: socket === null ? null : path.resolve(socket),
+    serialPort,
     root: path.resolve(root),
     stateDir: path.resolve(stateDir),
     expiresAt,
@@ -72,8 +81,8 @@ async function main(): Promise<void> {
       .filter(Boolean),
   );
   let shuttingDown = false;
-  const server = net.createServer((socket) => {
-    serveConnection(socket, {
+  const serve = (stream: Duplex): void => {
+    serveConnection(stream, {
       handlers: context.handlers,
       failpoints,
       hello: () => ({
@@ -86,7 +95,8 @@ async function main(): Promise<void> {
         capabilities: [...context.handlers.keys()].sort(),
       }),
     });
-  });
+  };
+  const server = net.createServer(serve);
 
   const shutdown = async (code: number): Promise<void> => {
     if (shuttingDown) return;
@@ -97,7 +107,7 @@ async function main(): Promise<void> {
         console.error(`pyro-agent: cleanup failed: ${error.message}`),
       );
     }
-    fs.rmSync(options.socket, { force: true });
+    if (options.socket) fs.rmSync(options.socket, { force: true });
     process.exit(code);
   };
   context.handlers.set("shutdown", async () => {
@@ -120,18 +130,24 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGHUP", () => undefined);
 
-  fs.rmSync(options.socket, { force: true });
+  if (options.serialPort !== null) {
+    console.error(`pyro-agent ${AGENT_VERSION} serving virtio port ${options.serialPort}`);
+    await serveVirtioPort(options.serialPort, serve, (message) =>
+      console.error(`pyro-agent: ${message}`),
+    );
+    return;
+  }
+  const socketPath = options.socket as string;
+  fs.rmSync(socketPath, { force: true });
   // Bind under a temporary name and rename once listening: the socket path never exists
   // in the window between bind() and listen() where connects are refused, so a client that
   // sees the path can connect. The mode is set before the socket becomes reachable.
-  const pending = `${options.socket}.${process.pid}.tmp`;
+  const pending = `${socketPath}.${process.pid}.tmp`;
   fs.rmSync(pending, { force: true });
   server.listen(pending, () => {
     fs.chmodSync(pending, 0o600);
-    fs.renameSync(pending, options.socket);
-    console.error(
-      `pyro-agent ${AGENT_VERSION} listening on ${options.socket} (root ${options.root})`,
-    );
+    fs.renameSync(pending, socketPath);
+    console.error(`pyro-agent ${AGENT_VERSION} listening on ${socketPath} (root ${options.root})`);
   });
 }
 

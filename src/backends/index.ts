@@ -1,5 +1,9 @@
-import { PyroError, ValidationError } from "../errors.js";
+import { ValidationError } from "../errors.js";
+import type { EnvironmentName } from "../environments/catalog.js";
+import { EnvironmentStore } from "../environments/store.js";
 import { HostBackend } from "./host/host-backend.js";
+import { findQemu } from "./qemu/detect.js";
+import { QemuBackend } from "./qemu/qemu-backend.js";
 import { UnavailableBackend } from "./unavailable.js";
 import { BACKEND_NAMES, type Backend, type BackendName } from "./types.js";
 
@@ -19,27 +23,84 @@ export function normalizeBackendName(raw: string): BackendName {
   return name as BackendName;
 }
 
-/**
- * Picks the backend: an explicit name, else $PYRO_BACKEND, else the strongest one this
- * host can run. Guest backends (qemu, firecracker) are not part of this build yet, so the
- * default is the host backend, which fails closed unless the caller opts in to host_compat.
- */
-export function resolveBackend(
+/** An explicit backend, else `$PYRO_BACKEND`, else `auto` (decided per sandbox). */
+export type BackendSelection = BackendName | "auto";
+
+export function backendSelection(
   requested: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): Backend {
-  const raw = requested ?? env.PYRO_BACKEND ?? "host";
-  const name = normalizeBackendName(raw);
+): BackendSelection {
+  const raw = requested ?? (env.PYRO_BACKEND || undefined);
+  return raw === undefined || raw === "auto" ? "auto" : normalizeBackendName(raw);
+}
+
+export interface BackendChoice {
+  backend: Backend;
+  /** Why `auto` did not pick a guest backend (null when it did, or when one was asked for). */
+  noGuestReason: string | null;
+}
+
+/**
+ * One instance per backend name. A sandbox is always driven by the backend named in its
+ * record, whatever this process would pick for new ones, so a workspace made by a qemu
+ * manager is stopped by qemu even from a process that defaults to host.
+ */
+export class BackendRegistry {
+  private readonly instances = new Map<BackendName, Backend>();
+  readonly environments: EnvironmentStore;
+
+  constructor(
+    readonly selection: BackendSelection,
+    readonly environmentCacheDir: string,
+  ) {
+    this.environments = new EnvironmentStore(environmentCacheDir);
+  }
+
+  get(raw: string): Backend {
+    const name = normalizeBackendName(raw);
+    let backend = this.instances.get(name);
+    if (!backend) {
+      backend = create(name, this.environmentCacheDir);
+      this.instances.set(name, backend);
+    }
+    return backend;
+  }
+
+  /**
+   * The backend for a new sandbox. `auto` takes the strongest isolation that can boot this
+   * environment: qemu when it is installed and the environment is pulled, else host (which
+   * still refuses to run anything without allow_host_compat).
+   */
+  async choose(environment: EnvironmentName): Promise<BackendChoice> {
+    if (this.selection !== "auto")
+      return { backend: this.get(this.selection), noGuestReason: null };
+    if (!findQemu()) {
+      return {
+        backend: this.get("host"),
+        noGuestReason: "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)",
+      };
+    }
+    const check = await this.environments.check(environment, { full: false });
+    if (check.status !== "installed") {
+      return {
+        backend: this.get("host"),
+        noGuestReason: `environment ${environment} is ${check.status === "missing" ? "not pulled" : check.status} (run \`pyro env pull ${environment}\`)`,
+      };
+    }
+    return { backend: this.get("qemu"), noGuestReason: null };
+  }
+}
+
+function create(name: BackendName, environmentCacheDir: string): Backend {
   switch (name) {
     case "host":
       return new HostBackend();
     case "qemu":
+      return new QemuBackend(environmentCacheDir);
     case "firecracker":
       return new UnavailableBackend(
         name,
-        `the ${name} backend is not available in this build of pyro`,
+        "the firecracker backend is not part of this release (it needs an uncompressed kernel with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES and vsock); use qemu",
       );
-    default:
-      throw new PyroError("internal", `unhandled backend ${String(name)}`);
   }
 }

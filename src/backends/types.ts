@@ -6,6 +6,8 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 /** What a backend needs to boot one sandbox. */
 export interface SandboxSpec {
   sandboxId: string;
+  /** Catalogue name (`debian:12`); guest backends boot its cached image. */
+  environment: string;
   /** The sandbox's own state directory (workspaces/<id> or vms/<id>). */
   sandboxDir: string;
   vcpuCount: number;
@@ -35,6 +37,13 @@ export interface Backend {
   capabilities(): RuntimeCapabilities;
   boot(spec: SandboxSpec): Promise<RuntimeRecord>;
   isAlive(runtime: RuntimeRecord): boolean;
+  /** Why a sandbox that is no longer alive ended, when the backend knows (else null). */
+  deathReason(runtime: RuntimeRecord, spec: SandboxSpec): string | null;
   /** Stops the sandbox and everything in it; safe to call on a dead or half-booted one. */
   destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
+  /**
+   * Stops whatever a sandbox directory without a usable record still runs (a create that
+   * was killed between boot and its first record write), found from files in the directory.
+   */
+  sweepOrphan(sandboxDir: string): Promise<void>;
 }

@@ -26,5 +26,11 @@ export class UnavailableBackend implements Backend {
     return false;
   }
 
+  deathReason(): string | null {
+    return null;
+  }
+
   async destroy(): Promise<void> {}
+
+  async sweepOrphan(): Promise<void> {}
 }

@@ -1,4 +1,4 @@
-import type { Backend } from "../backends/index.js";
+import type { BackendRegistry } from "../backends/index.js";
 import type { StateLayout } from "../store/layout.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import type { AgentPool } from "./agent-pool.js";
@@ -6,7 +6,8 @@ import type { AgentPool } from "./agent-pool.js";
 /** What every manager feature shares: where state lives, how sandboxes boot, connections. */
 export interface ManagerContext {
   layout: StateLayout;
-  backend: Backend;
+  /** Backends by name; records name theirs, new sandboxes ask `backends.choose`. */
+  backends: BackendRegistry;
   pool: AgentPool;
   maxActiveVms: number;
   /**

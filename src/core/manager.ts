@@ -1,4 +1,4 @@
-import { resolveBackend, type Backend } from "../backends/index.js";
+import { BackendRegistry, backendSelection } from "../backends/index.js";
 import { StateLayout, defaultEnvironmentCacheDir, defaultStateDir } from "../store/layout.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import { AgentPool } from "./agent-pool.js";
@@ -71,19 +71,19 @@ export class Manager {
   readonly environmentCacheDir: string;
 
   constructor(options: ManagerOptions = {}) {
-    const backend: Backend = resolveBackend(options.backend);
     this.environmentCacheDir = options.environmentCacheDir ?? defaultEnvironmentCacheDir();
     this.context = {
       layout: new StateLayout(options.baseDir ?? defaultStateDir()),
-      backend,
+      backends: new BackendRegistry(backendSelection(options.backend), this.environmentCacheDir),
       pool: new AgentPool(),
       maxActiveVms: options.maxActiveVms ?? LIMITS.maxActiveVms,
       beforeDestroy: (record) => teardownServices(this.context, record),
     };
   }
 
+  /** `qemu`, `firecracker`, `host`, or `auto` (the strongest that can boot, per sandbox). */
   get backendName(): string {
-    return this.context.backend.name;
+    return this.context.backends.selection;
   }
 
   get baseDir(): string {
@@ -99,7 +99,7 @@ export class Manager {
 
   listEnvironments() {
     return {
-      backend: this.context.backend.name,
+      backend: this.context.backends.selection,
       cache_dir: this.environmentCacheDir,
       environments: ENVIRONMENTS.map((name) => ({
         name,

@@ -21,6 +21,7 @@ export async function reapExpiredWorkspaces(
     ).catch(() => "corrupt" as const);
     if (record === "corrupt" || record === null) {
       await reapOrphan(
+        context,
         context.layout.lockFile("workspace", id),
         context.layout.workspaceDir(id),
         reaped,

@@ -5,7 +5,7 @@ import { clearCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js";
-import { destroyRuntime, specFor } from "./sandbox.js";
+import { bootSandbox, destroyRuntime } from "./sandbox.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
 
 /**
@@ -32,7 +32,7 @@ export async function resetWorkspace(
     await saveWorkspace(context.layout, record);
 
     try {
-      record.runtime = await context.backend.boot(specFor(context, record));
+      record.runtime = await bootSandbox(context, record);
       await context.pool.request(
         record.runtime,
         "archive.import",

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 
-import type { SandboxSpec } from "../backends/index.js";
+import type { Backend, BackendChoice, SandboxSpec } from "../backends/index.js";
+import { PyroError } from "../errors.js";
 import {
   SCHEMA_VERSION,
   type RuntimeRecord,
@@ -9,6 +10,7 @@ import {
 } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
+import type { EnvironmentName } from "../environments/catalog.js";
 import { LIMITS, checkEnvironment, checkIntRange } from "./limits.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
@@ -21,6 +23,7 @@ export function specFor(context: ManagerContext, record: SandboxRecord): Sandbox
   const id = sandboxIdOf(record);
   return {
     sandboxId: id,
+    environment: record.environment,
     sandboxDir:
       record.kind === "workspace" ? context.layout.workspaceDir(id) : context.layout.vmDir(id),
     vcpuCount: record.vcpu_count,
@@ -38,17 +41,57 @@ export async function destroyRuntime(
 ): Promise<void> {
   const runtime = record.runtime;
   if (runtime) context.pool.forget(runtime);
-  await context.backend.destroy(runtime, specFor(context, record));
+  await backendOf(context, record).destroy(runtime, specFor(context, record));
   record.runtime = null;
 }
 
 /** True when the record claims a running sandbox whose process has died. */
 export function runtimeIsDead(context: ManagerContext, record: SandboxRecord): boolean {
-  return record.runtime !== null && !context.backend.isAlive(record.runtime);
+  return record.runtime !== null && !backendOf(context, record).isAlive(record.runtime);
 }
 
-export function deadRuntimeMessage(runtime: RuntimeRecord): string {
-  return `the backing guest process (pid ${runtime.pid}) is no longer running`;
+/** The backend that runs this sandbox: the one its record names. */
+export function backendOf(context: ManagerContext, record: SandboxRecord): Backend {
+  return context.backends.get(record.backend);
+}
+
+/** Boots the sandbox behind a record with its own backend. */
+export function bootSandbox(
+  context: ManagerContext,
+  record: SandboxRecord,
+): Promise<RuntimeRecord> {
+  return backendOf(context, record).boot(specFor(context, record));
+}
+
+export function deadRuntimeMessage(
+  context: ManagerContext,
+  record: SandboxRecord,
+  runtime: RuntimeRecord,
+): string {
+  return (
+    backendOf(context, record).deathReason(runtime, specFor(context, record)) ??
+    `the backing guest process (pid ${runtime.pid}) is no longer running`
+  );
+}
+
+/**
+ * Picks the backend of a new sandbox. When `auto` fell back to host and the caller did not
+ * allow host_compat, fails closed here, saying why no guest could be used.
+ */
+export async function chooseBackend(
+  context: ManagerContext,
+  input: SandboxInput,
+): Promise<BackendChoice> {
+  const environment = checkEnvironment(input.environment ?? "debian:12") as EnvironmentName;
+  const choice = await context.backends.choose(environment);
+  if (choice.noGuestReason !== null && !(input.allow_host_compat ?? false)) {
+    throw new PyroError(
+      "guest_unavailable",
+      `guest boot is unavailable: ${choice.noGuestReason}; pass allow_host_compat (CLI: --allow-host-compat) to run commands as host processes instead`,
+      { environment },
+    );
+  }
+  return choice;
 }
 
 export async function removeTree(dir: string): Promise<void> {
@@ -70,8 +113,8 @@ export interface SandboxInput {
  * VM and a workspace refuse the same bad value with the same message). Not booted yet.
  */
 export function newSandboxFields(
-  context: ManagerContext,
   input: SandboxInput,
+  backend: Backend,
 ): Omit<VmRecord, "kind" | "vm_id" | "state"> {
   const ttl = checkIntRange(
     "ttl_seconds",
@@ -83,7 +126,7 @@ export function newSandboxFields(
   return {
     schema_version: SCHEMA_VERSION,
     environment: checkEnvironment(input.environment ?? "debian:12"),
-    backend: context.backend.name,
+    backend: backend.name,
     vcpu_count: checkIntRange(
       "vcpu_count",
       input.vcpu_count ?? LIMITS.vcpuCount.default,
@@ -101,7 +144,7 @@ export function newSandboxFields(
     allow_host_compat: input.allow_host_compat ?? false,
     created_at: created,
     expires_at: created + ttl,
-    execution_mode: context.backend.executionMode,
+    execution_mode: backend.executionMode,
     runtime: null,
     last_error: null,
   };

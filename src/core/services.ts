@@ -13,6 +13,7 @@ import { z } from "zod";
 import { normalizeGuestPath } from "../agent/paths.js";
 import { normalizeReadiness, type Readiness } from "../agent/readiness.js";
 import { NotFoundError, PyroError } from "../errors.js";
+import { backendOf } from "./sandbox.js";
 import { readRecord, writeRecord, type WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
@@ -222,7 +223,9 @@ export async function teardownServices(
 
 function isLive(context: ManagerContext, record: WorkspaceRecord): boolean {
   return (
-    record.state === "started" && record.runtime !== null && context.backend.isAlive(record.runtime)
+    record.state === "started" &&
+    record.runtime !== null &&
+    backendOf(context, record).isAlive(record.runtime)
   );
 }
 

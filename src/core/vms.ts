@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 
+import { BACKEND_NAMES } from "../backends/types.js";
 import { PyroError, StateError } from "../errors.js";
 import { tryLock, withLock } from "../store/lock.js";
 import { VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
@@ -13,7 +14,8 @@ import {
   destroyRuntime,
   removeTree,
   runtimeIsDead,
-  specFor,
+  bootSandbox,
+  chooseBackend,
   newSandboxFields,
   type SandboxInput,
 } from "./sandbox.js";
@@ -34,11 +36,12 @@ async function activeVmCount(context: ManagerContext): Promise<number> {
 }
 
 export async function createVm(context: ManagerContext, input: CreateVmInput): Promise<VmRecord> {
+  const { backend } = await chooseBackend(context, input);
   const record: VmRecord = {
     kind: "vm",
     vm_id: newId(),
     state: "created",
-    ...newSandboxFields(context, input),
+    ...newSandboxFields(input, backend),
   };
   await reapExpiredVms(context);
   // Counting and creating under one lock, so two processes cannot both take the last slot.
@@ -75,7 +78,7 @@ export async function loadLiveVm(context: ManagerContext, id: string): Promise<V
     return withVmLock(context.layout, record.vm_id, async () => {
       const current = await loadVm(context.layout, record.vm_id);
       if (current.runtime && runtimeIsDead(context, current)) {
-        current.last_error = deadRuntimeMessage(current.runtime);
+        current.last_error = deadRuntimeMessage(context, current, current.runtime);
         await destroyRuntime(context, current);
         current.state = "stopped";
         await saveVm(context.layout, current);
@@ -96,7 +99,7 @@ export async function startVm(context: ManagerContext, id: string): Promise<VmRe
       });
     }
     try {
-      record.runtime = await context.backend.boot(specFor(context, record));
+      record.runtime = await bootSandbox(context, record);
     } catch (error) {
       record.last_error = (error as Error).message;
       await saveVm(context.layout, record);
@@ -182,7 +185,13 @@ export async function reapExpiredVms(
       () => "corrupt" as const,
     );
     if (record === "corrupt" || record === null) {
-      await reapOrphan(context.layout.lockFile("vm", id), context.layout.vmDir(id), reaped, id);
+      await reapOrphan(
+        context,
+        context.layout.lockFile("vm", id),
+        context.layout.vmDir(id),
+        reaped,
+        id,
+      );
       continue;
     }
     if (record.expires_at <= now) {
@@ -200,6 +209,7 @@ export async function reapExpiredVms(
  * progress holds the lock and has not written its record yet.
  */
 export async function reapOrphan(
+  context: ManagerContext,
   lockPath: string,
   dir: string,
   reaped: string[],
@@ -208,6 +218,13 @@ export async function reapOrphan(
   const release = await tryLock(lockPath);
   if (!release) return;
   try {
+    // Without a record we do not know the backend: every one looks for what it left.
+    for (const name of BACKEND_NAMES) {
+      await context.backends
+        .get(name)
+        .sweepOrphan(dir)
+        .catch(() => undefined);
+    }
     await removeTree(dir);
     reaped.push(id);
   } finally {

@@ -8,11 +8,13 @@ import { tempSibling, commitTemp } from "../store/atomic.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
+import type { Backend } from "../backends/index.js";
 import {
+  bootSandbox,
+  chooseBackend,
   destroyRuntime,
   newSandboxFields,
   removeTree,
-  specFor,
   type SandboxInput,
 } from "./sandbox.js";
 
@@ -123,7 +125,7 @@ export async function downloadArchive(
 }
 
 export function buildWorkspaceRecord(
-  context: ManagerContext,
+  backend: Backend,
   input: CreateWorkspaceInput,
   seed: WorkspaceSeed,
 ): WorkspaceRecord {
@@ -131,7 +133,7 @@ export function buildWorkspaceRecord(
     kind: "workspace",
     workspace_id: newId(),
     state: "stopped",
-    ...newSandboxFields(context, input),
+    ...newSandboxFields(input, backend),
     workspace_seed: seed,
     command_count: 0,
     last_command: null,
@@ -150,7 +152,8 @@ export async function createWorkspace(
   input: CreateWorkspaceInput,
 ): Promise<WorkspaceRecord> {
   const seedSource = input.seed_path ? await resolveSource(input.seed_path, "seed_path") : null;
-  const record = buildWorkspaceRecord(context, input, {
+  const { backend } = await chooseBackend(context, input);
+  const record = buildWorkspaceRecord(backend, input, {
     mode: seedSource?.mode ?? "empty",
     seed_path: seedSource?.sourcePath ?? null,
   });
@@ -159,7 +162,7 @@ export async function createWorkspace(
   return withWorkspaceLock(context.layout, id, async () => {
     await fs.mkdir(dir, { recursive: true });
     try {
-      record.runtime = await context.backend.boot(specFor(context, record));
+      record.runtime = await bootSandbox(context, record);
       if (seedSource) {
         const seeded = await uploadSource(
           context,

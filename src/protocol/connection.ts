@@ -59,6 +59,38 @@ export class FramedConnection {
     return this.write(encodeFrame(FrameKind.DataEnd, id));
   }
 
+  /** Sends a frame as is (a supervisor relaying between a client and a guest). */
+  sendFrame(kind: FrameKind, id: number, payload: Buffer): Promise<void> {
+    return this.write(encodeFrame(kind, id, payload));
+  }
+
+  /** True while the peer has not taken what was written: relays pause their source. */
+  get congested(): boolean {
+    return this.stream.writableNeedDrain;
+  }
+
+  /** Resolves once the stream drained (at once when it is not congested). */
+  drained(): Promise<void> {
+    if (!this.stream.writableNeedDrain || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.stream.off("drain", done);
+        this.stream.off("close", done);
+        resolve();
+      };
+      this.stream.once("drain", done);
+      this.stream.once("close", done);
+    });
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.stream.resume();
+  }
+
   close(): void {
     this.stream.end();
     this.stream.destroy();

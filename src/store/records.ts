@@ -14,6 +14,9 @@ export const RuntimeSchema = z.object({
   socket_path: z.string(),
   started_at: z.number(),
   agent_version: z.string(),
+  /** Guest backends: the VMM the supervisor (`pid`) runs, checked on its own. */
+  vmm_pid: z.number().int().nullable().optional(),
+  vmm_pid_start_ticks: z.number().nullable().optional(),
 });
 export type RuntimeRecord = z.infer<typeof RuntimeSchema>;
 

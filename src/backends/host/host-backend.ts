@@ -1,7 +1,5 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 import { SANDBOX_ENV, killOwned, sandboxMarker } from "../../agent/ownership.js";
@@ -15,15 +13,11 @@ import { PyroError } from "../../errors.js";
 import { AgentClient } from "../../protocol/client.js";
 import type { RuntimeRecord } from "../../store/records.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
+import { socketPathFor } from "../socket-path.js";
 import { resolveAgentBundle } from "./agent-path.js";
 
 const BOOT_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;
-/**
- * sun_path is 108 bytes on Linux, NUL included; the agent binds `<socket>.<pid>.tmp` first
- * (up to 12 bytes more), so keep well below.
- */
-const MAX_SOCKET_PATH = 90;
 
 /**
  * The Node.js that runs the agent: this process's own, or `$PYRO_AGENT_NODE` (tests point
@@ -42,17 +36,7 @@ export function hostSandboxPaths(sandboxDir: string): {
   log: string;
 } {
   const runtimeDir = path.join(sandboxDir, "runtime");
-  let socket = path.join(runtimeDir, "agent.sock");
-  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-    // Deep state dirs (CI temp dirs, long home paths) overflow sun_path: fall back to a
-    // short, deterministic name in the temp dir.
-    const digest = createHash("sha256").update(sandboxDir).digest("hex").slice(0, 16);
-    socket = path.join(
-      os.tmpdir(),
-      `pyro-sockets-${process.getuid?.() ?? "user"}`,
-      `${digest}.sock`,
-    );
-  }
+  const socket = socketPathFor(runtimeDir, sandboxDir, "agent");
   return {
     root: path.join(sandboxDir, "workspace"),
     runtimeDir,
@@ -155,6 +139,16 @@ export class HostBackend implements Backend {
     if (runtime.pid_start_ticks === null) return true;
     // Same pid, different start time: the agent died and the pid was recycled.
     return readProcStat(runtime.pid)?.startTicks === runtime.pid_start_ticks;
+  }
+
+  async sweepOrphan(sandboxDir: string): Promise<void> {
+    const paths = hostSandboxPaths(sandboxDir);
+    await killOwned({ sid: -1, marker: sandboxMarker(paths.stateDir) }, "SIGKILL", STOP_GRACE_MS);
+    fs.rmSync(paths.socket, { force: true });
+  }
+
+  deathReason(): string | null {
+    return null;
   }
 
   async destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {

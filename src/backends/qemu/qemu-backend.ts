@@ -1,0 +1,356 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+import {
+  killProcessGroup,
+  processIsAlive,
+  readProcStat,
+  sleep,
+} from "../../agent/process-group.js";
+import type { EnvironmentName } from "../../environments/catalog.js";
+import { AGENT_PORT_NAME } from "../../environments/catalog.js";
+import { requireTools, runTool } from "../../environments/host-tools.js";
+import { ensureAgentCurrent } from "../../environments/pull.js";
+import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
+import { PyroError } from "../../errors.js";
+import { packageFile } from "../../package-root.js";
+import { readRecord, type RuntimeRecord } from "../../store/records.js";
+import { socketPathFor } from "../socket-path.js";
+import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
+import { chooseAccelerator, findQemu, type Accelerator } from "./detect.js";
+import {
+  ExitSchema,
+  ReadySchema,
+  consoleTail,
+  type SupervisorConfig,
+} from "./supervisor-config.js";
+
+const STOP_GRACE_MS = 3_000;
+/** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
+const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 120_000 } as const;
+
+export interface QemuPaths {
+  runtimeDir: string;
+  overlay: string;
+  clientSocket: string;
+  guestSocket: string;
+  consoleLog: string;
+  supervisorLog: string;
+  config: string;
+  ready: string;
+  exit: string;
+  supervisorPid: string;
+}
+
+export function qemuPaths(sandboxDir: string): QemuPaths {
+  const runtimeDir = path.join(sandboxDir, "runtime");
+  return {
+    runtimeDir,
+    overlay: path.join(runtimeDir, "disk.qcow2"),
+    clientSocket: socketPathFor(runtimeDir, sandboxDir, "agent"),
+    guestSocket: socketPathFor(runtimeDir, sandboxDir, "guest"),
+    consoleLog: path.join(runtimeDir, "console.log"),
+    supervisorLog: path.join(runtimeDir, "supervisor.log"),
+    config: path.join(runtimeDir, "supervisor.json"),
+    ready: path.join(runtimeDir, "ready.json"),
+    exit: path.join(runtimeDir, "exit.json"),
+    supervisorPid: path.join(runtimeDir, "supervisor.pid"),
+  };
+}
+
+/**
+ * Real guests: `qemu-system-x86_64 -M microvm` booting the environment's kernel,
+ * initramfs and a per-sandbox copy-on-write overlay of its rootfs, with the pyro agent
+ * behind a virtio-serial port. Each VM is owned by a detached supervisor process
+ * (supervisor.ts) that shares the port with any number of host clients on a Unix socket,
+ * so the manager talks to a guest exactly as it talks to the host backend's agent.
+ */
+export class QemuBackend implements Backend {
+  readonly name = "qemu" as const;
+  readonly executionMode = "guest_serial";
+  private readonly store: EnvironmentStore;
+
+  constructor(environmentCacheDir: string) {
+    this.store = new EnvironmentStore(environmentCacheDir);
+  }
+
+  capabilities(): RuntimeCapabilities {
+    const qemu = findQemu();
+    if (!qemu) {
+      return {
+        vm_boot: false,
+        guest_exec: false,
+        guest_network: false,
+        reason: "qemu-system-x86_64 was not found (apt-get install qemu-system-x86)",
+      };
+    }
+    const accel = chooseAccelerator();
+    return {
+      vm_boot: true,
+      guest_exec: true,
+      guest_network: false,
+      reason: `qemu microvm with ${accel.accel}: ${accel.reason}`,
+    };
+  }
+
+  async boot(spec: SandboxSpec): Promise<RuntimeRecord> {
+    if (spec.networkRequested) {
+      throw new PyroError(
+        "guest_unavailable",
+        "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
+        { field: "network" },
+      );
+    }
+    const qemu = findQemu();
+    if (!qemu) {
+      throw new PyroError(
+        "guest_unavailable",
+        "guest boot is unavailable: qemu-system-x86_64 was not found; install it with: apt-get install qemu-system-x86",
+      );
+    }
+    const tools = requireTools(["qemu-img"], "booting a qemu guest");
+    const environment = spec.environment as EnvironmentName;
+    await ensureAgentCurrent(this.store, environment);
+    const artifacts = await this.store.bootArtifacts(environment);
+    const accel = chooseAccelerator();
+    const bootTimeoutMs = bootTimeout(accel.accel);
+    const paths = qemuPaths(spec.sandboxDir);
+
+    fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
+    fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(paths.clientSocket), { recursive: true, mode: 0o700 });
+    let supervisorPid: number | undefined;
+    try {
+      await runTool(tools["qemu-img"] as string, [
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-F",
+        "raw",
+        "-b",
+        artifacts.rootfs,
+        paths.overlay,
+      ]);
+      const config: SupervisorConfig = {
+        qemu,
+        args: qemuArgs(spec, artifacts, paths, accel.accel),
+        guest_socket: paths.guestSocket,
+        client_socket: paths.clientSocket,
+        console_log: paths.consoleLog,
+        ready_file: paths.ready,
+        exit_file: paths.exit,
+        boot_timeout_ms: bootTimeoutMs,
+        expires_at: spec.expiresAt,
+      };
+      fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
+      const log = fs.openSync(paths.supervisorLog, "a", 0o600);
+      try {
+        const child = spawn(process.execPath, [supervisorEntry(), paths.config], {
+          detached: true,
+          stdio: ["ignore", log, log],
+          cwd: paths.runtimeDir,
+        });
+        child.once("error", () => undefined);
+        child.unref();
+        supervisorPid = child.pid;
+        if (supervisorPid !== undefined) {
+          // Lets sweepOrphan find this VM if our caller dies before recording it.
+          fs.writeFileSync(
+            paths.supervisorPid,
+            JSON.stringify({
+              pid: supervisorPid,
+              start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
+            }),
+          );
+        }
+      } finally {
+        fs.closeSync(log);
+      }
+      if (supervisorPid === undefined) {
+        throw new PyroError("backend_error", "could not start the pyro VM supervisor");
+      }
+      const ready = await waitForReady(paths, supervisorPid, bootTimeoutMs + 10_000);
+      return {
+        pid: supervisorPid,
+        pid_start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
+        socket_path: paths.clientSocket,
+        started_at: Date.now() / 1000,
+        agent_version: ready.agent_version,
+        vmm_pid: ready.vmm_pid,
+        vmm_pid_start_ticks: ready.vmm_pid_start_ticks,
+      };
+    } catch (error) {
+      // Nothing of a failed boot survives: supervisor and qemu share a process group.
+      killProcessGroup(supervisorPid, "SIGKILL");
+      if (supervisorPid !== undefined) await waitForExit(supervisorPid, STOP_GRACE_MS);
+      removeRuntime(paths);
+      throw error;
+    }
+  }
+
+  isAlive(runtime: RuntimeRecord): boolean {
+    if (!sameProcess(runtime.pid, runtime.pid_start_ticks)) return false;
+    if (runtime.vmm_pid == null) return true;
+    return sameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null);
+  }
+
+  deathReason(runtime: RuntimeRecord, spec: SandboxSpec): string | null {
+    const paths = qemuPaths(spec.sandboxDir);
+    try {
+      const exit = ExitSchema.parse(JSON.parse(fs.readFileSync(paths.exit, "utf8")));
+      return `the guest VM ended: ${exit.reason}`;
+    } catch {
+      if (
+        runtime.vmm_pid != null &&
+        !sameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null)
+      ) {
+        return `the guest VM's qemu process (pid ${runtime.vmm_pid}) is no longer running`;
+      }
+      return `the VM supervisor (pid ${runtime.pid}) is no longer running`;
+    }
+  }
+
+  async sweepOrphan(sandboxDir: string): Promise<void> {
+    const paths = qemuPaths(sandboxDir);
+    let recorded: { pid: number; start_ticks: number | null };
+    try {
+      recorded = JSON.parse(fs.readFileSync(paths.supervisorPid, "utf8")) as typeof recorded;
+    } catch {
+      return;
+    }
+    const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
+    await this.stop({
+      pid: recorded.pid,
+      pid_start_ticks: recorded.start_ticks,
+      vmm_pid: ready?.vmm_pid ?? null,
+      vmm_pid_start_ticks: ready?.vmm_pid_start_ticks ?? null,
+    });
+    removeRuntime(paths);
+  }
+
+  async destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
+    if (runtime) await this.stop(runtime);
+    removeRuntime(qemuPaths(spec.sandboxDir));
+  }
+
+  private async stop(
+    runtime: Pick<RuntimeRecord, "pid" | "pid_start_ticks" | "vmm_pid" | "vmm_pid_start_ticks">,
+  ): Promise<void> {
+    if (sameProcess(runtime.pid, runtime.pid_start_ticks)) {
+      // The supervisor kills qemu and removes its sockets on SIGTERM.
+      process.kill(runtime.pid, "SIGTERM");
+      await waitForExit(runtime.pid, STOP_GRACE_MS);
+      if (sameProcess(runtime.pid, runtime.pid_start_ticks)) {
+        killProcessGroup(runtime.pid, "SIGKILL");
+        await waitForExit(runtime.pid, STOP_GRACE_MS);
+      }
+    }
+    // A supervisor killed with SIGKILL leaves its qemu behind: stop that one directly.
+    const vmm = runtime.vmm_pid;
+    if (vmm != null && sameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
+      process.kill(vmm, "SIGKILL");
+      await waitForExit(vmm, STOP_GRACE_MS);
+    }
+  }
+}
+
+function bootTimeout(accel: Accelerator): number {
+  const raw = Number(process.env.PYRO_BOOT_TIMEOUT_SECONDS);
+  return Number.isFinite(raw) && raw > 0 ? raw * 1000 : DEFAULT_BOOT_TIMEOUT_MS[accel];
+}
+
+/** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
+export function qemuArgs(
+  spec: Pick<SandboxSpec, "vcpuCount" | "memMib">,
+  artifacts: Pick<BootArtifacts, "kernel" | "initramfs">,
+  paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog">,
+  accel: Accelerator,
+): string[] {
+  const cmdline = [
+    "console=ttyS0",
+    "quiet",
+    "loglevel=3",
+    // A panic (the agent, PID 1's child, died) ends the VM instead of hanging it.
+    "panic=-1",
+    `pyro.epoch=${Math.floor(Date.now() / 1000)}`,
+  ].join(" ");
+  return [
+    ...["-M", "microvm,acpi=on,rtc=on"],
+    ...["-accel", accel],
+    ...["-cpu", accel === "kvm" ? "host" : "max"],
+    ...["-smp", String(spec.vcpuCount)],
+    ...["-m", `${spec.memMib}M`],
+    "-nodefaults",
+    "-no-user-config",
+    ...["-display", "none"],
+    "-no-reboot",
+    ...["-kernel", artifacts.kernel],
+    ...["-initrd", artifacts.initramfs],
+    ...["-append", cmdline],
+    ...["-serial", `file:${paths.consoleLog}`],
+    ...["-drive", `id=root,file=${paths.overlay},format=qcow2,if=none,cache=unsafe,discard=unmap`],
+    ...["-device", "virtio-blk-device,drive=root"],
+    ...["-device", "virtio-serial-device,max_ports=2"],
+    ...["-chardev", `socket,id=agent,path=${paths.guestSocket},server=on,wait=off`],
+    ...["-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`],
+    ...["-device", "virtio-rng-device"],
+  ];
+}
+
+function supervisorEntry(): string {
+  return packageFile(path.join("dist", "backends", "qemu", "supervisor.js"));
+}
+
+async function waitForReady(
+  paths: QemuPaths,
+  supervisorPid: number,
+  deadlineMs: number,
+): Promise<{ agent_version: string; vmm_pid: number; vmm_pid_start_ticks: number | null }> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
+    if (ready) return ready;
+    const exit = await readRecord(paths.exit, ExitSchema).catch(() => null);
+    if (exit) throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`);
+    if (!processIsAlive(supervisorPid)) {
+      throw new PyroError(
+        "backend_error",
+        `the VM supervisor exited during boot: ${tailOf(paths.supervisorLog)}; guest console:\n${tailOf(paths.consoleLog)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new PyroError(
+        "backend_error",
+        `guest boot timed out after ${Math.round(deadlineMs / 1000)} s; guest console:\n${tailOf(paths.consoleLog)}`,
+      );
+    }
+    await sleep(25);
+  }
+}
+
+function tailOf(file: string): string {
+  try {
+    return consoleTail(fs.readFileSync(file, "utf8"));
+  } catch {
+    return `(no ${path.basename(file)})`;
+  }
+}
+
+function sameProcess(pid: number, startTicks: number | null): boolean {
+  if (!processIsAlive(pid)) return false;
+  if (startTicks === null) return true;
+  return readProcStat(pid)?.startTicks === startTicks;
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processIsAlive(pid) && Date.now() < deadline) await sleep(20);
+}
+
+function removeRuntime(paths: QemuPaths): void {
+  fs.rmSync(paths.clientSocket, { force: true });
+  fs.rmSync(paths.guestSocket, { force: true });
+  fs.rmSync(paths.runtimeDir, { recursive: true, force: true, maxRetries: 3 });
+}

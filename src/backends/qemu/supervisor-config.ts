@@ -1,0 +1,41 @@
+import { z } from "zod";
+
+/** What the backend hands the supervisor (written to runtime/supervisor.json). */
+export const SupervisorConfigSchema = z.object({
+  qemu: z.string(),
+  args: z.array(z.string()),
+  /** qemu's end of the agent port (a chardev socket qemu listens on). */
+  guest_socket: z.string(),
+  /** Where host clients connect; appears only once the guest agent has answered. */
+  client_socket: z.string(),
+  console_log: z.string(),
+  /** Written once the sandbox is up: {vmm_pid, vmm_pid_start_ticks, hello, boot_ms}. */
+  ready_file: z.string(),
+  /** Written when the VM ends for any reason: {reason, at, during_boot}. */
+  exit_file: z.string(),
+  boot_timeout_ms: z.number().int().positive(),
+  /** Epoch seconds: the supervisor stops the VM then, whoever else is gone. */
+  expires_at: z.number(),
+});
+export type SupervisorConfig = z.infer<typeof SupervisorConfigSchema>;
+
+export const ReadySchema = z.object({
+  vmm_pid: z.number().int(),
+  vmm_pid_start_ticks: z.number().nullable(),
+  agent_version: z.string(),
+  boot_ms: z.number(),
+});
+
+export const ExitSchema = z.object({
+  reason: z.string(),
+  at: z.number(),
+  during_boot: z.boolean(),
+});
+export type VmExit = z.infer<typeof ExitSchema>;
+
+/** The last lines of the guest console: what a user needs to see when a boot fails. */
+export function consoleTail(text: string, lines = 15): string {
+  const cleaned = text.replace(/\r/g, "").trimEnd();
+  if (!cleaned) return "(the guest console is empty)";
+  return cleaned.split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,153 @@
+/**
+ * The per-VM supervisor (containerd-shim style). The QEMU backend starts it detached; it
+ * owns the qemu process, holds the one connection the agent's virtio-serial port allows,
+ * shares it with any number of host clients on a Unix socket, stops the VM at its TTL,
+ * and records why the VM ended, so a dead VMM is noticed and explained.
+ *
+ *   node supervisor.js <runtime>/supervisor.json
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+
+import { readProcStat, sleep } from "../../agent/process-group.js";
+import { writeJsonAtomic } from "../../store/atomic.js";
+import { GuestRelay } from "./relay.js";
+import {
+  SupervisorConfigSchema,
+  consoleTail,
+  type SupervisorConfig,
+  type VmExit,
+} from "./supervisor-config.js";
+
+const log = (message: string): void =>
+  console.error(`${new Date().toISOString()} pyro-supervisor: ${message}`);
+
+async function main(): Promise<void> {
+  const configPath = process.argv[2];
+  if (!configPath) throw new Error("usage: supervisor.js CONFIG.json");
+  const config = SupervisorConfigSchema.parse(JSON.parse(fs.readFileSync(configPath, "utf8")));
+  const started = Date.now();
+  let booted = false;
+  let ending = false;
+  let server: net.Server | null = null;
+  let relay: GuestRelay | null = null;
+
+  const qemu: ChildProcess = spawn(config.qemu, config.args, {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  log(`started ${config.qemu} (pid ${String(qemu.pid)})`);
+
+  const end = async (reason: string, code: number): Promise<never> => {
+    if (ending) return new Promise<never>(() => undefined);
+    ending = true;
+    log(`ending: ${reason}`);
+    const exit: VmExit = { reason, at: Date.now() / 1000, during_boot: !booted };
+    await writeJsonAtomic(config.exit_file, exit).catch(() => undefined);
+    server?.close();
+    fs.rmSync(config.client_socket, { force: true });
+    relay?.close();
+    if (qemu.exitCode === null && qemu.signalCode === null) {
+      qemu.kill("SIGKILL");
+      await new Promise((resolve) => qemu.once("exit", resolve));
+    }
+    fs.rmSync(config.guest_socket, { force: true });
+    process.exit(code);
+  };
+
+  qemu.once("error", (error) => void end(`could not start qemu: ${error.message}`, 1));
+  qemu.once("exit", (code, signal) => {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+    const during = booted ? "" : " during boot";
+    const tail = booted ? "" : `; guest console:\n${readConsoleTail(config)}`;
+    void end(`qemu (pid ${String(qemu.pid)}) ${how}${during}${tail}`, booted ? 0 : 1);
+  });
+  process.on("SIGTERM", () => void end("stopped by pyro", 0));
+  process.on("SIGINT", () => void end("stopped by pyro", 0));
+  process.on("SIGHUP", () => undefined);
+  const ttlMs = Math.max(0, config.expires_at * 1000 - Date.now());
+  setTimeout(() => void end("the sandbox reached its TTL", 0), Math.min(ttlMs, 2_147_000_000));
+
+  // Boot: qemu creates its end of the port at once; the agent answers seconds later.
+  const bootAbort = new AbortController();
+  const bootTimer = setTimeout(
+    () =>
+      bootAbort.abort(
+        new Error(
+          `the guest agent did not answer within ${Math.round(config.boot_timeout_ms / 1000)} s`,
+        ),
+      ),
+    config.boot_timeout_ms,
+  );
+  try {
+    const guestSocket = await connectWithRetry(config.guest_socket, bootAbort.signal);
+    relay = new GuestRelay(guestSocket, (error) => {
+      void end(`the guest channel closed${error ? `: ${error.message}` : ""}`, booted ? 0 : 1);
+    });
+    const hello = await relay.handshake(bootAbort.signal);
+    clearTimeout(bootTimer);
+    server = await listen(config.client_socket, relay);
+    booted = true;
+    const bootMs = Date.now() - started;
+    await writeJsonAtomic(config.ready_file, {
+      vmm_pid: qemu.pid,
+      vmm_pid_start_ticks:
+        qemu.pid === undefined ? null : (readProcStat(qemu.pid)?.startTicks ?? null),
+      agent_version: String(hello.agent_version),
+      boot_ms: bootMs,
+    });
+    log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
+  } catch (error) {
+    await end(
+      `boot failed: ${(error as Error).message}; guest console:\n${readConsoleTail(config)}`,
+      1,
+    );
+  }
+}
+
+function readConsoleTail(config: SupervisorConfig): string {
+  try {
+    return consoleTail(fs.readFileSync(config.console_log, "utf8"));
+  } catch {
+    return "(no guest console log)";
+  }
+}
+
+async function connectWithRetry(socketPath: string, signal: AbortSignal): Promise<net.Socket> {
+  for (;;) {
+    if (signal.aborted) throw signal.reason as Error;
+    try {
+      return await new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.createConnection(socketPath);
+        socket.once("connect", () => {
+          socket.removeAllListeners("error");
+          resolve(socket);
+        });
+        socket.once("error", reject);
+      });
+    } catch {
+      await sleep(20);
+    }
+  }
+}
+
+/** Listens under a temporary name and renames: the socket path exists only once it accepts. */
+function listen(socketPath: string, relay: GuestRelay): Promise<net.Server> {
+  const pending = `${socketPath}.${process.pid}.tmp`;
+  fs.rmSync(pending, { force: true });
+  fs.rmSync(socketPath, { force: true });
+  const server = net.createServer((socket) => relay.attach(socket));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(pending, () => {
+      fs.chmodSync(pending, 0o600);
+      fs.renameSync(pending, socketPath);
+      resolve(server);
+    });
+  });
+}
+
+main().catch((error: Error) => {
+  log(`fatal: ${error.stack ?? error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { PyroError } from "./errors.js";
+
+/**
+ * A built file of this package (e.g. `dist/agent/pyro-agent.mjs`), found from the package
+ * root, so it resolves the same from dist/ (installed) and from src/ (tests run the
+ * TypeScript sources but start the built helper programs).
+ */
+export function packageFile(relative: string): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, "package.json"))) {
+      const candidate = path.join(dir, relative);
+      if (fs.existsSync(candidate)) return candidate;
+      throw new PyroError("backend_error", `${candidate} not found; run \`npm run build\``);
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) {
+      throw new PyroError(
+        "backend_error",
+        `cannot locate the pyro package root to find ${relative}`,
+      );
+    }
+    dir = parent;
+  }
+}
