@@ -20,6 +20,7 @@ try {
   for (const required of [
     "dist/cli/main.js",
     "dist/agent/pyro-agent.mjs",
+    "dist/backends/qemu/supervisor.js",
     "dist/index.js",
     "dist/index.d.ts",
     "package.json",

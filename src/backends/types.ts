@@ -38,7 +38,7 @@ export interface Backend {
   boot(spec: SandboxSpec): Promise<RuntimeRecord>;
   isAlive(runtime: RuntimeRecord): boolean;
   /** Why a sandbox that is no longer alive ended, when the backend knows (else null). */
-  deathReason(runtime: RuntimeRecord, spec: SandboxSpec): string | null;
+  deathReason(runtime: RuntimeRecord, spec: SandboxSpec): Promise<string | null>;
   /** Stops the sandbox and everything in it; safe to call on a dead or half-booted one. */
   destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
   /**

@@ -26,7 +26,7 @@ export class UnavailableBackend implements Backend {
     return false;
   }
 
-  deathReason(): string | null {
+  async deathReason(): Promise<string | null> {
     return null;
   }
 

@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { Manager } from "../core/manager.js";
 import { PyroError, asPyroError } from "../errors.js";
 import { invokeOperation, operations } from "../operations/index.js";
+import { registerEnvironmentCommands } from "./environments.js";
 import { shellQuote } from "./quote.js";
 import { runOneShot } from "./run.js";
 
@@ -106,6 +107,14 @@ async function main(argv: string[]): Promise<number> {
         manager.close();
       }
     });
+
+  registerEnvironmentCommands(program, {
+    makeManager,
+    fail: (error, json) => {
+      printError(error, json);
+      exitCode = EXIT_ERROR;
+    },
+  });
 
   program
     .command("ops")

@@ -3,7 +3,11 @@ import { StateLayout, defaultEnvironmentCacheDir, defaultStateDir } from "../sto
 import type { WorkspaceRecord } from "../store/records.js";
 import { AgentPool } from "./agent-pool.js";
 import type { ManagerContext } from "./context.js";
-import { ENVIRONMENT_DESCRIPTIONS, ENVIRONMENTS, LIMITS } from "./limits.js";
+import { doctorReport } from "../doctor.js";
+import type { EnvironmentName } from "../environments/catalog.js";
+import type { ProgressListener } from "../environments/progress.js";
+import { pullEnvironment } from "../environments/pull.js";
+import { LIMITS, checkEnvironment } from "./limits.js";
 import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
 import { reapExpired, reapExpiredWorkspaces } from "./reaper.js";
 import { loadVm } from "./records-io.js";
@@ -97,15 +101,43 @@ export class Manager {
 
   // ---- one-shot VMs -------------------------------------------------------------------
 
-  listEnvironments() {
+  /** The catalogue, with what is pulled into the cache (quick check: sizes and stamps). */
+  async listEnvironments() {
+    const rows = await this.context.backends.environments.list({ full: false });
     return {
       backend: this.context.backends.selection,
       cache_dir: this.environmentCacheDir,
-      environments: ENVIRONMENTS.map((name) => ({
-        name,
-        description: ENVIRONMENT_DESCRIPTIONS[name],
+      environments: rows.map((row) => ({
+        name: row.name,
+        description: row.description,
+        installed: row.installed,
+        status: row.status,
       })),
     };
+  }
+
+  // ---- environments and host ------------------------------------------------------------
+
+  /** Builds (or repairs, or refreshes the agent of) a cached environment. */
+  pullEnvironment(name: string, options: { force?: boolean; onProgress?: ProgressListener } = {}) {
+    return pullEnvironment(this.context.backends.environments, name, options);
+  }
+
+  /** One environment in full: every digest is checked. */
+  inspectEnvironment(name: string) {
+    return this.context.backends.environments.describe(checkEnvironment(name) as EnvironmentName, {
+      full: true,
+    });
+  }
+
+  /** Removes broken, stale or leftover cache entries (`all`: every entry). */
+  pruneEnvironments(options: { all?: boolean } = {}) {
+    return this.context.backends.environments.prune({ all: options.all ?? false });
+  }
+
+  /** What this host can run, and why (`pyro doctor`). */
+  doctor() {
+    return doctorReport(this.context.backends, this.baseDir);
   }
 
   async createVm(input: CreateVmInput = {}) {

@@ -63,13 +63,13 @@ export function bootSandbox(
   return backendOf(context, record).boot(specFor(context, record));
 }
 
-export function deadRuntimeMessage(
+export async function deadRuntimeMessage(
   context: ManagerContext,
   record: SandboxRecord,
   runtime: RuntimeRecord,
-): string {
+): Promise<string> {
   return (
-    backendOf(context, record).deathReason(runtime, specFor(context, record)) ??
+    (await backendOf(context, record).deathReason(runtime, specFor(context, record))) ??
     `the backing guest process (pid ${runtime.pid}) is no longer running`
   );
 }

@@ -78,7 +78,7 @@ export async function loadLiveVm(context: ManagerContext, id: string): Promise<V
     return withVmLock(context.layout, record.vm_id, async () => {
       const current = await loadVm(context.layout, record.vm_id);
       if (current.runtime && runtimeIsDead(context, current)) {
-        current.last_error = deadRuntimeMessage(context, current, current.runtime);
+        current.last_error = await deadRuntimeMessage(context, current, current.runtime);
         await destroyRuntime(context, current);
         current.state = "stopped";
         await saveVm(context.layout, current);

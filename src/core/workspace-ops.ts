@@ -37,7 +37,7 @@ export async function refreshWorkspace(
   if (!runtimeIsDead(context, record)) return record;
   const { record: updated } = await updateWorkspace(context.layout, id, async (current) => {
     if (!runtimeIsDead(context, current) || !current.runtime) return;
-    current.last_error = deadRuntimeMessage(context, current, current.runtime);
+    current.last_error = await deadRuntimeMessage(context, current, current.runtime);
     await destroyRuntime(context, current);
     current.state = "stopped";
   });

@@ -7,7 +7,7 @@ export type EnvironmentName = (typeof ENVIRONMENTS)[number];
  * Bumped whenever the way an environment is built changes (packages, init scripts, image
  * layout). A cached entry built by another recipe version is rebuilt by the next pull.
  */
-export const RECIPE_VERSION = 1;
+export const RECIPE_VERSION = 2;
 
 /** Debian release and mirror every environment is bootstrapped from. */
 export const DEBIAN_SUITE = "bookworm";

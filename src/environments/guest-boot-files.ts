@@ -10,6 +10,9 @@ export const GUEST_INIT_FILE = "/sbin/pyro-init";
  * something must load them before the root disk exists: this does, mounts /dev/vda and
  * switches to the rootfs. Every failure is printed on the console (which the host keeps
  * and shows in boot errors) and powers the VM off instead of hanging until the deadline.
+ * `pyro.init=PROGRAM` on the kernel command line replaces pyro-init (the benchmark's bare
+ * boot uses `pyro.init=/bin/sh -- -c "echo ready"`; also handy for debugging an image);
+ * arguments after `--` reach that program.
  */
 export const INITRAMFS_INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -32,10 +35,16 @@ while [ ! -b /dev/vda ]; do
   usleep 10000
 done
 mount -t ext4 -o rw,noatime /dev/vda /newroot || fail "could not mount the root disk"
-[ -x /newroot${GUEST_INIT_FILE} ] || fail "${GUEST_INIT_FILE} is missing from the root disk"
+init=${GUEST_INIT_FILE}
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    pyro.init=*) init="\${arg#pyro.init=}" ;;
+  esac
+done
+[ -x "/newroot$init" ] || fail "$init is missing from the root disk"
 mount --move /dev /newroot/dev
 umount /proc /sys
-exec switch_root /newroot ${GUEST_INIT_FILE}
+exec switch_root /newroot "$init" "$@"
 `;
 
 /**

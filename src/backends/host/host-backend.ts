@@ -147,7 +147,7 @@ export class HostBackend implements Backend {
     fs.rmSync(paths.socket, { force: true });
   }
 
-  deathReason(): string | null {
+  async deathReason(): Promise<string | null> {
     return null;
   }
 

@@ -18,7 +18,7 @@ import { packageFile } from "../../package-root.js";
 import { readRecord, type RuntimeRecord } from "../../store/records.js";
 import { socketPathFor } from "../socket-path.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
-import { chooseAccelerator, findQemu, type Accelerator } from "./detect.js";
+import { chooseAccelerator, findQemu, hostTscKhz, type Accelerator } from "./detect.js";
 import {
   ExitSchema,
   ReadySchema,
@@ -28,7 +28,7 @@ import {
 
 const STOP_GRACE_MS = 3_000;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
-const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 120_000 } as const;
+const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 
 export interface QemuPaths {
   runtimeDir: string;
@@ -196,8 +196,14 @@ export class QemuBackend implements Backend {
     return sameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null);
   }
 
-  deathReason(runtime: RuntimeRecord, spec: SandboxSpec): string | null {
+  async deathReason(runtime: RuntimeRecord, spec: SandboxSpec): Promise<string | null> {
     const paths = qemuPaths(spec.sandboxDir);
+    // qemu may have died a moment ago: give its supervisor a moment to write down why.
+    const deadline = Date.now() + 2_000;
+    while (sameProcess(runtime.pid, runtime.pid_start_ticks) && !fs.existsSync(paths.exit)) {
+      if (Date.now() > deadline) break;
+      await sleep(20);
+    }
     try {
       const exit = ExitSchema.parse(JSON.parse(fs.readFileSync(paths.exit, "utf8")));
       return `the guest VM ended: ${exit.reason}`;
@@ -275,7 +281,9 @@ export function qemuArgs(
     // A panic (the agent, PID 1's child, died) ends the VM instead of hanging it.
     "panic=-1",
     `pyro.epoch=${Math.floor(Date.now() / 1000)}`,
-  ].join(" ");
+  ];
+  const tscKhz = accel === "tcg" ? hostTscKhz() : null;
+  if (tscKhz !== null) cmdline.push(`tsc_early_khz=${tscKhz}`);
   return [
     ...["-M", "microvm,acpi=on,rtc=on"],
     ...["-accel", accel],
@@ -288,7 +296,7 @@ export function qemuArgs(
     "-no-reboot",
     ...["-kernel", artifacts.kernel],
     ...["-initrd", artifacts.initramfs],
-    ...["-append", cmdline],
+    ...["-append", cmdline.join(" ")],
     ...["-serial", `file:${paths.consoleLog}`],
     ...["-drive", `id=root,file=${paths.overlay},format=qcow2,if=none,cache=unsafe,discard=unmap`],
     ...["-device", "virtio-blk-device,drive=root"],

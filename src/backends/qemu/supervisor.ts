@@ -82,7 +82,12 @@ async function main(): Promise<void> {
   try {
     const guestSocket = await connectWithRetry(config.guest_socket, bootAbort.signal);
     relay = new GuestRelay(guestSocket, (error) => {
-      void end(`the guest channel closed${error ? `: ${error.message}` : ""}`, booted ? 0 : 1);
+      // Usually qemu is exiting: let its exit, the better explanation, be the one recorded.
+      setTimeout(
+        () =>
+          void end(`the guest channel closed${error ? `: ${error.message}` : ""}`, booted ? 0 : 1),
+        1_000,
+      );
     });
     const hello = await relay.handshake(bootAbort.signal);
     clearTimeout(bootTimer);

@@ -1,0 +1,104 @@
+import os from "node:os";
+
+import type { BackendRegistry } from "./backends/index.js";
+import { chooseAccelerator, findQemu, probeKvm, qemuVersion } from "./backends/qemu/detect.js";
+import { findTool } from "./environments/host-tools.js";
+
+/**
+ * What `pyro doctor` reports: can this host boot real guests, with which backend, and if
+ * not, why and what to install. Read-only and quick: nothing is booted.
+ */
+export async function doctorReport(backends: BackendRegistry, stateDir: string) {
+  const kvm = probeKvm();
+  const qemuBinary = findQemu();
+  const accel = chooseAccelerator();
+  const environments = await backends.environments.list({ full: false });
+  const anyInstalled = environments.some((entry) => entry.installed);
+  const qemuReason = !qemuBinary
+    ? "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+    : !findTool("qemu-img")
+      ? "qemu-img not found (apt-get install qemu-utils)"
+      : !anyInstalled
+        ? "no environment is pulled yet (pyro env pull debian:12)"
+        : `boots microvm guests with ${accel.accel.toUpperCase()}`;
+  const qemuUsable = qemuBinary !== null && findTool("qemu-img") !== null && anyInstalled;
+  const defaultChoice = await backends.choose("debian:12");
+  const chosen = defaultChoice.backend;
+  const capabilities = chosen.capabilities();
+  return {
+    platform: {
+      os: process.platform,
+      arch: process.arch,
+      kernel: os.release(),
+      node: process.version,
+    },
+    kvm,
+    qemu: {
+      binary: qemuBinary,
+      version: qemuBinary ? qemuVersion(qemuBinary) : null,
+      accelerator: accel.accel,
+      accelerator_reason: accel.reason,
+    },
+    backends: [
+      { name: "qemu", usable: qemuUsable, reason: qemuReason },
+      {
+        name: "firecracker",
+        usable: false,
+        reason: backends.get("firecracker").capabilities().reason,
+      },
+      {
+        name: "host",
+        usable: true,
+        reason:
+          "host_compat: commands run as host processes, without isolation, only with allow_host_compat",
+      },
+    ],
+    selection: backends.selection,
+    default_backend: {
+      name: chosen.name,
+      reason: defaultChoice.noGuestReason ?? `the strongest backend that can boot debian:12`,
+    },
+    capabilities: {
+      vm_boot: capabilities.vm_boot,
+      guest_exec: capabilities.guest_exec,
+      guest_network: capabilities.guest_network,
+    },
+    environment_cache: {
+      path: backends.environmentCacheDir,
+      environments: environments.map((entry) => ({
+        name: entry.name,
+        status: entry.status,
+        reason: entry.reason,
+        size_bytes: entry.size_bytes,
+      })),
+    },
+    state_dir: stateDir,
+  };
+}
+
+export type DoctorReport = Awaited<ReturnType<typeof doctorReport>>;
+
+/** The human rendering of the report. */
+export function renderDoctor(report: DoctorReport): string {
+  const yes = (value: boolean): string => (value ? "yes" : "no");
+  const lines = [
+    `platform        ${report.platform.os}/${report.platform.arch}, kernel ${report.platform.kernel}, node ${report.platform.node}`,
+    `kvm             ${report.kvm.device}: exists ${yes(report.kvm.exists)}, readable ${yes(report.kvm.readable)}, writable ${yes(report.kvm.writable)}, pvm ${yes(report.kvm.pvm)}`,
+    `                ordinary guests: ${yes(report.kvm.usable_for_guests)} (${report.kvm.reason})`,
+    `qemu            ${report.qemu.binary ?? "not found"}${report.qemu.version ? ` (${report.qemu.version})` : ""}; accelerator ${report.qemu.accelerator}: ${report.qemu.accelerator_reason}`,
+    "backends",
+    ...report.backends.map(
+      (backend) =>
+        `  ${backend.name.padEnd(12)}  ${backend.usable ? "usable" : "unusable"}  ${backend.reason}`,
+    ),
+    `default         ${report.default_backend.name} (selection ${report.selection}): ${report.default_backend.reason}`,
+    `capabilities    vm_boot ${yes(report.capabilities.vm_boot)}, guest_exec ${yes(report.capabilities.guest_exec)}, guest_network ${yes(report.capabilities.guest_network)}`,
+    `environments    ${report.environment_cache.path}`,
+    ...report.environment_cache.environments.map(
+      (entry) =>
+        `  ${entry.name.padEnd(16)} ${entry.status}${entry.reason && entry.status !== "installed" ? ` (${entry.reason})` : ""}`,
+    ),
+    `state           ${report.state_dir}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}

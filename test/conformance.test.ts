@@ -1,0 +1,206 @@
+/**
+ * The backend conformance suite: one set of flows that every backend must pass. The host
+ * backend always runs it; the QEMU backend runs it whenever qemu and the debian:12
+ * environment are available, which CI guarantees (scripts/guest-setup.sh). Under TCG a
+ * cold boot takes several seconds, so the set is small and each flow reuses its sandbox.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { processIsAlive } from "../src/agent/process-group.js";
+import { findQemu } from "../src/backends/qemu/detect.js";
+import type { Manager } from "../src/core/manager.js";
+import { EnvironmentStore } from "../src/environments/store.js";
+import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
+import { readUntil, useTempState, writeTree } from "./helpers.js";
+
+interface Tier {
+  backend: "host" | "qemu";
+  executionMode: string;
+  allowHostCompat: boolean;
+  /** Per-test timeout: guest boots are slow under software emulation. */
+  timeoutMs: number;
+}
+
+const TIERS: Tier[] = [
+  { backend: "host", executionMode: "host_compat", allowHostCompat: true, timeoutMs: 30_000 },
+  { backend: "qemu", executionMode: "guest_serial", allowHostCompat: false, timeoutMs: 240_000 },
+];
+
+async function qemuUnavailableReason(): Promise<string | null> {
+  if (!findQemu()) return "qemu-system-x86_64 is not installed";
+  const store = new EnvironmentStore(defaultEnvironmentCacheDir());
+  const check = await store.check("debian:12", { full: false });
+  return check.status === "installed" ? null : `environment debian:12 is ${check.status}`;
+}
+
+/** qemu processes whose command line mentions `needle` (a test's state dir). */
+function qemuProcessesUnder(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.startsWith("qemu-system") || cmdline.includes("/qemu-system")) {
+        if (cmdline.includes(needle)) found.push(Number(entry));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe.each(TIERS)("conformance: $backend backend", (tier) => {
+  const state = useTempState();
+  let skipReason: string | null = null;
+  const bases: string[] = [];
+
+  beforeAll(async () => {
+    if (tier.backend !== "qemu") return;
+    skipReason = await qemuUnavailableReason();
+    if (skipReason && process.env.CI) {
+      throw new Error(`the real-guest tier is required in CI: ${skipReason}`);
+    }
+  });
+
+  afterAll(() => {
+    // Whatever happened in the flows, no VMM of this suite may outlive it.
+    for (const base of bases) expect(qemuProcessesUnder(base)).toEqual([]);
+  });
+
+  const manager = (skip: (note?: string) => void): Manager => {
+    if (skipReason) skip(skipReason);
+    bases.push(state.base());
+    return state.manager({ backend: tier.backend });
+  };
+
+  it(
+    "runs a one-shot command and says how it ran",
+    { timeout: tier.timeoutMs },
+    async ({ skip }) => {
+      const pyro = manager(skip);
+      const result = await pyro.runVm({
+        command: 'uname -sr; echo "args: $0"; pwd',
+        allow_host_compat: tier.allowHostCompat,
+      });
+      expect(result.exit_code).toBe(0);
+      expect(result.execution_mode).toBe(tier.executionMode);
+      if (tier.backend === "qemu") {
+        // A real guest: Debian's cloud kernel, not the host's.
+        expect(result.stdout).toContain("cloud-amd64");
+        expect(result.stdout).not.toContain(os.release());
+        expect(result.stdout).toContain("/workspace");
+      }
+      expect(fs.readdirSync(pyro.context.layout.vmsDir)).toEqual([]);
+    },
+  );
+
+  it(
+    "seeds, execs, snapshots, resets to the snapshot, diffs, exports and deletes a workspace",
+    { timeout: tier.timeoutMs },
+    async ({ skip }) => {
+      const pyro = manager(skip);
+      const seed = writeTree(path.join(state.base(), "seed"), {
+        "README.md": "hello\n",
+        "src/app.py": "print('hi')\n",
+      });
+      fs.symlinkSync("src", path.join(seed, "current"));
+      const created = await pyro.createWorkspace({
+        seed_path: seed,
+        allow_host_compat: tier.allowHostCompat,
+      });
+      const id = created.workspace_id;
+      expect(created.execution_mode).toBe(tier.executionMode);
+      expect(created.workspace_seed.mode).toBe("directory");
+
+      const read = await pyro.execWorkspace(id, { command: "cat README.md; readlink current" });
+      expect(read.stdout).toBe("hello\nsrc\n");
+
+      await pyro.execWorkspace(id, {
+        command: "echo v2 >> README.md && mkdir -p build/empty && echo out > build/out.txt",
+      });
+      await pyro.createSnapshot(id, "checkpoint");
+
+      // Break it, with a shell open, then reset instead of repairing.
+      const shell = await pyro.openShell(id, {});
+      await pyro.writeShell(id, shell.shell_id, { input: "tty" });
+      await readUntil(pyro, id, shell.shell_id, "/dev/pts/");
+      await pyro.execWorkspace(id, { command: "rm -rf src && echo broken > README.md" });
+
+      const reset = await pyro.resetWorkspace(id, { snapshot: "checkpoint" });
+      expect(reset.workspace_id).toBe(id);
+      expect(reset.state).toBe("started");
+      expect(reset.reset_count).toBe(1);
+      expect(reset.command_count).toBe(0);
+      expect(reset.workspace_reset?.snapshot_name).toBe("checkpoint");
+      await expect(pyro.readShell(id, shell.shell_id, {})).rejects.toThrow("does not exist");
+
+      const after = await pyro.execWorkspace(id, { command: "cat README.md; cat src/app.py" });
+      expect(after.stdout).toBe("hello\nv2\nprint('hi')\n");
+
+      const diff = await pyro.diffWorkspace(id);
+      expect(diff.changed).toBe(true);
+      const byPath = Object.fromEntries(diff.entries.map((entry) => [entry.path, entry.status]));
+      expect(byPath["README.md"]).toBe("modified");
+      expect(byPath["build/out.txt"]).toBe("added");
+      expect(diff.patch).toContain("+v2");
+
+      const output = path.join(state.base(), "exported");
+      await pyro.exportWorkspace(id, { path: "build", output_path: output });
+      expect(fs.readFileSync(path.join(output, "out.txt"), "utf8")).toBe("out\n");
+      expect(fs.statSync(path.join(output, "empty")).isDirectory()).toBe(true);
+
+      const slow = await pyro.execWorkspace(id, { command: "sleep 30", timeout_seconds: 1 });
+      expect(slow.exit_code).toBe(124);
+      expect(slow.stderr).toContain("timed out");
+
+      const record = JSON.parse(
+        fs.readFileSync(pyro.context.layout.workspaceRecord(id), "utf8"),
+      ) as { runtime: { pid: number; vmm_pid?: number } };
+      await pyro.deleteWorkspace(id);
+      expect(fs.existsSync(pyro.context.layout.workspaceDir(id))).toBe(false);
+      expect(processIsAlive(record.runtime.pid)).toBe(false);
+      if (record.runtime.vmm_pid) expect(processIsAlive(record.runtime.vmm_pid)).toBe(false);
+    },
+  );
+
+  it(
+    "notices a killed sandbox process, records why, and a reset repairs the workspace",
+    { timeout: tier.timeoutMs },
+    async ({ skip }) => {
+      const pyro = manager(skip);
+      const { workspace_id: id } = await pyro.createWorkspace({
+        allow_host_compat: tier.allowHostCompat,
+      });
+      await pyro.execWorkspace(id, { command: "echo kept > note.txt" });
+      await pyro.createSnapshot(id, "note");
+      const record = JSON.parse(
+        fs.readFileSync(pyro.context.layout.workspaceRecord(id), "utf8"),
+      ) as { runtime: { pid: number; vmm_pid?: number } };
+      // qemu itself for a guest (its supervisor must notice), the agent on the host.
+      const victim = record.runtime.vmm_pid ?? record.runtime.pid;
+      process.kill(victim, "SIGKILL");
+      await expect
+        .poll(async () => (await pyro.statusWorkspace(id)).state, { timeout: 10_000 })
+        .toBe("stopped");
+      const stopped = await pyro.statusWorkspace(id);
+      expect(stopped.last_error).toMatch(
+        tier.backend === "qemu" ? /qemu .*killed by SIGKILL/ : /no longer running/,
+      );
+      await expect(pyro.execWorkspace(id, { command: "true" })).rejects.toThrow(
+        "must be in 'started' state",
+      );
+
+      const repaired = await pyro.resetWorkspace(id, { snapshot: "note" });
+      expect(repaired.state).toBe("started");
+      expect(repaired.last_error).toBeNull();
+      const note = await pyro.execWorkspace(id, { command: "cat note.txt" });
+      expect(note.stdout).toBe("kept\n");
+      await pyro.deleteWorkspace(id);
+    },
+  );
+});
