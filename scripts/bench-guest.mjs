@@ -35,10 +35,11 @@ const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const percentile = (samples, p) =>
   [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor(samples.length * p))];
 const median = (samples) => percentile(samples, 0.5);
-const report = (label, pyro, baseline, unit = "ms") =>
+/** Prints a figure, its baseline and the ratio of the two numbers given. */
+const report = (label, pyro, baseline, ratio) =>
   console.log(
     `${label}\n  pyro      ${pyro}\n  baseline  ${baseline}\n` +
-      `  ratio     ${(parseFloat(pyro) / parseFloat(baseline)).toFixed(2)}x (${unit}, medians)`,
+      `  ratio     ${(ratio[0] / ratio[1]).toFixed(2)}x`,
   );
 
 /** Boots the environment with a shell as init that prints "ready"; ms until it does. */
@@ -95,6 +96,7 @@ try {
     `cold create-to-first-exec (${COLD_ROUNDS} rounds)`,
     `${median(cold).toFixed(0)} ms (all: ${cold.map((v) => v.toFixed(0)).join(", ")})`,
     `${median(bare).toFixed(0)} ms bare boot to "ready" (all: ${bare.map((v) => v.toFixed(0)).join(", ")})`,
+    [median(cold), median(bare)],
   );
 
   // ---- 2. warm exec round trip -----------------------------------------------------------
@@ -124,6 +126,7 @@ try {
     `warm exec round trip, \`true\` (${EXEC_ROUNDS} rounds)`,
     `p50 ${median(execs).toFixed(1)} ms, p99 ${percentile(execs, 0.99).toFixed(1)} ms`,
     `${spawnMs.toFixed(1)} ms per \`sh -c true\` spawned inside the guest (mean)`,
+    [median(execs), spawnMs],
   );
 
   // ---- 3. reset to baseline, 10,000 files ------------------------------------------------
@@ -151,6 +154,7 @@ try {
     `reset to baseline, ${FILES} files (create with this seed took ${(createMs / 1000).toFixed(1)} s)`,
     `${resetMs.toFixed(0)} ms (of which a cold boot is about ${bootOnly.toFixed(0)} ms)`,
     `${Number(tarRun.stdout.trim())} ms for \`tar -x\` of the same archive inside the guest`,
+    [resetMs, Number(tarRun.stdout.trim())],
   );
   await manager.deleteWorkspace(id);
 } finally {

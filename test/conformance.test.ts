@@ -204,3 +204,31 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
     },
   );
 });
+
+describe("qemu backend: failed boots", () => {
+  const state = useTempState();
+
+  it(
+    "explains a boot that misses its deadline and leaves no VM, disk or workspace",
+    {
+      timeout: 60_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const saved = process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+      process.env.PYRO_BOOT_TIMEOUT_SECONDS = "1";
+      try {
+        await expect(pyro.createWorkspace({})).rejects.toThrow(
+          /guest boot failed: boot failed: the guest agent did not answer within 1 s; guest console:/,
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+        else process.env.PYRO_BOOT_TIMEOUT_SECONDS = saved;
+      }
+      expect(fs.readdirSync(pyro.context.layout.workspacesDir)).toEqual([]);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+});
