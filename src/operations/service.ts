@@ -2,6 +2,7 @@ import { z } from "zod";
 
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
+import { renderService, serviceResult, withNewline } from "./results.js";
 
 const serviceName = z.string().describe("Service name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.");
 
@@ -32,15 +33,25 @@ export const serviceOperations = [
         .describe("Milliseconds between readiness probes (default 500).")
         .optional(),
     }),
+    output: serviceResult,
     handler: (manager, { workspace_id, service_name, ...input }) =>
       manager.startService(workspace_id, service_name, input),
+    render: renderService,
   }),
   defineOperation({
     name: "service_list",
     method: "listServices",
     description: "List the workspace's services with their states.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: z.object({
+      workspace_id: z.string(),
+      count: z.number().int(),
+      running_count: z.number().int(),
+      services: z.array(serviceResult),
+    }),
     handler: (manager, input) => manager.listServices(input.workspace_id),
+    render: (result) =>
+      result.services.length === 0 ? "no services" : result.services.map(renderService).join("\n"),
   }),
   defineOperation({
     name: "service_status",
@@ -48,7 +59,9 @@ export const serviceOperations = [
     description:
       "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason.",
     input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
+    output: serviceResult,
     handler: (manager, input) => manager.statusService(input.workspace_id, input.service_name),
+    render: renderService,
   }),
   defineOperation({
     name: "service_logs",
@@ -60,14 +73,31 @@ export const serviceOperations = [
       tail_lines: z.number().int().describe("Last N lines (default 200).").nullable().optional(),
       all: z.boolean().describe("Return everything kept.").optional(),
     }),
+    output: serviceResult.extend({
+      stdout: z.string(),
+      stderr: z.string(),
+      tail_lines: z.number().int().nullable(),
+      truncated: z.boolean(),
+      stdout_truncated: z.boolean(),
+      stderr_truncated: z.boolean(),
+    }),
     handler: (manager, { workspace_id, service_name, ...input }) =>
       manager.logsService(workspace_id, service_name, input),
+    render: (result) =>
+      [
+        result.stdout && withNewline(result.stdout),
+        result.stderr && `[stderr]\n${withNewline(result.stderr)}`,
+      ]
+        .filter(Boolean)
+        .join("") || "no output yet",
   }),
   defineOperation({
     name: "service_stop",
     method: "stopService",
     description: "Stop a service: SIGTERM to its processes, SIGKILL after a grace period.",
     input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
+    output: serviceResult,
     handler: (manager, input) => manager.stopService(input.workspace_id, input.service_name),
+    render: renderService,
   }),
 ];
