@@ -1,5 +1,5 @@
 import type { Manager } from "../core/manager.js";
-import { invokeOperation, type OperationContext } from "../operations/index.js";
+import type { OperationContext } from "../operations/index.js";
 
 export interface RunResult {
   exit_code: number;
@@ -18,6 +18,7 @@ export async function runOneShot(
   input: Record<string, unknown> & { command: string; timeout_seconds?: unknown },
   context: OperationContext = {},
 ): Promise<RunResult> {
+  const { invokeOperation } = await import("../operations/index.js");
   const { command, timeout_seconds, ...createInput } = input;
   const created = (await invokeOperation(manager, "vm_create", createInput)) as { vm_id: string };
   const vmId = created.vm_id;

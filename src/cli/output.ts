@@ -6,15 +6,10 @@
  */
 import type { Command } from "commander";
 
-import { Manager } from "../core/manager.js";
+import type { Manager } from "../core/manager.js";
 import { asPyroError } from "../errors.js";
 import { nextStep } from "../operations/hints.js";
-import {
-  invokeOperation,
-  requireOperation,
-  type OperationContext,
-  type Progress,
-} from "../operations/index.js";
+import type { OperationContext, Progress } from "../operations/index.js";
 
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
@@ -38,7 +33,12 @@ export function withExample(command: Command, ...examples: string[]): Command {
   );
 }
 
-export function makeManager(): Manager {
+/**
+ * The runtime and the catalogue are imported when a command runs, not when the CLI starts:
+ * `--help` and `--version` then load only commander.
+ */
+export async function makeManager(): Promise<Manager> {
+  const { Manager } = await import("../core/manager.js");
   return new Manager();
 }
 
@@ -79,14 +79,23 @@ export async function runOperation<Result = Record<string, unknown>>(
   human?: HumanPrinter<Result>,
   exitStatus?: (result: Result) => number,
 ): Promise<void> {
-  const operation = requireOperation(operationName);
+  const { invokeOperation, requireOperation } = await import("../operations/index.js");
+  let render: ((result: Record<string, unknown>) => string) | undefined;
   await runAction<Result>(
     options,
-    (manager, context) =>
-      invokeOperation(manager, operation.name, withoutUndefined(input), context) as Promise<Result>,
+    (manager, context) => {
+      const operation = requireOperation(operationName);
+      render = operation.render;
+      return invokeOperation(
+        manager,
+        operation.name,
+        withoutUndefined(input),
+        context,
+      ) as Promise<Result>;
+    },
     human ??
       ((result) => {
-        const text = operation.render(result as Record<string, unknown>);
+        const text = render?.(result as Record<string, unknown>) ?? "";
         if (text !== "") process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
       }),
     exitStatus,
@@ -100,8 +109,9 @@ export async function runAction<Result>(
   human: HumanPrinter<Result>,
   exitStatus?: (result: Result) => number,
 ): Promise<void> {
-  const manager = makeManager();
+  let manager: Manager | undefined;
   try {
+    manager = await makeManager();
     const result = await action(manager, { onProgress: progressPrinter() });
     if (options.json) writeJson(result);
     else human(result);
@@ -111,7 +121,7 @@ export async function runAction<Result>(
     printError(error, options.json === true);
     process.exitCode = EXIT_ERROR;
   } finally {
-    manager.close();
+    manager?.close();
   }
 }
 

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 
 import { PyroError } from "../../errors.js";
-import { operations } from "../../operations/index.js";
 import { addJsonOption, runOperation, withExample, type JsonOption } from "../output.js";
 
 /**
@@ -39,7 +38,8 @@ export function registerCatalogueCommands(program: Command): void {
   const ops = program.command("ops").description("List every operation of the catalogue.");
   addJsonOption(ops);
   withExample(ops, "pyro ops --json");
-  ops.action((options: JsonOption) => {
+  ops.action(async (options: JsonOption) => {
+    const { operations } = await import("../../operations/index.js");
     if (options.json) {
       const listing = operations.map(({ name, method, description }) => ({
         name,

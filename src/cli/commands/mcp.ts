@@ -22,7 +22,7 @@ export function registerMcpCommands(program: Command): void {
   withExample(mcp, "pyro mcp serve");
   serve.action(async (options: { http?: string }) => {
     const { parseEndpoint, serveHttp, serveStdio } = await import("../../mcp/serve.js");
-    const manager = makeManager();
+    const manager = await makeManager();
     try {
       if (options.http === undefined) await serveStdio(manager);
       else await serveHttp(manager, parseEndpoint(options.http));
