@@ -244,6 +244,9 @@ describe("pyro mcp serve (stdio)", () => {
       "allow_host_compat: true",
     );
     expect(fs.existsSync(outside)).toBe(false);
+    const unknownTool = await callTool(client, "workspace_teleport", { workspace_id: id });
+    expect(unknownTool.isError).toBe(true);
+    expect(textOf(unknownTool)).toContain("Tool workspace_teleport not found");
     // Still serving, and the workspace is untouched by all of that.
     const status = await callTool(client, "workspace_status", { workspace_id: id });
     expect(status.isError).toBeFalsy();
