@@ -80,24 +80,16 @@ export async function runOperation<Result = Record<string, unknown>>(
   exitStatus?: (result: Result) => number,
 ): Promise<void> {
   const { invokeOperation, requireOperation } = await import("../operations/index.js");
-  let render: ((result: Record<string, unknown>) => string) | undefined;
+  const printRendering = (result: Result): void => {
+    // Only reached after the operation ran, so it exists.
+    const text = requireOperation(operationName).render(result as Record<string, unknown>);
+    if (text !== "") process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  };
   await runAction<Result>(
     options,
-    (manager, context) => {
-      const operation = requireOperation(operationName);
-      render = operation.render;
-      return invokeOperation(
-        manager,
-        operation.name,
-        withoutUndefined(input),
-        context,
-      ) as Promise<Result>;
-    },
-    human ??
-      ((result) => {
-        const text = render?.(result as Record<string, unknown>) ?? "";
-        if (text !== "") process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-      }),
+    (manager, context) =>
+      invokeOperation(manager, operationName, withoutUndefined(input), context) as Promise<Result>,
+    human ?? printRendering,
     exitStatus,
   );
 }

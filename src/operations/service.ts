@@ -11,7 +11,7 @@ export const serviceOperations = [
     name: "service_start",
     method: "startService",
     description:
-      "Start a named long-running command; with readiness (file, tcp, http or command) it is running once ready, failed if it exits or times out first.",
+      "Start a named long-running command (a server, a watcher) in a started workspace. With readiness (file, tcp, http or command) the call returns once it is ready (state running) or has failed (exited or timed out first).",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       service_name: serviceName,
@@ -41,7 +41,8 @@ export const serviceOperations = [
   defineOperation({
     name: "service_list",
     method: "listServices",
-    description: "List the workspace's services with their states.",
+    description:
+      "List the workspace's services with their states (starting, running, exited, stopped, failed).",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: z.object({
       workspace_id: z.string(),
@@ -57,7 +58,7 @@ export const serviceOperations = [
     name: "service_status",
     method: "statusService",
     description:
-      "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason.",
+      "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason and failure_reason.",
     input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
     output: serviceResult,
     handler: (manager, input) => manager.statusService(input.workspace_id, input.service_name),
@@ -66,7 +67,8 @@ export const serviceOperations = [
   defineOperation({
     name: "service_logs",
     method: "logsService",
-    description: "Show a service's stdout and stderr (last 200 lines by default).",
+    description:
+      "Show a service's stdout and stderr (last 200 lines by default, tail_lines or all for more). Needs a started workspace.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       service_name: serviceName,
@@ -94,7 +96,8 @@ export const serviceOperations = [
   defineOperation({
     name: "service_stop",
     method: "stopService",
-    description: "Stop a service: SIGTERM to its processes, SIGKILL after a grace period.",
+    description:
+      "Stop a service: SIGTERM to its processes, SIGKILL after a grace period; records stop_reason.",
     input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
     output: serviceResult,
     handler: (manager, input) => manager.stopService(input.workspace_id, input.service_name),

@@ -11,7 +11,7 @@ export const shellOperations = [
     name: "shell_open",
     method: "openShell",
     description:
-      "Open a persistent PTY shell (bash) in the workspace; default cwd /workspace, 120x30.",
+      "Open a persistent PTY shell (bash) in a started workspace (default cwd /workspace, 120x30). Returns shell_id; any process can then write to and read from it.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
@@ -26,7 +26,7 @@ export const shellOperations = [
     name: "shell_read",
     method: "readShell",
     description:
-      "Read shell output from a cursor (default 0); returns output and next_cursor for the next read.",
+      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
@@ -49,7 +49,8 @@ export const shellOperations = [
   defineOperation({
     name: "shell_write",
     method: "writeShell",
-    description: "Type input into a shell; a newline is appended unless append_newline is false.",
+    description:
+      "Type input into a running shell, followed by a newline unless append_newline is false. Read the output with shell_read.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
@@ -65,7 +66,7 @@ export const shellOperations = [
     name: "shell_signal",
     method: "signalShell",
     description:
-      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job.",
+      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job, e.g. to stop a command that does not finish.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
@@ -82,7 +83,7 @@ export const shellOperations = [
   defineOperation({
     name: "shell_close",
     method: "closeShell",
-    description: "Close a shell and everything started in it.",
+    description: "Close a shell and end everything started in it. Returns {closed: true}.",
     input: z.strictObject({ workspace_id: fields.workspace_id, shell_id: shellId }),
     output: z.object({ workspace_id: z.string(), shell_id: z.string(), closed: z.boolean() }),
     handler: (manager, input) => manager.closeShell(input.workspace_id, input.shell_id),

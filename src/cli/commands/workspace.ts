@@ -93,12 +93,13 @@ export function registerWorkspaceCommands(program: Command): void {
     ),
   );
 
-  idCommand(
-    workspace,
-    "diff",
-    "workspace_diff",
-    "pyro workspace diff WORKSPACE_ID > changes.patch",
-  );
+  idCommand(workspace, "diff", {
+    operation: "workspace_diff",
+    description:
+      "Show what changed in /workspace since the baseline: the unified patch on stdout, a summary on stderr.",
+    example: "pyro workspace diff WORKSPACE_ID > changes.patch",
+    human: printDiff,
+  });
 
   const exportCommand = workspace
     .command("export")
@@ -134,43 +135,42 @@ export function registerWorkspaceCommands(program: Command): void {
     runOperation("workspace_reset", { workspace_id: id, snapshot: options.snapshot }, options),
   );
 
-  idCommand(workspace, "status", "workspace_status", "pyro workspace status WORKSPACE_ID --json");
-  idCommand(workspace, "logs", "workspace_logs", "pyro workspace logs WORKSPACE_ID");
-  idCommand(workspace, "delete", "workspace_delete", "pyro workspace delete WORKSPACE_ID");
+  idCommand(workspace, "status", {
+    operation: "workspace_status",
+    description:
+      "Show the workspace's state, command count, resets, services and expiry (read-only).",
+    example: "pyro workspace status WORKSPACE_ID --json",
+  });
+  idCommand(workspace, "logs", {
+    operation: "workspace_logs",
+    description: "Show the command log since creation or the last reset.",
+    example: "pyro workspace logs WORKSPACE_ID",
+  });
+  idCommand(workspace, "delete", {
+    operation: "workspace_delete",
+    description: "Stop the sandbox and delete the workspace with all its snapshots.",
+    example: "pyro workspace delete WORKSPACE_ID",
+  });
 
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
-function idCommand(parent: Command, verb: string, operation: string, example: string): Command {
+function idCommand(
+  parent: Command,
+  verb: string,
+  spec: { operation: string; description: string; example: string; human?: typeof printDiff },
+): void {
   const command = parent
     .command(verb)
-    .description(descriptionOf(operation))
+    .description(spec.description)
     .argument("<workspace_id>", "workspace id");
   addJsonOption(command);
-  withExample(command, example);
+  withExample(command, spec.example);
   command.action((id: string, options: JsonOption) =>
-    runOperation(
-      operation,
-      { workspace_id: id },
-      options,
-      operation === "workspace_diff" ? printDiff : undefined,
-    ),
+    runOperation(spec.operation, { workspace_id: id }, options, spec.human),
   );
-  return command;
-}
-
-function descriptionOf(operation: string): string {
-  const descriptions: Record<string, string> = {
-    workspace_status:
-      "Show the workspace's state, command count, resets, services and expiry (read-only).",
-    workspace_logs: "Show the command log since creation or the last reset.",
-    workspace_delete: "Stop the sandbox and delete the workspace with all its snapshots.",
-    workspace_diff:
-      "Show what changed in /workspace since the baseline: the unified patch on stdout, a summary on stderr.",
-  };
-  return descriptions[operation] ?? operation;
 }
 
 function printDiff(result: {
