@@ -2,7 +2,8 @@
 // project, and runs the installed `pyro` binary: proof that what we ship works on its own
 // (bin, shebang, agent bundle, runtime dependencies), not just from the source tree.
 // Checked from there: `pyro --version`, `pyro run`, `pyro mcp serve` answering tools/list
-// to a real MCP client, the SDK import, and examples/reset-over-repair.ts.
+// to a real MCP client, the SDK import, examples/reset-over-repair.ts, and the shipped type
+// declarations (a strict consumer typecheck of the example and a few typed calls).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -94,6 +95,7 @@ try {
     logLevel: "error",
   });
   const example = run(process.execPath, ["reset-over-repair.mjs"], { cwd: project, env });
+  checkTypes(project);
   if (!example.includes("modified greet.sh"))
     throw new Error(`unexpected example output: ${example}`);
   console.log(
@@ -101,4 +103,59 @@ try {
   );
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * The shipped declarations type a consumer's code: the example compiles against the installed
+ * package under strict settings, and a wrong input type is an error (were the SDK typed as
+ * `any`, the @ts-expect-error below would itself fail).
+ */
+function checkTypes(project) {
+  fs.copyFileSync(
+    path.join(root, "examples", "reset-over-repair.ts"),
+    path.join(project, "reset-over-repair.ts"),
+  );
+  fs.writeFileSync(
+    path.join(project, "types-check.ts"),
+    [
+      'import { Pyro, PyroError, type PyroResult } from "pyro-mcp";',
+      'const pyro = new Pyro({ backend: "host" });',
+      'const exec: PyroResult<"workspace_exec"> = await pyro.execWorkspace({ workspace_id: "w", command: "true" });',
+      "const code: number = exec.exit_code;",
+      "// @ts-expect-error workspace_id is a string",
+      'await pyro.execWorkspace({ workspace_id: 1, command: "true" });',
+      "export const checked = [code, PyroError, pyro.createServer()];",
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(
+    path.join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        typeRoots: [path.join(root, "node_modules", "@types")],
+        types: ["node"],
+      },
+      files: ["reset-over-repair.ts", "types-check.ts"],
+    }),
+  );
+  fs.writeFileSync(
+    path.join(project, "package.json"),
+    JSON.stringify({
+      ...JSON.parse(fs.readFileSync(path.join(project, "package.json"), "utf8")),
+      type: "module",
+    }),
+  );
+  run(
+    process.execPath,
+    [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", project],
+    {
+      cwd: project,
+    },
+  );
 }
