@@ -294,7 +294,9 @@ describe("pyro mcp serve --http", () => {
       expect(textOf(bad)).toContain("error [not_found]: vm 'nope' does not exist");
     } finally {
       await client.close();
+      const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
       server.kill("SIGTERM");
+      expect(await exited).toBe(0); // a clean shutdown, not a kill
     }
   });
 });

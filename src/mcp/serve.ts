@@ -87,7 +87,10 @@ export async function serveHttp(manager: Manager, endpoint: HttpEndpoint): Promi
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   process.stderr.write(`pyro mcp: serving on http://${host}:${address.port}/mcp\n`);
   await new Promise<void>((resolve) => {
-    const stop = () => listener.close(() => resolve());
+    const stop = () => {
+      listener.close(() => resolve());
+      listener.closeAllConnections(); // idle keep-alive connections would hold close() open
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });

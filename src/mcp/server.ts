@@ -75,12 +75,19 @@ function registerOperation(server: McpServer, manager: Manager, operation: AnyOp
  * of the MCP SDK's generic "Invalid arguments" protocol error.
  */
 function advertisedInput(operation: AnyOperation) {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(operation.input, {
-    target: "draft-7",
-    io: "input",
-  });
-  return z.looseObject({}).meta(schema);
+  let schema = advertisedInputs.get(operation.name);
+  if (!schema) {
+    const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(operation.input, {
+      target: "draft-7",
+      io: "input",
+    });
+    schema = z.looseObject({}).meta(jsonSchema);
+    advertisedInputs.set(operation.name, schema);
+  }
+  return schema;
 }
+/** Built once per operation: the HTTP transport creates a server per request. */
+const advertisedInputs = new Map<string, z.ZodObject>();
 
 /** Progress notifications, only when the client asked for them with a progressToken. */
 function progressSender(extra: ToolExtra): ((progress: Progress) => void) | undefined {
