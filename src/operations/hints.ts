@@ -1,8 +1,9 @@
 import type { ErrorCode } from "../errors.js";
 
 /**
- * What to do after a failure, by error code: appended to MCP tool errors and printed by the
- * CLI, so an agent that hits an error knows its next call instead of guessing.
+ * What to do after a failure, by error code, in MCP terms (tools and fields): appended to
+ * MCP tool errors so an agent that hits an error knows its next call instead of guessing.
+ * The CLI words the same advice with commands and flags (src/cli/output.ts).
  */
 const NEXT_STEPS: Record<ErrorCode, string> = {
   invalid_argument:
@@ -14,7 +15,7 @@ const NEXT_STEPS: Record<ErrorCode, string> = {
   limit_exceeded: "Delete a VM you no longer need (vm_delete) or run vm_reap_expired, then retry.",
   expired: "Create a new sandbox; pass a larger ttl_seconds (up to 86400) to keep it longer.",
   guest_unavailable:
-    "No guest can boot on this host: pass allow_host_compat: true (CLI --allow-host-compat) to run commands as host processes, which are NOT isolated, or run `pyro doctor`.",
+    "No guest can boot on this host: pass allow_host_compat: true to run commands as host processes, which are NOT isolated, or run `pyro doctor`.",
   unsafe_archive:
     "Remove the refused member (absolute path, '..', symlink traversal or device) from the archive and try again.",
   already_exists: "Pick another name or output_path, or delete the existing one first.",
