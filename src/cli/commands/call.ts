@@ -12,7 +12,8 @@ export function registerCatalogueCommands(program: Command): void {
     .command("call")
     .description("Invoke any operation with its JSON input (as an MCP client would); prints JSON.")
     .argument("<operation>", "operation name (see pyro ops)")
-    .argument("[input]", "JSON object with the operation's input", "{}");
+    .argument("[input]", "JSON object with the operation's input", "{}")
+    .option("--json", "accepted for uniformity: the output is always JSON");
   withExample(call, `pyro call workspace_exec '{"workspace_id": "WORKSPACE_ID", "command": "ls"}'`);
   call.action(async (name: string, input: string) => {
     let parsed: unknown;
