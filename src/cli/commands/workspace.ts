@@ -10,7 +10,7 @@ import {
   type JsonOption,
 } from "../output.js";
 import { shellQuote } from "../quote.js";
-import { addSandboxOptions, sandboxInput, type SandboxFlags } from "./run.js";
+import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
 
