@@ -1,11 +1,18 @@
 // Packs the package the way `npm publish` would, installs the tarball into a scratch
 // project, and runs the installed `pyro` binary: proof that what we ship works on its own
 // (bin, shebang, agent bundle, runtime dependencies), not just from the source tree.
+// Checked from there: `pyro --version`, `pyro run`, `pyro mcp serve` answering tools/list
+// to a real MCP client, the SDK import, examples/reset-over-repair.ts, and the shipped type
+// declarations (a strict consumer typecheck of the example and a few typed calls).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-dist-"));
@@ -41,29 +48,119 @@ try {
   run("npm", ["install", "--no-audit", "--no-fund", path.join(scratch, packed[0].filename)], {
     cwd: project,
   });
+  const pyro = path.join(project, "node_modules", ".bin", "pyro");
+  const env = { ...process.env, PYRO_STATE_DIR: path.join(scratch, "state"), PYRO_BACKEND: "host" };
+  const version = run(pyro, ["--version"], { cwd: project }).trim();
+  const expectedVersion = JSON.parse(
+    fs.readFileSync(path.join(root, "package.json"), "utf8"),
+  ).version;
+  if (version !== expectedVersion)
+    throw new Error(`pyro --version printed '${version}', expected ${expectedVersion}`);
   const out = run(
-    path.join(project, "node_modules", ".bin", "pyro"),
+    pyro,
     ["run", "debian:12", "--allow-host-compat", "--json", "--", "echo", "packaged"],
-    {
-      cwd: project,
-      env: { ...process.env, PYRO_STATE_DIR: path.join(scratch, "state") },
-    },
+    { cwd: project, env },
   );
   const result = JSON.parse(out);
   if (result.exit_code !== 0 || result.stdout !== "packaged\n")
     throw new Error(`unexpected result: ${out}`);
+  // The installed package finds its own qemu supervisor and reports on the host.
+  const doctor = JSON.parse(run(pyro, ["doctor", "--json"], { cwd: project, env }));
+  if (!Array.isArray(doctor.backends) || typeof doctor.capabilities?.vm_boot !== "boolean")
+    throw new Error(`unexpected pyro doctor output: ${JSON.stringify(doctor)}`);
   const sdk = run(
     process.execPath,
     [
       "--input-type=module",
       "-e",
-      'import { Manager, operations } from "pyro-mcp"; console.log(typeof Manager, operations.length);',
+      'import { Pyro, operations } from "pyro-mcp"; console.log(typeof Pyro.prototype.createWorkspace, operations.length);',
     ],
     { cwd: project },
   );
+  const client = new Client({ name: "dist-check", version: "0" });
+  await client.connect(
+    new StdioClientTransport({
+      command: pyro,
+      args: ["mcp", "serve"],
+      cwd: project,
+      env,
+      stderr: "ignore",
+    }),
+  );
+  const { tools } = await client.listTools();
+  await client.close();
+  if (tools.length !== 32)
+    throw new Error(`pyro mcp serve listed ${tools.length} tools, expected 32`);
+  // The example, compiled as it is (imports "pyro-mcp"), runs against the installed package.
+  await build({
+    entryPoints: [path.join(root, "examples", "reset-over-repair.ts")],
+    outfile: path.join(project, "reset-over-repair.mjs"),
+    format: "esm",
+    platform: "node",
+    logLevel: "error",
+  });
+  const example = run(process.execPath, ["reset-over-repair.mjs"], { cwd: project, env });
+  checkTypes(project);
+  if (!example.includes("modified greet.sh"))
+    throw new Error(`unexpected example output: ${example}`);
   console.log(
-    `dist-check: ${packed[0].filename} (${files.size} files, ${packed[0].size} bytes) installs; pyro run and the SDK import work (${sdk.trim()})`,
+    `dist-check: ${packed[0].filename} (${files.size} files, ${packed[0].size} bytes) installs; pyro ${version}, pyro run, pyro doctor, pyro mcp serve (${tools.length} tools), the SDK import (${sdk.trim()}) and examples/reset-over-repair.ts work`,
   );
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * The shipped declarations type a consumer's code: the example compiles against the installed
+ * package under strict settings, and a wrong input type is an error (were the SDK typed as
+ * `any`, the @ts-expect-error below would itself fail).
+ */
+function checkTypes(project) {
+  fs.copyFileSync(
+    path.join(root, "examples", "reset-over-repair.ts"),
+    path.join(project, "reset-over-repair.ts"),
+  );
+  fs.writeFileSync(
+    path.join(project, "types-check.ts"),
+    [
+      'import { Pyro, PyroError, type PyroResult } from "pyro-mcp";',
+      'const pyro = new Pyro({ backend: "host" });',
+      'const exec: PyroResult<"workspace_exec"> = await pyro.execWorkspace({ workspace_id: "w", command: "true" });',
+      "const code: number = exec.exit_code;",
+      "// @ts-expect-error workspace_id is a string",
+      'await pyro.execWorkspace({ workspace_id: 1, command: "true" });',
+      "export const checked = [code, PyroError, pyro.createServer()];",
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(
+    path.join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        typeRoots: [path.join(root, "node_modules", "@types")],
+        types: ["node"],
+      },
+      files: ["reset-over-repair.ts", "types-check.ts"],
+    }),
+  );
+  fs.writeFileSync(
+    path.join(project, "package.json"),
+    JSON.stringify({
+      ...JSON.parse(fs.readFileSync(path.join(project, "package.json"), "utf8")),
+      type: "module",
+    }),
+  );
+  run(
+    process.execPath,
+    [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", project],
+    {
+      cwd: project,
+    },
+  );
 }

@@ -1,4 +1,25 @@
-/** pyro's library entry point: the runtime (Manager), its errors and the operation catalogue. */
+/**
+ * pyro's library entry point. Everything public is listed here by name (and pinned by
+ * test/sdk.test.ts): the SDK client, its option and data types, the typed errors, the
+ * operation catalogue and the runtime underneath.
+ */
+export {
+  Pyro,
+  type PyroOptions,
+  type CallOptions,
+  type PyroMethods,
+  type PyroInput,
+  type PyroResult,
+} from "./sdk/pyro.js";
+export {
+  PyroError,
+  ValidationError,
+  NotFoundError,
+  StateError,
+  UnsafeArchiveError,
+  type ErrorCode,
+} from "./errors.js";
+export { operations, type AnyOperation, type Progress } from "./operations/index.js";
 export { Manager, type ManagerOptions } from "./core/manager.js";
 export type { CreateVmInput } from "./core/vms.js";
 export type { CreateWorkspaceInput } from "./core/workspace-create.js";
@@ -11,17 +32,4 @@ export type {
 } from "./core/shells.js";
 export type { LogsServiceInput, StartServiceInput } from "./core/services.js";
 export type { VmPayload, WorkspacePayload } from "./core/payloads.js";
-export {
-  PyroError,
-  ValidationError,
-  NotFoundError,
-  StateError,
-  UnsafeArchiveError,
-  type ErrorCode,
-} from "./errors.js";
-export {
-  operations,
-  findOperation,
-  invokeOperation,
-  type AnyOperation,
-} from "./operations/index.js";
+export { PACKAGE_VERSION as version } from "./version.js";

@@ -9,6 +9,7 @@ import type { ProgressListener } from "../environments/progress.js";
 import { pullEnvironment } from "../environments/pull.js";
 import { LIMITS, checkEnvironment } from "./limits.js";
 import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
+import type { ProgressOptions } from "./progress.js";
 import { reapExpired, reapExpiredWorkspaces } from "./reaper.js";
 import { loadVm } from "./records-io.js";
 import { resetWorkspace } from "./reset.js";
@@ -144,8 +145,8 @@ export class Manager {
     return vmPayload(await createVm(this.context, input));
   }
 
-  async startVm(vmId: string) {
-    return vmPayload(await startVm(this.context, vmId));
+  async startVm(vmId: string, options?: ProgressOptions) {
+    return vmPayload(await startVm(this.context, vmId, options));
   }
 
   execVm(vmId: string, input: { command: string; timeout_seconds?: number }) {
@@ -176,10 +177,13 @@ export class Manager {
   }
 
   /** create + start + exec (+ delete, which exec does); the VM is deleted even on failure. */
-  async runVm(input: CreateVmInput & { command: string; timeout_seconds?: number }) {
+  async runVm(
+    input: CreateVmInput & { command: string; timeout_seconds?: number },
+    options?: ProgressOptions,
+  ) {
     const created = await this.createVm(input);
     try {
-      await this.startVm(created.vm_id);
+      await this.startVm(created.vm_id, options);
     } catch (error) {
       await this.deleteVm(created.vm_id).catch(() => undefined);
       throw error;
@@ -196,10 +200,10 @@ export class Manager {
 
   // ---- workspaces ---------------------------------------------------------------------
 
-  async createWorkspace(input: CreateWorkspaceInput = {}) {
+  async createWorkspace(input: CreateWorkspaceInput = {}, options?: ProgressOptions) {
     // Expired workspaces are collected as new ones are made (as expired VMs are).
     await reapExpiredWorkspaces(this.context).catch(() => undefined);
-    const record = await createWorkspace(this.context, input);
+    const record = await createWorkspace(this.context, input, options);
     return this.workspaceView(record);
   }
 
@@ -243,8 +247,12 @@ export class Manager {
     return deleteSnapshot(this.context, workspaceId, snapshotName);
   }
 
-  async resetWorkspace(workspaceId: string, input: { snapshot?: string } = {}) {
-    const record = await resetWorkspace(this.context, workspaceId, input);
+  async resetWorkspace(
+    workspaceId: string,
+    input: { snapshot?: string } = {},
+    options?: ProgressOptions,
+  ) {
+    const record = await resetWorkspace(this.context, workspaceId, input, options);
     return this.workspaceView(record);
   }
 

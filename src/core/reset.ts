@@ -4,6 +4,7 @@ import type { WorkspaceRecord } from "../store/records.js";
 import { clearCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
+import { reportProgress, type ProgressOptions } from "./progress.js";
 import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import { bootSandbox, destroyRuntime } from "./sandbox.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
@@ -19,6 +20,7 @@ export async function resetWorkspace(
   context: ManagerContext,
   id: string,
   input: { snapshot?: string },
+  options?: ProgressOptions,
 ): Promise<WorkspaceRecord> {
   const snapshotName = input.snapshot ?? BASELINE;
   const loaded = await loadWorkspace(context.layout, id);
@@ -32,7 +34,9 @@ export async function resetWorkspace(
     await saveWorkspace(context.layout, record);
 
     try {
+      reportProgress(options, "booting sandbox", 0, 2);
       record.runtime = await bootSandbox(context, record);
+      reportProgress(options, `restoring /workspace from snapshot '${snapshotName}'`, 1, 2);
       await context.pool.request(
         record.runtime,
         "archive.import",

@@ -152,7 +152,12 @@ export async function signalShell(
   }
   const body = { shell_id: checkShellId(shellId), signal };
   const record = await requireStarted(context, workspaceId, "shell_signal");
-  return shellCall<ShellPayload & { signal: ShellSignal }>(context, record, "shell.signal", body);
+  return shellCall<ShellPayload & { signal: ShellSignal; target_pgid: number }>(
+    context,
+    record,
+    "shell.signal",
+    body,
+  );
 }
 
 export async function closeShell(context: ManagerContext, workspaceId: string, shellId: string) {

@@ -8,6 +8,7 @@ import type { ExecResult } from "../agent/exec.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { LIMITS, checkCommand, checkTimeout } from "./limits.js";
+import { reportProgress, type ProgressOptions } from "./progress.js";
 import { listIds, loadVm, newId, saveVm, withVmLock } from "./records-io.js";
 import {
   deadRuntimeMessage,
@@ -89,7 +90,11 @@ export async function loadLiveVm(context: ManagerContext, id: string): Promise<V
   return record;
 }
 
-export async function startVm(context: ManagerContext, id: string): Promise<VmRecord> {
+export async function startVm(
+  context: ManagerContext,
+  id: string,
+  options?: ProgressOptions,
+): Promise<VmRecord> {
   const loaded = await loadLiveVm(context, id);
   return withVmLock(context.layout, loaded.vm_id, async () => {
     const record = await loadVm(context.layout, loaded.vm_id);
@@ -99,6 +104,7 @@ export async function startVm(context: ManagerContext, id: string): Promise<VmRe
       });
     }
     try {
+      reportProgress(options, "booting sandbox");
       record.runtime = await bootSandbox(context, record);
     } catch (error) {
       record.last_error = (error as Error).message;

@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
+import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type { Backend } from "../backends/index.js";
 import {
@@ -150,6 +151,7 @@ export function buildWorkspaceRecord(
 export async function createWorkspace(
   context: ManagerContext,
   input: CreateWorkspaceInput,
+  options?: ProgressOptions,
 ): Promise<WorkspaceRecord> {
   const seedSource = input.seed_path ? await resolveSource(input.seed_path, "seed_path") : null;
   const { backend } = await chooseBackend(context, input);
@@ -162,8 +164,10 @@ export async function createWorkspace(
   return withWorkspaceLock(context.layout, id, async () => {
     await fs.mkdir(dir, { recursive: true });
     try {
+      reportProgress(options, "booting sandbox", 0, 3);
       record.runtime = await bootSandbox(context, record);
       if (seedSource) {
+        reportProgress(options, "seeding /workspace", 1, 3);
         const seeded = await uploadSource(
           context,
           record,
@@ -173,6 +177,7 @@ export async function createWorkspace(
         );
         record.workspace_seed = { ...record.workspace_seed, ...seeded };
       }
+      reportProgress(options, "storing baseline", 2, 3);
       await downloadArchive(context, record, "/workspace", context.layout.baselineArchive(id));
       record.state = "started";
       await saveWorkspace(context.layout, record);

@@ -4,13 +4,17 @@ import { shellOperations } from "./shell.js";
 import { vmOperations } from "./vm.js";
 import { workspaceOperations } from "./workspace.js";
 
-/** Every operation of the public contract, in the order front ends list them. */
-export const operations: readonly AnyOperation[] = [
+/** The catalogue with every operation's literal name and method, for typed SDK bindings. */
+export const catalogue = [
   ...vmOperations,
   ...workspaceOperations,
   ...shellOperations,
   ...serviceOperations,
-] as AnyOperation[];
+];
+export type CatalogueOperation = (typeof catalogue)[number];
+
+/** Every operation of the public contract, in the order front ends list them. */
+export const operations: readonly AnyOperation[] = catalogue as unknown as AnyOperation[];
 
 export function findOperation(name: string): AnyOperation | undefined {
   return operations.find((operation) => operation.name === name);

@@ -3,26 +3,55 @@ import type { z } from "zod";
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
 
-/**
- * One operation of the public contract, defined once. The MCP tool name, the SDK method
- * name, the CLI command and the input schema all come from here, so a bad value gets the
- * same message from every front end.
- */
-export interface Operation<Input extends z.ZodObject, Output> {
-  /** snake_case wire name, used as the MCP tool name (e.g. `workspace_create`). */
-  name: string;
-  /** camelCase SDK method name (e.g. `createWorkspace`). */
-  method: string;
-  description: string;
-  input: Input;
-  handler: (manager: Manager, input: z.infer<Input>) => Promise<Output>;
+/** A step of a long operation (boot, seed, baseline), for MCP progress and CLI stderr. */
+export interface Progress {
+  message: string;
+  progress?: number;
+  total?: number;
 }
 
-export type AnyOperation = Operation<z.ZodObject, unknown>;
+/** What a front end passes along with the input: optional, never needed for correctness. */
+export interface OperationContext {
+  onProgress?: (progress: Progress) => void;
+}
 
-export function defineOperation<Input extends z.ZodObject, Output>(
-  operation: Operation<Input, Output>,
-): Operation<Input, Output> {
+/**
+ * One operation of the public contract, defined once. The MCP tool (name, description,
+ * input and output JSON schemas, text rendering), the SDK method and the CLI command all
+ * come from here, so a bad value gets the same message from every front end.
+ */
+export interface Operation<
+  Name extends string,
+  Method extends string,
+  Input extends z.ZodObject,
+  Output extends z.ZodObject,
+> {
+  /** snake_case wire name, used as the MCP tool name (e.g. `workspace_create`). */
+  name: Name;
+  /** camelCase SDK method name (e.g. `createWorkspace`). */
+  method: Method;
+  /** When the operation is legal and what it returns: shown to agents as the tool description. */
+  description: string;
+  input: Input;
+  /** The result's shape; the handler's return type is checked against it at compile time. */
+  output: Output;
+  handler: (
+    manager: Manager,
+    input: z.infer<Input>,
+    context: OperationContext,
+  ) => Promise<z.input<Output>>;
+  /** A short human rendering of a result: the MCP text content and the CLI's default output. */
+  render: (result: z.output<Output>) => string;
+}
+
+export type AnyOperation = Operation<string, string, z.ZodObject, z.ZodObject>;
+
+export function defineOperation<
+  const Name extends string,
+  const Method extends string,
+  Input extends z.ZodObject,
+  Output extends z.ZodObject,
+>(operation: Operation<Name, Method, Input, Output>): Operation<Name, Method, Input, Output> {
   return operation;
 }
 
@@ -32,7 +61,7 @@ export function defineOperation<Input extends z.ZodObject, Output>(
  * and 8, ...) are checked once, in the manager, so their wording is the same everywhere.
  */
 export function parseInput<Input extends z.ZodObject>(
-  operation: Operation<Input, unknown>,
+  operation: { name: string; input: Input },
   raw: unknown,
 ): z.infer<Input> {
   const parsed = operation.input.safeParse(raw ?? {});

@@ -1,18 +1,36 @@
 import type { Manager } from "../core/manager.js";
 import { NotFoundError } from "../errors.js";
-import { findOperation } from "./catalog.js";
-import { parseInput } from "./define.js";
+import { findOperation, operations } from "./catalog.js";
+import { parseInput, type OperationContext } from "./define.js";
 
-export { operations, findOperation } from "./catalog.js";
-export { defineOperation, parseInput, type AnyOperation, type Operation } from "./define.js";
+export { catalogue, operations, findOperation, type CatalogueOperation } from "./catalog.js";
+export {
+  defineOperation,
+  parseInput,
+  type AnyOperation,
+  type Operation,
+  type OperationContext,
+  type Progress,
+} from "./define.js";
+
+/** The operation called `name`, or a not_found error that lists the real ones. */
+export function requireOperation(name: string) {
+  const operation = findOperation(name);
+  if (!operation) {
+    throw new NotFoundError(
+      `operation '${name}' does not exist; known operations: ${operations.map((op) => op.name).join(", ")}`,
+    );
+  }
+  return operation;
+}
 
 /** Validates raw input against the named operation and runs it: the one path every front end takes. */
 export async function invokeOperation(
   manager: Manager,
   name: string,
   raw: unknown,
+  context: OperationContext = {},
 ): Promise<unknown> {
-  const operation = findOperation(name);
-  if (!operation) throw new NotFoundError(`operation '${name}' does not exist`);
-  return operation.handler(manager, parseInput(operation, raw));
+  const operation = requireOperation(name);
+  return operation.handler(manager, parseInput(operation, raw), context);
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
+import { renderShell, shellResult } from "./results.js";
 
 const shellId = z.string().describe("Shell id returned by shell_open.");
 
@@ -10,60 +11,82 @@ export const shellOperations = [
     name: "shell_open",
     method: "openShell",
     description:
-      "Open a persistent PTY shell (bash) in the workspace; default cwd /workspace, 120x30.",
+      "Open a persistent PTY shell (bash) in a started workspace (default cwd /workspace, 120x30). Returns shell_id; any process can then write to and read from it.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
       cols: z.number().int().describe("Terminal columns (default 120).").optional(),
       rows: z.number().int().describe("Terminal rows (default 30).").optional(),
     }),
+    output: shellResult,
     handler: (manager, { workspace_id, ...input }) => manager.openShell(workspace_id, input),
+    render: renderShell,
   }),
   defineOperation({
     name: "shell_read",
     method: "readShell",
     description:
-      "Read shell output from a cursor (default 0); returns output and next_cursor for the next read.",
+      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
       cursor: z.number().int().describe("Absolute output offset (default 0).").optional(),
       max_chars: z.number().int().describe("Most characters to return (default 65536).").optional(),
     }),
+    output: shellResult.extend({
+      output: z.string(),
+      cursor: z.number().int().describe("Where output starts (later than asked if dropped)."),
+      next_cursor: z.number().int().describe("Pass as cursor to the next read."),
+      truncated: z.boolean().describe("More output waits after next_cursor."),
+      dropped_chars: z.number().int(),
+      buffer_start: z.number().int(),
+      buffer_end: z.number().int(),
+    }),
     handler: (manager, { workspace_id, shell_id, ...input }) =>
       manager.readShell(workspace_id, shell_id, input),
+    render: (result) => result.output,
   }),
   defineOperation({
     name: "shell_write",
     method: "writeShell",
-    description: "Type input into a shell; a newline is appended unless append_newline is false.",
+    description:
+      "Type input into a running shell, followed by a newline unless append_newline is false. Read the output with shell_read.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
       input: z.string().describe("Text to type."),
       append_newline: z.boolean().describe("Append a newline (default true).").optional(),
     }),
+    output: shellResult.extend({ input_length: z.number().int(), append_newline: z.boolean() }),
     handler: (manager, { workspace_id, shell_id, ...input }) =>
       manager.writeShell(workspace_id, shell_id, input),
+    render: (result) => `wrote ${result.input_length} characters to shell ${result.shell_id}`,
   }),
   defineOperation({
     name: "shell_signal",
     method: "signalShell",
     description:
-      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job.",
+      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job, e.g. to stop a command that does not finish.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
       signal: z.enum(["HUP", "INT", "TERM", "KILL"]).describe("Signal (default INT).").optional(),
     }),
+    output: shellResult.extend({
+      signal: z.enum(["HUP", "INT", "TERM", "KILL"]),
+      target_pgid: z.number().int().describe("The process group that received the signal."),
+    }),
     handler: (manager, { workspace_id, shell_id, ...input }) =>
       manager.signalShell(workspace_id, shell_id, input),
+    render: (result) => `sent ${result.signal} to shell ${result.shell_id}`,
   }),
   defineOperation({
     name: "shell_close",
     method: "closeShell",
-    description: "Close a shell and everything started in it.",
+    description: "Close a shell and end everything started in it. Returns {closed: true}.",
     input: z.strictObject({ workspace_id: fields.workspace_id, shell_id: shellId }),
+    output: z.object({ workspace_id: z.string(), shell_id: z.string(), closed: z.boolean() }),
     handler: (manager, input) => manager.closeShell(input.workspace_id, input.shell_id),
+    render: (result) => `closed shell ${result.shell_id}`,
   }),
 ];

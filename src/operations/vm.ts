@@ -2,6 +2,7 @@ import { z } from "zod";
 
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
+import { commandOutput, renderCommand, renderVm, vmResult } from "./results.js";
 
 export const vmCreateInput = z.strictObject({
   environment: fields.environment,
@@ -12,82 +13,148 @@ export const vmCreateInput = z.strictObject({
   allow_host_compat: fields.allow_host_compat,
 });
 
+const vmExecResult = z.object({
+  vm_id: z.string(),
+  environment: z.string(),
+  ...commandOutput,
+});
+
+const vmDeleted = z.object({ vm_id: z.string(), deleted: z.boolean() });
+
 export const vmOperations = [
   defineOperation({
     name: "vm_list_environments",
     method: "listEnvironments",
-    description: "List the environments a VM or workspace can be created from.",
+    description:
+      "List the environments a VM or workspace can be created from, whether each is pulled into the environment cache (a real guest needs it; `pyro env pull NAME` builds it), the backend selection (`auto` picks qemu when it can boot the environment) and the cache directory.",
     input: z.strictObject({}),
+    output: z.object({
+      backend: z.string(),
+      cache_dir: z.string(),
+      environments: z.array(
+        z.object({
+          name: z.string(),
+          description: z.string(),
+          installed: z.boolean(),
+          status: z.enum(["installed", "missing", "broken", "stale"]),
+        }),
+      ),
+    }),
     handler: async (manager) => manager.listEnvironments(),
+    render: (result) =>
+      result.environments
+        .map(
+          (environment) =>
+            `${environment.name.padEnd(16)} ${environment.status.padEnd(9)} ${environment.description}`,
+        )
+        .join("\n"),
   }),
   defineOperation({
     name: "vm_create",
     method: "createVm",
-    description: "Create a one-shot VM (not started).",
+    description:
+      "Create a one-shot VM in state 'created' (not booted; call vm_start). Returns the VM record with vm_id. Fails with limit_exceeded when max active VMs are running.",
     input: vmCreateInput,
+    output: vmResult,
     handler: (manager, input) => manager.createVm(input),
+    render: renderVm,
   }),
   defineOperation({
     name: "vm_start",
     method: "startVm",
-    description: "Boot a created VM.",
+    description: "Boot a VM in state 'created' or 'stopped'. Returns the VM record, now 'started'.",
     input: z.strictObject({ vm_id: fields.vm_id }),
-    handler: (manager, input) => manager.startVm(input.vm_id),
+    output: vmResult,
+    handler: (manager, input, context) => manager.startVm(input.vm_id, context),
+    render: renderVm,
   }),
   defineOperation({
     name: "vm_exec",
     method: "execVm",
-    description: "Run one command in a started VM, then delete the VM.",
+    description:
+      "Run one shell command in a started VM and then delete the VM (one-shot). Returns exit_code, stdout, stderr; exit_code 124 means it timed out.",
     input: z.strictObject({
       vm_id: fields.vm_id,
       command: fields.command,
       timeout_seconds: fields.timeout_seconds,
     }),
+    output: vmExecResult,
     handler: (manager, input) => manager.execVm(input.vm_id, input),
+    render: renderCommand,
   }),
   defineOperation({
     name: "vm_stop",
     method: "stopVm",
-    description: "Stop a VM, keeping its record.",
+    description:
+      "Stop a VM's sandbox, keeping its record (state 'stopped'; vm_start boots it again).",
     input: z.strictObject({ vm_id: fields.vm_id }),
+    output: vmResult,
     handler: (manager, input) => manager.stopVm(input.vm_id),
+    render: renderVm,
   }),
   defineOperation({
     name: "vm_delete",
     method: "deleteVm",
-    description: "Stop and delete a VM.",
+    description: "Stop a VM and delete its record. Returns {vm_id, deleted: true}.",
     input: z.strictObject({ vm_id: fields.vm_id }),
+    output: vmDeleted,
     handler: (manager, input) => manager.deleteVm(input.vm_id),
+    render: (result) => `deleted vm ${result.vm_id}`,
   }),
   defineOperation({
     name: "vm_status",
     method: "statusVm",
-    description: "Show a VM's state.",
+    description:
+      "Show a VM's record and state (created, started, stopped). An expired VM is deleted and reported as expired.",
     input: z.strictObject({ vm_id: fields.vm_id }),
+    output: vmResult,
     handler: (manager, input) => manager.statusVm(input.vm_id),
+    render: renderVm,
   }),
   defineOperation({
     name: "vm_network_info",
     method: "networkInfoVm",
-    description: "Show a VM's network configuration.",
+    description:
+      "Show a VM's network configuration (guest_ip, tap_name, mac_address; null when off).",
     input: z.strictObject({ vm_id: fields.vm_id }),
+    output: z.object({
+      vm_id: z.string(),
+      network_enabled: z.boolean(),
+      guest_ip: z.string().nullable(),
+      tap_name: z.string().nullable(),
+      mac_address: z.string().nullable(),
+    }),
     handler: (manager, input) => manager.networkInfoVm(input.vm_id),
+    render: (result) =>
+      result.network_enabled
+        ? `vm ${result.vm_id}: guest_ip ${result.guest_ip ?? "-"}, tap ${result.tap_name ?? "-"}`
+        : `vm ${result.vm_id}: networking is off`,
   }),
   defineOperation({
     name: "vm_reap_expired",
     method: "reapExpired",
-    description: "Delete expired VMs and workspaces, and records that are corrupt.",
+    description:
+      "Delete expired VMs and workspaces, and state directories whose record is corrupt. Returns the ids removed.",
     input: z.strictObject({}),
+    output: z.object({
+      count: z.number().int(),
+      vm_ids: z.array(z.string()),
+      workspace_ids: z.array(z.string()),
+    }),
     handler: (manager) => manager.reapExpired(),
+    render: (result) => `reaped ${result.count} sandbox(es)`,
   }),
   defineOperation({
     name: "vm_run",
     method: "runInVm",
-    description: "Create a VM, run one command in it and delete it.",
+    description:
+      "Create a VM, run one shell command in it and delete it, even on failure. Returns exit_code, stdout, stderr; exit_code 124 means it timed out.",
     input: vmCreateInput.extend({
       command: fields.command,
       timeout_seconds: fields.timeout_seconds,
     }),
-    handler: (manager, input) => manager.runVm(input),
+    output: vmExecResult,
+    handler: (manager, input, context) => manager.runVm(input, context),
+    render: renderCommand,
   }),
 ];

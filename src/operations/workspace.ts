@@ -2,27 +2,39 @@ import { z } from "zod";
 
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
+import {
+  commandOutput,
+  renderCommand,
+  renderWorkspace,
+  snapshotInfo,
+  workspaceResult,
+} from "./results.js";
 import { vmCreateInput } from "./vm.js";
+
+const diffStatus = z.enum(["added", "modified", "deleted", "type_changed"]);
+const artifactType = z.enum(["file", "directory", "symlink"]);
 
 export const workspaceOperations = [
   defineOperation({
     name: "workspace_create",
     method: "createWorkspace",
     description:
-      "Create a persistent workspace, optionally seeded from a host directory or .tar/.tar.gz/.tgz archive; its /workspace becomes the diff baseline.",
+      "Create a persistent workspace: boot a sandbox, seed /workspace from seed_path (a host directory or .tar/.tar.gz/.tgz archive; empty without one) and store that tree as the immutable baseline for diff and reset. Returns the workspace record with workspace_id.",
     input: vmCreateInput.extend({
       seed_path: z
         .string()
         .describe("Host directory or archive to seed /workspace from.")
         .optional(),
     }),
-    handler: (manager, input) => manager.createWorkspace(input),
+    output: workspaceResult,
+    handler: (manager, input, context) => manager.createWorkspace(input, context),
+    render: renderWorkspace,
   }),
   defineOperation({
     name: "workspace_exec",
     method: "execWorkspace",
     description:
-      "Run a command in /workspace (or a cwd under it) and record it in the command log.",
+      "Run a shell command in a started workspace, in /workspace or a cwd under it, and record it in the command log. Returns exit_code, stdout, stderr and its sequence number; exit_code 124 means it timed out.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       command: fields.command,
@@ -32,98 +44,217 @@ export const workspaceOperations = [
         .describe("Working directory under /workspace (default /workspace).")
         .optional(),
     }),
+    output: z.object({
+      workspace_id: z.string(),
+      sequence: z
+        .number()
+        .int()
+        .nullable()
+        .describe("Position in the command log; null if a reset replaced the history meanwhile."),
+      cwd: z.string(),
+      ...commandOutput,
+    }),
     handler: (manager, { workspace_id, ...input }) => manager.execWorkspace(workspace_id, input),
+    render: renderCommand,
   }),
   defineOperation({
     name: "workspace_status",
     method: "statusWorkspace",
-    description: "Show a workspace's state, command count, reset metadata and service counts.",
+    description:
+      "Show a workspace's record: state, command_count and last_command, reset_count and workspace_reset, service counts, expiry and last_error.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: workspaceResult,
     handler: (manager, input) => manager.statusWorkspace(input.workspace_id),
+    render: renderWorkspace,
   }),
   defineOperation({
     name: "workspace_logs",
     method: "logsWorkspace",
-    description: "Show the workspace's command log.",
+    description:
+      "Show the workspace's command log since its creation or last reset: every exec with its exit_code, stdout and stderr.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: z.object({
+      workspace_id: z.string(),
+      count: z.number().int(),
+      entries: z.array(
+        z.object({
+          sequence: z.number().int(),
+          command: z.string(),
+          cwd: z.string(),
+          exit_code: z.number().int(),
+          stdout: z.string(),
+          stderr: z.string(),
+          duration_ms: z.number(),
+          started_at: z.number(),
+          finished_at: z.number(),
+          timed_out: z.boolean(),
+        }),
+      ),
+    }),
     handler: (manager, input) => manager.logsWorkspace(input.workspace_id),
+    render: (result) =>
+      result.entries.length === 0
+        ? "no commands yet"
+        : result.entries
+            .map((entry) => `#${entry.sequence} exit ${entry.exit_code}  ${entry.command}`)
+            .join("\n"),
   }),
   defineOperation({
     name: "workspace_sync_push",
     method: "pushWorkspaceSync",
     description:
-      "Copy a host directory or archive into a started workspace under dest (default /workspace).",
+      "Copy a host directory or .tar/.tar.gz/.tgz archive into a started workspace under dest (default /workspace; a dest outside /workspace is refused). Unsafe archive members are refused before anything is written.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       source_path: z.string().describe("Host directory or .tar/.tar.gz/.tgz archive."),
       dest: z.string().describe("Destination inside /workspace (default /workspace).").optional(),
     }),
+    output: z.object({
+      workspace_id: z.string(),
+      workspace_sync: z.object({
+        mode: z.enum(["directory", "tar_archive"]),
+        source_path: z.string(),
+        destination: z.string(),
+        entry_count: z.number().int(),
+        bytes_written: z.number().int(),
+      }),
+    }),
     handler: (manager, { workspace_id, ...input }) =>
       manager.pushWorkspaceSync(workspace_id, input),
+    render: ({ workspace_sync: sync }) =>
+      `pushed ${sync.entry_count} entries (${sync.bytes_written} bytes) from ${sync.source_path} to ${sync.destination}`,
   }),
   defineOperation({
     name: "workspace_diff",
     method: "diffWorkspace",
     description:
-      "Compare /workspace with the creation baseline: summary, entries and a unified patch.",
+      "Compare a started workspace's /workspace with its creation baseline. Returns changed, a summary of counts, entries (path, status, artifact_type, text_patch) and a unified patch.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: z.object({
+      workspace_id: z.string(),
+      changed: z.boolean(),
+      summary: z.object({
+        total: z.number().int(),
+        added: z.number().int(),
+        modified: z.number().int(),
+        deleted: z.number().int(),
+        type_changed: z.number().int(),
+        text_patched: z.number().int(),
+        non_text: z.number().int(),
+      }),
+      entries: z.array(
+        z.object({
+          path: z.string(),
+          status: diffStatus,
+          artifact_type: artifactType,
+          text_patch: z.string().nullable(),
+        }),
+      ),
+      patch: z.string(),
+    }),
     handler: (manager, input) => manager.diffWorkspace(input.workspace_id),
+    render: (result) => {
+      if (!result.changed) return "no changes since the baseline";
+      const { added, modified, deleted, type_changed } = result.summary;
+      const lines = result.entries.map((entry) => `${entry.status.padEnd(12)} ${entry.path}`);
+      lines.push(
+        `${result.summary.total} changed: ${added} added, ${modified} modified, ${deleted} deleted, ${type_changed} type changed`,
+      );
+      return lines.join("\n");
+    },
   }),
   defineOperation({
     name: "workspace_export",
     method: "exportWorkspace",
     description:
-      "Copy one file or directory from /workspace to a host output_path that must not exist yet.",
+      "Copy one file or directory from under /workspace of a started workspace to a host output_path that must not exist yet. Symlinks and empty directories survive.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       path: z.string().describe("Path under /workspace."),
       output_path: z.string().describe("Exact host path to create."),
     }),
+    output: z.object({
+      workspace_id: z.string(),
+      workspace_path: z.string(),
+      output_path: z.string(),
+      artifact_type: artifactType,
+      entry_count: z.number().int(),
+    }),
     handler: (manager, { workspace_id, ...input }) => manager.exportWorkspace(workspace_id, input),
+    render: (result) =>
+      `exported ${result.artifact_type} ${result.workspace_path} to ${result.output_path}`,
   }),
   defineOperation({
     name: "snapshot_create",
     method: "createSnapshot",
-    description: "Save the current /workspace as a named snapshot.",
+    description:
+      "Save a started workspace's current /workspace tree as a named snapshot that workspace_reset can restore. The name 'baseline' is reserved.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       snapshot_name: fields.snapshot_name,
     }),
+    output: z.object({ workspace_id: z.string(), snapshot: snapshotInfo }),
     handler: (manager, input) => manager.createSnapshot(input.workspace_id, input.snapshot_name),
+    render: ({ snapshot }) =>
+      `snapshot ${snapshot.snapshot_name} saved (${snapshot.size_bytes} bytes)`,
   }),
   defineOperation({
     name: "snapshot_list",
     method: "listSnapshots",
-    description: "List snapshots, baseline first.",
+    description: "List a workspace's snapshots, the baseline first, then named ones by age.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: z.object({
+      workspace_id: z.string(),
+      count: z.number().int(),
+      snapshots: z.array(snapshotInfo),
+    }),
     handler: (manager, input) => manager.listSnapshots(input.workspace_id),
+    render: (result) =>
+      result.snapshots
+        .map(
+          (snapshot) =>
+            `${snapshot.snapshot_name.padEnd(20)} ${snapshot.kind.padEnd(8)} ${snapshot.size_bytes} bytes`,
+        )
+        .join("\n"),
   }),
   defineOperation({
     name: "snapshot_delete",
     method: "deleteSnapshot",
-    description: "Delete a named snapshot (the baseline cannot be deleted).",
+    description: "Delete a named snapshot. The baseline cannot be deleted.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       snapshot_name: fields.snapshot_name,
     }),
+    output: z.object({
+      workspace_id: z.string(),
+      snapshot_name: z.string(),
+      deleted: z.boolean(),
+    }),
     handler: (manager, input) => manager.deleteSnapshot(input.workspace_id, input.snapshot_name),
+    render: (result) => `deleted snapshot ${result.snapshot_name}`,
   }),
   defineOperation({
     name: "workspace_reset",
     method: "resetWorkspace",
     description:
-      "Destroy the sandbox, boot a fresh one and restore /workspace from a snapshot (default baseline); clears command history, shells and services.",
+      "Destroy the workspace's sandbox, boot a fresh one and restore /workspace from a snapshot (default baseline). Clears the command log, shells and services; keeps the id, baseline and snapshots; reset_count goes up by one. Also repairs a stopped workspace.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       snapshot: z.string().describe("Snapshot to restore (default baseline).").optional(),
     }),
-    handler: (manager, { workspace_id, ...input }) => manager.resetWorkspace(workspace_id, input),
+    output: workspaceResult,
+    handler: (manager, { workspace_id, ...input }, context) =>
+      manager.resetWorkspace(workspace_id, input, context),
+    render: renderWorkspace,
   }),
   defineOperation({
     name: "workspace_delete",
     method: "deleteWorkspace",
-    description: "Stop the sandbox and delete the workspace with all its snapshots.",
+    description:
+      "Stop the workspace's sandbox, services and shells and delete the workspace with its baseline and snapshots.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
     handler: (manager, input) => manager.deleteWorkspace(input.workspace_id),
+    render: (result) => `deleted workspace ${result.workspace_id}`,
   }),
 ];

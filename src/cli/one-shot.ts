@@ -1,5 +1,5 @@
 import type { Manager } from "../core/manager.js";
-import { invokeOperation } from "../operations/index.js";
+import type { OperationContext } from "../operations/index.js";
 
 export interface RunResult {
   exit_code: number;
@@ -10,12 +10,15 @@ export interface RunResult {
 /**
  * `pyro run`: vm_create, vm_start, vm_exec (which deletes the VM), as separate catalogue
  * calls so that the VM id is known while the command runs: Ctrl-C or a SIGTERM to the CLI
- * deletes the sandbox instead of leaving it running until its TTL.
+ * deletes the sandbox instead of leaving it running until its TTL. The result is the
+ * object `runInVm` / `vm_run` return.
  */
 export async function runOneShot(
   manager: Manager,
   input: Record<string, unknown> & { command: string; timeout_seconds?: unknown },
+  context: OperationContext = {},
 ): Promise<RunResult> {
+  const { invokeOperation } = await import("../operations/index.js");
   const { command, timeout_seconds, ...createInput } = input;
   const created = (await invokeOperation(manager, "vm_create", createInput)) as { vm_id: string };
   const vmId = created.vm_id;
@@ -29,7 +32,7 @@ export async function runOneShot(
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
   try {
-    await invokeOperation(manager, "vm_start", { vm_id: vmId });
+    await invokeOperation(manager, "vm_start", { vm_id: vmId }, context);
     return (await invokeOperation(manager, "vm_exec", {
       vm_id: vmId,
       command,

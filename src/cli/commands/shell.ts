@@ -1,0 +1,118 @@
+import type { Command } from "commander";
+
+import {
+  addJsonOption,
+  numberFlag,
+  runOperation,
+  withExample,
+  type JsonOption,
+} from "../output.js";
+
+/** `pyro workspace shell …`: persistent PTY shells, usable from any number of CLI calls. */
+export function registerShellCommands(workspace: Command): void {
+  const shell = workspace
+    .command("shell")
+    .description("Persistent PTY shells inside a workspace (open, write, read, signal, close).");
+  withExample(
+    shell,
+    "pyro workspace shell open WORKSPACE_ID --json",
+    "pyro workspace shell write WORKSPACE_ID SHELL_ID --input 'make watch'",
+    "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 0",
+  );
+
+  const open = shell
+    .command("open")
+    .description("Open a bash PTY in the workspace; prints the shell id.")
+    .argument("<workspace_id>", "workspace id")
+    .option("--cwd <path>", "directory under /workspace (default /workspace)")
+    .option("--cols <n>", "terminal columns (default 120)", numberFlag)
+    .option("--rows <n>", "terminal rows (default 30)", numberFlag);
+  addJsonOption(open);
+  withExample(open, "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src");
+  open.action((id: string, options: JsonOption & { cwd?: string; cols?: number; rows?: number }) =>
+    runOperation(
+      "shell_open",
+      { workspace_id: id, cwd: options.cwd, cols: options.cols, rows: options.rows },
+      options,
+    ),
+  );
+
+  const read = shell
+    .command("read")
+    .description(
+      "Print the shell's output from --cursor; the next cursor is printed on stderr (and in --json).",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .argument("<shell_id>", "shell id")
+    .option("--cursor <n>", "output offset to read from (default 0)", numberFlag)
+    .option("--max-chars <n>", "most characters to return (default 65536)", numberFlag);
+  addJsonOption(read);
+  withExample(read, "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024");
+  read.action(
+    (id: string, shellId: string, options: JsonOption & { cursor?: number; maxChars?: number }) =>
+      runOperation<{ output: string; next_cursor: number }>(
+        "shell_read",
+        {
+          workspace_id: id,
+          shell_id: shellId,
+          cursor: options.cursor,
+          max_chars: options.maxChars,
+        },
+        options,
+        (result) => {
+          process.stdout.write(result.output);
+          process.stderr.write(`pyro: next cursor ${result.next_cursor}\n`);
+        },
+      ),
+  );
+
+  const write = shell
+    .command("write")
+    .description("Type --input into the shell, followed by a newline unless --no-newline.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<shell_id>", "shell id")
+    .requiredOption("--input <text>", "text to type")
+    .option("--no-newline", "do not press Enter after the input");
+  addJsonOption(write);
+  withExample(write, "pyro workspace shell write WORKSPACE_ID SHELL_ID --input 'ls -la'");
+  write.action(
+    (id: string, shellId: string, options: JsonOption & { input: string; newline: boolean }) =>
+      runOperation(
+        "shell_write",
+        {
+          workspace_id: id,
+          shell_id: shellId,
+          input: options.input,
+          append_newline: options.newline,
+        },
+        options,
+      ),
+  );
+
+  const signal = shell
+    .command("signal")
+    .description("Send a signal to the shell's foreground job (default INT, like Ctrl-C).")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<shell_id>", "shell id")
+    .option("--signal <name>", "HUP, INT, TERM or KILL (default INT)");
+  addJsonOption(signal);
+  withExample(signal, "pyro workspace shell signal WORKSPACE_ID SHELL_ID --signal TERM");
+  signal.action((id: string, shellId: string, options: JsonOption & { signal?: string }) =>
+    runOperation(
+      "shell_signal",
+      { workspace_id: id, shell_id: shellId, signal: options.signal },
+      options,
+    ),
+  );
+
+  const close = shell
+    .command("close")
+    .description("Close the shell and everything started in it.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<shell_id>", "shell id");
+  addJsonOption(close);
+  withExample(close, "pyro workspace shell close WORKSPACE_ID SHELL_ID");
+  close.action((id: string, shellId: string, options: JsonOption) =>
+    runOperation("shell_close", { workspace_id: id, shell_id: shellId }, options),
+  );
+}

@@ -1,0 +1,227 @@
+import type { Command } from "commander";
+
+import {
+  addJsonOption,
+  commandExitCode,
+  numberFlag,
+  printCommandOutput,
+  runOperation,
+  withExample,
+  type JsonOption,
+} from "../output.js";
+import { shellQuote } from "../quote.js";
+import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
+import { registerServiceCommands } from "./service.js";
+import { registerShellCommands } from "./shell.js";
+
+/** `pyro workspace …`: persistent workspaces, their snapshots, shells and services. */
+export function registerWorkspaceCommands(program: Command): void {
+  const workspace = program
+    .command("workspace")
+    .description(
+      "Persistent workspaces: seed, exec, sync, diff, export, snapshots, reset, shells and services.",
+    );
+  withExample(
+    workspace,
+    "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
+    "pyro workspace exec WORKSPACE_ID -- make test",
+  );
+
+  const create = workspace
+    .command("create")
+    .description(
+      "Boot a sandbox, seed /workspace from --seed-path (directory or .tar/.tar.gz/.tgz) and store it as the baseline. Prints the workspace id.",
+    )
+    .argument("<environment>", "environment, e.g. debian:12")
+    .option("--seed-path <path>", "host directory or archive to seed /workspace from");
+  addJsonOption(addSandboxOptions(create, { timeout: false }));
+  withExample(create, "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat");
+  create.action((environment: string, options: SandboxFlags & { seedPath?: string }) =>
+    runOperation(
+      "workspace_create",
+      { environment, seed_path: options.seedPath, ...sandboxInput(options) },
+      options,
+    ),
+  );
+
+  const exec = workspace
+    .command("exec")
+    .description(
+      "Run a command in /workspace and record it in the command log. Exits with the command's exit code.",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .argument("<command...>", "command and arguments, after -- (re-quoted for the guest shell)")
+    .option("--cwd <path>", "working directory under /workspace")
+    .option("--timeout-seconds <n>", "timeout (default 30; exit code 124 when hit)", numberFlag);
+  addJsonOption(exec);
+  withExample(exec, `pyro workspace exec WORKSPACE_ID -- sh -c 'npm test 2>&1 | tail -5'`);
+  exec.action(
+    (
+      id: string,
+      words: string[],
+      options: JsonOption & { cwd?: string; timeoutSeconds?: number | string },
+    ) =>
+      runOperation(
+        "workspace_exec",
+        {
+          workspace_id: id,
+          command: shellQuote(words),
+          cwd: options.cwd,
+          timeout_seconds: options.timeoutSeconds,
+        },
+        options,
+        printCommandOutput,
+        commandExitCode,
+      ),
+  );
+
+  const sync = workspace.command("sync").description("Copy host files into a workspace.");
+  withExample(sync, "pyro workspace sync push WORKSPACE_ID ./src --dest /workspace/src");
+  const push = sync
+    .command("push")
+    .description("Copy a host directory or archive into the workspace under --dest.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<source_path>", "host directory or .tar/.tar.gz/.tgz archive")
+    .option("--dest <path>", "destination inside /workspace (default /workspace)");
+  addJsonOption(push);
+  withExample(push, "pyro workspace sync push WORKSPACE_ID ./patches.tar.gz --dest /workspace");
+  push.action((id: string, source: string, options: JsonOption & { dest?: string }) =>
+    runOperation(
+      "workspace_sync_push",
+      { workspace_id: id, source_path: source, dest: options.dest },
+      options,
+    ),
+  );
+
+  idCommand(workspace, "diff", {
+    operation: "workspace_diff",
+    description:
+      "Show what changed in /workspace since the baseline: the unified patch on stdout, a summary on stderr.",
+    example: "pyro workspace diff WORKSPACE_ID > changes.patch",
+    human: printDiff,
+  });
+
+  const exportCommand = workspace
+    .command("export")
+    .description("Copy a file or directory from /workspace to a host path that must not exist.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<path>", "path under /workspace")
+    .requiredOption("--output <host_path>", "exact host path to create");
+  addJsonOption(exportCommand);
+  withExample(
+    exportCommand,
+    "pyro workspace export WORKSPACE_ID dist --output ./dist-from-sandbox",
+  );
+  exportCommand.action((id: string, guestPath: string, options: JsonOption & { output: string }) =>
+    runOperation(
+      "workspace_export",
+      { workspace_id: id, path: guestPath, output_path: options.output },
+      options,
+    ),
+  );
+
+  registerSnapshotCommands(workspace);
+
+  const reset = workspace
+    .command("reset")
+    .description(
+      "Throw the sandbox away, boot a fresh one and restore /workspace from a snapshot (default baseline).",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .option("--snapshot <name>", "snapshot to restore (default baseline)");
+  addJsonOption(reset);
+  withExample(reset, "pyro workspace reset WORKSPACE_ID --snapshot green");
+  reset.action((id: string, options: JsonOption & { snapshot?: string }) =>
+    runOperation("workspace_reset", { workspace_id: id, snapshot: options.snapshot }, options),
+  );
+
+  idCommand(workspace, "status", {
+    operation: "workspace_status",
+    description:
+      "Show the workspace's state, command count, resets, services and expiry (read-only).",
+    example: "pyro workspace status WORKSPACE_ID --json",
+  });
+  idCommand(workspace, "logs", {
+    operation: "workspace_logs",
+    description: "Show the command log since creation or the last reset.",
+    example: "pyro workspace logs WORKSPACE_ID",
+  });
+  idCommand(workspace, "delete", {
+    operation: "workspace_delete",
+    description: "Stop the sandbox and delete the workspace with all its snapshots.",
+    example: "pyro workspace delete WORKSPACE_ID",
+  });
+
+  registerShellCommands(workspace);
+  registerServiceCommands(workspace);
+}
+
+/** A `workspace VERB ID` command that maps straight onto one operation. */
+function idCommand(
+  parent: Command,
+  verb: string,
+  spec: { operation: string; description: string; example: string; human?: typeof printDiff },
+): void {
+  const command = parent
+    .command(verb)
+    .description(spec.description)
+    .argument("<workspace_id>", "workspace id");
+  addJsonOption(command);
+  withExample(command, spec.example);
+  command.action((id: string, options: JsonOption) =>
+    runOperation(spec.operation, { workspace_id: id }, options, spec.human),
+  );
+}
+
+function printDiff(result: {
+  changed: boolean;
+  patch: string;
+  summary: { total: number; added: number; modified: number; deleted: number };
+}): void {
+  process.stdout.write(result.patch);
+  const { total, added, modified, deleted } = result.summary;
+  process.stderr.write(
+    result.changed
+      ? `${total} changed: ${added} added, ${modified} modified, ${deleted} deleted\n`
+      : "no changes since the baseline\n",
+  );
+}
+
+function registerSnapshotCommands(workspace: Command): void {
+  const snapshot = workspace
+    .command("snapshot")
+    .description("Named snapshots of /workspace that reset can restore.");
+  withExample(snapshot, "pyro workspace snapshot create WORKSPACE_ID green");
+
+  const create = snapshot
+    .command("create")
+    .description("Save the current /workspace as a named snapshot.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<name>", "snapshot name, ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+  addJsonOption(create);
+  withExample(create, "pyro workspace snapshot create WORKSPACE_ID green");
+  create.action((id: string, name: string, options: JsonOption) =>
+    runOperation("snapshot_create", { workspace_id: id, snapshot_name: name }, options),
+  );
+
+  const list = snapshot
+    .command("list")
+    .description("List snapshots, baseline first.")
+    .argument("<workspace_id>", "workspace id");
+  addJsonOption(list);
+  withExample(list, "pyro workspace snapshot list WORKSPACE_ID");
+  list.action((id: string, options: JsonOption) =>
+    runOperation("snapshot_list", { workspace_id: id }, options),
+  );
+
+  const remove = snapshot
+    .command("delete")
+    .description("Delete a named snapshot (the baseline cannot be deleted).")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<name>", "snapshot name");
+  addJsonOption(remove);
+  withExample(remove, "pyro workspace snapshot delete WORKSPACE_ID green");
+  remove.action((id: string, name: string, options: JsonOption) =>
+    runOperation("snapshot_delete", { workspace_id: id, snapshot_name: name }, options),
+  );
+}

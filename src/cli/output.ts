@@ -1,0 +1,164 @@
+/**
+ * Shared plumbing of every CLI command: run one catalogue operation, print the result
+ * (exactly the SDK object with --json, a human rendering otherwise), send progress and
+ * diagnostics to stderr, and turn failures into `error [code]: message` plus a non-zero
+ * exit status.
+ */
+import type { Command } from "commander";
+
+import type { Manager } from "../core/manager.js";
+import { asPyroError, type ErrorCode } from "../errors.js";
+import type { OperationContext, Progress } from "../operations/index.js";
+
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+export interface JsonOption {
+  json?: boolean;
+}
+
+/** How a command prints a successful result for humans. */
+export type HumanPrinter<Result> = (result: Result) => void;
+
+export function addJsonOption(command: Command): Command {
+  return command.option("--json", "print the result as JSON (the same object the SDK returns)");
+}
+
+/** Appends a worked example to a command's --help. */
+export function withExample(command: Command, ...examples: string[]): Command {
+  return command.addHelpText(
+    "after",
+    `\nExample${examples.length > 1 ? "s" : ""}:\n${examples.map((line) => `  $ ${line}`).join("\n")}\n`,
+  );
+}
+
+/**
+ * The runtime and the catalogue are imported when a command runs, not when the CLI starts:
+ * `--help` and `--version` then load only commander.
+ */
+export async function makeManager(): Promise<Manager> {
+  const { Manager } = await import("../core/manager.js");
+  return new Manager();
+}
+
+/**
+ * Progress lines ("booting sandbox", ...) go to stderr when a person is watching (a TTY),
+ * or when PYRO_PROGRESS=1; never into a pipe by default, where stderr may be the data
+ * (pyro run passes the command's stderr through).
+ */
+function progressPrinter(): ((progress: Progress) => void) | undefined {
+  if (!process.stderr.isTTY && process.env.PYRO_PROGRESS !== "1") return undefined;
+  return (progress) => process.stderr.write(`pyro: ${progress.message}\n`);
+}
+
+export function writeJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printError(error: unknown, json: boolean): void {
+  const failure = asPyroError(error);
+  if (json) writeJson({ error: failure.toJSON() });
+  process.stderr.write(`pyro: error [${failure.code}]: ${failure.message}\n`);
+  if (!json) process.stderr.write(`pyro: next step: ${CLI_NEXT_STEPS[failure.code]}\n`);
+}
+
+/** The CLI's wording of src/operations/hints.ts: commands and flags instead of tools and fields. */
+const CLI_NEXT_STEPS: Record<ErrorCode, string> = {
+  invalid_argument: "fix the named argument or flag (see --help) and run the command again",
+  not_found:
+    "check the id or name: `pyro workspace status ID`, `pyro workspace snapshot list ID` and `pyro workspace service list ID` show what exists",
+  invalid_state:
+    "`pyro workspace status ID` shows the state and last_error; `pyro workspace reset ID` boots a stopped workspace again",
+  limit_exceeded:
+    "delete a one-shot VM you no longer need, or collect expired ones with `pyro call vm_reap_expired`",
+  expired: "create a new sandbox; pass a larger --ttl-seconds (up to 86400) to keep it longer",
+  guest_unavailable:
+    "no guest can boot on this host: pass --allow-host-compat to run commands as host processes (NOT isolated), or run `pyro doctor`",
+  unsafe_archive:
+    "remove the refused member (absolute path, '..', symlink traversal or device) from the archive",
+  already_exists: "pick another name or --output path, or delete the existing one first",
+  protocol_error:
+    "the sandbox sent something unexpected: `pyro workspace reset ID` rebuilds a workspace's sandbox",
+  agent_error:
+    "the sandbox's agent failed: read the message; `pyro workspace reset ID` rebuilds the sandbox if it persists",
+  backend_error: "the sandbox backend failed: `pyro doctor` shows which backends work on this host",
+  internal: "this is a pyro bug; please report it with the message above",
+};
+
+/**
+ * Runs `operation` with `input` and prints the result; sets process.exitCode. The input
+ * goes through the catalogue exactly as MCP and SDK input does, so errors read the same.
+ */
+export async function runOperation<Result = Record<string, unknown>>(
+  operationName: string,
+  input: Record<string, unknown>,
+  options: JsonOption,
+  human?: HumanPrinter<Result>,
+  exitStatus?: (result: Result) => number,
+): Promise<void> {
+  const { invokeOperation, requireOperation } = await import("../operations/index.js");
+  const printRendering = (result: Result): void => {
+    // Only reached after the operation ran, so it exists.
+    const text = requireOperation(operationName).render(result as Record<string, unknown>);
+    if (text !== "") process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  };
+  await runAction<Result>(
+    options,
+    (manager, context) =>
+      invokeOperation(manager, operationName, withoutUndefined(input), context) as Promise<Result>,
+    human ?? printRendering,
+    exitStatus,
+  );
+}
+
+/** Runs an action on a fresh manager, prints its result and maps failures to an exit status. */
+export async function runAction<Result>(
+  options: JsonOption,
+  action: (manager: Manager, context: OperationContext) => Promise<Result>,
+  human: HumanPrinter<Result>,
+  exitStatus?: (result: Result) => number,
+): Promise<void> {
+  let manager: Manager | undefined;
+  try {
+    manager = await makeManager();
+    const result = await action(manager, { onProgress: progressPrinter() });
+    if (options.json) writeJson(result);
+    else human(result);
+    // A command's own exit status passes through, with or without --json.
+    if (exitStatus) process.exitCode = exitStatus(result);
+  } catch (error) {
+    printError(error, options.json === true);
+    process.exitCode = EXIT_ERROR;
+  } finally {
+    manager?.close();
+  }
+}
+
+export function withoutUndefined(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * Numeric flags: a number when the text is one, else the text itself, so the catalogue
+ * rejects it with the same message an MCP client or SDK caller gets for that value.
+ */
+export function numberFlag(value: string): number | string {
+  return value.trim() !== "" && Number.isFinite(Number(value)) ? Number(value) : value;
+}
+
+/** Boolean flags become `true` or are left out, so the operation's default applies. */
+export function flag(value: unknown): true | undefined {
+  return value === true ? true : undefined;
+}
+
+/** Prints a command's output as the command would: its stdout to stdout, stderr to stderr. */
+export function printCommandOutput(result: {
+  stdout: string;
+  stderr: string;
+  exit_code?: number;
+}): void {
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+}
+
+export const commandExitCode = (result: { exit_code?: number }): number => result.exit_code ?? 0;

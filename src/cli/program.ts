@@ -1,0 +1,32 @@
+import { Command } from "commander";
+
+import { PACKAGE_VERSION } from "../version.js";
+import { commandGroups } from "./commands/index.js";
+import { withExample } from "./output.js";
+
+/** The whole `pyro` command tree (built without running anything, so tests can walk it). */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("pyro")
+    .description(
+      "Disposable Linux sandboxes for coding agents: one-shot commands and persistent workspaces.\nEvery command takes --json; data goes to stdout, diagnostics to stderr.",
+    )
+    .version(PACKAGE_VERSION, "-V, --version", "print the pyro version")
+    .showSuggestionAfterError();
+  withExample(
+    program,
+    "pyro run debian:12 --allow-host-compat -- uname -a",
+    "pyro workspace create debian:12 --seed-path . --allow-host-compat --json",
+    "pyro mcp serve",
+  );
+  for (const register of commandGroups) register(program);
+  // Commander applies exitOverride per command, so set it on every one: main() maps a
+  // usage error to exit status 2 instead of commander calling process.exit itself.
+  for (const command of allCommands(program)) command.exitOverride();
+  return program;
+}
+
+export function allCommands(root: Command): Command[] {
+  return [root, ...root.commands.flatMap((command) => allCommands(command))];
+}

@@ -1,0 +1,114 @@
+/**
+ * The MCP server: one tool per catalogue operation, with the operation's description and
+ * input and output JSON schemas, a structured result plus a short text rendering, and
+ * failures as `isError` results carrying the pyro error code and a next step.
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+
+import type { Manager } from "../core/manager.js";
+import { asPyroError } from "../errors.js";
+import { nextStep } from "../operations/hints.js";
+import {
+  invokeOperation,
+  operations,
+  type AnyOperation,
+  type Progress,
+} from "../operations/index.js";
+import { PACKAGE_VERSION } from "../version.js";
+
+type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export function createMcpServer(manager: Manager): McpServer {
+  const server = new McpServer(
+    { name: "pyro", version: PACKAGE_VERSION },
+    {
+      instructions:
+        "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed.",
+    },
+  );
+  for (const operation of operations) registerOperation(server, manager, operation);
+  return server;
+}
+
+function registerOperation(server: McpServer, manager: Manager, operation: AnyOperation): void {
+  server.registerTool(
+    operation.name,
+    {
+      description: operation.description,
+      inputSchema: advertisedInput(operation),
+      outputSchema: operation.output,
+    },
+    async (args, extra) => {
+      try {
+        // Sent as returned (not re-parsed, which would strip undeclared keys): the SDK checks
+        // it against the output schema, and clients validate it against the JSON schema.
+        const result = (await invokeOperation(manager, operation.name, args, {
+          onProgress: progressSender(extra),
+        })) as Record<string, unknown>;
+        return {
+          structuredContent: result,
+          content: [{ type: "text" as const, text: operation.render(result) }],
+        };
+      } catch (error) {
+        const failure = asPyroError(error);
+        return {
+          isError: true,
+          content: [
+            {
+              type: "text" as const,
+              text: `error [${failure.code}]: ${failure.message}\nnext step: ${nextStep(failure.code)}`,
+            },
+          ],
+        };
+      }
+    },
+  );
+}
+
+/**
+ * The schema the MCP SDK sees: it advertises the operation's exact JSON schema, but lets
+ * any object through, because the catalogue validates the input itself. That way a bad
+ * value gets the same message and error code over MCP as from the SDK and the CLI, instead
+ * of the MCP SDK's generic "Invalid arguments" protocol error.
+ */
+function advertisedInput(operation: AnyOperation) {
+  let schema = advertisedInputs.get(operation.name);
+  if (!schema) {
+    const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(operation.input, {
+      target: "draft-7",
+      io: "input",
+    });
+    schema = z.looseObject({}).meta(jsonSchema);
+    advertisedInputs.set(operation.name, schema);
+  }
+  return schema;
+}
+/** Built once per operation: the HTTP transport creates a server per request. */
+const advertisedInputs = new Map<string, z.ZodObject>();
+
+/** Progress notifications, only when the client asked for them with a progressToken. */
+function progressSender(extra: ToolExtra): ((progress: Progress) => void) | undefined {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return undefined;
+  let last = -1;
+  return (progress) => {
+    // MCP requires progress to increase with every notification.
+    const value =
+      progress.progress !== undefined && progress.progress > last ? progress.progress : last + 1;
+    last = value;
+    void extra
+      .sendNotification({
+        method: "notifications/progress",
+        params: {
+          progressToken: token,
+          progress: value,
+          ...(progress.total === undefined ? {} : { total: progress.total }),
+          message: progress.message,
+        },
+      })
+      .catch(() => undefined);
+  };
+}
