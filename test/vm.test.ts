@@ -157,7 +157,7 @@ describe("one-shot VMs on the host backend", () => {
     await withEnv({ PYRO_ENVIRONMENT_CACHE_DIR: cache }, async () => {
       const manager = state.manager();
       expect(manager.environmentCacheDir).toBe(cache);
-      expect(manager.listEnvironments()).toMatchObject({
+      await expect(manager.listEnvironments()).resolves.toMatchObject({
         cache_dir: cache,
         environments: [
           { name: "debian:12" },
