@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { NotFoundError, PyroError, UnsafeArchiveError, ValidationError } from "../src/errors.js";
 import {
@@ -29,6 +29,24 @@ import {
   validateArchive,
 } from "../src/archive/index.js";
 import { normalizeMemberPath } from "../src/archive/validate.js";
+
+/**
+ * Extraction and packing use GNU tar where the system has it and node-tar otherwise
+ * (src/archive/gnu-tar.ts); the behaviour tests run against both.
+ */
+const TAR_MODES = [{ tar: "gnu" }, { tar: "builtin" }];
+
+function useTarMode(mode: string): void {
+  const saved = process.env.PYRO_AGENT_TAR;
+  beforeAll(() => {
+    if (mode === "builtin") process.env.PYRO_AGENT_TAR = "builtin";
+    else delete process.env.PYRO_AGENT_TAR;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.PYRO_AGENT_TAR;
+    else process.env.PYRO_AGENT_TAR = saved;
+  });
+}
 
 // ---------------------------------------------------------------------------------------
 // Raw ustar writer, for members node-tar's writer would sanitise.
@@ -115,178 +133,185 @@ async function listMembers(file: string): Promise<string[]> {
   return names;
 }
 
-describe("validateArchive / extractArchive: refusals", () => {
-  it("refuses a '..' member and extracts nothing", async () => {
-    const file = writeArchiveFile(
-      "evil.tar",
-      rawTar([
-        { name: "good.txt", body: "fine" },
-        { name: "../escape.txt", body: "escaped" },
-      ]),
-    );
-    const destination = path.join(work, "dest");
-    const error = await rejection(extractArchive(file, destination));
-    expect(error).toBeInstanceOf(UnsafeArchiveError);
-    expect(error.code).toBe("unsafe_archive");
-    expect(error.message).toContain("unsafe archive member path: '../escape.txt'");
-    expect(existsSync(path.join(work, "escape.txt"))).toBe(false);
-    expect(existsSync(path.join(destination, "good.txt"))).toBe(false);
-  });
+describe.each(TAR_MODES)(
+  "validateArchive / extractArchive: refusals ($tar tar)",
+  ({ tar: mode }) => {
+    useTarMode(mode);
+    it("refuses a '..' member and extracts nothing", async () => {
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawTar([
+          { name: "good.txt", body: "fine" },
+          { name: "../escape.txt", body: "escaped" },
+        ]),
+      );
+      const destination = path.join(work, "dest");
+      const error = await rejection(extractArchive(file, destination));
+      expect(error).toBeInstanceOf(UnsafeArchiveError);
+      expect(error.code).toBe("unsafe_archive");
+      expect(error.message).toContain("unsafe archive member path: '../escape.txt'");
+      expect(existsSync(path.join(work, "escape.txt"))).toBe(false);
+      expect(existsSync(path.join(destination, "good.txt"))).toBe(false);
+    });
 
-  it("refuses '..' hidden in the middle of a path", async () => {
-    const file = writeArchiveFile("evil.tar", rawTar([{ name: "a/../../x", body: "x" }]));
-    const error = await rejection(validateArchive(file, {}));
-    expect(error.message).toContain("unsafe archive member path: 'a/../../x'");
-  });
+    it("refuses '..' hidden in the middle of a path", async () => {
+      const file = writeArchiveFile("evil.tar", rawTar([{ name: "a/../../x", body: "x" }]));
+      const error = await rejection(validateArchive(file, {}));
+      expect(error.message).toContain("unsafe archive member path: 'a/../../x'");
+    });
 
-  it("refuses an absolute member", async () => {
-    const file = writeArchiveFile("evil.tar", rawTar([{ name: "/etc/x", body: "x" }]));
-    const error = await rejection(extractArchive(file, path.join(work, "dest")));
-    expect(error).toBeInstanceOf(UnsafeArchiveError);
-    expect(error.message).toContain("unsafe archive member path: '/etc/x'");
-  });
+    it("refuses an absolute member", async () => {
+      const file = writeArchiveFile("evil.tar", rawTar([{ name: "/etc/x", body: "x" }]));
+      const error = await rejection(extractArchive(file, path.join(work, "dest")));
+      expect(error).toBeInstanceOf(UnsafeArchiveError);
+      expect(error.message).toContain("unsafe archive member path: '/etc/x'");
+    });
 
-  it("refuses a Windows-rooted member that node-tar would strip", async () => {
-    const file = writeArchiveFile("evil.tar", rawTar([{ name: "c:x", body: "x" }]));
-    const error = await rejection(validateArchive(file, {}));
-    expect(error.message).toContain("unsafe archive member path: 'c:x'");
-  });
+    it("refuses a Windows-rooted member that node-tar would strip", async () => {
+      const file = writeArchiveFile("evil.tar", rawTar([{ name: "c:x", body: "x" }]));
+      const error = await rejection(validateArchive(file, {}));
+      expect(error.message).toContain("unsafe archive member path: 'c:x'");
+    });
 
-  it("refuses writing through a symlink member from earlier in the archive", async () => {
-    const outside = path.join(work, "outside");
-    mkdirSync(outside);
-    const file = writeArchiveFile(
-      "evil.tar",
-      rawTar([
-        { name: "linked", type: "2", linkname: outside },
-        { name: "linked/note.txt", body: "pwned" },
-      ]),
-    );
-    const destination = path.join(work, "dest");
-    const error = await rejection(extractArchive(file, destination));
-    expect(error).toBeInstanceOf(UnsafeArchiveError);
-    expect(error.message).toContain("traverse through a symlinked path");
-    expect(error.message).toContain(
-      "archive member 'linked/note.txt' would traverse through a symlinked path 'linked'",
-    );
-    expect(readdirSync(outside)).toEqual([]);
-    expect(existsSync(path.join(destination, "linked"))).toBe(false);
-  });
+    it("refuses writing through a symlink member from earlier in the archive", async () => {
+      const outside = path.join(work, "outside");
+      mkdirSync(outside);
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawTar([
+          { name: "linked", type: "2", linkname: outside },
+          { name: "linked/note.txt", body: "pwned" },
+        ]),
+      );
+      const destination = path.join(work, "dest");
+      const error = await rejection(extractArchive(file, destination));
+      expect(error).toBeInstanceOf(UnsafeArchiveError);
+      expect(error.message).toContain("traverse through a symlinked path");
+      expect(error.message).toContain(
+        "archive member 'linked/note.txt' would traverse through a symlinked path 'linked'",
+      );
+      expect(readdirSync(outside)).toEqual([]);
+      expect(existsSync(path.join(destination, "linked"))).toBe(false);
+    });
 
-  it("refuses writing through a symlink that already exists in the destination", async () => {
-    const outside = path.join(work, "outside");
-    const destination = path.join(work, "dest");
-    mkdirSync(outside);
-    mkdirSync(destination);
-    symlinkSync(outside, path.join(destination, "linked"));
-    const source = path.join(work, "src");
-    mkdirSync(path.join(source, "linked"), { recursive: true });
-    writeFileSync(path.join(source, "linked", "note.txt"), "pwned");
-    const file = path.join(work, "a.tar");
-    await createArchive({ cwd: source, entries: ["linked"], file });
+    it("refuses writing through a symlink that already exists in the destination", async () => {
+      const outside = path.join(work, "outside");
+      const destination = path.join(work, "dest");
+      mkdirSync(outside);
+      mkdirSync(destination);
+      symlinkSync(outside, path.join(destination, "linked"));
+      const source = path.join(work, "src");
+      mkdirSync(path.join(source, "linked"), { recursive: true });
+      writeFileSync(path.join(source, "linked", "note.txt"), "pwned");
+      const file = path.join(work, "a.tar");
+      await createArchive({ cwd: source, entries: ["linked"], file });
 
-    // Without a destination the archive itself is fine.
-    await expect(validateArchive(file, {})).resolves.toMatchObject({ entryCount: 2 });
-    const error = await rejection(extractArchive(file, destination));
-    expect(error).toBeInstanceOf(UnsafeArchiveError);
-    expect(error.message).toContain("traverse through a symlinked path 'linked'");
-    expect(readdirSync(outside)).toEqual([]);
-    expect(lstatSync(path.join(destination, "linked")).isSymbolicLink()).toBe(true);
-  });
+      // Without a destination the archive itself is fine.
+      await expect(validateArchive(file, {})).resolves.toMatchObject({ entryCount: 2 });
+      const error = await rejection(extractArchive(file, destination));
+      expect(error).toBeInstanceOf(UnsafeArchiveError);
+      expect(error.message).toContain("traverse through a symlinked path 'linked'");
+      expect(readdirSync(outside)).toEqual([]);
+      expect(lstatSync(path.join(destination, "linked")).isSymbolicLink()).toBe(true);
+    });
 
-  it.each([
-    ["character device", "3"],
-    ["fifo", "6"],
-    ["block device", "4"],
-    ["sparse file (ignored by node-tar)", "S"],
-    ["unknown type flag", "Z"],
-  ])("refuses a %s member", async (_label, type) => {
-    const file = writeArchiveFile(
-      "evil.tar",
-      rawTar([
-        { name: "ok.txt", body: "ok" },
-        { name: "special", type },
-      ]),
-    );
-    const destination = path.join(work, "dest");
-    const error = await rejection(extractArchive(file, destination));
-    expect(error).toBeInstanceOf(UnsafeArchiveError);
-    expect(error.message).toContain("unsupported archive member type");
-    expect(existsSync(path.join(destination, "ok.txt"))).toBe(false);
-  });
+    it.each([
+      ["character device", "3"],
+      ["fifo", "6"],
+      ["block device", "4"],
+      ["sparse file (ignored by node-tar)", "S"],
+      ["unknown type flag", "Z"],
+    ])("refuses a %s member", async (_label, type) => {
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawTar([
+          { name: "ok.txt", body: "ok" },
+          { name: "special", type },
+        ]),
+      );
+      const destination = path.join(work, "dest");
+      const error = await rejection(extractArchive(file, destination));
+      expect(error).toBeInstanceOf(UnsafeArchiveError);
+      expect(error.message).toContain("unsupported archive member type");
+      expect(existsSync(path.join(destination, "ok.txt"))).toBe(false);
+    });
 
-  it("refuses a hard link to '../x'", async () => {
-    const file = writeArchiveFile("evil.tar", rawTar([{ name: "h", type: "1", linkname: "../x" }]));
-    const error = await rejection(extractArchive(file, path.join(work, "dest")));
-    expect(error).toBeInstanceOf(UnsafeArchiveError);
-    expect(error.message).toContain("unsafe archive member path");
-    expect(error.message).toContain("'h'");
-    expect(error.message).toContain("'../x'");
-  });
+    it("refuses a hard link to '../x'", async () => {
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawTar([{ name: "h", type: "1", linkname: "../x" }]),
+      );
+      const error = await rejection(extractArchive(file, path.join(work, "dest")));
+      expect(error).toBeInstanceOf(UnsafeArchiveError);
+      expect(error.message).toContain("unsafe archive member path");
+      expect(error.message).toContain("'h'");
+      expect(error.message).toContain("'../x'");
+    });
 
-  it("refuses an absolute hard link and one to a member not seen before it", async () => {
-    const absolute = writeArchiveFile(
-      "abs.tar",
-      rawTar([{ name: "h", type: "1", linkname: "/etc/passwd" }]),
-    );
-    expect((await rejection(validateArchive(absolute, {}))).message).toContain(
-      "unsafe archive member path",
-    );
-    const later = writeArchiveFile(
-      "later.tar",
-      rawTar([
-        { name: "h", type: "1", linkname: "target.txt" },
-        { name: "target.txt", body: "t" },
-      ]),
-    );
-    const error = await rejection(validateArchive(later, {}));
-    expect(error.message).toContain("unsafe archive member path: hard link 'h'");
-  });
+    it("refuses an absolute hard link and one to a member not seen before it", async () => {
+      const absolute = writeArchiveFile(
+        "abs.tar",
+        rawTar([{ name: "h", type: "1", linkname: "/etc/passwd" }]),
+      );
+      expect((await rejection(validateArchive(absolute, {}))).message).toContain(
+        "unsafe archive member path",
+      );
+      const later = writeArchiveFile(
+        "later.tar",
+        rawTar([
+          { name: "h", type: "1", linkname: "target.txt" },
+          { name: "target.txt", body: "t" },
+        ]),
+      );
+      const error = await rejection(validateArchive(later, {}));
+      expect(error.message).toContain("unsafe archive member path: hard link 'h'");
+    });
 
-  it("refuses a hard link to an existing file in the destination that is not in the archive", async () => {
-    const destination = path.join(work, "dest");
-    mkdirSync(destination);
-    writeFileSync(path.join(destination, "existing.txt"), "secret");
-    const file = writeArchiveFile(
-      "evil.tar",
-      rawTar([{ name: "h", type: "1", linkname: "existing.txt" }]),
-    );
-    const error = await rejection(extractArchive(file, destination));
-    expect(error.message).toContain("unsafe archive member path: hard link 'h'");
-  });
+    it("refuses a hard link to an existing file in the destination that is not in the archive", async () => {
+      const destination = path.join(work, "dest");
+      mkdirSync(destination);
+      writeFileSync(path.join(destination, "existing.txt"), "secret");
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawTar([{ name: "h", type: "1", linkname: "existing.txt" }]),
+      );
+      const error = await rejection(extractArchive(file, destination));
+      expect(error.message).toContain("unsafe archive member path: hard link 'h'");
+    });
 
-  it("refuses a hard link to a symlink member", async () => {
-    const file = writeArchiveFile(
-      "evil.tar",
-      rawTar([
-        { name: "s", type: "2", linkname: "/etc/passwd" },
-        { name: "h", type: "1", linkname: "s" },
-      ]),
-    );
-    expect((await rejection(validateArchive(file, {}))).message).toContain(
-      "unsafe archive member path",
-    );
-  });
+    it("refuses a hard link to a symlink member", async () => {
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawTar([
+          { name: "s", type: "2", linkname: "/etc/passwd" },
+          { name: "h", type: "1", linkname: "s" },
+        ]),
+      );
+      expect((await rejection(validateArchive(file, {}))).message).toContain(
+        "unsafe archive member path",
+      );
+    });
 
-  it("refuses a non-directory root entry", async () => {
-    const file = writeArchiveFile("evil.tar", rawTar([{ name: "./", type: "2", linkname: "/" }]));
-    expect((await rejection(validateArchive(file, {}))).message).toContain(
-      "unsafe archive member path: './'",
-    );
-  });
+    it("refuses a non-directory root entry", async () => {
+      const file = writeArchiveFile("evil.tar", rawTar([{ name: "./", type: "2", linkname: "/" }]));
+      expect((await rejection(validateArchive(file, {}))).message).toContain(
+        "unsafe archive member path: './'",
+      );
+    });
 
-  it("normalises and checks member names", () => {
-    expect(normalizeMemberPath("./note.txt")).toBe("note.txt");
-    expect(normalizeMemberPath("./sub/")).toBe("sub");
-    expect(normalizeMemberPath("a//b/./c/")).toBe("a/b/c");
-    expect(normalizeMemberPath("./")).toBe(".");
-    expect(normalizeMemberPath(".")).toBe(".");
-    expect(() => normalizeMemberPath("")).toThrow(/unsafe archive member path: ''/);
-    expect(() => normalizeMemberPath("a\0b")).toThrow(/unsafe archive member path: 'a\\x00b'/);
-    expect(() => normalizeMemberPath("a\\..\\b")).toThrow(UnsafeArchiveError);
-    expect(() => normalizeMemberPath("..")).toThrow(UnsafeArchiveError);
-  });
-});
+    it("normalises and checks member names", () => {
+      expect(normalizeMemberPath("./note.txt")).toBe("note.txt");
+      expect(normalizeMemberPath("./sub/")).toBe("sub");
+      expect(normalizeMemberPath("a//b/./c/")).toBe("a/b/c");
+      expect(normalizeMemberPath("./")).toBe(".");
+      expect(normalizeMemberPath(".")).toBe(".");
+      expect(() => normalizeMemberPath("")).toThrow(/unsafe archive member path: ''/);
+      expect(() => normalizeMemberPath("a\0b")).toThrow(/unsafe archive member path: 'a\\x00b'/);
+      expect(() => normalizeMemberPath("a\\..\\b")).toThrow(UnsafeArchiveError);
+      expect(() => normalizeMemberPath("..")).toThrow(UnsafeArchiveError);
+    });
+  },
+);
 
 describe("validateArchive: malformed input and limits", () => {
   it("refuses garbage quickly", async () => {
@@ -376,7 +401,8 @@ describe("validateArchive: malformed input and limits", () => {
   });
 });
 
-describe("extractArchive: accepted archives", () => {
+describe.each(TAR_MODES)("extractArchive: accepted archives ($tar tar)", ({ tar: mode }) => {
+  useTarMode(mode);
   it("extracts a valid hard link inside the archive", async () => {
     const file = writeArchiveFile(
       "links.tar",
@@ -526,7 +552,8 @@ describe("archiveKind", () => {
   });
 });
 
-describe("exportPath / extractExport", () => {
+describe.each(TAR_MODES)("exportPath / extractExport ($tar tar)", ({ tar: mode }) => {
+  useTarMode(mode);
   let root: string;
 
   beforeEach(() => {

@@ -10,6 +10,7 @@ import { Worker } from "node:worker_threads";
 import { c as createTar, type ReadEntry } from "tar";
 
 import { PyroError, ValidationError, errorFromWire } from "../errors.js";
+import { gnuTar, packWithGnuTar } from "./gnu-tar.js";
 
 export interface CreateArchiveOptions {
   /** Directory the entries are relative to. */
@@ -47,7 +48,9 @@ export async function createArchive(options: CreateArchiveOptions): Promise<void
  * keeps the `./` prefix), which validateArchive and extractArchive normalise.
  */
 export async function packDirectory(dir: string, file: string): Promise<void> {
-  await writeArchive({ cwd: dir, entries: ["."], file }, { worker: true });
+  const tar = gnuTar();
+  if (tar) await packWithGnuTar(tar, dir, file, "dot-prefixed");
+  else await writeArchive({ cwd: dir, entries: ["."], file }, { worker: true });
 }
 
 /** How to write an archive: on this thread (async fs) or on a worker thread (sync fs). */

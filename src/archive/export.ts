@@ -13,6 +13,7 @@ import path from "node:path";
 
 import { NotFoundError, PyroError, UnsafeArchiveError, ValidationError } from "../errors.js";
 import { writeArchive } from "./create.js";
+import { gnuTar, packWithGnuTar } from "./gnu-tar.js";
 import { extractArchive } from "./extract.js";
 import { errnoCode, quote } from "./validate.js";
 
@@ -67,6 +68,13 @@ export async function exportPath(options: ExportPathOptions): Promise<ExportPath
           file: options.file,
         },
       );
+    }
+    const tar = gnuTar();
+    if (tar) {
+      return {
+        artifact_type: "directory",
+        entry_count: await packWithGnuTar(tar, source, file, "relative"),
+      };
     }
     const names = (await readdir(source)).sort();
     // An empty directory still needs one member: node-tar refuses a tar with none.

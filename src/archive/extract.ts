@@ -18,6 +18,7 @@ import { x as extractTar, type ReadEntry } from "tar";
 import type { Stats } from "node:fs";
 
 import { PyroError } from "../errors.js";
+import { extractWithGnuTar, gnuTar } from "./gnu-tar.js";
 import {
   type ArchiveSummary,
   type ValidateArchiveOptions,
@@ -38,9 +39,19 @@ export async function extractArchive(
   options: ExtractArchiveOptions = {},
 ): Promise<ArchiveSummary> {
   const root = path.resolve(destination);
-  const { summary, symlinks } = await inspectArchive(file, { ...options, destination: root });
+  const { summary, symlinks, replacesMembers } = await inspectArchive(file, {
+    ...options,
+    destination: root,
+  });
   await mkdir(root, { recursive: true });
   if (summary.entryCount === 0) return summary;
+  // GNU tar defers some symlinks to the end, so with repeated paths it could let an
+  // earlier symlink win over a later file: those (rare) archives take the path below.
+  const tar = replacesMembers ? null : gnuTar();
+  if (tar) {
+    await extractWithGnuTar(tar, file, root, summary.gzip);
+    return summary;
+  }
 
   // node-tar's synchronous unpacker does each member's filesystem work inline: about 3x
   // faster than its async one for many small files. The feed still yields to the event loop

@@ -59,6 +59,11 @@ export interface ArchiveInspection {
   summary: ArchiveSummary;
   /** Symlinks that are the last member written at their path, in archive order. */
   symlinks: ArchiveSymlink[];
+  /**
+   * A path appears more than once (other than a directory listed twice). Extraction must
+   * then make the last member win, which only our own extractor guarantees.
+   */
+  replacesMembers: boolean;
 }
 
 /**
@@ -99,6 +104,8 @@ export async function inspectArchive(
   const symlinks = new Map<string, string>();
   // Proper prefixes to check on disk, with the first member that needed them.
   const prefixUsers = new Map<string, string>();
+  // Whether a later member replaces an earlier one at the same path.
+  let replacesMembers = false;
 
   const parser = new Parser({ ...PARSER_OPTIONS });
   const run = driveParser(file, gzip, parser);
@@ -170,6 +177,10 @@ export async function inspectArchive(
       }
     }
 
+    const previous = current.get(name);
+    if (previous !== undefined && (previous !== "Directory" || type !== "Directory")) {
+      replacesMembers = true;
+    }
     // Hard links and all regular file flavours count as "File" for later hard links.
     current.set(name, type === "Link" || FILE_TYPES.has(type) ? "File" : type);
     symlinks.delete(name);
@@ -215,6 +226,7 @@ export async function inspectArchive(
   return {
     summary: { entryCount, totalBytes, gzip },
     symlinks: [...symlinks].map(([name, target]) => ({ name, target })),
+    replacesMembers,
   };
 }
 

@@ -9,19 +9,12 @@
  * Node 18 APIs here.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, lstatSync } from "node:fs";
+import { createReadStream, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import type { BigIntStats } from "node:fs";
 import { list as tarList } from "tar";
 import type { ReadEntry } from "tar";
 
-import {
-  FS_CONCURRENCY,
-  forEachLimit,
-  isVanished,
-  readFileP,
-  readlinkP,
-  walkDirectory,
-} from "./fs-walk.js";
+import { forEachSliced, isVanished, walkDirectory } from "./fs-walk.js";
 import { normalizeTarPath, type Tree } from "./tree.js";
 
 export type ManifestEntry =
@@ -136,39 +129,51 @@ export async function manifestFromDirectory(dir: string, cache?: DigestCache): P
       }
     }
   }
-  await forEachLimit(symlinks, FS_CONCURRENCY, async ({ abs, rel }) => {
+  await forEachSliced(symlinks, ({ abs, rel }) => {
     try {
-      manifest.set(rel, { type: "symlink", target: await readlinkP(abs) });
+      manifest.set(rel, { type: "symlink", target: readlinkSync(abs, "utf8") });
     } catch (err) {
       if (!isVanished(err)) throw err;
     }
   });
-  await forEachLimit(toHash, FS_CONCURRENCY, async ({ abs, rel, stamp, stats }) => {
+  const record = (
+    item: { rel: string; stamp: string; stats: BigIntStats },
+    digest: { size: number; sha256: string },
+  ): void => {
+    manifest.set(item.rel, { type: "file", ...digest });
+    const hashedAt = BigInt(Date.now()) * 1_000_000n;
+    if (
+      cache &&
+      hashedAt - item.stats.ctimeNs > RACY_WINDOW_NS &&
+      BigInt(digest.size) === item.stats.size
+    ) {
+      cache.set(item.rel, { stamp: item.stamp, ...digest });
+    } else {
+      cache?.delete(item.rel);
+    }
+  };
+  // Small files (the common case) are read whole; large ones are hashed as a stream so
+  // memory stays bounded however big a file in the workspace is.
+  const large: typeof toHash = [];
+  await forEachSliced(toHash, (item) => {
+    if (item.stats.size >= BigInt(STREAM_HASH_BYTES)) {
+      large.push(item);
+      return;
+    }
     try {
-      // Small files (the common case) are read whole; large ones are hashed as a stream
-      // so memory stays bounded however big a file in the workspace is.
-      let digest: { size: number; sha256: string };
-      if (stats.size < BigInt(STREAM_HASH_BYTES)) {
-        const content = await readFileP(abs);
-        digest = { size: content.length, sha256: sha256(content) };
-      } else {
-        digest = await hashFile(abs);
-      }
-      manifest.set(rel, { type: "file", ...digest });
-      const hashedAt = BigInt(Date.now()) * 1_000_000n;
-      if (
-        cache &&
-        hashedAt - stats.ctimeNs > RACY_WINDOW_NS &&
-        BigInt(digest.size) === stats.size
-      ) {
-        cache.set(rel, { stamp, ...digest });
-      } else {
-        cache?.delete(rel);
-      }
+      const content = readFileSync(item.abs);
+      record(item, { size: content.length, sha256: sha256(content) });
     } catch (err) {
       if (!isVanished(err)) throw err;
     }
   });
+  for (const item of large) {
+    try {
+      record(item, await hashFile(item.abs));
+    } catch (err) {
+      if (!isVanished(err)) throw err;
+    }
+  }
   if (cache) for (const rel of cache.keys()) if (!seen.has(rel)) cache.delete(rel);
   const all = [...walked.directories, ...manifest.keys()];
   for (const empty of emptyDirectories(walked.directories, all))

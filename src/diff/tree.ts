@@ -8,14 +8,9 @@
  */
 import { list as tarList } from "tar";
 
-import {
-  FS_CONCURRENCY,
-  forEachLimit,
-  isVanished,
-  readFileP,
-  readlinkP,
-  walkDirectory,
-} from "./fs-walk.js";
+import { readFileSync, readlinkSync } from "node:fs";
+
+import { forEachSliced, isVanished, walkDirectory } from "./fs-walk.js";
 import type { ReadEntry } from "tar";
 
 export type TreeEntry =
@@ -31,19 +26,19 @@ export type Tree = Map<string, TreeEntry>;
 
 /**
  * Snapshot a host directory (see walkDirectory for what is listed). File
- * contents and symlink targets are read with bounded concurrency; entries that
+ * contents and symlink targets are read in time slices; entries that
  * vanish while the tree is being read are skipped.
  */
 export async function treeFromDirectory(dir: string): Promise<Tree> {
   const tree: Tree = new Map();
   const walked = await walkDirectory(dir);
   for (const rel of walked.directories) tree.set(rel, { type: "directory" });
-  await forEachLimit(walked.leaves, FS_CONCURRENCY, async ({ abs, rel, type }) => {
+  await forEachSliced(walked.leaves, ({ abs, rel, type }) => {
     try {
       if (type === "file") {
-        tree.set(rel, { type: "file", content: await readFileP(abs) });
+        tree.set(rel, { type: "file", content: readFileSync(abs) });
       } else {
-        tree.set(rel, { type: "symlink", target: await readlinkP(abs) });
+        tree.set(rel, { type: "symlink", target: readlinkSync(abs, "utf8") });
       }
     } catch (err) {
       if (!isVanished(err)) throw err;
