@@ -20,10 +20,7 @@ const SLICE_MS = 10;
  * twice as slow; in a guest under software emulation (TCG), where every thread
  * switch is emulated, a 10,000-file manifest took 60 s async and 5 s sync.
  */
-export async function forEachSliced<T>(
-  items: Iterable<T>,
-  task: (item: T) => void,
-): Promise<void> {
+export async function forEachSliced<T>(items: Iterable<T>, task: (item: T) => void): Promise<void> {
   let sliceStart = Date.now();
   let count = 0;
   for (const item of items) {
