@@ -34,7 +34,10 @@ export class GuestRelay {
   private readonly clients = new Set<RelayClient>();
   private nextId = 1;
   private hello: Record<string, unknown> | null = null;
-  private helloWaiters: Array<(hello: Record<string, unknown>) => void> = [];
+  private helloWaiters: Array<{
+    resolve: (hello: Record<string, unknown>) => void;
+    reject: (error: Error) => void;
+  }> = [];
 
   constructor(guestSocket: net.Socket, onGuestClosed: (error?: Error) => void) {
     this.guest = new FramedConnection(
@@ -54,8 +57,8 @@ export class GuestRelay {
    * first answer wins.
    */
   async handshake(signal: AbortSignal): Promise<Record<string, unknown>> {
-    const answered = new Promise<Record<string, unknown>>((resolve) =>
-      this.helloWaiters.push(resolve),
+    const answered = new Promise<Record<string, unknown>>((resolve, reject) =>
+      this.helloWaiters.push({ resolve, reject }),
     );
     const greet = (): void =>
       void this.guest
@@ -135,9 +138,25 @@ export class GuestRelay {
       if (frame.kind !== FrameKind.Json || this.hello) return;
       try {
         const message = parseJsonPayload(frame.payload);
+        if (message.type === "error") {
+          // An agent of another protocol version: the image carries another pyro's agent.
+          const detail = (message.error as { message?: unknown } | undefined)?.message;
+          const error = new Error(
+            `the guest agent refused the handshake (${String(detail)}); the environment's image carries another pyro's agent: run \`pyro env pull\` for it`,
+          );
+          for (const waiter of this.helloWaiters.splice(0)) waiter.reject(error);
+          return;
+        }
         if (message.type !== "hello") return;
+        if (message.protocol_version !== PROTOCOL_VERSION) {
+          const error = new Error(
+            `the guest agent speaks protocol version ${String(message.protocol_version)}, this pyro speaks ${PROTOCOL_VERSION}: run \`pyro env pull\` for the environment`,
+          );
+          for (const waiter of this.helloWaiters.splice(0)) waiter.reject(error);
+          return;
+        }
         this.hello = message;
-        for (const waiter of this.helloWaiters.splice(0)) waiter(message);
+        for (const waiter of this.helloWaiters.splice(0)) waiter.resolve(message);
       } catch {
         // a damaged greeting: the next one will do
       }
