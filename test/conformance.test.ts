@@ -10,10 +10,13 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import * as tar from "tar";
+
 import { processIsAlive } from "../src/agent/process-group.js";
 import { findQemu } from "../src/backends/qemu/detect.js";
 import type { Manager } from "../src/core/manager.js";
 import { EnvironmentStore } from "../src/environments/store.js";
+import { AgentClient } from "../src/protocol/client.js";
 import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 import { readUntil, useTempState, writeTree } from "./helpers.js";
 
@@ -180,7 +183,30 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       await pyro.createSnapshot(id, "note");
       const record = JSON.parse(
         fs.readFileSync(pyro.context.layout.workspaceRecord(id), "utf8"),
-      ) as { runtime: { pid: number; vmm_pid?: number } };
+      ) as { runtime: { pid: number; socket_path: string; vmm_pid?: number } };
+
+      // The host's word that it validated an archive counts only in a guest, and only for
+      // an empty destination; the host agent, writing to the host, always validates itself.
+      const payload = path.join(state.base(), "payload");
+      writeTree(payload, { "more.txt": "more\n" });
+      const archive = path.join(state.base(), "payload.tar");
+      await tar.c({ file: archive, cwd: payload }, ["more.txt"]);
+      const { client } = await AgentClient.connect(record.runtime.socket_path);
+      try {
+        const importing = client.request(
+          "archive.import",
+          { destination: "/workspace", host_validated: true },
+          { upload: fs.createReadStream(archive) },
+        );
+        if (tier.backend === "qemu") {
+          await expect(importing).rejects.toThrow("only restored into an empty directory");
+        } else {
+          await expect(importing).resolves.toMatchObject({ validated_by: "agent" });
+        }
+      } finally {
+        client.close();
+      }
+
       // qemu itself for a guest (its supervisor must notice), the agent on the host.
       const victim = record.runtime.vmm_pid ?? record.runtime.pid;
       process.kill(victim, "SIGKILL");

@@ -9,6 +9,13 @@ export interface AgentContext {
   handlers: Map<string, Handler>;
   /** Run (in registration order) before the agent exits: stop shells, services, ... */
   cleanups: Array<() => Promise<void>>;
+  /**
+   * True in a real guest (the agent serves a virtio port): the guest belongs to the host,
+   * so an archive the host says it validated, restored into a fresh /workspace, need not be
+   * validated twice. The host backend's agent writes to the host's own filesystem and
+   * always validates.
+   */
+  trustsHostValidation: boolean;
 }
 
 export function stringField(body: Record<string, unknown>, field: string): string | undefined {

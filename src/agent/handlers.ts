@@ -5,7 +5,12 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 
-import { createArchive, exportPath, extractArchive } from "../archive/index.js";
+import {
+  createArchive,
+  exportPath,
+  extractArchive,
+  extractPrevalidatedArchive,
+} from "../archive/index.js";
 import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
 import { PyroError, ValidationError } from "../errors.js";
 import type { AgentContext } from "./context.js";
@@ -52,9 +57,15 @@ export function registerCoreHandlers(context: AgentContext): void {
     return withScratch(context, "import.tar", async (scratch) => {
       await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
       await fs.mkdir(destination.local, { recursive: true });
+      if (body.host_validated === true && context.trustsHostValidation) {
+        await assertEmptyDirectory(destination.local, destination.guest);
+        await extractPrevalidatedArchive(scratch, destination.local);
+        return { destination: destination.guest, validated_by: "host" };
+      }
       const summary = await extractArchive(scratch, destination.local);
       return {
         destination: destination.guest,
+        validated_by: "agent",
         entry_count: summary.entryCount,
         bytes_written: summary.totalBytes,
       };
@@ -120,6 +131,20 @@ export function registerCoreHandlers(context: AgentContext): void {
       };
     });
   });
+}
+
+/**
+ * Host validation says nothing about what is already on disk (a symlink in /workspace
+ * could redirect a member), so it is only trusted for a destination with nothing in it.
+ */
+async function assertEmptyDirectory(local: string, guest: string): Promise<void> {
+  const entries = await fs.readdir(local);
+  if (entries.length > 0) {
+    throw new ValidationError(
+      `host_validated archives are only restored into an empty directory; '${guest}' has ${entries.length} entries`,
+      { destination: guest },
+    );
+  }
 }
 
 /** Runs `use` with a fresh temp file in the agent's private state dir, removed afterwards. */

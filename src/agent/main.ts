@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     stateDir: options.stateDir,
     handlers: new Map(),
     cleanups: [],
+    trustsHostValidation: options.serialPort !== null,
   };
   registerCoreHandlers(context);
   registerFeatures(context);

@@ -26,6 +26,7 @@ import {
   driveParser,
   errnoCode,
   inspectArchive,
+  isGzipFile,
   quote,
   toArchiveError,
 } from "./validate.js";
@@ -88,6 +89,23 @@ export async function extractArchive(
     }
   }
   return summary;
+}
+
+/**
+ * Extracts an archive whose members were already validated by a party the caller trusts
+ * (the host, for a guest agent restoring into a fresh /workspace), skipping the member by
+ * member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
+ * Without GNU tar it falls back to the validating extractor.
+ */
+export async function extractPrevalidatedArchive(file: string, destination: string): Promise<void> {
+  const root = path.resolve(destination);
+  const tar = gnuTar();
+  if (!tar) {
+    await extractArchive(file, root);
+    return;
+  }
+  await mkdir(root, { recursive: true });
+  await extractWithGnuTar(tar, file, root, await isGzipFile(file));
 }
 
 /**

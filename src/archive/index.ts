@@ -16,7 +16,11 @@ export {
   type ExtractExportOptions,
   type ExtractExportResult,
 } from "./export.js";
-export { extractArchive, type ExtractArchiveOptions } from "./extract.js";
+export {
+  extractArchive,
+  extractPrevalidatedArchive,
+  type ExtractArchiveOptions,
+} from "./extract.js";
 export {
   DEFAULT_MAX_ENTRIES,
   DEFAULT_MAX_TOTAL_BYTES,

@@ -413,7 +413,7 @@ export function driveParser(file: string, gzip: boolean, parser: Parser): Parser
   return { done, fail, failed: () => failure !== undefined, sawEof: () => eof };
 }
 
-async function isGzipFile(file: string): Promise<boolean> {
+export async function isGzipFile(file: string): Promise<boolean> {
   let handle;
   try {
     handle = await open(file, "r");

@@ -34,6 +34,11 @@ export interface Backend {
   readonly name: BackendName;
   /** Reported to users as `execution_mode`. */
   readonly executionMode: string;
+  /**
+   * Whether archives sent to the sandbox should travel gzip'd: worth it across a
+   * virtio-serial port (a tar of many small files is mostly padding), not on a local socket.
+   */
+  readonly compressesTransfers: boolean;
   capabilities(): RuntimeCapabilities;
   boot(spec: SandboxSpec): Promise<RuntimeRecord>;
   isAlive(runtime: RuntimeRecord): boolean;

@@ -8,6 +8,7 @@ import type { Backend, BackendName, RuntimeCapabilities } from "./types.js";
  */
 export class UnavailableBackend implements Backend {
   readonly executionMode = "unavailable";
+  readonly compressesTransfers = false;
 
   constructor(
     readonly name: BackendName,

@@ -1,5 +1,3 @@
-import { createReadStream } from "node:fs";
-
 import type { WorkspaceRecord } from "../store/records.js";
 import { clearCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
@@ -8,6 +6,7 @@ import { reportProgress, type ProgressOptions } from "./progress.js";
 import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import { bootSandbox, destroyRuntime } from "./sandbox.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
+import { importArchive } from "./workspace-create.js";
 
 /**
  * Reset-over-repair: throw the sandbox away, boot a fresh one and restore /workspace from
@@ -37,14 +36,8 @@ export async function resetWorkspace(
       reportProgress(options, "booting sandbox", 0, 2);
       record.runtime = await bootSandbox(context, record);
       reportProgress(options, `restoring /workspace from snapshot '${snapshotName}'`, 1, 2);
-      await context.pool.request(
-        record.runtime,
-        "archive.import",
-        { destination: "/workspace" },
-        {
-          upload: createReadStream(archive),
-        },
-      );
+      // snapshotArchiveFor validated the archive in full above.
+      await importArchive(context, record, archive, "/workspace", { fresh: true });
     } catch (error) {
       await destroyRuntime(context, record).catch(() => undefined);
       record.state = "stopped";

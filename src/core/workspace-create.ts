@@ -1,4 +1,6 @@
 import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
 
@@ -11,6 +13,7 @@ import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type { Backend } from "../backends/index.js";
 import {
+  backendOf,
   bootSandbox,
   chooseBackend,
   destroyRuntime,
@@ -56,8 +59,9 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
 
 /**
  * Streams a source into the sandbox at `destination`. Directories are packed to a temp
- * tar first (symlinks stay symlinks); archives go as they are and the agent validates
- * them again, member by member, before writing anything.
+ * tar first (symlinks stay symlinks). The archive is validated here, member by member;
+ * the agent validates it again unless it restores into a fresh, empty /workspace of a
+ * real guest (`fresh`, see importArchive).
  */
 export async function uploadSource(
   context: ManagerContext,
@@ -65,8 +69,8 @@ export async function uploadSource(
   source: SourceArchive,
   destination: string,
   stagingDir: string,
+  options: { fresh: boolean },
 ): Promise<{ entry_count: number; bytes_written: number }> {
-  if (!record.runtime) throw new Error("uploadSource needs a running sandbox");
   let file = source.sourcePath;
   let temp: string | null = null;
   try {
@@ -76,16 +80,45 @@ export async function uploadSource(
       await packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const result = await context.pool.request<{ entry_count: number; bytes_written: number }>(
-      record.runtime,
-      "archive.import",
-      { destination },
-      { upload: createReadStream(file) },
-    );
-    return { entry_count: result.entry_count, bytes_written: result.bytes_written };
+    const summary = await validateArchive(file, {});
+    const imported = await importArchive(context, record, file, destination, options);
+    return {
+      entry_count: imported.entry_count ?? summary.entryCount,
+      bytes_written: imported.bytes_written ?? summary.totalBytes,
+    };
   } finally {
     if (temp) await fs.rm(temp, { force: true });
   }
+}
+
+/**
+ * Sends a tar the host has validated to the agent, which extracts it at `destination`.
+ * Across a guest backend's port it travels gzip'd. With `fresh` (create and reset: the
+ * destination is the new sandbox's empty /workspace) a real guest trusts the host's
+ * validation instead of repeating it in emulated JavaScript; the host backend's agent,
+ * which writes to the host's filesystem, always validates again.
+ */
+export async function importArchive(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  file: string,
+  destination: string,
+  options: { fresh: boolean },
+): Promise<{ entry_count?: number; bytes_written?: number }> {
+  if (!record.runtime) throw new Error("importArchive needs a running sandbox");
+  const source = createReadStream(file);
+  let upload: Readable = source;
+  if (backendOf(context, record).compressesTransfers) {
+    const gzip = createGzip({ level: 1 });
+    source.once("error", (error) => gzip.destroy(error));
+    upload = source.pipe(gzip);
+  }
+  return context.pool.request<{ entry_count?: number; bytes_written?: number }>(
+    record.runtime,
+    "archive.import",
+    { destination, host_validated: options.fresh },
+    { upload },
+  );
 }
 
 /** Streams a tree out of the sandbox into `target` (atomically: temp file, then rename). */
@@ -174,6 +207,7 @@ export async function createWorkspace(
           seedSource,
           "/workspace",
           path.join(dir, "staging"),
+          { fresh: true },
         );
         record.workspace_seed = { ...record.workspace_seed, ...seeded };
       }

@@ -173,7 +173,9 @@ export async function pushWorkspaceSync(
   const source = await resolveSource(input.source_path, "source_path");
   const record = await requireStarted(context, id, "workspace_sync_push");
   const staging = path.join(context.layout.workspaceDir(record.workspace_id), "staging");
-  const written = await uploadSource(context, record, source, destination, staging);
+  const written = await uploadSource(context, record, source, destination, staging, {
+    fresh: false,
+  });
   return {
     workspace_id: record.workspace_id,
     workspace_sync: {

@@ -55,6 +55,7 @@ export function hostSandboxPaths(sandboxDir: string): {
 export class HostBackend implements Backend {
   readonly name = "host" as const;
   readonly executionMode = "host_compat";
+  readonly compressesTransfers = false;
 
   capabilities(): RuntimeCapabilities {
     return {

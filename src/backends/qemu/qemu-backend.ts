@@ -69,6 +69,7 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
 export class QemuBackend implements Backend {
   readonly name = "qemu" as const;
   readonly executionMode = "guest_serial";
+  readonly compressesTransfers = true;
   private readonly store: EnvironmentStore;
 
   constructor(environmentCacheDir: string) {
