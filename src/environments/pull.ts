@@ -218,15 +218,8 @@ async function buildEnvironment(
       agent: { version: AGENT_VERSION, protocol_version: PROTOCOL_VERSION, sha256: agent.sha256 },
       packages,
     };
-    await writeJsonAtomic(path.join(entry, "manifest.json"), manifest);
-
     phase(`installing into ${store.entryDir(name)}`);
-    await swapIntoPlace(store, name, entry, staging);
-    await store.writeStamp(store.entryDir(name), [
-      manifest.kernel,
-      manifest.initramfs,
-      manifest.rootfs,
-    ]);
+    await installEntry(store, name, entry, staging, manifest);
     return manifest;
   } finally {
     await fs.rm(staging, { recursive: true, force: true, maxRetries: 3 });
@@ -278,14 +271,8 @@ async function refreshAgent(
       rootfs: { ...(await artifact(entry, current.rootfs.file)), format: "ext4" },
       agent: { version: AGENT_VERSION, protocol_version: PROTOCOL_VERSION, sha256: agent.sha256 },
     };
-    await writeJsonAtomic(path.join(entry, "manifest.json"), manifest);
     phase(`installing into ${store.entryDir(name)}`);
-    await swapIntoPlace(store, name, entry, staging);
-    await store.writeStamp(store.entryDir(name), [
-      manifest.kernel,
-      manifest.initramfs,
-      manifest.rootfs,
-    ]);
+    await installEntry(store, name, entry, staging, manifest);
     return manifest;
   } finally {
     await fs.rm(staging, { recursive: true, force: true, maxRetries: 3 });
@@ -300,6 +287,26 @@ async function makeStaging(store: EnvironmentStore, name: EnvironmentName): Prom
   );
   await fs.mkdir(dir);
   return dir;
+}
+
+/**
+ * Finishes an entry built in `entry`: the manifest last (no manifest, no entry), the swap
+ * into place, then the verified stamp, so the next boot need not hash it again.
+ */
+async function installEntry(
+  store: EnvironmentStore,
+  name: EnvironmentName,
+  entry: string,
+  staging: string,
+  manifest: EnvironmentManifest,
+): Promise<void> {
+  await writeJsonAtomic(path.join(entry, "manifest.json"), manifest);
+  await swapIntoPlace(store, name, entry, staging);
+  await store.writeStamp(store.entryDir(name), [
+    manifest.kernel,
+    manifest.initramfs,
+    manifest.rootfs,
+  ]);
 }
 
 /** Old entry aside, new entry in, old entry gone: a reader never sees a half-written one. */

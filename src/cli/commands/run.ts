@@ -22,7 +22,7 @@ export function registerRunCommand(program: Command): void {
   addJsonOption(addSandboxOptions(run, { timeout: true }));
   withExample(
     run,
-    "pyro run debian:12 --allow-host-compat -- uname -a",
+    "pyro run debian:12 -- uname -a",
     `pyro run debian:12 --allow-host-compat --json -- sh -c 'echo "$HOME"'`,
   );
   run.action((environment: string, words: string[], options: SandboxFlags) =>
