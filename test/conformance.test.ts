@@ -4,9 +4,11 @@
  * environment are available, which CI guarantees (scripts/guest-setup.sh). Under TCG a
  * cold boot takes several seconds, so the set is small and each flow reuses its sandbox.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -19,6 +21,8 @@ import { EnvironmentStore } from "../src/environments/store.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 import { readUntil, useTempState, writeTree } from "./helpers.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 interface Tier {
   backend: "host" | "qemu";
@@ -231,8 +235,28 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
   );
 });
 
-describe("qemu backend: failed boots", () => {
+describe("qemu backend: the CLI smoke test and failed boots", () => {
   const state = useTempState();
+
+  it(
+    "passes the milestone's smoke test through the built CLI on a real guest",
+    {
+      timeout: 240_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const smoke = spawnSync(process.execPath, [path.join(root, "scripts", "smoke.mjs")], {
+        encoding: "utf8",
+        env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_STATE_DIR: state.stateDir() },
+      });
+      expect(smoke.stderr).toBe("");
+      expect(smoke.status).toBe(0);
+      expect(smoke.stdout).toContain("execution_mode guest_serial");
+      expect(smoke.stdout).toContain("smoke: create/snapshot/reset/diff OK");
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
 
   it(
     "explains a boot that misses its deadline and leaves no VM, disk or workspace",
