@@ -91,11 +91,15 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
     async ({ skip }) => {
       const pyro = manager(skip);
       const result = await pyro.runVm({
-        command: 'uname -sr; echo "args: $0"; pwd',
+        command: "uname -sr; pwd; date -u +%s",
         allow_host_compat: tier.allowHostCompat,
       });
       expect(result.exit_code).toBe(0);
       expect(result.execution_mode).toBe(tier.executionMode);
+      // The guest's clock follows the host's (set at boot, then from the supervisor's hello),
+      // so files written in the sandbox never look older than files pushed from the host.
+      const guestEpoch = Number(result.stdout.trim().split("\n").at(-1));
+      expect(Math.abs(guestEpoch - Date.now() / 1000)).toBeLessThan(3);
       if (tier.backend === "qemu") {
         // A real guest: Debian's cloud kernel, not the host's.
         expect(result.stdout).toContain("cloud-amd64");

@@ -4,6 +4,7 @@
  * the workspace directory. It serves the framed protocol on a Unix socket; any number of
  * clients may be connected at once.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
         uptime_ms: Date.now() - startedAt,
         capabilities: [...context.handlers.keys()].sort(),
       }),
+      onHostTime: options.serialPort !== null ? syncClock : undefined,
     });
   };
   const server = net.createServer(serve);
@@ -150,6 +152,19 @@ async function main(): Promise<void> {
     fs.renameSync(pending, socketPath);
     console.error(`pyro-agent ${AGENT_VERSION} listening on ${socketPath} (root ${options.root})`);
   });
+}
+
+/**
+ * A guest's clock is set from the kernel command line at boot, seconds before the agent
+ * answers; the supervisor's hello brings the host's time, so files the guest writes do not
+ * look older than files just pushed from the host (make's "clock skew" warnings).
+ */
+function syncClock(hostEpochMs: number): void {
+  if (Math.abs(Date.now() - hostEpochMs) < 250) return;
+  const result = spawnSync("date", ["-u", "-s", `@${(hostEpochMs / 1000).toFixed(3)}`], {
+    stdio: "ignore",
+  });
+  if (result.status !== 0) console.error("pyro-agent: could not set the clock from the host");
 }
 
 main().catch((error: Error) => {

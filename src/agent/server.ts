@@ -27,6 +27,8 @@ export type Handler = (context: RequestContext) => Promise<Record<string, unknow
 export interface ServerOptions {
   handlers: ReadonlyMap<string, Handler>;
   hello: () => Record<string, unknown>;
+  /** Called with the `host_time_ms` a client's hello carries (the VM supervisor sends one). */
+  onHostTime?: (epochMs: number) => void;
   /**
    * Operations that fail on purpose (from $PYRO_AGENT_FAILPOINTS, comma-separated op
    * names). Lets tests break a real agent mid-create or mid-reset without mocks.
@@ -83,6 +85,7 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
         return;
       }
       greeted = true;
+      if (typeof message.host_time_ms === "number") options.onHostTime?.(message.host_time_ms);
       void connection.sendJson(0, { type: "hello", ...options.hello() });
       return;
     }

@@ -62,7 +62,12 @@ export class GuestRelay {
     );
     const greet = (): void =>
       void this.guest
-        .sendJson(0, { type: "hello", protocol_version: PROTOCOL_VERSION })
+        .sendJson(0, {
+          type: "hello",
+          protocol_version: PROTOCOL_VERSION,
+          // The guest sets its clock from this (see syncClock in the agent).
+          host_time_ms: Date.now(),
+        })
         .catch(() => undefined);
     greet();
     const timer = setInterval(greet, 2_000);
