@@ -263,6 +263,44 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
   );
 
   it(
+    "leaves a workspace whose reset failed mid-boot stopped, with nothing running, and repairable",
+    {
+      timeout: 240_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const { workspace_id: id } = await pyro.createWorkspace({});
+      await pyro.execWorkspace(id, { command: "echo safe > kept.txt" });
+      await pyro.createSnapshot(id, "kept");
+      const saved = process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+      process.env.PYRO_BOOT_TIMEOUT_SECONDS = "1";
+      try {
+        await expect(pyro.resetWorkspace(id, { snapshot: "kept" })).rejects.toThrow(
+          "guest boot failed",
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+        else process.env.PYRO_BOOT_TIMEOUT_SECONDS = saved;
+      }
+      const failed = await pyro.statusWorkspace(id);
+      expect(failed.state).toBe("stopped");
+      expect(failed.reset_count).toBe(0);
+      expect(failed.last_error).toContain("reset to snapshot 'kept' failed");
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+      expect(fs.existsSync(path.join(pyro.context.layout.workspaceDir(id), "runtime"))).toBe(false);
+
+      const repaired = await pyro.resetWorkspace(id, { snapshot: "kept" });
+      expect(repaired.state).toBe("started");
+      expect(repaired.reset_count).toBe(1);
+      expect((await pyro.execWorkspace(id, { command: "cat kept.txt" })).stdout).toBe("safe\n");
+      await pyro.deleteWorkspace(id);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
     "explains a boot that misses its deadline and leaves no VM, disk or workspace",
     {
       timeout: 60_000,
