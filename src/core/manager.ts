@@ -45,7 +45,6 @@ import {
   stopVm,
   type CreateVmInput,
 } from "./vms.js";
-import { diffWorkspace } from "./diff-ops.js";
 import { createWorkspace, type CreateWorkspaceInput } from "./workspace-create.js";
 import {
   deleteWorkspace,
@@ -227,7 +226,9 @@ export class Manager {
     return pushWorkspaceSync(this.context, workspaceId, input);
   }
 
-  diffWorkspace(workspaceId: string) {
+  async diffWorkspace(workspaceId: string) {
+    // jsdiff and node-tar load with the diff engine, on first use, not with the runtime.
+    const { diffWorkspace } = await import("./diff-ops.js");
     return diffWorkspace(this.context, workspaceId);
   }
 

@@ -1,7 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { validateArchive } from "../archive/index.js";
 import { NotFoundError, PyroError, ValidationError } from "../errors.js";
 import { writeJsonAtomic } from "../store/atomic.js";
 import {
@@ -189,6 +188,7 @@ export async function snapshotArchiveFor(
     archive = paths.archive;
   }
   // Read it completely now: a damaged snapshot must fail the reset before anything is lost.
+  const { validateArchive } = await import("../archive/index.js"); // loaded on first use
   await validateArchive(archive, {}).catch((error: Error) => {
     throw new PyroError(
       "invalid_state",

@@ -4,13 +4,13 @@ import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { archiveKind, packDirectory, validateArchive } from "../archive/index.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
+import type * as ArchiveModuleNs from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
 import {
   backendOf,
@@ -21,6 +21,13 @@ import {
   removeTree,
   type SandboxInput,
 } from "./sandbox.js";
+
+/**
+ * node-tar is loaded on first use, not with the runtime: a read-only CLI call (`pyro
+ * workspace status`) then starts without it.
+ */
+type ArchiveModule = typeof ArchiveModuleNs;
+const archives = (): Promise<ArchiveModule> => import("../archive/index.js");
 
 export interface CreateWorkspaceInput extends SandboxInput {
   seed_path?: string | null;
@@ -51,6 +58,7 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
       },
     );
   }
+  const { archiveKind, validateArchive } = await archives();
   archiveKind(sourcePath);
   // Refuse unsafe members before a sandbox exists, so a bad archive costs nothing.
   await validateArchive(sourcePath, {});
@@ -77,10 +85,10 @@ export async function uploadSource(
     if (source.mode === "directory") {
       await fs.mkdir(stagingDir, { recursive: true });
       temp = tempSibling(path.join(stagingDir, "source.tar"));
-      await packDirectory(source.sourcePath, temp);
+      await (await archives()).packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const summary = await validateArchive(file, {});
+    const summary = await (await archives()).validateArchive(file, {});
     const imported = await importArchive(context, record, file, destination, options);
     return {
       entry_count: imported.entry_count ?? summary.entryCount,

@@ -1,7 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { extractExport } from "../archive/index.js";
 import { normalizeGuestPath } from "../agent/paths.js";
 import { PyroError, StateError, ValidationError } from "../errors.js";
 import { tempSibling } from "../store/atomic.js";
@@ -225,6 +224,7 @@ export async function exportWorkspace(
   );
   try {
     const exported = await downloadArchive(context, record, guestPath, staging);
+    const { extractExport } = await import("../archive/index.js"); // loaded on first use
     const extracted = await extractExport({
       file: staging,
       outputPath,
