@@ -301,6 +301,38 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
   );
 
   it(
+    "stops the VM of a create that died before writing its record, when reaping",
+    {
+      timeout: 120_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      // What a create killed between boot and its first record write leaves behind: a
+      // workspace directory with a running VM in it and no workspace.json.
+      const sandboxDir = pyro.context.layout.workspaceDir("orphan000001");
+      fs.mkdirSync(sandboxDir, { recursive: true });
+      const runtime = await pyro.context.backends.get("qemu").boot({
+        sandboxId: "orphan000001",
+        environment: "debian:12",
+        sandboxDir,
+        vcpuCount: 1,
+        memMib: 256,
+        allowHostCompat: false,
+        networkRequested: false,
+        expiresAt: Date.now() / 1000 + 600,
+      });
+      expect(processIsAlive(runtime.vmm_pid ?? -1)).toBe(true);
+      expect(await pyro.reapExpired()).toMatchObject({ workspace_ids: ["orphan000001"] });
+      expect(fs.existsSync(sandboxDir)).toBe(false);
+      expect(processIsAlive(runtime.pid)).toBe(false);
+      expect(processIsAlive(runtime.vmm_pid ?? -1)).toBe(false);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
     "explains a boot that misses its deadline and leaves no VM, disk or workspace",
     {
       timeout: 60_000,
