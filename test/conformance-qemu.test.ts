@@ -1,0 +1,136 @@
+/**
+ * QEMU-only checks of the real-guest tier (the flows every backend passes are in
+ * conformance.test.ts): the milestone's smoke test through the built CLI, failed boots and
+ * resets, and VMs orphaned by a create that died. Skipped where qemu or the debian:12
+ * environment is missing, except under CI, where conformance.test.ts makes that a failure.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { describe, expect, it } from "vitest";
+
+import { processIsAlive } from "../src/agent/process-group.js";
+import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
+import { useTempState } from "./helpers.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+describe("qemu backend: the CLI smoke test and failed boots", () => {
+  const state = useTempState();
+
+  it(
+    "passes the milestone's smoke test through the built CLI on a real guest",
+    {
+      timeout: 240_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const smoke = spawnSync(process.execPath, [path.join(root, "scripts", "smoke.mjs")], {
+        encoding: "utf8",
+        env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_STATE_DIR: state.stateDir() },
+      });
+      expect(smoke.stderr).toBe("");
+      expect(smoke.status).toBe(0);
+      expect(smoke.stdout).toContain("execution_mode guest_serial");
+      expect(smoke.stdout).toContain("smoke: create/snapshot/reset/diff OK");
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
+    "leaves a workspace whose reset failed mid-boot stopped, with nothing running, and repairable",
+    {
+      timeout: 240_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const { workspace_id: id } = await pyro.createWorkspace({});
+      await pyro.execWorkspace(id, { command: "echo safe > kept.txt" });
+      await pyro.createSnapshot(id, "kept");
+      const saved = process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+      process.env.PYRO_BOOT_TIMEOUT_SECONDS = "1";
+      try {
+        await expect(pyro.resetWorkspace(id, { snapshot: "kept" })).rejects.toThrow(
+          "guest boot failed",
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+        else process.env.PYRO_BOOT_TIMEOUT_SECONDS = saved;
+      }
+      const failed = await pyro.statusWorkspace(id);
+      expect(failed.state).toBe("stopped");
+      expect(failed.reset_count).toBe(0);
+      expect(failed.last_error).toContain("reset to snapshot 'kept' failed");
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+      expect(fs.existsSync(path.join(pyro.context.layout.workspaceDir(id), "runtime"))).toBe(false);
+
+      const repaired = await pyro.resetWorkspace(id, { snapshot: "kept" });
+      expect(repaired.state).toBe("started");
+      expect(repaired.reset_count).toBe(1);
+      expect((await pyro.execWorkspace(id, { command: "cat kept.txt" })).stdout).toBe("safe\n");
+      await pyro.deleteWorkspace(id);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
+    "stops the VM of a create that died before writing its record, when reaping",
+    {
+      timeout: 120_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      // What a create killed between boot and its first record write leaves behind: a
+      // workspace directory with a running VM in it and no workspace.json.
+      const sandboxDir = pyro.context.layout.workspaceDir("orphan000001");
+      fs.mkdirSync(sandboxDir, { recursive: true });
+      const runtime = await pyro.context.backends.get("qemu").boot({
+        sandboxId: "orphan000001",
+        environment: "debian:12",
+        sandboxDir,
+        vcpuCount: 1,
+        memMib: 256,
+        allowHostCompat: false,
+        networkRequested: false,
+        expiresAt: Date.now() / 1000 + 600,
+      });
+      expect(processIsAlive(runtime.vmm_pid ?? -1)).toBe(true);
+      expect(await pyro.reapExpired()).toMatchObject({ workspace_ids: ["orphan000001"] });
+      expect(fs.existsSync(sandboxDir)).toBe(false);
+      expect(processIsAlive(runtime.pid)).toBe(false);
+      expect(processIsAlive(runtime.vmm_pid ?? -1)).toBe(false);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
+    "explains a boot that misses its deadline and leaves no VM, disk or workspace",
+    {
+      timeout: 60_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const saved = process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+      process.env.PYRO_BOOT_TIMEOUT_SECONDS = "1";
+      try {
+        await expect(pyro.createWorkspace({})).rejects.toThrow(
+          /guest boot failed: boot failed: the guest agent did not answer within 1 s; guest console:/,
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PYRO_BOOT_TIMEOUT_SECONDS;
+        else process.env.PYRO_BOOT_TIMEOUT_SECONDS = saved;
+      }
+      expect(fs.readdirSync(pyro.context.layout.workspacesDir)).toEqual([]);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,31 @@
+/** Helpers of the real-guest tier: is qemu usable here, and which qemu processes remain. */
+import fs from "node:fs";
+
+import { findQemu } from "../src/backends/qemu/detect.js";
+import { EnvironmentStore } from "../src/environments/store.js";
+import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
+
+/** Why the real-guest tier cannot run here (null: it can). */
+export async function qemuUnavailableReason(): Promise<string | null> {
+  if (!findQemu()) return "qemu-system-x86_64 is not installed";
+  const store = new EnvironmentStore(defaultEnvironmentCacheDir());
+  const check = await store.check("debian:12", { full: false });
+  return check.status === "installed" ? null : `environment debian:12 is ${check.status}`;
+}
+
+/** qemu processes whose command line mentions `needle` (a test's state dir). */
+export function qemuProcessesUnder(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.startsWith("qemu-system") || cmdline.includes("/qemu-system")) {
+        if (cmdline.includes(needle)) found.push(Number(entry));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
