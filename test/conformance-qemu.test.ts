@@ -111,6 +111,41 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
   );
 
   it(
+    "stops a VM at its TTL even when no pyro process is around to do it",
+    {
+      timeout: 150_000,
+    },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const backend = pyro.context.backends.get("qemu");
+      const sandboxDir = pyro.context.layout.vmDir("ttl000000001");
+      fs.mkdirSync(sandboxDir, { recursive: true });
+      const spec = {
+        sandboxId: "ttl000000001",
+        environment: "debian:12",
+        sandboxDir,
+        vcpuCount: 1,
+        memMib: 256,
+        allowHostCompat: false,
+        networkRequested: false,
+        // Below the contract's 60 s minimum, which only the manager enforces: the supervisor
+        // itself must honour whatever deadline it was given.
+        expiresAt: Date.now() / 1000 + 40,
+      };
+      const runtime = await backend.boot(spec);
+      await expect
+        .poll(() => backend.isAlive(runtime), { timeout: 70_000, interval: 200 })
+        .toBe(false);
+      expect(await backend.deathReason(runtime, spec)).toContain("the sandbox reached its TTL");
+      expect(processIsAlive(runtime.vmm_pid ?? -1)).toBe(false);
+      await backend.destroy(runtime, spec);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
     "explains a boot that misses its deadline and leaves no VM, disk or workspace",
     {
       timeout: 60_000,
