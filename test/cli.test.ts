@@ -99,7 +99,22 @@ describe("pyro CLI", () => {
       "echo oops >&2; exit 3",
     );
     expect(failing.status).toBe(3);
-    expect(failing.stderr).toBe("oops\n");
+    expect(failing.stderr).toBe("oops\n"); // a pipe gets the command's stderr, nothing more
+  });
+
+  it("tells a person at a terminal when a command ran without isolation", () => {
+    const words = [process.execPath, cli, "run", "debian:12", "--allow-host-compat", "--", "true"];
+    // util-linux `script` gives the CLI a real terminal.
+    const viaTerminal = spawnSync(
+      "script",
+      ["-qec", words.map((word) => `'${word}'`).join(" "), "/dev/null"],
+      {
+        encoding: "utf8",
+        env: { ...process.env, PYRO_STATE_DIR: state.stateDir(), PYRO_BACKEND: "host" },
+      },
+    );
+    expect(viaTerminal.status).toBe(0);
+    expect(viaTerminal.stdout).toContain("ran as a host process (host_compat), not in a guest");
   });
 
   it("deletes the sandbox when interrupted with Ctrl-C", async () => {

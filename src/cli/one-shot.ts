@@ -5,6 +5,7 @@ export interface RunResult {
   exit_code: number;
   stdout: string;
   stderr: string;
+  execution_mode: string;
 }
 
 /**

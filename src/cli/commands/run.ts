@@ -39,7 +39,16 @@ export function registerRunCommand(program: Command): void {
           },
           context,
         ),
-      printCommandOutput,
+      (result) => {
+        printCommandOutput(result);
+        // A person at a terminal should know when nothing isolated the command; in a pipe,
+        // stderr is the command's own and stays untouched (--json has execution_mode).
+        if (result.execution_mode === "host_compat" && process.stderr.isTTY) {
+          process.stderr.write(
+            "pyro: note: this ran as a host process (host_compat), not in a guest; `pyro doctor` says why\n",
+          );
+        }
+      },
       commandExitCode,
     ),
   );
