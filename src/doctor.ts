@@ -14,14 +14,15 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
   const accel = chooseAccelerator();
   const environments = await backends.environments.list({ full: false });
   const anyInstalled = environments.some((entry) => entry.installed);
-  const qemuReason = !qemuBinary
+  const qemuProblem = !qemuBinary
     ? "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
     : !findTool("qemu-img")
       ? "qemu-img not found (apt-get install qemu-utils)"
       : !anyInstalled
         ? "no environment is pulled yet (pyro env pull debian:12)"
-        : `boots microvm guests with ${accel.accel.toUpperCase()}`;
-  const qemuUsable = qemuBinary !== null && findTool("qemu-img") !== null && anyInstalled;
+        : null;
+  const qemuUsable = qemuProblem === null;
+  const qemuReason = qemuProblem ?? `boots microvm guests with ${accel.accel.toUpperCase()}`;
   const defaultChoice = await backends.choose("debian:12");
   const chosen = defaultChoice.backend;
   const capabilities = chosen.capabilities();

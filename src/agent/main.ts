@@ -11,6 +11,7 @@ import path from "node:path";
 import type { Duplex } from "node:stream";
 
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
+import { listenAtomically } from "../protocol/listen.js";
 import type { AgentContext } from "./context.js";
 import { registerFeatures } from "./features.js";
 import { registerCoreHandlers } from "./handlers.js";
@@ -141,17 +142,8 @@ async function main(): Promise<void> {
     return;
   }
   const socketPath = options.socket as string;
-  fs.rmSync(socketPath, { force: true });
-  // Bind under a temporary name and rename once listening: the socket path never exists
-  // in the window between bind() and listen() where connects are refused, so a client that
-  // sees the path can connect. The mode is set before the socket becomes reachable.
-  const pending = `${socketPath}.${process.pid}.tmp`;
-  fs.rmSync(pending, { force: true });
-  server.listen(pending, () => {
-    fs.chmodSync(pending, 0o600);
-    fs.renameSync(pending, socketPath);
-    console.error(`pyro-agent ${AGENT_VERSION} listening on ${socketPath} (root ${options.root})`);
-  });
+  await listenAtomically(server, socketPath);
+  console.error(`pyro-agent ${AGENT_VERSION} listening on ${socketPath} (root ${options.root})`);
 }
 
 /**

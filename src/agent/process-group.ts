@@ -23,6 +23,23 @@ export function processIsAlive(pid: number | null | undefined): boolean {
   return readProcStat(pid)?.state !== "Z";
 }
 
+/**
+ * True when `pid` is alive and is still the process that was recorded with `startTicks`
+ * (its /proc start time): a pid recycled by another process does not count. With no
+ * recorded start time, a live pid is taken at its word.
+ */
+export function isSameProcess(pid: number, startTicks: number | null): boolean {
+  if (!processIsAlive(pid)) return false;
+  if (startTicks === null) return true;
+  return readProcStat(pid)?.startTicks === startTicks;
+}
+
+/** Polls until `pid` is gone or `timeoutMs` passed. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processIsAlive(pid) && Date.now() < deadline) await sleep(20);
+}
+
 export interface ProcStat {
   state: string;
   ppid: number;

@@ -391,16 +391,15 @@ async function downloadKernel(
   }
   const dir = path.join(store.downloadsDir, "kernel");
   await fs.mkdir(dir, { recursive: true });
-  const cached = (await fs.readdir(dir)).find(
-    (file) => file.startsWith(`${pkg}_`) && file.endsWith(".deb"),
-  );
-  if (cached) return { package: pkg, file: path.join(dir, cached) };
-  await runTool(tools["apt-get"] as string, ["download", "-q", pkg], { cwd: dir });
-  const downloaded = (await fs.readdir(dir)).find(
-    (file) => file.startsWith(`${pkg}_`) && file.endsWith(".deb"),
-  );
-  if (!downloaded) throw new PyroError("backend_error", `apt-get download ${pkg} produced no .deb`);
-  return { package: pkg, file: path.join(dir, downloaded) };
+  const findDeb = async (): Promise<string | undefined> =>
+    (await fs.readdir(dir)).find((file) => file.startsWith(`${pkg}_`) && file.endsWith(".deb"));
+  let deb = await findDeb();
+  if (!deb) {
+    await runTool(tools["apt-get"] as string, ["download", "-q", pkg], { cwd: dir });
+    deb = await findDeb();
+  }
+  if (!deb) throw new PyroError("backend_error", `apt-get download ${pkg} produced no .deb`);
+  return { package: pkg, file: path.join(dir, deb) };
 }
 
 async function artifact(dir: string, file: string): Promise<Artifact> {

@@ -77,11 +77,7 @@ export class EnvironmentStore {
       return broken(`manifest is unreadable: ${(error as Error).message}`);
     }
     if (!manifest) {
-      const exists = await fs.stat(this.entryDir(name)).then(
-        () => true,
-        () => false,
-      );
-      return exists
+      return (await exists(this.entryDir(name)))
         ? broken("manifest.json is missing (an interrupted pull?)")
         : { status: "missing", reason: "not pulled yet", manifest: null, agent_outdated: false };
     }

@@ -4,10 +4,11 @@ import path from "node:path";
 
 import { SANDBOX_ENV, killOwned, sandboxMarker } from "../../agent/ownership.js";
 import {
+  isSameProcess,
   killProcessGroup,
-  processIsAlive,
   readProcStat,
   sleep,
+  waitForExit,
 } from "../../agent/process-group.js";
 import { PyroError } from "../../errors.js";
 import { AgentClient } from "../../protocol/client.js";
@@ -136,10 +137,8 @@ export class HostBackend implements Backend {
   }
 
   isAlive(runtime: RuntimeRecord): boolean {
-    if (!processIsAlive(runtime.pid)) return false;
-    if (runtime.pid_start_ticks === null) return true;
     // Same pid, different start time: the agent died and the pid was recycled.
-    return readProcStat(runtime.pid)?.startTicks === runtime.pid_start_ticks;
+    return isSameProcess(runtime.pid, runtime.pid_start_ticks);
   }
 
   async sweepOrphan(sandboxDir: string): Promise<void> {
@@ -217,11 +216,6 @@ async function waitForAgent(
     "backend_error",
     `host agent did not come up within ${BOOT_TIMEOUT_MS} ms (${lastError}): ${tail(logFile)}`,
   );
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (processIsAlive(pid) && Date.now() < deadline) await sleep(20);
 }
 
 function tail(file: string): string {

@@ -3,10 +3,12 @@ import fs from "node:fs";
 import path from "node:path";
 
 import {
+  isSameProcess,
   killProcessGroup,
   processIsAlive,
   readProcStat,
   sleep,
+  waitForExit,
 } from "../../agent/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
 import { AGENT_PORT_NAME } from "../../environments/catalog.js";
@@ -192,16 +194,16 @@ export class QemuBackend implements Backend {
   }
 
   isAlive(runtime: RuntimeRecord): boolean {
-    if (!sameProcess(runtime.pid, runtime.pid_start_ticks)) return false;
+    if (!isSameProcess(runtime.pid, runtime.pid_start_ticks)) return false;
     if (runtime.vmm_pid == null) return true;
-    return sameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null);
+    return isSameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null);
   }
 
   async deathReason(runtime: RuntimeRecord, spec: SandboxSpec): Promise<string | null> {
     const paths = qemuPaths(spec.sandboxDir);
     // qemu may have died a moment ago: give its supervisor a moment to write down why.
     const deadline = Date.now() + 2_000;
-    while (sameProcess(runtime.pid, runtime.pid_start_ticks) && !fs.existsSync(paths.exit)) {
+    while (isSameProcess(runtime.pid, runtime.pid_start_ticks) && !fs.existsSync(paths.exit)) {
       if (Date.now() > deadline) break;
       await sleep(20);
     }
@@ -211,7 +213,7 @@ export class QemuBackend implements Backend {
     } catch {
       if (
         runtime.vmm_pid != null &&
-        !sameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null)
+        !isSameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null)
       ) {
         return `the guest VM's qemu process (pid ${runtime.vmm_pid}) is no longer running`;
       }
@@ -245,18 +247,18 @@ export class QemuBackend implements Backend {
   private async stop(
     runtime: Pick<RuntimeRecord, "pid" | "pid_start_ticks" | "vmm_pid" | "vmm_pid_start_ticks">,
   ): Promise<void> {
-    if (sameProcess(runtime.pid, runtime.pid_start_ticks)) {
+    if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
       // The supervisor kills qemu and removes its sockets on SIGTERM.
       process.kill(runtime.pid, "SIGTERM");
       await waitForExit(runtime.pid, STOP_GRACE_MS);
-      if (sameProcess(runtime.pid, runtime.pid_start_ticks)) {
+      if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
         killProcessGroup(runtime.pid, "SIGKILL");
         await waitForExit(runtime.pid, STOP_GRACE_MS);
       }
     }
     // A supervisor killed with SIGKILL leaves its qemu behind: stop that one directly.
     const vmm = runtime.vmm_pid;
-    if (vmm != null && sameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
+    if (vmm != null && isSameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
       process.kill(vmm, "SIGKILL");
       await waitForExit(vmm, STOP_GRACE_MS);
     }
@@ -345,17 +347,6 @@ function tailOf(file: string): string {
   } catch {
     return `(no ${path.basename(file)})`;
   }
-}
-
-function sameProcess(pid: number, startTicks: number | null): boolean {
-  if (!processIsAlive(pid)) return false;
-  if (startTicks === null) return true;
-  return readProcStat(pid)?.startTicks === startTicks;
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (processIsAlive(pid) && Date.now() < deadline) await sleep(20);
 }
 
 function removeRuntime(paths: QemuPaths): void {

@@ -146,18 +146,16 @@ export class GuestRelay {
         if (message.type === "error") {
           // An agent of another protocol version: the image carries another pyro's agent.
           const detail = (message.error as { message?: unknown } | undefined)?.message;
-          const error = new Error(
+          this.failHandshake(
             `the guest agent refused the handshake (${String(detail)}); the environment's image carries another pyro's agent: run \`pyro env pull\` for it`,
           );
-          for (const waiter of this.helloWaiters.splice(0)) waiter.reject(error);
           return;
         }
         if (message.type !== "hello") return;
         if (message.protocol_version !== PROTOCOL_VERSION) {
-          const error = new Error(
+          this.failHandshake(
             `the guest agent speaks protocol version ${String(message.protocol_version)}, this pyro speaks ${PROTOCOL_VERSION}: run \`pyro env pull\` for the environment`,
           );
-          for (const waiter of this.helloWaiters.splice(0)) waiter.reject(error);
           return;
         }
         this.hello = message;
@@ -177,6 +175,11 @@ export class GuestRelay {
     if (route.client) {
       this.forward(this.guest, route.client.connection, frame.kind, route.clientId, frame.payload);
     }
+  }
+
+  private failHandshake(reason: string): void {
+    const error = new Error(reason);
+    for (const waiter of this.helloWaiters.splice(0)) waiter.reject(error);
   }
 
   private forward(

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 
 import { readProcStat, sleep } from "../../agent/process-group.js";
+import { listenAtomically } from "../../protocol/listen.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
 import { GuestRelay } from "./relay.js";
 import {
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   );
   try {
     const guestSocket = await connectWithRetry(config.guest_socket, bootAbort.signal);
-    relay = new GuestRelay(guestSocket, (error) => {
+    const guest = new GuestRelay(guestSocket, (error) => {
       // Usually qemu is exiting: let its exit, the better explanation, be the one recorded.
       setTimeout(
         () =>
@@ -89,9 +90,12 @@ async function main(): Promise<void> {
         1_000,
       );
     });
-    const hello = await relay.handshake(bootAbort.signal);
+    relay = guest;
+    const hello = await guest.handshake(bootAbort.signal);
     clearTimeout(bootTimer);
-    server = await listen(config.client_socket, relay);
+    const clients = net.createServer((socket) => guest.attach(socket));
+    await listenAtomically(clients, config.client_socket);
+    server = clients;
     booted = true;
     const bootMs = Date.now() - started;
     await writeJsonAtomic(config.ready_file, {
@@ -134,22 +138,6 @@ async function connectWithRetry(socketPath: string, signal: AbortSignal): Promis
       await sleep(20);
     }
   }
-}
-
-/** Listens under a temporary name and renames: the socket path exists only once it accepts. */
-function listen(socketPath: string, relay: GuestRelay): Promise<net.Server> {
-  const pending = `${socketPath}.${process.pid}.tmp`;
-  fs.rmSync(pending, { force: true });
-  fs.rmSync(socketPath, { force: true });
-  const server = net.createServer((socket) => relay.attach(socket));
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(pending, () => {
-      fs.chmodSync(pending, 0o600);
-      fs.renameSync(pending, socketPath);
-      resolve(server);
-    });
-  });
 }
 
 main().catch((error: Error) => {
