@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { LastCommandSchema, WorkspaceSeedSchema } from "../store/records.js";
+
 /**
  * Output schemas shared by several operations. They are closed (the JSON schema says
  * additionalProperties: false) on purpose: MCP clients validate results against them, so a
@@ -38,26 +40,12 @@ export const commandOutput = {
   execution_mode: z.string(),
 };
 
-export const lastCommand = z.object({
-  sequence: z.number().int(),
-  command: z.string(),
-  cwd: z.string(),
-  exit_code: z.number().int(),
-  duration_ms: z.number(),
-  finished_at: z.number(),
-});
-
 export const workspaceResult = z.object({
   workspace_id: z.string(),
   environment: z.string(),
   state: z.enum(["started", "stopped"]),
   workspace_path: z.string(),
-  workspace_seed: z.object({
-    mode: z.enum(["empty", "directory", "tar_archive"]),
-    seed_path: nullableString,
-    entry_count: z.number().int().optional(),
-    bytes_written: z.number().int().optional(),
-  }),
+  workspace_seed: WorkspaceSeedSchema, // passed through from the record as stored
   backend: z.string(),
   execution_mode: z.string(),
   vcpu_count: z.number().int(),
@@ -68,7 +56,7 @@ export const workspaceResult = z.object({
   created_at: z.number(),
   expires_at: z.number(),
   command_count: z.number().int(),
-  last_command: lastCommand.nullable(),
+  last_command: LastCommandSchema.nullable(), // passed through from the record as stored
   reset_count: z.number().int(),
   workspace_reset: z.looseObject({ snapshot_name: z.string(), reset_at: z.number() }).nullable(),
   last_error: nullableString,
