@@ -12,13 +12,39 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 import { processIsAlive } from "../src/agent/process-group.js";
+import type { SandboxSpec } from "../src/backends/types.js";
+import type { Manager } from "../src/core/manager.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
-import { useTempState } from "./helpers.js";
+import { useTempState, withEnv } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+/** A booted-by-hand sandbox (no record), as a create killed half-way would leave. */
+function smallGuest(sandboxId: string, sandboxDir: string, expiresAt: number): SandboxSpec {
+  return {
+    sandboxId,
+    environment: "debian:12",
+    sandboxDir,
+    vcpuCount: 1,
+    memMib: 256,
+    allowHostCompat: false,
+    networkRequested: false,
+    expiresAt,
+  };
+}
+
+async function requireQemu(skip: (note?: string) => void): Promise<void> {
+  const reason = await qemuUnavailableReason();
+  if (reason) skip(reason);
+}
+
 describe("qemu backend: the CLI smoke test and failed boots", () => {
   const state = useTempState();
+
+  const qemuManager = async (skip: (note?: string) => void): Promise<Manager> => {
+    await requireQemu(skip);
+    return state.manager({ backend: "qemu" });
+  };
 
   it(
     "passes the milestone's smoke test through the built CLI on a real guest",
@@ -26,8 +52,7 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       timeout: 240_000,
     },
     async ({ skip }) => {
-      const reason = await qemuUnavailableReason();
-      if (reason) skip(reason);
+      await requireQemu(skip);
       const smoke = spawnSync(process.execPath, [path.join(root, "scripts", "smoke.mjs")], {
         encoding: "utf8",
         env: { ...process.env, PYRO_BACKEND: "qemu", PYRO_STATE_DIR: state.stateDir() },
@@ -46,22 +71,13 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       timeout: 240_000,
     },
     async ({ skip }) => {
-      const reason = await qemuUnavailableReason();
-      if (reason) skip(reason);
-      const pyro = state.manager({ backend: "qemu" });
+      const pyro = await qemuManager(skip);
       const { workspace_id: id } = await pyro.createWorkspace({});
       await pyro.execWorkspace(id, { command: "echo safe > kept.txt" });
       await pyro.createSnapshot(id, "kept");
-      const saved = process.env.PYRO_BOOT_TIMEOUT_SECONDS;
-      process.env.PYRO_BOOT_TIMEOUT_SECONDS = "1";
-      try {
-        await expect(pyro.resetWorkspace(id, { snapshot: "kept" })).rejects.toThrow(
-          "guest boot failed",
-        );
-      } finally {
-        if (saved === undefined) delete process.env.PYRO_BOOT_TIMEOUT_SECONDS;
-        else process.env.PYRO_BOOT_TIMEOUT_SECONDS = saved;
-      }
+      await withEnv({ PYRO_BOOT_TIMEOUT_SECONDS: "1" }, () =>
+        expect(pyro.resetWorkspace(id, { snapshot: "kept" })).rejects.toThrow("guest boot failed"),
+      );
       const failed = await pyro.statusWorkspace(id);
       expect(failed.state).toBe("stopped");
       expect(failed.reset_count).toBe(0);
@@ -84,23 +100,14 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       timeout: 120_000,
     },
     async ({ skip }) => {
-      const reason = await qemuUnavailableReason();
-      if (reason) skip(reason);
-      const pyro = state.manager({ backend: "qemu" });
+      const pyro = await qemuManager(skip);
       // What a create killed between boot and its first record write leaves behind: a
       // workspace directory with a running VM in it and no workspace.json.
       const sandboxDir = pyro.context.layout.workspaceDir("orphan000001");
       fs.mkdirSync(sandboxDir, { recursive: true });
-      const runtime = await pyro.context.backends.get("qemu").boot({
-        sandboxId: "orphan000001",
-        environment: "debian:12",
-        sandboxDir,
-        vcpuCount: 1,
-        memMib: 256,
-        allowHostCompat: false,
-        networkRequested: false,
-        expiresAt: Date.now() / 1000 + 600,
-      });
+      const runtime = await pyro.context.backends
+        .get("qemu")
+        .boot(smallGuest("orphan000001", sandboxDir, Date.now() / 1000 + 600));
       expect(processIsAlive(runtime.vmm_pid ?? -1)).toBe(true);
       expect(await pyro.reapExpired()).toMatchObject({ workspace_ids: ["orphan000001"] });
       expect(fs.existsSync(sandboxDir)).toBe(false);
@@ -116,24 +123,13 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       timeout: 150_000,
     },
     async ({ skip }) => {
-      const reason = await qemuUnavailableReason();
-      if (reason) skip(reason);
-      const pyro = state.manager({ backend: "qemu" });
+      const pyro = await qemuManager(skip);
       const backend = pyro.context.backends.get("qemu");
       const sandboxDir = pyro.context.layout.vmDir("ttl000000001");
       fs.mkdirSync(sandboxDir, { recursive: true });
-      const spec = {
-        sandboxId: "ttl000000001",
-        environment: "debian:12",
-        sandboxDir,
-        vcpuCount: 1,
-        memMib: 256,
-        allowHostCompat: false,
-        networkRequested: false,
-        // Below the contract's 60 s minimum, which only the manager enforces: the supervisor
-        // itself must honour whatever deadline it was given.
-        expiresAt: Date.now() / 1000 + 40,
-      };
+      // Below the contract's 60 s minimum, which only the manager enforces: the supervisor
+      // itself must honour whatever deadline it was given.
+      const spec = smallGuest("ttl000000001", sandboxDir, Date.now() / 1000 + 40);
       const runtime = await backend.boot(spec);
       await expect
         .poll(() => backend.isAlive(runtime), { timeout: 70_000, interval: 200 })
@@ -151,19 +147,12 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       timeout: 60_000,
     },
     async ({ skip }) => {
-      const reason = await qemuUnavailableReason();
-      if (reason) skip(reason);
-      const pyro = state.manager({ backend: "qemu" });
-      const saved = process.env.PYRO_BOOT_TIMEOUT_SECONDS;
-      process.env.PYRO_BOOT_TIMEOUT_SECONDS = "1";
-      try {
-        await expect(pyro.createWorkspace({})).rejects.toThrow(
+      const pyro = await qemuManager(skip);
+      await withEnv({ PYRO_BOOT_TIMEOUT_SECONDS: "1" }, () =>
+        expect(pyro.createWorkspace({})).rejects.toThrow(
           /guest boot failed: boot failed: the guest agent did not answer within 1 s; guest console:/,
-        );
-      } finally {
-        if (saved === undefined) delete process.env.PYRO_BOOT_TIMEOUT_SECONDS;
-        else process.env.PYRO_BOOT_TIMEOUT_SECONDS = saved;
-      }
+        ),
+      );
       expect(fs.readdirSync(pyro.context.layout.workspacesDir)).toEqual([]);
       expect(qemuProcessesUnder(state.base())).toEqual([]);
     },
