@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 
 import { ValidationError } from "../errors.js";
+import { CONFINE_SCRIPT, type ExecCgroup, type ExecCgroups } from "./exec-cgroup.js";
+import { OWNER_ENV, killOwned, newOwnerToken, ownerMarker } from "./ownership.js";
 import { killProcessGroup, signalNumber } from "./process-group.js";
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -53,9 +55,48 @@ class CappedBuffer {
   }
 }
 
+let cgroups: ExecCgroups | null = null;
+
+/** In a real guest, the agent confines every exec to a cgroup of its own (exec-cgroup.ts). */
+export function confineExecs(to: ExecCgroups | null): void {
+  cgroups = to;
+}
+
 /**
- * Runs one shell command in its own process group, so a timeout can kill everything the
- * command started (pipelines, subshells), not just the shell.
+ * What one exec started, and how to kill all of it: its cgroup in a real guest; elsewhere
+ * (the host backend, a guest without cgroup v2) its session (the shell is a session leader)
+ * and its process group, plus a PYRO_OWNER marker in the environment for processes that
+ * left both (`setsid`). Only a process that also clears its environment escapes the latter.
+ */
+class ExecProcesses {
+  readonly token = newOwnerToken();
+  pid: number | undefined;
+
+  constructor(readonly cgroup: ExecCgroup | null) {}
+
+  /** SIGKILLs everything at once; enough for a timeout, the shell's exit event follows. */
+  killNow(): void {
+    this.cgroup?.kill();
+    killProcessGroup(this.pid, "SIGKILL");
+  }
+
+  /** Kills what is left when the exec ends, so nothing it started outlives the call. */
+  async sweep(): Promise<void> {
+    killProcessGroup(this.pid, "SIGKILL");
+    if (this.cgroup) {
+      await this.cgroup.destroy();
+      return;
+    }
+    if (this.pid !== undefined) {
+      await killOwned({ sid: this.pid, marker: ownerMarker(this.token) }, "SIGKILL", 0);
+    }
+  }
+}
+
+/**
+ * Runs one shell command in its own session and process group (and, in a guest, cgroup),
+ * so a timeout can kill everything the command started (pipelines, subshells, background
+ * jobs), not just the shell; whatever is still running when the shell exits is killed too.
  */
 export function runCommand(request: ExecRequest): Promise<ExecResult> {
   if (!Number.isFinite(request.timeoutSeconds) || request.timeoutSeconds <= 0) {
@@ -63,13 +104,18 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
   }
   const cap = request.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = process.hrtime.bigint();
+  const processes = new ExecProcesses(cgroups?.create() ?? null);
   return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", request.command], {
+    const argv = processes.cgroup
+      ? ["-c", CONFINE_SCRIPT, "/bin/sh", processes.cgroup.procsFile, request.command]
+      : ["-c", request.command];
+    const child = spawn("/bin/sh", argv, {
       cwd: request.cwd,
-      env: { ...process.env, ...request.env },
+      env: { ...process.env, ...request.env, [OWNER_ENV]: processes.token },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
+    processes.pid = child.pid;
     const stdout = new CappedBuffer(cap);
     const stderr = new CappedBuffer(cap);
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -80,16 +126,17 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
     let settled = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      killProcessGroup(child.pid, "SIGKILL");
+      processes.killNow();
     }, request.timeoutSeconds * 1000);
 
-    const finish = (): void => {
+    const finish = async (): Promise<void> => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       child.stdout.destroy();
       child.stderr.destroy();
       const duration = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      await processes.sweep();
       let stderrText = stderr.text("stderr");
       if (timedOut) {
         stderrText += `command timed out after ${request.timeoutSeconds} seconds\n`;
@@ -109,14 +156,14 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
       clearTimeout(timer);
       if (!settled) {
         settled = true;
-        reject(error);
+        void processes.sweep().finally(() => reject(error));
       }
     });
     child.once("exit", (code, signal) => {
       exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
       // A background job may still hold the pipes open; do not wait for it forever.
-      setTimeout(finish, STREAM_GRACE_MS).unref();
+      setTimeout(() => void finish(), STREAM_GRACE_MS).unref();
     });
-    child.once("close", finish);
+    child.once("close", () => void finish());
   });
 }
