@@ -1,7 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 
@@ -16,6 +14,7 @@ import { PyroError, ValidationError } from "../errors.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { runCommand } from "./exec.js";
+import { streamProduced, withScratch } from "./transfer.js";
 
 /** Upper bound for one uploaded archive; a guest disk is not infinite either. */
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
@@ -54,7 +53,7 @@ export function registerCoreHandlers(context: AgentContext): void {
       stringField(body, "destination") ?? "/workspace",
       "destination",
     );
-    return withScratch(context, "import.tar", async (scratch) => {
+    return withScratch(context.scratchDir, "import.tar", async (scratch) => {
       await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
       await fs.mkdir(destination.local, { recursive: true });
       if (body.host_validated === true && context.trustsHostValidation) {
@@ -108,28 +107,26 @@ export function registerCoreHandlers(context: AgentContext): void {
       else missing.push(target.guest);
     }
     if (present.length === 0) return { count: 0, missing };
-    return withScratch(context, "files.tar", async (scratch) => {
-      await createArchive({ cwd: paths.root, entries: present, file: scratch });
-      await sendFile(scratch, sendData);
-      return { count: present.length, missing };
-    });
+    await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
+      createArchive({ cwd: paths.root, entries: present, file: fifo }),
+    );
+    return { count: present.length, missing };
   });
 
   handlers.set("archive.export", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    return withScratch(context, "export.tar", async (scratch) => {
-      const exported = await exportPath({
-        root: paths.root,
-        relativePath: target.relative || ".",
-        file: scratch,
-      });
-      return {
-        path: target.guest,
-        artifact_type: exported.artifact_type,
-        entry_count: exported.entry_count,
-        size_bytes: await sendFile(scratch, sendData),
-      };
-    });
+    const { result: exported, size } = await streamProduced(
+      context.scratchDir,
+      "export.tar",
+      sendData,
+      (fifo) => exportPath({ root: paths.root, relativePath: target.relative || ".", file: fifo }),
+    );
+    return {
+      path: target.guest,
+      artifact_type: exported.artifact_type,
+      entry_count: exported.entry_count,
+      size_bytes: size,
+    };
   });
 }
 
@@ -145,33 +142,6 @@ async function assertEmptyDirectory(local: string, guest: string): Promise<void>
       { destination: guest },
     );
   }
-}
-
-/** Runs `use` with a fresh temp file in the agent's private state dir, removed afterwards. */
-async function withScratch<T>(
-  context: AgentContext,
-  suffix: string,
-  use: (file: string) => Promise<T>,
-): Promise<T> {
-  const file = path.join(
-    context.stateDir,
-    `tmp-${process.pid}-${randomBytes(6).toString("hex")}-${suffix}`,
-  );
-  try {
-    return await use(file);
-  } finally {
-    await fs.rm(file, { force: true });
-  }
-}
-
-/** Streams a file to the client in data frames; returns its size. */
-async function sendFile(file: string, sendData: (chunk: Buffer) => Promise<void>): Promise<number> {
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    size += (chunk as Buffer).length;
-    await sendData(chunk as Buffer);
-  }
-  return size;
 }
 
 function byteLimit(limit: number): Transform {
