@@ -203,9 +203,14 @@ describe("the agent over a real socket", () => {
     const { client } = await AgentClient.connect(socket);
     agent?.kill("SIGSTOP");
     try {
-      await expect(
-        client.request("exec", { command: "true", timeout_seconds: 5 }, { timeoutMs: 300 }),
-      ).rejects.toThrow("did not answer 'exec' within");
+      const pending = client.request(
+        "exec",
+        { command: "true", timeout_seconds: 5 },
+        { timeoutMs: 300 },
+      );
+      await expect(pending).rejects.toThrow("did not answer 'exec' within");
+      // The sandbox, not the backend, is at fault: the next step is a reset.
+      await expect(pending).rejects.toMatchObject({ code: "agent_error" });
     } finally {
       agent?.kill("SIGCONT");
       client.close();
