@@ -20,6 +20,8 @@ import { sleep } from "./process-group.js";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 const USER_CGROUP = path.join(CGROUP_ROOT, "pyro-user");
+/** The leaf of pyro-user that shells and services share. */
+const SESSIONS = "sessions";
 /** Memory kept for the agent and the kernel whatever commands do: at least this... */
 const AGENT_RESERVE_MIN_BYTES = 64 * 1024 * 1024;
 /** ...or this share of the guest's memory, whichever is larger. */
@@ -71,7 +73,18 @@ export class ExecCgroups {
         String(Math.floor(Math.max(memTotal - reserve, memTotal / 2))),
       );
     }
+    tryMkdir(path.join(USER_CGROUP, SESSIONS));
     return new ExecCgroups(log);
+  }
+
+  /**
+   * Shell code that moves the shell running it into pyro-user/sessions and gives up the
+   * agent's OOM shield: shells and services start with it, so a bomb in one is bounded by
+   * the same limits as execs (their teardown kills by session and owner marker).
+   */
+  sessionPrefix(): string {
+    const procs = path.join(USER_CGROUP, SESSIONS, "cgroup.procs");
+    return `echo $$ > ${procs} 2>/dev/null; echo 0 > /proc/self/oom_score_adj 2>/dev/null; `;
   }
 
   /** A fresh cgroup for one exec (null if it cannot be made: the exec runs unconfined). */
@@ -161,6 +174,14 @@ function mountCgroup2(log: (message: string) => void): boolean {
     `cgroups unavailable, execs are confined by process group only: ${result.error?.message ?? result.stderr.trim()}`,
   );
   return false;
+}
+
+function tryMkdir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch {
+    // exists already, or cannot be made: sessionPrefix's echo then fails quietly
+  }
 }
 
 function tryWrite(file: string, value: string): boolean {

@@ -62,6 +62,11 @@ export function confineExecs(to: ExecCgroups | null): void {
   cgroups = to;
 }
 
+/** Shell code a shell or service runs first, to join the commands' cgroup ("" elsewhere). */
+export function sessionPrefix(): string {
+  return cgroups?.sessionPrefix() ?? "";
+}
+
 /**
  * What one exec started, and how to kill all of it: its cgroup in a real guest; elsewhere
  * (the host backend, a guest without cgroup v2) its session (the shell is a session leader)
