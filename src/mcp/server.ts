@@ -36,7 +36,7 @@ export function createMcpServer(manager: Manager, options: McpServerOptions = {}
     { name: "pyro", version: PACKAGE_VERSION },
     {
       instructions:
-        "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed.",
+        "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed. Host paths (seed_path, source_path, output_path) must lie under this server's roots: your MCP roots, else the directories it was started with, else its working directory.",
     },
   );
   const guard = new HostPathGuard(server.server, options.roots);

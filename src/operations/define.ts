@@ -10,7 +10,7 @@ export interface Progress {
   total?: number;
 }
 
-/** What a front end passes along with the input: optional, never needed for correctness. */
+/** What a front end passes along with the input: progress reporting and its own input rules. */
 export interface OperationContext {
   onProgress?: (progress: Progress) => void;
   /**
