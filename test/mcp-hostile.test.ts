@@ -226,6 +226,21 @@ describe("pyro mcp serve --http", () => {
     expect(third.token).not.toBe(first.token);
     expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect((await post(third.url, LIST, first.auth)).status).toBe(401);
+    await stopHttp(third.server);
+    // A planted symlink (another user's file, a path they chose) is refused, not followed.
+    const planted = path.join(state.base(), "planted-token");
+    fs.writeFileSync(planted, `${"p".repeat(43)}\n`, { mode: 0o600 });
+    fs.rmSync(tokenFile);
+    fs.symlinkSync(planted, tokenFile);
+    const refused = spawnSync(process.execPath, [cliPath, "mcp", "serve", "--http", "0"], {
+      env: pyroEnv(state.stateDir()),
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      `the MCP token file ${tokenFile} must be a regular file owned by this user; it is a symlink or special file`,
+    );
   });
 
   it("refuses foreign Origins and Host names (DNS rebinding) with JSON-RPC errors", async () => {
