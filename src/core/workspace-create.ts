@@ -4,10 +4,11 @@ import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { NotFoundError, ValidationError } from "../errors.js";
+import { NotFoundError, PyroError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
+import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
@@ -37,6 +38,8 @@ export interface CreateWorkspaceInput extends SandboxInput {
 export interface SourceArchive {
   mode: "directory" | "tar_archive";
   sourcePath: string;
+  /** The input field it came from (seed_path, source_path), for messages. */
+  field: string;
 }
 
 /** Resolves and validates a host directory or archive given as `field`. */
@@ -48,7 +51,7 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
   const stat = await fs.stat(sourcePath).catch(() => null);
   if (!stat)
     throw new NotFoundError(`${field} does not exist: '${sourcePath}'`, { field, value: raw });
-  if (stat.isDirectory()) return { mode: "directory", sourcePath };
+  if (stat.isDirectory()) return { mode: "directory", sourcePath, field };
   if (!stat.isFile()) {
     throw new ValidationError(
       `${field} must be a directory or a .tar, .tar.gz or .tgz archive: '${sourcePath}'`,
@@ -58,11 +61,45 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
       },
     );
   }
-  const { archiveKind, validateArchive } = await archives();
-  archiveKind(sourcePath);
-  // Refuse unsafe members before a sandbox exists, so a bad archive costs nothing.
-  await validateArchive(sourcePath, {});
-  return { mode: "tar_archive", sourcePath };
+  (await archives()).archiveKind(sourcePath);
+  // Refuse unsafe members (and archives over quota) before a sandbox exists, so a bad
+  // archive costs nothing.
+  await validateWithinQuota(sourcePath, field);
+  return { mode: "tar_archive", sourcePath, field };
+}
+
+/**
+ * Validates an archive under the per-workspace archive quotas. A gzip bomb is refused
+ * here, while it is read, before a byte of it is extracted anywhere.
+ */
+async function validateWithinQuota(file: string, field: string) {
+  const maxTotalBytes = quotaValue(QUOTAS.archiveBytes);
+  const maxEntries = quotaValue(QUOTAS.archiveEntries);
+  try {
+    return await (await archives()).validateArchive(file, { maxTotalBytes, maxEntries });
+  } catch (error) {
+    // The validator names its own option; the caller needs the quota and how to raise it.
+    const limit = error instanceof PyroError ? error.details.limit : undefined;
+    if (limit === "maxTotalBytes") {
+      throw quotaError(
+        QUOTAS.archiveBytes,
+        maxTotalBytes,
+        `${field} holds more than ${maxTotalBytes} bytes of file data once expanded`,
+        null,
+        { field },
+      );
+    }
+    if (limit === "maxEntries") {
+      throw quotaError(
+        QUOTAS.archiveEntries,
+        maxEntries,
+        `${field} holds more than ${maxEntries} members`,
+        null,
+        { field },
+      );
+    }
+    throw error;
+  }
 }
 
 /**
@@ -88,7 +125,7 @@ export async function uploadSource(
       await (await archives()).packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const summary = await (await archives()).validateArchive(file, {});
+    const summary = await validateWithinQuota(file, source.field);
     const imported = await importArchive(context, record, file, destination, options);
     return {
       entry_count: imported.entry_count ?? summary.entryCount,
@@ -129,12 +166,17 @@ export async function importArchive(
   );
 }
 
-/** Streams a tree out of the sandbox into `target` (atomically: temp file, then rename). */
+/**
+ * Streams a tree out of the sandbox into `target` (atomically: temp file, then rename).
+ * With `quota`, writing stops at `maxBytes`: the call fails with `onLimit()` and the temp
+ * file is removed, so an oversized tree never lands on the host disk in full.
+ */
 export async function downloadArchive(
   context: ManagerContext,
   record: WorkspaceRecord,
   guestPath: string,
   target: string,
+  quota?: { maxBytes: number; onLimit: () => Error },
 ): Promise<{
   artifact_type: "file" | "directory" | "symlink";
   entry_count: number;
@@ -144,6 +186,7 @@ export async function downloadArchive(
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempSibling(target);
   const handle = await fs.open(temp, "w", 0o600);
+  let written = 0;
   try {
     const result = await context.pool.request<{
       artifact_type: "file" | "directory" | "symlink";
@@ -153,8 +196,18 @@ export async function downloadArchive(
       record.runtime,
       "archive.export",
       { path: guestPath },
-      { onData: async (chunk) => void (await handle.write(chunk)) },
+      {
+        onData: async (chunk) => {
+          written += chunk.length;
+          // Past the quota the rest is read and discarded (the agent streams on regardless);
+          // the call fails once the stream ends. Throwing here would leave the client's data
+          // chain with a rejection nobody handles yet.
+          if (quota && written > quota.maxBytes) return;
+          await handle.write(chunk);
+        },
+      },
     );
+    if (quota && written > quota.maxBytes) throw quota.onLimit();
     await handle.sync();
     await handle.close();
     await commitTemp(temp, target);
