@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 
 import { MAX_LOGGED_TEXT_BYTES } from "../src/core/command-log.js";
 import { PyroError } from "../src/errors.js";
-import { listDirs, useTempState, withEnv, writeTree } from "./helpers.js";
+import { editJson, listDirs, useTempState, withEnv, writeTree } from "./helpers.js";
 import { cliPath, pyroEnv } from "./mcp-client.js";
 
 const state = useTempState();
@@ -75,10 +75,15 @@ function gzipBomb(file: string, size: number): string {
 describe("command log bounds", () => {
   it("keeps 51 execs of 1 MB output in a bounded, readable log with truncation notes", async () => {
     const { manager, workspace_id } = await workspace();
-    for (let i = 0; i < 51; i += 1) {
-      const result = await manager.execWorkspace(workspace_id, { command: output(MIB) });
+    // A few at a time: the appends still serialise under the workspace lock.
+    for (let batch = 0; batch < 51; batch += 4) {
+      const results = await Promise.all(
+        Array.from({ length: Math.min(4, 51 - batch) }, () =>
+          manager.execWorkspace(workspace_id, { command: output(MIB) }),
+        ),
+      );
       // The caller still gets the whole output; only the log keeps less.
-      expect(result.stdout.length).toBe(MIB);
+      for (const result of results) expect(result.stdout.length).toBe(MIB);
     }
     expect(logBytes(workspace_id)).toBeLessThan(51 * 2 * MAX_LOGGED_TEXT_BYTES);
     const logs = await manager.logsWorkspace(workspace_id);
@@ -113,6 +118,45 @@ describe("command log bounds", () => {
       expect(tail.entries[0]?.sequence).toBe(30);
     });
   }, 60_000);
+
+  it("reads a log an older pyro let grow past the quota with bounded memory, then rotates it", async () => {
+    const { manager, workspace_id } = await workspace();
+    const big = "b".repeat(MIB);
+    const legacy = Array.from({ length: 12 }, (_, index) =>
+      JSON.stringify({
+        sequence: index + 1,
+        command: "make",
+        cwd: "/workspace",
+        exit_code: 0,
+        stdout: big,
+        stderr: "",
+        duration_ms: 1,
+        started_at: 1,
+        finished_at: 2,
+        timed_out: false,
+      }),
+    );
+    fs.mkdirSync(path.dirname(logFile(workspace_id)), { recursive: true });
+    fs.writeFileSync(logFile(workspace_id), `${legacy.join("\n")}\n`);
+    editJson(
+      path.join(state.stateDir(), "workspaces", workspace_id, "workspace.json"),
+      (record) => {
+        record.command_count = 12;
+      },
+    );
+    await withEnv({ PYRO_MAX_COMMAND_LOG_BYTES: String(4 * MIB) }, async () => {
+      const logs = await manager.logsWorkspace(workspace_id);
+      // Only the last 2 MiB (half the quota) of the file are read.
+      expect(logs.entries.map((entry) => entry.sequence)).toEqual([12]);
+      expect(logs.dropped_count).toBe(11);
+      expect(logs.entries[0]?.stdout.length).toBe(MAX_LOGGED_TEXT_BYTES);
+      expect(logs.entries[0]?.stdout_truncated).toBe(true);
+      await manager.execWorkspace(workspace_id, { command: "echo next" });
+      expect(fs.statSync(logFile(workspace_id)).size).toBeLessThan(4096);
+      const after = await manager.logsWorkspace(workspace_id);
+      expect(after.entries.map((entry) => entry.sequence)).toEqual([12, 13]);
+    });
+  });
 
   it("pages with tail and an after_sequence cursor, and validates both", async () => {
     const { manager, workspace_id } = await workspace();
