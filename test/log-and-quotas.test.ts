@@ -282,6 +282,15 @@ describe("quotas", () => {
         manager.createWorkspace({ allow_host_compat: true, seed_path: big }),
       );
       expect(dirSeed.code).toBe("limit_exceeded");
+      expect(dirSeed.details).toMatchObject({
+        field: "seed_path",
+        limit: "PYRO_MAX_ARCHIVE_BYTES",
+      });
+      const dirPush = await rejection(
+        manager.pushWorkspaceSync(workspace_id, { source_path: big }),
+      );
+      expect(dirPush.code).toBe("limit_exceeded");
+      expect(listDirs(staging)).toEqual([]);
       expect(listDirs(path.join(state.stateDir(), "workspaces"))).toEqual([workspace_id]);
     });
 

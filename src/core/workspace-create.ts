@@ -4,11 +4,11 @@ import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { NotFoundError, PyroError, ValidationError } from "../errors.js";
+import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
-import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
+import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
@@ -51,7 +51,10 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
   const stat = await fs.stat(sourcePath).catch(() => null);
   if (!stat)
     throw new NotFoundError(`${field} does not exist: '${sourcePath}'`, { field, value: raw });
-  if (stat.isDirectory()) return { mode: "directory", sourcePath, field };
+  if (stat.isDirectory()) {
+    await checkDirectoryWithinQuota(sourcePath, field);
+    return { mode: "directory", sourcePath, field };
+  }
   if (!stat.isFile()) {
     throw new ValidationError(
       `${field} must be a directory or a .tar, .tar.gz or .tgz archive: '${sourcePath}'`,
@@ -66,40 +69,6 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
   // archive costs nothing.
   await validateWithinQuota(sourcePath, field);
   return { mode: "tar_archive", sourcePath, field };
-}
-
-/**
- * Validates an archive under the per-workspace archive quotas. A gzip bomb is refused
- * here, while it is read, before a byte of it is extracted anywhere.
- */
-async function validateWithinQuota(file: string, field: string) {
-  const maxTotalBytes = quotaValue(QUOTAS.archiveBytes);
-  const maxEntries = quotaValue(QUOTAS.archiveEntries);
-  try {
-    return await (await archives()).validateArchive(file, { maxTotalBytes, maxEntries });
-  } catch (error) {
-    // The validator names its own option; the caller needs the quota and how to raise it.
-    const limit = error instanceof PyroError ? error.details.limit : undefined;
-    if (limit === "maxTotalBytes") {
-      throw quotaError(
-        QUOTAS.archiveBytes,
-        maxTotalBytes,
-        `${field} holds more than ${maxTotalBytes} bytes of file data once expanded`,
-        null,
-        { field },
-      );
-    }
-    if (limit === "maxEntries") {
-      throw quotaError(
-        QUOTAS.archiveEntries,
-        maxEntries,
-        `${field} holds more than ${maxEntries} members`,
-        null,
-        { field },
-      );
-    }
-    throw error;
-  }
 }
 
 /**
