@@ -6,6 +6,7 @@ import path from "node:path";
 
 import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
+import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
@@ -135,10 +136,18 @@ export async function importArchive(
   );
 }
 
+type ExportResult = {
+  artifact_type: "file" | "directory" | "symlink";
+  entry_count: number;
+  size_bytes: number;
+};
+
 /**
  * Streams a tree out of the sandbox into `target` (atomically: temp file, then rename).
- * With `quota`, writing stops at `maxBytes`: the call fails with `onLimit()` and the temp
- * file is removed, so an oversized tree never lands on the host disk in full.
+ * With `quota`, the transfer stops once it passes `maxBytes`: it runs on a connection of
+ * its own, which is closed there (the agent's export then fails to send and stops; the
+ * shared connection, which may carry other calls, is left alone), the temp file is
+ * removed and the call fails with `onLimit()`.
  */
 export async function downloadArchive(
   context: ManagerContext,
@@ -146,37 +155,32 @@ export async function downloadArchive(
   guestPath: string,
   target: string,
   quota?: { maxBytes: number; onLimit: () => Error },
-): Promise<{
-  artifact_type: "file" | "directory" | "symlink";
-  entry_count: number;
-  size_bytes: number;
-}> {
-  if (!record.runtime) throw new Error("downloadArchive needs a running sandbox");
+): Promise<ExportResult> {
+  const runtime = record.runtime;
+  if (!runtime) throw new Error("downloadArchive needs a running sandbox");
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempSibling(target);
   const handle = await fs.open(temp, "w", 0o600);
+  const own = quota ? (await AgentClient.connect(runtime.socket_path)).client : null;
   let written = 0;
+  let overQuota = false;
+  const onData = async (chunk: Buffer): Promise<void> => {
+    if (overQuota) return;
+    written += chunk.length;
+    if (own && quota && written > quota.maxBytes) {
+      // Not a throw: the client's data chain would hold a rejection nobody handles yet.
+      overQuota = true;
+      own.close();
+      return;
+    }
+    await handle.write(chunk);
+  };
   try {
-    const result = await context.pool.request<{
-      artifact_type: "file" | "directory" | "symlink";
-      entry_count: number;
-      size_bytes: number;
-    }>(
-      record.runtime,
-      "archive.export",
-      { path: guestPath },
-      {
-        onData: async (chunk) => {
-          written += chunk.length;
-          // Past the quota the rest is read and discarded (the agent streams on regardless);
-          // the call fails once the stream ends. Throwing here would leave the client's data
-          // chain with a rejection nobody handles yet.
-          if (quota && written > quota.maxBytes) return;
-          await handle.write(chunk);
-        },
-      },
-    );
-    if (quota && written > quota.maxBytes) throw quota.onLimit();
+    const body = { path: guestPath };
+    const result = own
+      ? await own.request<ExportResult>("archive.export", body, { onData })
+      : await context.pool.request<ExportResult>(runtime, "archive.export", body, { onData });
+    if (overQuota && quota) throw quota.onLimit();
     await handle.sync();
     await handle.close();
     await commitTemp(temp, target);
@@ -184,7 +188,10 @@ export async function downloadArchive(
   } catch (error) {
     await handle.close().catch(() => undefined);
     await fs.rm(temp, { force: true });
-    throw error;
+    // Closing our connection failed the request; the reason is the quota.
+    throw overQuota && quota ? quota.onLimit() : error;
+  } finally {
+    own?.close();
   }
 }
 
