@@ -63,16 +63,15 @@ export async function appendCommand(file: string, entry: CommandLogEntry): Promi
   await fs.mkdir(path.dirname(file), { recursive: true });
   const line = Buffer.from(`${JSON.stringify(boundedEntry(entry))}\n`, "utf8");
   const perFile = Math.max(1, Math.floor(quotaValue(QUOTAS.commandLogBytes) / 2));
-  let handle = await fs.open(file, "a+", 0o600);
+  let size = (await fs.stat(file).catch(() => null))?.size ?? 0;
+  if (size > 0 && size + line.length > perFile) {
+    // Full: this file becomes the rotated one, replacing (dropping) the older entries.
+    await fs.rename(file, rotatedLog(file));
+  }
+  // a+: O_APPEND for the write, readable for the torn-tail check.
+  const handle = await fs.open(file, "a+", 0o600);
   try {
-    let size = (await handle.stat()).size;
-    if (size > 0 && size + line.length > perFile) {
-      // Full: this file becomes the rotated one, replacing (dropping) the older entries.
-      await handle.close();
-      await fs.rename(file, rotatedLog(file));
-      handle = await fs.open(file, "a+", 0o600);
-      size = (await handle.stat()).size;
-    }
+    size = (await handle.stat()).size;
     let out = line;
     if (size > 0) {
       const last = Buffer.alloc(1);
