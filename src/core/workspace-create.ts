@@ -6,8 +6,10 @@ import path from "node:path";
 
 import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
+import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
+import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
@@ -37,6 +39,8 @@ export interface CreateWorkspaceInput extends SandboxInput {
 export interface SourceArchive {
   mode: "directory" | "tar_archive";
   sourcePath: string;
+  /** The input field it came from (seed_path, source_path), for messages. */
+  field: string;
 }
 
 /** Resolves and validates a host directory or archive given as `field`. */
@@ -48,7 +52,10 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
   const stat = await fs.stat(sourcePath).catch(() => null);
   if (!stat)
     throw new NotFoundError(`${field} does not exist: '${sourcePath}'`, { field, value: raw });
-  if (stat.isDirectory()) return { mode: "directory", sourcePath };
+  if (stat.isDirectory()) {
+    await checkDirectoryWithinQuota(sourcePath, field);
+    return { mode: "directory", sourcePath, field };
+  }
   if (!stat.isFile()) {
     throw new ValidationError(
       `${field} must be a directory or a .tar, .tar.gz or .tgz archive: '${sourcePath}'`,
@@ -58,11 +65,11 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
       },
     );
   }
-  const { archiveKind, validateArchive } = await archives();
-  archiveKind(sourcePath);
-  // Refuse unsafe members before a sandbox exists, so a bad archive costs nothing.
-  await validateArchive(sourcePath, {});
-  return { mode: "tar_archive", sourcePath };
+  (await archives()).archiveKind(sourcePath);
+  // Refuse unsafe members (and archives over quota) before a sandbox exists, so a bad
+  // archive costs nothing.
+  await validateWithinQuota(sourcePath, field);
+  return { mode: "tar_archive", sourcePath, field };
 }
 
 /**
@@ -88,7 +95,7 @@ export async function uploadSource(
       await (await archives()).packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const summary = await (await archives()).validateArchive(file, {});
+    const summary = await validateWithinQuota(file, source.field);
     const imported = await importArchive(context, record, file, destination, options);
     return {
       entry_count: imported.entry_count ?? summary.entryCount,
@@ -129,32 +136,51 @@ export async function importArchive(
   );
 }
 
-/** Streams a tree out of the sandbox into `target` (atomically: temp file, then rename). */
+type ExportResult = {
+  artifact_type: "file" | "directory" | "symlink";
+  entry_count: number;
+  size_bytes: number;
+};
+
+/**
+ * Streams a tree out of the sandbox into `target` (atomically: temp file, then rename).
+ * With `quota`, the transfer stops once it passes `maxBytes`: it runs on a connection of
+ * its own, which is closed there (the agent's export then fails to send and stops; the
+ * shared connection, which may carry other calls, is left alone), the temp file is
+ * removed and the call fails with `onLimit()`.
+ */
 export async function downloadArchive(
   context: ManagerContext,
   record: WorkspaceRecord,
   guestPath: string,
   target: string,
-): Promise<{
-  artifact_type: "file" | "directory" | "symlink";
-  entry_count: number;
-  size_bytes: number;
-}> {
-  if (!record.runtime) throw new Error("downloadArchive needs a running sandbox");
+  quota?: { maxBytes: number; onLimit: () => Error },
+): Promise<ExportResult> {
+  const runtime = record.runtime;
+  if (!runtime) throw new Error("downloadArchive needs a running sandbox");
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempSibling(target);
   const handle = await fs.open(temp, "w", 0o600);
+  const own = quota ? (await AgentClient.connect(runtime.socket_path)).client : null;
+  let written = 0;
+  let overQuota = false;
+  const onData = async (chunk: Buffer): Promise<void> => {
+    if (overQuota) return;
+    written += chunk.length;
+    if (own && quota && written > quota.maxBytes) {
+      // Not a throw: the client's data chain would hold a rejection nobody handles yet.
+      overQuota = true;
+      own.close();
+      return;
+    }
+    await handle.write(chunk);
+  };
   try {
-    const result = await context.pool.request<{
-      artifact_type: "file" | "directory" | "symlink";
-      entry_count: number;
-      size_bytes: number;
-    }>(
-      record.runtime,
-      "archive.export",
-      { path: guestPath },
-      { onData: async (chunk) => void (await handle.write(chunk)) },
-    );
+    const body = { path: guestPath };
+    const result = own
+      ? await own.request<ExportResult>("archive.export", body, { onData })
+      : await context.pool.request<ExportResult>(runtime, "archive.export", body, { onData });
+    if (overQuota && quota) throw quota.onLimit();
     await handle.sync();
     await handle.close();
     await commitTemp(temp, target);
@@ -162,7 +188,10 @@ export async function downloadArchive(
   } catch (error) {
     await handle.close().catch(() => undefined);
     await fs.rm(temp, { force: true });
-    throw error;
+    // Closing our connection failed the request; the reason is the quota.
+    throw overQuota && quota ? quota.onLimit() : error;
+  } finally {
+    own?.close();
   }
 }
 

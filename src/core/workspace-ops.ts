@@ -108,6 +108,8 @@ export async function execWorkspace(
         started_at: startedAt,
         finished_at: finishedAt,
         timed_out: result.timed_out,
+        stdout_truncated: result.stdout_truncated,
+        stderr_truncated: result.stderr_truncated,
       });
       current.command_count = next;
       current.last_command = {
@@ -137,10 +139,42 @@ export async function execWorkspace(
   };
 }
 
-export async function logsWorkspace(context: ManagerContext, id: string) {
+export interface LogsWorkspaceInput {
+  /** Only the last `tail` entries (after the cursor). */
+  tail?: number;
+  /** Cursor: only entries with a greater sequence number. */
+  after_sequence?: number;
+  /** At most `limit` entries (the first ones after the cursor). */
+  limit?: number;
+}
+
+export async function logsWorkspace(
+  context: ManagerContext,
+  id: string,
+  input: LogsWorkspaceInput = {},
+) {
   const record = await loadWorkspace(context.layout, id);
-  const entries = await readCommands(context.layout.commandLog(id));
-  return { workspace_id: record.workspace_id, count: entries.length, entries };
+  const page = await readCommands(context.layout.commandLog(record.workspace_id), {
+    tail: input.tail ?? undefined,
+    afterSequence: input.after_sequence ?? undefined,
+    limit: input.limit ?? undefined,
+  });
+  const entries = page.entries.map((entry) => ({
+    ...entry,
+    stdout_truncated: entry.stdout_truncated ?? false,
+    stderr_truncated: entry.stderr_truncated ?? false,
+  }));
+  const last = entries.at(-1);
+  return {
+    workspace_id: record.workspace_id,
+    count: entries.length,
+    entries,
+    total_count: page.available,
+    dropped_count: page.dropped,
+    skipped_corrupt_lines: page.skippedCorrupt,
+    has_more: page.hasMore,
+    next_after_sequence: last ? last.sequence : (input.after_sequence ?? 0),
+  };
 }
 
 export async function deleteWorkspace(context: ManagerContext, id: string) {

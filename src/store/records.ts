@@ -85,6 +85,10 @@ export const CommandLogEntrySchema = z.object({
   started_at: z.number(),
   finished_at: z.number(),
   timed_out: z.boolean(),
+  /** The log keeps at most 64 KiB of each (src/core/command-log.ts); older entries lack these. */
+  stdout_truncated: z.boolean().optional(),
+  stderr_truncated: z.boolean().optional(),
+  command_truncated: z.boolean().optional(),
 });
 export type CommandLogEntry = z.infer<typeof CommandLogEntrySchema>;
 
