@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { lstat, mkdir, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
+import { PassThrough, type Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { x as extractTar, type ReadEntry } from "tar";
 import type { Stats } from "node:fs";
@@ -150,6 +151,20 @@ export async function extractPrevalidatedArchive(file: string, destination: stri
   }
   await mkdir(root, { recursive: true });
   await extractWithGnuTar(tar, file, root, await isGzipFile(file));
+}
+
+/**
+ * The canonical copy of an archive (see canonical.ts) as a stream, validated as it goes:
+ * what the host sends to a guest agent that trusts the host's validation, so the guest's
+ * GNU tar reads the names the host checked and nothing else. A refusal destroys the
+ * stream with the error.
+ */
+export function canonicalArchiveStream(file: string): Readable {
+  const out = new PassThrough();
+  inspectArchive(file, { canonical: out }).catch((error: unknown) => {
+    out.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  return out;
 }
 
 /**
