@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -250,3 +251,39 @@ describe.each(TAR_MODES)("hostile archives over existing links ($tar tar)", ({ t
     expect(statSync(output).mode & 0o7777).toBe(0o755);
   });
 });
+
+describe.each(TAR_MODES)(
+  "the canonical re-write keeps what it must ($tar tar)",
+  ({ tar: mode }) => {
+    useTarMode(mode);
+
+    it("keeps long and non-ASCII names, link targets, modes and mtimes", async () => {
+      const long = `${"d".repeat(120)}/${"n".repeat(150)}.txt`;
+      const unicode = "répertoire/ファイル.txt";
+      const target = `${"t".repeat(180)}/x`;
+      const archive = path.join(work, "names.tar");
+      writeFileSync(
+        archive,
+        rawBlocks([
+          pax({ path: long }),
+          { name: "ignored-by-pax", body: "long", mode: 0o640 },
+          pax({ path: unicode }),
+          { name: "ignored-too", body: "unicode" },
+          pax({ linkpath: target }),
+          { name: "link", type: "2", linkname: "ignored" },
+          pax({ linkpath: long }),
+          { name: "hard", type: "1", linkname: "ignored" },
+        ]),
+      );
+      await extractArchive(archive, destination);
+      expect(readFileSync(path.join(destination, long), "utf8")).toBe("long");
+      expect(statSync(path.join(destination, long)).mode & 0o777).toBe(0o640);
+      expect(statSync(path.join(destination, long)).mtimeMs).toBe(1_700_000_000_000);
+      expect(readFileSync(path.join(destination, unicode), "utf8")).toBe("unicode");
+      expect(readlinkSync(path.join(destination, "link"))).toBe(target);
+      expect(statSync(path.join(destination, "hard")).ino).toBe(
+        statSync(path.join(destination, long)).ino,
+      );
+    });
+  },
+);

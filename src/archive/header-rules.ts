@@ -13,11 +13,9 @@
  * headers; a ustar magic with a version other than "00" (GNU tar then reads the prefix
  * field, node-tar does not).
  *
- * The scanner walks the raw blocks exactly as node-tar's parser does (a header, then
+ * The scanner walks the raw blocks as node-tar's parser does (a header, then
  * ceil(size / 512) blocks, the size from a pending pax header when it has one).
  */
-import { Header } from "tar";
-
 import { UnsafeArchiveError } from "../errors.js";
 
 const BLOCK = 512;
@@ -76,24 +74,23 @@ export class HeaderScanner {
   }
 
   private onHeader(block: Buffer): void {
-    let header: Header;
-    try {
-      header = new Header(block);
-    } catch {
-      // node-tar refuses it too (strict mode); nothing more to scan.
+    // Parsed by hand (node-tar's Header costs as much as the parse it mirrors), reading
+    // each field the way node-tar's Header does.
+    if (isZeroBlock(block)) return;
+    if (!checksumValid(block)) {
+      // node-tar refuses it (strict mode); nothing more to scan.
       this.stopped = true;
       return;
     }
-    if (header.nullBlock) return;
-    if (!header.cksumValid) {
-      this.stopped = true;
-      return;
-    }
-    const type = header.typeKey;
-    const name = header.path ?? "";
+    const type = block[156] === 0 ? "0" : String.fromCharCode(block[156] ?? 0);
+    const name = cString(block, 0, 100);
     const paxSize = this.pending.pax?.get("size");
-    const size =
-      paxSize !== undefined && Number(paxSize) >= 0 ? Number(paxSize) : (header.size ?? 0);
+    const headerSize = numberField(block, 124, 12);
+    if (headerSize === null) {
+      this.stopped = true;
+      return;
+    }
+    const size = paxSize !== undefined && Number(paxSize) >= 0 ? Number(paxSize) : headerSize;
     const blocks = BLOCK * Math.ceil(size / BLOCK);
 
     if (type === "x" || type === "g" || type === "L" || type === "K") {
@@ -166,6 +163,10 @@ export class HeaderScanner {
         this.violate(`has the pax key ${quoteKey(key)}, which only GNU tar interprets`);
       }
     }
+    const size = records.get("size");
+    if (size !== undefined && !/^[0-9]+$/.test(size)) {
+      this.violate(`has a pax size that is not a decimal number (${quoteKey(size)})`);
+    }
     if (records.has("path") && this.pending.longName > 0) {
       this.violate("has both a pax path and a GNU long name");
     }
@@ -178,6 +179,46 @@ export class HeaderScanner {
   private violate(rule: string): void {
     this.pending.violation ??= rule;
   }
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let index = 0; index < BLOCK; index += 1) if (block[index] !== 0) return false;
+  return true;
+}
+
+/** The header checksum: the sum of all bytes with the checksum field read as spaces. */
+function checksumValid(block: Buffer): boolean {
+  let sum = 8 * 0x20;
+  for (let index = 0; index < BLOCK; index += 1) {
+    if (index < 148 || index >= 156) sum += block[index] ?? 0;
+  }
+  // node-tar reads 12 bytes here (into the type flag); parseInt stops at the first non-digit.
+  return numberField(block, 148, 12) === sum;
+}
+
+function cString(block: Buffer, offset: number, length: number): string {
+  const field = block.subarray(offset, offset + length);
+  const end = field.indexOf(0);
+  return field.subarray(0, end === -1 ? length : end).toString("utf8");
+}
+
+/**
+ * A numeric field as node-tar's Header reads it: octal up to a NUL (trimmed, parseInt), or
+ * base-256 after a 0x80 (positive) or 0xff (negative, read as 0 here) byte. Null when
+ * node-tar would refuse the header.
+ */
+function numberField(block: Buffer, offset: number, length: number): number | null {
+  const first = block[offset] ?? 0;
+  if (first & 0x80) {
+    if (first === 0xff) return 0;
+    if (first !== 0x80) return null;
+    let value = 0;
+    for (let index = 1; index < length; index += 1)
+      value = value * 256 + (block[offset + index] ?? 0);
+    return value;
+  }
+  const value = parseInt(cString(block, offset, length).trim(), 8);
+  return Number.isNaN(value) ? 0 : value;
 }
 
 /** Strict pax records: "<len> <key>=<value>\n" with exact lengths and no newline in a value. */

@@ -125,7 +125,7 @@ export async function inspectArchive(
   const writer = options.canonical ? new CanonicalWriter(options.canonical) : undefined;
 
   const parser = new Parser({ ...PARSER_OPTIONS });
-  const run = driveParser(file, gzip, parser);
+  const run = driveParser(file, gzip, parser, options.canonical);
   // A failing output (ENOSPC, ...) would otherwise leave the parser waiting for a drain.
   options.canonical?.once("error", (error) => run.fail(error));
 
@@ -389,8 +389,15 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 /**
  * Streams `file` (gunzipped when `gzip`) into `parser` with backpressure, stopping at the
  * tar end-of-archive marker. Errors from the parser, the file or zlib reject `done`.
+ * With `output` (where the parser's entries are written), each chunk also waits for it to
+ * drain. Every chunk also goes through the HeaderScanner (header-rules.ts).
  */
-export function driveParser(file: string, gzip: boolean, parser: Parser): ParserRun {
+export function driveParser(
+  file: string,
+  gzip: boolean,
+  parser: Parser,
+  output?: Writable,
+): ParserRun {
   let failure: { error: unknown } | undefined;
   let eof = false;
   let wake: (() => void) | undefined;
@@ -426,6 +433,16 @@ export function driveParser(file: string, gzip: boolean, parser: Parser): Parser
     let head: Buffer | undefined = Buffer.alloc(0);
     const scanner = new HeaderScanner();
     const write = async (chunk: Buffer): Promise<void> => {
+      // What the parser emits for one chunk is about one chunk: waiting for the output
+      // to drain first bounds what is buffered in memory.
+      if (output?.writableNeedDrain && !failure) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          output.once("drain", resolve);
+        });
+        wake = undefined;
+      }
+      if (failure) return;
       scanner.push(chunk);
       if (parser.write(chunk) || failure || eof) return;
       await new Promise<void>((resolve) => {
