@@ -2,7 +2,9 @@
  * Extraction of an untrusted archive into a directory, with "sync push" (overlay)
  * semantics: members replace what is at their path, everything else in the destination is
  * kept. The archive is fully validated first (see validate.ts); node-tar's own protections
- * (`preservePaths: false`, `strict: true`) stay on as a second line of defence.
+ * (`preservePaths: false`, `strict: true`) stay on as a second line of defence. GNU tar
+ * extracts the canonical re-write the validating pass produced (canonical.ts), never the
+ * original; both paths clear setuid/setgid bits.
  *
  * Symlink members are created here rather than by node-tar: without `preservePaths`
  * node-tar rewrites absolute symlink targets (`/etc` becomes `etc`), and with `strict` it
@@ -138,8 +140,8 @@ async function extractWithNodeTar(
 
 /**
  * Extracts an archive whose members were already validated by a party the caller trusts
- * (the host, for a guest agent restoring into a fresh /workspace), skipping the member by
- * member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
+ * (the host, for a guest agent restoring into a fresh /workspace, which sends the
+ * canonical re-write: canonicalArchiveStream), skipping the member by member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
  * Without GNU tar it falls back to the validating extractor.
  */
 export async function extractPrevalidatedArchive(file: string, destination: string): Promise<void> {

@@ -7,6 +7,9 @@
  * earlier in the archive, and special files (devices, fifos, unknown types). Symlink
  * targets themselves may point anywhere: only writing through them is refused.
  *
+ * Header kinds GNU tar and node-tar read differently are refused (header-rules.ts), and
+ * with `canonical` the accepted members are re-written for GNU tar (canonical.ts).
+ *
  * Decompression is done here (not by node-tar) so the number of bytes we feed the parser is
  * under our control, and feeding stops at the tar end-of-archive marker: node-tar buffers
  * everything that follows the marker in memory, which a gzip bomb appended after it would
