@@ -257,6 +257,27 @@ describe.each(TAR_MODES)(
   ({ tar: mode }) => {
     useTarMode(mode);
 
+    it("accepts what common writers emit: git archive's comment, bsdtar's and GNU tar's pax keys", async () => {
+      const archive = path.join(work, "common.tar");
+      writeFileSync(
+        archive,
+        rawBlocks([
+          globalPax({ comment: "0123456789abcdef0123456789abcdef01234567" }),
+          pax({
+            "LIBARCHIVE.creationtime": "1700000000",
+            "SCHILY.dev": "2049",
+            atime: "1700000000.5",
+          }),
+          file("a.txt", "a"),
+          pax({ path: "b.txt", mtime: "1700000001.25", ctime: "1700000001" }),
+          file("ignored", "b"),
+        ]),
+      );
+      await extractArchive(archive, destination);
+      expect(readFileSync(path.join(destination, "a.txt"), "utf8")).toBe("a");
+      expect(readFileSync(path.join(destination, "b.txt"), "utf8")).toBe("b");
+    });
+
     it("keeps long and non-ASCII names, link targets, modes and mtimes", async () => {
       const long = `${"d".repeat(120)}/${"n".repeat(150)}.txt`;
       const unicode = "répertoire/ファイル.txt";
