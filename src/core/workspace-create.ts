@@ -121,7 +121,11 @@ export async function importArchive(
   options: { fresh: boolean },
 ): Promise<{ entry_count?: number; bytes_written?: number }> {
   if (!record.runtime) throw new Error("importArchive needs a running sandbox");
-  const source = createReadStream(file);
+  // A fresh import is extracted by the guest's GNU tar without a second validation: send
+  // the canonical re-write of the members validated here, never the original headers.
+  const source: Readable = options.fresh
+    ? (await archives()).canonicalArchiveStream(file)
+    : createReadStream(file);
   let upload: Readable = source;
   if (backendOf(context, record).compressesTransfers) {
     const gzip = createGzip({ level: 1 });
