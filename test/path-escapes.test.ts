@@ -7,8 +7,12 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
 
+import * as tar from "tar";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { exportPath } from "../src/archive/index.js";
 import { loadWorkspace } from "../src/core/records-io.js";
 import { decodeManifest, treeFromTar } from "../src/diff/index.js";
 import type { Manager } from "../src/core/manager.js";
@@ -251,4 +255,73 @@ for (;;) {
       await manager.stopService(id, "swapper");
     },
   );
+});
+
+describe.each([{ tar: "gnu" }, { tar: "builtin" }])("exportPath ($tar tar)", ({ tar: mode }) => {
+  const saved = process.env.PYRO_AGENT_TAR;
+  beforeAll(() => {
+    if (mode === "builtin") process.env.PYRO_AGENT_TAR = "builtin";
+    else delete process.env.PYRO_AGENT_TAR;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.PYRO_AGENT_TAR;
+    else process.env.PYRO_AGENT_TAR = saved;
+  });
+
+  async function members(file: string): Promise<string[]> {
+    const names: string[] = [];
+    await tar.list({ file, onReadEntry: (entry) => names.push(`${entry.type} ${entry.path}`) });
+    return names.sort();
+  }
+
+  it("keeps symlinks as symlinks, leaves out FIFOs at any depth, refuses a symlinked parent", async () => {
+    const outside = outsideDir();
+    const root = writeTree(path.join(state.base(), "root"), {
+      "dir/sub/deep.txt": "deep\n",
+      "dir/line\nbreak.txt": "odd name\n",
+      "top.txt": "top\n",
+    });
+    fs.symlinkSync(outside, path.join(root, "dir", "out"));
+    fs.symlinkSync(outside, path.join(root, "link"));
+    execFileSync("mkfifo", [
+      path.join(root, "dir", "fifo"),
+      path.join(root, "dir", "sub", "pipe\nname"),
+      path.join(root, "topfifo"),
+    ]);
+    const file = path.join(state.base(), "export.tar");
+
+    expect(await exportPath({ root, relativePath: "dir", file })).toEqual({
+      artifact_type: "directory",
+      entry_count: 4,
+    });
+    expect(await members(file)).toEqual([
+      "Directory sub/",
+      "File line\nbreak.txt",
+      "File sub/deep.txt",
+      "SymbolicLink out",
+    ]);
+    expect(fs.readFileSync(file, "latin1")).not.toContain(SECRET);
+
+    const whole = await exportPath({ root, relativePath: ".", file });
+    expect(whole.entry_count).toBe(7);
+    expect((await members(file)).filter((name) => name.includes("fifo"))).toEqual([]);
+
+    await expect(exportPath({ root, relativePath: "dir/out/secret.txt", file })).rejects.toThrow(
+      "path must not pass through a symlink: 'dir/out' is a symlink",
+    );
+    await expect(exportPath({ root, relativePath: "link/secret.txt", file })).rejects.toThrow(
+      "path must not pass through a symlink: 'link' is a symlink",
+    );
+    await expect(exportPath({ root, relativePath: "top.txt/x", file })).rejects.toThrow(
+      "path must only pass through directories: 'top.txt' is not a directory",
+    );
+    await expect(exportPath({ root, relativePath: "nope/x", file })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    expect(await exportPath({ root, relativePath: "link", file })).toEqual({
+      artifact_type: "symlink",
+      entry_count: 1,
+    });
+    expect(await members(file)).toEqual(["SymbolicLink link"]);
+  });
 });

@@ -19,7 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
-import type { Writable } from "node:stream";
+import { rm, writeFile } from "node:fs/promises";
 
 import { PyroError } from "../errors.js";
 import { fdPath, sharedFdPath } from "../no-follow.js";
@@ -52,28 +52,36 @@ export async function packOpenDirectory(dirFd: number, file: string): Promise<nu
   const excludeArgs = listing.special
     .filter((name) => name.includes("\n"))
     .map((name) => `--exclude=${name}`);
-  const excludeFile = listing.special.filter((name) => !name.includes("\n"));
-  await runTar(
-    tar,
-    dirFd,
-    [
-      "-c",
-      "-f",
-      file,
-      ...TAR_COMMON,
-      "--no-wildcards",
-      "--anchored",
-      ...(excludeFile.length > 0 ? ["-X", "/dev/fd/3"] : []),
-      ...excludeArgs,
-      // An empty directory still gets one member, its root, as node-tar's archives do.
-      ...(topLevel.length > 0 ? [] : ["--no-recursion"]),
-      "--null",
-      "-T",
-      "-",
-    ],
-    topLevel.length > 0 ? topLevel.map((name) => `${name}\0`).join("") : ".\0",
-    excludeFile.map((name) => `${name}\n`).join(""),
-  );
+  const excluded = listing.special.filter((name) => !name.includes("\n"));
+  // Beside the output file: the caller's private scratch space.
+  const excludeFile = `${file}.exclude`;
+  if (excluded.length > 0) {
+    await writeFile(excludeFile, excluded.map((name) => `${name}\n`).join(""), { mode: 0o600 });
+  }
+  try {
+    await runTar(
+      tar,
+      dirFd,
+      [
+        "-c",
+        "-f",
+        file,
+        ...TAR_COMMON,
+        "--no-wildcards",
+        "--anchored",
+        ...(excluded.length > 0 ? ["-X", excludeFile] : []),
+        ...excludeArgs,
+        // An empty directory still gets one member, its root, as node-tar's archives do.
+        ...(topLevel.length > 0 ? [] : ["--no-recursion"]),
+        "--null",
+        "-T",
+        "-",
+      ],
+      topLevel.length > 0 ? topLevel.map((name) => `${name}\0`).join("") : ".\0",
+    );
+  } finally {
+    if (excluded.length > 0) await rm(excludeFile, { force: true });
+  }
   return listing.packable.length;
 }
 
@@ -130,18 +138,12 @@ function collect(command: string, args: string[], dirFd: number): Promise<string
   });
 }
 
-/** Runs GNU tar in `dirFd`, `names` on stdin and `excludes` (if any) on fd 3. */
-function runTar(
-  tar: string,
-  dirFd: number,
-  args: string[],
-  names: string,
-  excludes?: string,
-): Promise<void> {
+/** Runs GNU tar in `dirFd` with `names` on stdin. */
+function runTar(tar: string, dirFd: number, args: string[], names: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(tar, args, {
       cwd: fdPath(dirFd),
-      stdio: ["pipe", "ignore", "pipe", ...(excludes ? (["pipe"] as const) : [])],
+      stdio: ["pipe", "ignore", "pipe"],
     });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -161,10 +163,5 @@ function runTar(
     // EPIPE if tar dies early: its exit status tells the story.
     child.stdin?.on("error", () => undefined);
     child.stdin?.end(names);
-    if (excludes) {
-      const extra = child.stdio[3] as Writable;
-      extra.on("error", () => undefined);
-      extra.end(excludes);
-    }
   });
 }
