@@ -246,6 +246,14 @@ describe("input the kernel would refuse", () => {
       /command must be at most 131071 bytes/,
     );
     await expectCode(
+      manager.startService(id, "probe", {
+        command: "sleep 60",
+        readiness: { type: "command", command: long },
+      }),
+      "invalid_argument",
+      /readiness\.command must be at most 131071 bytes/,
+    );
+    await expectCode(
       manager.runVm({ allow_host_compat: true, command: long }),
       "invalid_argument",
       /command must be at most/,
