@@ -8,6 +8,8 @@ import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
 import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
+import { claimActiveSlot } from "./active-slots.js";
+import { checkHostPath } from "./limits.js";
 import type { ManagerContext } from "./context.js";
 import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
@@ -45,9 +47,7 @@ export interface SourceArchive {
 
 /** Resolves and validates a host directory or archive given as `field`. */
 export async function resolveSource(raw: string, field: string): Promise<SourceArchive> {
-  if (typeof raw !== "string" || raw.trim() === "") {
-    throw new ValidationError(`${field} must not be empty`, { field });
-  }
+  checkHostPath(field, raw);
   const sourcePath = path.resolve(raw);
   const stat = await fs.stat(sourcePath).catch(() => null);
   if (!stat)
@@ -65,7 +65,7 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
       },
     );
   }
-  (await archives()).archiveKind(sourcePath);
+  (await archives()).archiveKind(sourcePath, field);
   // Refuse unsafe members (and archives over quota) before a sandbox exists, so a bad
   // archive costs nothing.
   await validateWithinQuota(sourcePath, field);
@@ -236,7 +236,8 @@ export async function createWorkspace(
   const id = record.workspace_id;
   const dir = context.layout.workspaceDir(id);
   return withWorkspaceLock(context.layout, id, async () => {
-    await fs.mkdir(dir, { recursive: true });
+    // The directory, under our held lock, counts as an active sandbox from here on.
+    await claimActiveSlot(context, () => fs.mkdir(dir, { recursive: true }));
     try {
       reportProgress(options, "booting sandbox", 0, 3);
       record.runtime = await bootSandbox(context, record);

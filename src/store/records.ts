@@ -64,7 +64,8 @@ export const LastCommandSchema = z.object({
 export const WorkspaceRecordSchema = z.object({
   kind: z.literal("workspace"),
   workspace_id: z.string(),
-  state: z.enum(["started", "stopped"]),
+  /** `resetting`: a reset holds the workspace's lock and is replacing its sandbox. */
+  state: z.enum(["started", "stopped", "resetting"]),
   ...SandboxFields,
   workspace_seed: WorkspaceSeedSchema,
   command_count: z.number().int(),
