@@ -17,6 +17,10 @@ import { PyroError } from "../errors.js";
  * fall back to the heartbeat: the holder touches the directory every HEARTBEAT_MS, and a
  * lock untouched for STALE_MS is taken over. A holder that is alive keeps its lock however
  * long it works. Locks live outside the directories they guard.
+ *
+ * Why not proper-lockfile (used before): it only knows the mtime heartbeat, so a lock whose
+ * holder was killed blocked every caller for its whole stale period (20 s), and it has no
+ * notion of an owner to ask about. Judging the holder by pid + start time is ours to do.
  */
 const STALE_MS = 20_000;
 const HEARTBEAT_MS = 5_000;
