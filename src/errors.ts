@@ -10,6 +10,7 @@ export type ErrorCode =
   | "not_found"
   | "invalid_state"
   | "limit_exceeded"
+  | "no_space"
   | "expired"
   | "guest_unavailable"
   | "unsafe_archive"
@@ -69,6 +70,7 @@ const KNOWN_CODES = new Set<string>([
   "not_found",
   "invalid_state",
   "limit_exceeded",
+  "no_space",
   "expired",
   "guest_unavailable",
   "unsafe_archive",
@@ -97,9 +99,39 @@ export function errorFromWire(payload: unknown): PyroError {
   return new PyroError("protocol_error", "malformed error payload from agent");
 }
 
-/** Converts anything thrown into a PyroError without losing its message. */
+/**
+ * Converts anything thrown into a PyroError without losing its message. System errors a
+ * caller can act on are not pyro bugs: a full disk is `no_space`, a path or command the
+ * kernel refuses for its length is `invalid_argument` naming it.
+ */
 export function asPyroError(error: unknown): PyroError {
   if (error instanceof PyroError) return error;
-  if (error instanceof Error) return new PyroError("internal", error.message);
+  if (error instanceof Error)
+    return fromSystemError(error) ?? new PyroError("internal", error.message);
   return new PyroError("internal", String(error));
+}
+
+function fromSystemError(error: Error): PyroError | null {
+  const { code, path } = error as NodeJS.ErrnoException;
+  const where = path ? { path } : {};
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return new PyroError(
+        "no_space",
+        `no space left on the device${path ? ` writing '${path}'` : ""}: ${error.message}; free some space (delete snapshots, workspaces or files) and retry`,
+        where,
+      );
+    case "ENAMETOOLONG":
+      return new ValidationError(
+        `path too long${path ? `: '${path}'` : ""} (the system's limit is 4095 bytes per path, 255 per name): ${error.message}`,
+        where,
+      );
+    case "E2BIG":
+      return new ValidationError(
+        `the command or its environment is too long for the kernel (128 KiB per argument): ${error.message}`,
+      );
+    default:
+      return null;
+  }
 }

@@ -17,6 +17,7 @@ import type { Manager } from "../src/core/manager.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
 import { readUntil, useTempState, writeTree } from "./helpers.js";
+import { paxBody, rawBlocks } from "./hostile-tar.js";
 
 interface Tier {
   backend: "host" | "qemu";
@@ -184,6 +185,43 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       } finally {
         client.close();
       }
+
+      // The agent's own extraction writes nothing outside /workspace through a symlink made
+      // inside it, whatever headers an archive uses (the host would refuse these first, so
+      // they go to the agent directly).
+      const made = await pyro.execWorkspace(id, {
+        command: 'd=$(mktemp -d) && ln -s "$d" evil && echo "$d"',
+      });
+      const outside = made.stdout.trim();
+      const hostile: Buffer[] = [
+        rawBlocks([
+          { name: "pax_global_header", type: "g", body: paxBody({ path: "evil/pwned" }) },
+          { name: "a.txt", body: "pwned" },
+        ]),
+        rawBlocks([
+          { name: "pwned", body: "x", magic: Buffer.from("ustar\0xx", "binary"), prefix: "evil" },
+        ]),
+      ];
+      const agent = (await AgentClient.connect(record.runtime.socket_path)).client;
+      try {
+        for (const data of hostile) {
+          const hostileTar = path.join(state.base(), "hostile.tar");
+          fs.writeFileSync(hostileTar, data);
+          await expect(
+            agent.request(
+              "archive.import",
+              { destination: "/workspace" },
+              { upload: fs.createReadStream(hostileTar) },
+            ),
+          ).rejects.toThrow("unsupported archive header");
+        }
+      } finally {
+        agent.close();
+      }
+      const listed = await pyro.execWorkspace(id, {
+        command: `ls -A '${outside}'; rm -rf '${outside}' evil`,
+      });
+      expect(listed.stdout).toBe("");
 
       // qemu itself for a guest (its supervisor must notice), the agent on the host.
       const victim = record.runtime.vmm_pid ?? record.runtime.pid;

@@ -18,7 +18,8 @@ afterEach(async () => {
 });
 
 async function stdioClient(): Promise<Client> {
-  const { client } = await connectStdio(state.stateDir());
+  // Seeds and exports live under the test's temp dir, so that is the server's root.
+  const { client } = await connectStdio(state.stateDir(), { args: ["--allow-path", state.base()] });
   clients.push(client);
   return client;
 }

@@ -1,5 +1,6 @@
-import { createWriteStream } from "node:fs";
+import { closeSync, copyFileSync, createWriteStream, mkdirSync } from "node:fs";
 import fs from "node:fs/promises";
+import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 
@@ -10,7 +11,17 @@ import {
   extractPrevalidatedArchive,
 } from "../archive/index.js";
 import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
+import { isVanished } from "../diff/fs-walk.js";
 import { PyroError, ValidationError } from "../errors.js";
+import {
+  UnsafePathError,
+  fdPath,
+  lstatAt,
+  openDirectoryBelow,
+  openFileAt,
+  sharedFdPath,
+  withFd,
+} from "../no-follow.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { runCommand } from "./exec.js";
@@ -55,19 +66,25 @@ export function registerCoreHandlers(context: AgentContext): void {
     );
     return withScratch(context.scratchDir, "import.tar", async (scratch) => {
       await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
-      await fs.mkdir(destination.local, { recursive: true });
-      if (body.host_validated === true && context.trustsHostValidation) {
-        await assertEmptyDirectory(destination.local, destination.guest);
-        await extractPrevalidatedArchive(scratch, destination.local);
-        return { destination: destination.guest, validated_by: "host" };
-      }
-      const summary = await extractArchive(scratch, destination.local);
-      return {
-        destination: destination.guest,
-        validated_by: "agent",
-        entry_count: summary.entryCount,
-        bytes_written: summary.totalBytes,
-      };
+      // The destination is opened (and made) without following links: one that is, or
+      // lies below, a symlink would have extraction write wherever that link points.
+      // Extraction then works in the opened directory itself, by descriptor, so swapping
+      // a component for a symlink afterwards cannot redirect it either.
+      return withFd(paths.openDirectory(destination, "dest", { create: true }), async (fd) => {
+        const local = sharedFdPath(fd);
+        if (body.host_validated === true && context.trustsHostValidation) {
+          await assertEmptyDirectory(local, destination.guest);
+          await extractPrevalidatedArchive(scratch, local);
+          return { destination: destination.guest, validated_by: "host" };
+        }
+        const summary = await extractArchive(scratch, local);
+        return {
+          destination: destination.guest,
+          validated_by: "agent",
+          entry_count: summary.entryCount,
+          bytes_written: summary.totalBytes,
+        };
+      });
     });
   });
 
@@ -75,9 +92,8 @@ export function registerCoreHandlers(context: AgentContext): void {
   // half of workspace_diff (only changed files travel afterwards, via files.read).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    const manifest = await manifestFromDirectory(
-      target.local,
-      target.guest === "/workspace" ? digestCache : undefined,
+    const manifest = await withFd(paths.openDirectory(target, "path"), (fd) =>
+      manifestFromDirectory(fd, target.guest === "/workspace" ? digestCache : undefined),
     );
     let batch = "";
     for (const [entryPath, entry] of manifest) {
@@ -92,25 +108,37 @@ export function registerCoreHandlers(context: AgentContext): void {
   });
 
   // A tar of the named regular files under /workspace (missing or non-file paths are
-  // left out and listed), for diff patches without exporting the whole tree.
+  // left out and listed), for diff patches without exporting the whole tree. Each file is
+  // opened without following any symlink on its path and copied, by descriptor, into a
+  // private scratch tree that is then archived: what is archived is what was opened.
   handlers.set("files.read", async ({ body, sendData }) => {
     const requested = body.paths;
     if (!Array.isArray(requested) || !requested.every((item) => typeof item === "string")) {
       throw new ValidationError("paths must be a list of strings");
     }
-    const present: string[] = [];
-    const missing: string[] = [];
-    for (const raw of requested as string[]) {
-      const target = paths.resolve(raw, "paths");
-      const stat = await fs.lstat(target.local).catch(() => null);
-      if (stat?.isFile() && target.relative !== "") present.push(target.relative);
-      else missing.push(target.guest);
-    }
-    if (present.length === 0) return { count: 0, missing };
-    await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
-      createArchive({ cwd: paths.root, entries: present, file: fifo }),
-    );
-    return { count: present.length, missing };
+    const targets = (requested as string[]).map((raw) => paths.resolve(raw, "paths"));
+    return withScratch(context.scratchDir, "files", async (scratch) => {
+      const copies = `${scratch}.d`;
+      const present: string[] = [];
+      const missing: string[] = [];
+      const rootFd = paths.openRoot();
+      try {
+        for (const target of targets) {
+          if (target.relative !== "" && copyFileBelow(rootFd, target.relative, copies)) {
+            present.push(target.relative);
+          } else {
+            missing.push(target.guest);
+          }
+        }
+      } finally {
+        closeSync(rootFd);
+      }
+      if (present.length === 0) return { count: 0, missing };
+      await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
+        createArchive({ cwd: copies, entries: present, file: fifo }),
+      );
+      return { count: present.length, missing };
+    });
   });
 
   handlers.set("archive.export", async ({ body, sendData }) => {
@@ -128,6 +156,46 @@ export function registerCoreHandlers(context: AgentContext): void {
       size_bytes: size,
     };
   });
+}
+
+/**
+ * Copies the regular file at `relative` below `rootFd` to the same relative path under
+ * `into`, without following a symlink anywhere on its path; false when there is no such
+ * regular file (missing, a symlink, a directory, below a symlink, swapped meanwhile).
+ */
+function copyFileBelow(rootFd: number, relative: string, into: string): boolean {
+  const slash = relative.lastIndexOf("/");
+  const name = relative.slice(slash + 1);
+  let parentFd: number;
+  try {
+    parentFd = openDirectoryBelow(rootFd, slash < 0 ? "" : relative.slice(0, slash));
+  } catch (error) {
+    if (error instanceof UnsafePathError) return false;
+    throw error;
+  }
+  try {
+    let stats;
+    try {
+      stats = lstatAt(parentFd, name);
+    } catch (error) {
+      if (isVanished(error)) return false;
+      throw error;
+    }
+    if (!stats.isFile()) return false;
+    const fd = openFileAt(parentFd, name, stats);
+    if (fd === null) return false;
+    try {
+      const target = path.join(into, ...relative.split("/"));
+      mkdirSync(path.dirname(target), { recursive: true });
+      // /proc/self/fd/N opens the very file we checked, whatever its name points to now.
+      copyFileSync(fdPath(fd), target);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  } finally {
+    closeSync(parentFd);
+  }
 }
 
 /**

@@ -1,6 +1,13 @@
+import { closeSync } from "node:fs";
 import path from "node:path";
 
 import { ValidationError } from "../errors.js";
+import {
+  UnsafePathError,
+  openDirectory,
+  openDirectoryBelow,
+  unsafePathError,
+} from "../no-follow.js";
 
 export const GUEST_WORKSPACE = "/workspace";
 
@@ -35,7 +42,7 @@ export class WorkspacePaths {
     return relative === "" ? this.root : path.join(this.root, ...relative.split("/"));
   }
 
-  resolve(raw: string, field: string): { guest: string; local: string; relative: string } {
+  resolve(raw: string, field: string): ResolvedPath {
     const guest = normalizeGuestPath(raw, field);
     return {
       guest,
@@ -43,4 +50,39 @@ export class WorkspacePaths {
       relative: path.posix.relative(GUEST_WORKSPACE, guest),
     };
   }
+
+  /** Opens the workspace root itself (never through a symlink put in its place). */
+  openRoot(): number {
+    return openDirectory(this.root);
+  }
+
+  /**
+   * Opens the directory at `target` walking down from the root without following any
+   * symlink (see no-follow.ts); with `create`, missing directories are made. A symlink or
+   * non-directory on the way is refused with an error naming `field` and the component.
+   * The caller closes the descriptor.
+   */
+  openDirectory(target: ResolvedPath, field: string, options: { create?: boolean } = {}): number {
+    const rootFd = this.openRoot();
+    try {
+      return openDirectoryBelow(rootFd, target.relative, options);
+    } catch (error) {
+      if (error instanceof UnsafePathError) {
+        throw unsafePathError(error, field, target.guest, `${GUEST_WORKSPACE}/`);
+      }
+      throw error;
+    } finally {
+      closeSync(rootFd);
+    }
+  }
+}
+
+/** A guest path in its three spellings. */
+export interface ResolvedPath {
+  /** Normalised absolute guest path (`/workspace/...`). */
+  guest: string;
+  /** Where it lives for this agent (path-based: only for things that may follow links). */
+  local: string;
+  /** Relative to /workspace; "" for /workspace itself. */
+  relative: string;
 }

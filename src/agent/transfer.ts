@@ -28,7 +28,9 @@ export function prepareScratch(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
   for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith(SCRATCH_PREFIX)) fs.rmSync(path.join(dir, name), { force: true });
+    if (name.startsWith(SCRATCH_PREFIX)) {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    }
   }
 }
 
@@ -39,7 +41,10 @@ function scratchName(dir: string, suffix: string): string {
   );
 }
 
-/** Runs `use` with a fresh temp file in the scratch directory, removed afterwards. */
+/**
+ * Runs `use` with a fresh temp file name in the scratch directory; the file and a `.d`
+ * directory beside it (files.read copies files there) are removed afterwards.
+ */
 export async function withScratch<T>(
   dir: string,
   suffix: string,
@@ -50,6 +55,7 @@ export async function withScratch<T>(
     return await use(file);
   } finally {
     await fsp.rm(file, { force: true });
+    await fsp.rm(`${file}.d`, { recursive: true, force: true });
   }
 }
 

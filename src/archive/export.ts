@@ -8,13 +8,21 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { closeSync } from "node:fs";
 import { link, lstat, mkdir, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 
 import { NotFoundError, PyroError, UnsafeArchiveError, ValidationError } from "../errors.js";
-import { writeArchive } from "./create.js";
-import { gnuTar, packWithGnuTar } from "./gnu-tar.js";
+import {
+  UnsafePathError,
+  lstatAt,
+  openDirectory,
+  openDirectoryAt,
+  openDirectoryBelow,
+  unsafePathError,
+} from "../no-follow.js";
 import { extractArchive } from "./extract.js";
+import { packOpenDirectory, packOpenEntry } from "./pack-fd.js";
 import { errnoCode, quote } from "./validate.js";
 
 export type ArtifactType = "file" | "directory" | "symlink";
@@ -35,7 +43,12 @@ export interface ExportPathResult {
   entry_count: number;
 }
 
-/** Tars root/relativePath into `file`: see the module comment for the layout. */
+/**
+ * Tars root/relativePath into `file`: see the module comment for the layout. The path is
+ * opened from `root` down without following any symlink (see no-follow.ts): a component
+ * that is a symlink is refused, so nothing outside the root is ever read through one; the
+ * last component, when it is a symlink, is exported as that symlink.
+ */
 export async function exportPath(options: ExportPathOptions): Promise<ExportPathResult> {
   const root = path.resolve(options.root);
   const source = path.resolve(root, options.relativePath);
@@ -47,53 +60,90 @@ export async function exportPath(options: ExportPathOptions): Promise<ExportPath
       },
     );
   }
+  const file = path.resolve(options.file);
+  if (file === source || file.startsWith(source + path.sep)) {
+    throw new ValidationError(
+      `export file must not be inside the exported directory: ${quote(options.file)}`,
+      { file: options.file },
+    );
+  }
+  const relative = path.relative(root, source).split(path.sep).join("/");
+  const rootFd = openDirectory(root);
+  try {
+    if (relative === "") {
+      return { artifact_type: "directory", entry_count: await packOpenDirectory(rootFd, file) };
+    }
+    const slash = relative.lastIndexOf("/");
+    const name = relative.slice(slash + 1);
+    const parentFd = openParent(rootFd, slash < 0 ? "" : relative.slice(0, slash), options);
+    try {
+      return await exportEntry(parentFd, name, file, options);
+    } finally {
+      closeSync(parentFd);
+    }
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+function openParent(rootFd: number, parent: string, options: ExportPathOptions): number {
+  try {
+    return openDirectoryBelow(rootFd, parent);
+  } catch (error) {
+    if (!(error instanceof UnsafePathError)) throw error;
+    if (error.reason === "missing") throw missingPath(options);
+    throw unsafePathError(error, "path", options.relativePath);
+  }
+}
+
+async function exportEntry(
+  parentFd: number,
+  name: string,
+  file: string,
+  options: ExportPathOptions,
+): Promise<ExportPathResult> {
   let stats;
   try {
-    stats = await lstat(source);
+    stats = lstatAt(parentFd, name);
   } catch (error) {
     if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") {
-      throw new NotFoundError(`workspace path does not exist: ${quote(options.relativePath)}`, {
-        path: options.relativePath,
-      });
+      throw missingPath(options);
     }
     throw error;
   }
-
   if (stats.isDirectory()) {
-    const file = path.resolve(options.file);
-    if (file === source || file.startsWith(source + path.sep)) {
-      throw new ValidationError(
-        `export file must not be inside the exported directory: ${quote(options.file)}`,
-        {
-          file: options.file,
-        },
+    let dirFd: number;
+    try {
+      dirFd = openDirectoryAt(parentFd, name);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "ELOOP") throw error;
+      throw new PyroError(
+        "invalid_state",
+        `workspace path changed while it was being exported: ${quote(options.relativePath)}`,
+        { path: options.relativePath },
       );
     }
-    const tar = gnuTar();
-    if (tar) {
-      return {
-        artifact_type: "directory",
-        entry_count: await packWithGnuTar(tar, source, file, "relative"),
-      };
+    try {
+      return { artifact_type: "directory", entry_count: await packOpenDirectory(dirFd, file) };
+    } finally {
+      closeSync(dirFd);
     }
-    const names = (await readdir(source)).sort();
-    // An empty directory still needs one member: node-tar refuses a tar with none.
-    const entries = names.length > 0 ? names : ["."];
-    const entryCount = await writeArchive({ cwd: source, entries, file }, { worker: true });
-    return { artifact_type: "directory", entry_count: entryCount };
   }
   if (stats.isFile() || stats.isSymbolicLink()) {
-    await writeArchive({
-      cwd: path.dirname(source),
-      entries: [path.basename(source)],
-      file: options.file,
-    });
+    await packOpenEntry(parentFd, name, file);
     return { artifact_type: stats.isFile() ? "file" : "symlink", entry_count: 1 };
   }
   throw new ValidationError(
     `workspace path is not a file, directory or symlink: ${quote(options.relativePath)}`,
     { path: options.relativePath },
   );
+}
+
+function missingPath(options: ExportPathOptions): NotFoundError {
+  return new NotFoundError(`workspace path does not exist: ${quote(options.relativePath)}`, {
+    path: options.relativePath,
+  });
 }
 
 export interface ExtractExportOptions {

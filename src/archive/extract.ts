@@ -2,7 +2,9 @@
  * Extraction of an untrusted archive into a directory, with "sync push" (overlay)
  * semantics: members replace what is at their path, everything else in the destination is
  * kept. The archive is fully validated first (see validate.ts); node-tar's own protections
- * (`preservePaths: false`, `strict: true`) stay on as a second line of defence.
+ * (`preservePaths: false`, `strict: true`) stay on as a second line of defence. GNU tar
+ * extracts the canonical re-write the validating pass produced (canonical.ts), never the
+ * original; both paths clear setuid/setgid bits.
  *
  * Symlink members are created here rather than by node-tar: without `preservePaths`
  * node-tar rewrites absolute symlink targets (`/etc` becomes `etc`), and with `strict` it
@@ -12,14 +14,20 @@
  * the rest (each one is the last member at its path) gives the same tree.
  */
 
-import { lstat, mkdir, rmdir, symlink, unlink } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { lstat, mkdir, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { x as extractTar, type ReadEntry } from "tar";
 import type { Stats } from "node:fs";
 
 import { PyroError } from "../errors.js";
+import { safeMode } from "./canonical.js";
 import { extractWithGnuTar, gnuTar } from "./gnu-tar.js";
 import {
+  type ArchiveInspection,
   type ArchiveSummary,
   type ValidateArchiveOptions,
   PARSER_OPTIONS,
@@ -31,29 +39,65 @@ import {
   toArchiveError,
 } from "./validate.js";
 
-export type ExtractArchiveOptions = Omit<ValidateArchiveOptions, "destination">;
+export interface ExtractArchiveOptions extends Omit<ValidateArchiveOptions, "destination"> {
+  /** Where the canonical copy GNU tar extracts is written (default: beside `file`). */
+  scratchDir?: string;
+}
 
-/** validateArchive(file, {destination}) then extracts into destination (created if missing). */
+/**
+ * validateArchive(file, {destination}) then extracts into destination (created if missing).
+ * Setuid and setgid bits are cleared (and sticky bits on anything but directories).
+ */
 export async function extractArchive(
   file: string,
   destination: string,
   options: ExtractArchiveOptions = {},
 ): Promise<ArchiveSummary> {
   const root = path.resolve(destination);
-  const { summary, symlinks, replacesMembers } = await inspectArchive(file, {
-    ...options,
-    destination: root,
-  });
-  await mkdir(root, { recursive: true });
-  if (summary.entryCount === 0) return summary;
-  // GNU tar defers some symlinks to the end, so with repeated paths it could let an
-  // earlier symlink win over a later file: those (rare) archives take the path below.
-  const tar = replacesMembers ? null : gnuTar();
+  const { scratchDir, ...limits } = options;
+  const tar = gnuTar();
   if (tar) {
-    await extractWithGnuTar(tar, file, root, summary.gzip);
-    return summary;
+    // GNU tar reads only the canonical copy written by the validating pass: one parser
+    // (node-tar's) decides every name for validation and extraction alike.
+    const canonical = path.join(
+      scratchDir ?? path.dirname(path.resolve(file)),
+      `.pyro-canonical-${randomBytes(6).toString("hex")}.tar`,
+    );
+    const out = createWriteStream(canonical, { flags: "wx", mode: 0o600 });
+    try {
+      const written = finished(out);
+      written.catch(() => undefined);
+      const inspection = await inspectArchive(file, {
+        ...limits,
+        destination: root,
+        canonical: out,
+      });
+      await written;
+      await mkdir(root, { recursive: true });
+      if (inspection.summary.entryCount === 0) return inspection.summary;
+      // GNU tar defers some symlinks to the end, so with repeated paths it could let an
+      // earlier symlink win over a later file: those (rare) archives take node-tar below.
+      if (!inspection.replacesMembers) {
+        await extractWithGnuTar(tar, canonical, root, false);
+        return inspection.summary;
+      }
+      return await extractWithNodeTar(file, root, inspection);
+    } finally {
+      out.destroy();
+      await rm(canonical, { force: true });
+    }
   }
+  const inspection = await inspectArchive(file, { ...limits, destination: root });
+  await mkdir(root, { recursive: true });
+  if (inspection.summary.entryCount === 0) return inspection.summary;
+  return extractWithNodeTar(file, root, inspection);
+}
 
+async function extractWithNodeTar(
+  file: string,
+  root: string,
+  { summary, symlinks }: ArchiveInspection,
+): Promise<ArchiveSummary> {
   // node-tar's synchronous unpacker does each member's filesystem work inline: about 3x
   // faster than its async one for many small files. The feed still yields to the event loop
   // between 64 KiB chunks, so an agent extracting a large archive keeps answering others.
@@ -65,8 +109,11 @@ export async function extractArchive(
     noChmod: false,
     preservePaths: false,
     unlink: true,
-    filter: (_path: string, entry: Stats | ReadEntry) =>
-      !("type" in entry && entry.type === "SymbolicLink"),
+    filter: (_path: string, entry: Stats | ReadEntry) => {
+      if (!("type" in entry)) return true;
+      entry.mode = safeMode(entry.mode, entry.type);
+      return entry.type !== "SymbolicLink";
+    },
   });
   try {
     await driveParser(file, summary.gzip, unpack).done;
@@ -93,8 +140,8 @@ export async function extractArchive(
 
 /**
  * Extracts an archive whose members were already validated by a party the caller trusts
- * (the host, for a guest agent restoring into a fresh /workspace), skipping the member by
- * member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
+ * (the host, for a guest agent restoring into a fresh /workspace, which sends the
+ * canonical re-write: canonicalArchiveStream), skipping the member by member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
  * Without GNU tar it falls back to the validating extractor.
  */
 export async function extractPrevalidatedArchive(file: string, destination: string): Promise<void> {
@@ -106,6 +153,20 @@ export async function extractPrevalidatedArchive(file: string, destination: stri
   }
   await mkdir(root, { recursive: true });
   await extractWithGnuTar(tar, file, root, await isGzipFile(file));
+}
+
+/**
+ * The canonical copy of an archive (see canonical.ts) as a stream, validated as it goes:
+ * what the host sends to a guest agent that trusts the host's validation, so the guest's
+ * GNU tar reads the names the host checked and nothing else. A refusal destroys the
+ * stream with the error.
+ */
+export function canonicalArchiveStream(file: string): Readable {
+  const out = new PassThrough();
+  inspectArchive(file, { canonical: out }).catch((error: unknown) => {
+    out.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  return out;
 }
 
 /**

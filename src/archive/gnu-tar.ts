@@ -4,8 +4,10 @@
  * JavaScript costs most. In a guest under software emulation (TCG), 10,000 small files
  * took about 55 s to extract with node-tar and 1.6 s with GNU tar.
  *
- * Archives are still validated member by member by our own code first (validate.ts);
- * GNU tar only writes what validation accepted. `PYRO_AGENT_TAR=builtin` forces node-tar,
+ * Archives are still validated member by member by our own code first (validate.ts), and
+ * GNU tar never reads an untrusted archive's own headers: it extracts the canonical
+ * re-write of the accepted members (canonical.ts), so the names it writes are the ones
+ * validation checked. `PYRO_AGENT_TAR=builtin` forces node-tar,
  * which is also the fallback where GNU tar is missing.
  *
  * This module is bundled into the guest agent, which runs on Node 18.
@@ -63,9 +65,12 @@ function run(tar: string, args: string[], what: string, stdin?: string): Promise
 }
 
 /**
- * Extracts a validated archive into `root` with overlay semantics: a member replaces what
- * is at its path (GNU tar removes an existing file or symlink first and never writes
- * through it), everything else is kept. Owners are not restored; modes and mtimes are.
+ * Extracts a canonical archive (canonical.ts) into `root` with overlay semantics: a member
+ * replaces what is at its path (GNU tar removes an existing file or symlink first and never
+ * writes through it), everything else is kept. Owners are not restored; modes (already
+ * without setuid/setgid) and mtimes are. GNU tar would follow a symlink that exists in the
+ * destination as a parent of a member, or treat one as a directory member's directory:
+ * validation refuses both beforehand.
  */
 export function extractWithGnuTar(
   tar: string,

@@ -17,6 +17,7 @@ export {
   type ExtractExportResult,
 } from "./export.js";
 export {
+  canonicalArchiveStream,
   extractArchive,
   extractPrevalidatedArchive,
   type ExtractArchiveOptions,

@@ -7,6 +7,9 @@
  * earlier in the archive, and special files (devices, fifos, unknown types). Symlink
  * targets themselves may point anywhere: only writing through them is refused.
  *
+ * Header kinds GNU tar and node-tar read differently are refused (header-rules.ts), and
+ * with `canonical` the accepted members are re-written for GNU tar (canonical.ts).
+ *
  * Decompression is done here (not by node-tar) so the number of bytes we feed the parser is
  * under our control, and feeding stops at the tar end-of-archive marker: node-tar buffers
  * everything that follows the marker in memory, which a gzip bomb appended after it would
@@ -16,11 +19,13 @@
 import { createReadStream } from "node:fs";
 import { lstat, open } from "node:fs/promises";
 import path from "node:path";
-import { pipeline, type Readable } from "node:stream";
+import { pipeline, type Readable, type Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 
 import { NotFoundError, PyroError, UnsafeArchiveError, ValidationError } from "../errors.js";
+import { CanonicalWriter, type CanonicalMember } from "./canonical.js";
+import { HeaderScanner } from "./header-rules.js";
 
 export interface ArchiveSummary {
   /** Members in the archive (files, directories, links, including a root `./` entry). */
@@ -32,7 +37,10 @@ export interface ArchiveSummary {
 }
 
 export interface ValidateArchiveOptions {
-  /** When given, existing symlinks under this directory are also refused as write paths. */
+  /**
+   * When given, existing symlinks under this directory are also refused as write paths
+   * (below a member, or at a directory member's own path).
+   */
   destination?: string;
   /** Maximum number of members (default 200_000). */
   maxEntries?: number;
@@ -81,10 +89,18 @@ export async function validateArchive(
   return (await inspectArchive(file, options)).summary;
 }
 
+export interface InspectArchiveOptions extends ValidateArchiveOptions {
+  /**
+   * Receives the canonical archive of the accepted members (see canonical.ts), ended
+   * after the last check passed; on a refusal it is left unended for the caller to discard.
+   */
+  canonical?: Writable;
+}
+
 /** validateArchive plus what extraction needs to know about the members. */
 export async function inspectArchive(
   file: string,
-  options: ValidateArchiveOptions = {},
+  options: InspectArchiveOptions = {},
 ): Promise<ArchiveInspection> {
   const maxEntries = limitOption("maxEntries", options.maxEntries, DEFAULT_MAX_ENTRIES);
   const maxTotalBytes = limitOption(
@@ -106,9 +122,15 @@ export async function inspectArchive(
   const prefixUsers = new Map<string, string>();
   // Whether a later member replaces an earlier one at the same path.
   let replacesMembers = false;
+  // Directory members at a path no earlier member wrote: one already on disk must not be
+  // a symlink (GNU tar would treat the symlink as the directory and chmod its target).
+  const directoryUsers = new Map<string, string>();
+  const writer = options.canonical ? new CanonicalWriter(options.canonical) : undefined;
 
   const parser = new Parser({ ...PARSER_OPTIONS });
-  const run = driveParser(file, gzip, parser);
+  const run = driveParser(file, gzip, parser, options.canonical);
+  // A failing output (ENOSPC, ...) would otherwise leave the parser waiting for a drain.
+  options.canonical?.once("error", (error) => run.fail(error));
 
   const checkPrefixes = (name: string, rawForMessage: string): void => {
     let index = name.indexOf("/");
@@ -125,7 +147,7 @@ export async function inspectArchive(
     }
   };
 
-  const onEntry = (entry: ReadEntry): void => {
+  const onEntry = (entry: ReadEntry): CanonicalMember => {
     entryCount += 1;
     if (entryCount > maxEntries) {
       throw new ValidationError(
@@ -153,10 +175,11 @@ export async function inspectArchive(
         );
       }
       current.set(name, type);
-      return;
+      return { name, type: "Directory" };
     }
     checkPrefixes(name, raw);
 
+    let linkTarget: string | undefined;
     if (FILE_TYPES.has(type)) {
       totalBytes += entry.size;
       if (totalBytes > maxTotalBytes) {
@@ -166,7 +189,7 @@ export async function inspectArchive(
         );
       }
     } else if (type === "Link") {
-      checkHardLink(raw, entry.linkpath ?? "", current, everSymlink);
+      linkTarget = checkHardLink(raw, entry.linkpath ?? "", current, everSymlink);
     } else if (type === "SymbolicLink") {
       const target = entry.linkpath ?? "";
       if (target === "" || target.includes("\0")) {
@@ -181,6 +204,9 @@ export async function inspectArchive(
     if (previous !== undefined && (previous !== "Directory" || type !== "Directory")) {
       replacesMembers = true;
     }
+    if (type === "Directory" && previous === undefined && !directoryUsers.has(name)) {
+      directoryUsers.set(name, raw);
+    }
     // Hard links and all regular file flavours count as "File" for later hard links.
     current.set(name, type === "Link" || FILE_TYPES.has(type) ? "File" : type);
     symlinks.delete(name);
@@ -188,16 +214,27 @@ export async function inspectArchive(
       everSymlink.add(name);
       symlinks.set(name, entry.linkpath ?? "");
     }
+    if (type === "Directory" || type === "SymbolicLink")
+      return { name, type, linkpath: entry.linkpath };
+    if (type === "Link") return { name, type, linkpath: linkTarget };
+    return { name, type: "File" };
   };
 
   parser.on("entry", (entry: ReadEntry) => {
-    entry.resume();
-    if (run.failed()) return;
-    try {
-      onEntry(entry);
-    } catch (error) {
-      run.fail(error);
+    if (run.failed()) {
+      entry.resume();
+      return;
     }
+    let member: CanonicalMember;
+    try {
+      member = onEntry(entry);
+    } catch (error) {
+      entry.resume();
+      run.fail(error);
+      return;
+    }
+    if (writer) writer.add(member, entry);
+    else entry.resume();
   });
   parser.on("ignoredEntry", (entry: ReadEntry) => {
     // Unknown type flags, sparse files, tape headers, oversized meta headers, ...
@@ -221,7 +258,9 @@ export async function inspectArchive(
 
   if (options.destination !== undefined) {
     await checkDestinationPrefixes(options.destination, prefixUsers);
+    await checkDestinationDirectories(options.destination, directoryUsers);
   }
+  writer?.finish();
 
   return {
     summary: { entryCount, totalBytes, gzip },
@@ -230,12 +269,13 @@ export async function inspectArchive(
   };
 }
 
+/** Checks a hard link member; returns its normalised target. */
 function checkHardLink(
   raw: string,
   linkpath: string,
   current: Map<string, string>,
   everSymlink: Set<string>,
-): void {
+): string {
   const refuse = (reason: string): never => {
     throw new UnsafeArchiveError(
       `unsafe archive member path: hard link ${quote(raw)} -> ${quote(linkpath)} ${reason}`,
@@ -256,6 +296,7 @@ function checkHardLink(
   if (current.get(target) !== "File") {
     refuse("must point at a regular file earlier in the archive");
   }
+  return target;
 }
 
 /** After parsing: no member may be written below an existing symlink in the destination. */
@@ -285,6 +326,26 @@ async function checkDestinationPrefixes(
       throw new UnsafeArchiveError(
         `archive member ${quote(member)} would traverse through a symlinked path ${quote(prefix)} that exists in the destination`,
         { member, symlink: prefix, destination: root },
+      );
+    }
+  }
+}
+
+/** A directory member may not land where the destination has a symlink. */
+async function checkDestinationDirectories(
+  destination: string,
+  directoryUsers: Map<string, string>,
+): Promise<void> {
+  const root = path.resolve(destination);
+  for (const [name, member] of directoryUsers) {
+    const stats = await lstat(path.join(root, name)).catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return null;
+      throw error;
+    });
+    if (stats?.isSymbolicLink()) {
+      throw new UnsafeArchiveError(
+        `archive member ${quote(member)} is a directory where the destination has a symlink ${quote(name)}; remove the symlink first`,
+        { member, symlink: name, destination: root },
       );
     }
   }
@@ -331,8 +392,15 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 /**
  * Streams `file` (gunzipped when `gzip`) into `parser` with backpressure, stopping at the
  * tar end-of-archive marker. Errors from the parser, the file or zlib reject `done`.
+ * With `output` (where the parser's entries are written), each chunk also waits for it to
+ * drain. Every chunk also goes through the HeaderScanner (header-rules.ts).
  */
-export function driveParser(file: string, gzip: boolean, parser: Parser): ParserRun {
+export function driveParser(
+  file: string,
+  gzip: boolean,
+  parser: Parser,
+  output?: Writable,
+): ParserRun {
   let failure: { error: unknown } | undefined;
   let eof = false;
   let wake: (() => void) | undefined;
@@ -366,7 +434,19 @@ export function driveParser(file: string, gzip: boolean, parser: Parser): Parser
     const source: Readable = gzip ? pipeline(raw, createGunzip(), () => undefined) : raw;
     source.on("error", () => undefined);
     let head: Buffer | undefined = Buffer.alloc(0);
+    const scanner = new HeaderScanner();
     const write = async (chunk: Buffer): Promise<void> => {
+      // What the parser emits for one chunk is about one chunk: waiting for the output
+      // to drain first bounds what is buffered in memory.
+      if (output?.writableNeedDrain && !failure) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          output.once("drain", resolve);
+        });
+        wake = undefined;
+      }
+      if (failure) return;
+      scanner.push(chunk);
       if (parser.write(chunk) || failure || eof) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -399,7 +479,10 @@ export function driveParser(file: string, gzip: boolean, parser: Parser): Parser
         await write(chunk);
       }
       if (failure) return;
-      if (head !== undefined && head.length > 0) parser.write(head);
+      if (head !== undefined && head.length > 0) {
+        scanner.push(head);
+        parser.write(head);
+      }
       parser.end();
     } catch (error) {
       fail(error);

@@ -1,24 +1,11 @@
-import { createHash } from "node:crypto";
-import os from "node:os";
 import path from "node:path";
 
 /**
- * sun_path is 108 bytes on Linux, NUL included, and listeners bind `<socket>.<pid>.tmp`
- * first (up to 12 bytes more), so keep well below.
+ * `<runtimeDir>/<name>.sock`, always: the runtime directory is private (0700) and inside
+ * the state directory. A path too long for sun_path is bound and connected through the
+ * open directory (src/protocol/socket-address.ts), never moved to a shared directory such
+ * as the temp dir, where another local user could create it first and serve a fake agent.
  */
-const MAX_SOCKET_PATH = 90;
-
-/**
- * `<runtimeDir>/<name>.sock`, or, when that overflows sun_path (deep CI temp dirs, long
- * home paths), a short deterministic name in a private directory under the temp dir.
- */
-export function socketPathFor(runtimeDir: string, sandboxDir: string, name: string): string {
-  const preferred = path.join(runtimeDir, `${name}.sock`);
-  if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
-  const digest = createHash("sha256").update(sandboxDir).digest("hex").slice(0, 16);
-  return path.join(
-    os.tmpdir(),
-    `pyro-sockets-${process.getuid?.() ?? "user"}`,
-    name === "agent" ? `${digest}.sock` : `${digest}-${name}.sock`,
-  );
+export function socketPathFor(runtimeDir: string, name: string): string {
+  return path.join(runtimeDir, `${name}.sock`);
 }

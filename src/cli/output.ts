@@ -68,9 +68,11 @@ const CLI_NEXT_STEPS: Record<ErrorCode, string> = {
   not_found:
     "check the id or name: `pyro workspace status ID`, `pyro workspace snapshot list ID` and `pyro workspace service list ID` show what exists",
   invalid_state:
-    "`pyro workspace status ID` shows the state and last_error; `pyro workspace reset ID` boots a stopped workspace again",
+    "`pyro workspace status ID` shows the state and last_error; `pyro workspace reset ID` boots a stopped workspace again (a 'resetting' one is being reset by another process: wait for it)",
   limit_exceeded:
-    "delete a one-shot VM you no longer need, or collect expired ones with `pyro call vm_reap_expired`",
+    "delete a one-shot VM or workspace you no longer need, or collect expired ones with `pyro call vm_reap_expired`",
+  no_space:
+    "the disk is full: delete snapshots (`pyro workspace snapshot delete`), workspaces or other files, then retry",
   expired: "create a new sandbox; pass a larger --ttl-seconds (up to 86400) to keep it longer",
   guest_unavailable:
     "no guest can boot on this host: pass --allow-host-compat to run commands as host processes (NOT isolated), or run `pyro doctor`",

@@ -70,9 +70,54 @@ export function checkName(field: string, raw: string): string {
   return value;
 }
 
-export function checkCommand(raw: string): string {
+/**
+ * Commands run as one argument of `/bin/sh -c`, and Linux caps one argument at 128 KiB
+ * (MAX_ARG_STRLEN, its NUL included): a longer command could never start (E2BIG).
+ */
+export const MAX_COMMAND_BYTES = 128 * 1024 - 1;
+
+export function checkCommand(raw: string, field = "command"): string {
   if (typeof raw !== "string" || raw.trim() === "") {
-    throw new ValidationError("command must not be empty", { field: "command" });
+    throw new ValidationError(`${field} must not be empty`, { field });
+  }
+  if (raw.includes("\0")) {
+    throw new ValidationError(`${field} must not contain NUL bytes`, { field });
+  }
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > MAX_COMMAND_BYTES) {
+    throw new ValidationError(
+      `${field} must be at most ${MAX_COMMAND_BYTES} bytes (the kernel's 128 KiB limit for one argument), got ${bytes} bytes; put a long script in a file under /workspace (workspace_sync_push) and run that`,
+      { field, limit: MAX_COMMAND_BYTES, bytes },
+    );
+  }
+  return raw;
+}
+
+/** Linux limits: a whole path (PATH_MAX, its NUL included) and one component (NAME_MAX). */
+const PATH_MAX_BYTES = 4095;
+const NAME_MAX_BYTES = 255;
+
+/** A host path given by a client (seed_path, source_path, output_path). */
+export function checkHostPath(field: string, raw: string): string {
+  if (typeof raw !== "string" || raw.trim() === "") {
+    throw new ValidationError(`${field} must not be empty`, { field });
+  }
+  if (raw.includes("\0")) {
+    throw new ValidationError(`${field} must not contain NUL bytes`, { field });
+  }
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > PATH_MAX_BYTES) {
+    throw new ValidationError(
+      `${field} is too long: ${bytes} bytes, the limit is ${PATH_MAX_BYTES} (PATH_MAX)`,
+      { field, limit: PATH_MAX_BYTES, bytes },
+    );
+  }
+  const long = raw.split("/").find((part) => Buffer.byteLength(part) > NAME_MAX_BYTES);
+  if (long !== undefined) {
+    throw new ValidationError(
+      `${field} has a name longer than ${NAME_MAX_BYTES} bytes (NAME_MAX): '${long.slice(0, 40)}...'`,
+      { field, limit: NAME_MAX_BYTES },
+    );
   }
   return raw;
 }

@@ -54,6 +54,7 @@ import {
   pushWorkspaceSync,
   refreshWorkspace,
   type ExecWorkspaceInput,
+  type LogsWorkspaceInput,
 } from "./workspace-ops.js";
 
 export interface ManagerOptions {
@@ -214,8 +215,8 @@ export class Manager {
     return execWorkspace(this.context, workspaceId, input);
   }
 
-  logsWorkspace(workspaceId: string) {
-    return logsWorkspace(this.context, workspaceId);
+  logsWorkspace(workspaceId: string, input: LogsWorkspaceInput = {}) {
+    return logsWorkspace(this.context, workspaceId, input);
   }
 
   deleteWorkspace(workspaceId: string) {

@@ -1,5 +1,6 @@
 import type { WorkspaceRecord } from "../store/records.js";
 import { clearCommands } from "./command-log.js";
+import { claimActiveSlot } from "./active-slots.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
@@ -27,9 +28,17 @@ export async function resetWorkspace(
     const record = await loadWorkspace(context.layout, loaded.workspace_id);
     const archive = await snapshotArchiveFor(context, record, snapshotName);
 
+    // `resetting` while we hold the lock; if this process dies, status sees the lock's
+    // holder gone and reports the workspace stopped (refreshWorkspace).
+    const claim = async (): Promise<void> => {
+      record.state = "resetting";
+      await saveWorkspace(context.layout, record);
+    };
+    // A stopped workspace holds no slot of the max-active limit; booting it takes one.
+    if (record.state === "stopped") await claimActiveSlot(context, claim);
+    else await claim();
     await context.beforeDestroy(record);
     await destroyRuntime(context, record);
-    record.state = "stopped";
     await saveWorkspace(context.layout, record);
 
     try {

@@ -1,7 +1,8 @@
 import fs from "node:fs/promises";
+import os from "node:os";
 
 import type { Backend, BackendChoice, SandboxSpec } from "../backends/index.js";
-import { PyroError } from "../errors.js";
+import { PyroError, ValidationError } from "../errors.js";
 import {
   SCHEMA_VERSION,
   type RuntimeRecord,
@@ -112,6 +113,23 @@ export interface SandboxInput {
  * The validated fields every sandbox record starts with (limits checked here, once, so a
  * VM and a workspace refuse the same bad value with the same message). Not booted yet.
  */
+/**
+ * A guest cannot have more memory than the host has in total (MemTotal): qemu would start
+ * and the guest would be killed once it touched memory that is not there. The check is
+ * against the total, not the momentary MemAvailable, so the same request gets the same
+ * answer from one minute to the next; each sandbox's own use is bounded by its mem_mib.
+ */
+export function checkHostMemory(memMib: number): number {
+  const hostMib = Math.floor(os.totalmem() / (1024 * 1024));
+  if (memMib > hostMib) {
+    throw new ValidationError(
+      `mem_mib must not exceed the host's memory (${hostMib} MiB), got ${memMib}`,
+      { field: "mem_mib", value: memMib, max: hostMib },
+    );
+  }
+  return memMib;
+}
+
 export function newSandboxFields(
   input: SandboxInput,
   backend: Backend,
@@ -133,11 +151,13 @@ export function newSandboxFields(
       LIMITS.vcpuCount.min,
       LIMITS.vcpuCount.max,
     ),
-    mem_mib: checkIntRange(
-      "mem_mib",
-      input.mem_mib ?? LIMITS.memMib.default,
-      LIMITS.memMib.min,
-      LIMITS.memMib.max,
+    mem_mib: checkHostMemory(
+      checkIntRange(
+        "mem_mib",
+        input.mem_mib ?? LIMITS.memMib.default,
+        LIMITS.memMib.min,
+        LIMITS.memMib.max,
+      ),
     ),
     ttl_seconds: ttl,
     network_requested: input.network ?? false,

@@ -86,6 +86,7 @@ export async function startService(
   const command = checkCommand(input?.command);
   const cwd = normalizeGuestPath(input.cwd ?? "/workspace", "cwd");
   const readiness = normalizeReadiness(input.readiness ?? null, cwd);
+  if (readiness?.type === "command") checkCommand(readiness.command, "readiness.command");
   const body = {
     service_name: name,
     command,

@@ -13,6 +13,7 @@ import {
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { checkName } from "./limits.js";
+import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
 import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
 import { downloadArchive } from "./workspace-create.js";
 import { assertStarted, requireBaseline, requireStarted } from "./workspace-ops.js";
@@ -120,9 +121,13 @@ export async function createSnapshot(context: ManagerContext, id: string, rawNam
         },
       );
     }
+    const room = await snapshotRoom(context, record.workspace_id, name);
     // Archive first, metadata last: a crash in between leaves an orphan archive that the
     // listing ignores, never a listed snapshot without its archive.
-    const exported = await downloadArchive(context, record, "/workspace", paths.archive);
+    const exported = await downloadArchive(context, record, "/workspace", paths.archive, {
+      maxBytes: room.bytes,
+      onLimit: room.onLimit,
+    });
     const meta: SnapshotMeta = {
       schema_version: SCHEMA_VERSION,
       snapshot_name: name,
@@ -133,6 +138,47 @@ export async function createSnapshot(context: ManagerContext, id: string, rawNam
     await writeJsonAtomic(paths.meta, meta);
     return { workspace_id: record.workspace_id, snapshot: snapshotInfo(meta) };
   });
+}
+
+/**
+ * Checks the snapshot quotas before a new snapshot is taken: the count now, the disk use as
+ * the archive streams in (its size is unknown until then). Disk use is every file under
+ * the snapshots directory, so an orphan archive left by a crash counts too.
+ */
+async function snapshotRoom(
+  context: ManagerContext,
+  id: string,
+  name: string,
+): Promise<{ bytes: number; onLimit: () => Error }> {
+  const maxCount = quotaValue(QUOTAS.snapshotCount);
+  const maxBytes = quotaValue(QUOTAS.snapshotBytes);
+  const existing = await namedSnapshots(context, id);
+  const remedy = "delete snapshots with `pyro workspace snapshot delete`";
+  if (existing.length >= maxCount) {
+    throw quotaError(
+      QUOTAS.snapshotCount,
+      maxCount,
+      `workspace '${id}' already has ${existing.length} snapshots, so '${name}' cannot be added`,
+      remedy,
+      { workspace_id: id, snapshot_name: name, value: existing.length },
+    );
+  }
+  const dir = context.layout.snapshotsDir(id);
+  let used = 0;
+  for (const file of await fs.readdir(dir).catch(() => [] as string[])) {
+    const stat = await fs.lstat(path.join(dir, file)).catch(() => null);
+    if (stat?.isFile()) used += stat.size;
+  }
+  const onLimit = () =>
+    quotaError(
+      QUOTAS.snapshotBytes,
+      maxBytes,
+      `snapshot '${name}' would bring workspace '${id}' past it (${used} bytes already used by snapshots)`,
+      remedy,
+      { workspace_id: id, snapshot_name: name, value: used },
+    );
+  if (used >= maxBytes) throw onLimit();
+  return { bytes: maxBytes - used, onLimit };
 }
 
 export async function deleteSnapshot(context: ManagerContext, id: string, rawName: string) {

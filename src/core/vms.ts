@@ -2,7 +2,8 @@ import fs from "node:fs/promises";
 
 import { BACKEND_NAMES } from "../backends/types.js";
 import { PyroError, StateError } from "../errors.js";
-import { tryLock, withLock } from "../store/lock.js";
+import { claimActiveSlot } from "./active-slots.js";
+import { tryLock } from "../store/lock.js";
 import { VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
 import type { ExecResult } from "../agent/exec.js";
 import type { ManagerContext } from "./context.js";
@@ -27,15 +28,6 @@ function isExpired(record: { expires_at: number }, now = nowSeconds()): boolean 
   return record.expires_at <= now;
 }
 
-async function activeVmCount(context: ManagerContext): Promise<number> {
-  let count = 0;
-  for (const id of await listIds(context.layout.vmsDir)) {
-    const record = await readRecord(context.layout.vmRecord(id), VmRecordSchema).catch(() => null);
-    if (record && record.state !== "stopped" && !isExpired(record)) count += 1;
-  }
-  return count;
-}
-
 export async function createVm(context: ManagerContext, input: CreateVmInput): Promise<VmRecord> {
   const { backend } = await chooseBackend(context, input);
   const record: VmRecord = {
@@ -45,18 +37,7 @@ export async function createVm(context: ManagerContext, input: CreateVmInput): P
     ...newSandboxFields(input, backend),
   };
   await reapExpiredVms(context);
-  // Counting and creating under one lock, so two processes cannot both take the last slot.
-  await withLock(context.layout.lockFile("vms", "active"), async () => {
-    const active = await activeVmCount(context);
-    if (active >= context.maxActiveVms) {
-      throw new PyroError(
-        "limit_exceeded",
-        `max active VMs reached (${context.maxActiveVms}); delete or stop one first`,
-        {
-          max_active_vms: context.maxActiveVms,
-        },
-      );
-    }
+  await claimActiveSlot(context, async () => {
     await fs.mkdir(context.layout.vmDir(record.vm_id), { recursive: true });
     await saveVm(context.layout, record);
   });
@@ -103,10 +84,19 @@ export async function startVm(
         state: record.state,
       });
     }
+    const wasStopped = record.state === "stopped";
+    if (wasStopped) {
+      // A stopped VM holds no slot; booting it again takes one.
+      await claimActiveSlot(context, async () => {
+        record.state = "created";
+        await saveVm(context.layout, record);
+      });
+    }
     try {
       reportProgress(options, "booting sandbox");
       record.runtime = await bootSandbox(context, record);
     } catch (error) {
+      if (wasStopped) record.state = "stopped";
       record.last_error = (error as Error).message;
       await saveVm(context.layout, record);
       throw error;

@@ -6,8 +6,12 @@ import path from "node:path";
 
 import { NotFoundError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
+import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
+import { claimActiveSlot } from "./active-slots.js";
+import { checkHostPath } from "./limits.js";
 import type { ManagerContext } from "./context.js";
+import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
@@ -37,18 +41,21 @@ export interface CreateWorkspaceInput extends SandboxInput {
 export interface SourceArchive {
   mode: "directory" | "tar_archive";
   sourcePath: string;
+  /** The input field it came from (seed_path, source_path), for messages. */
+  field: string;
 }
 
 /** Resolves and validates a host directory or archive given as `field`. */
 export async function resolveSource(raw: string, field: string): Promise<SourceArchive> {
-  if (typeof raw !== "string" || raw.trim() === "") {
-    throw new ValidationError(`${field} must not be empty`, { field });
-  }
+  checkHostPath(field, raw);
   const sourcePath = path.resolve(raw);
   const stat = await fs.stat(sourcePath).catch(() => null);
   if (!stat)
     throw new NotFoundError(`${field} does not exist: '${sourcePath}'`, { field, value: raw });
-  if (stat.isDirectory()) return { mode: "directory", sourcePath };
+  if (stat.isDirectory()) {
+    await checkDirectoryWithinQuota(sourcePath, field);
+    return { mode: "directory", sourcePath, field };
+  }
   if (!stat.isFile()) {
     throw new ValidationError(
       `${field} must be a directory or a .tar, .tar.gz or .tgz archive: '${sourcePath}'`,
@@ -58,11 +65,11 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
       },
     );
   }
-  const { archiveKind, validateArchive } = await archives();
-  archiveKind(sourcePath);
-  // Refuse unsafe members before a sandbox exists, so a bad archive costs nothing.
-  await validateArchive(sourcePath, {});
-  return { mode: "tar_archive", sourcePath };
+  (await archives()).archiveKind(sourcePath, field);
+  // Refuse unsafe members (and archives over quota) before a sandbox exists, so a bad
+  // archive costs nothing.
+  await validateWithinQuota(sourcePath, field);
+  return { mode: "tar_archive", sourcePath, field };
 }
 
 /**
@@ -88,7 +95,7 @@ export async function uploadSource(
       await (await archives()).packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const summary = await (await archives()).validateArchive(file, {});
+    const summary = await validateWithinQuota(file, source.field);
     const imported = await importArchive(context, record, file, destination, options);
     return {
       entry_count: imported.entry_count ?? summary.entryCount,
@@ -114,7 +121,11 @@ export async function importArchive(
   options: { fresh: boolean },
 ): Promise<{ entry_count?: number; bytes_written?: number }> {
   if (!record.runtime) throw new Error("importArchive needs a running sandbox");
-  const source = createReadStream(file);
+  // A fresh import is extracted by the guest's GNU tar without a second validation: send
+  // the canonical re-write of the members validated here, never the original headers.
+  const source: Readable = options.fresh
+    ? (await archives()).canonicalArchiveStream(file)
+    : createReadStream(file);
   let upload: Readable = source;
   if (backendOf(context, record).compressesTransfers) {
     const gzip = createGzip({ level: 1 });
@@ -129,32 +140,51 @@ export async function importArchive(
   );
 }
 
-/** Streams a tree out of the sandbox into `target` (atomically: temp file, then rename). */
+type ExportResult = {
+  artifact_type: "file" | "directory" | "symlink";
+  entry_count: number;
+  size_bytes: number;
+};
+
+/**
+ * Streams a tree out of the sandbox into `target` (atomically: temp file, then rename).
+ * With `quota`, the transfer stops once it passes `maxBytes`: it runs on a connection of
+ * its own, which is closed there (the agent's export then fails to send and stops; the
+ * shared connection, which may carry other calls, is left alone), the temp file is
+ * removed and the call fails with `onLimit()`.
+ */
 export async function downloadArchive(
   context: ManagerContext,
   record: WorkspaceRecord,
   guestPath: string,
   target: string,
-): Promise<{
-  artifact_type: "file" | "directory" | "symlink";
-  entry_count: number;
-  size_bytes: number;
-}> {
-  if (!record.runtime) throw new Error("downloadArchive needs a running sandbox");
+  quota?: { maxBytes: number; onLimit: () => Error },
+): Promise<ExportResult> {
+  const runtime = record.runtime;
+  if (!runtime) throw new Error("downloadArchive needs a running sandbox");
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempSibling(target);
   const handle = await fs.open(temp, "w", 0o600);
+  const own = quota ? (await AgentClient.connect(runtime.socket_path)).client : null;
+  let written = 0;
+  let overQuota = false;
+  const onData = async (chunk: Buffer): Promise<void> => {
+    if (overQuota) return;
+    written += chunk.length;
+    if (own && quota && written > quota.maxBytes) {
+      // Not a throw: the client's data chain would hold a rejection nobody handles yet.
+      overQuota = true;
+      own.close();
+      return;
+    }
+    await handle.write(chunk);
+  };
   try {
-    const result = await context.pool.request<{
-      artifact_type: "file" | "directory" | "symlink";
-      entry_count: number;
-      size_bytes: number;
-    }>(
-      record.runtime,
-      "archive.export",
-      { path: guestPath },
-      { onData: async (chunk) => void (await handle.write(chunk)) },
-    );
+    const body = { path: guestPath };
+    const result = own
+      ? await own.request<ExportResult>("archive.export", body, { onData })
+      : await context.pool.request<ExportResult>(runtime, "archive.export", body, { onData });
+    if (overQuota && quota) throw quota.onLimit();
     await handle.sync();
     await handle.close();
     await commitTemp(temp, target);
@@ -162,7 +192,10 @@ export async function downloadArchive(
   } catch (error) {
     await handle.close().catch(() => undefined);
     await fs.rm(temp, { force: true });
-    throw error;
+    // Closing our connection failed the request; the reason is the quota.
+    throw overQuota && quota ? quota.onLimit() : error;
+  } finally {
+    own?.close();
   }
 }
 
@@ -203,7 +236,8 @@ export async function createWorkspace(
   const id = record.workspace_id;
   const dir = context.layout.workspaceDir(id);
   return withWorkspaceLock(context.layout, id, async () => {
-    await fs.mkdir(dir, { recursive: true });
+    // The directory, under our held lock, counts as an active sandbox from here on.
+    await claimActiveSlot(context, () => fs.mkdir(dir, { recursive: true }));
     try {
       reportProgress(options, "booting sandbox", 0, 3);
       record.runtime = await bootSandbox(context, record);

@@ -3,12 +3,13 @@ import path from "node:path";
 
 import { normalizeGuestPath } from "../agent/paths.js";
 import { PyroError, StateError, ValidationError } from "../errors.js";
-import { tempSibling } from "../store/atomic.js";
+import { sweepDeadTemps, tempSibling } from "../store/atomic.js";
+import { lockHolderAlive } from "../store/lock.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import { appendCommand, readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { checkCommand, checkTimeout } from "./limits.js";
+import { checkCommand, checkHostPath, checkTimeout } from "./limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
@@ -24,6 +25,7 @@ export async function refreshWorkspace(
   id: string,
 ): Promise<WorkspaceRecord> {
   const record = await loadWorkspace(context.layout, id);
+  await sweepWorkspaceTemps(context, record.workspace_id);
   if (record.expires_at <= nowSeconds()) {
     // Past its TTL the sandbox has already stopped itself; the workspace goes with it.
     await deleteWorkspace(context, record.workspace_id).catch(() => undefined);
@@ -33,6 +35,7 @@ export async function refreshWorkspace(
       { workspace_id: record.workspace_id },
     );
   }
+  if (record.state === "resetting") return settleReset(context, record);
   if (!runtimeIsDead(context, record)) return record;
   const { record: updated } = await updateWorkspace(context.layout, id, async (current) => {
     if (!runtimeIsDead(context, current) || !current.runtime) return;
@@ -40,6 +43,43 @@ export async function refreshWorkspace(
     await destroyRuntime(context, current);
     current.state = "stopped";
   });
+  return updated;
+}
+
+/**
+ * Staged uploads and exports, snapshot and baseline temps, record temps: whatever a
+ * process killed mid-write left behind (its pid and start time are in the name).
+ */
+async function sweepWorkspaceTemps(context: ManagerContext, id: string): Promise<void> {
+  const dir = context.layout.workspaceDir(id);
+  const dirs = [dir, path.join(dir, "staging"), context.layout.snapshotsDir(id)];
+  dirs.push(path.dirname(context.layout.baselineArchive(id)));
+  dirs.push(path.dirname(context.layout.commandLog(id)));
+  for (const each of dirs) await sweepDeadTemps(each);
+}
+
+/**
+ * A `resetting` record is true while a live process holds the workspace's lock. Once that
+ * holder is gone (kill -9 mid-reset), the workspace is stopped: whatever the dead reset
+ * booted is swept, and last_error says to reset again.
+ */
+async function settleReset(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+): Promise<WorkspaceRecord> {
+  const lockPath = context.layout.lockFile("workspace", record.workspace_id);
+  if ((await lockHolderAlive(lockPath)) === true) return record;
+  const { record: updated } = await updateWorkspace(
+    context.layout,
+    record.workspace_id,
+    async (current) => {
+      if (current.state !== "resetting") return;
+      await destroyRuntime(context, current);
+      current.state = "stopped";
+      current.last_error =
+        "a reset was interrupted before it finished (the process running it ended); reset the workspace again";
+    },
+  );
   return updated;
 }
 
@@ -108,6 +148,8 @@ export async function execWorkspace(
         started_at: startedAt,
         finished_at: finishedAt,
         timed_out: result.timed_out,
+        stdout_truncated: result.stdout_truncated,
+        stderr_truncated: result.stderr_truncated,
       });
       current.command_count = next;
       current.last_command = {
@@ -137,10 +179,42 @@ export async function execWorkspace(
   };
 }
 
-export async function logsWorkspace(context: ManagerContext, id: string) {
+export interface LogsWorkspaceInput {
+  /** Only the last `tail` entries (after the cursor). */
+  tail?: number;
+  /** Cursor: only entries with a greater sequence number. */
+  after_sequence?: number;
+  /** At most `limit` entries (the first ones after the cursor). */
+  limit?: number;
+}
+
+export async function logsWorkspace(
+  context: ManagerContext,
+  id: string,
+  input: LogsWorkspaceInput = {},
+) {
   const record = await loadWorkspace(context.layout, id);
-  const entries = await readCommands(context.layout.commandLog(id));
-  return { workspace_id: record.workspace_id, count: entries.length, entries };
+  const page = await readCommands(context.layout.commandLog(record.workspace_id), {
+    tail: input.tail ?? undefined,
+    afterSequence: input.after_sequence ?? undefined,
+    limit: input.limit ?? undefined,
+  });
+  const entries = page.entries.map((entry) => ({
+    ...entry,
+    stdout_truncated: entry.stdout_truncated ?? false,
+    stderr_truncated: entry.stderr_truncated ?? false,
+  }));
+  const last = entries.at(-1);
+  return {
+    workspace_id: record.workspace_id,
+    count: entries.length,
+    entries,
+    total_count: page.available,
+    dropped_count: page.dropped,
+    skipped_corrupt_lines: page.skippedCorrupt,
+    has_more: page.hasMore,
+    next_after_sequence: last ? last.sequence : (input.after_sequence ?? 0),
+  };
 }
 
 export async function deleteWorkspace(context: ManagerContext, id: string) {
@@ -209,9 +283,7 @@ export async function exportWorkspace(
   input: { path: string; output_path: string },
 ) {
   const guestPath = normalizeGuestPath(input.path, "path");
-  if (typeof input.output_path !== "string" || input.output_path.trim() === "") {
-    throw new ValidationError("output_path must not be empty", { field: "output_path" });
-  }
+  checkHostPath("output_path", input.output_path);
   const outputPath = path.resolve(input.output_path);
   if (await fs.lstat(outputPath).catch(() => null)) {
     throw new PyroError("already_exists", `output_path already exists: '${outputPath}'`, {

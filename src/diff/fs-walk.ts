@@ -4,9 +4,10 @@
  * This module is bundled into the guest agent, which runs on Node 18: only use
  * Node 18 APIs here.
  */
-import { lstatSync, readdirSync } from "node:fs";
+import { closeSync, readdirSync } from "node:fs";
 import type { Dirent, Stats } from "node:fs";
-import { join } from "node:path";
+
+import { fdPath, lstatAt, openDirectory, openDirectoryAt } from "../no-follow.js";
 
 /** How long synchronous filesystem work may hold the event loop before yielding. */
 const SLICE_MS = 10;
@@ -50,81 +51,98 @@ function kindOf(entry: Dirent | Stats): Kind | undefined {
   return undefined;
 }
 
-export interface WalkedTree {
-  /** Every directory below the root (relative paths). */
-  directories: Set<string>;
-  /** Files and symlinks, with absolute and relative paths. */
-  leaves: Array<{ abs: string; rel: string; type: "file" | "symlink" }>;
+/** A file or symlink found by walkDirectory, named relative to its open parent directory. */
+export interface WalkedLeaf {
+  /** The parent directory's descriptor: open only while the visitor runs. */
+  dirFd: number;
+  name: string;
+  /** Path relative to the walk's root. */
+  rel: string;
+  type: "file" | "symlink";
 }
 
 /**
- * Lists a host directory: directories level by level (see forEachSliced).
- * Symlinks are recorded, never followed; sockets, FIFOs and device nodes are
- * skipped. Entry types come from `readdir`'s `d_type`; when the filesystem does
- * not report it, the entry is `lstat`ed. Entries that vanish while the tree is
- * being read are skipped.
+ * Walks a directory depth first, without ever following a symlink: each subdirectory is
+ * opened relative to its parent's descriptor with O_NOFOLLOW (see no-follow.ts), so a
+ * directory swapped for a symlink while we walk is skipped, never entered. `visit` sees
+ * every file and symlink while its parent is open, and must read it relative to `dirFd`
+ * (openFileAt, readlinkAt) for the same guarantee. Sockets, FIFOs and device nodes are
+ * skipped; entry types come from `readdir`'s `d_type` (lstat when the filesystem does not
+ * report it). Entries that vanish while the tree is being read are skipped.
+ *
+ * `dir` is a path (its last component must not be a symlink) or an open directory
+ * descriptor, which stays the caller's. Returns every directory below the root (relative
+ * paths). Open descriptors: one per level of depth.
  */
-export async function walkDirectory(dir: string): Promise<WalkedTree> {
+export async function walkDirectory(
+  dir: string | number,
+  visit: (leaf: WalkedLeaf) => void | Promise<void>,
+): Promise<Set<string>> {
   const directories = new Set<string>();
-  const leaves: WalkedTree["leaves"] = [];
-  const unknown: Array<{ abs: string; rel: string }> = [];
-
-  let level: Array<{ abs: string; rel: string }> = [{ abs: dir, rel: "" }];
-  let isRoot = true;
-  while (level.length > 0) {
-    const nextLevel: Array<{ abs: string; rel: string }> = [];
-    await forEachSliced(level, ({ abs, rel }) => {
-      let children: Dirent[];
-      try {
-        children = readdirSync(abs, { withFileTypes: true });
-      } catch (err) {
-        // The root must exist; a subdirectory may disappear (or be swapped) under us.
-        if (isRoot || !isVanished(err)) throw err;
-        directories.delete(rel);
-        return;
-      }
-      for (const child of children) {
-        const childAbs = join(abs, child.name);
-        const childRel = rel === "" ? child.name : `${rel}/${child.name}`;
-        const kind = kindOf(child);
-        if (kind === "directory") {
-          directories.add(childRel);
-          nextLevel.push({ abs: childAbs, rel: childRel });
-        } else if (kind === "file" || kind === "symlink") {
-          leaves.push({ abs: childAbs, rel: childRel, type: kind });
-        } else if (kind === undefined) {
-          unknown.push({ abs: childAbs, rel: childRel });
-        }
-      }
-    });
-    level = nextLevel;
-    isRoot = false;
+  const slicer = new Slicer();
+  const rootFd = typeof dir === "number" ? dir : openDirectory(dir);
+  try {
+    await walkInto(rootFd, "", directories, visit, slicer);
+  } finally {
+    if (typeof dir !== "number") closeSync(rootFd);
   }
+  return directories;
+}
 
-  // Only reachable on filesystems without d_type: ask lstat, descend into directories.
-  for (const { abs, rel } of unknown) {
-    let kind: Kind | undefined;
-    try {
-      kind = kindOf(lstatSync(abs));
-    } catch (err) {
-      if (!isVanished(err)) throw err;
-      continue;
-    }
-    if (kind === "file" || kind === "symlink") {
-      leaves.push({ abs, rel, type: kind });
-    } else if (kind === "directory") {
-      directories.add(rel);
-      let sub: WalkedTree;
+async function walkInto(
+  dirFd: number,
+  rel: string,
+  directories: Set<string>,
+  visit: (leaf: WalkedLeaf) => void | Promise<void>,
+  slicer: Slicer,
+): Promise<void> {
+  const children = readdirSync(fdPath(dirFd), { withFileTypes: true });
+  for (const child of children) {
+    if (slicer.due()) await slicer.pause();
+    const childRel = rel === "" ? child.name : `${rel}/${child.name}`;
+    let kind = kindOf(child);
+    if (kind === undefined) {
+      // Only reachable on filesystems without d_type.
       try {
-        sub = await walkDirectory(abs);
+        kind = kindOf(lstatAt(dirFd, child.name));
       } catch (err) {
         if (!isVanished(err)) throw err;
-        directories.delete(rel);
         continue;
       }
-      for (const subDir of sub.directories) directories.add(`${rel}/${subDir}`);
-      for (const leaf of sub.leaves) leaves.push({ ...leaf, rel: `${rel}/${leaf.rel}` });
+    }
+    if (kind === "file" || kind === "symlink") {
+      const pending = visit({ dirFd, name: child.name, rel: childRel, type: kind });
+      if (pending) await pending;
+    } else if (kind === "directory") {
+      let subFd: number;
+      try {
+        subFd = openDirectoryAt(dirFd, child.name);
+      } catch (err) {
+        // Gone, or swapped for a symlink or a file since readdir: not a directory now.
+        if (isVanished(err) || (err as NodeJS.ErrnoException).code === "ELOOP") continue;
+        throw err;
+      }
+      directories.add(childRel);
+      try {
+        await walkInto(subFd, childRel, directories, visit, slicer);
+      } finally {
+        closeSync(subFd);
+      }
     }
   }
-  return { directories, leaves };
+}
+
+/** forEachSliced's clock for a walk: yield to the event loop every SLICE_MS. */
+class Slicer {
+  private sliceStart = Date.now();
+  private count = 0;
+
+  due(): boolean {
+    return ++this.count % 16 === 0 && Date.now() - this.sliceStart >= SLICE_MS;
+  }
+
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.sliceStart = Date.now();
+  }
 }

@@ -9,12 +9,13 @@
  * Node 18 APIs here.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, lstatSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, createReadStream, lstatSync, readFileSync } from "node:fs";
 import type { BigIntStats } from "node:fs";
 import { list as tarList } from "tar";
 import type { ReadEntry } from "tar";
 
-import { forEachSliced, isVanished, walkDirectory } from "./fs-walk.js";
+import { fdPath, openFileAt, readlinkAt } from "../no-follow.js";
+import { isVanished, walkDirectory } from "./fs-walk.js";
 import { normalizeTarPath, type Tree } from "./tree.js";
 
 export type ManifestEntry =
@@ -32,11 +33,12 @@ function sha256(content: Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
-function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+/** Hashes an open file as a stream; closes it. */
+function hashFile(fd: number): Promise<{ size: number; sha256: string }> {
   return new Promise((resolve, reject) => {
     const hash = createHash("sha256");
     let size = 0;
-    createReadStream(path, { highWaterMark: 1024 * 1024 })
+    createReadStream("", { fd, autoClose: true, highWaterMark: 1024 * 1024 })
       .on("data", (chunk) => {
         size += (chunk as Buffer).length;
         hash.update(chunk);
@@ -89,94 +91,73 @@ export type DigestCache = Map<string, { stamp: string; size: number; sha256: str
 
 const RACY_WINDOW_NS = 2_000_000_000n;
 
-/** How many lstat calls run back to back before yielding to the event loop. */
-const STAT_BATCH = 512;
-
 /**
- * Builds the manifest of a host directory. Stamps are taken with synchronous lstat in
- * batches (twice as fast as the thread pool for many small files; the event loop is
- * yielded between batches so the agent keeps serving other requests); only files whose
- * stamp is not in `cache` are read and hashed.
+ * Builds the manifest of a host directory (a path, or an open directory descriptor that
+ * stays the caller's). The walk and every read go through walkDirectory's descriptors and
+ * openFileAt, never through a symlink: a file swapped for a symlink (or a directory for a
+ * symlink) while we read is skipped, not followed. Stamps are taken with synchronous
+ * lstat; only files whose stamp is not in `cache` are opened and hashed (small ones read
+ * whole, large ones as a stream so memory stays bounded).
  */
-export async function manifestFromDirectory(dir: string, cache?: DigestCache): Promise<Manifest> {
-  const walked = await walkDirectory(dir);
+export async function manifestFromDirectory(
+  dir: string | number,
+  cache?: DigestCache,
+): Promise<Manifest> {
   const manifest: Manifest = new Map();
-  const toHash: Array<{ abs: string; rel: string; stamp: string; stats: BigIntStats }> = [];
-  const symlinks: Array<{ abs: string; rel: string }> = [];
   const seen = new Set<string>();
-  for (let start = 0; start < walked.leaves.length; start += STAT_BATCH) {
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    for (const { abs, rel, type } of walked.leaves.slice(start, start + STAT_BATCH)) {
-      if (type === "symlink") {
-        symlinks.push({ abs, rel });
-        continue;
-      }
-      let stats: BigIntStats;
-      try {
-        stats = lstatSync(abs, { bigint: true });
-      } catch (err) {
-        if (isVanished(err)) continue;
-        throw err;
-      }
-      if (!stats.isFile()) continue; // swapped for something else since the walk
-      const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
-      seen.add(rel);
-      const cached = cache?.get(rel);
-      if (cached && cached.stamp === stamp) {
-        manifest.set(rel, { type: "file", size: cached.size, sha256: cached.sha256 });
-      } else {
-        toHash.push({ abs, rel, stamp, stats });
-      }
-    }
-  }
-  await forEachSliced(symlinks, ({ abs, rel }) => {
-    try {
-      manifest.set(rel, { type: "symlink", target: readlinkSync(abs, "utf8") });
-    } catch (err) {
-      if (!isVanished(err)) throw err;
-    }
-  });
   const record = (
-    item: { rel: string; stamp: string; stats: BigIntStats },
+    rel: string,
+    stamp: string,
+    stats: BigIntStats,
     digest: { size: number; sha256: string },
   ): void => {
-    manifest.set(item.rel, { type: "file", ...digest });
+    manifest.set(rel, { type: "file", ...digest });
     const hashedAt = BigInt(Date.now()) * 1_000_000n;
-    if (
-      cache &&
-      hashedAt - item.stats.ctimeNs > RACY_WINDOW_NS &&
-      BigInt(digest.size) === item.stats.size
-    ) {
-      cache.set(item.rel, { stamp: item.stamp, ...digest });
+    if (cache && hashedAt - stats.ctimeNs > RACY_WINDOW_NS && BigInt(digest.size) === stats.size) {
+      cache.set(rel, { stamp, ...digest });
     } else {
-      cache?.delete(item.rel);
+      cache?.delete(rel);
     }
   };
-  // Small files (the common case) are read whole; large ones are hashed as a stream so
-  // memory stays bounded however big a file in the workspace is.
-  const large: typeof toHash = [];
-  await forEachSliced(toHash, (item) => {
-    if (item.stats.size >= BigInt(STREAM_HASH_BYTES)) {
-      large.push(item);
+  // Synchronous except for a large file: no promise (microtask) per small file.
+  const directories = await walkDirectory(dir, ({ dirFd, name, rel, type }) => {
+    if (type === "symlink") {
+      const target = readlinkAt(dirFd, name);
+      if (target !== null) manifest.set(rel, { type: "symlink", target });
       return;
     }
+    let stats: BigIntStats;
     try {
-      const content = readFileSync(item.abs);
-      record(item, { size: content.length, sha256: sha256(content) });
+      stats = lstatSync(fdPath(dirFd, name), { bigint: true });
     } catch (err) {
-      if (!isVanished(err)) throw err;
+      if (isVanished(err)) return;
+      throw err;
     }
+    if (!stats.isFile()) return; // swapped for something else since readdir
+    const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+    seen.add(rel);
+    const cached = cache?.get(rel);
+    if (cached && cached.stamp === stamp) {
+      manifest.set(rel, { type: "file", size: cached.size, sha256: cached.sha256 });
+      return;
+    }
+    const fd = openFileAt(dirFd, name, stats);
+    if (fd === null) return; // no longer the file lstat saw
+    if (stats.size >= BigInt(STREAM_HASH_BYTES)) {
+      return hashFile(fd).then((digest) => record(rel, stamp, stats, digest));
+    }
+    let content: Buffer;
+    try {
+      content = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    record(rel, stamp, stats, { size: content.length, sha256: sha256(content) });
+    return undefined;
   });
-  for (const item of large) {
-    try {
-      record(item, await hashFile(item.abs));
-    } catch (err) {
-      if (!isVanished(err)) throw err;
-    }
-  }
   if (cache) for (const rel of cache.keys()) if (!seen.has(rel)) cache.delete(rel);
-  const all = [...walked.directories, ...manifest.keys()];
-  for (const empty of emptyDirectories(walked.directories, all))
+  const all = [...directories, ...manifest.keys()];
+  for (const empty of emptyDirectories(directories, all))
     manifest.set(empty, { type: "directory" });
   return manifest;
 }

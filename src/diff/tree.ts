@@ -8,9 +8,10 @@
  */
 import { list as tarList } from "tar";
 
-import { readFileSync, readlinkSync } from "node:fs";
+import { closeSync, lstatSync, readFileSync } from "node:fs";
 
-import { forEachSliced, isVanished, walkDirectory } from "./fs-walk.js";
+import { fdPath, openFileAt, readlinkAt } from "../no-follow.js";
+import { isVanished, walkDirectory } from "./fs-walk.js";
 import type { ReadEntry } from "tar";
 
 export type TreeEntry =
@@ -25,25 +26,33 @@ export type TreeEntryType = TreeEntry["type"];
 export type Tree = Map<string, TreeEntry>;
 
 /**
- * Snapshot a host directory (see walkDirectory for what is listed). File
- * contents and symlink targets are read in time slices; entries that
- * vanish while the tree is being read are skipped.
+ * Snapshot a host directory (see walkDirectory for what is listed). Files and symlinks
+ * are read relative to their parent's descriptor, never through a symlink; entries that
+ * vanish or are swapped while the tree is being read are skipped.
  */
-export async function treeFromDirectory(dir: string): Promise<Tree> {
+export async function treeFromDirectory(dir: string | number): Promise<Tree> {
   const tree: Tree = new Map();
-  const walked = await walkDirectory(dir);
-  for (const rel of walked.directories) tree.set(rel, { type: "directory" });
-  await forEachSliced(walked.leaves, ({ abs, rel, type }) => {
+  const directories = await walkDirectory(dir, ({ dirFd, name, rel, type }) => {
+    if (type === "symlink") {
+      const target = readlinkAt(dirFd, name);
+      if (target !== null) tree.set(rel, { type: "symlink", target });
+      return;
+    }
+    let fd: number | null;
     try {
-      if (type === "file") {
-        tree.set(rel, { type: "file", content: readFileSync(abs) });
-      } else {
-        tree.set(rel, { type: "symlink", target: readlinkSync(abs, "utf8") });
-      }
+      fd = openFileAt(dirFd, name, lstatSync(fdPath(dirFd, name)));
     } catch (err) {
-      if (!isVanished(err)) throw err;
+      if (isVanished(err)) return;
+      throw err;
+    }
+    if (fd === null) return;
+    try {
+      tree.set(rel, { type: "file", content: readFileSync(fd) });
+    } finally {
+      closeSync(fd);
     }
   });
+  for (const rel of directories) tree.set(rel, { type: "directory" });
   return tree;
 }
 

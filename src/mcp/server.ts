@@ -18,22 +18,38 @@ import {
   type Progress,
 } from "../operations/index.js";
 import { PACKAGE_VERSION } from "../version.js";
+import { HostPathGuard, type ConfiguredRoots } from "./roots.js";
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export function createMcpServer(manager: Manager): McpServer {
+export interface McpServerOptions {
+  /**
+   * Host directories the client may make pyro read from or write to (seed_path,
+   * source_path, output_path), used when the client does not declare MCP roots; default
+   * the working directory. Each must be an existing directory (checked on first use).
+   */
+  roots?: ConfiguredRoots;
+}
+
+export function createMcpServer(manager: Manager, options: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: "pyro", version: PACKAGE_VERSION },
     {
       instructions:
-        "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed.",
+        "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed. Host paths (seed_path, source_path, output_path) must lie under this server's roots: your MCP roots, else the directories it was started with, else its working directory.",
     },
   );
-  for (const operation of operations) registerOperation(server, manager, operation);
+  const guard = new HostPathGuard(server.server, options.roots);
+  for (const operation of operations) registerOperation(server, manager, operation, guard);
   return server;
 }
 
-function registerOperation(server: McpServer, manager: Manager, operation: AnyOperation): void {
+function registerOperation(
+  server: McpServer,
+  manager: Manager,
+  operation: AnyOperation,
+  guard: HostPathGuard,
+): void {
   server.registerTool(
     operation.name,
     {
@@ -47,6 +63,7 @@ function registerOperation(server: McpServer, manager: Manager, operation: AnyOp
         // it against the output schema, and clients validate it against the JSON schema.
         const result = (await invokeOperation(manager, operation.name, args, {
           onProgress: progressSender(extra),
+          checkInput: (name, input) => guard.check(name, input),
         })) as Record<string, unknown>;
         return {
           structuredContent: result,

@@ -10,9 +10,17 @@ export interface Progress {
   total?: number;
 }
 
-/** What a front end passes along with the input: optional, never needed for correctness. */
+/** What a front end passes along with the input: progress reporting and its own input rules. */
 export interface OperationContext {
   onProgress?: (progress: Progress) => void;
+  /**
+   * A front end's own rule on validated input, before the operation runs: the MCP server
+   * confines host paths to its roots with it (src/mcp/roots.ts). Returns the input to use.
+   */
+  checkInput?: <Input extends Record<string, unknown>>(
+    operation: string,
+    input: Input,
+  ) => Promise<Input>;
 }
 
 /**

@@ -11,8 +11,11 @@ const NEXT_STEPS: Record<ErrorCode, string> = {
   not_found:
     "Check the id or name: workspace_status, snapshot_list, service_list or vm_status show what exists; workspace_create or vm_create make a new one.",
   invalid_state:
-    "Check workspace_status (or vm_status); workspace_reset boots a stopped workspace again, vm_start boots a created VM.",
-  limit_exceeded: "Delete a VM you no longer need (vm_delete) or run vm_reap_expired, then retry.",
+    "Check workspace_status (or vm_status); workspace_reset boots a stopped workspace again (a 'resetting' one is being reset by another call: wait for it), vm_start boots a created VM.",
+  limit_exceeded:
+    "Delete a VM or workspace you no longer need (vm_delete, workspace_delete) or run vm_reap_expired, then retry.",
+  no_space:
+    "The host's disk is full: delete snapshots (snapshot_delete), workspaces or other files, then retry.",
   expired: "Create a new sandbox; pass a larger ttl_seconds (up to 86400) to keep it longer.",
   guest_unavailable:
     "No guest can boot on this host: pass allow_host_compat: true to run commands as host processes, which are NOT isolated, or run `pyro doctor`.",

@@ -32,5 +32,7 @@ export async function invokeOperation(
   context: OperationContext = {},
 ): Promise<unknown> {
   const operation = requireOperation(name);
-  return operation.handler(manager, parseInput(operation, raw), context);
+  const input = parseInput(operation, raw);
+  const checked = context.checkInput ? await context.checkInput(operation.name, input) : input;
+  return operation.handler(manager, checked, context);
 }

@@ -43,7 +43,7 @@ export const commandOutput = {
 export const workspaceResult = z.object({
   workspace_id: z.string(),
   environment: z.string(),
-  state: z.enum(["started", "stopped"]),
+  state: z.enum(["started", "stopped", "resetting"]),
   workspace_path: z.string(),
   workspace_seed: WorkspaceSeedSchema, // passed through from the record as stored
   backend: z.string(),

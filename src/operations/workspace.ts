@@ -71,11 +71,32 @@ export const workspaceOperations = [
     name: "workspace_logs",
     method: "logsWorkspace",
     description:
-      "Show the workspace's command log since its creation or last reset: every exec with its exit_code, stdout and stderr.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
+      "Show the workspace's command log since its creation or last reset: each exec with its exit_code, stdout and stderr (the log keeps at most 64 KiB of each, with stdout_truncated/stderr_truncated set, and about the last 16 MiB of entries; dropped_count says how many older ones rotation dropped). Page with tail (last N entries) or after_sequence + limit (pass next_after_sequence back while has_more).",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      tail: z
+        .number()
+        .int()
+        .describe("Only the last N entries (after after_sequence, if given), 0-10000.")
+        .optional(),
+      after_sequence: z
+        .number()
+        .int()
+        .describe(
+          "Cursor: only entries with a greater sequence number (next_after_sequence of the previous page).",
+        )
+        .optional(),
+      limit: z
+        .number()
+        .int()
+        .describe(
+          "At most N entries, the first ones after after_sequence, 1-10000 (default all kept).",
+        )
+        .optional(),
+    }),
     output: z.object({
       workspace_id: z.string(),
-      count: z.number().int(),
+      count: z.number().int().describe("Entries in this result."),
       entries: z.array(
         z.object({
           sequence: z.number().int(),
@@ -88,16 +109,44 @@ export const workspaceOperations = [
           started_at: z.number(),
           finished_at: z.number(),
           timed_out: z.boolean(),
+          stdout_truncated: z.boolean(),
+          stderr_truncated: z.boolean(),
+          command_truncated: z.boolean().optional(),
         }),
       ),
+      total_count: z
+        .number()
+        .int()
+        .describe("Entries the log still holds after after_sequence, returned or not."),
+      dropped_count: z
+        .number()
+        .int()
+        .describe(
+          "Older entries dropped by log rotation (sequence numbers before the first kept).",
+        ),
+      skipped_corrupt_lines: z
+        .number()
+        .int()
+        .describe("Torn or unreadable log lines skipped (e.g. an append cut short by a crash)."),
+      has_more: z.boolean().describe("More entries follow this page."),
+      next_after_sequence: z
+        .number()
+        .int()
+        .describe("Pass as after_sequence to get the entries after this page."),
     }),
-    handler: (manager, input) => manager.logsWorkspace(input.workspace_id),
-    render: (result) =>
-      result.entries.length === 0
-        ? "no commands yet"
-        : result.entries
-            .map((entry) => `#${entry.sequence} exit ${entry.exit_code}  ${entry.command}`)
-            .join("\n"),
+    handler: (manager, { workspace_id, ...input }) => manager.logsWorkspace(workspace_id, input),
+    render: (result) => {
+      const lines = result.entries.map(
+        (entry) => `#${entry.sequence} exit ${entry.exit_code}  ${entry.command}`,
+      );
+      if (result.entries.length === 0) lines.push("no commands yet");
+      if (result.dropped_count > 0)
+        lines.push(`(${result.dropped_count} older entries were dropped by log rotation)`);
+      if (result.skipped_corrupt_lines > 0)
+        lines.push(`(${result.skipped_corrupt_lines} torn or unreadable log lines skipped)`);
+      if (result.has_more) lines.push(`(more: --after-sequence ${result.next_after_sequence})`);
+      return lines.join("\n");
+    },
   }),
   defineOperation({
     name: "workspace_sync_push",

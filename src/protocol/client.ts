@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { PyroError, errorFromWire } from "../errors.js";
 import { FramedConnection } from "./connection.js";
 import { FrameKind, PROTOCOL_VERSION, parseJsonPayload, type Frame } from "./frames.js";
+import { withSocketAddress } from "./socket-address.js";
 
 export interface AgentHello {
   protocol_version: number;
@@ -62,29 +63,33 @@ export class AgentClient {
     socketPath: string,
     timeoutMs = 10_000,
   ): Promise<{ client: AgentClient; hello: AgentHello }> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const candidate = net.createConnection(socketPath);
-      const timer = setTimeout(() => {
-        candidate.destroy();
-        reject(
-          new PyroError("backend_error", `timed out connecting to agent socket ${socketPath}`),
-        );
-      }, timeoutMs);
-      candidate.once("connect", () => {
-        clearTimeout(timer);
-        candidate.removeAllListeners("error");
-        resolve(candidate);
-      });
-      candidate.once("error", (error) => {
-        clearTimeout(timer);
-        reject(
-          new PyroError(
-            "backend_error",
-            `cannot connect to agent socket ${socketPath}: ${error.message}`,
-          ),
-        );
-      });
-    });
+    const socket = await withSocketAddress(
+      socketPath,
+      (address) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const candidate = net.createConnection(address);
+          const timer = setTimeout(() => {
+            candidate.destroy();
+            reject(
+              new PyroError("backend_error", `timed out connecting to agent socket ${socketPath}`),
+            );
+          }, timeoutMs);
+          candidate.once("connect", () => {
+            clearTimeout(timer);
+            candidate.removeAllListeners("error");
+            resolve(candidate);
+          });
+          candidate.once("error", (error) => {
+            clearTimeout(timer);
+            reject(
+              new PyroError(
+                "backend_error",
+                `cannot connect to agent socket ${socketPath}: ${error.message}`,
+              ),
+            );
+          });
+        }),
+    );
     const client = new AgentClient(socket);
     const hello = await client.handshake(timeoutMs);
     socket.unref();

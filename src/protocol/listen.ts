@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import type net from "node:net";
 
+import { withSocketAddress } from "./socket-address.js";
+
 /**
  * Starts `server` on the Unix socket `socketPath`, readable and writable by the owner only.
  * It binds under a temporary name and renames once listening: the path never exists in the
@@ -12,13 +14,18 @@ export function listenAtomically(server: net.Server, socketPath: string): Promis
   const pending = `${socketPath}.${process.pid}.tmp`;
   fs.rmSync(pending, { force: true });
   fs.rmSync(socketPath, { force: true });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(pending, () => {
-      server.off("error", reject);
-      fs.chmodSync(pending, 0o600);
-      fs.renameSync(pending, socketPath);
-      resolve();
-    });
-  });
+  // Only bind() needs the short address; chmod and rename take the full path.
+  return withSocketAddress(
+    pending,
+    (address) =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(address, () => {
+          server.off("error", reject);
+          fs.chmodSync(pending, 0o600);
+          fs.renameSync(pending, socketPath);
+          resolve();
+        });
+      }),
+  );
 }

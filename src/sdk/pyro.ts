@@ -68,9 +68,18 @@ export class Pyro {
     });
   }
 
-  /** The MCP server for this client's runtime, to connect to a transport of your choice. */
-  createServer(): McpServer {
-    return createMcpServer(this.manager);
+  /**
+   * The MCP server for this client's runtime, to connect to a transport of your choice. Its
+   * clients may only name host paths (seed_path, source_path, output_path) under their MCP
+   * roots, else under `allowedPaths`, else under the working directory.
+   */
+  createServer(options: { allowedPaths?: string[] } = {}): McpServer {
+    const { allowedPaths } = options;
+    return createMcpServer(this.manager, {
+      roots: allowedPaths
+        ? { paths: allowedPaths, source: "createServer({ allowedPaths })" }
+        : undefined,
+    });
   }
 
   /** Drops cached connections to sandboxes; the sandboxes keep running. */

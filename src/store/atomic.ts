@@ -2,12 +2,37 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-/** A sibling temp name: same directory, so the final rename is atomic on one filesystem. */
+import { isSameProcess, readProcStat } from "../agent/process-group.js";
+
+/**
+ * A sibling temp name: same directory, so the final rename is atomic on one filesystem.
+ * It carries its creator's pid and /proc start time, so a temp left by a process that was
+ * killed is recognised as garbage (sweepDeadTemps) and one still being written is not.
+ */
 export function tempSibling(target: string): string {
   return path.join(
     path.dirname(target),
-    `.${path.basename(target)}.tmp-${randomBytes(6).toString("hex")}`,
+    `.${path.basename(target)}.tmp-${process.pid}-${OWN_START_TICKS}-${randomBytes(6).toString("hex")}`,
   );
+}
+
+const OWN_START_TICKS = readProcStat(process.pid)?.startTicks ?? 0;
+const TEMP_PATTERN = /\.tmp-(\d+)-(\d+)-[0-9a-f]{12}$/;
+
+/** Removes the temp siblings in `dir` whose creating process is gone; returns their names. */
+export async function sweepDeadTemps(dir: string): Promise<string[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMP_PATTERN.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const ticks = Number(match[2]);
+    if (isSameProcess(pid, ticks === 0 ? null : ticks)) continue;
+    await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /**

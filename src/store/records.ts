@@ -64,7 +64,8 @@ export const LastCommandSchema = z.object({
 export const WorkspaceRecordSchema = z.object({
   kind: z.literal("workspace"),
   workspace_id: z.string(),
-  state: z.enum(["started", "stopped"]),
+  /** `resetting`: a reset holds the workspace's lock and is replacing its sandbox. */
+  state: z.enum(["started", "stopped", "resetting"]),
   ...SandboxFields,
   workspace_seed: WorkspaceSeedSchema,
   command_count: z.number().int(),
@@ -85,6 +86,10 @@ export const CommandLogEntrySchema = z.object({
   started_at: z.number(),
   finished_at: z.number(),
   timed_out: z.boolean(),
+  /** The log keeps at most 64 KiB of each (src/core/command-log.ts); older entries lack these. */
+  stdout_truncated: z.boolean().optional(),
+  stderr_truncated: z.boolean().optional(),
+  command_truncated: z.boolean().optional(),
 });
 export type CommandLogEntry = z.infer<typeof CommandLogEntrySchema>;
 

@@ -37,7 +37,7 @@ export function hostSandboxPaths(sandboxDir: string): {
   log: string;
 } {
   const runtimeDir = path.join(sandboxDir, "runtime");
-  const socket = socketPathFor(runtimeDir, sandboxDir, "agent");
+  const socket = socketPathFor(runtimeDir, "agent");
   return {
     root: path.join(sandboxDir, "workspace"),
     runtimeDir,
@@ -80,7 +80,7 @@ export class HostBackend implements Backend {
     // Only the owner may reach the agent: its socket accepts any command.
     fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(path.dirname(paths.socket), { recursive: true, mode: 0o700 });
+    fs.chmodSync(paths.runtimeDir, 0o700);
     fs.rmSync(paths.socket, { force: true });
     const agent = resolveAgentBundle();
     const log = fs.openSync(paths.log, "a", 0o600);

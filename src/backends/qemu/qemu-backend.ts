@@ -18,11 +18,13 @@ import { EnvironmentStore, type BootArtifacts } from "../../environments/store.j
 import { PyroError } from "../../errors.js";
 import { packageFile } from "../../package-root.js";
 import { readRecord, type RuntimeRecord } from "../../store/records.js";
+import { inheritedSocketAddress } from "../../protocol/socket-address.js";
 import { socketPathFor } from "../socket-path.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
 import { chooseAccelerator, findQemu, hostTscKhz, type Accelerator } from "./detect.js";
 import {
   ExitSchema,
+  PidFileSchema,
   ReadySchema,
   consoleTail,
   type SupervisorConfig,
@@ -36,6 +38,8 @@ const STOP_GRACE_MS = 3_000;
  * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
  */
 export const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
+/** The descriptor under which qemu inherits its runtime directory when paths are too long. */
+const QEMU_RUNTIME_DIR_FD = 3;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 
@@ -50,6 +54,7 @@ export interface QemuPaths {
   ready: string;
   exit: string;
   supervisorPid: string;
+  vmmPid: string;
 }
 
 export function qemuPaths(sandboxDir: string): QemuPaths {
@@ -57,14 +62,15 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
   return {
     runtimeDir,
     overlay: path.join(runtimeDir, "disk.qcow2"),
-    clientSocket: socketPathFor(runtimeDir, sandboxDir, "agent"),
-    guestSocket: socketPathFor(runtimeDir, sandboxDir, "guest"),
+    clientSocket: socketPathFor(runtimeDir, "agent"),
+    guestSocket: socketPathFor(runtimeDir, "guest"),
     consoleLog: path.join(runtimeDir, "console.log"),
     supervisorLog: path.join(runtimeDir, "supervisor.log"),
     config: path.join(runtimeDir, "supervisor.json"),
     ready: path.join(runtimeDir, "ready.json"),
     exit: path.join(runtimeDir, "exit.json"),
     supervisorPid: path.join(runtimeDir, "supervisor.pid"),
+    vmmPid: path.join(runtimeDir, "vmm.pid"),
   };
 }
 
@@ -127,9 +133,10 @@ export class QemuBackend implements Backend {
     const bootTimeoutMs = bootTimeout(accel.accel);
     const paths = qemuPaths(spec.sandboxDir);
 
+    // A VM a killed caller left behind (a reset killed mid-boot) must not outlive this boot.
+    await sweepRuntime(paths);
     fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
     fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(path.dirname(paths.clientSocket), { recursive: true, mode: 0o700 });
     let supervisorPid: number | undefined;
     try {
       await runTool(tools["qemu-img"] as string, [
@@ -152,6 +159,12 @@ export class QemuBackend implements Backend {
         console_log: paths.consoleLog,
         ready_file: paths.ready,
         exit_file: paths.exit,
+        supervisor_pid_file: paths.supervisorPid,
+        vmm_pid_file: paths.vmmPid,
+        runtime_dir_fd:
+          inheritedSocketAddress(paths.guestSocket, QEMU_RUNTIME_DIR_FD) === null
+            ? null
+            : QEMU_RUNTIME_DIR_FD,
         boot_timeout_ms: bootTimeoutMs,
         expires_at: spec.expiresAt,
       };
@@ -165,17 +178,9 @@ export class QemuBackend implements Backend {
         });
         child.once("error", () => undefined);
         child.unref();
+        // The supervisor writes runtime/supervisor.pid itself before it starts qemu, so
+        // the VM is findable from the directory even if we die right here.
         supervisorPid = child.pid;
-        if (supervisorPid !== undefined) {
-          // Lets sweepOrphan find this VM if our caller dies before recording it.
-          fs.writeFileSync(
-            paths.supervisorPid,
-            JSON.stringify({
-              pid: supervisorPid,
-              start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
-            }),
-          );
-        }
       } finally {
         fs.closeSync(log);
       }
@@ -231,25 +236,17 @@ export class QemuBackend implements Backend {
 
   async sweepOrphan(sandboxDir: string): Promise<void> {
     const paths = qemuPaths(sandboxDir);
-    let recorded: { pid: number; start_ticks: number | null };
-    try {
-      recorded = JSON.parse(fs.readFileSync(paths.supervisorPid, "utf8")) as typeof recorded;
-    } catch {
-      return;
-    }
-    const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
-    await this.stop({
-      pid: recorded.pid,
-      pid_start_ticks: recorded.start_ticks,
-      vmm_pid: ready?.vmm_pid ?? null,
-      vmm_pid_start_ticks: ready?.vmm_pid_start_ticks ?? null,
-    });
+    await sweepRuntime(paths);
     removeRuntime(paths);
   }
 
   async destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
     if (runtime) await this.stop(runtime);
-    removeRuntime(qemuPaths(spec.sandboxDir));
+    // The record may not name every VM of this directory: a reset killed after booting a
+    // new supervisor saved none. Whatever the runtime directory knows goes too.
+    const paths = qemuPaths(spec.sandboxDir);
+    await sweepRuntime(paths);
+    removeRuntime(paths);
   }
 
   private async stop(
@@ -293,6 +290,9 @@ export function qemuArgs(
     "panic=-1",
     `pyro.epoch=${Math.floor(Date.now() / 1000)}`,
   ];
+  // A runtime directory too deep for sun_path reaches qemu as its fd 3 (supervisor.ts).
+  const guestSocket =
+    inheritedSocketAddress(paths.guestSocket, QEMU_RUNTIME_DIR_FD) ?? paths.guestSocket;
   const tscKhz = accel === "tcg" ? hostTscKhz() : null;
   if (tscKhz !== null) cmdline.push(`tsc_early_khz=${tscKhz}`);
   return [
@@ -312,7 +312,7 @@ export function qemuArgs(
     ...["-drive", `id=root,file=${paths.overlay},format=qcow2,if=none,cache=unsafe,discard=unmap`],
     ...["-device", "virtio-blk-device,drive=root"],
     ...["-device", "virtio-serial-device,max_ports=2"],
-    ...["-chardev", `socket,id=agent,path=${paths.guestSocket},server=on,wait=off`],
+    ...["-chardev", `socket,id=agent,path=${guestSocket},server=on,wait=off`],
     ...["-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`],
     ...["-device", "virtio-rng-device"],
   ];
@@ -355,6 +355,55 @@ function tailOf(file: string): string {
   } catch {
     return `(no ${path.basename(file)})`;
   }
+}
+
+/**
+ * Stops every supervisor and qemu of one sandbox directory, whatever record names them:
+ * the pids the supervisor wrote to runtime/ (its own before it starts qemu, then qemu's),
+ * and, for a supervisor killed before it wrote them, any process of ours whose command
+ * line names this directory's supervisor config or disk overlay.
+ */
+async function sweepRuntime(paths: QemuPaths): Promise<void> {
+  const targets = new Map<number, number | null>();
+  for (const file of [paths.supervisorPid, paths.vmmPid]) {
+    const recorded = await readRecord(file, PidFileSchema).catch(() => null);
+    if (recorded) targets.set(recorded.pid, recorded.start_ticks);
+  }
+  const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
+  if (ready) targets.set(ready.vmm_pid, ready.vmm_pid_start_ticks);
+  for (const pid of processesNaming(paths)) targets.set(pid, readProcStat(pid)?.startTicks ?? null);
+  const live = [...targets].filter(
+    ([pid, ticks]) => pid !== process.pid && isSameProcess(pid, ticks),
+  );
+  for (const [pid] of live) {
+    // Supervisor and qemu share a process group led by the supervisor.
+    killProcessGroup(pid, "SIGKILL");
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  for (const [pid] of live) await waitForExit(pid, STOP_GRACE_MS);
+}
+
+/** Our processes whose arguments name this sandbox's supervisor config or qemu overlay. */
+function processesNaming(paths: QemuPaths): number[] {
+  const uid = process.getuid?.();
+  const overlayArg = `file=${paths.overlay},`;
+  const found: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      if (uid !== undefined && fs.statSync(`/proc/${name}`).uid !== uid) continue;
+      const args = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      if (args.some((arg) => arg === paths.config || arg.includes(overlayArg))) found.push(pid);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
 }
 
 function removeRuntime(paths: QemuPaths): void {

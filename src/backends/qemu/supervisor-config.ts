@@ -13,6 +13,14 @@ export const SupervisorConfigSchema = z.object({
   ready_file: z.string(),
   /** Written when the VM ends for any reason: {reason, at, during_boot}. */
   exit_file: z.string(),
+  /** Where the supervisor writes its own pid (before starting qemu) and qemu's. */
+  supervisor_pid_file: z.string(),
+  vmm_pid_file: z.string(),
+  /**
+   * When the runtime directory's path is too long for sun_path, qemu gets the directory
+   * as this inherited descriptor and binds its socket as /proc/self/fd/<fd>/guest.sock.
+   */
+  runtime_dir_fd: z.number().int().nullable(),
   boot_timeout_ms: z.number().int().positive(),
   /** Epoch seconds: the supervisor stops the VM then, whoever else is gone. */
   expires_at: z.number(),
@@ -24,6 +32,12 @@ export const ReadySchema = z.object({
   vmm_pid_start_ticks: z.number().nullable(),
   agent_version: z.string(),
   boot_ms: z.number(),
+});
+
+/** supervisor.pid and vmm.pid: a pid with its /proc start time. */
+export const PidFileSchema = z.object({
+  pid: z.number().int(),
+  start_ticks: z.number().nullable(),
 });
 
 export const ExitSchema = z.object({

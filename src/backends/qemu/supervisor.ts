@@ -6,12 +6,14 @@
  *
  *   node supervisor.js <runtime>/supervisor.json
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 
 import { readProcStat, sleep } from "../../agent/process-group.js";
 import { listenAtomically } from "../../protocol/listen.js";
+import { withSocketAddress } from "../../protocol/socket-address.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
 import { GuestRelay } from "./relay.js";
 import {
@@ -28,16 +30,38 @@ async function main(): Promise<void> {
   const configPath = process.argv[2];
   if (!configPath) throw new Error("usage: supervisor.js CONFIG.json");
   const config = SupervisorConfigSchema.parse(JSON.parse(fs.readFileSync(configPath, "utf8")));
+  // Findable from the runtime directory before qemu exists: a destroy that runs after the
+  // process that started us died (kill -9 of a reset) must still find and stop this VM.
+  // If the directory is gone (a destroy swept it), the VM must not start at all.
+  writePidFile(config.supervisor_pid_file, process.pid);
   const started = Date.now();
   let booted = false;
   let ending = false;
   let server: net.Server | null = null;
   let relay: GuestRelay | null = null;
 
-  const qemu: ChildProcess = spawn(config.qemu, config.args, {
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const stdio: StdioOptions = ["ignore", "inherit", "inherit"];
+  if (config.runtime_dir_fd !== null) {
+    // qemu sees the runtime directory as this descriptor (a socket path too long for
+    // sun_path is bound through it); spawn places stdio entries at their own indexes.
+    while (stdio.length < config.runtime_dir_fd) stdio.push("ignore");
+    stdio.push(
+      fs.openSync(
+        path.dirname(config.guest_socket),
+        fs.constants.O_RDONLY | fs.constants.O_DIRECTORY,
+      ),
+    );
+  }
+  const qemu: ChildProcess = spawn(config.qemu, config.args, { stdio });
   log(`started ${config.qemu} (pid ${String(qemu.pid)})`);
+  if (qemu.pid !== undefined) {
+    try {
+      writePidFile(config.vmm_pid_file, qemu.pid);
+    } catch (error) {
+      qemu.kill("SIGKILL");
+      throw error;
+    }
+  }
 
   const end = async (reason: string, code: number): Promise<never> => {
     if (ending) return new Promise<never>(() => undefined);
@@ -81,7 +105,9 @@ async function main(): Promise<void> {
     config.boot_timeout_ms,
   );
   try {
-    const guestSocket = await connectWithRetry(config.guest_socket, bootAbort.signal);
+    const guestSocket = await withSocketAddress(config.guest_socket, (address) =>
+      connectWithRetry(address, bootAbort.signal),
+    );
     const guest = new GuestRelay(guestSocket, (error) => {
       // Usually qemu is exiting: let its exit, the better explanation, be the one recorded.
       setTimeout(
@@ -112,6 +138,17 @@ async function main(): Promise<void> {
       1,
     );
   }
+}
+
+/** `{pid, start_ticks}`, written whole (temp + rename) so a reader never sees half of it. */
+function writePidFile(file: string, pid: number): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(
+    temp,
+    JSON.stringify({ pid, start_ticks: readProcStat(pid)?.startTicks ?? null }),
+    { mode: 0o600 },
+  );
+  fs.renameSync(temp, file);
 }
 
 function readConsoleTail(config: SupervisorConfig): string {

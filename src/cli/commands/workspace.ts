@@ -141,11 +141,41 @@ export function registerWorkspaceCommands(program: Command): void {
       "Show the workspace's state, command count, resets, services and expiry (read-only).",
     example: "pyro workspace status WORKSPACE_ID --json",
   });
-  idCommand(workspace, "logs", {
-    operation: "workspace_logs",
-    description: "Show the command log since creation or the last reset.",
-    example: "pyro workspace logs WORKSPACE_ID",
-  });
+  const logs = workspace
+    .command("logs")
+    .description(
+      "Show the command log since creation or the last reset (outputs kept up to 64 KiB each; the oldest entries rotate out past 16 MiB).",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .option("--tail <n>", "only the last N entries", numberFlag)
+    .option(
+      "--after-sequence <n>",
+      "only entries after this sequence number (a cursor)",
+      numberFlag,
+    )
+    .option("--limit <n>", "at most N entries after the cursor", numberFlag);
+  addJsonOption(logs);
+  withExample(logs, "pyro workspace logs WORKSPACE_ID --tail 5");
+  logs.action(
+    (
+      id: string,
+      options: JsonOption & {
+        tail?: number | string;
+        afterSequence?: number | string;
+        limit?: number | string;
+      },
+    ) =>
+      runOperation(
+        "workspace_logs",
+        {
+          workspace_id: id,
+          tail: options.tail,
+          after_sequence: options.afterSequence,
+          limit: options.limit,
+        },
+        options,
+      ),
+  );
   idCommand(workspace, "delete", {
     operation: "workspace_delete",
     description: "Stop the sandbox and delete the workspace with all its snapshots.",

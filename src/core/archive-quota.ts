@@ -1,0 +1,69 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+
+import { PyroError } from "../errors.js";
+import type { ArchiveSummary } from "../archive/index.js";
+import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
+
+/**
+ * The archive quotas (expanded bytes, members) for seed and sync push sources. An archive is
+ * checked while it is read, before a byte of it is extracted anywhere, so a gzip bomb costs
+ * only the time to read it; a directory is measured before it is packed into staging.
+ */
+export async function validateWithinQuota(file: string, field: string): Promise<ArchiveSummary> {
+  const maxTotalBytes = quotaValue(QUOTAS.archiveBytes);
+  const maxEntries = quotaValue(QUOTAS.archiveEntries);
+  try {
+    const { validateArchive } = await import("../archive/index.js"); // loaded on first use
+    return await validateArchive(file, { maxTotalBytes, maxEntries });
+  } catch (error) {
+    // The validator names its own option; the caller needs the quota and how to raise it.
+    const limit = error instanceof PyroError ? error.details.limit : undefined;
+    if (limit === "maxTotalBytes") throw tooManyBytes(field, maxTotalBytes);
+    if (limit === "maxEntries") throw tooManyEntries(field, maxEntries);
+    throw error;
+  }
+}
+
+/**
+ * Walks a source directory (without following symlinks) and refuses it as soon as it is
+ * over a quota: packing it first would copy all of it into staging to find out.
+ */
+export async function checkDirectoryWithinQuota(dir: string, field: string): Promise<void> {
+  const maxTotalBytes = quotaValue(QUOTAS.archiveBytes);
+  const maxEntries = quotaValue(QUOTAS.archiveEntries);
+  let bytes = 0;
+  let entries = 1; // the root
+  const pending = [dir];
+  for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
+    // An unreadable directory fails the packing later, with tar's own message.
+    const listing = await fs.opendir(current).catch(() => null);
+    if (!listing) continue;
+    for await (const entry of listing) {
+      entries += 1;
+      if (entries > maxEntries) throw tooManyEntries(field, maxEntries);
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) pending.push(full);
+      else if (entry.isFile()) {
+        bytes += (await fs.lstat(full).catch(() => null))?.size ?? 0;
+        if (bytes > maxTotalBytes) throw tooManyBytes(field, maxTotalBytes);
+      }
+    }
+  }
+}
+
+function tooManyBytes(field: string, max: number): PyroError {
+  return quotaError(
+    QUOTAS.archiveBytes,
+    max,
+    `${field} holds more than ${max} bytes of file data once expanded`,
+    null,
+    { field },
+  );
+}
+
+function tooManyEntries(field: string, max: number): PyroError {
+  return quotaError(QUOTAS.archiveEntries, max, `${field} holds more than ${max} members`, null, {
+    field,
+  });
+}
