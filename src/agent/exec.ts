@@ -7,8 +7,11 @@ import { killProcessGroup, signalNumber } from "./process-group.js";
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const TIMEOUT_EXIT_CODE = 124;
-/** After the command exits, how long to wait for background children to release stdout. */
-const STREAM_GRACE_MS = 200;
+/**
+ * After the command's shell exited and what it left running was killed, how long to wait
+ * for the pipes to close: only a process that escaped the kill still holds them then.
+ */
+const STREAM_GRACE_MS = 1_000;
 
 export interface ExecRequest {
   command: string;
@@ -85,8 +88,15 @@ class ExecProcesses {
     killProcessGroup(this.pid, "SIGKILL");
   }
 
+  private swept: Promise<void> | null = null;
+
   /** Kills what is left when the exec ends, so nothing it started outlives the call. */
-  async sweep(): Promise<void> {
+  sweep(): Promise<void> {
+    this.swept ??= this.sweepOnce();
+    return this.swept;
+  }
+
+  private async sweepOnce(): Promise<void> {
     killProcessGroup(this.pid, "SIGKILL");
     if (this.cgroup) {
       await this.cgroup.destroy();
@@ -166,8 +176,9 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
     });
     child.once("exit", (code, signal) => {
       exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
-      // A background job may still hold the pipes open; do not wait for it forever.
-      setTimeout(() => void finish(), STREAM_GRACE_MS).unref();
+      // Background jobs would hold the pipes open: they are killed now, and the output
+      // already written is read to its end ("close"), however busy the agent is.
+      void processes.sweep().then(() => setTimeout(() => void finish(), STREAM_GRACE_MS).unref());
     });
     child.once("close", () => void finish());
   });
