@@ -7,7 +7,7 @@
  * mounts /proc, /sys, /run and /tmp, get it too: the agent is refreshed in place when it
  * changes, the image is not rebuilt.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 
 import { ExecCgroups } from "./exec-cgroup.js";
@@ -46,11 +46,18 @@ function protectAgent(log: (message: string) => void): void {
 function growRootFilesystem(log: (message: string) => void): void {
   const device = rootDevice();
   if (device === null) return;
-  const result = spawnSync("resize2fs", [device], { encoding: "utf8", timeout: 60_000 });
-  if (result.error || result.status !== 0) {
-    const detail = result.error?.message ?? result.stderr.trim().split("\n").pop() ?? "";
-    log(`could not grow the root filesystem on ${device}: ${detail}`);
-  }
+  // In the background: the agent answers the supervisor's hello (which carries the host's
+  // clock) at once, and the resize takes well under a second.
+  const child = spawn("resize2fs", [device], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-500)));
+  child.once("error", (error) => log(`could not grow the root filesystem: ${error.message}`));
+  child.once("close", (code) => {
+    if (code !== 0) {
+      const detail = stderr.trim().split("\n").pop() ?? "";
+      log(`could not grow the root filesystem on ${device}: ${detail}`);
+    }
+  });
 }
 
 /** The block device mounted as an ext4 root, from /proc/mounts (null: anything else). */
