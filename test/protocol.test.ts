@@ -198,14 +198,48 @@ describe("the agent over a real socket", () => {
     await expect(pending).rejects.toThrow("connection to the sandbox agent was lost");
   });
 
+  it("fails a download cut short only after the chunks already received were handled", async () => {
+    const { socket, root } = await startAgent();
+    fs.writeFileSync(path.join(root, "big.bin"), Buffer.alloc(8 * 1024 * 1024, 7));
+    const { client } = await AgentClient.connect(socket);
+    let failedAt = 0;
+    let lastChunkAt = 0;
+    let chunks = 0;
+    const pending = client.request(
+      "archive.export",
+      { path: "big.bin" },
+      {
+        // A slow consumer (a file on a busy disk): chunks queue up behind it.
+        onData: async () => {
+          if (++chunks === 1) setTimeout(() => agent?.kill("SIGKILL"), 100);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          lastChunkAt = performance.now();
+        },
+      },
+    );
+    await expect(pending.finally(() => (failedAt = performance.now()))).rejects.toThrow(
+      "connection to the sandbox agent was lost",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(chunks).toBeGreaterThan(1);
+    // A caller closes its file when the request fails: no chunk may come after that.
+    expect(lastChunkAt).toBeLessThanOrEqual(failedAt);
+    client.close();
+  });
+
   it("gives up on a wedged agent after the request's deadline", async () => {
     const { socket } = await startAgent();
     const { client } = await AgentClient.connect(socket);
     agent?.kill("SIGSTOP");
     try {
-      await expect(
-        client.request("exec", { command: "true", timeout_seconds: 5 }, { timeoutMs: 300 }),
-      ).rejects.toThrow("did not answer 'exec' within");
+      const pending = client.request(
+        "exec",
+        { command: "true", timeout_seconds: 5 },
+        { timeoutMs: 300 },
+      );
+      await expect(pending).rejects.toThrow("did not answer 'exec' within");
+      // The sandbox, not the backend, is at fault: the next step is a reset.
+      await expect(pending).rejects.toMatchObject({ code: "agent_error" });
     } finally {
       agent?.kill("SIGCONT");
       client.close();

@@ -202,15 +202,59 @@ describe("workspace lifecycle", () => {
   it("sweeps what a SIGKILLed agent left behind, including background jobs of execs", async () => {
     const manager = state.manager();
     const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
-    const started = await manager.execWorkspace(workspace_id, {
-      command: "setsid sleep 300 > /dev/null 2>&1 & echo $!",
-    });
-    const orphan = Number(started.stdout.trim());
+    // An exec still running when its agent dies: nothing is left to kill what it started.
+    const running = manager
+      .execWorkspace(workspace_id, {
+        command: "setsid sleep 300 > /dev/null 2>&1 & echo $! > orphan.pid; sleep 300",
+      })
+      .catch((error: unknown) => error);
+    const pidFile = path.join(
+      state.stateDir(),
+      "workspaces",
+      workspace_id,
+      "workspace",
+      "orphan.pid",
+    );
+    while (!/^\d+\n$/.test(fs.readFileSync(pidFile, { encoding: "utf8", flag: "a+" }))) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const orphan = Number(fs.readFileSync(pidFile, "utf8").trim());
     expect(processIsAlive(orphan)).toBe(true);
     process.kill(-agentPid(workspace_id), "SIGKILL");
+    await running;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await manager.statusWorkspace(workspace_id)).state).toBe("stopped");
     expect(processIsAlive(orphan)).toBe(false);
+  });
+
+  it("kills what an exec left running when it returns: background jobs, job-control groups, setsid daemons", async () => {
+    const manager = state.manager();
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
+    const quiet = "> /dev/null 2>&1";
+    const result = await manager.execWorkspace(workspace_id, {
+      command: [
+        `sleep 300 ${quiet} & echo $!`,
+        `setsid sleep 301 ${quiet} & echo $!`,
+        `set -m; sleep 302 ${quiet} & echo $!`,
+      ].join("; "),
+    });
+    const leftovers = result.stdout.trim().split("\n").map(Number);
+    expect(leftovers).toHaveLength(3);
+    expect(leftovers.filter((pid) => processIsAlive(pid))).toEqual([]);
+
+    // The same when the command times out, for a daemon that left its session.
+    const timedOut = await manager.execWorkspace(workspace_id, {
+      command: `setsid sleep 303 ${quiet} & echo $! > daemon.pid; sleep 60`,
+      timeout_seconds: 1,
+    });
+    expect(timedOut.timed_out).toBe(true);
+    const daemon = Number(
+      fs.readFileSync(
+        path.join(state.stateDir(), "workspaces", workspace_id, "workspace", "daemon.pid"),
+        "utf8",
+      ),
+    );
+    expect(processIsAlive(daemon)).toBe(false);
   });
 
   it("deletes an expired workspace on access and says so", async () => {

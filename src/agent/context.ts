@@ -6,6 +6,11 @@ export interface AgentContext {
   paths: WorkspacePaths;
   /** A private directory outside /workspace for temporary files and agent state. */
   stateDir: string;
+  /**
+   * Where uploads are staged (transfer.ts): the state dir on the host backend, a directory
+   * on the guest's disk in a real guest (its state dir is a tmpfs).
+   */
+  scratchDir: string;
   handlers: Map<string, Handler>;
   /** Run (in registration order) before the agent exits: stop shells, services, ... */
   cleanups: Array<() => Promise<void>>;

@@ -1,12 +1,17 @@
 import { spawn } from "node:child_process";
 
 import { ValidationError } from "../errors.js";
+import { CONFINE_SCRIPT, type ExecCgroup, type ExecCgroups } from "./exec-cgroup.js";
+import { OWNER_ENV, killOwned, newOwnerToken, ownerMarker } from "./ownership.js";
 import { killProcessGroup, signalNumber } from "./process-group.js";
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const TIMEOUT_EXIT_CODE = 124;
-/** After the command exits, how long to wait for background children to release stdout. */
-const STREAM_GRACE_MS = 200;
+/**
+ * After the command's shell exited and what it left running was killed, how long to wait
+ * for the pipes to close: only a process that escaped the kill still holds them then.
+ */
+const STREAM_GRACE_MS = 1_000;
 
 export interface ExecRequest {
   command: string;
@@ -53,9 +58,60 @@ class CappedBuffer {
   }
 }
 
+let cgroups: ExecCgroups | null = null;
+
+/** In a real guest, the agent confines every exec to a cgroup of its own (exec-cgroup.ts). */
+export function confineExecs(to: ExecCgroups | null): void {
+  cgroups = to;
+}
+
+/** Shell code a shell or service runs first, to join the commands' cgroup ("" elsewhere). */
+export function sessionPrefix(): string {
+  return cgroups?.sessionPrefix() ?? "";
+}
+
 /**
- * Runs one shell command in its own process group, so a timeout can kill everything the
- * command started (pipelines, subshells), not just the shell.
+ * What one exec started, and how to kill all of it: its cgroup in a real guest; elsewhere
+ * (the host backend, a guest without cgroup v2) its session (the shell is a session leader)
+ * and its process group, plus a PYRO_OWNER marker in the environment for processes that
+ * left both (`setsid`). Only a process that also clears its environment escapes the latter.
+ */
+class ExecProcesses {
+  readonly token = newOwnerToken();
+  pid: number | undefined;
+
+  constructor(readonly cgroup: ExecCgroup | null) {}
+
+  /** SIGKILLs everything at once; enough for a timeout, the shell's exit event follows. */
+  killNow(): void {
+    this.cgroup?.kill();
+    killProcessGroup(this.pid, "SIGKILL");
+  }
+
+  private swept: Promise<void> | null = null;
+
+  /** Kills what is left when the exec ends, so nothing it started outlives the call. */
+  sweep(): Promise<void> {
+    this.swept ??= this.sweepOnce();
+    return this.swept;
+  }
+
+  private async sweepOnce(): Promise<void> {
+    killProcessGroup(this.pid, "SIGKILL");
+    if (this.cgroup) {
+      await this.cgroup.destroy();
+      return;
+    }
+    if (this.pid !== undefined) {
+      await killOwned({ sid: this.pid, marker: ownerMarker(this.token) }, "SIGKILL", 0);
+    }
+  }
+}
+
+/**
+ * Runs one shell command in its own session and process group (and, in a guest, cgroup),
+ * so a timeout can kill everything the command started (pipelines, subshells, background
+ * jobs), not just the shell; whatever is still running when the shell exits is killed too.
  */
 export function runCommand(request: ExecRequest): Promise<ExecResult> {
   if (!Number.isFinite(request.timeoutSeconds) || request.timeoutSeconds <= 0) {
@@ -63,13 +119,18 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
   }
   const cap = request.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = process.hrtime.bigint();
+  const processes = new ExecProcesses(cgroups?.create() ?? null);
   return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", request.command], {
+    const argv = processes.cgroup
+      ? ["-c", CONFINE_SCRIPT, "/bin/sh", processes.cgroup.procsFile, request.command]
+      : ["-c", request.command];
+    const child = spawn("/bin/sh", argv, {
       cwd: request.cwd,
-      env: { ...process.env, ...request.env },
+      env: { ...process.env, ...request.env, [OWNER_ENV]: processes.token },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
+    processes.pid = child.pid;
     const stdout = new CappedBuffer(cap);
     const stderr = new CappedBuffer(cap);
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -80,16 +141,17 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
     let settled = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      killProcessGroup(child.pid, "SIGKILL");
+      processes.killNow();
     }, request.timeoutSeconds * 1000);
 
-    const finish = (): void => {
+    const finish = async (): Promise<void> => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       child.stdout.destroy();
       child.stderr.destroy();
       const duration = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      await processes.sweep();
       let stderrText = stderr.text("stderr");
       if (timedOut) {
         stderrText += `command timed out after ${request.timeoutSeconds} seconds\n`;
@@ -109,14 +171,15 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
       clearTimeout(timer);
       if (!settled) {
         settled = true;
-        reject(error);
+        void processes.sweep().finally(() => reject(error));
       }
     });
     child.once("exit", (code, signal) => {
       exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
-      // A background job may still hold the pipes open; do not wait for it forever.
-      setTimeout(finish, STREAM_GRACE_MS).unref();
+      // Background jobs would hold the pipes open: they are killed now, and the output
+      // already written is read to its end ("close"), however busy the agent is.
+      void processes.sweep().then(() => setTimeout(() => void finish(), STREAM_GRACE_MS).unref());
     });
-    child.once("close", finish);
+    child.once("close", () => void finish());
   });
 }

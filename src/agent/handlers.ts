@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { closeSync, copyFileSync, createReadStream, createWriteStream, mkdirSync } from "node:fs";
+import { closeSync, copyFileSync, createWriteStream, mkdirSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -26,6 +25,7 @@ import {
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { runCommand } from "./exec.js";
+import { streamProduced, withScratch } from "./transfer.js";
 
 /** Upper bound for one uploaded archive; a guest disk is not infinite either. */
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
@@ -64,7 +64,7 @@ export function registerCoreHandlers(context: AgentContext): void {
       stringField(body, "destination") ?? "/workspace",
       "destination",
     );
-    return withScratch(context, "import.tar", async (scratch) => {
+    return withScratch(context.scratchDir, "import.tar", async (scratch) => {
       await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
       // The destination is opened (and made) without following links: one that is, or
       // lies below, a symlink would have extraction write wherever that link points.
@@ -117,7 +117,7 @@ export function registerCoreHandlers(context: AgentContext): void {
       throw new ValidationError("paths must be a list of strings");
     }
     const targets = (requested as string[]).map((raw) => paths.resolve(raw, "paths"));
-    return withScratch(context, "files", async (scratch) => {
+    return withScratch(context.scratchDir, "files", async (scratch) => {
       const copies = `${scratch}.d`;
       const present: string[] = [];
       const missing: string[] = [];
@@ -134,27 +134,27 @@ export function registerCoreHandlers(context: AgentContext): void {
         closeSync(rootFd);
       }
       if (present.length === 0) return { count: 0, missing };
-      await createArchive({ cwd: copies, entries: present, file: scratch });
-      await sendFile(scratch, sendData);
+      await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
+        createArchive({ cwd: copies, entries: present, file: fifo }),
+      );
       return { count: present.length, missing };
     });
   });
 
   handlers.set("archive.export", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    return withScratch(context, "export.tar", async (scratch) => {
-      const exported = await exportPath({
-        root: paths.root,
-        relativePath: target.relative || ".",
-        file: scratch,
-      });
-      return {
-        path: target.guest,
-        artifact_type: exported.artifact_type,
-        entry_count: exported.entry_count,
-        size_bytes: await sendFile(scratch, sendData),
-      };
-    });
+    const { result: exported, size } = await streamProduced(
+      context.scratchDir,
+      "export.tar",
+      sendData,
+      (fifo) => exportPath({ root: paths.root, relativePath: target.relative || ".", file: fifo }),
+    );
+    return {
+      path: target.guest,
+      artifact_type: exported.artifact_type,
+      entry_count: exported.entry_count,
+      size_bytes: size,
+    };
   });
 }
 
@@ -210,34 +210,6 @@ async function assertEmptyDirectory(local: string, guest: string): Promise<void>
       { destination: guest },
     );
   }
-}
-
-/** Runs `use` with a fresh temp file in the agent's private state dir, removed afterwards. */
-async function withScratch<T>(
-  context: AgentContext,
-  suffix: string,
-  use: (file: string) => Promise<T>,
-): Promise<T> {
-  const file = path.join(
-    context.stateDir,
-    `tmp-${process.pid}-${randomBytes(6).toString("hex")}-${suffix}`,
-  );
-  try {
-    return await use(file);
-  } finally {
-    await fs.rm(file, { force: true });
-    await fs.rm(`${file}.d`, { recursive: true, force: true });
-  }
-}
-
-/** Streams a file to the client in data frames; returns its size. */
-async function sendFile(file: string, sendData: (chunk: Buffer) => Promise<void>): Promise<number> {
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    size += (chunk as Buffer).length;
-    await sendData(chunk as Buffer);
-  }
-  return size;
 }
 
 function byteLimit(limit: number): Transform {

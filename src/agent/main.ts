@@ -13,11 +13,14 @@ import type { Duplex } from "node:stream";
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
 import { listenAtomically } from "../protocol/listen.js";
 import type { AgentContext } from "./context.js";
+import { confineExecs } from "./exec.js";
 import { registerFeatures } from "./features.js";
+import { prepareGuest } from "./guest-setup.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "./paths.js";
 import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
+import { GUEST_SCRATCH_DIR, prepareScratch } from "./transfer.js";
 import { AGENT_VERSION } from "./version.js";
 
 interface AgentOptions {
@@ -66,12 +69,20 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   fs.mkdirSync(options.root, { recursive: true });
   fs.mkdirSync(options.stateDir, { recursive: true });
+  const inGuest = options.serialPort !== null;
+  if (inGuest) {
+    const setup = prepareGuest((message) => console.error(`pyro-agent: ${message}`));
+    confineExecs(setup.cgroups);
+  }
+  const scratchDir = inGuest ? GUEST_SCRATCH_DIR : options.stateDir;
+  prepareScratch(scratchDir);
   const context: AgentContext = {
     paths: new WorkspacePaths(options.root),
     stateDir: options.stateDir,
+    scratchDir,
     handlers: new Map(),
     cleanups: [],
-    trustsHostValidation: options.serialPort !== null,
+    trustsHostValidation: inGuest,
   };
   registerCoreHandlers(context);
   registerFeatures(context);

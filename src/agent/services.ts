@@ -14,6 +14,7 @@ import { NotFoundError, PyroError, StateError, ValidationError } from "../errors
 import { checkName } from "../core/limits.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
+import { sessionPrefix } from "./exec.js";
 import { readProcStat } from "./process-group.js";
 import { normalizeReadiness, probeReadiness, type Readiness } from "./readiness.js";
 import { killOwned, newOwnerToken, ownerEnv, ownerMarker, type Owner } from "./ownership.js";
@@ -121,7 +122,7 @@ export class ServiceRegistry {
     fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
 
     const token = newOwnerToken();
-    const child = spawn("/bin/sh", ["-c", command], {
+    const child = spawn("/bin/sh", ["-c", `${sessionPrefix()}${command}`], {
       cwd: cwd.local,
       detached: true, // setsid: the service is its own session and process group
       stdio: ["ignore", "pipe", "pipe"],

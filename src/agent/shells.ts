@@ -14,6 +14,7 @@ import { StringDecoder } from "node:string_decoder";
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
 import type { AgentContext } from "./context.js";
 import { stringField } from "./context.js";
+import { sessionPrefix } from "./exec.js";
 import { OutputBuffer } from "./output-buffer.js";
 import { killOwned, listProcesses, newOwnerToken, ownerEnv, ownerMarker } from "./ownership.js";
 import { readProcStat, signalNumber, sleep } from "./process-group.js";
@@ -100,7 +101,7 @@ export class ShellRegistry {
     // would make prompts and behaviour differ between sandboxes. The size is set from
     // inside the pty because `script` copies it only from a terminal stdin, and ours is a pipe.
     const flags = shellPath === "/bin/bash" ? "--noprofile --norc -i" : "-i";
-    const inner = `stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${shellPath} ${flags}`;
+    const inner = `${sessionPrefix()}stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${shellPath} ${flags}`;
     const relay = spawn("script", ["-qfec", inner, "/dev/null"], {
       cwd: cwd.local,
       stdio: ["pipe", "pipe", "pipe"],

@@ -117,10 +117,13 @@ export class AgentClient {
         const pending = this.pending.get(id);
         if (!pending) return;
         this.pending.delete(id);
-        pending.reject(
+        failAfterData(
+          pending,
+          // Not the backend's fault: the sandbox is overloaded or hung (a fork bomb in a
+          // guest without limits did this), and a reset reboots it.
           new PyroError(
-            "backend_error",
-            `the sandbox agent did not answer '${op}' within ${Math.round(timeoutMs / 1000)} s`,
+            "agent_error",
+            `the sandbox agent did not answer '${op}' within ${Math.round(timeoutMs / 1000)} s: the sandbox is overloaded or hung; a reset reboots it`,
             { op, timeout_ms: timeoutMs },
           ),
         );
@@ -210,6 +213,8 @@ export class AgentClient {
       if (handler) {
         const chunk = frame.payload;
         pending.dataChain = pending.dataChain.then(() => handler(chunk));
+        // Settled below (response) or by failAfterData (lost, timed out); never unhandled.
+        pending.dataChain.catch(() => undefined);
       }
       return;
     }
@@ -273,7 +278,17 @@ export class AgentClient {
     const lost = this.connectionLost();
     this.helloWaiter?.reject(lost);
     this.helloWaiter = undefined;
-    for (const pending of this.pending.values()) pending.reject(lost);
+    for (const pending of this.pending.values()) failAfterData(pending, lost);
     this.pending.clear();
   }
+}
+
+/**
+ * Rejects a request that will get no response, once the data already received has been
+ * handed over: a caller that writes chunks to a file closes it when the request fails, and
+ * a chunk written after that would fail with nobody to hear it (the process crashed).
+ */
+function failAfterData(pending: Pending, error: Error): void {
+  const fail = (): void => pending.reject(error);
+  pending.dataChain.then(fail, fail);
 }

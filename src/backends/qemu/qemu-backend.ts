@@ -31,6 +31,13 @@ import {
 } from "./supervisor-config.js";
 
 const STOP_GRACE_MS = 3_000;
+/**
+ * How much larger than the environment's image a guest's disk is. The guest agent grows its
+ * root filesystem to the disk at boot, so this is /workspace's room beyond the image's own
+ * headroom, shared with uploads staged for validation (a push of N bytes needs about 2N
+ * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
+ */
+export const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
 /** The descriptor under which qemu inherits its runtime directory when paths are too long. */
 const QEMU_RUNTIME_DIR_FD = 3;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
@@ -142,6 +149,7 @@ export class QemuBackend implements Backend {
         "-b",
         artifacts.rootfs,
         paths.overlay,
+        String(fs.statSync(artifacts.rootfs).size + GUEST_DISK_EXTRA_BYTES),
       ]);
       const config: SupervisorConfig = {
         qemu,
