@@ -83,6 +83,18 @@ export class GuestRelay {
     }
   }
 
+  /**
+   * Sends the host's time again. Greetings queued before the agent opened its port arrive
+   * seconds late, and a TCG guest's clock falls behind under load, so the supervisor calls
+   * this right after the handshake and then periodically; the agent steps its clock only
+   * when it is more than 250 ms off. The guest's answers are ignored (the handshake is done).
+   */
+  resyncClock(): void {
+    void this.guest
+      .sendJson(0, { type: "hello", protocol_version: PROTOCOL_VERSION, host_time_ms: Date.now() })
+      .catch(() => undefined);
+  }
+
   /** Serves one host client on the shared guest channel. */
   attach(socket: net.Socket): void {
     const client: RelayClient = {

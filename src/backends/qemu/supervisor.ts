@@ -23,6 +23,9 @@ import {
   type VmExit,
 } from "./supervisor-config.js";
 
+/** How often the guest's clock is brought back to the host's (see GuestRelay.resyncClock). */
+const CLOCK_RESYNC_MS = 5_000;
+
 const log = (message: string): void =>
   console.error(`${new Date().toISOString()} pyro-supervisor: ${message}`);
 
@@ -119,6 +122,8 @@ async function main(): Promise<void> {
     relay = guest;
     const hello = await guest.handshake(bootAbort.signal);
     clearTimeout(bootTimer);
+    guest.resyncClock();
+    setInterval(() => guest.resyncClock(), CLOCK_RESYNC_MS).unref();
     const clients = net.createServer((socket) => guest.attach(socket));
     await listenAtomically(clients, config.client_socket);
     server = clients;
