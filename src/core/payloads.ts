@@ -1,17 +1,14 @@
-import type { VmRecord, WorkspaceRecord } from "../store/records.js";
+import type { SandboxCommon, VmRecord, WorkspaceRecord } from "../store/records.js";
 
 export interface ServiceCounts {
   service_count: number;
   running_service_count: number;
 }
 
-export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
+/** The fields every sandbox result reports the same way, VM or workspace. */
+function sandboxPayload(record: SandboxCommon) {
   return {
-    workspace_id: record.workspace_id,
     environment: record.environment,
-    state: record.state,
-    workspace_path: "/workspace",
-    workspace_seed: record.workspace_seed,
     backend: record.backend,
     execution_mode: record.execution_mode,
     vcpu_count: record.vcpu_count,
@@ -21,11 +18,21 @@ export function workspacePayload(record: WorkspaceRecord, services: ServiceCount
     allow_host_compat: record.allow_host_compat,
     created_at: record.created_at,
     expires_at: record.expires_at,
+    last_error: record.last_error,
+  };
+}
+
+export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
+  return {
+    workspace_id: record.workspace_id,
+    state: record.state,
+    workspace_path: "/workspace",
+    workspace_seed: record.workspace_seed,
+    ...sandboxPayload(record),
     command_count: record.command_count,
     last_command: record.last_command,
     reset_count: record.reset_count,
     workspace_reset: record.workspace_reset,
-    last_error: record.last_error,
     service_count: services.service_count,
     running_service_count: services.running_service_count,
   };
@@ -35,19 +42,9 @@ export type WorkspacePayload = ReturnType<typeof workspacePayload>;
 export function vmPayload(record: VmRecord) {
   return {
     vm_id: record.vm_id,
-    environment: record.environment,
     state: record.state,
-    backend: record.backend,
-    execution_mode: record.execution_mode,
-    vcpu_count: record.vcpu_count,
-    mem_mib: record.mem_mib,
-    ttl_seconds: record.ttl_seconds,
-    network_enabled: false,
+    ...sandboxPayload(record),
     guest_ip: null,
-    allow_host_compat: record.allow_host_compat,
-    created_at: record.created_at,
-    expires_at: record.expires_at,
-    last_error: record.last_error,
   };
 }
 export type VmPayload = ReturnType<typeof vmPayload>;

@@ -1,6 +1,14 @@
 import { z } from "zod";
 
-import { LastCommandSchema, WorkspaceSeedSchema } from "../store/records.js";
+import {
+  CommandLogEntrySchema,
+  SandboxCommonSchema,
+  ServiceSchema,
+  VmRecordSchema,
+  WorkspaceRecordSchema,
+  WorkspaceResetSchema,
+  type CommandLogEntry,
+} from "../store/records.js";
 
 /**
  * Output schemas shared by several operations. They are closed (the JSON schema says
@@ -12,54 +20,43 @@ const nullableString = z.string().nullable();
 
 export const vmResult = z.object({
   vm_id: z.string(),
-  environment: z.string(),
-  state: z.enum(["created", "started", "stopped"]),
-  backend: z.string(),
-  execution_mode: z.string(),
-  vcpu_count: z.number().int(),
-  mem_mib: z.number().int(),
-  ttl_seconds: z.number().int(),
+  state: VmRecordSchema.shape.state,
+  ...SandboxCommonSchema.shape,
   network_enabled: z.boolean(),
   guest_ip: nullableString,
-  allow_host_compat: z.boolean(),
-  created_at: z.number(),
-  expires_at: z.number(),
-  last_error: nullableString,
 });
 
 /** What a command run returns, in a VM or a workspace. */
 export const commandOutput = {
-  command: z.string(),
+  ...CommandLogEntrySchema.pick({ command: true, stdout: true, stderr: true, duration_ms: true })
+    .shape,
   exit_code: z.number().int().describe("The command's exit status; 124 when it timed out."),
-  stdout: z.string(),
-  stderr: z.string(),
-  duration_ms: z.number(),
   timed_out: z.boolean(),
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
   execution_mode: z.string(),
 };
 
+/** A command log entry as returned: the truncation flags older entries lack are filled in. */
+export const commandLogEntryResult = CommandLogEntrySchema.extend({
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+});
+
 export const workspaceResult = z.object({
   workspace_id: z.string(),
-  environment: z.string(),
-  state: z.enum(["started", "stopped", "resetting"]),
+  state: WorkspaceRecordSchema.shape.state,
   workspace_path: z.string(),
-  workspace_seed: WorkspaceSeedSchema, // passed through from the record as stored
-  backend: z.string(),
-  execution_mode: z.string(),
-  vcpu_count: z.number().int(),
-  mem_mib: z.number().int(),
-  ttl_seconds: z.number().int(),
+  ...SandboxCommonSchema.shape,
   network_enabled: z.boolean(),
-  allow_host_compat: z.boolean(),
-  created_at: z.number(),
-  expires_at: z.number(),
-  command_count: z.number().int(),
-  last_command: LastCommandSchema.nullable(), // passed through from the record as stored
-  reset_count: z.number().int(),
-  workspace_reset: z.looseObject({ snapshot_name: z.string(), reset_at: z.number() }).nullable(),
-  last_error: nullableString,
+  // passed through from the record as stored
+  ...WorkspaceRecordSchema.pick({
+    workspace_seed: true,
+    command_count: true,
+    last_command: true,
+    reset_count: true,
+  }).shape,
+  workspace_reset: WorkspaceResetSchema.loose().nullable(),
   service_count: z.number().int(),
   running_service_count: z.number().int(),
 });
@@ -86,34 +83,14 @@ export const shellResult = z.object({
   execution_mode: z.string(),
 });
 
-export const serviceResult = z.object({
-  workspace_id: z.string(),
-  service_name: z.string(),
-  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
-  command: z.string(),
-  cwd: z.string(),
-  readiness: z.record(z.string(), z.unknown()).nullable(),
-  pid: z.number().int(),
-  started_at: z.number(),
-  ready_at: z.number().nullable(),
-  ended_at: z.number().nullable(),
-  exit_code: z.number().int().nullable(),
-  exit_signal: nullableString,
-  stop_reason: nullableString,
-  failure_reason: nullableString,
-  execution_mode: z.string(),
-});
+export const serviceResult = ServiceSchema;
 
 // ---- renderings (short, human; the structured result carries everything) ---------------
 
 /** stdout and stderr of a command, then one line with its exit status. */
-export function renderCommand(result: {
-  exit_code: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-}): string {
+export function renderCommand(
+  result: Pick<CommandLogEntry, "exit_code" | "stdout" | "stderr" | "duration_ms" | "timed_out">,
+): string {
   const parts: string[] = [];
   if (result.stdout) parts.push(withNewline(result.stdout));
   if (result.stderr) parts.push(`[stderr]\n${withNewline(result.stderr)}`);
