@@ -1,3 +1,4 @@
+import type { ExecResult } from "../agent/exec.js";
 import type { SandboxCommon, VmRecord, WorkspaceRecord } from "../store/records.js";
 
 export interface ServiceCounts {
@@ -48,3 +49,18 @@ export function vmPayload(record: VmRecord) {
   };
 }
 export type VmPayload = ReturnType<typeof vmPayload>;
+
+/** What a command run reports, in a VM or a workspace (operations/results.ts commandOutput). */
+export function commandPayload(command: string, result: ExecResult, executionMode: string) {
+  return {
+    command,
+    exit_code: result.exit_code,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    duration_ms: result.duration_ms,
+    timed_out: result.timed_out,
+    stdout_truncated: result.stdout_truncated,
+    stderr_truncated: result.stderr_truncated,
+    execution_mode: executionMode,
+  };
+}

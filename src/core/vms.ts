@@ -5,6 +5,7 @@ import { claimActiveSlot } from "./active-slots.js";
 import { VmRecordSchema, type VmRecord } from "../store/records.js";
 import type { ExecResult } from "../agent/exec.js";
 import type { ManagerContext } from "./context.js";
+import { commandPayload } from "./payloads.js";
 import { nowSeconds } from "./context.js";
 import { LIMITS, checkCommand, checkTimeout } from "./limits.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
@@ -133,15 +134,7 @@ export async function execVm(
     return {
       vm_id: record.vm_id,
       environment: record.environment,
-      command,
-      exit_code: result.exit_code,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      duration_ms: result.duration_ms,
-      timed_out: result.timed_out,
-      stdout_truncated: result.stdout_truncated,
-      stderr_truncated: result.stderr_truncated,
-      execution_mode: record.execution_mode,
+      ...commandPayload(command, result, record.execution_mode),
     };
   } finally {
     await deleteVm(context, record.vm_id).catch(() => undefined);
