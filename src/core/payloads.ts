@@ -6,10 +6,9 @@ export interface ServiceCounts {
   running_service_count: number;
 }
 
-/** The fields every sandbox result reports the same way, VM or workspace. */
+/** The fields every sandbox result reports the same way, VM or workspace (after its state). */
 function sandboxPayload(record: SandboxCommon) {
   return {
-    environment: record.environment,
     backend: record.backend,
     execution_mode: record.execution_mode,
     vcpu_count: record.vcpu_count,
@@ -26,6 +25,7 @@ function sandboxPayload(record: SandboxCommon) {
 export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
   return {
     workspace_id: record.workspace_id,
+    environment: record.environment,
     state: record.state,
     workspace_path: "/workspace",
     workspace_seed: record.workspace_seed,
@@ -43,6 +43,7 @@ export type WorkspacePayload = ReturnType<typeof workspacePayload>;
 export function vmPayload(record: VmRecord) {
   return {
     vm_id: record.vm_id,
+    environment: record.environment,
     state: record.state,
     ...sandboxPayload(record),
     guest_ip: null,

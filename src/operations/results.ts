@@ -17,24 +17,40 @@ import {
  * shipping undocumented.
  */
 const nullableString = z.string().nullable();
+// Each field is defined once, in the record schemas (src/store/records.ts); the order here
+// is the order of the contract (docs/contract.md is generated from it).
+const sandbox = SandboxCommonSchema.shape;
+const logEntry = CommandLogEntrySchema.shape;
+const workspace = WorkspaceRecordSchema.shape;
 
 export const vmResult = z.object({
   vm_id: z.string(),
+  environment: sandbox.environment,
   state: VmRecordSchema.shape.state,
-  ...SandboxCommonSchema.shape,
+  backend: sandbox.backend,
+  execution_mode: sandbox.execution_mode,
+  vcpu_count: sandbox.vcpu_count,
+  mem_mib: sandbox.mem_mib,
+  ttl_seconds: sandbox.ttl_seconds,
   network_enabled: z.boolean(),
   guest_ip: nullableString,
+  allow_host_compat: sandbox.allow_host_compat,
+  created_at: sandbox.created_at,
+  expires_at: sandbox.expires_at,
+  last_error: sandbox.last_error,
 });
 
 /** What a command run returns, in a VM or a workspace. */
 export const commandOutput = {
-  ...CommandLogEntrySchema.pick({ command: true, stdout: true, stderr: true, duration_ms: true })
-    .shape,
-  exit_code: z.number().int().describe("The command's exit status; 124 when it timed out."),
-  timed_out: z.boolean(),
+  command: logEntry.command,
+  exit_code: logEntry.exit_code.describe("The command's exit status; 124 when it timed out."),
+  stdout: logEntry.stdout,
+  stderr: logEntry.stderr,
+  duration_ms: logEntry.duration_ms,
+  timed_out: logEntry.timed_out,
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
-  execution_mode: z.string(),
+  execution_mode: sandbox.execution_mode,
 };
 
 /** A command log entry as returned: the truncation flags older entries lack are filled in. */
@@ -45,18 +61,24 @@ export const commandLogEntryResult = CommandLogEntrySchema.extend({
 
 export const workspaceResult = z.object({
   workspace_id: z.string(),
-  state: WorkspaceRecordSchema.shape.state,
+  environment: sandbox.environment,
+  state: workspace.state,
   workspace_path: z.string(),
-  ...SandboxCommonSchema.shape,
+  workspace_seed: workspace.workspace_seed, // passed through from the record as stored
+  backend: sandbox.backend,
+  execution_mode: sandbox.execution_mode,
+  vcpu_count: sandbox.vcpu_count,
+  mem_mib: sandbox.mem_mib,
+  ttl_seconds: sandbox.ttl_seconds,
   network_enabled: z.boolean(),
-  // passed through from the record as stored
-  ...WorkspaceRecordSchema.pick({
-    workspace_seed: true,
-    command_count: true,
-    last_command: true,
-    reset_count: true,
-  }).shape,
+  allow_host_compat: sandbox.allow_host_compat,
+  created_at: sandbox.created_at,
+  expires_at: sandbox.expires_at,
+  command_count: workspace.command_count,
+  last_command: workspace.last_command, // passed through from the record as stored
+  reset_count: workspace.reset_count,
   workspace_reset: WorkspaceResetSchema.loose().nullable(),
+  last_error: sandbox.last_error,
   service_count: z.number().int(),
   running_service_count: z.number().int(),
 });
