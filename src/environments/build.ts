@@ -99,26 +99,43 @@ export async function buildEnvironment(
     await makeRootfsImage(build);
 
     phase("computing digests");
-    const manifest: EnvironmentManifest = {
-      schema_version: MANIFEST_SCHEMA_VERSION,
-      name,
-      recipe_version: RECIPE_VERSION,
-      built_at: Date.now() / 1000,
-      debian_suite: DEBIAN_SUITE,
-      kernel: {
-        ...(await artifact(build.entry, "vmlinuz")),
-        package: kernelDeb.package,
-        version: kernel.version,
-      },
-      initramfs: await artifact(build.entry, "initrd.img"),
-      rootfs: { ...(await artifact(build.entry, "rootfs.ext4")), format: "ext4" },
-      agent: agentRecord(agent.sha256),
+    const manifest = await entryManifest(
+      build,
+      kernelDeb.package,
+      kernel.version,
+      agent.sha256,
       packages,
-    };
+    );
     phase(`installing into ${store.entryDir(name)}`);
     await installEntry(store, name, build.entry, staging, manifest);
     return manifest;
   });
+}
+
+/** The manifest of the assembled entry: versions and the digest of every artifact. */
+async function entryManifest(
+  build: Build,
+  kernelPackage: string,
+  kernelVersion: string,
+  agentSha256: string,
+  packages: Record<string, string>,
+): Promise<EnvironmentManifest> {
+  return {
+    schema_version: MANIFEST_SCHEMA_VERSION,
+    name: build.name,
+    recipe_version: RECIPE_VERSION,
+    built_at: Date.now() / 1000,
+    debian_suite: DEBIAN_SUITE,
+    kernel: {
+      ...(await artifact(build.entry, "vmlinuz")),
+      package: kernelPackage,
+      version: kernelVersion,
+    },
+    initramfs: await artifact(build.entry, "initrd.img"),
+    rootfs: { ...(await artifact(build.entry, "rootfs.ext4")), format: "ext4" },
+    agent: agentRecord(agentSha256),
+    packages,
+  };
 }
 
 /** The host tools a build runs, and root (debootstrap creates device nodes and chroots). */
