@@ -15,7 +15,7 @@ import path from "node:path";
 
 import { Manager } from "../dist/index.js";
 import { chooseAccelerator, findQemu } from "../dist/backends/qemu/detect.js";
-import { qemuArgs } from "../dist/backends/qemu/qemu-backend.js";
+import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 

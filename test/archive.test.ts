@@ -28,7 +28,7 @@ import {
   packDirectory,
   validateArchive,
 } from "../src/archive/index.js";
-import { normalizeMemberPath } from "../src/archive/validate.js";
+import { normalizeMemberPath } from "../src/archive/members.js";
 
 /**
  * Extraction and packing use GNU tar where the system has it and node-tar otherwise

@@ -13,7 +13,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { WorkspacePaths } from "../src/agent/paths.js";
 import { processIsAlive } from "../src/agent/process-group.js";
 import { normalizeReadiness, probeReadiness, runProbeCommand } from "../src/agent/readiness.js";
-import { LogSink, tailText } from "../src/agent/services.js";
+import { LogSink, tailText } from "../src/agent/service-log.js";
 import { killOwned, ownedProcesses } from "../src/agent/ownership.js";
 import { checkName } from "../src/core/limits.js";
 import type { Manager } from "../src/index.js";

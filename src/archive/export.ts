@@ -23,7 +23,7 @@ import {
 } from "../no-follow.js";
 import { extractArchive } from "./extract.js";
 import { packOpenDirectory, packOpenEntry } from "./pack-fd.js";
-import { errnoCode, quote } from "./validate.js";
+import { errnoCode, quote } from "./quote.js";
 
 export type ArtifactType = "file" | "directory" | "symlink";
 

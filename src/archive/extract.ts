@@ -26,17 +26,13 @@ import type { Stats } from "node:fs";
 import { PyroError } from "../errors.js";
 import { safeMode } from "./canonical.js";
 import { extractWithGnuTar, gnuTar } from "./gnu-tar.js";
+import { PARSER_OPTIONS, driveParser, isGzipFile, toArchiveError } from "./feed.js";
+import { errnoCode, quote } from "./quote.js";
 import {
   type ArchiveInspection,
   type ArchiveSummary,
   type ValidateArchiveOptions,
-  PARSER_OPTIONS,
-  driveParser,
-  errnoCode,
   inspectArchive,
-  isGzipFile,
-  quote,
-  toArchiveError,
 } from "./validate.js";
 
 export interface ExtractArchiveOptions extends Omit<ValidateArchiveOptions, "destination"> {

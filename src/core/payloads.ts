@@ -1,17 +1,14 @@
-import type { VmRecord, WorkspaceRecord } from "../store/records.js";
+import type { ExecResult } from "../agent/exec.js";
+import type { SandboxCommon, VmRecord, WorkspaceRecord } from "../store/records.js";
 
 export interface ServiceCounts {
   service_count: number;
   running_service_count: number;
 }
 
-export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
+/** The fields every sandbox result reports the same way, VM or workspace (after its state). */
+function sandboxPayload(record: SandboxCommon) {
   return {
-    workspace_id: record.workspace_id,
-    environment: record.environment,
-    state: record.state,
-    workspace_path: "/workspace",
-    workspace_seed: record.workspace_seed,
     backend: record.backend,
     execution_mode: record.execution_mode,
     vcpu_count: record.vcpu_count,
@@ -21,11 +18,22 @@ export function workspacePayload(record: WorkspaceRecord, services: ServiceCount
     allow_host_compat: record.allow_host_compat,
     created_at: record.created_at,
     expires_at: record.expires_at,
+    last_error: record.last_error,
+  };
+}
+
+export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
+  return {
+    workspace_id: record.workspace_id,
+    environment: record.environment,
+    state: record.state,
+    workspace_path: "/workspace",
+    workspace_seed: record.workspace_seed,
+    ...sandboxPayload(record),
     command_count: record.command_count,
     last_command: record.last_command,
     reset_count: record.reset_count,
     workspace_reset: record.workspace_reset,
-    last_error: record.last_error,
     service_count: services.service_count,
     running_service_count: services.running_service_count,
   };
@@ -37,17 +45,23 @@ export function vmPayload(record: VmRecord) {
     vm_id: record.vm_id,
     environment: record.environment,
     state: record.state,
-    backend: record.backend,
-    execution_mode: record.execution_mode,
-    vcpu_count: record.vcpu_count,
-    mem_mib: record.mem_mib,
-    ttl_seconds: record.ttl_seconds,
-    network_enabled: false,
+    ...sandboxPayload(record),
     guest_ip: null,
-    allow_host_compat: record.allow_host_compat,
-    created_at: record.created_at,
-    expires_at: record.expires_at,
-    last_error: record.last_error,
   };
 }
 export type VmPayload = ReturnType<typeof vmPayload>;
+
+/** What a command run reports, in a VM or a workspace (operations/results.ts commandOutput). */
+export function commandPayload(command: string, result: ExecResult, executionMode: string) {
+  return {
+    command,
+    exit_code: result.exit_code,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    duration_ms: result.duration_ms,
+    timed_out: result.timed_out,
+    stdout_truncated: result.stdout_truncated,
+    stderr_truncated: result.stderr_truncated,
+    execution_mode: executionMode,
+  };
+}

@@ -1,9 +1,6 @@
-/** A phase boundary of a long operation (boot, seed, baseline), reported to whoever asked. */
-export interface ProgressEvent {
-  message: string;
-  progress?: number;
-  total?: number;
-}
+import type { ProgressEvent } from "../progress.js";
+
+export type { ProgressEvent };
 
 /** Optional trailing argument of the long manager operations. */
 export interface ProgressOptions {

@@ -1,43 +1,26 @@
-import { WorkspaceRecordSchema, readRecord } from "../store/records.js";
+import { WorkspaceRecordSchema } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { listIds } from "./records-io.js";
-import { reapExpiredVms, reapOrphan } from "./vms.js";
+import { reapExpiredOfKind, type ReapableKind } from "./reap-loop.js";
+import { reapExpiredVms } from "./vms.js";
 import { deleteWorkspace } from "./workspace-ops.js";
 
-/**
- * Deletes expired workspaces and removes workspace directories whose record is missing,
- * corrupt or foreign. A listing never crashes on a bad record: it cleans it up.
- */
-export async function reapExpiredWorkspaces(
+/** Deletes expired workspaces and workspace directories whose record is missing or corrupt. */
+export function reapExpiredWorkspaces(
   context: ManagerContext,
   now = nowSeconds(),
 ): Promise<string[]> {
-  const reaped: string[] = [];
-  for (const id of await listIds(context.layout.workspacesDir)) {
-    const record = await readRecord(
-      context.layout.workspaceRecord(id),
-      WorkspaceRecordSchema,
-    ).catch(() => "corrupt" as const);
-    if (record === "corrupt" || record === null) {
-      await reapOrphan(
-        context,
-        context.layout.lockFile("workspace", id),
-        context.layout.workspaceDir(id),
-        reaped,
-        id,
-      );
-      continue;
-    }
-    if (record.expires_at <= now) {
-      await deleteWorkspace(context, id).then(
-        () => reaped.push(id),
-        () => undefined,
-      );
-    }
-  }
-  return reaped;
+  return reapExpiredOfKind(context, WORKSPACE_KIND, now);
 }
+
+const WORKSPACE_KIND: ReapableKind = {
+  kind: "workspace",
+  dir: (context) => context.layout.workspacesDir,
+  recordFile: (context, id) => context.layout.workspaceRecord(id),
+  sandboxDir: (context, id) => context.layout.workspaceDir(id),
+  schema: WorkspaceRecordSchema,
+  remove: deleteWorkspace,
+};
 
 export async function reapExpired(
   context: ManagerContext,

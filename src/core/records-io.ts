@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 
+import type { z } from "zod";
+
 import { NotFoundError, PyroError } from "../errors.js";
 import type { StateLayout } from "../store/layout.js";
 import { withLock } from "../store/lock.js";
@@ -20,24 +22,31 @@ export function newId(): string {
 }
 
 /**
- * Loads a workspace record. A missing record is "does not exist"; a corrupt one is
- * reported as such (the reaper removes it) rather than crashing with a parse error.
+ * Loads a sandbox record. A missing record is "does not exist"; a corrupt one is reported
+ * as such (the reaper removes it) rather than crashing with a parse error.
  */
+async function loadRecord<T>(
+  kind: "vm" | "workspace",
+  id: string,
+  file: string,
+  schema: z.ZodType<T>,
+): Promise<T> {
+  const record = await readRecord(file, schema).catch((error: unknown) => {
+    if (error instanceof CorruptRecordError) {
+      throw new PyroError(
+        "internal",
+        `${kind} '${id}' has a corrupt record and cannot be used: ${error.message}`,
+      );
+    }
+    throw error;
+  });
+  if (!record) throw new NotFoundError(`${kind} '${id}' does not exist`, { [`${kind}_id`]: id });
+  return record;
+}
+
 export async function loadWorkspace(layout: StateLayout, rawId: string): Promise<WorkspaceRecord> {
   const id = checkId("workspace", rawId);
-  const record = await readRecord(layout.workspaceRecord(id), WorkspaceRecordSchema).catch(
-    (error: unknown) => {
-      if (error instanceof CorruptRecordError) {
-        throw new PyroError(
-          "internal",
-          `workspace '${id}' has a corrupt record and cannot be used: ${error.message}`,
-        );
-      }
-      throw error;
-    },
-  );
-  if (!record) throw new NotFoundError(`workspace '${id}' does not exist`, { workspace_id: id });
-  return record;
+  return loadRecord("workspace", id, layout.workspaceRecord(id), WorkspaceRecordSchema);
 }
 
 export function saveWorkspace(layout: StateLayout, record: WorkspaceRecord): Promise<void> {
@@ -71,17 +80,7 @@ export async function updateWorkspace<T>(
 
 export async function loadVm(layout: StateLayout, rawId: string): Promise<VmRecord> {
   const id = checkId("vm", rawId);
-  const record = await readRecord(layout.vmRecord(id), VmRecordSchema).catch((error: unknown) => {
-    if (error instanceof CorruptRecordError) {
-      throw new PyroError(
-        "internal",
-        `vm '${id}' has a corrupt record and cannot be used: ${error.message}`,
-      );
-    }
-    throw error;
-  });
-  if (!record) throw new NotFoundError(`vm '${id}' does not exist`, { vm_id: id });
-  return record;
+  return loadRecord("vm", id, layout.vmRecord(id), VmRecordSchema);
 }
 
 export function saveVm(layout: StateLayout, record: VmRecord): Promise<void> {

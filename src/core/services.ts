@@ -8,13 +8,19 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { z } from "zod";
-
 import { normalizeGuestPath } from "../agent/paths.js";
 import { normalizeReadiness, type Readiness } from "../agent/readiness.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { backendOf } from "./sandbox.js";
-import { readRecord, writeRecord, type WorkspaceRecord } from "../store/records.js";
+import {
+  readRecord,
+  ServiceMirrorSchema,
+  ServiceSchema,
+  writeRecord,
+  type Service,
+  type ServiceMirror,
+  type WorkspaceRecord,
+} from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { checkCommand, checkIntRange, checkName, checkTimeout } from "./limits.js";
@@ -44,32 +50,7 @@ export interface LogsServiceInput {
   all?: boolean;
 }
 
-const MirrorSchema = z.object({
-  schema_version: z.literal(1),
-  workspace_id: z.string(),
-  service_name: z.string(),
-  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
-  command: z.string(),
-  cwd: z.string(),
-  readiness: z.record(z.string(), z.unknown()).nullable(),
-  pid: z.number().int(),
-  /** Identifies `pid` on the host backend, so a recycled pid is never killed. */
-  pid_start_ticks: z.number().nullable(),
-  /** PYRO_OWNER token the service's processes carry; finds daemons that left its session. */
-  owner_token: z.string().nullable(),
-  started_at: z.number(),
-  ready_at: z.number().nullable(),
-  ended_at: z.number().nullable(),
-  exit_code: z.number().int().nullable(),
-  exit_signal: z.string().nullable(),
-  stop_reason: z.string().nullable(),
-  failure_reason: z.string().nullable(),
-  /** The agent's change counter: an older snapshot never overwrites a newer one. */
-  revision: z.number().int(),
-  execution_mode: z.string(),
-  updated_at: z.number(),
-});
-type Mirror = z.infer<typeof MirrorSchema>;
+type Mirror = ServiceMirror;
 /** A service as the agent reports it (the mirror without the host-only fields). */
 type AgentService = Omit<
   Mirror,
@@ -284,7 +265,7 @@ async function readMirrors(context: ManagerContext, record: WorkspaceRecord): Pr
     .filter((item) => item.endsWith(".json") && !item.startsWith("."))
     .sort()) {
     // A corrupt mirror is skipped, not fatal: the agent is the source of truth.
-    const mirror = await readRecord(path.join(dir, name), MirrorSchema).catch(() => null);
+    const mirror = await readRecord(path.join(dir, name), ServiceMirrorSchema).catch(() => null);
     if (mirror) mirrors.push(mirror);
   }
   return mirrors;
@@ -301,7 +282,7 @@ async function saveMirror(
   service: AgentService,
 ): Promise<Mirror> {
   const file = mirrorPath(context, record, service.service_name);
-  const mirror = MirrorSchema.parse({
+  const mirror = ServiceMirrorSchema.parse({
     schema_version: 1,
     workspace_id: record.workspace_id,
     service_name: service.service_name,
@@ -323,7 +304,7 @@ async function saveMirror(
     execution_mode: record.execution_mode,
     updated_at: nowSeconds(),
   });
-  const existing = await readRecord(file, MirrorSchema).catch(() => null);
+  const existing = await readRecord(file, ServiceMirrorSchema).catch(() => null);
   // Same service instance (same owner token) and a newer revision on disk: keep that one.
   if (existing?.owner_token === mirror.owner_token && existing.revision > mirror.revision) {
     return existing;
@@ -332,26 +313,11 @@ async function saveMirror(
   return mirror;
 }
 
-function servicePayload(record: WorkspaceRecord, mirror: Mirror) {
-  return {
-    workspace_id: record.workspace_id,
-    service_name: mirror.service_name,
-    state: mirror.state,
-    command: mirror.command,
-    cwd: mirror.cwd,
-    readiness: mirror.readiness,
-    pid: mirror.pid,
-    started_at: mirror.started_at,
-    ready_at: mirror.ready_at,
-    ended_at: mirror.ended_at,
-    exit_code: mirror.exit_code,
-    exit_signal: mirror.exit_signal,
-    stop_reason: mirror.stop_reason,
-    failure_reason: mirror.failure_reason,
-    execution_mode: mirror.execution_mode,
-  };
+/** The service as reported: the mirror without its host-only fields (the schema strips them). */
+function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
+  return ServiceSchema.parse({ ...mirror, workspace_id: record.workspace_id });
 }
-export type ServicePayload = ReturnType<typeof servicePayload>;
+export type ServicePayload = Service;
 
 async function agentCall<T>(
   context: ManagerContext,

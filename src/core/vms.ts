@@ -1,16 +1,16 @@
 import fs from "node:fs/promises";
 
-import { BACKEND_NAMES } from "../backends/types.js";
 import { PyroError, StateError } from "../errors.js";
 import { claimActiveSlot } from "./active-slots.js";
-import { tryLock } from "../store/lock.js";
-import { VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
+import { VmRecordSchema, type VmRecord } from "../store/records.js";
 import type { ExecResult } from "../agent/exec.js";
 import type { ManagerContext } from "./context.js";
+import { commandPayload } from "./payloads.js";
 import { nowSeconds } from "./context.js";
 import { LIMITS, checkCommand, checkTimeout } from "./limits.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
-import { listIds, loadVm, newId, saveVm, withVmLock } from "./records-io.js";
+import { reapExpiredOfKind, type ReapableKind } from "./reap-loop.js";
+import { loadVm, newId, saveVm, withVmLock } from "./records-io.js";
 import {
   deadRuntimeMessage,
   destroyRuntime,
@@ -134,15 +134,7 @@ export async function execVm(
     return {
       vm_id: record.vm_id,
       environment: record.environment,
-      command,
-      exit_code: result.exit_code,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      duration_ms: result.duration_ms,
-      timed_out: result.timed_out,
-      stdout_truncated: result.stdout_truncated,
-      stderr_truncated: result.stderr_truncated,
-      execution_mode: record.execution_mode,
+      ...commandPayload(command, result, record.execution_mode),
     };
   } finally {
     await deleteVm(context, record.vm_id).catch(() => undefined);
@@ -171,59 +163,15 @@ export async function deleteVm(context: ManagerContext, id: string) {
 }
 
 /** Deletes expired VMs and VM directories whose record is missing or corrupt. */
-export async function reapExpiredVms(
-  context: ManagerContext,
-  now = nowSeconds(),
-): Promise<string[]> {
-  const reaped: string[] = [];
-  for (const id of await listIds(context.layout.vmsDir)) {
-    const record = await readRecord(context.layout.vmRecord(id), VmRecordSchema).catch(
-      () => "corrupt" as const,
-    );
-    if (record === "corrupt" || record === null) {
-      await reapOrphan(
-        context,
-        context.layout.lockFile("vm", id),
-        context.layout.vmDir(id),
-        reaped,
-        id,
-      );
-      continue;
-    }
-    if (record.expires_at <= now) {
-      await deleteVm(context, id).then(
-        () => reaped.push(id),
-        () => undefined,
-      );
-    }
-  }
-  return reaped;
+export function reapExpiredVms(context: ManagerContext, now = nowSeconds()): Promise<string[]> {
+  return reapExpiredOfKind(context, VM_KIND, now);
 }
 
-/**
- * Removes a directory with no valid record, but only if nobody holds its lock: a create in
- * progress holds the lock and has not written its record yet.
- */
-export async function reapOrphan(
-  context: ManagerContext,
-  lockPath: string,
-  dir: string,
-  reaped: string[],
-  id: string,
-): Promise<void> {
-  const release = await tryLock(lockPath);
-  if (!release) return;
-  try {
-    // Without a record we do not know the backend: every one looks for what it left.
-    for (const name of BACKEND_NAMES) {
-      await context.backends
-        .get(name)
-        .sweepOrphan(dir)
-        .catch(() => undefined);
-    }
-    await removeTree(dir);
-    reaped.push(id);
-  } finally {
-    await release().catch(() => undefined);
-  }
-}
+const VM_KIND: ReapableKind = {
+  kind: "vm",
+  dir: (context) => context.layout.vmsDir,
+  recordFile: (context, id) => context.layout.vmRecord(id),
+  sandboxDir: (context, id) => context.layout.vmDir(id),
+  schema: VmRecordSchema,
+  remove: deleteVm,
+};

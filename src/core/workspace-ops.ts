@@ -5,9 +5,10 @@ import { normalizeGuestPath } from "../agent/paths.js";
 import { PyroError, StateError, ValidationError } from "../errors.js";
 import { sweepDeadTemps, tempSibling } from "../store/atomic.js";
 import { lockHolderAlive } from "../store/lock.js";
-import type { WorkspaceRecord } from "../store/records.js";
+import { LastCommandSchema, type WorkspaceRecord } from "../store/records.js";
 import { appendCommand, readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
+import { commandPayload } from "./payloads.js";
 import { nowSeconds } from "./context.js";
 import { checkCommand, checkHostPath, checkTimeout } from "./limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
@@ -137,7 +138,7 @@ export async function execWorkspace(
       // A reset in the meantime started a new history; this command belongs to the old one.
       if (current.reset_count !== record.reset_count) return null;
       const next = current.command_count + 1;
-      await appendCommand(context.layout.commandLog(id), {
+      const entry = {
         sequence: next,
         command,
         cwd,
@@ -150,32 +151,19 @@ export async function execWorkspace(
         timed_out: result.timed_out,
         stdout_truncated: result.stdout_truncated,
         stderr_truncated: result.stderr_truncated,
-      });
-      current.command_count = next;
-      current.last_command = {
-        sequence: next,
-        command,
-        cwd,
-        exit_code: result.exit_code,
-        duration_ms: result.duration_ms,
-        finished_at: finishedAt,
       };
+      await appendCommand(context.layout.commandLog(id), entry);
+      current.command_count = next;
+      // The record keeps the entry without its output (the schema strips the rest).
+      current.last_command = LastCommandSchema.parse(entry);
       return next;
     },
   );
   return {
     workspace_id: updated.workspace_id,
     sequence,
-    command,
     cwd,
-    exit_code: result.exit_code,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    duration_ms: result.duration_ms,
-    timed_out: result.timed_out,
-    stdout_truncated: result.stdout_truncated,
-    stderr_truncated: result.stderr_truncated,
-    execution_mode: updated.execution_mode,
+    ...commandPayload(command, result, updated.execution_mode),
   };
 }
 

@@ -1,10 +1,6 @@
-/** Progress of a long operation (environment pull, create, reset), phase by phase. */
-export interface ProgressEvent {
-  message: string;
-  /** Phases done so far, when the total is known. */
-  progress?: number;
-  total?: number;
-}
+import type { ProgressEvent } from "../progress.js";
+
+export type { ProgressEvent };
 export type ProgressListener = (event: ProgressEvent) => void;
 
 /** Numbers phases as they start: "[3/8] building initramfs". */

@@ -2,13 +2,10 @@ import type { z } from "zod";
 
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
+import type { ProgressEvent } from "../progress.js";
 
 /** A step of a long operation (boot, seed, baseline), for MCP progress and CLI stderr. */
-export interface Progress {
-  message: string;
-  progress?: number;
-  total?: number;
-}
+export type Progress = ProgressEvent;
 
 /** What a front end passes along with the input: progress reporting and its own input rules. */
 export interface OperationContext {

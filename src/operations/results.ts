@@ -1,6 +1,14 @@
 import { z } from "zod";
 
-import { LastCommandSchema, WorkspaceSeedSchema } from "../store/records.js";
+import {
+  CommandLogEntrySchema,
+  SandboxCommonSchema,
+  ServiceSchema,
+  VmRecordSchema,
+  WorkspaceRecordSchema,
+  WorkspaceResetSchema,
+  type CommandLogEntry,
+} from "../store/records.js";
 
 /**
  * Output schemas shared by several operations. They are closed (the JSON schema says
@@ -9,57 +17,68 @@ import { LastCommandSchema, WorkspaceSeedSchema } from "../store/records.js";
  * shipping undocumented.
  */
 const nullableString = z.string().nullable();
+// Each field is defined once, in the record schemas (src/store/records.ts); the order here
+// is the order of the contract (docs/contract.md is generated from it).
+const sandbox = SandboxCommonSchema.shape;
+const logEntry = CommandLogEntrySchema.shape;
+const workspace = WorkspaceRecordSchema.shape;
 
 export const vmResult = z.object({
   vm_id: z.string(),
-  environment: z.string(),
-  state: z.enum(["created", "started", "stopped"]),
-  backend: z.string(),
-  execution_mode: z.string(),
-  vcpu_count: z.number().int(),
-  mem_mib: z.number().int(),
-  ttl_seconds: z.number().int(),
+  environment: sandbox.environment,
+  state: VmRecordSchema.shape.state,
+  backend: sandbox.backend,
+  execution_mode: sandbox.execution_mode,
+  vcpu_count: sandbox.vcpu_count,
+  mem_mib: sandbox.mem_mib,
+  ttl_seconds: sandbox.ttl_seconds,
   network_enabled: z.boolean(),
   guest_ip: nullableString,
-  allow_host_compat: z.boolean(),
-  created_at: z.number(),
-  expires_at: z.number(),
-  last_error: nullableString,
+  allow_host_compat: sandbox.allow_host_compat,
+  created_at: sandbox.created_at,
+  expires_at: sandbox.expires_at,
+  last_error: sandbox.last_error,
 });
 
 /** What a command run returns, in a VM or a workspace. */
 export const commandOutput = {
-  command: z.string(),
-  exit_code: z.number().int().describe("The command's exit status; 124 when it timed out."),
-  stdout: z.string(),
-  stderr: z.string(),
-  duration_ms: z.number(),
-  timed_out: z.boolean(),
+  command: logEntry.command,
+  exit_code: logEntry.exit_code.describe("The command's exit status; 124 when it timed out."),
+  stdout: logEntry.stdout,
+  stderr: logEntry.stderr,
+  duration_ms: logEntry.duration_ms,
+  timed_out: logEntry.timed_out,
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
-  execution_mode: z.string(),
+  execution_mode: sandbox.execution_mode,
 };
+
+/** A command log entry as returned: the truncation flags older entries lack are filled in. */
+export const commandLogEntryResult = CommandLogEntrySchema.extend({
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+});
 
 export const workspaceResult = z.object({
   workspace_id: z.string(),
-  environment: z.string(),
-  state: z.enum(["started", "stopped", "resetting"]),
+  environment: sandbox.environment,
+  state: workspace.state,
   workspace_path: z.string(),
-  workspace_seed: WorkspaceSeedSchema, // passed through from the record as stored
-  backend: z.string(),
-  execution_mode: z.string(),
-  vcpu_count: z.number().int(),
-  mem_mib: z.number().int(),
-  ttl_seconds: z.number().int(),
+  workspace_seed: workspace.workspace_seed, // passed through from the record as stored
+  backend: sandbox.backend,
+  execution_mode: sandbox.execution_mode,
+  vcpu_count: sandbox.vcpu_count,
+  mem_mib: sandbox.mem_mib,
+  ttl_seconds: sandbox.ttl_seconds,
   network_enabled: z.boolean(),
-  allow_host_compat: z.boolean(),
-  created_at: z.number(),
-  expires_at: z.number(),
-  command_count: z.number().int(),
-  last_command: LastCommandSchema.nullable(), // passed through from the record as stored
-  reset_count: z.number().int(),
-  workspace_reset: z.looseObject({ snapshot_name: z.string(), reset_at: z.number() }).nullable(),
-  last_error: nullableString,
+  allow_host_compat: sandbox.allow_host_compat,
+  created_at: sandbox.created_at,
+  expires_at: sandbox.expires_at,
+  command_count: workspace.command_count,
+  last_command: workspace.last_command, // passed through from the record as stored
+  reset_count: workspace.reset_count,
+  workspace_reset: WorkspaceResetSchema.loose().nullable(),
+  last_error: sandbox.last_error,
   service_count: z.number().int(),
   running_service_count: z.number().int(),
 });
@@ -86,34 +105,14 @@ export const shellResult = z.object({
   execution_mode: z.string(),
 });
 
-export const serviceResult = z.object({
-  workspace_id: z.string(),
-  service_name: z.string(),
-  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
-  command: z.string(),
-  cwd: z.string(),
-  readiness: z.record(z.string(), z.unknown()).nullable(),
-  pid: z.number().int(),
-  started_at: z.number(),
-  ready_at: z.number().nullable(),
-  ended_at: z.number().nullable(),
-  exit_code: z.number().int().nullable(),
-  exit_signal: nullableString,
-  stop_reason: nullableString,
-  failure_reason: nullableString,
-  execution_mode: z.string(),
-});
+export const serviceResult = ServiceSchema;
 
 // ---- renderings (short, human; the structured result carries everything) ---------------
 
 /** stdout and stderr of a command, then one line with its exit status. */
-export function renderCommand(result: {
-  exit_code: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-}): string {
+export function renderCommand(
+  result: Pick<CommandLogEntry, "exit_code" | "stdout" | "stderr" | "duration_ms" | "timed_out">,
+): string {
   const parts: string[] = [];
   if (result.stdout) parts.push(withNewline(result.stdout));
   if (result.stderr) parts.push(`[stderr]\n${withNewline(result.stderr)}`);

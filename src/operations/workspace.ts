@@ -3,6 +3,7 @@ import { z } from "zod";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import {
+  commandLogEntryResult,
   commandOutput,
   renderCommand,
   renderWorkspace,
@@ -97,23 +98,7 @@ export const workspaceOperations = [
     output: z.object({
       workspace_id: z.string(),
       count: z.number().int().describe("Entries in this result."),
-      entries: z.array(
-        z.object({
-          sequence: z.number().int(),
-          command: z.string(),
-          cwd: z.string(),
-          exit_code: z.number().int(),
-          stdout: z.string(),
-          stderr: z.string(),
-          duration_ms: z.number(),
-          started_at: z.number(),
-          finished_at: z.number(),
-          timed_out: z.boolean(),
-          stdout_truncated: z.boolean(),
-          stderr_truncated: z.boolean(),
-          command_truncated: z.boolean().optional(),
-        }),
-      ),
+      entries: z.array(commandLogEntryResult),
       total_count: z
         .number()
         .int()

@@ -20,20 +20,26 @@ export const RuntimeSchema = z.object({
 });
 export type RuntimeRecord = z.infer<typeof RuntimeSchema>;
 
-const SandboxFields = {
-  schema_version: z.literal(SCHEMA_VERSION),
+/** What every sandbox record and result carries, whatever its kind (VM or workspace). */
+export const SandboxCommonSchema = z.object({
   environment: z.string(),
   backend: z.string(),
   vcpu_count: z.number().int(),
   mem_mib: z.number().int(),
   ttl_seconds: z.number().int(),
-  network_requested: z.boolean(),
   allow_host_compat: z.boolean(),
   created_at: z.number(),
   expires_at: z.number(),
   execution_mode: z.string(),
-  runtime: RuntimeSchema.nullable(),
   last_error: z.string().nullable(),
+});
+export type SandboxCommon = z.infer<typeof SandboxCommonSchema>;
+
+const SandboxFields = {
+  schema_version: z.literal(SCHEMA_VERSION),
+  ...SandboxCommonSchema.shape,
+  network_requested: z.boolean(),
+  runtime: RuntimeSchema.nullable(),
 };
 
 export const VmRecordSchema = z.object({
@@ -52,29 +58,6 @@ export const WorkspaceSeedSchema = z.object({
 });
 export type WorkspaceSeed = z.infer<typeof WorkspaceSeedSchema>;
 
-export const LastCommandSchema = z.object({
-  sequence: z.number().int(),
-  command: z.string(),
-  cwd: z.string(),
-  exit_code: z.number().int(),
-  duration_ms: z.number(),
-  finished_at: z.number(),
-});
-
-export const WorkspaceRecordSchema = z.object({
-  kind: z.literal("workspace"),
-  workspace_id: z.string(),
-  /** `resetting`: a reset holds the workspace's lock and is replacing its sandbox. */
-  state: z.enum(["started", "stopped", "resetting"]),
-  ...SandboxFields,
-  workspace_seed: WorkspaceSeedSchema,
-  command_count: z.number().int(),
-  last_command: LastCommandSchema.nullable(),
-  reset_count: z.number().int(),
-  workspace_reset: z.object({ snapshot_name: z.string(), reset_at: z.number() }).nullable(),
-});
-export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
-
 export const CommandLogEntrySchema = z.object({
   sequence: z.number().int(),
   command: z.string(),
@@ -92,6 +75,66 @@ export const CommandLogEntrySchema = z.object({
   command_truncated: z.boolean().optional(),
 });
 export type CommandLogEntry = z.infer<typeof CommandLogEntrySchema>;
+
+/** The workspace record's summary of its latest command: the log entry without its output. */
+export const LastCommandSchema = CommandLogEntrySchema.pick({
+  sequence: true,
+  command: true,
+  cwd: true,
+  exit_code: true,
+  duration_ms: true,
+  finished_at: true,
+});
+
+export const WorkspaceResetSchema = z.object({ snapshot_name: z.string(), reset_at: z.number() });
+
+export const WorkspaceRecordSchema = z.object({
+  kind: z.literal("workspace"),
+  workspace_id: z.string(),
+  /** `resetting`: a reset holds the workspace's lock and is replacing its sandbox. */
+  state: z.enum(["started", "stopped", "resetting"]),
+  ...SandboxFields,
+  workspace_seed: WorkspaceSeedSchema,
+  command_count: z.number().int(),
+  last_command: LastCommandSchema.nullable(),
+  reset_count: z.number().int(),
+  workspace_reset: WorkspaceResetSchema.nullable(),
+});
+export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
+
+/** A named service as every front end reports it (src/core/services.ts keeps one per service). */
+export const ServiceSchema = z.object({
+  workspace_id: z.string(),
+  service_name: z.string(),
+  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
+  command: z.string(),
+  cwd: z.string(),
+  readiness: z.record(z.string(), z.unknown()).nullable(),
+  pid: z.number().int(),
+  started_at: z.number(),
+  ready_at: z.number().nullable(),
+  ended_at: z.number().nullable(),
+  exit_code: z.number().int().nullable(),
+  exit_signal: z.string().nullable(),
+  stop_reason: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  execution_mode: z.string(),
+});
+
+export type Service = z.infer<typeof ServiceSchema>;
+
+/** The host's mirror of a service: what it reports, plus what the host needs to clean up. */
+export const ServiceMirrorSchema = ServiceSchema.extend({
+  schema_version: z.literal(SCHEMA_VERSION),
+  /** Identifies `pid` on the host backend, so a recycled pid is never killed. */
+  pid_start_ticks: z.number().nullable(),
+  /** PYRO_OWNER token the service's processes carry; finds daemons that left its session. */
+  owner_token: z.string().nullable(),
+  /** The agent's change counter: an older snapshot never overwrites a newer one. */
+  revision: z.number().int(),
+  updated_at: z.number(),
+});
+export type ServiceMirror = z.infer<typeof ServiceMirrorSchema>;
 
 export const SnapshotMetaSchema = z.object({
   schema_version: z.literal(SCHEMA_VERSION),

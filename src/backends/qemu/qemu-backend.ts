@@ -5,32 +5,31 @@ import path from "node:path";
 import {
   isSameProcess,
   killProcessGroup,
-  processIsAlive,
   readProcStat,
   sleep,
   waitForExit,
 } from "../../agent/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
-import { AGENT_PORT_NAME } from "../../environments/catalog.js";
 import { requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
-import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
+import { EnvironmentStore } from "../../environments/store.js";
 import { PyroError } from "../../errors.js";
 import { packageFile } from "../../package-root.js";
-import { readRecord, type RuntimeRecord } from "../../store/records.js";
+import type { RuntimeRecord } from "../../store/records.js";
 import { inheritedSocketAddress } from "../../protocol/socket-address.js";
-import { socketPathFor } from "../socket-path.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
-import { chooseAccelerator, findQemu, hostTscKhz, type Accelerator } from "./detect.js";
+import { chooseAccelerator, findQemu, type Accelerator } from "./detect.js";
+import { QEMU_RUNTIME_DIR_FD, qemuArgs } from "./qemu-args.js";
 import {
-  ExitSchema,
-  PidFileSchema,
-  ReadySchema,
-  consoleTail,
-  type SupervisorConfig,
-} from "./supervisor-config.js";
+  STOP_GRACE_MS,
+  qemuPaths,
+  removeRuntime,
+  sweepRuntime,
+  waitForReady,
+  type QemuPaths,
+} from "./runtime-files.js";
+import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
 
-const STOP_GRACE_MS = 3_000;
 /**
  * How much larger than the environment's image a guest's disk is. The guest agent grows its
  * root filesystem to the disk at boot, so this is /workspace's room beyond the image's own
@@ -38,41 +37,8 @@ const STOP_GRACE_MS = 3_000;
  * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
  */
 export const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
-/** The descriptor under which qemu inherits its runtime directory when paths are too long. */
-const QEMU_RUNTIME_DIR_FD = 3;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
-
-export interface QemuPaths {
-  runtimeDir: string;
-  overlay: string;
-  clientSocket: string;
-  guestSocket: string;
-  consoleLog: string;
-  supervisorLog: string;
-  config: string;
-  ready: string;
-  exit: string;
-  supervisorPid: string;
-  vmmPid: string;
-}
-
-export function qemuPaths(sandboxDir: string): QemuPaths {
-  const runtimeDir = path.join(sandboxDir, "runtime");
-  return {
-    runtimeDir,
-    overlay: path.join(runtimeDir, "disk.qcow2"),
-    clientSocket: socketPathFor(runtimeDir, "agent"),
-    guestSocket: socketPathFor(runtimeDir, "guest"),
-    consoleLog: path.join(runtimeDir, "console.log"),
-    supervisorLog: path.join(runtimeDir, "supervisor.log"),
-    config: path.join(runtimeDir, "supervisor.json"),
-    ready: path.join(runtimeDir, "ready.json"),
-    exit: path.join(runtimeDir, "exit.json"),
-    supervisorPid: path.join(runtimeDir, "supervisor.pid"),
-    vmmPid: path.join(runtimeDir, "vmm.pid"),
-  };
-}
 
 /**
  * Real guests: `qemu-system-x86_64 -M microvm` booting the environment's kernel,
@@ -111,20 +77,7 @@ export class QemuBackend implements Backend {
   }
 
   async boot(spec: SandboxSpec): Promise<RuntimeRecord> {
-    if (spec.networkRequested) {
-      throw new PyroError(
-        "guest_unavailable",
-        "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
-        { field: "network" },
-      );
-    }
-    const qemu = findQemu();
-    if (!qemu) {
-      throw new PyroError(
-        "guest_unavailable",
-        "guest boot is unavailable: qemu-system-x86_64 was not found; install it with: apt-get install qemu-system-x86",
-      );
-    }
+    const qemu = requireBootable(spec);
     const tools = requireTools(["qemu-img"], "booting a qemu guest");
     const environment = spec.environment as EnvironmentName;
     await ensureAgentCurrent(this.store, environment);
@@ -139,54 +92,14 @@ export class QemuBackend implements Backend {
     fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
     let supervisorPid: number | undefined;
     try {
-      await runTool(tools["qemu-img"] as string, [
-        "create",
-        "-q",
-        "-f",
-        "qcow2",
-        "-F",
-        "raw",
-        "-b",
-        artifacts.rootfs,
-        paths.overlay,
-        String(fs.statSync(artifacts.rootfs).size + GUEST_DISK_EXTRA_BYTES),
-      ]);
-      const config: SupervisorConfig = {
+      await createOverlay(tools["qemu-img"] as string, artifacts.rootfs, paths.overlay);
+      writeSupervisorConfig(paths, {
         qemu,
         args: qemuArgs(spec, artifacts, paths, accel.accel),
-        guest_socket: paths.guestSocket,
-        client_socket: paths.clientSocket,
-        console_log: paths.consoleLog,
-        ready_file: paths.ready,
-        exit_file: paths.exit,
-        supervisor_pid_file: paths.supervisorPid,
-        vmm_pid_file: paths.vmmPid,
-        runtime_dir_fd:
-          inheritedSocketAddress(paths.guestSocket, QEMU_RUNTIME_DIR_FD) === null
-            ? null
-            : QEMU_RUNTIME_DIR_FD,
         boot_timeout_ms: bootTimeoutMs,
         expires_at: spec.expiresAt,
-      };
-      fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
-      const log = fs.openSync(paths.supervisorLog, "a", 0o600);
-      try {
-        const child = spawn(process.execPath, [supervisorEntry(), paths.config], {
-          detached: true,
-          stdio: ["ignore", log, log],
-          cwd: paths.runtimeDir,
-        });
-        child.once("error", () => undefined);
-        child.unref();
-        // The supervisor writes runtime/supervisor.pid itself before it starts qemu, so
-        // the VM is findable from the directory even if we die right here.
-        supervisorPid = child.pid;
-      } finally {
-        fs.closeSync(log);
-      }
-      if (supervisorPid === undefined) {
-        throw new PyroError("backend_error", "could not start the pyro VM supervisor");
-      }
+      });
+      supervisorPid = spawnSupervisor(paths);
       const ready = await waitForReady(paths, supervisorPid, bootTimeoutMs + 10_000);
       return {
         pid: supervisorPid,
@@ -270,144 +183,93 @@ export class QemuBackend implements Backend {
   }
 }
 
+/** What a sandbox asks of qemu it can have; returns the qemu binary. */
+function requireBootable(spec: SandboxSpec): string {
+  if (spec.networkRequested) {
+    throw new PyroError(
+      "guest_unavailable",
+      "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
+      { field: "network" },
+    );
+  }
+  const qemu = findQemu();
+  if (!qemu) {
+    throw new PyroError(
+      "guest_unavailable",
+      "guest boot is unavailable: qemu-system-x86_64 was not found; install it with: apt-get install qemu-system-x86",
+    );
+  }
+  return qemu;
+}
+
+/** The guest's disk: a copy-on-write overlay of the environment's image, larger than it. */
+async function createOverlay(qemuImg: string, rootfs: string, overlay: string): Promise<void> {
+  await runTool(qemuImg, [
+    "create",
+    "-q",
+    "-f",
+    "qcow2",
+    "-F",
+    "raw",
+    "-b",
+    rootfs,
+    overlay,
+    String(fs.statSync(rootfs).size + GUEST_DISK_EXTRA_BYTES),
+  ]);
+}
+
+function writeSupervisorConfig(
+  paths: QemuPaths,
+  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at">,
+): void {
+  const config: SupervisorConfig = {
+    qemu: vm.qemu,
+    args: vm.args,
+    guest_socket: paths.guestSocket,
+    client_socket: paths.clientSocket,
+    console_log: paths.consoleLog,
+    ready_file: paths.ready,
+    exit_file: paths.exit,
+    supervisor_pid_file: paths.supervisorPid,
+    vmm_pid_file: paths.vmmPid,
+    runtime_dir_fd:
+      inheritedSocketAddress(paths.guestSocket, QEMU_RUNTIME_DIR_FD) === null
+        ? null
+        : QEMU_RUNTIME_DIR_FD,
+    boot_timeout_ms: vm.boot_timeout_ms,
+    expires_at: vm.expires_at,
+  };
+  fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
+}
+
+/**
+ * Starts the detached supervisor; returns its pid. It writes runtime/supervisor.pid itself
+ * before it starts qemu, so the VM is findable from the directory even if we die next.
+ */
+function spawnSupervisor(paths: QemuPaths): number {
+  const log = fs.openSync(paths.supervisorLog, "a", 0o600);
+  try {
+    const child = spawn(process.execPath, [supervisorEntry(), paths.config], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      cwd: paths.runtimeDir,
+    });
+    child.once("error", () => undefined);
+    child.unref();
+    if (child.pid === undefined) {
+      throw new PyroError("backend_error", "could not start the pyro VM supervisor");
+    }
+    return child.pid;
+  } finally {
+    fs.closeSync(log);
+  }
+}
+
 function bootTimeout(accel: Accelerator): number {
   const raw = Number(process.env.PYRO_BOOT_TIMEOUT_SECONDS);
   return Number.isFinite(raw) && raw > 0 ? raw * 1000 : DEFAULT_BOOT_TIMEOUT_MS[accel];
 }
 
-/** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
-export function qemuArgs(
-  spec: Pick<SandboxSpec, "vcpuCount" | "memMib">,
-  artifacts: Pick<BootArtifacts, "kernel" | "initramfs">,
-  paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog">,
-  accel: Accelerator,
-): string[] {
-  const cmdline = [
-    "console=ttyS0",
-    "quiet",
-    "loglevel=3",
-    // A panic (the agent, PID 1's child, died) ends the VM instead of hanging it.
-    "panic=-1",
-    `pyro.epoch=${Math.floor(Date.now() / 1000)}`,
-  ];
-  // A runtime directory too deep for sun_path reaches qemu as its fd 3 (supervisor.ts).
-  const guestSocket =
-    inheritedSocketAddress(paths.guestSocket, QEMU_RUNTIME_DIR_FD) ?? paths.guestSocket;
-  const tscKhz = accel === "tcg" ? hostTscKhz() : null;
-  if (tscKhz !== null) cmdline.push(`tsc_early_khz=${tscKhz}`);
-  return [
-    ...["-M", "microvm,acpi=on,rtc=on"],
-    ...["-accel", accel],
-    ...["-cpu", accel === "kvm" ? "host" : "max"],
-    ...["-smp", String(spec.vcpuCount)],
-    ...["-m", `${spec.memMib}M`],
-    "-nodefaults",
-    "-no-user-config",
-    ...["-display", "none"],
-    "-no-reboot",
-    ...["-kernel", artifacts.kernel],
-    ...["-initrd", artifacts.initramfs],
-    ...["-append", cmdline.join(" ")],
-    ...["-serial", `file:${paths.consoleLog}`],
-    ...["-drive", `id=root,file=${paths.overlay},format=qcow2,if=none,cache=unsafe,discard=unmap`],
-    ...["-device", "virtio-blk-device,drive=root"],
-    ...["-device", "virtio-serial-device,max_ports=2"],
-    ...["-chardev", `socket,id=agent,path=${guestSocket},server=on,wait=off`],
-    ...["-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`],
-    ...["-device", "virtio-rng-device"],
-  ];
-}
-
 function supervisorEntry(): string {
   return packageFile(path.join("dist", "backends", "qemu", "supervisor.js"));
-}
-
-async function waitForReady(
-  paths: QemuPaths,
-  supervisorPid: number,
-  deadlineMs: number,
-): Promise<{ agent_version: string; vmm_pid: number; vmm_pid_start_ticks: number | null }> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
-    if (ready) return ready;
-    const exit = await readRecord(paths.exit, ExitSchema).catch(() => null);
-    if (exit) throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`);
-    if (!processIsAlive(supervisorPid)) {
-      throw new PyroError(
-        "backend_error",
-        `the VM supervisor exited during boot: ${tailOf(paths.supervisorLog)}; guest console:\n${tailOf(paths.consoleLog)}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      throw new PyroError(
-        "backend_error",
-        `guest boot timed out after ${Math.round(deadlineMs / 1000)} s; guest console:\n${tailOf(paths.consoleLog)}`,
-      );
-    }
-    await sleep(25);
-  }
-}
-
-function tailOf(file: string): string {
-  try {
-    return consoleTail(fs.readFileSync(file, "utf8"));
-  } catch {
-    return `(no ${path.basename(file)})`;
-  }
-}
-
-/**
- * Stops every supervisor and qemu of one sandbox directory, whatever record names them:
- * the pids the supervisor wrote to runtime/ (its own before it starts qemu, then qemu's),
- * and, for a supervisor killed before it wrote them, any process of ours whose command
- * line names this directory's supervisor config or disk overlay.
- */
-async function sweepRuntime(paths: QemuPaths): Promise<void> {
-  const targets = new Map<number, number | null>();
-  for (const file of [paths.supervisorPid, paths.vmmPid]) {
-    const recorded = await readRecord(file, PidFileSchema).catch(() => null);
-    if (recorded) targets.set(recorded.pid, recorded.start_ticks);
-  }
-  const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
-  if (ready) targets.set(ready.vmm_pid, ready.vmm_pid_start_ticks);
-  for (const pid of processesNaming(paths)) targets.set(pid, readProcStat(pid)?.startTicks ?? null);
-  const live = [...targets].filter(
-    ([pid, ticks]) => pid !== process.pid && isSameProcess(pid, ticks),
-  );
-  for (const [pid] of live) {
-    // Supervisor and qemu share a process group led by the supervisor.
-    killProcessGroup(pid, "SIGKILL");
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  for (const [pid] of live) await waitForExit(pid, STOP_GRACE_MS);
-}
-
-/** Our processes whose arguments name this sandbox's supervisor config or qemu overlay. */
-function processesNaming(paths: QemuPaths): number[] {
-  const uid = process.getuid?.();
-  const overlayArg = `file=${paths.overlay},`;
-  const found: number[] = [];
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    try {
-      if (uid !== undefined && fs.statSync(`/proc/${name}`).uid !== uid) continue;
-      const args = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-      if (args.some((arg) => arg === paths.config || arg.includes(overlayArg))) found.push(pid);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
-
-function removeRuntime(paths: QemuPaths): void {
-  fs.rmSync(paths.clientSocket, { force: true });
-  fs.rmSync(paths.guestSocket, { force: true });
-  fs.rmSync(paths.runtimeDir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -29,6 +29,19 @@ const CLOCK_RESYNC_MS = 5_000;
 const log = (message: string): void =>
   console.error(`${new Date().toISOString()} pyro-supervisor: ${message}`);
 
+/** One VM as the supervisor tracks it. */
+interface Vm {
+  config: SupervisorConfig;
+  qemu: ChildProcess;
+  started: number;
+  /** The agent answered and the client socket is listening. */
+  booted: boolean;
+  ending: boolean;
+  server: net.Server | null;
+  relay: GuestRelay | null;
+}
+type End = (reason: string, code: number) => Promise<never>;
+
 async function main(): Promise<void> {
   const configPath = process.argv[2];
   if (!configPath) throw new Error("usage: supervisor.js CONFIG.json");
@@ -38,11 +51,22 @@ async function main(): Promise<void> {
   // If the directory is gone (a destroy swept it), the VM must not start at all.
   writePidFile(config.supervisor_pid_file, process.pid);
   const started = Date.now();
-  let booted = false;
-  let ending = false;
-  let server: net.Server | null = null;
-  let relay: GuestRelay | null = null;
+  const qemu = startQemu(config);
+  const vm: Vm = { config, qemu, started, booted: false, ending: false, server: null, relay: null };
+  const end = ender(vm);
+  watchVm(vm, end);
+  try {
+    await bootGuest(vm, end);
+  } catch (error) {
+    await end(
+      `boot failed: ${(error as Error).message}; guest console:\n${readConsoleTail(config)}`,
+      1,
+    );
+  }
+}
 
+/** Spawns qemu and records its pid next to ours. */
+function startQemu(config: SupervisorConfig): ChildProcess {
   const stdio: StdioOptions = ["ignore", "inherit", "inherit"];
   if (config.runtime_dir_fd !== null) {
     // qemu sees the runtime directory as this descriptor (a socket path too long for
@@ -65,16 +89,21 @@ async function main(): Promise<void> {
       throw error;
     }
   }
+  return qemu;
+}
 
-  const end = async (reason: string, code: number): Promise<never> => {
-    if (ending) return new Promise<never>(() => undefined);
-    ending = true;
+/** Ends the VM once, whoever asks first: records why, closes everything, kills qemu, exits. */
+function ender(vm: Vm): End {
+  const { config, qemu } = vm;
+  return async (reason, code) => {
+    if (vm.ending) return new Promise<never>(() => undefined);
+    vm.ending = true;
     log(`ending: ${reason}`);
-    const exit: VmExit = { reason, at: Date.now() / 1000, during_boot: !booted };
+    const exit: VmExit = { reason, at: Date.now() / 1000, during_boot: !vm.booted };
     await writeJsonAtomic(config.exit_file, exit).catch(() => undefined);
-    server?.close();
+    vm.server?.close();
     fs.rmSync(config.client_socket, { force: true });
-    relay?.close();
+    vm.relay?.close();
     if (qemu.exitCode === null && qemu.signalCode === null) {
       qemu.kill("SIGKILL");
       await new Promise((resolve) => qemu.once("exit", resolve));
@@ -82,21 +111,31 @@ async function main(): Promise<void> {
     fs.rmSync(config.guest_socket, { force: true });
     process.exit(code);
   };
+}
 
+/** What ends the VM: qemu exiting or failing to start, a stop signal, the TTL. */
+function watchVm(vm: Vm, end: End): void {
+  const { config, qemu } = vm;
   qemu.once("error", (error) => void end(`could not start qemu: ${error.message}`, 1));
   qemu.once("exit", (code, signal) => {
     const how = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
-    const during = booted ? "" : " during boot";
-    const tail = booted ? "" : `; guest console:\n${readConsoleTail(config)}`;
-    void end(`qemu (pid ${String(qemu.pid)}) ${how}${during}${tail}`, booted ? 0 : 1);
+    const during = vm.booted ? "" : " during boot";
+    const tail = vm.booted ? "" : `; guest console:\n${readConsoleTail(config)}`;
+    void end(`qemu (pid ${String(qemu.pid)}) ${how}${during}${tail}`, vm.booted ? 0 : 1);
   });
   process.on("SIGTERM", () => void end("stopped by pyro", 0));
   process.on("SIGINT", () => void end("stopped by pyro", 0));
   process.on("SIGHUP", () => undefined);
   const ttlMs = Math.max(0, config.expires_at * 1000 - Date.now());
   setTimeout(() => void end("the sandbox reached its TTL", 0), Math.min(ttlMs, 2_147_000_000));
+}
 
-  // Boot: qemu creates its end of the port at once; the agent answers seconds later.
+/**
+ * Boot: qemu creates its end of the port at once; the agent answers seconds later. Then
+ * the client socket opens and ready.json says so.
+ */
+async function bootGuest(vm: Vm, end: End): Promise<void> {
+  const { config, qemu } = vm;
   const bootAbort = new AbortController();
   const bootTimer = setTimeout(
     () =>
@@ -107,42 +146,35 @@ async function main(): Promise<void> {
       ),
     config.boot_timeout_ms,
   );
-  try {
-    const guestSocket = await withSocketAddress(config.guest_socket, (address) =>
-      connectWithRetry(address, bootAbort.signal),
+  const guestSocket = await withSocketAddress(config.guest_socket, (address) =>
+    connectWithRetry(address, bootAbort.signal),
+  );
+  const guest = new GuestRelay(guestSocket, (error) => {
+    // Usually qemu is exiting: let its exit, the better explanation, be the one recorded.
+    setTimeout(
+      () =>
+        void end(`the guest channel closed${error ? `: ${error.message}` : ""}`, vm.booted ? 0 : 1),
+      1_000,
     );
-    const guest = new GuestRelay(guestSocket, (error) => {
-      // Usually qemu is exiting: let its exit, the better explanation, be the one recorded.
-      setTimeout(
-        () =>
-          void end(`the guest channel closed${error ? `: ${error.message}` : ""}`, booted ? 0 : 1),
-        1_000,
-      );
-    });
-    relay = guest;
-    const hello = await guest.handshake(bootAbort.signal);
-    clearTimeout(bootTimer);
-    guest.resyncClock();
-    setInterval(() => guest.resyncClock(), CLOCK_RESYNC_MS).unref();
-    const clients = net.createServer((socket) => guest.attach(socket));
-    await listenAtomically(clients, config.client_socket);
-    server = clients;
-    booted = true;
-    const bootMs = Date.now() - started;
-    await writeJsonAtomic(config.ready_file, {
-      vmm_pid: qemu.pid,
-      vmm_pid_start_ticks:
-        qemu.pid === undefined ? null : (readProcStat(qemu.pid)?.startTicks ?? null),
-      agent_version: String(hello.agent_version),
-      boot_ms: bootMs,
-    });
-    log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
-  } catch (error) {
-    await end(
-      `boot failed: ${(error as Error).message}; guest console:\n${readConsoleTail(config)}`,
-      1,
-    );
-  }
+  });
+  vm.relay = guest;
+  const hello = await guest.handshake(bootAbort.signal);
+  clearTimeout(bootTimer);
+  guest.resyncClock();
+  setInterval(() => guest.resyncClock(), CLOCK_RESYNC_MS).unref();
+  const clients = net.createServer((socket) => guest.attach(socket));
+  await listenAtomically(clients, config.client_socket);
+  vm.server = clients;
+  vm.booted = true;
+  const bootMs = Date.now() - vm.started;
+  await writeJsonAtomic(config.ready_file, {
+    vmm_pid: qemu.pid,
+    vmm_pid_start_ticks:
+      qemu.pid === undefined ? null : (readProcStat(qemu.pid)?.startTicks ?? null),
+    agent_version: String(hello.agent_version),
+    boot_ms: bootMs,
+  });
+  log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
 }
 
 /** `{pid, start_ticks}`, written whole (temp + rename) so a reader never sees half of it. */

@@ -1,0 +1,51 @@
+import { AGENT_PORT_NAME } from "../../environments/catalog.js";
+import type { BootArtifacts } from "../../environments/store.js";
+import { inheritedSocketAddress } from "../../protocol/socket-address.js";
+import type { SandboxSpec } from "../types.js";
+import { hostTscKhz, type Accelerator } from "./detect.js";
+import type { QemuPaths } from "./runtime-files.js";
+
+/** The descriptor under which qemu inherits its runtime directory when paths are too long. */
+export const QEMU_RUNTIME_DIR_FD = 3;
+/** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
+export function qemuArgs(
+  spec: Pick<SandboxSpec, "vcpuCount" | "memMib">,
+  artifacts: Pick<BootArtifacts, "kernel" | "initramfs">,
+  paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog">,
+  accel: Accelerator,
+): string[] {
+  const cmdline = [
+    "console=ttyS0",
+    "quiet",
+    "loglevel=3",
+    // A panic (the agent, PID 1's child, died) ends the VM instead of hanging it.
+    "panic=-1",
+    `pyro.epoch=${Math.floor(Date.now() / 1000)}`,
+  ];
+  // A runtime directory too deep for sun_path reaches qemu as its fd 3 (supervisor.ts).
+  const guestSocket =
+    inheritedSocketAddress(paths.guestSocket, QEMU_RUNTIME_DIR_FD) ?? paths.guestSocket;
+  const tscKhz = accel === "tcg" ? hostTscKhz() : null;
+  if (tscKhz !== null) cmdline.push(`tsc_early_khz=${tscKhz}`);
+  return [
+    ...["-M", "microvm,acpi=on,rtc=on"],
+    ...["-accel", accel],
+    ...["-cpu", accel === "kvm" ? "host" : "max"],
+    ...["-smp", String(spec.vcpuCount)],
+    ...["-m", `${spec.memMib}M`],
+    "-nodefaults",
+    "-no-user-config",
+    ...["-display", "none"],
+    "-no-reboot",
+    ...["-kernel", artifacts.kernel],
+    ...["-initrd", artifacts.initramfs],
+    ...["-append", cmdline.join(" ")],
+    ...["-serial", `file:${paths.consoleLog}`],
+    ...["-drive", `id=root,file=${paths.overlay},format=qcow2,if=none,cache=unsafe,discard=unmap`],
+    ...["-device", "virtio-blk-device,drive=root"],
+    ...["-device", "virtio-serial-device,max_ports=2"],
+    ...["-chardev", `socket,id=agent,path=${guestSocket},server=on,wait=off`],
+    ...["-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`],
+    ...["-device", "virtio-rng-device"],
+  ];
+}
