@@ -31,6 +31,8 @@ export async function loadWorkspace(layout: StateLayout, rawId: string): Promise
         throw new PyroError(
           "internal",
           `workspace '${id}' has a corrupt record and cannot be used: ${error.message}`,
+          {},
+          { cause: error },
         );
       }
       throw error;
@@ -76,6 +78,8 @@ export async function loadVm(layout: StateLayout, rawId: string): Promise<VmReco
       throw new PyroError(
         "internal",
         `vm '${id}' has a corrupt record and cannot be used: ${error.message}`,
+        {},
+        { cause: error },
       );
     }
     throw error;

@@ -115,7 +115,7 @@ export class QemuBackend implements Backend {
       throw new PyroError(
         "guest_unavailable",
         "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
-        { field: "network" },
+        { field: "network", reason: "network_unsupported" },
       );
     }
     const qemu = findQemu();
@@ -123,6 +123,7 @@ export class QemuBackend implements Backend {
       throw new PyroError(
         "guest_unavailable",
         "guest boot is unavailable: qemu-system-x86_64 was not found; install it with: apt-get install qemu-system-x86",
+        { reason: "qemu_missing" },
       );
     }
     const tools = requireTools(["qemu-img"], "booting a qemu guest");
@@ -332,17 +333,22 @@ async function waitForReady(
     const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
     if (ready) return ready;
     const exit = await readRecord(paths.exit, ExitSchema).catch(() => null);
-    if (exit) throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`);
+    if (exit)
+      throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`, {
+        reason: "boot_failed",
+      });
     if (!processIsAlive(supervisorPid)) {
       throw new PyroError(
         "backend_error",
         `the VM supervisor exited during boot: ${tailOf(paths.supervisorLog)}; guest console:\n${tailOf(paths.consoleLog)}`,
+        { reason: "boot_failed" },
       );
     }
     if (Date.now() > deadline) {
       throw new PyroError(
         "backend_error",
         `guest boot timed out after ${Math.round(deadlineMs / 1000)} s; guest console:\n${tailOf(paths.consoleLog)}`,
+        { reason: "boot_timeout" },
       );
     }
     await sleep(25);
