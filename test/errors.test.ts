@@ -60,10 +60,11 @@ describe("next steps follow the cause", () => {
     expect(nextStep(guest("qemu_missing"))).toContain("allow_host_compat");
     expect(nextStep(guest("qemu_missing"), "cli")).toContain("--allow-host-compat");
     expect(nextStep(guest("qemu_missing"), "cli")).toContain("apt-get install qemu-system-x86");
+    // PYRO_BACKEND=host: the operator chose no guest; the hint also says how to get one.
+    expect(nextStep(guest("host_backend"))).toMatch(/allow_host_compat.*PYRO_BACKEND=auto/);
     for (const reason of [
       "environment_not_pulled",
       "network_unsupported",
-      "host_backend",
       "backend_unavailable",
       "something_new",
     ]) {
@@ -77,6 +78,9 @@ describe("next steps follow the cause", () => {
   it("says what the cause needs", () => {
     expect(nextStep(guest("environment_not_pulled"), "cli")).toContain("pyro env pull");
     expect(nextStep(guest("network_unsupported"), "cli")).toContain("without --network");
+    // A missing environment under an explicit qemu backend is not "check the id".
+    const unpulled = { code: "not_found" as const, details: { reason: "environment_not_pulled" } };
+    expect(nextStep(unpulled, "cli")).toContain("pyro env pull");
     expect(nextStep({ code: "backend_error", details: { reason: "boot_timeout" } })).toMatch(
       /TCG.*PYRO_BOOT_TIMEOUT_SECONDS/,
     );

@@ -8,8 +8,9 @@ import type { ErrorCode } from "../errors.js";
  * hint where one code has several causes. docs/errors.md documents the same choices.
  *
  * allow_host_compat (commands as host processes, NOT isolated) is offered only when no guest
- * can boot on this host at all (qemu is missing): never when a guest is one `pyro env pull`
- * or one backend switch away.
+ * can boot under this configuration: qemu is missing (what `pyro doctor` reports as no usable
+ * guest backend), or the operator chose PYRO_BACKEND=host. Never when a guest is one
+ * `pyro env pull` away, or when only a capability (network) is missing.
  */
 export type HintSurface = "mcp" | "cli";
 
@@ -99,8 +100,9 @@ const GUEST_UNAVAILABLE: Record<string, Hint> = {
     cli: "guests have no network on this backend yet: run the command again without --network",
   },
   host_backend: {
-    mcp: "The server runs with the host backend, which boots no guest: start it with PYRO_BACKEND=auto or qemu (`pyro doctor` shows whether this host can boot guests).",
-    cli: "the host backend boots no guest: select auto or qemu (PYRO_BACKEND=auto, or unset it); `pyro doctor` shows whether this host can boot guests",
+    // The operator chose host: no guest boots under this configuration, whatever the host could do.
+    mcp: "The server runs with the host backend (PYRO_BACKEND=host), which boots no guest: pass allow_host_compat: true to run commands as host processes, which are NOT isolated, or restart the server with PYRO_BACKEND=auto for a guest (`pyro doctor` shows whether this host can boot one).",
+    cli: "PYRO_BACKEND=host boots no guest: pass --allow-host-compat to run commands as host processes (NOT isolated), or set PYRO_BACKEND=auto for a guest (`pyro doctor` shows whether this host can boot one)",
   },
   backend_unavailable: {
     mcp: "This backend is not available in this release: use PYRO_BACKEND=auto or qemu (`pyro doctor` lists the backends that work here).",
@@ -152,9 +154,15 @@ const LIMIT_EXCEEDED: Record<string, Hint> = {
   },
 };
 
+const PULL: Hint = {
+  mcp: "The environment is not in the host's cache (or is damaged): run `pyro env pull ENVIRONMENT` on the host, then call again.",
+  cli: "the environment is not in the cache (or is damaged): run `pyro env pull ENV` (`pyro env list` shows each one's state), then run the command again",
+};
+
 const CAUSES: Partial<Record<ErrorCode, { key: string; hints: Record<string, Hint> }>> = {
   guest_unavailable: { key: "reason", hints: GUEST_UNAVAILABLE },
-  backend_error: { key: "reason", hints: BACKEND_ERROR },
+  backend_error: { key: "reason", hints: { ...BACKEND_ERROR, environment_broken: PULL } },
+  not_found: { key: "reason", hints: { environment_not_pulled: PULL } },
   limit_exceeded: { key: "limit", hints: LIMIT_EXCEEDED },
 };
 
