@@ -82,14 +82,18 @@ export function unsafePathError(
       return new ValidationError(
         `${field} must not pass through a symlink: ${where} is a symlink (${field} '${value}')`,
         details,
+        { cause: error },
       );
     case "not_directory":
       return new ValidationError(
         `${field} must only pass through directories: ${where} is not a directory (${field} '${value}')`,
         details,
+        { cause: error },
       );
     case "missing":
-      return new NotFoundError(`${field} does not exist: ${where} (${field} '${value}')`, details);
+      return new NotFoundError(`${field} does not exist: ${where} (${field} '${value}')`, details, {
+        cause: error,
+      });
   }
 }
 

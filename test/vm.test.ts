@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 
 import { processIsAlive } from "../src/agent/process-group.js";
 import { Manager } from "../src/core/manager.js";
+import type { PyroError } from "../src/errors.js";
+import { nextStep } from "../src/operations/hints.js";
 import { editJson, useTempState, withEnv } from "./helpers.js";
 
 const state = useTempState();
@@ -226,9 +228,21 @@ describe("one-shot VMs on the host backend", () => {
       backend: "auto",
     });
     try {
-      await expect(manager.createVm({ environment: "debian:12-base" })).rejects.toThrow(
-        /guest boot is unavailable: .*(not pulled|not installed).*allow_host_compat/,
-      );
+      const refused = (await manager
+        .createVm({ environment: "debian:12-base" })
+        .catch((error: unknown) => error)) as PyroError;
+      expect(refused.code).toBe("guest_unavailable");
+      expect(refused.message).toMatch(/guest boot is unavailable: .*(not pulled|not installed)/);
+      // Host processes are offered only when no guest can boot here (qemu missing), never
+      // when the guest is one `pyro env pull` away.
+      if (refused.details.reason === "environment_not_pulled") {
+        expect(refused.message).not.toContain("allow_host_compat");
+        expect(nextStep(refused)).not.toContain("allow_host_compat");
+        expect(nextStep(refused)).toContain("pyro env pull");
+      } else {
+        expect(refused.details.reason).toBe("qemu_missing");
+        expect(refused.message).toContain("allow_host_compat");
+      }
       const vm = await manager.createVm({ environment: "debian:12-base", allow_host_compat: true });
       expect(vm.backend).toBe("host");
       expect(vm.execution_mode).toBe("host_compat");

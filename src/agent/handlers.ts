@@ -219,7 +219,10 @@ function byteLimit(limit: number): Transform {
       seen += chunk.length;
       if (seen > limit) {
         callback(
-          new PyroError("limit_exceeded", `uploaded archive exceeds the ${limit}-byte limit`),
+          new PyroError("limit_exceeded", `uploaded archive exceeds the ${limit}-byte limit`, {
+            limit: "upload_bytes",
+            max: limit,
+          }),
         );
         return;
       }

@@ -171,6 +171,8 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       const tooLarge = new PyroError(
         "limit_exceeded",
         `the agent's response is larger than the ${MAX_FRAME_BYTES}-byte frame limit`,
+        { limit: "frame_bytes", max: MAX_FRAME_BYTES },
+        { cause: error },
       );
       await connection
         .sendJson(id, { type: "response", ok: false, error: tooLarge.toJSON() })

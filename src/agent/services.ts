@@ -109,6 +109,7 @@ export class ServiceRegistry {
       throw new PyroError(
         "limit_exceeded",
         `a workspace may have at most ${MAX_SERVICES} services; stopped ones are replaced by name`,
+        { limit: "services", max: MAX_SERVICES },
       );
     }
     // A finished record of the same name is replaced, logs included.

@@ -92,6 +92,7 @@ export class ShellRegistry {
       throw new PyroError(
         "limit_exceeded",
         `a workspace may have at most ${MAX_SHELLS} shells; close one first`,
+        { limit: "shells", max: MAX_SHELLS },
       );
     }
     const id = randomBytes(6).toString("hex");
@@ -288,6 +289,8 @@ async function waitForChild(relay: ChildProcess, spawnError: () => Error | null)
         missing
           ? "PTY shells need util-linux `script`, which is not installed in this sandbox"
           : `could not start the shell: ${error.message}`,
+        {},
+        { cause: error },
       );
     }
     if (relay.exitCode !== null || relay.signalCode !== null) {

@@ -23,7 +23,7 @@ import { finished } from "node:stream/promises";
 import { x as extractTar, type ReadEntry } from "tar";
 import type { Stats } from "node:fs";
 
-import { PyroError } from "../errors.js";
+import { PyroError, systemError } from "../errors.js";
 import { safeMode } from "./canonical.js";
 import { extractWithGnuTar, gnuTar } from "./gnu-tar.js";
 import { PARSER_OPTIONS, driveParser, isGzipFile, toArchiveError } from "./feed.js";
@@ -128,6 +128,7 @@ async function extractWithNodeTar(
         "internal",
         `cannot create symlink ${quote(link.name)} -> ${quote(link.target)}: ${error instanceof Error ? error.message : String(error)}`,
         { member: link.name },
+        { cause: error },
       );
     }
   }
@@ -186,13 +187,16 @@ function toExtractError(file: string, error: unknown): PyroError {
   const member =
     typeof record.entry?.path === "string" ? ` member ${quote(record.entry.path)}` : "";
   const message = error instanceof Error ? error.message : String(error);
+  // A full disk is the host's state, not a pyro bug: `no_space`, like everywhere else.
+  const full = error instanceof Error && systemError(error)?.code === "no_space";
   return new PyroError(
-    "internal",
+    full ? "no_space" : "internal",
     `failed to extract archive ${quote(file)}${member}: ${message}`,
     {
       file,
       ...(member ? { member: record.entry?.path } : {}),
     },
+    { cause: error },
   );
 }
 

@@ -201,7 +201,11 @@ export function toArchiveError(file: string, error: unknown): PyroError {
       {},
     );
   }
-  return new ValidationError(`not a valid tar archive: ${quote(file)} (${message})`, { file });
+  return new ValidationError(
+    `not a valid tar archive: ${quote(file)} (${message})`,
+    { file },
+    { cause: error },
+  );
 }
 
 export function isTarError(error: unknown, code: string): boolean {

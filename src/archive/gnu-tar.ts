@@ -46,7 +46,9 @@ function run(tar: string, args: string[], what: string, stdin?: string): Promise
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString("utf8")).slice(-2000);
     });
-    child.once("error", (error) => reject(new PyroError("internal", `${what}: ${error.message}`)));
+    child.once("error", (error) =>
+      reject(new PyroError("internal", `${what}: ${error.message}`, {}, { cause: error })),
+    );
     child.once("close", (code) => {
       if (code === 0) {
         resolve();
@@ -148,7 +150,9 @@ function listPackable(dir: string, naming: "dot-prefixed" | "relative"): Promise
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    child.once("error", (error) => reject(new PyroError("internal", `find: ${error.message}`)));
+    child.once("error", (error) =>
+      reject(new PyroError("internal", `find: ${error.message}`, {}, { cause: error })),
+    );
     child.once("close", (code) =>
       code === 0
         ? resolve(Buffer.concat(chunks).toString("utf8"))

@@ -128,7 +128,7 @@ function collect(command: string, args: string[], dirFd: number): Promise<string
     child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     child.once("error", (error) =>
-      reject(new PyroError("internal", `${command}: ${error.message}`)),
+      reject(new PyroError("internal", `${command}: ${error.message}`, {}, { cause: error })),
     );
     child.once("close", (code) =>
       code === 0
@@ -149,7 +149,9 @@ function runTar(tar: string, dirFd: number, args: string[], names: string): Prom
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString("utf8")).slice(-2000);
     });
-    child.once("error", (error) => reject(new PyroError("internal", `tar: ${error.message}`)));
+    child.once("error", (error) =>
+      reject(new PyroError("internal", `tar: ${error.message}`, {}, { cause: error })),
+    );
     child.once("close", (code) => {
       if (code === 0) {
         resolve();

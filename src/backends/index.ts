@@ -38,6 +38,8 @@ export interface BackendChoice {
   backend: Backend;
   /** Why `auto` did not pick a guest backend (null when it did, or when one was asked for). */
   noGuestReason: string | null;
+  /** The same, as a stable token for next-step hints (details.reason of guest_unavailable). */
+  noGuestCause?: "qemu_missing" | "environment_not_pulled";
 }
 
 /**
@@ -78,6 +80,7 @@ export class BackendRegistry {
       return {
         backend: this.get("host"),
         noGuestReason: "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)",
+        noGuestCause: "qemu_missing",
       };
     }
     const check = await this.environments.check(environment, { full: false });
@@ -85,6 +88,7 @@ export class BackendRegistry {
       return {
         backend: this.get("host"),
         noGuestReason: `environment ${environment} is ${check.status === "missing" ? "not pulled" : check.status} (run \`pyro env pull ${environment}\`)`,
+        noGuestCause: "environment_not_pulled",
       };
     }
     return { backend: this.get("qemu"), noGuestReason: null };

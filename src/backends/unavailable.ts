@@ -20,7 +20,10 @@ export class UnavailableBackend implements Backend {
   }
 
   async boot(): Promise<RuntimeRecord> {
-    throw new PyroError("guest_unavailable", `guest boot is unavailable: ${this.reason}`);
+    throw new PyroError("guest_unavailable", `guest boot is unavailable: ${this.reason}`, {
+      backend: this.name,
+      reason: "backend_unavailable",
+    });
   }
 
   isAlive(): boolean {

@@ -7,7 +7,8 @@
 import type { Command } from "commander";
 
 import type { Manager } from "../core/manager.js";
-import { asPyroError, type ErrorCode } from "../errors.js";
+import { asPyroError } from "../errors.js";
+import { nextStep } from "../operations/hints.js";
 import type { OperationContext, Progress } from "../operations/index.js";
 
 export const EXIT_ERROR = 1;
@@ -59,33 +60,8 @@ export function printError(error: unknown, json: boolean): void {
   const failure = asPyroError(error);
   if (json) writeJson({ error: failure.toJSON() });
   process.stderr.write(`pyro: error [${failure.code}]: ${failure.message}\n`);
-  if (!json) process.stderr.write(`pyro: next step: ${CLI_NEXT_STEPS[failure.code]}\n`);
+  if (!json) process.stderr.write(`pyro: next step: ${nextStep(failure, "cli")}\n`);
 }
-
-/** The CLI's wording of src/operations/hints.ts: commands and flags instead of tools and fields. */
-const CLI_NEXT_STEPS: Record<ErrorCode, string> = {
-  invalid_argument: "fix the named argument or flag (see --help) and run the command again",
-  not_found:
-    "check the id or name: `pyro workspace status ID`, `pyro workspace snapshot list ID` and `pyro workspace service list ID` show what exists",
-  invalid_state:
-    "`pyro workspace status ID` shows the state and last_error; `pyro workspace reset ID` boots a stopped workspace again (a 'resetting' one is being reset by another process: wait for it)",
-  limit_exceeded:
-    "delete a one-shot VM or workspace you no longer need, or collect expired ones with `pyro call vm_reap_expired`",
-  no_space:
-    "the disk is full: delete snapshots (`pyro workspace snapshot delete`), workspaces or other files, then retry",
-  expired: "create a new sandbox; pass a larger --ttl-seconds (up to 86400) to keep it longer",
-  guest_unavailable:
-    "no guest can boot on this host: pass --allow-host-compat to run commands as host processes (NOT isolated), or run `pyro doctor`",
-  unsafe_archive:
-    "remove the refused member (absolute path, '..', symlink traversal or device) from the archive",
-  already_exists: "pick another name or --output path, or delete the existing one first",
-  protocol_error:
-    "the sandbox sent something unexpected: `pyro workspace reset ID` rebuilds a workspace's sandbox",
-  agent_error:
-    "the sandbox's agent failed: read the message; `pyro workspace reset ID` rebuilds the sandbox if it persists",
-  backend_error: "the sandbox backend failed: `pyro doctor` shows which backends work on this host",
-  internal: "this is a pyro bug; please report it with the message above",
-};
 
 /**
  * Runs `operation` with `input` and prints the result; sets process.exitCode. The input

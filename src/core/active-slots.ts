@@ -48,7 +48,7 @@ export async function claimActiveSlot<T>(
       throw new PyroError(
         "limit_exceeded",
         `max active VMs reached (${context.maxActiveVms}, counting one-shot VMs and workspaces); delete or stop one first`,
-        { max_active_vms: context.maxActiveVms, active },
+        { limit: "max_active_vms", max_active_vms: context.maxActiveVms, active },
       );
     }
     return claim();

@@ -66,6 +66,8 @@ async function sandboxManifest(context: ManagerContext, runtime: RuntimeRecord):
     throw new PyroError(
       "protocol_error",
       `the sandbox sent an unreadable manifest: ${(error as Error).message}`,
+      {},
+      { cause: error },
     );
   }
 }
@@ -98,7 +100,7 @@ export async function diffWorkspace(context: ManagerContext, id: string) {
   );
   const record = await requireStarted(context, id, "workspace_diff");
   const runtime = record.runtime;
-  if (!runtime) throw new PyroError("invalid_state", "workspace has no runtime");
+  if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   const [before, after] = await Promise.all([
     baselineManifest(baseline),
     sandboxManifest(context, runtime),

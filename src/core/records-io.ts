@@ -36,6 +36,8 @@ async function loadRecord<T>(
       throw new PyroError(
         "internal",
         `${kind} '${id}' has a corrupt record and cannot be used: ${error.message}`,
+        {},
+        { cause: error },
       );
     }
     throw error;

@@ -86,10 +86,15 @@ export async function chooseBackend(
   const environment = checkEnvironment(input.environment ?? "debian:12") as EnvironmentName;
   const choice = await context.backends.choose(environment);
   if (choice.noGuestReason !== null && !(input.allow_host_compat ?? false)) {
+    // Host processes are offered only when no guest can boot on this host at all: a guest
+    // that is one `pyro env pull` away is the answer, not giving up isolation.
+    const cause = choice.noGuestCause ?? "qemu_missing";
     throw new PyroError(
       "guest_unavailable",
-      `guest boot is unavailable: ${choice.noGuestReason}; pass allow_host_compat (CLI: --allow-host-compat) to run commands as host processes instead`,
-      { environment },
+      cause === "qemu_missing"
+        ? `guest boot is unavailable: ${choice.noGuestReason}; pass allow_host_compat (CLI: --allow-host-compat) to run commands as host processes instead`
+        : `guest boot is unavailable: ${choice.noGuestReason}`,
+      { environment, reason: cause },
     );
   }
   return choice;

@@ -242,6 +242,7 @@ export async function snapshotArchiveFor(
       {
         snapshot_name: name,
       },
+      { cause: error },
     );
   });
   return archive;

@@ -4,7 +4,7 @@ import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { NotFoundError, ValidationError } from "../errors.js";
+import { NotFoundError, PyroError, ValidationError } from "../errors.js";
 import { tempSibling, commitTemp } from "../store/atomic.js";
 import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
@@ -120,7 +120,7 @@ export async function importArchive(
   destination: string,
   options: { fresh: boolean },
 ): Promise<{ entry_count?: number; bytes_written?: number }> {
-  if (!record.runtime) throw new Error("importArchive needs a running sandbox");
+  if (!record.runtime) throw new PyroError("internal", "importArchive needs a running sandbox");
   // A fresh import is extracted by the guest's GNU tar without a second validation: send
   // the canonical re-write of the members validated here, never the original headers.
   const source: Readable = options.fresh
@@ -161,7 +161,7 @@ export async function downloadArchive(
   quota?: { maxBytes: number; onLimit: () => Error },
 ): Promise<ExportResult> {
   const runtime = record.runtime;
-  if (!runtime) throw new Error("downloadArchive needs a running sandbox");
+  if (!runtime) throw new PyroError("internal", "downloadArchive needs a running sandbox");
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempSibling(target);
   const handle = await fs.open(temp, "w", 0o600);

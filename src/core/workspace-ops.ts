@@ -122,7 +122,7 @@ export async function execWorkspace(
   const cwd = normalizeGuestPath(input.cwd ?? "/workspace", "cwd");
   const record = await requireStarted(context, id, "workspace_exec");
   const runtime = record.runtime;
-  if (!runtime) throw new StateError("workspace has no runtime");
+  if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   const startedAt = nowSeconds();
   // No lock while the command runs: other processes keep reading status, logs and shells.
   const result = await context.pool.request<ExecResult & { cwd: string }>(runtime, "exec", {

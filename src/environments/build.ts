@@ -255,6 +255,8 @@ async function downloadKernel(
     throw new PyroError(
       "backend_error",
       `cannot resolve ${KERNEL_META_PACKAGE} with apt (run \`apt-get update\` first?): ${error.message}`,
+      {},
+      { cause: error },
     );
   });
   const pkg = /Depends: (linux-image-[^\s]+)/.exec(depends.stdout)?.[1];

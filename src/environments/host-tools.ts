@@ -95,7 +95,14 @@ export function runTool(
     child.stdout.on("data", (chunk: Buffer) => keep(chunk, true));
     child.stderr.on("data", (chunk: Buffer) => keep(chunk, false));
     child.once("error", (error) =>
-      reject(new PyroError("backend_error", `could not run ${command}: ${error.message}`)),
+      reject(
+        new PyroError(
+          "backend_error",
+          `could not run ${command}: ${error.message}`,
+          {},
+          { cause: error },
+        ),
+      ),
     );
     child.once("close", (code, signal) => {
       if (code === 0) {

@@ -119,7 +119,7 @@ async function runCpio(
   child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve, reject) => {
     child.once("error", (error) =>
-      reject(new PyroError("backend_error", `cpio: ${error.message}`)),
+      reject(new PyroError("backend_error", `cpio: ${error.message}`, {}, { cause: error })),
     );
     child.once("close", (code) =>
       code === 0

@@ -132,14 +132,14 @@ export class EnvironmentStore {
     if (check.status === "missing") {
       throw new NotFoundError(
         `environment ${name} is not installed in ${this.cacheDir}; run \`pyro env pull ${name}\``,
-        { environment: name },
+        { environment: name, reason: "environment_not_pulled" },
       );
     }
     if (check.status !== "installed" || !check.manifest) {
       throw new PyroError(
         "backend_error",
         `environment ${name} is ${check.status} (${check.reason ?? "unknown"}); run \`pyro env pull ${name}\` to repair it`,
-        { environment: name },
+        { environment: name, reason: "environment_broken" },
       );
     }
     const dir = this.entryDir(name);

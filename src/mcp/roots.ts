@@ -119,6 +119,8 @@ export class HostPathGuard {
       throw new PyroError(
         "protocol_error",
         `the MCP client declares roots but roots/list failed: ${(error as Error).message}`,
+        {},
+        { cause: error },
       );
     }
     const paths: string[] = [];

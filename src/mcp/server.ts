@@ -76,7 +76,7 @@ function registerOperation(
           content: [
             {
               type: "text" as const,
-              text: `error [${failure.code}]: ${failure.message}\nnext step: ${nextStep(failure.code)}`,
+              text: `error [${failure.code}]: ${failure.message}\nnext step: ${nextStep(failure)}`,
             },
           ],
         };

@@ -3,7 +3,14 @@ import type { Readable } from "node:stream";
 
 import { PyroError, errorFromWire } from "../errors.js";
 import { FramedConnection } from "./connection.js";
-import { FrameKind, PROTOCOL_VERSION, parseJsonPayload, type Frame } from "./frames.js";
+import {
+  FrameError,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  parseJsonPayload,
+  type Frame,
+} from "./frames.js";
 import { withSocketAddress } from "./socket-address.js";
 
 export interface AgentHello {
@@ -71,7 +78,9 @@ export class AgentClient {
           const timer = setTimeout(() => {
             candidate.destroy();
             reject(
-              new PyroError("backend_error", `timed out connecting to agent socket ${socketPath}`),
+              new PyroError("backend_error", `timed out connecting to agent socket ${socketPath}`, {
+                reason: "agent_unreachable",
+              }),
             );
           }, timeoutMs);
           candidate.once("connect", () => {
@@ -85,6 +94,8 @@ export class AgentClient {
               new PyroError(
                 "backend_error",
                 `cannot connect to agent socket ${socketPath}: ${error.message}`,
+                { reason: "agent_unreachable" },
+                { cause: error },
               ),
             );
           });
@@ -145,10 +156,17 @@ export class AgentClient {
         upload: options.upload !== undefined,
       });
     } catch (error) {
-      const failure = new PyroError(
-        "invalid_argument",
-        `request '${op}' could not be sent: ${(error as Error).message}`,
-      );
+      // Too large for a frame is the request's fault; any other write failure is a dead
+      // connection (the agent exited), which the pool retries on a fresh one.
+      const failure =
+        error instanceof FrameError
+          ? new PyroError(
+              "limit_exceeded",
+              `request '${op}' could not be sent: ${error.message}`,
+              { op, limit: "frame_bytes", max: MAX_FRAME_BYTES },
+              { cause: error },
+            )
+          : this.connectionLost(error as Error);
       this.pending.get(id)?.reject(failure);
       this.pending.delete(id);
       throw failure;
@@ -224,7 +242,9 @@ export class AgentClient {
       message = parseJsonPayload(frame.payload);
     } catch (error) {
       this.pending.delete(frame.id);
-      pending.reject(new PyroError("protocol_error", (error as Error).message));
+      pending.reject(
+        new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
+      );
       return;
     }
     this.pending.delete(frame.id);
@@ -262,15 +282,20 @@ export class AgentClient {
       }
       waiter.resolve(message as unknown as AgentHello);
     } catch (error) {
-      waiter.reject(new PyroError("protocol_error", (error as Error).message));
+      waiter.reject(
+        new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
+      );
     }
   }
 
-  private connectionLost(): PyroError {
-    const reason = this.closeError ? `: ${this.closeError.message}` : "";
-    return new PyroError("backend_error", `connection to the sandbox agent was lost${reason}`, {
-      connection_lost: true,
-    });
+  private connectionLost(cause: Error | undefined = this.closeError): PyroError {
+    const reason = cause ? `: ${cause.message}` : "";
+    return new PyroError(
+      "backend_error",
+      `connection to the sandbox agent was lost${reason}`,
+      { connection_lost: true, reason: "connection_lost" },
+      { cause },
+    );
   }
 
   private onClose(error?: Error): void {

@@ -87,8 +87,9 @@ async function acquire(lockPath: string, waitMs: number): Promise<() => Promise<
     if (release) return release;
     if (Date.now() > deadline) {
       throw new PyroError(
-        "invalid_state",
+        "busy",
         `timed out after ${waitMs} ms waiting for lock ${path.basename(lockPath)}; another pyro process is busy with it`,
+        { lock: path.basename(lockPath), wait_ms: waitMs },
       );
     }
     await sleep(delay);

@@ -71,8 +71,8 @@ export class HostBackend implements Backend {
     if (!spec.allowHostCompat) {
       throw new PyroError(
         "guest_unavailable",
-        "guest boot is unavailable on the host backend; pass allow_host_compat (CLI: --allow-host-compat) to run commands as host processes",
-        { backend: this.name },
+        "guest boot is unavailable on the host backend: it runs commands as host processes, only with allow_host_compat (CLI: --allow-host-compat); select the qemu or auto backend to boot a guest",
+        { backend: this.name, reason: "host_backend" },
       );
     }
     const paths = hostSandboxPaths(spec.sandboxDir);

@@ -189,7 +189,7 @@ function requireBootable(spec: SandboxSpec): string {
     throw new PyroError(
       "guest_unavailable",
       "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
-      { field: "network" },
+      { field: "network", reason: "network_unsupported" },
     );
   }
   const qemu = findQemu();
@@ -197,6 +197,7 @@ function requireBootable(spec: SandboxSpec): string {
     throw new PyroError(
       "guest_unavailable",
       "guest boot is unavailable: qemu-system-x86_64 was not found; install it with: apt-get install qemu-system-x86",
+      { reason: "qemu_missing" },
     );
   }
   return qemu;

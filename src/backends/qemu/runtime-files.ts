@@ -61,17 +61,23 @@ export async function waitForReady(
     const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
     if (ready) return ready;
     const exit = await readRecord(paths.exit, ExitSchema).catch(() => null);
-    if (exit) throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`);
+    if (exit) {
+      throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`, {
+        reason: "boot_failed",
+      });
+    }
     if (!processIsAlive(supervisorPid)) {
       throw new PyroError(
         "backend_error",
         `the VM supervisor exited during boot: ${tailOf(paths.supervisorLog)}; guest console:\n${tailOf(paths.consoleLog)}`,
+        { reason: "boot_failed" },
       );
     }
     if (Date.now() > deadline) {
       throw new PyroError(
         "backend_error",
         `guest boot timed out after ${Math.round(deadlineMs / 1000)} s; guest console:\n${tailOf(paths.consoleLog)}`,
+        { reason: "boot_timeout" },
       );
     }
     await sleep(25);
