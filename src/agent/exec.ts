@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 
 import { ValidationError } from "../errors.js";
+import type { ExecResult } from "../shared/exec-result.js";
 import { CONFINE_SCRIPT, type ExecCgroup, type ExecCgroups } from "./exec-cgroup.js";
-import { OWNER_ENV, killOwned, newOwnerToken, ownerMarker } from "./ownership.js";
-import { killProcessGroup, signalNumber } from "./process-group.js";
+import { OWNER_ENV, killOwned, newOwnerToken, ownerMarker } from "../process/ownership.js";
+import { killProcessGroup, signalNumber } from "../process/process-group.js";
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const TIMEOUT_EXIT_CODE = 124;
@@ -19,16 +20,6 @@ export interface ExecRequest {
   env?: Record<string, string>;
   timeoutSeconds: number;
   maxOutputBytes?: number;
-}
-
-export interface ExecResult {
-  exit_code: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
 }
 
 /** Collects a stream up to a byte cap and remembers how much it dropped. */

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Duplex } from "node:stream";
 
-import { sleep } from "./process-group.js";
+import { sleep } from "../process/process-group.js";
 
 const PORTS_DIR = "/sys/class/virtio-ports";
 

@@ -11,14 +11,15 @@ import path from "node:path";
 import { Writable } from "node:stream";
 
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
-import { checkName } from "../core/limits.js";
+import { checkName } from "../shared/limits.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { sessionPrefix } from "./exec.js";
-import { readProcStat } from "./process-group.js";
-import { normalizeReadiness, probeReadiness, type Readiness } from "./readiness.js";
-import { killOwned, newOwnerToken, ownerEnv, ownerMarker, type Owner } from "./ownership.js";
-import { sleep } from "./process-group.js";
+import { readProcStat } from "../process/process-group.js";
+import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
+import { probeReadiness } from "./readiness.js";
+import { killOwned, newOwnerToken, ownerEnv, ownerMarker, type Owner } from "../process/ownership.js";
+import { sleep } from "../process/process-group.js";
 
 /** Bytes per log file; a stream keeps at most this file and one rotated predecessor. */
 export const SERVICE_LOG_FILE_BYTES = 256 * 1024;

@@ -12,7 +12,7 @@ import {
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
-import { LIMITS, checkEnvironment, checkIntRange } from "./limits.js";
+import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 

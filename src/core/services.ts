@@ -10,14 +10,14 @@ import path from "node:path";
 
 import { z } from "zod";
 
-import { normalizeGuestPath } from "../agent/paths.js";
-import { normalizeReadiness, type Readiness } from "../agent/readiness.js";
+import { normalizeGuestPath } from "../shared/guest-paths.js";
+import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { backendOf } from "./sandbox.js";
 import { readRecord, writeRecord, type WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { checkCommand, checkIntRange, checkName, checkTimeout } from "./limits.js";
+import { checkCommand, checkIntRange, checkName, checkTimeout } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 

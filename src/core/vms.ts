@@ -5,10 +5,10 @@ import { PyroError, StateError } from "../errors.js";
 import { claimActiveSlot } from "./active-slots.js";
 import { tryLock } from "../store/lock.js";
 import { VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
-import type { ExecResult } from "../agent/exec.js";
+import type { ExecResult } from "../shared/exec-result.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { LIMITS, checkCommand, checkTimeout } from "./limits.js";
+import { LIMITS, checkCommand, checkTimeout } from "../shared/limits.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { listIds, loadVm, newId, saveVm, withVmLock } from "./records-io.js";
 import {

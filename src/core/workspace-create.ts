@@ -9,7 +9,7 @@ import { tempSibling, commitTemp } from "../store/atomic.js";
 import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import { claimActiveSlot } from "./active-slots.js";
-import { checkHostPath } from "./limits.js";
+import { checkHostPath } from "../shared/limits.js";
 import type { ManagerContext } from "./context.js";
 import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";

@@ -1,5 +1,5 @@
-import type { ENVIRONMENTS } from "../core/limits.js";
-import { ENVIRONMENT_DESCRIPTIONS } from "../core/limits.js";
+import type { ENVIRONMENTS } from "../shared/limits.js";
+import { ENVIRONMENT_DESCRIPTIONS } from "../shared/limits.js";
 
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 

@@ -3,8 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
-import { AGENT_VERSION } from "../agent/version.js";
-import { checkEnvironment } from "../core/limits.js";
+import { AGENT_VERSION } from "../protocol/agent-version.js";
+import { checkEnvironment } from "../shared/limits.js";
 import { PyroError } from "../errors.js";
 import { writeJsonAtomic } from "../store/atomic.js";
 import { withLock } from "../store/lock.js";

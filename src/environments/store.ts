@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { ENVIRONMENTS } from "../core/limits.js";
+import { ENVIRONMENTS } from "../shared/limits.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { writeJsonAtomic } from "../store/atomic.js";
 import { readRecord } from "../store/records.js";

@@ -3,7 +3,7 @@ import { readlinkSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { isSameProcess, readProcStat, sleep } from "../agent/process-group.js";
+import { isSameProcess, readProcStat, sleep } from "../process/process-group.js";
 import { PyroError } from "../errors.js";
 
 /**

@@ -9,7 +9,7 @@ import {
   readProcStat,
   sleep,
   waitForExit,
-} from "../../agent/process-group.js";
+} from "../../process/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
 import { AGENT_PORT_NAME } from "../../environments/catalog.js";
 import { requireTools, runTool } from "../../environments/host-tools.js";
