@@ -129,7 +129,7 @@ function checkTypes(project) {
       "const code: number = exec.exit_code;",
       "// @ts-expect-error workspace_id is a string",
       'await pyro.execWorkspace({ workspace_id: 1, command: "true" });',
-      "export const checked = [code, PyroError, pyro.createServer()];",
+      "export const checked = [code, PyroError, await pyro.createServer()];",
       "",
     ].join("\n"),
   );

@@ -484,7 +484,7 @@ describe("host paths an MCP client may name", () => {
     const { root, outside } = dirs();
     const pyro = new Pyro({ backend: "host", baseDir: state.stateDir() });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await pyro.createServer({ allowedPaths: [root] }).connect(serverSide);
+    await (await pyro.createServer({ allowedPaths: [root] })).connect(serverSide);
     const mcp = new Client({ name: "embedder", version: "0.0.0" });
     await mcp.connect(clientSide);
     cleanups.push(async () => {

@@ -104,7 +104,7 @@ describe("the SDK", () => {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const { InMemoryTransport } = await import("@modelcontextprotocol/sdk/inMemory.js");
     const pyro = client();
-    const server = pyro.createServer();
+    const server = await pyro.createServer();
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     const mcp = new Client({ name: "embedder", version: "0.0.0" });

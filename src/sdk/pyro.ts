@@ -9,7 +9,6 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { z } from "zod";
 
 import { Manager } from "../core/manager.js";
-import { createMcpServer } from "../mcp/server.js";
 import {
   catalogue,
   invokeOperation,
@@ -71,10 +70,12 @@ export class Pyro {
   /**
    * The MCP server for this client's runtime, to connect to a transport of your choice. Its
    * clients may only name host paths (seed_path, source_path, output_path) under their MCP
-   * roots, else under `allowedPaths`, else under the working directory.
+   * roots, else under `allowedPaths`, else under the working directory. The MCP server code
+   * (and the MCP SDK) is loaded here, on first use, so importing the SDK stays light.
    */
-  createServer(options: { allowedPaths?: string[] } = {}): McpServer {
+  async createServer(options: { allowedPaths?: string[] } = {}): Promise<McpServer> {
     const { allowedPaths } = options;
+    const { createMcpServer } = await import("../mcp/server.js");
     return createMcpServer(this.manager, {
       roots: allowedPaths
         ? { paths: allowedPaths, source: "createServer({ allowedPaths })" }
