@@ -178,7 +178,22 @@ const LEAF = "leaf";
 
 /** The allowed directions; docs/architecture.md shows the same table. */
 export const LAYERS: Layer[] = [
-  { name: "entry", paths: ["src/index.ts"], mayImport: ["sdk", "operations", "core", LEAF] },
+  {
+    name: "entry",
+    paths: ["src/index.ts"],
+    mayImport: [
+      "sdk",
+      "operations",
+      "core",
+      "backends",
+      "environments",
+      "store",
+      "protocol",
+      "archive",
+      "diff",
+      LEAF,
+    ],
+  },
   {
     name: "cli",
     paths: ["src/cli/"],

@@ -18,7 +18,7 @@ const HTTP_TIMEOUT_MS = 2_000;
 const COMMAND_TIMEOUT_SECONDS = 5;
 
 /** Where a probe runs: the workspace mapping and the service's real cwd. */
-export interface ProbeContext {
+interface ProbeContext {
   paths: WorkspacePaths;
   cwdLocal: string;
 }

@@ -18,18 +18,24 @@ import { sessionPrefix } from "./exec.js";
 import { readProcStat } from "../process/process-group.js";
 import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
 import { probeReadiness } from "./readiness.js";
-import { killOwned, newOwnerToken, ownerEnv, ownerMarker, type Owner } from "../process/ownership.js";
+import {
+  killOwned,
+  newOwnerToken,
+  ownerEnv,
+  ownerMarker,
+  type Owner,
+} from "../process/ownership.js";
 import { sleep } from "../process/process-group.js";
 
 /** Bytes per log file; a stream keeps at most this file and one rotated predecessor. */
-export const SERVICE_LOG_FILE_BYTES = 256 * 1024;
+const SERVICE_LOG_FILE_BYTES = 256 * 1024;
 /** SIGTERM, then SIGKILL after this long (stop). */
-export const STOP_GRACE_MS = 3_000;
+const STOP_GRACE_MS = 3_000;
 /** Teardown (agent shutdown, workspace delete/reset) waits less: the sandbox is going away. */
 const TEARDOWN_GRACE_MS = 1_000;
 const MAX_SERVICES = 32;
 
-export type ServiceState = "starting" | "running" | "exited" | "stopped" | "failed";
+type ServiceState = "starting" | "running" | "exited" | "stopped" | "failed";
 
 interface Service {
   name: string;

@@ -57,7 +57,7 @@ const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 const ALLOWED_TYPES = new Set([...FILE_TYPES, "Directory", "SymbolicLink", "Link"]);
 
 /** A symlink that extraction must create itself (node-tar rewrites absolute/`..` targets). */
-export interface ArchiveSymlink {
+interface ArchiveSymlink {
   /** Normalised member path, relative to the destination. */
   name: string;
   target: string;
@@ -89,7 +89,7 @@ export async function validateArchive(
   return (await inspectArchive(file, options)).summary;
 }
 
-export interface InspectArchiveOptions extends ValidateArchiveOptions {
+interface InspectArchiveOptions extends ValidateArchiveOptions {
   /**
    * Receives the canonical archive of the accepted members (see canonical.ts), ended
    * after the last check passed; on a refusal it is left unended for the caller to discard.
@@ -378,7 +378,7 @@ export function normalizeMemberPath(raw: string): string {
 // ---------------------------------------------------------------------------------------
 // Feeding an archive into a node-tar Parser (or Unpack, which is a Parser).
 
-export interface ParserRun {
+interface ParserRun {
   /** Settles when the parser has closed (after every entry was handled) or failed. */
   done: Promise<void>;
   /** Stops feeding and rejects `done` with this error (first call wins). */

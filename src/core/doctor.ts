@@ -77,7 +77,7 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
   };
 }
 
-export type DoctorReport = Awaited<ReturnType<typeof doctorReport>>;
+type DoctorReport = Awaited<ReturnType<typeof doctorReport>>;
 
 /** The human rendering of the report. */
 export function renderDoctor(report: DoctorReport): string {

@@ -1,5 +1,5 @@
 /** A phase boundary of a long operation (boot, seed, baseline), reported to whoever asked. */
-export interface ProgressEvent {
+interface ProgressEvent {
   message: string;
   progress?: number;
   total?: number;

@@ -21,7 +21,7 @@ import { checkCommand, checkIntRange, checkName, checkTimeout } from "../shared/
 import type { ServiceCounts } from "./payloads.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
-export const SERVICE_DEFAULTS = {
+const SERVICE_DEFAULTS = {
   readyTimeoutSeconds: 30,
   readyIntervalMs: 500,
   tailLines: 200,
@@ -351,7 +351,6 @@ function servicePayload(record: WorkspaceRecord, mirror: Mirror) {
     execution_mode: mirror.execution_mode,
   };
 }
-export type ServicePayload = ReturnType<typeof servicePayload>;
 
 async function agentCall<T>(
   context: ManagerContext,

@@ -12,7 +12,7 @@ import type { ManagerContext } from "./context.js";
 import { checkIntRange } from "../shared/limits.js";
 import { requireStarted } from "./workspace-ops.js";
 
-export const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
+const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
 const MAX_DIMENSION = 1000;
 const MAX_READ_CHARS = 1024 * 1024;
 const MAX_INPUT_CHARS = 64 * 1024;

@@ -29,7 +29,7 @@ const GUEST_RUNTIME = [
   "ca-certificates",
 ];
 
-export interface EnvironmentRecipe {
+interface EnvironmentRecipe {
   name: EnvironmentName;
   description: string;
   /** Packages added to debootstrap's minbase variant (bash and coreutils are in minbase). */

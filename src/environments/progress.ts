@@ -1,5 +1,5 @@
 /** Progress of a long operation (environment pull, create, reset), phase by phase. */
-export interface ProgressEvent {
+interface ProgressEvent {
   message: string;
   /** Phases done so far, when the total is known. */
   progress?: number;

@@ -25,7 +25,7 @@ import { phaseReporter, type ProgressListener } from "./progress.js";
 import type { EnvironmentStore } from "./store.js";
 import { sha256File } from "./store.js";
 
-export interface PullOptions {
+interface PullOptions {
   /** Rebuild even when a valid entry exists. */
   force?: boolean;
   onProgress?: ProgressListener;

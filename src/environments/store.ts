@@ -11,9 +11,9 @@ import { agentFiles } from "./agent-files.js";
 import { RECIPES, RECIPE_VERSION, entryDirName, type EnvironmentName } from "./catalog.js";
 import { ManifestSchema, type Artifact, type EnvironmentManifest } from "./manifest.js";
 
-export type EntryStatus = "installed" | "missing" | "broken" | "stale";
+type EntryStatus = "installed" | "missing" | "broken" | "stale";
 
-export interface EntryCheck {
+interface EntryCheck {
   status: EntryStatus;
   /** Why the entry is not `installed`; null when it is. */
   reason: string | null;

@@ -6,7 +6,7 @@ import { FramedConnection } from "./connection.js";
 import { FrameKind, PROTOCOL_VERSION, parseJsonPayload, type Frame } from "./frames.js";
 import { withSocketAddress } from "./socket-address.js";
 
-export interface AgentHello {
+interface AgentHello {
   protocol_version: number;
   agent_version: string;
   node_version: string;

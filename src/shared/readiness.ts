@@ -8,7 +8,7 @@ import path from "node:path";
 import { ValidationError } from "../errors.js";
 import { GUEST_WORKSPACE, normalizeGuestPath } from "./guest-paths.js";
 
-export const READINESS_TYPES = ["file", "tcp", "http", "command"] as const;
+const READINESS_TYPES = ["file", "tcp", "http", "command"] as const;
 
 export type Readiness =
   | { type: "file"; path: string }

@@ -28,7 +28,7 @@ const HEARTBEAT_MS = 5_000;
 const BREAKER_STALE_MS = 5_000;
 const OWNER_FILE = "owner.json";
 
-export interface LockOwner {
+interface LockOwner {
   pid: number;
   start_ticks: number | null;
   pid_ns: string | null;

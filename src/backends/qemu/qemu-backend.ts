@@ -37,13 +37,13 @@ const STOP_GRACE_MS = 3_000;
  * headroom, shared with uploads staged for validation (a push of N bytes needs about 2N
  * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
  */
-export const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
+const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
 /** The descriptor under which qemu inherits its runtime directory when paths are too long. */
 const QEMU_RUNTIME_DIR_FD = 3;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 
-export interface QemuPaths {
+interface QemuPaths {
   runtimeDir: string;
   overlay: string;
   clientSocket: string;
@@ -57,7 +57,7 @@ export interface QemuPaths {
   vmmPid: string;
 }
 
-export function qemuPaths(sandboxDir: string): QemuPaths {
+function qemuPaths(sandboxDir: string): QemuPaths {
   const runtimeDir = path.join(sandboxDir, "runtime");
   return {
     runtimeDir,
@@ -276,7 +276,7 @@ function bootTimeout(accel: Accelerator): number {
 }
 
 /** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
-export function qemuArgs(
+function qemuArgs(
   spec: Pick<SandboxSpec, "vcpuCount" | "memMib">,
   artifacts: Pick<BootArtifacts, "kernel" | "initramfs">,
   paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog">,
