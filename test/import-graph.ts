@@ -265,10 +265,10 @@ export function layerViolations(edges: ImportEdge[], layers: Layer[] = LAYERS): 
 
 /** Import cycles between files (every kind of import counts), each as a path a → b → a. */
 export function findCycles(edges: ImportEdge[]): string[][] {
-  const next = new Map<string, string[]>();
+  const next = new Map<string, Set<string>>();
   for (const edge of edges) {
     if (edge.to.startsWith("pkg:")) continue;
-    next.set(edge.from, [...(next.get(edge.from) ?? []), edge.to]);
+    next.set(edge.from, (next.get(edge.from) ?? new Set()).add(edge.to));
   }
   const cycles: string[][] = [];
   const state = new Map<string, "open" | "done">();
@@ -285,6 +285,17 @@ export function findCycles(edges: ImportEdge[]): string[][] {
   };
   for (const node of [...next.keys()].sort()) if (!state.has(node)) visit(node);
   return cycles;
+}
+
+/** The same edges between modules: `src/<dir>` for a directory's files, else the file itself. */
+export function moduleEdges(edges: ImportEdge[]): ImportEdge[] {
+  const moduleOf = (file: string): string => {
+    const parts = file.split("/");
+    return parts.length > 2 ? parts.slice(0, 2).join("/") : file;
+  };
+  return edges
+    .map((edge) => ({ ...edge, from: moduleOf(edge.from), to: moduleOf(edge.to) }))
+    .filter((edge) => edge.from !== edge.to);
 }
 
 /** Files loaded at run time when `entry` is imported (static, non-type imports only). */

@@ -13,6 +13,7 @@ import {
   findCycles,
   layerViolations,
   loadedBy,
+  moduleEdges,
   readSources,
   unusedCode,
   type ImportEdge,
@@ -50,6 +51,15 @@ describe("the checks catch what they are for", () => {
     ]);
     expect(cycles).toEqual([["src/core/a.ts", "src/core/b.ts", "src/core/c.ts", "src/core/a.ts"]]);
     expect(findCycles([edge("src/core/a.ts", "src/core/b.ts")])).toEqual([]);
+  });
+
+  it("finds a cycle between modules that no two files close", () => {
+    const edges = [
+      edge("src/agent/services.ts", "src/core/limits.ts"),
+      edge("src/core/shells.ts", "src/agent/shells.ts"),
+    ];
+    expect(findCycles(edges)).toEqual([]);
+    expect(findCycles(moduleEdges(edges))).toEqual([["src/agent", "src/core", "src/agent"]]);
   });
 
   it("refuses upward and sideways imports, and files outside every layer", () => {
@@ -104,8 +114,9 @@ describe("the checks catch what they are for", () => {
 });
 
 describe("the source tree", () => {
-  it("has no import cycle", () => {
+  it("has no import cycle, between files or between modules", () => {
     expect(findCycles(edges).map((cycle) => cycle.join(" -> "))).toEqual([]);
+    expect(findCycles(moduleEdges(edges)).map((cycle) => cycle.join(" -> "))).toEqual([]);
   });
 
   it("imports only along the layers of docs/architecture.md", () => {
