@@ -5,7 +5,6 @@
  * validated by the catalogue, so a bad value fails here with the very message (and
  * PyroError code) the MCP server and the CLI give.
  */
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { z } from "zod";
 
 import { Manager } from "../core/manager.js";
@@ -64,22 +63,6 @@ export class Pyro {
       baseDir: options.baseDir,
       environmentCacheDir: options.cacheDir,
       maxActiveVms: options.maxActiveVms,
-    });
-  }
-
-  /**
-   * The MCP server for this client's runtime, to connect to a transport of your choice. Its
-   * clients may only name host paths (seed_path, source_path, output_path) under their MCP
-   * roots, else under `allowedPaths`, else under the working directory. The MCP server code
-   * (and the MCP SDK) is loaded here, on first use, so importing the SDK stays light.
-   */
-  async createServer(options: { allowedPaths?: string[] } = {}): Promise<McpServer> {
-    const { allowedPaths } = options;
-    const { createMcpServer } = await import("../mcp/server.js");
-    return createMcpServer(this.manager, {
-      roots: allowedPaths
-        ? { paths: allowedPaths, source: "createServer({ allowedPaths })" }
-        : undefined,
     });
   }
 
