@@ -30,6 +30,7 @@ try {
     "dist/backends/qemu/supervisor.js",
     "dist/index.js",
     "dist/index.d.ts",
+    "dist/mcp/embed.d.ts",
     "package.json",
     "README.md",
   ]) {
@@ -124,12 +125,13 @@ function checkTypes(project) {
     path.join(project, "types-check.ts"),
     [
       'import { Pyro, PyroError, type PyroResult } from "pyro-mcp";',
+      'import { createServer } from "pyro-mcp/mcp";',
       'const pyro = new Pyro({ backend: "host" });',
       'const exec: PyroResult<"workspace_exec"> = await pyro.execWorkspace({ workspace_id: "w", command: "true" });',
       "const code: number = exec.exit_code;",
       "// @ts-expect-error workspace_id is a string",
       'await pyro.execWorkspace({ workspace_id: 1, command: "true" });',
-      "export const checked = [code, PyroError, pyro.createServer()];",
+      "export const checked = [code, PyroError, createServer(pyro)];",
       "",
     ].join("\n"),
   );
@@ -156,11 +158,36 @@ function checkTypes(project) {
       type: "module",
     }),
   );
-  run(
-    process.execPath,
-    [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", project],
-    {
-      cwd: project,
-    },
+  const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
+  run(process.execPath, [tsc, "-p", project], { cwd: project });
+  // The SDK entry alone typechecks with no DOM library and every declaration checked
+  // (skipLibCheck off): nothing we export drags in the MCP SDK's fetch/DOM types.
+  fs.writeFileSync(
+    path.join(project, "lean.ts"),
+    [
+      'import { Pyro, type PyroResult } from "pyro-mcp";',
+      "const pyro = new Pyro();",
+      'const listed: PyroResult<"vm_list_environments"> = await pyro.listEnvironments({});',
+      "export const names: string[] = listed.environments.map((environment) => environment.name);",
+      "",
+    ].join("\n"),
   );
+  fs.writeFileSync(
+    path.join(project, "tsconfig.lean.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        lib: ["ES2022"],
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        typeRoots: [path.join(root, "node_modules", "@types")],
+        types: ["node"],
+      },
+      files: ["lean.ts"],
+    }),
+  );
+  run(process.execPath, [tsc, "-p", path.join(project, "tsconfig.lean.json")], { cwd: project });
 }

@@ -46,7 +46,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** Longest cause message kept in an error's wire form (details.cause). */
 const CAUSE_CHARS = 300;
 
-export interface PyroErrorOptions {
+interface PyroErrorOptions {
   /** The error this one wraps (ES2022 Error cause). Its message travels in details.cause. */
   cause?: unknown;
 }
@@ -135,7 +135,7 @@ export class UnsafeArchiveError extends PyroError {
   }
 }
 
-export function isErrorCode(value: unknown): value is ErrorCode {
+function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
 }
 

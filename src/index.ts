@@ -32,4 +32,11 @@ export type {
 } from "./core/shells.js";
 export type { LogsServiceInput, StartServiceInput } from "./core/services.js";
 export type { VmPayload, WorkspacePayload } from "./core/payloads.js";
+// Types the Manager's and the catalogue's declarations name, so a consumer can name them too.
+export type { ShellPayload, ShellReadPayload } from "./core/shells.js";
+export type { SnapshotInfo } from "./core/snapshots.js";
+export type { DiffEntry, DiffSummary } from "./diff/diff.js";
+export type { KvmReport } from "./backends/qemu/detect.js";
+export type { PullResult } from "./environments/pull.js";
+export type { Operation } from "./operations/define.js";
 export { PACKAGE_VERSION as version } from "./version.js";

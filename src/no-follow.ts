@@ -126,7 +126,7 @@ export function readlinkAt(dirFd: number, name: string): string | null {
   }
 }
 
-export function sameInode(a: Stats | BigIntStats, b: Stats | BigIntStats): boolean {
+function sameInode(a: Stats | BigIntStats, b: Stats | BigIntStats): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 
 import { Manager } from "../src/core/manager.js";
 import { invokeOperation, operations } from "../src/operations/index.js";
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { listDirs, useTempState, waitFor } from "./helpers.js";
 
 const state = useTempState();

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import type { SandboxSpec } from "../src/backends/types.js";
 import type { Manager } from "../src/core/manager.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";

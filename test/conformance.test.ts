@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import * as tar from "tar";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import type { Manager } from "../src/core/manager.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";

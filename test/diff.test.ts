@@ -5,7 +5,8 @@ import type { Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import * as tar from "tar";
-import { diffTrees, normalizeTarPath, treeFromDirectory, treeFromTar } from "../src/diff/index.js";
+import { normalizeTarPath, treeFromTar } from "../src/diff/index.js";
+import { diffTrees, treeFromDirectory } from "./tree-oracle.js";
 import type { Tree, TreeEntry, WorkspaceDiff } from "../src/diff/index.js";
 
 type Spec = Record<string, string | Buffer | { symlink: string } | { dir: true }>;

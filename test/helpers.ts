@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { afterEach } from "vitest";
 
-import { readProcStat } from "../src/agent/process-group.js";
+import { readProcStat } from "../src/process/process-group.js";
 import { Manager, type ManagerOptions } from "../src/core/manager.js";
 
 /**

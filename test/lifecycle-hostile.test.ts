@@ -11,11 +11,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
-import { sandboxMarker } from "../src/agent/ownership.js";
-import { processIsAlive } from "../src/agent/process-group.js";
+import { sandboxMarker } from "../src/process/ownership.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { hostSandboxPaths } from "../src/backends/host/host-backend.js";
 import { Manager } from "../src/core/manager.js";
-import { MAX_COMMAND_BYTES } from "../src/core/limits.js";
+import { MAX_COMMAND_BYTES } from "../src/shared/limits.js";
 import { PyroError } from "../src/errors.js";
 import { invokeOperation } from "../src/operations/index.js";
 import { useTempState, waitFor, withEnv, writeTree } from "./helpers.js";

@@ -9,14 +9,12 @@ import {
   MAX_PATCH_FILE_BYTES,
   decodeManifest,
   diffManifests,
-  diffTrees,
   encodeManifest,
   manifestFromDirectory,
   manifestFromTar,
-  manifestFromTree,
   readTarFiles,
-  treeFromDirectory,
 } from "../src/diff/index.js";
+import { diffTrees, manifestFromTree, treeFromDirectory } from "./tree-oracle.js";
 
 let dirs: string[] = [];
 function tempDir(): string {

@@ -15,6 +15,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { createServer } from "../src/mcp/embed.js";
 import { HOST_PATH_FIELDS } from "../src/mcp/roots.js";
 import { operations } from "../src/operations/index.js";
 import { Pyro } from "../src/sdk/pyro.js";
@@ -484,7 +485,7 @@ describe("host paths an MCP client may name", () => {
     const { root, outside } = dirs();
     const pyro = new Pyro({ backend: "host", baseDir: state.stateDir() });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await pyro.createServer({ allowedPaths: [root] }).connect(serverSide);
+    await createServer(pyro, { allowedPaths: [root] }).connect(serverSide);
     const mcp = new Client({ name: "embedder", version: "0.0.0" });
     await mcp.connect(clientSide);
     cleanups.push(async () => {

@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import * as tar from "tar";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { resolveAgentBundle } from "../src/backends/host/agent-path.js";
+import { resolveAgentBundle } from "../src/shared/agent-bundle.js";
 import { PyroError } from "../src/errors.js";
 import { AgentClient } from "../src/protocol/client.js";
 import {

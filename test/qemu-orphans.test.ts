@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { Manager } from "../src/core/manager.js";
 import { qemuUnavailableReason } from "./guest-helpers.js";
 import { useTempState, waitFor, writeTree } from "./helpers.js";

@@ -13,7 +13,7 @@ import path from "node:path";
 import * as tar from "tar";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { resolveAgentBundle } from "../src/backends/host/agent-path.js";
+import { resolveAgentBundle } from "../src/shared/agent-bundle.js";
 import { GuestRelay } from "../src/backends/qemu/relay.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { FrameDecoder, encodeJson } from "../src/protocol/frames.js";

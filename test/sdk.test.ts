@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 
 import * as pyroMcp from "../src/index.js";
 import { Pyro, PyroError, operations } from "../src/index.js";
+import { createServer } from "../src/mcp/embed.js";
 import { useTempState, writeTree } from "./helpers.js";
 
 const state = useTempState();
@@ -104,7 +105,7 @@ describe("the SDK", () => {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const { InMemoryTransport } = await import("@modelcontextprotocol/sdk/inMemory.js");
     const pyro = client();
-    const server = pyro.createServer();
+    const server = createServer(pyro);
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     const mcp = new Client({ name: "embedder", version: "0.0.0" });

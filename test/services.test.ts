@@ -10,12 +10,13 @@ import path from "node:path";
 
 import { beforeEach, describe, expect, it } from "vitest";
 
-import { WorkspacePaths } from "../src/agent/paths.js";
-import { processIsAlive } from "../src/agent/process-group.js";
-import { normalizeReadiness, probeReadiness, runProbeCommand } from "../src/agent/readiness.js";
+import { WorkspacePaths } from "../src/shared/guest-paths.js";
+import { processIsAlive } from "../src/process/process-group.js";
+import { probeReadiness, runProbeCommand } from "../src/agent/readiness.js";
+import { normalizeReadiness } from "../src/shared/readiness.js";
 import { LogSink, tailText } from "../src/agent/service-log.js";
-import { killOwned, ownedProcesses } from "../src/agent/ownership.js";
-import { checkName } from "../src/core/limits.js";
+import { killOwned, ownedProcesses } from "../src/process/ownership.js";
+import { checkName } from "../src/shared/limits.js";
 import type { Manager } from "../src/index.js";
 
 import { useTempState } from "./helpers.js";

@@ -7,9 +7,9 @@ import { promisify } from "node:util";
 
 import { beforeEach, describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { OutputBuffer } from "../src/agent/output-buffer.js";
-import { ownedProcesses } from "../src/agent/ownership.js";
+import { ownedProcesses } from "../src/process/ownership.js";
 import type { Manager } from "../src/index.js";
 
 import { readUntil, useTempState, waitForForeground } from "./helpers.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { useTempState, withEnv, writeTree } from "./helpers.js";
 
 const state = useTempState();

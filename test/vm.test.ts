@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { Manager } from "../src/core/manager.js";
 import type { PyroError } from "../src/errors.js";
 import { nextStep } from "../src/operations/hints.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import * as tar from "tar";
 import { describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/agent/process-group.js";
+import { processIsAlive } from "../src/process/process-group.js";
 import { editJson, listDirs, useTempState, withEnv, writeTree } from "./helpers.js";
 
 const state = useTempState();

@@ -1,5 +1,5 @@
 import type { Handler } from "./server.js";
-import type { WorkspacePaths } from "./paths.js";
+import type { WorkspacePaths } from "../shared/guest-paths.js";
 
 /** Everything an agent feature module needs; features register handlers and cleanups here. */
 export interface AgentContext {

@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-import { sleep } from "./process-group.js";
+import { sleep } from "../process/process-group.js";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 const USER_CGROUP = path.join(CGROUP_ROOT, "pyro-user");

@@ -1,34 +1,25 @@
 import { spawn } from "node:child_process";
 
 import { ValidationError } from "../errors.js";
+import type { ExecResult } from "../shared/exec-result.js";
 import { CONFINE_SCRIPT, type ExecCgroup, type ExecCgroups } from "./exec-cgroup.js";
-import { OWNER_ENV, killOwned, newOwnerToken, ownerMarker } from "./ownership.js";
-import { killProcessGroup, signalNumber } from "./process-group.js";
+import { OWNER_ENV, killOwned, newOwnerToken, ownerMarker } from "../process/ownership.js";
+import { killProcessGroup, signalNumber } from "../process/process-group.js";
 
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-export const TIMEOUT_EXIT_CODE = 124;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const TIMEOUT_EXIT_CODE = 124;
 /**
  * After the command's shell exited and what it left running was killed, how long to wait
  * for the pipes to close: only a process that escaped the kill still holds them then.
  */
 const STREAM_GRACE_MS = 1_000;
 
-export interface ExecRequest {
+interface ExecRequest {
   command: string;
   cwd: string;
   env?: Record<string, string>;
   timeoutSeconds: number;
   maxOutputBytes?: number;
-}
-
-export interface ExecResult {
-  exit_code: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
 }
 
 /** Collects a stream up to a byte cap and remembers how much it dropped. */

@@ -12,7 +12,7 @@ import fs from "node:fs";
 
 import { ExecCgroups } from "./exec-cgroup.js";
 
-export interface GuestSetup {
+interface GuestSetup {
   /** Where execs are confined, or null when the guest's kernel offers no cgroup v2. */
   cgroups: ExecCgroups | null;
 }

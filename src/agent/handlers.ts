@@ -28,7 +28,7 @@ import { runCommand } from "./exec.js";
 import { streamProduced, withScratch } from "./transfer.js";
 
 /** Upper bound for one uploaded archive; a guest disk is not infinite either. */
-export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
+const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
 
 export function registerCoreHandlers(context: AgentContext): void {
   const { handlers, paths } = context;

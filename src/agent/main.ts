@@ -17,11 +17,11 @@ import { confineExecs } from "./exec.js";
 import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
 import { registerCoreHandlers } from "./handlers.js";
-import { WorkspacePaths } from "./paths.js";
+import { WorkspacePaths } from "../shared/guest-paths.js";
 import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
 import { GUEST_SCRATCH_DIR, prepareScratch } from "./transfer.js";
-import { AGENT_VERSION } from "./version.js";
+import { AGENT_VERSION } from "../protocol/agent-version.js";
 
 interface AgentOptions {
   /** Unix socket to listen on (host backend)... */

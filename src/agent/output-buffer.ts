@@ -1,5 +1,5 @@
 /** Characters of output kept per shell (older output is dropped, cursors stay absolute). */
-export const SHELL_BUFFER_CHARS = 1024 * 1024;
+const SHELL_BUFFER_CHARS = 1024 * 1024;
 const CHUNK_CHARS = 16 * 1024;
 
 /**

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Duplex } from "node:stream";
 
-import { sleep } from "./process-group.js";
+import { sleep } from "../process/process-group.js";
 
 const PORTS_DIR = "/sys/class/virtio-ports";
 
@@ -10,7 +10,7 @@ const PORTS_DIR = "/sys/class/virtio-ports";
  * Finds the device of a named virtio-serial port. There is no udev in a pyro guest, so no
  * /dev/virtio-ports/NAME symlink: the name is read from sysfs instead.
  */
-export function findVirtioPort(name: string): string | null {
+function findVirtioPort(name: string): string | null {
   let entries: string[];
   try {
     entries = fs.readdirSync(PORTS_DIR);

@@ -12,7 +12,7 @@ import {
 } from "../protocol/frames.js";
 
 /** What a handler sees of one request. */
-export interface RequestContext {
+interface RequestContext {
   body: Record<string, unknown>;
   /** The uploaded byte stream, when the client announced one. */
   upload: Readable | null;
@@ -24,7 +24,7 @@ export interface RequestContext {
 
 export type Handler = (context: RequestContext) => Promise<Record<string, unknown>>;
 
-export interface ServerOptions {
+interface ServerOptions {
   handlers: ReadonlyMap<string, Handler>;
   hello: () => Record<string, unknown>;
   /** Called with the `host_time_ms` a client's hello carries (the VM supervisor sends one). */

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { Writable } from "node:stream";
 
 /** Bytes per log file; a stream keeps at most this file and one rotated predecessor. */
-export const SERVICE_LOG_FILE_BYTES = 256 * 1024;
+const SERVICE_LOG_FILE_BYTES = 256 * 1024;
 /** SIGTERM, then SIGKILL after this long (stop). */
 /**
  * The last `tailLines` lines of `text` (all of it for null), and whether anything was

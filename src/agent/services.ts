@@ -10,22 +10,29 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
-import { checkName } from "../core/limits.js";
+import { checkName } from "../shared/limits.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
 import { sessionPrefix } from "./exec.js";
-import { readProcStat } from "./process-group.js";
-import { normalizeReadiness, probeReadiness, type Readiness } from "./readiness.js";
-import { killOwned, newOwnerToken, ownerEnv, ownerMarker, type Owner } from "./ownership.js";
-import { sleep } from "./process-group.js";
+import { readProcStat } from "../process/process-group.js";
+import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
+import { probeReadiness } from "./readiness.js";
+import {
+  killOwned,
+  newOwnerToken,
+  ownerEnv,
+  ownerMarker,
+  type Owner,
+} from "../process/ownership.js";
+import { sleep } from "../process/process-group.js";
 import { LogSink, tailText } from "./service-log.js";
 
-export const STOP_GRACE_MS = 3_000;
+const STOP_GRACE_MS = 3_000;
 /** Teardown (agent shutdown, workspace delete/reset) waits less: the sandbox is going away. */
 const TEARDOWN_GRACE_MS = 1_000;
 const MAX_SERVICES = 32;
 
-export type ServiceState = "starting" | "running" | "exited" | "stopped" | "failed";
+type ServiceState = "starting" | "running" | "exited" | "stopped" | "failed";
 
 interface Service {
   name: string;

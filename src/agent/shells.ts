@@ -16,11 +16,15 @@ import type { AgentContext } from "./context.js";
 import { stringField } from "./context.js";
 import { sessionPrefix } from "./exec.js";
 import { OutputBuffer } from "./output-buffer.js";
-import { killOwned, listProcesses, newOwnerToken, ownerEnv, ownerMarker } from "./ownership.js";
-import { readProcStat, signalNumber, sleep } from "./process-group.js";
-
-export const SHELL_SIGNALS = ["HUP", "INT", "TERM", "KILL"] as const;
-export type ShellSignal = (typeof SHELL_SIGNALS)[number];
+import {
+  killOwned,
+  listProcesses,
+  newOwnerToken,
+  ownerEnv,
+  ownerMarker,
+} from "../process/ownership.js";
+import { readProcStat, signalNumber, sleep } from "../process/process-group.js";
+import { SHELL_SIGNALS } from "../shared/shell-signals.js";
 
 const MAX_SHELLS = 32;
 const MAX_READ_CHARS = 1024 * 1024;

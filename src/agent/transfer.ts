@@ -122,10 +122,7 @@ function endOfData(fifo: string): void {
 }
 
 /** Streams a file to the client in data frames; returns its size. */
-export async function sendFile(
-  file: string,
-  sendData: (chunk: Buffer) => Promise<void>,
-): Promise<number> {
+async function sendFile(file: string, sendData: (chunk: Buffer) => Promise<void>): Promise<number> {
   let size = 0;
   for await (const chunk of createReadStream(file)) {
     size += (chunk as Buffer).length;

@@ -54,7 +54,7 @@ export async function packDirectory(dir: string, file: string): Promise<void> {
 }
 
 /** How to write an archive: on this thread (async fs) or on a worker thread (sync fs). */
-export interface WriteArchiveMode {
+interface WriteArchiveMode {
   /**
    * Pack on a worker thread with node-tar's synchronous writer: about 3x faster for trees
    * of many small files, and the calling thread's event loop stays free (the agent keeps

@@ -58,7 +58,7 @@ export interface ValidateArchiveOptions {
 export const DEFAULT_MAX_ENTRIES = 200_000;
 export const DEFAULT_MAX_TOTAL_BYTES = 8 * 1024 * 1024 * 1024;
 /** A symlink that extraction must create itself (node-tar rewrites absolute/`..` targets). */
-export interface ArchiveSymlink {
+interface ArchiveSymlink {
   /** Normalised member path, relative to the destination. */
   name: string;
   target: string;
@@ -83,7 +83,7 @@ export async function validateArchive(
   return (await inspectArchive(file, options)).summary;
 }
 
-export interface InspectArchiveOptions extends ValidateArchiveOptions {
+interface InspectArchiveOptions extends ValidateArchiveOptions {
   /**
    * Receives the canonical archive of the accepted members (see canonical.ts), ended
    * after the last check passed; on a refusal it is left unended for the caller to discard.

@@ -7,12 +7,12 @@ import { QemuBackend } from "./qemu/qemu-backend.js";
 import { UnavailableBackend } from "./unavailable.js";
 import { BACKEND_NAMES, type Backend, type BackendName } from "./types.js";
 
-export type { Backend, BackendName, RuntimeCapabilities, SandboxSpec } from "./types.js";
+export type { Backend, SandboxSpec } from "./types.js";
 
 /** `mock` is the reference implementation's name for the host backend. */
 const ALIASES: Record<string, BackendName> = { mock: "host" };
 
-export function normalizeBackendName(raw: string): BackendName {
+function normalizeBackendName(raw: string): BackendName {
   const name = ALIASES[raw] ?? raw;
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new ValidationError(
@@ -24,7 +24,7 @@ export function normalizeBackendName(raw: string): BackendName {
 }
 
 /** An explicit backend, else `$PYRO_BACKEND`, else `auto` (decided per sandbox). */
-export type BackendSelection = BackendName | "auto";
+type BackendSelection = BackendName | "auto";
 
 export function backendSelection(
   requested: string | undefined,

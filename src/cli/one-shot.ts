@@ -1,7 +1,7 @@
 import type { Manager } from "../core/manager.js";
 import type { OperationContext } from "../operations/index.js";
 
-export interface RunResult {
+interface RunResult {
   exit_code: number;
   stdout: string;
   stderr: string;

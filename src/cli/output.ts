@@ -19,7 +19,7 @@ export interface JsonOption {
 }
 
 /** How a command prints a successful result for humans. */
-export type HumanPrinter<Result> = (result: Result) => void;
+type HumanPrinter<Result> = (result: Result) => void;
 
 export function addJsonOption(command: Command): Command {
   return command.option("--json", "print the result as JSON (the same object the SDK returns)");
@@ -52,7 +52,7 @@ function progressPrinter(): ((progress: Progress) => void) | undefined {
   return (progress) => process.stderr.write(`pyro: ${progress.message}\n`);
 }
 
-export function writeJson(value: unknown): void {
+function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
@@ -112,7 +112,7 @@ export async function runAction<Result>(
   }
 }
 
-export function withoutUndefined(input: Record<string, unknown>): Record<string, unknown> {
+function withoutUndefined(input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
 }
 

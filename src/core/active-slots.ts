@@ -11,7 +11,7 @@ import { listIds } from "./records-io.js";
  * (a directory without a record yet whose lock a live process holds). Expired ones do not
  * count: they have stopped themselves.
  */
-export async function activeSandboxCount(context: ManagerContext): Promise<number> {
+async function activeSandboxCount(context: ManagerContext): Promise<number> {
   const now = nowSeconds();
   let count = 0;
   for (const id of await listIds(context.layout.vmsDir)) {

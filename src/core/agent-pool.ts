@@ -63,7 +63,7 @@ const UNBOUNDED_OPS = new Set(["archive.import", "archive.export", "tree.manifes
  * How long to wait for an answer before calling the agent wedged: an exec or a service
  * start gets its own limit plus slack, bulk transfers get none, everything else is quick.
  */
-export function defaultTimeout(op: string, body: object): number | undefined {
+function defaultTimeout(op: string, body: object): number | undefined {
   if (UNBOUNDED_OPS.has(op)) return undefined;
   const fields = body as Record<string, unknown>;
   const seconds =

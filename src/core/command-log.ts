@@ -25,12 +25,12 @@ import { QUOTAS, quotaValue } from "./quotas.js";
 export const MAX_LOGGED_TEXT_BYTES = 64 * 1024;
 
 /** The rotated file: the entries before those in `file`. */
-export function rotatedLog(file: string): string {
+function rotatedLog(file: string): string {
   return `${file}.1`;
 }
 
 /** The head of `text` in at most `maxBytes` UTF-8 bytes, never splitting a character. */
-export function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {
+function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {
   // Each UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no encoding.
   if (text.length * 3 <= maxBytes) return { text, truncated: false };
   const bytes = Buffer.from(text, "utf8");
@@ -42,7 +42,7 @@ export function truncateUtf8(text: string, maxBytes: number): { text: string; tr
 }
 
 /** An entry as the log keeps it: long texts cut to MAX_LOGGED_TEXT_BYTES with a note. */
-export function boundedEntry(entry: CommandLogEntry): CommandLogEntry {
+function boundedEntry(entry: CommandLogEntry): CommandLogEntry {
   const command = truncateUtf8(entry.command, MAX_LOGGED_TEXT_BYTES);
   const stdout = truncateUtf8(entry.stdout, MAX_LOGGED_TEXT_BYTES);
   const stderr = truncateUtf8(entry.stderr, MAX_LOGGED_TEXT_BYTES);
@@ -95,7 +95,7 @@ export async function clearCommands(file: string): Promise<void> {
   await fs.rm(rotatedLog(file), { force: true });
 }
 
-export interface ReadCommandsOptions {
+interface ReadCommandsOptions {
   /** Only entries with a greater sequence number (a cursor from a previous page). */
   afterSequence?: number;
   /** The first `limit` entries (after the cursor). */
@@ -104,7 +104,7 @@ export interface ReadCommandsOptions {
   tail?: number;
 }
 
-export interface CommandPage {
+interface CommandPage {
   entries: CommandLogEntry[];
   /** Entries readable in the log (after the cursor), whether returned or not. */
   available: number;
@@ -117,7 +117,7 @@ export interface CommandPage {
 }
 
 /** The most entries one page may ask for (`limit` or `tail`). */
-export const MAX_PAGE_ENTRIES = 10_000;
+const MAX_PAGE_ENTRIES = 10_000;
 
 function checkCount(field: string, value: number | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;

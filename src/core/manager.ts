@@ -3,11 +3,11 @@ import { StateLayout, defaultEnvironmentCacheDir, defaultStateDir } from "../sto
 import type { WorkspaceRecord } from "../store/records.js";
 import { AgentPool } from "./agent-pool.js";
 import type { ManagerContext } from "./context.js";
-import { doctorReport } from "../doctor.js";
+import { doctorReport } from "./doctor.js";
 import type { EnvironmentName } from "../environments/catalog.js";
 import type { ProgressListener } from "../environments/progress.js";
 import { pullEnvironment } from "../environments/pull.js";
-import { LIMITS, checkEnvironment } from "./limits.js";
+import { LIMITS, checkEnvironment } from "../shared/limits.js";
 import { vmPayload, workspacePayload, type ServiceCounts } from "./payloads.js";
 import type { ProgressOptions } from "./progress.js";
 import { reapExpired, reapExpiredWorkspaces } from "./reaper.js";
@@ -122,6 +122,12 @@ export class Manager {
   /** Builds (or repairs, or refreshes the agent of) a cached environment. */
   pullEnvironment(name: string, options: { force?: boolean; onProgress?: ProgressListener } = {}) {
     return pullEnvironment(this.context.backends.environments, name, options);
+  }
+
+  /** Every catalogue environment and its cache entry in full: every digest is checked. */
+  async describeEnvironments() {
+    const store = this.context.backends.environments;
+    return { cache_dir: store.cacheDir, environments: await store.list({ full: true }) };
   }
 
   /** One environment in full: every digest is checked. */

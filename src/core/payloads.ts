@@ -1,4 +1,4 @@
-import type { ExecResult } from "../agent/exec.js";
+import type { ExecResult } from "../shared/exec-result.js";
 import type { SandboxCommon, VmRecord, WorkspaceRecord } from "../store/records.js";
 
 export interface ServiceCounts {

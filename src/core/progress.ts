@@ -1,6 +1,5 @@
-import type { ProgressEvent } from "../progress.js";
+import type { ProgressEvent } from "../shared/progress.js";
 
-export type { ProgressEvent };
 
 /** Optional trailing argument of the long manager operations. */
 export interface ProgressOptions {

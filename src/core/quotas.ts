@@ -5,7 +5,7 @@ import { PyroError, ValidationError } from "../errors.js";
  * default and an environment variable that raises or lowers it for the process that runs
  * the operation (CLI, SDK or MCP server), read at every call.
  */
-export interface Quota {
+interface Quota {
   /** Environment variable that overrides the default. */
   env: string;
   default: number;
@@ -70,7 +70,7 @@ export function quotaValue(quota: Quota, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** "2147483648 bytes (2 GiB)" — exact for scripts, rounded for people. */
-export function describeAmount(quota: Quota, value: number): string {
+function describeAmount(quota: Quota, value: number): string {
   if (quota.unit === "count") return String(value);
   const human =
     value >= GIB

@@ -15,7 +15,7 @@ import {
   type VmRecord,
   type WorkspaceRecord,
 } from "../store/records.js";
-import { checkId } from "./limits.js";
+import { checkId } from "../shared/limits.js";
 
 export function newId(): string {
   return randomBytes(6).toString("hex");

@@ -12,15 +12,15 @@ import {
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
-import { LIMITS, checkEnvironment, checkIntRange } from "./limits.js";
+import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 
-export function sandboxIdOf(record: SandboxRecord): string {
+function sandboxIdOf(record: SandboxRecord): string {
   return record.kind === "workspace" ? record.workspace_id : record.vm_id;
 }
 
-export function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
+function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
   const id = sandboxIdOf(record);
   return {
     sandboxId: id,
@@ -124,7 +124,7 @@ export interface SandboxInput {
  * against the total, not the momentary MemAvailable, so the same request gets the same
  * answer from one minute to the next; each sandbox's own use is bounded by its mem_mib.
  */
-export function checkHostMemory(memMib: number): number {
+function checkHostMemory(memMib: number): number {
   const hostMib = Math.floor(os.totalmem() / (1024 * 1024));
   if (memMib > hostMib) {
     throw new ValidationError(

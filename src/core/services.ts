@@ -8,8 +8,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { normalizeGuestPath } from "../agent/paths.js";
-import { normalizeReadiness, type Readiness } from "../agent/readiness.js";
+import { normalizeGuestPath } from "../shared/guest-paths.js";
+import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { backendOf } from "./sandbox.js";
 import {
@@ -23,11 +23,11 @@ import {
 } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { checkCommand, checkIntRange, checkName, checkTimeout } from "./limits.js";
+import { checkCommand, checkIntRange, checkName, checkTimeout } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
-export const SERVICE_DEFAULTS = {
+const SERVICE_DEFAULTS = {
   readyTimeoutSeconds: 30,
   readyIntervalMs: 500,
   tailLines: 200,
@@ -317,7 +317,6 @@ async function saveMirror(
 function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
   return ServiceSchema.parse({ ...mirror, workspace_id: record.workspace_id });
 }
-export type ServicePayload = Service;
 
 async function agentCall<T>(
   context: ManagerContext,

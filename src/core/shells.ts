@@ -4,15 +4,15 @@
  * module validates input with field-named messages, checks the workspace is running and
  * forwards. Nothing about a shell is stored on the host.
  */
-import { normalizeGuestPath } from "../agent/paths.js";
-import { SHELL_SIGNALS, type ShellSignal } from "../agent/shells.js";
+import { normalizeGuestPath } from "../shared/guest-paths.js";
+import { SHELL_SIGNALS, type ShellSignal } from "../shared/shell-signals.js";
 import { NotFoundError, PyroError, ValidationError } from "../errors.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
-import { checkIntRange } from "./limits.js";
+import { checkIntRange } from "../shared/limits.js";
 import { requireStarted } from "./workspace-ops.js";
 
-export const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
+const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
 const MAX_DIMENSION = 1000;
 const MAX_READ_CHARS = 1024 * 1024;
 const MAX_INPUT_CHARS = 64 * 1024;

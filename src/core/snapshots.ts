@@ -12,7 +12,7 @@ import {
 } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { checkName } from "./limits.js";
+import { checkName } from "../shared/limits.js";
 import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
 import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
 import { downloadArchive } from "./workspace-create.js";

@@ -9,7 +9,7 @@ import { tempSibling, commitTemp } from "../store/atomic.js";
 import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import { claimActiveSlot } from "./active-slots.js";
-import { checkHostPath } from "./limits.js";
+import { checkHostPath } from "../shared/limits.js";
 import type { ManagerContext } from "./context.js";
 import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
@@ -38,7 +38,7 @@ export interface CreateWorkspaceInput extends SandboxInput {
 }
 
 /** A seed or sync source, checked before anything is created. */
-export interface SourceArchive {
+interface SourceArchive {
   mode: "directory" | "tar_archive";
   sourcePath: string;
   /** The input field it came from (seed_path, source_path), for messages. */
@@ -199,7 +199,7 @@ export async function downloadArchive(
   }
 }
 
-export function buildWorkspaceRecord(
+function buildWorkspaceRecord(
   backend: Backend,
   input: CreateWorkspaceInput,
   seed: WorkspaceSeed,

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { normalizeGuestPath } from "../agent/paths.js";
+import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { PyroError, StateError, ValidationError } from "../errors.js";
 import { sweepDeadTemps, tempSibling } from "../store/atomic.js";
 import { lockHolderAlive } from "../store/lock.js";
@@ -10,11 +10,11 @@ import { appendCommand, readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
 import { commandPayload } from "./payloads.js";
 import { nowSeconds } from "./context.js";
-import { checkCommand, checkHostPath, checkTimeout } from "./limits.js";
+import { checkCommand, checkHostPath, checkTimeout } from "../shared/limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
-import type { ExecResult } from "../agent/exec.js";
+import type { ExecResult } from "../shared/exec-result.js";
 
 /**
  * Loads a workspace and reconciles it with reality: an expired workspace is deleted and

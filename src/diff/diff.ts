@@ -7,9 +7,9 @@
  */
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import type { Manifest, ManifestEntry } from "./manifest.js";
-import type { Tree, TreeEntry, TreeEntryType } from "./tree.js";
+import type { TreeEntryType } from "./tree.js";
 
-export type DiffStatus = "added" | "modified" | "deleted" | "type_changed";
+type DiffStatus = "added" | "modified" | "deleted" | "type_changed";
 
 export interface DiffEntry {
   path: string;
@@ -42,41 +42,16 @@ export interface WorkspaceDiff {
 const PATCH_CONTEXT = 3;
 
 /**
- * The entries a tree contributes to a diff: files, symlinks, and directories
- * that have no children in that tree. A non-empty directory is implied by its
- * children and is never compared itself.
- */
-export function comparableEntries(tree: Tree): Map<string, TreeEntry> {
-  const parents = new Set<string>();
-  for (const path of tree.keys()) {
-    const slash = path.lastIndexOf("/");
-    if (slash > 0) parents.add(path.slice(0, slash));
-  }
-  const result = new Map<string, TreeEntry>();
-  for (const [path, entry] of tree) {
-    if (entry.type === "directory" && parents.has(path)) continue;
-    result.set(path, entry);
-  }
-  return result;
-}
-
-/**
  * Decode `content` as UTF-8 when it is text: valid UTF-8 with no NUL byte.
  * Validity is checked by round-tripping (invalid sequences decode to U+FFFD and
  * re-encode differently), which needs neither ICU nor `buffer.isUtf8`.
  */
-export function decodeText(content: Buffer): string | null {
+function decodeText(content: Buffer): string | null {
   if (content.indexOf(0) !== -1) return null;
   const text = content.toString("utf8");
   // Cheap length check first: a replacement usually changes the byte count.
   if (Buffer.byteLength(text, "utf8") !== content.length) return null;
   return Buffer.from(text, "utf8").equals(content) ? text : null;
-}
-
-function sameContent(a: TreeEntry, b: TreeEntry): boolean {
-  if (a.type === "file" && b.type === "file") return a.content.equals(b.content);
-  if (a.type === "symlink" && b.type === "symlink") return a.target === b.target;
-  return a.type === "directory" && b.type === "directory";
 }
 
 function sameDigest(a: ManifestEntry, b: ManifestEntry): boolean {
@@ -123,7 +98,7 @@ interface Change<E> {
 }
 
 /** Which comparable entries changed, and how, sorted by path. */
-function classify<E extends { type: TreeEntryType }>(
+export function classify<E extends { type: TreeEntryType }>(
   before: ReadonlyMap<string, E>,
   after: ReadonlyMap<string, E>,
   same: (a: E, b: E) => boolean,
@@ -164,7 +139,7 @@ function patchable<E extends { type: TreeEntryType }>(change: Change<E>): boolea
   );
 }
 
-function assemble<E extends { type: TreeEntryType }>(
+export function assemble<E extends { type: TreeEntryType }>(
   changes: Change<E>[],
   patchFor: (change: Change<E>) => string | null,
 ): WorkspaceDiff {
@@ -196,20 +171,8 @@ function assemble<E extends { type: TreeEntryType }>(
   return { changed: summary.total > 0, summary, entries, patch: patches.join("") };
 }
 
-/** Compare `current` against `baseline`. Entries are sorted by path. */
-export function diffTrees(baseline: Tree, current: Tree): WorkspaceDiff {
-  const changes = classify(comparableEntries(baseline), comparableEntries(current), sameContent);
-  return assemble(changes, (change) =>
-    textPatch(
-      change.path,
-      change.before?.type === "file" ? change.before.content : undefined,
-      change.after?.type === "file" ? change.after.content : undefined,
-    ),
-  );
-}
-
 /** Fetches file bodies for the paths a manifest diff needs to patch. */
-export interface ContentLoader {
+interface ContentLoader {
   before(paths: string[]): Promise<Map<string, Buffer>>;
   after(paths: string[]): Promise<Map<string, Buffer>>;
 }
@@ -222,7 +185,7 @@ export const MAX_PATCH_FILE_BYTES = 2 * 1024 * 1024;
 
 /**
  * Compare two manifests; only the bodies of changed files small enough to patch
- * are fetched through `loader`. Gives the same result as diffTrees on the
+ * are fetched through `loader`. Gives the same result as the tree oracle (test/tree-oracle.ts) on the
  * trees the manifests were made from (up to MAX_PATCH_FILE_BYTES).
  */
 export async function diffManifests(

@@ -1,18 +1,9 @@
-export type { Tree, TreeEntry, TreeEntryType, TreeFromTarOptions } from "./tree.js";
-export { treeFromDirectory, treeFromTar, normalizeTarPath } from "./tree.js";
-export type { DiffEntry, DiffStatus, DiffSummary, WorkspaceDiff } from "./diff.js";
+export type { Tree, TreeEntry } from "./tree.js";
+export { treeFromTar, normalizeTarPath } from "./tree.js";
+export type { WorkspaceDiff } from "./diff.js";
+export { diffManifests, MAX_PATCH_FILE_BYTES } from "./diff.js";
+export type { DigestCache, Manifest } from "./manifest.js";
 export {
-  diffTrees,
-  diffManifests,
-  comparableEntries,
-  decodeText,
-  textPatch,
-  MAX_PATCH_FILE_BYTES,
-} from "./diff.js";
-export type { ContentLoader } from "./diff.js";
-export type { DigestCache, Manifest, ManifestEntry } from "./manifest.js";
-export {
-  manifestFromTree,
   manifestFromDirectory,
   manifestFromTar,
   readTarFiles,

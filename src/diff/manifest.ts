@@ -16,7 +16,7 @@ import type { ReadEntry } from "tar";
 
 import { fdPath, openFileAt, readlinkAt } from "../no-follow.js";
 import { isVanished, walkDirectory } from "./fs-walk.js";
-import { normalizeTarPath, type Tree } from "./tree.js";
+import { normalizeTarPath } from "./tree.js";
 
 export type ManifestEntry =
   | { type: "file"; size: number; sha256: string }
@@ -58,25 +58,6 @@ function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>
   const empty: string[] = [];
   for (const dir of directories) if (!parents.has(dir)) empty.push(dir);
   return empty;
-}
-
-export function manifestFromTree(tree: Tree): Manifest {
-  const manifest: Manifest = new Map();
-  const directories: string[] = [];
-  for (const [path, entry] of tree) {
-    if (entry.type === "file")
-      manifest.set(path, {
-        type: "file",
-        size: entry.content.length,
-        sha256: sha256(entry.content),
-      });
-    else if (entry.type === "symlink")
-      manifest.set(path, { type: "symlink", target: entry.target });
-    else directories.push(path);
-  }
-  for (const dir of emptyDirectories(directories, tree.keys()))
-    manifest.set(dir, { type: "directory" });
-  return manifest;
 }
 
 /**

@@ -1,17 +1,12 @@
 /**
- * In-memory snapshots of a workspace tree, loaded from a host directory or a
- * tar archive. Both loaders produce the same shape so the diff engine does not
- * care where a side came from.
+ * In-memory snapshots of a workspace tree, loaded from a tar archive (the changed
+ * files' bodies a diff fetches). The tests' oracle (test/tree-oracle.ts) loads the
+ * same shape from a host directory.
  *
  * This module is bundled into the guest agent, which runs on Node 18: only use
  * Node 18 APIs here.
  */
 import { list as tarList } from "tar";
-
-import { closeSync, lstatSync, readFileSync } from "node:fs";
-
-import { fdPath, openFileAt, readlinkAt } from "../no-follow.js";
-import { isVanished, walkDirectory } from "./fs-walk.js";
 import type { ReadEntry } from "tar";
 
 export type TreeEntry =
@@ -24,37 +19,6 @@ export type TreeEntryType = TreeEntry["type"];
  * The root itself is never an entry.
  */
 export type Tree = Map<string, TreeEntry>;
-
-/**
- * Snapshot a host directory (see walkDirectory for what is listed). Files and symlinks
- * are read relative to their parent's descriptor, never through a symlink; entries that
- * vanish or are swapped while the tree is being read are skipped.
- */
-export async function treeFromDirectory(dir: string | number): Promise<Tree> {
-  const tree: Tree = new Map();
-  const directories = await walkDirectory(dir, ({ dirFd, name, rel, type }) => {
-    if (type === "symlink") {
-      const target = readlinkAt(dirFd, name);
-      if (target !== null) tree.set(rel, { type: "symlink", target });
-      return;
-    }
-    let fd: number | null;
-    try {
-      fd = openFileAt(dirFd, name, lstatSync(fdPath(dirFd, name)));
-    } catch (err) {
-      if (isVanished(err)) return;
-      throw err;
-    }
-    if (fd === null) return;
-    try {
-      tree.set(rel, { type: "file", content: readFileSync(fd) });
-    } finally {
-      closeSync(fd);
-    }
-  });
-  for (const rel of directories) tree.set(rel, { type: "directory" });
-  return tree;
-}
 
 /**
  * Normalise a tar member name into a tree key: drops empty and `.` segments
@@ -72,7 +36,7 @@ export function normalizeTarPath(name: string): string | null {
   return parts.length === 0 ? null : parts.join("/");
 }
 
-export interface TreeFromTarOptions {
+interface TreeFromTarOptions {
   /**
    * Abort when decompressed bytes exceed this multiple of compressed bytes.
    * Defaults to node-tar's own default (1000); `Infinity` disables the guard.

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
-import { resolveAgentBundle } from "../backends/host/agent-path.js";
+import { resolveAgentBundle } from "../shared/agent-bundle.js";
 
 /**
  * The files of the guest agent as built by this package: the bundle and the archive worker

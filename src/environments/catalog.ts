@@ -1,5 +1,5 @@
-import type { ENVIRONMENTS } from "../core/limits.js";
-import { ENVIRONMENT_DESCRIPTIONS } from "../core/limits.js";
+import type { ENVIRONMENTS } from "../shared/limits.js";
+import { ENVIRONMENT_DESCRIPTIONS } from "../shared/limits.js";
 
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 
@@ -29,7 +29,7 @@ const GUEST_RUNTIME = [
   "ca-certificates",
 ];
 
-export interface EnvironmentRecipe {
+interface EnvironmentRecipe {
   name: EnvironmentName;
   description: string;
   /** Packages added to debootstrap's minbase variant (bash and coreutils are in minbase). */

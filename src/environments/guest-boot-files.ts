@@ -2,7 +2,7 @@ import { AGENT_PORT_NAME } from "./catalog.js";
 
 /** Where the image keeps the agent bundle and the pyro init script. */
 export const GUEST_AGENT_DIR = "/opt/pyro";
-export const GUEST_AGENT_FILE = `${GUEST_AGENT_DIR}/pyro-agent.mjs`;
+const GUEST_AGENT_FILE = `${GUEST_AGENT_DIR}/pyro-agent.mjs`;
 export const GUEST_INIT_FILE = "/sbin/pyro-init";
 
 /**

@@ -5,7 +5,7 @@ import path from "node:path";
 import { PyroError } from "../errors.js";
 
 /** Host programs pyro runs, and the Debian package that provides each. */
-export const HOST_TOOL_PACKAGES: Record<string, string> = {
+const HOST_TOOL_PACKAGES: Record<string, string> = {
   debootstrap: "debootstrap",
   "mkfs.ext4": "e2fsprogs",
   debugfs: "e2fsprogs",
@@ -55,7 +55,7 @@ export function requireTools(names: string[], purpose: string): Record<string, s
   return found;
 }
 
-export interface RunOptions {
+interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Called with each line the tool prints (progress for long steps). */

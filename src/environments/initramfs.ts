@@ -14,7 +14,7 @@ import { runTool } from "./host-tools.js";
  * Resolves the modules the initramfs must load, dependencies first, from the modules.dep
  * that `depmod -b` generated for the extracted kernel package.
  */
-export async function moduleLoadOrder(modulesDir: string, wanted: string[]): Promise<string[]> {
+async function moduleLoadOrder(modulesDir: string, wanted: string[]): Promise<string[]> {
   const depFile = path.join(modulesDir, "modules.dep");
   const lines = (await fs.readFile(depFile, "utf8")).split("\n");
   const deps = new Map<string, string[]>();

@@ -1,6 +1,5 @@
-import type { ProgressEvent } from "../progress.js";
+import type { ProgressEvent } from "../shared/progress.js";
 
-export type { ProgressEvent };
 export type ProgressListener = (event: ProgressEvent) => void;
 
 /** Numbers phases as they start: "[3/8] building initramfs". */

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { checkEnvironment } from "../core/limits.js";
+import { checkEnvironment } from "../shared/limits.js";
 import { withLock } from "../store/lock.js";
 import { agentFiles } from "./agent-files.js";
 import { buildEnvironment } from "./build.js";
@@ -13,7 +13,7 @@ import { phaseReporter, type ProgressListener } from "./progress.js";
 import { agentRecord, artifact, installEntry, withStaging } from "./staging.js";
 import type { EnvironmentStore } from "./store.js";
 
-export interface PullOptions {
+interface PullOptions {
   /** Rebuild even when a valid entry exists. */
   force?: boolean;
   onProgress?: ProgressListener;

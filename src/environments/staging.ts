@@ -7,7 +7,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 
 import { PROTOCOL_VERSION } from "../protocol/frames.js";
-import { AGENT_VERSION } from "../agent/version.js";
+import { AGENT_VERSION } from "../protocol/agent-version.js";
 import { writeJsonAtomic } from "../store/atomic.js";
 import type { EnvironmentName } from "./catalog.js";
 import type { Artifact, EnvironmentManifest } from "./manifest.js";

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { ENVIRONMENTS } from "../core/limits.js";
+import { ENVIRONMENTS } from "../shared/limits.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { writeJsonAtomic } from "../store/atomic.js";
 import { readRecord } from "../store/records.js";
@@ -11,9 +11,9 @@ import { agentFiles } from "./agent-files.js";
 import { RECIPES, RECIPE_VERSION, entryDirName, type EnvironmentName } from "./catalog.js";
 import { ManifestSchema, type Artifact, type EnvironmentManifest } from "./manifest.js";
 
-export type EntryStatus = "installed" | "missing" | "broken" | "stale";
+type EntryStatus = "installed" | "missing" | "broken" | "stale";
 
-export interface EntryCheck {
+interface EntryCheck {
   status: EntryStatus;
   /** Why the entry is not `installed`; null when it is. */
   reason: string | null;

@@ -20,9 +20,9 @@ export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
-export const INVALID_PARAMS = -32602;
+const INVALID_PARAMS = -32602;
 
-export type RequestId = string | number;
+type RequestId = string | number;
 
 export interface ErrorAnswer {
   jsonrpc: "2.0";
@@ -35,7 +35,7 @@ export function errorAnswer(id: RequestId | null, code: number, message: string)
 }
 
 /** A message the SDK may handle, or why not and (for an invalid request) the answer to send. */
-export type Gated =
+type Gated =
   { ok: true; message: JSONRPCMessage } | { ok: false; reason: string; answer: ErrorAnswer | null };
 
 /** Parses one message's text (a stdio line, an HTTP body holding one message). */

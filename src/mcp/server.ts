@@ -22,7 +22,7 @@ import { HostPathGuard, type ConfiguredRoots } from "./roots.js";
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export interface McpServerOptions {
+interface McpServerOptions {
   /**
    * Host directories the client may make pyro read from or write to (seed_path,
    * source_path, output_path), used when the client does not declare MCP roots; default

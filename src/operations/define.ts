@@ -2,7 +2,7 @@ import type { z } from "zod";
 
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
-import type { ProgressEvent } from "../progress.js";
+import type { ProgressEvent } from "../shared/progress.js";
 
 /** A step of a long operation (boot, seed, baseline), for MCP progress and CLI stderr. */
 export type Progress = ProgressEvent;

@@ -12,7 +12,7 @@ import type { ErrorCode } from "../errors.js";
  * guest backend), or the operator chose PYRO_BACKEND=host. Never when a guest is one
  * `pyro env pull` away, or when only a capability (network) is missing.
  */
-export type HintSurface = "mcp" | "cli";
+type HintSurface = "mcp" | "cli";
 
 interface Hint {
   mcp: string;
@@ -20,7 +20,7 @@ interface Hint {
 }
 
 /** The error fields a hint depends on (a PyroError, or its wire form). */
-export interface HintInput {
+interface HintInput {
   code: ErrorCode;
   details?: Record<string, unknown>;
 }

@@ -3,15 +3,8 @@ import { NotFoundError } from "../errors.js";
 import { findOperation, operations } from "./catalog.js";
 import { parseInput, type OperationContext } from "./define.js";
 
-export { catalogue, operations, findOperation, type CatalogueOperation } from "./catalog.js";
-export {
-  defineOperation,
-  parseInput,
-  type AnyOperation,
-  type Operation,
-  type OperationContext,
-  type Progress,
-} from "./define.js";
+export { catalogue, operations, type CatalogueOperation } from "./catalog.js";
+export { type AnyOperation, type OperationContext, type Progress } from "./define.js";
 
 /** The operation called `name`, or a not_found error that lists the real ones. */
 export function requireOperation(name: string) {

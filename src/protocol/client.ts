@@ -13,7 +13,7 @@ import {
 } from "./frames.js";
 import { withSocketAddress } from "./socket-address.js";
 
-export interface AgentHello {
+interface AgentHello {
   protocol_version: number;
   agent_version: string;
   node_version: string;

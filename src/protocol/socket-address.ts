@@ -9,7 +9,7 @@ import path from "node:path";
  * the directory itself: open it and use `/proc/self/fd/<fd>/<name>`, which the kernel
  * resolves through the open directory and which is short whatever the directory's path.
  */
-export const MAX_SOCKET_PATH_BYTES = 107;
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Runs `use` with an address for `socketPath` that fits sun_path (see above). */
 export async function withSocketAddress<T>(

@@ -5,11 +5,9 @@
  * validated by the catalogue, so a bad value fails here with the very message (and
  * PyroError code) the MCP server and the CLI give.
  */
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { z } from "zod";
 
 import { Manager } from "../core/manager.js";
-import { createMcpServer } from "../mcp/server.js";
 import {
   catalogue,
   invokeOperation,
@@ -65,20 +63,6 @@ export class Pyro {
       baseDir: options.baseDir,
       environmentCacheDir: options.cacheDir,
       maxActiveVms: options.maxActiveVms,
-    });
-  }
-
-  /**
-   * The MCP server for this client's runtime, to connect to a transport of your choice. Its
-   * clients may only name host paths (seed_path, source_path, output_path) under their MCP
-   * roots, else under `allowedPaths`, else under the working directory.
-   */
-  createServer(options: { allowedPaths?: string[] } = {}): McpServer {
-    const { allowedPaths } = options;
-    return createMcpServer(this.manager, {
-      roots: allowedPaths
-        ? { paths: allowedPaths, source: "createServer({ allowedPaths })" }
-        : undefined,
     });
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { isSameProcess, readProcStat } from "../agent/process-group.js";
+import { isSameProcess, readProcStat } from "../process/process-group.js";
 
 /**
  * A sibling temp name: same directory, so the final rename is atomic on one filesystem.

@@ -3,7 +3,7 @@ import { readlinkSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { isSameProcess, readProcStat, sleep } from "../agent/process-group.js";
+import { isSameProcess, readProcStat, sleep } from "../process/process-group.js";
 import { PyroError } from "../errors.js";
 
 /**
@@ -28,7 +28,7 @@ const HEARTBEAT_MS = 5_000;
 const BREAKER_STALE_MS = 5_000;
 const OWNER_FILE = "owner.json";
 
-export interface LockOwner {
+interface LockOwner {
   pid: number;
   start_ticks: number | null;
   pid_ns: string | null;

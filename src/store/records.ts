@@ -7,7 +7,7 @@ import { writeJsonAtomic } from "./atomic.js";
 
 export const SCHEMA_VERSION = 1;
 
-export const RuntimeSchema = z.object({
+const RuntimeSchema = z.object({
   pid: z.number().int(),
   /** /proc start time of `pid`, so a recycled pid is never mistaken for our agent. */
   pid_start_ticks: z.number().nullable(),
@@ -50,7 +50,7 @@ export const VmRecordSchema = z.object({
 });
 export type VmRecord = z.infer<typeof VmRecordSchema>;
 
-export const WorkspaceSeedSchema = z.object({
+const WorkspaceSeedSchema = z.object({
   mode: z.enum(["empty", "directory", "tar_archive"]),
   seed_path: z.string().nullable(),
   entry_count: z.number().int().optional(),

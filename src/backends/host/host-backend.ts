@@ -2,20 +2,20 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-import { SANDBOX_ENV, killOwned, sandboxMarker } from "../../agent/ownership.js";
+import { SANDBOX_ENV, killOwned, sandboxMarker } from "../../process/ownership.js";
 import {
   isSameProcess,
   killProcessGroup,
   readProcStat,
   sleep,
   waitForExit,
-} from "../../agent/process-group.js";
+} from "../../process/process-group.js";
 import { PyroError } from "../../errors.js";
 import { AgentClient } from "../../protocol/client.js";
 import type { RuntimeRecord } from "../../store/records.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
 import { socketPathFor } from "../socket-path.js";
-import { resolveAgentBundle } from "./agent-path.js";
+import { resolveAgentBundle } from "../../shared/agent-bundle.js";
 
 const BOOT_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;

@@ -3,7 +3,7 @@ import fs from "node:fs";
 
 import { findTool } from "../../environments/host-tools.js";
 
-export const QEMU_BINARY = "qemu-system-x86_64";
+const QEMU_BINARY = "qemu-system-x86_64";
 
 export interface KvmReport {
   device: string;

@@ -8,7 +8,7 @@ import {
   readProcStat,
   sleep,
   waitForExit,
-} from "../../agent/process-group.js";
+} from "../../process/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
 import { requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
@@ -36,7 +36,7 @@ import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
  * headroom, shared with uploads staged for validation (a push of N bytes needs about 2N
  * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
  */
-export const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
+const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 

@@ -12,7 +12,7 @@ import {
   readProcStat,
   sleep,
   waitForExit,
-} from "../../agent/process-group.js";
+} from "../../process/process-group.js";
 import { PyroError } from "../../errors.js";
 import { readRecord } from "../../store/records.js";
 import { socketPathFor } from "../socket-path.js";

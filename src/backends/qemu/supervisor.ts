@@ -11,7 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
-import { readProcStat, sleep } from "../../agent/process-group.js";
+import { readProcStat, sleep } from "../../process/process-group.js";
 import { listenAtomically } from "../../protocol/listen.js";
 import { withSocketAddress } from "../../protocol/socket-address.js";
 import { writeJsonAtomic } from "../../store/atomic.js";

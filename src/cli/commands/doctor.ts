@@ -19,7 +19,7 @@ export function registerDoctorCommand(program: Command): void {
       options,
       (manager) => manager.doctor(),
       async (report) => {
-        const { renderDoctor } = await import("../../doctor.js");
+        const { renderDoctor } = await import("../../core/doctor.js");
         process.stdout.write(renderDoctor(report));
       },
     ),

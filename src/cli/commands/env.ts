@@ -26,10 +26,7 @@ export function registerEnvCommands(program: Command): void {
   ).action((options: JsonOption) =>
     runAction(
       options,
-      async (manager) => {
-        const store = manager.context.backends.environments;
-        return { cache_dir: store.cacheDir, environments: await store.list({ full: true }) };
-      },
+      (manager) => manager.describeEnvironments(),
       (result) => {
         process.stdout.write(`cache: ${result.cache_dir}\n`);
         for (const row of result.environments) {

@@ -40,7 +40,7 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<void>
   while (processIsAlive(pid) && Date.now() < deadline) await sleep(20);
 }
 
-export interface ProcStat {
+interface ProcStat {
   state: string;
   ppid: number;
   pgid: number;

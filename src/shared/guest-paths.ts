@@ -78,7 +78,7 @@ export class WorkspacePaths {
 }
 
 /** A guest path in its three spellings. */
-export interface ResolvedPath {
+interface ResolvedPath {
   /** Normalised absolute guest path (`/workspace/...`). */
   guest: string;
   /** Where it lives for this agent (path-based: only for things that may follow links). */

@@ -18,7 +18,7 @@ export const ENVIRONMENT_DESCRIPTIONS: Record<(typeof ENVIRONMENTS)[number], str
 };
 
 /** Snapshot and service names. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function checkIntRange(field: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {

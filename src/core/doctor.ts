@@ -1,8 +1,8 @@
 import os from "node:os";
 
-import type { BackendRegistry } from "./backends/index.js";
-import { chooseAccelerator, findQemu, probeKvm, qemuVersion } from "./backends/qemu/detect.js";
-import { findTool } from "./environments/host-tools.js";
+import type { BackendRegistry } from "../backends/index.js";
+import { chooseAccelerator, findQemu, probeKvm, qemuVersion } from "../backends/qemu/detect.js";
+import { findTool } from "../environments/host-tools.js";
 
 /**
  * What `pyro doctor` reports: can this host boot real guests, with which backend, and if
@@ -77,7 +77,7 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
   };
 }
 
-export type DoctorReport = Awaited<ReturnType<typeof doctorReport>>;
+type DoctorReport = Awaited<ReturnType<typeof doctorReport>>;
 
 /** The human rendering of the report. */
 export function renderDoctor(report: DoctorReport): string {

@@ -1,6 +1,6 @@
 import path from "node:path";
 
-import { packageFile } from "../../package-root.js";
+import { packageFile } from "../package-root.js";
 
 /**
  * Finds the bundled agent (dist/agent/pyro-agent.mjs). `$PYRO_AGENT_PATH` overrides it,
