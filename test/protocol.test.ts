@@ -18,6 +18,7 @@ import {
   encodeFrame,
   encodeJson,
 } from "../src/protocol/frames.js";
+import { PROTOCOL_MAX } from "../src/protocol/negotiate.js";
 import { waitFor } from "./helpers.js";
 
 describe("frames", () => {
@@ -89,7 +90,7 @@ describe("the agent over a real socket", () => {
   it("says hello with its version and capabilities", async () => {
     const { socket } = await startAgent();
     const { client, hello } = await AgentClient.connect(socket);
-    expect(hello.protocol_version).toBe(1);
+    expect(hello.protocol_version).toBe(PROTOCOL_MAX);
     expect(hello.workspace_root).toBe("/workspace");
     expect(hello.capabilities).toEqual(
       expect.arrayContaining(["exec", "archive.import", "archive.export"]),
@@ -117,15 +118,15 @@ describe("the agent over a real socket", () => {
   it("returns structured errors and keeps serving", async () => {
     const { socket } = await startAgent();
     const { client } = await AgentClient.connect(socket);
-    const unknown = await client.request("nope").catch((error: unknown) => error);
+    const unknown = await client.requestRaw("nope", {}).catch((error: unknown) => error);
     expect(unknown).toBeInstanceOf(PyroError);
     expect((unknown as PyroError).code).toBe("protocol_error");
     const escape = await client
-      .request("exec", { command: "true", cwd: "/etc", timeout_seconds: 5 })
+      .call("exec", { command: "true", cwd: "/etc", timeout_seconds: 5 })
       .catch((error: unknown) => error);
     expect((escape as PyroError).code).toBe("invalid_argument");
     expect((escape as PyroError).message).toContain("must stay inside /workspace");
-    const ok = await client.request<{ stdout: string }>("exec", {
+    const ok = await client.call("exec", {
       command: "echo fine",
       timeout_seconds: 5,
     });
@@ -137,15 +138,15 @@ describe("the agent over a real socket", () => {
     const { socket } = await startAgent();
     const { client: first } = await AgentClient.connect(socket);
     const { client: second } = await AgentClient.connect(socket);
-    const slow = first.request<{ stdout: string }>("exec", {
+    const slow = first.call("exec", {
       command: "sleep 0.5; echo slow",
       timeout_seconds: 5,
     });
-    const fast = await second.request<{ stdout: string }>("exec", {
+    const fast = await second.call("exec", {
       command: "echo fast",
       timeout_seconds: 5,
     });
-    const alsoFast = await first.request<{ stdout: string }>("exec", {
+    const alsoFast = await first.call("exec", {
       command: "echo fast2",
       timeout_seconds: 5,
     });
@@ -165,14 +166,14 @@ describe("the agent over a real socket", () => {
     fs.writeFileSync(path.join(src, "big.bin"), big);
     const archive = path.join(dir, "in.tar");
     await tar.c({ cwd: src, file: archive }, ["big.bin"]);
-    await client.request(
+    await client.call(
       "archive.import",
       { destination: "/workspace/in" },
       { upload: fs.createReadStream(archive) },
     );
     expect(fs.readFileSync(path.join(root, "in", "big.bin")).equals(big)).toBe(true);
     const chunks: Buffer[] = [];
-    const result = await client.request<{ artifact_type: string; size_bytes: number }>(
+    const result = await client.call(
       "archive.export",
       { path: "/workspace/in" },
       { onData: (chunk) => void chunks.push(chunk) },
@@ -193,7 +194,7 @@ describe("the agent over a real socket", () => {
   it("fails pending requests when the agent dies", async () => {
     const { socket } = await startAgent();
     const { client } = await AgentClient.connect(socket);
-    const pending = client.request("exec", { command: "sleep 2", timeout_seconds: 20 });
+    const pending = client.call("exec", { command: "sleep 2", timeout_seconds: 20 });
     agent?.kill("SIGKILL");
     await expect(pending).rejects.toThrow("connection to the sandbox agent was lost");
   });
@@ -205,7 +206,7 @@ describe("the agent over a real socket", () => {
     let failedAt = 0;
     let lastChunkAt = 0;
     let chunks = 0;
-    const pending = client.request(
+    const pending = client.call(
       "archive.export",
       { path: "big.bin" },
       {
@@ -232,7 +233,7 @@ describe("the agent over a real socket", () => {
     const { client } = await AgentClient.connect(socket);
     agent?.kill("SIGSTOP");
     try {
-      const pending = client.request(
+      const pending = client.call(
         "exec",
         { command: "true", timeout_seconds: 5 },
         { timeoutMs: 300 },

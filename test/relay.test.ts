@@ -17,6 +17,7 @@ import { resolveAgentBundle } from "../src/backends/host/agent-path.js";
 import { GuestRelay } from "../src/backends/qemu/relay.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { FrameDecoder, encodeJson } from "../src/protocol/frames.js";
+import { PROTOCOL_MAX } from "../src/protocol/negotiate.js";
 import { waitFor } from "./helpers.js";
 
 interface Rig {
@@ -74,7 +75,7 @@ describe("the supervisor's relay", () => {
     const results = await Promise.all(
       clients.flatMap(({ client }, index) =>
         [0, 1].map((round) =>
-          client.request<{ stdout: string }>("exec", {
+          client.call("exec", {
             command: `sleep 0.${3 - index}; echo client${index}-round${round}`,
           }),
         ),
@@ -89,7 +90,7 @@ describe("the supervisor's relay", () => {
       "client2-round1",
     ]);
     for (const { client, hello } of clients) {
-      expect(hello.protocol_version).toBe(1);
+      expect(hello.protocol_version).toBe(PROTOCOL_MAX);
       client.close();
     }
   });
@@ -102,14 +103,14 @@ describe("the supervisor's relay", () => {
     const archive = path.join(dir, "upload.tar");
     await tar.c({ file: archive, cwd: source }, ["big.bin"]);
     const { client } = await AgentClient.connect(socket);
-    const imported = await client.request<{ entry_count: number }>(
+    const imported = await client.call(
       "archive.import",
       { destination: "/workspace" },
       { upload: fs.createReadStream(archive) },
     );
     expect(imported.entry_count).toBe(1);
     let downloaded = 0;
-    const exported = await client.request<{ size_bytes: number }>(
+    const exported = await client.call(
       "archive.export",
       { path: "/workspace" },
       { onData: (chunk) => void (downloaded += chunk.length) },
@@ -122,14 +123,14 @@ describe("the supervisor's relay", () => {
   it("keeps serving others when a client leaves mid-request, and refuses another protocol", async () => {
     const { socket } = await startRig();
     const { client: leaving } = await AgentClient.connect(socket);
-    const abandoned = leaving.request("exec", { command: "sleep 5" });
+    const abandoned = leaving.call("exec", { command: "sleep 5" });
     abandoned.catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 100));
     leaving.close();
     await expect(abandoned).rejects.toThrow("connection to the sandbox agent was lost");
 
     const { client: staying } = await AgentClient.connect(socket);
-    const echoed = await staying.request<{ stdout: string }>("exec", { command: "echo still" });
+    const echoed = await staying.call("exec", { command: "echo still" });
     expect(echoed.stdout).toBe("still\n");
     staying.close();
 
@@ -149,7 +150,7 @@ describe("the supervisor's relay", () => {
   it("closes every client when the guest channel goes away", async () => {
     const current = await startRig();
     const { client } = await AgentClient.connect(current.socket);
-    const pending = client.request("exec", { command: "sleep 30" });
+    const pending = client.call("exec", { command: "sleep 30" });
     pending.catch(() => undefined);
     current.agent.kill("SIGKILL");
     await current.guestClosed;

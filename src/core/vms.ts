@@ -5,7 +5,6 @@ import { PyroError, StateError } from "../errors.js";
 import { claimActiveSlot } from "./active-slots.js";
 import { tryLock } from "../store/lock.js";
 import { VmRecordSchema, readRecord, type VmRecord } from "../store/records.js";
-import type { ExecResult } from "../agent/exec.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { LIMITS, checkCommand, checkTimeout } from "./limits.js";
@@ -126,7 +125,7 @@ export async function execVm(
     );
   }
   try {
-    const result = await context.pool.request<ExecResult>(record.runtime, "exec", {
+    const result = await context.pool.call(record.runtime, "exec", {
       command,
       cwd: "/workspace",
       timeout_seconds: timeout,

@@ -13,7 +13,6 @@ import { checkCommand, checkHostPath, checkTimeout } from "./limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
-import type { ExecResult } from "../agent/exec.js";
 
 /**
  * Loads a workspace and reconciles it with reality: an expired workspace is deleted and
@@ -124,7 +123,7 @@ export async function execWorkspace(
   if (!runtime) throw new StateError("workspace has no runtime");
   const startedAt = nowSeconds();
   // No lock while the command runs: other processes keep reading status, logs and shells.
-  const result = await context.pool.request<ExecResult & { cwd: string }>(runtime, "exec", {
+  const result = await context.pool.call(runtime, "exec", {
     command,
     cwd,
     timeout_seconds: timeout,

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { PROTOCOL_VERSION } from "../protocol/frames.js";
-import { AGENT_VERSION } from "../agent/version.js";
+import { PROTOCOL_MAX } from "../protocol/negotiate.js";
 import { checkEnvironment } from "../core/limits.js";
 import { PyroError } from "../errors.js";
 import { writeJsonAtomic } from "../store/atomic.js";
@@ -215,7 +214,7 @@ async function buildEnvironment(
       },
       initramfs: await artifact(entry, "initrd.img"),
       rootfs: { ...(await artifact(entry, "rootfs.ext4")), format: "ext4" },
-      agent: { version: AGENT_VERSION, protocol_version: PROTOCOL_VERSION, sha256: agent.sha256 },
+      agent: { version: agent.version, protocol_version: PROTOCOL_MAX, sha256: agent.sha256 },
       packages,
     };
     phase(`installing into ${store.entryDir(name)}`);
@@ -269,7 +268,7 @@ async function refreshAgent(
       ...current,
       built_at: Date.now() / 1000,
       rootfs: { ...(await artifact(entry, current.rootfs.file)), format: "ext4" },
-      agent: { version: AGENT_VERSION, protocol_version: PROTOCOL_VERSION, sha256: agent.sha256 },
+      agent: { version: agent.version, protocol_version: PROTOCOL_MAX, sha256: agent.sha256 },
     };
     phase(`installing into ${store.entryDir(name)}`);
     await installEntry(store, name, entry, staging, manifest);
