@@ -16,7 +16,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { resolveAgentBundle } from "../src/backends/host/agent-path.js";
 import { GuestRelay } from "../src/backends/qemu/relay.js";
 import { AgentClient } from "../src/protocol/client.js";
-import { FrameDecoder, encodeJson } from "../src/protocol/frames.js";
+import {
+  FrameDecoder,
+  FrameKind,
+  encodeFrame,
+  encodeJson,
+  type Frame,
+} from "../src/protocol/frames.js";
 import { PROTOCOL_MAX } from "../src/protocol/negotiate.js";
 import { waitFor } from "./helpers.js";
 
@@ -144,6 +150,53 @@ describe("the supervisor's relay", () => {
     );
     raw.write(encodeJson(0, { type: "hello", protocol_version: 99 }));
     expect(await reply).toMatchObject({ type: "error", error: { code: "protocol_error" } });
+    raw.destroy();
+  });
+
+  it("routes by frame kind without parsing bodies: a body it cannot read still reaches the agent", async () => {
+    const { socket } = await startRig();
+    const raw = net.createConnection(socket);
+    const decoder = new FrameDecoder();
+    const frames: Frame[] = [];
+    raw.on("data", (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+    raw.write(encodeJson(0, { type: "hello", protocol_min: 1, protocol_max: PROTOCOL_MAX }));
+    await waitFor(() => frames.length === 1);
+    expect(JSON.parse(frames[0]?.payload.toString() ?? "")).toMatchObject({
+      type: "hello",
+      protocol_version: PROTOCOL_MAX,
+      protocol_min: PROTOCOL_MAX,
+      protocol_max: PROTOCOL_MAX,
+    });
+    // Not JSON: the relay forwards it as the request it is; the agent answers the error.
+    raw.write(encodeFrame(FrameKind.Request, 7, Buffer.from("{not json")));
+    await waitFor(() => frames.length === 2);
+    expect(frames[1]).toMatchObject({ kind: FrameKind.Response, id: 7 });
+    expect(JSON.parse(frames[1]?.payload.toString() ?? "")).toMatchObject({
+      ok: false,
+      error: { code: "protocol_error" },
+    });
+    raw.destroy();
+  });
+
+  it("refuses a client that cannot speak the version the guest chose", async () => {
+    const { socket } = await startRig();
+    const raw = net.createConnection(socket);
+    const decoder = new FrameDecoder();
+    const reply = new Promise<Record<string, unknown>>((resolve) =>
+      raw.on("data", (chunk: Buffer) => {
+        const frame = decoder.push(chunk)[0];
+        if (frame) resolve(JSON.parse(frame.payload.toString()) as Record<string, unknown>);
+      }),
+    );
+    // A client from before negotiation: exactly protocol 1, which needs JSON parsing.
+    raw.write(encodeJson(0, { type: "hello", protocol_version: 1 }));
+    expect(await reply).toMatchObject({
+      type: "error",
+      error: {
+        code: "protocol_error",
+        message: expect.stringContaining("client speaks protocol version 1"),
+      },
+    });
     raw.destroy();
   });
 

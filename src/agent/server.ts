@@ -76,7 +76,8 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
     try {
       message = decodeMessage(frame);
     } catch (error) {
-      void reply(frame.id, asPyroError(error));
+      // The client sent something unreadable: its fault, not the agent's (not `internal`).
+      void reply(frame.id, new PyroError("protocol_error", (error as Error).message));
       return;
     }
     if (message.type === "hello") {
