@@ -172,7 +172,7 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       await tar.c({ file: archive, cwd: payload }, ["more.txt"]);
       const { client } = await AgentClient.connect(record.runtime.socket_path);
       try {
-        const importing = client.request(
+        const importing = client.call(
           "archive.import",
           { destination: "/workspace", host_validated: true },
           { upload: fs.createReadStream(archive) },
@@ -208,7 +208,7 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
           const hostileTar = path.join(state.base(), "hostile.tar");
           fs.writeFileSync(hostileTar, data);
           await expect(
-            agent.request(
+            agent.call(
               "archive.import",
               { destination: "/workspace" },
               { upload: fs.createReadStream(hostileTar) },

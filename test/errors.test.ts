@@ -148,7 +148,7 @@ describe("the codes real failures get", () => {
       // seen the close yet when the request is written.
       (client as unknown as { socket: net.Socket }).socket.destroy();
       const failure = await client
-        .request("exec", { command: "true", timeout_seconds: 5 })
+        .call("exec", { command: "true", timeout_seconds: 5 })
         .catch((error: unknown) => error as PyroError);
       expect(failure).toBeInstanceOf(PyroError);
       expect((failure as PyroError).code).toBe("backend_error");

@@ -41,13 +41,15 @@ async function run(manager: Manager, id: string, command: string): Promise<void>
 async function agentRequest(
   manager: Manager,
   id: string,
-  op: string,
-  body: object,
+  op: "archive.export" | "tree.manifest" | "files.read",
+  body: { path?: string; paths?: string[] },
 ): Promise<{ result: Record<string, unknown>; data: Buffer }> {
   const record = await loadWorkspace(manager.context.layout, id);
   if (!record.runtime) throw new Error("workspace has no runtime");
   const chunks: Buffer[] = [];
-  const result = await manager.context.pool.request(record.runtime, op, body, {
+  const client = await manager.context.pool.get(record.runtime);
+  // Unchecked on purpose: these tests send paths the host-side callers never would.
+  const result = await client.requestRaw(op, body, {
     onData: (chunk) => void chunks.push(chunk),
   });
   return { result, data: Buffer.concat(chunks) };

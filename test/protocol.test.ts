@@ -18,6 +18,8 @@ import {
   encodeFrame,
   encodeJson,
 } from "../src/protocol/frames.js";
+import { PROTOCOL_MAX, PROTOCOL_MIN } from "../src/protocol/negotiate.js";
+import { AGENT_OPS } from "../src/protocol/operations.js";
 import { waitFor } from "./helpers.js";
 
 describe("frames", () => {
@@ -53,6 +55,90 @@ describe("frames", () => {
   });
 });
 
+describe("the client's checks of what an agent answers", () => {
+  let server: net.Server | null = null;
+  let dir = "";
+
+  afterEach(() => {
+    server?.close();
+    server = null;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A peer that greets like an agent and answers every request with `body`. */
+  async function fakeAgent(body: Record<string, unknown>): Promise<string> {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-peer-"));
+    const socket = path.join(dir, "peer.sock");
+    server = net.createServer((conn) => {
+      const decoder = new FrameDecoder();
+      conn.on("data", (chunk: Buffer) => {
+        for (const frame of decoder.push(chunk)) {
+          if (frame.id === 0) {
+            conn.write(
+              encodeJson(0, {
+                type: "hello",
+                protocol_version: PROTOCOL_MAX,
+                protocol_min: PROTOCOL_MAX,
+                protocol_max: PROTOCOL_MAX,
+                agent_version: "test",
+                node_version: process.version,
+                pid: process.pid,
+                workspace_root: "/workspace",
+                capabilities: ["exec"],
+              }),
+            );
+          } else {
+            conn.write(encodeJson(frame.id, { ok: true, body }, FrameKind.Response));
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(socket, resolve));
+    return socket;
+  }
+
+  it("refuses an answer that does not match the op's response schema, naming the field", async () => {
+    const socket = await fakeAgent({
+      exit_code: "zero",
+      stdout: "",
+      stderr: "",
+      duration_ms: 1,
+      timed_out: false,
+      stdout_truncated: false,
+      stderr_truncated: false,
+      cwd: "/workspace",
+    });
+    const { client } = await AgentClient.connect(socket);
+    const failure = await client.call("exec", { command: "true" }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({
+      code: "protocol_error",
+      details: { op: "exec", field: "exit_code" },
+    });
+    expect((failure as PyroError).message).toContain(
+      "'exec' does not match the protocol: exit_code",
+    );
+    client.close();
+  });
+
+  it("passes fields it does not know through (a newer agent may add some)", async () => {
+    const socket = await fakeAgent({ shutting_down: true, bye: "later" });
+    const { client } = await AgentClient.connect(socket);
+    await expect(client.call("shutdown", {})).resolves.toEqual({
+      shutting_down: true,
+      bye: "later",
+    });
+    client.close();
+  });
+});
+
+describe("docs/protocol.md", () => {
+  it("lists every agent operation of the schema table, and no other", () => {
+    const doc = fs.readFileSync(new URL("../docs/protocol.md", import.meta.url), "utf8");
+    const listed = [...doc.matchAll(/^\| `([a-z_.]+)` +\|/gm)].map((match) => match[1]).sort();
+    expect(listed).toEqual([...AGENT_OPS].sort());
+  });
+});
+
 describe("the agent over a real socket", () => {
   let agent: ChildProcess | null = null;
   let dir = "";
@@ -63,7 +149,9 @@ describe("the agent over a real socket", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startAgent(): Promise<{ socket: string; root: string }> {
+  async function startAgent(
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<{ socket: string; root: string }> {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-agent-"));
     const socket = path.join(dir, "agent.sock");
     const root = path.join(dir, "root");
@@ -78,9 +166,7 @@ describe("the agent over a real socket", () => {
         "--state-dir",
         path.join(dir, "state"),
       ],
-      {
-        stdio: "ignore",
-      },
+      { stdio: "ignore", env: { ...process.env, ...env } },
     );
     await waitFor(() => fs.existsSync(socket));
     return { socket, root };
@@ -89,7 +175,7 @@ describe("the agent over a real socket", () => {
   it("says hello with its version and capabilities", async () => {
     const { socket } = await startAgent();
     const { client, hello } = await AgentClient.connect(socket);
-    expect(hello.protocol_version).toBe(1);
+    expect(hello.protocol_version).toBe(PROTOCOL_MAX);
     expect(hello.workspace_root).toBe("/workspace");
     expect(hello.capabilities).toEqual(
       expect.arrayContaining(["exec", "archive.import", "archive.export"]),
@@ -114,18 +200,110 @@ describe("the agent over a real socket", () => {
     conn.destroy();
   });
 
+  it("reports the version the build derived (package version + bundle digest)", async () => {
+    const { socket } = await startAgent();
+    const { client, hello } = await AgentClient.connect(socket);
+    const built = JSON.parse(
+      fs.readFileSync(path.join(path.dirname(resolveAgentBundle()), "agent-version.json"), "utf8"),
+    ) as { version: string };
+    expect(hello.agent_version).toBe(built.version);
+    expect(hello.agent_version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
+    expect(hello).toMatchObject({ protocol_min: PROTOCOL_MIN, protocol_max: PROTOCOL_MAX });
+    client.close();
+  });
+
+  it("works with an agent whose protocol range is older but overlaps ours", async () => {
+    const { socket, root } = await startAgent({ PYRO_AGENT_PROTOCOL_RANGE: "1-1" });
+    const { client, hello } = await AgentClient.connect(socket);
+    expect(hello).toMatchObject({ protocol_version: 1, protocol_min: 1, protocol_max: 1 });
+    const ran = await client.call("exec", { command: "echo old", timeout_seconds: 5 });
+    expect(ran.stdout).toBe("old\n");
+    // Uploads, downloads and structured errors in protocol 1's framing too.
+    const src = path.join(dir, "src");
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, "a.txt"), "a");
+    const archive = path.join(dir, "in.tar");
+    await tar.c({ cwd: src, file: archive }, ["a.txt"]);
+    await client.call("archive.import", {}, { upload: fs.createReadStream(archive) });
+    expect(fs.readFileSync(path.join(root, "a.txt"), "utf8")).toBe("a");
+    const chunks: Buffer[] = [];
+    const exported = await client.call(
+      "archive.export",
+      { path: "a.txt" },
+      { onData: (chunk) => void chunks.push(chunk) },
+    );
+    expect(Buffer.concat(chunks).length).toBe(exported.size_bytes);
+    await expect(client.call("service.status", { service_name: "none" })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    client.close();
+  });
+
+  it("tells the user to reset when the agent shares no protocol version with this pyro", async () => {
+    const { socket } = await startAgent({
+      PYRO_AGENT_PROTOCOL_RANGE: `${PROTOCOL_MAX + 1}-${PROTOCOL_MAX + 2}`,
+    });
+    const failure = await AgentClient.connect(socket).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PyroError);
+    expect(failure).toMatchObject({ code: "protocol_error" });
+    const message = (failure as PyroError).message;
+    expect(message).toContain(`protocol versions ${PROTOCOL_MAX + 1}-${PROTOCOL_MAX + 2}`);
+    expect(message).toContain("Reset the workspace");
+  });
+
+  it("serves a client from before negotiation (exact protocol 1, every message a JSON frame)", async () => {
+    const { socket } = await startAgent();
+    const conn = net.createConnection(socket);
+    const decoder = new FrameDecoder();
+    const frames: Array<{ kind: number; message: Record<string, unknown> }> = [];
+    conn.on("data", (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) {
+        frames.push({ kind: frame.kind, message: JSON.parse(frame.payload.toString()) });
+      }
+    });
+    conn.write(encodeJson(0, { type: "hello", protocol_version: 1 }));
+    conn.write(
+      encodeJson(1, { type: "request", op: "exec", body: { command: "echo v1" }, upload: false }),
+    );
+    await waitFor(() => frames.length === 2);
+    expect(frames[0]).toMatchObject({ kind: FrameKind.Json, message: { protocol_version: 1 } });
+    expect(frames[1]).toMatchObject({
+      kind: FrameKind.Json,
+      message: { type: "response", ok: true, body: { stdout: "v1\n" } },
+    });
+    conn.destroy();
+  });
+
+  it("checks a request body against its op's schema before the handler runs", async () => {
+    const { socket } = await startAgent();
+    const { client } = await AgentClient.connect(socket);
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ["exec", { command: 42 }, "command"],
+      ["exec", { command: "true", env: { A: 1 } }, "env.A"],
+      ["files.read", { paths: "a.txt" }, "paths"],
+      ["shell.write", { shell_id: "x", input: ["ls"] }, "input"],
+      ["service.start", { service_name: "web" }, "command"],
+    ];
+    for (const [op, body, field] of cases) {
+      const error = await client.requestRaw(op, body).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: "invalid_argument", details: { op, field } });
+      expect((error as PyroError).message).toContain(`agent operation '${op}': ${field}: expected`);
+    }
+    client.close();
+  });
+
   it("returns structured errors and keeps serving", async () => {
     const { socket } = await startAgent();
     const { client } = await AgentClient.connect(socket);
-    const unknown = await client.request("nope").catch((error: unknown) => error);
+    const unknown = await client.requestRaw("nope", {}).catch((error: unknown) => error);
     expect(unknown).toBeInstanceOf(PyroError);
     expect((unknown as PyroError).code).toBe("protocol_error");
     const escape = await client
-      .request("exec", { command: "true", cwd: "/etc", timeout_seconds: 5 })
+      .call("exec", { command: "true", cwd: "/etc", timeout_seconds: 5 })
       .catch((error: unknown) => error);
     expect((escape as PyroError).code).toBe("invalid_argument");
     expect((escape as PyroError).message).toContain("must stay inside /workspace");
-    const ok = await client.request<{ stdout: string }>("exec", {
+    const ok = await client.call("exec", {
       command: "echo fine",
       timeout_seconds: 5,
     });
@@ -137,15 +315,15 @@ describe("the agent over a real socket", () => {
     const { socket } = await startAgent();
     const { client: first } = await AgentClient.connect(socket);
     const { client: second } = await AgentClient.connect(socket);
-    const slow = first.request<{ stdout: string }>("exec", {
+    const slow = first.call("exec", {
       command: "sleep 0.5; echo slow",
       timeout_seconds: 5,
     });
-    const fast = await second.request<{ stdout: string }>("exec", {
+    const fast = await second.call("exec", {
       command: "echo fast",
       timeout_seconds: 5,
     });
-    const alsoFast = await first.request<{ stdout: string }>("exec", {
+    const alsoFast = await first.call("exec", {
       command: "echo fast2",
       timeout_seconds: 5,
     });
@@ -165,14 +343,14 @@ describe("the agent over a real socket", () => {
     fs.writeFileSync(path.join(src, "big.bin"), big);
     const archive = path.join(dir, "in.tar");
     await tar.c({ cwd: src, file: archive }, ["big.bin"]);
-    await client.request(
+    await client.call(
       "archive.import",
       { destination: "/workspace/in" },
       { upload: fs.createReadStream(archive) },
     );
     expect(fs.readFileSync(path.join(root, "in", "big.bin")).equals(big)).toBe(true);
     const chunks: Buffer[] = [];
-    const result = await client.request<{ artifact_type: string; size_bytes: number }>(
+    const result = await client.call(
       "archive.export",
       { path: "/workspace/in" },
       { onData: (chunk) => void chunks.push(chunk) },
@@ -193,7 +371,7 @@ describe("the agent over a real socket", () => {
   it("fails pending requests when the agent dies", async () => {
     const { socket } = await startAgent();
     const { client } = await AgentClient.connect(socket);
-    const pending = client.request("exec", { command: "sleep 2", timeout_seconds: 20 });
+    const pending = client.call("exec", { command: "sleep 2", timeout_seconds: 20 });
     agent?.kill("SIGKILL");
     await expect(pending).rejects.toThrow("connection to the sandbox agent was lost");
   });
@@ -205,7 +383,7 @@ describe("the agent over a real socket", () => {
     let failedAt = 0;
     let lastChunkAt = 0;
     let chunks = 0;
-    const pending = client.request(
+    const pending = client.call(
       "archive.export",
       { path: "big.bin" },
       {
@@ -232,7 +410,7 @@ describe("the agent over a real socket", () => {
     const { client } = await AgentClient.connect(socket);
     agent?.kill("SIGSTOP");
     try {
-      const pending = client.request(
+      const pending = client.call(
         "exec",
         { command: "true", timeout_seconds: 5 },
         { timeoutMs: 300 },

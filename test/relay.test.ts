@@ -16,7 +16,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { resolveAgentBundle } from "../src/shared/agent-bundle.js";
 import { GuestRelay } from "../src/backends/qemu/relay.js";
 import { AgentClient } from "../src/protocol/client.js";
-import { FrameDecoder, encodeJson } from "../src/protocol/frames.js";
+import {
+  FrameDecoder,
+  FrameKind,
+  encodeFrame,
+  encodeJson,
+  type Frame,
+} from "../src/protocol/frames.js";
+import { PROTOCOL_MAX } from "../src/protocol/negotiate.js";
 import { waitFor } from "./helpers.js";
 
 interface Rig {
@@ -74,7 +81,7 @@ describe("the supervisor's relay", () => {
     const results = await Promise.all(
       clients.flatMap(({ client }, index) =>
         [0, 1].map((round) =>
-          client.request<{ stdout: string }>("exec", {
+          client.call("exec", {
             command: `sleep 0.${3 - index}; echo client${index}-round${round}`,
           }),
         ),
@@ -89,7 +96,7 @@ describe("the supervisor's relay", () => {
       "client2-round1",
     ]);
     for (const { client, hello } of clients) {
-      expect(hello.protocol_version).toBe(1);
+      expect(hello.protocol_version).toBe(PROTOCOL_MAX);
       client.close();
     }
   });
@@ -102,14 +109,14 @@ describe("the supervisor's relay", () => {
     const archive = path.join(dir, "upload.tar");
     await tar.c({ file: archive, cwd: source }, ["big.bin"]);
     const { client } = await AgentClient.connect(socket);
-    const imported = await client.request<{ entry_count: number }>(
+    const imported = await client.call(
       "archive.import",
       { destination: "/workspace" },
       { upload: fs.createReadStream(archive) },
     );
     expect(imported.entry_count).toBe(1);
     let downloaded = 0;
-    const exported = await client.request<{ size_bytes: number }>(
+    const exported = await client.call(
       "archive.export",
       { path: "/workspace" },
       { onData: (chunk) => void (downloaded += chunk.length) },
@@ -122,14 +129,14 @@ describe("the supervisor's relay", () => {
   it("keeps serving others when a client leaves mid-request, and refuses another protocol", async () => {
     const { socket } = await startRig();
     const { client: leaving } = await AgentClient.connect(socket);
-    const abandoned = leaving.request("exec", { command: "sleep 5" });
+    const abandoned = leaving.call("exec", { command: "sleep 5" });
     abandoned.catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 100));
     leaving.close();
     await expect(abandoned).rejects.toThrow("connection to the sandbox agent was lost");
 
     const { client: staying } = await AgentClient.connect(socket);
-    const echoed = await staying.request<{ stdout: string }>("exec", { command: "echo still" });
+    const echoed = await staying.call("exec", { command: "echo still" });
     expect(echoed.stdout).toBe("still\n");
     staying.close();
 
@@ -146,10 +153,57 @@ describe("the supervisor's relay", () => {
     raw.destroy();
   });
 
+  it("routes by frame kind without parsing bodies: a body it cannot read still reaches the agent", async () => {
+    const { socket } = await startRig();
+    const raw = net.createConnection(socket);
+    const decoder = new FrameDecoder();
+    const frames: Frame[] = [];
+    raw.on("data", (chunk: Buffer) => frames.push(...decoder.push(chunk)));
+    raw.write(encodeJson(0, { type: "hello", protocol_min: 1, protocol_max: PROTOCOL_MAX }));
+    await waitFor(() => frames.length === 1);
+    expect(JSON.parse(frames[0]?.payload.toString() ?? "")).toMatchObject({
+      type: "hello",
+      protocol_version: PROTOCOL_MAX,
+      protocol_min: PROTOCOL_MAX,
+      protocol_max: PROTOCOL_MAX,
+    });
+    // Not JSON: the relay forwards it as the request it is; the agent answers the error.
+    raw.write(encodeFrame(FrameKind.Request, 7, Buffer.from("{not json")));
+    await waitFor(() => frames.length === 2);
+    expect(frames[1]).toMatchObject({ kind: FrameKind.Response, id: 7 });
+    expect(JSON.parse(frames[1]?.payload.toString() ?? "")).toMatchObject({
+      ok: false,
+      error: { code: "protocol_error" },
+    });
+    raw.destroy();
+  });
+
+  it("refuses a client that cannot speak the version the guest chose", async () => {
+    const { socket } = await startRig();
+    const raw = net.createConnection(socket);
+    const decoder = new FrameDecoder();
+    const reply = new Promise<Record<string, unknown>>((resolve) =>
+      raw.on("data", (chunk: Buffer) => {
+        const frame = decoder.push(chunk)[0];
+        if (frame) resolve(JSON.parse(frame.payload.toString()) as Record<string, unknown>);
+      }),
+    );
+    // A client from before negotiation: exactly protocol 1, which needs JSON parsing.
+    raw.write(encodeJson(0, { type: "hello", protocol_version: 1 }));
+    expect(await reply).toMatchObject({
+      type: "error",
+      error: {
+        code: "protocol_error",
+        message: expect.stringContaining("client speaks protocol version 1"),
+      },
+    });
+    raw.destroy();
+  });
+
   it("closes every client when the guest channel goes away", async () => {
     const current = await startRig();
     const { client } = await AgentClient.connect(current.socket);
-    const pending = client.request("exec", { command: "sleep 30" });
+    const pending = client.call("exec", { command: "sleep 30" });
     pending.catch(() => undefined);
     current.agent.kill("SIGKILL");
     await current.guestClosed;

@@ -10,8 +10,8 @@ import net from "node:net";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 
-import { PROTOCOL_VERSION } from "../protocol/frames.js";
 import { listenAtomically } from "../protocol/listen.js";
+import { OUR_RANGE, helloRange, type ProtocolRange } from "../protocol/negotiate.js";
 import type { AgentContext } from "./context.js";
 import { confineExecs } from "./exec.js";
 import { registerFeatures } from "./features.js";
@@ -94,13 +94,14 @@ async function main(): Promise<void> {
       .map((item) => item.trim())
       .filter(Boolean),
   );
+  const protocol = protocolRange(process.env.PYRO_AGENT_PROTOCOL_RANGE);
   let shuttingDown = false;
   const serve = (stream: Duplex): void => {
     serveConnection(stream, {
       handlers: context.handlers,
       failpoints,
+      protocol,
       hello: () => ({
-        protocol_version: PROTOCOL_VERSION,
         agent_version: AGENT_VERSION,
         node_version: process.version,
         pid: process.pid,
@@ -155,6 +156,18 @@ async function main(): Promise<void> {
   const socketPath = options.socket as string;
   await listenAtomically(server, socketPath);
   console.error(`pyro-agent ${AGENT_VERSION} listening on ${socketPath} (root ${options.root})`);
+}
+
+/**
+ * The protocol versions to speak: ours, or "MIN-MAX" from $PYRO_AGENT_PROTOCOL_RANGE, so
+ * tests can run a real agent that pretends to be older or newer than this build.
+ */
+function protocolRange(raw: string | undefined): ProtocolRange {
+  if (!raw) return OUR_RANGE;
+  const [min, max] = raw.split("-").map(Number);
+  const range = helloRange({ protocol_min: min, protocol_max: max });
+  if (!range) throw new Error(`PYRO_AGENT_PROTOCOL_RANGE must be MIN-MAX, got '${raw}'`);
+  return range;
 }
 
 /**

@@ -2,14 +2,16 @@ import { PassThrough, type Duplex, type Readable } from "node:stream";
 
 import { PyroError, asPyroError } from "../errors.js";
 import { FramedConnection } from "../protocol/connection.js";
+import { FrameError, FrameKind, MAX_FRAME_BYTES, type Frame } from "../protocol/frames.js";
+import { decodeMessage, sendMessage, type Message } from "../protocol/messages.js";
 import {
-  FrameError,
-  FrameKind,
-  MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  parseJsonPayload,
-  type Frame,
-} from "../protocol/frames.js";
+  OUR_RANGE,
+  disjointError,
+  helloRange,
+  pickVersion,
+  type ProtocolRange,
+} from "../protocol/negotiate.js";
+import { checkRequest, isAgentOp } from "../protocol/operations.js";
 
 /** What a handler sees of one request. */
 interface RequestContext {
@@ -34,6 +36,8 @@ interface ServerOptions {
    * names). Lets tests break a real agent mid-create or mid-reset without mocks.
    */
   failpoints?: ReadonlySet<string>;
+  /** The protocol versions this agent speaks (tests pretend older or newer agents). */
+  protocol?: ProtocolRange;
 }
 
 /**
@@ -44,7 +48,9 @@ interface ServerOptions {
 export function serveConnection(stream: Duplex, options: ServerOptions): void {
   const uploads = new Map<number, PassThrough>();
   const aborts = new Map<number, AbortController>();
-  let greeted = false;
+  const range = options.protocol ?? OUR_RANGE;
+  /** The negotiated protocol version; null until the hello. */
+  let version: number | null = null;
 
   const connection: FramedConnection = new FramedConnection(
     stream,
@@ -66,27 +72,16 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       uploads.delete(frame.id);
       return;
     }
-    let message: Record<string, unknown>;
+    let message: Message;
     try {
-      message = parseJsonPayload(frame.payload);
+      message = decodeMessage(frame);
     } catch (error) {
-      void reply(frame.id, asPyroError(error));
+      // The client sent something unreadable: its fault, not the agent's (not `internal`).
+      void reply(frame.id, new PyroError("protocol_error", (error as Error).message));
       return;
     }
     if (message.type === "hello") {
-      if (message.protocol_version !== PROTOCOL_VERSION) {
-        const error = new PyroError(
-          "protocol_error",
-          `client speaks protocol version ${String(message.protocol_version)}, agent speaks ${PROTOCOL_VERSION}`,
-        );
-        void connection
-          .sendJson(0, { type: "error", error: error.toJSON() })
-          .finally(() => connection.close());
-        return;
-      }
-      greeted = true;
-      if (typeof message.host_time_ms === "number") options.onHostTime?.(message.host_time_ms);
-      void connection.sendJson(0, { type: "hello", ...options.hello() });
+      greet(message.fields);
       return;
     }
     if (message.type === "abort") {
@@ -97,43 +92,55 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       aborts.get(frame.id)?.abort();
       return;
     }
-    if (!greeted) {
+    if (version === null) {
       void reply(frame.id, new PyroError("protocol_error", "the hello handshake must come first"));
       return;
     }
-    if (message.type !== "request" || typeof message.op !== "string") {
+    if (message.type !== "request" || typeof message.fields.op !== "string") {
       void reply(frame.id, new PyroError("protocol_error", "expected a request message"));
       return;
     }
-    void handle(frame.id, message.op, message);
+    void handle(frame.id, message.fields.op, message.fields);
+  }
+
+  /** Picks the highest protocol version both sides speak, or refuses and hangs up. */
+  function greet(hello: Record<string, unknown>): void {
+    const theirs = helloRange(hello);
+    const picked = theirs ? pickVersion(range, theirs) : null;
+    if (picked === null) {
+      void connection
+        .sendJson(0, { type: "error", error: disjointError(range, theirs).toJSON() })
+        .finally(() => connection.close());
+      return;
+    }
+    version = picked;
+    if (typeof hello.host_time_ms === "number") options.onHostTime?.(hello.host_time_ms);
+    void connection.sendJson(0, {
+      type: "hello",
+      ...options.hello(),
+      protocol_version: picked,
+      protocol_min: range.min,
+      protocol_max: range.max,
+    });
   }
 
   async function handle(id: number, op: string, message: Record<string, unknown>): Promise<void> {
-    const handler = options.handlers.get(op);
     let upload: PassThrough | null = null;
     if (message.upload === true) {
       upload = new PassThrough();
       uploads.set(id, upload);
     }
-    if (!handler) {
+    const admitted = admit(op, message.body ?? {});
+    if (!("handler" in admitted)) {
+      // Drain whatever the client still sends so its upload loop can finish.
       upload?.resume();
-      await reply(id, new PyroError("protocol_error", `unknown agent operation '${op}'`));
+      uploads.delete(id);
+      await reply(id, admitted.error);
       return;
     }
-    if (options.failpoints?.has(op)) {
-      upload?.resume();
-      await reply(
-        id,
-        new PyroError("agent_error", `injected failure in '${op}' (PYRO_AGENT_FAILPOINTS)`),
-      );
-      return;
-    }
+    const { handler, body } = admitted;
     const controller = new AbortController();
     aborts.set(id, controller);
-    const body =
-      typeof message.body === "object" && message.body !== null
-        ? (message.body as Record<string, unknown>)
-        : {};
     let streamed = false;
     try {
       const result = await handler({
@@ -148,7 +155,6 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       if (streamed) await connection.sendDataEnd(id);
       await reply(id, result);
     } catch (error) {
-      // Drain whatever the client still sends so its upload loop can finish.
       upload?.resume();
       await reply(id, asPyroError(error));
     } finally {
@@ -157,14 +163,49 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
     }
   }
 
+  /**
+   * The checked body of a request, or why it must not reach its handler: an unknown op, a
+   * body of the wrong shape (naming the op and the field), a failpoint.
+   */
+  function admit(
+    op: string,
+    raw: unknown,
+  ): { handler: Handler; body: Record<string, unknown> } | { error: PyroError } {
+    const handler = options.handlers.get(op);
+    if (!handler || !isAgentOp(op)) {
+      return {
+        error: new PyroError("protocol_error", `unknown agent operation '${op}'`, { op }),
+      };
+    }
+    const checked = checkRequest(op, raw);
+    if (!checked.ok) {
+      const { field, message } = checked.problem;
+      return {
+        error: new PyroError("invalid_argument", `agent operation '${op}': ${field}: ${message}`, {
+          op,
+          field,
+        }),
+      };
+    }
+    if (options.failpoints?.has(op)) {
+      return {
+        error: new PyroError("agent_error", `injected failure in '${op}' (PYRO_AGENT_FAILPOINTS)`),
+      };
+    }
+    return { handler, body: checked.value };
+  }
+
   async function reply(id: number, result: Record<string, unknown> | PyroError): Promise<void> {
     if (connection.isClosed) return;
-    const message =
+    const fields =
       result instanceof PyroError
-        ? { type: "response", ok: false, error: result.toJSON() }
-        : { type: "response", ok: true, body: result };
+        ? { ok: false, error: result.toJSON() }
+        : { ok: true, body: result };
+    // Before the hello (a request that came first) the client's version is unknown: 1 is
+    // what every client reads.
+    const speaking = version ?? 1;
     try {
-      await connection.sendJson(id, message);
+      await sendMessage(connection, speaking, id, "response", fields);
     } catch (error) {
       if (!(error instanceof FrameError) || connection.isClosed) return;
       // Never leave a client waiting: a result too large for one frame becomes an error.
@@ -174,9 +215,10 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
         { limit: "frame_bytes", max: MAX_FRAME_BYTES },
         { cause: error },
       );
-      await connection
-        .sendJson(id, { type: "response", ok: false, error: tooLarge.toJSON() })
-        .catch(() => undefined);
+      await sendMessage(connection, speaking, id, "response", {
+        ok: false,
+        error: tooLarge.toJSON(),
+      }).catch(() => undefined);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { AgentClient, isConnectionLost, type RequestOptions } from "../protocol/client.js";
+import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
 import type { RuntimeRecord } from "../store/records.js";
 
 /**
@@ -21,22 +22,22 @@ export class AgentPool {
   }
 
   /** Runs one request, retrying once on a fresh connection if the cached one went stale. */
-  async request<T = Record<string, unknown>>(
+  async call<Op extends AgentOp>(
     runtime: RuntimeRecord,
-    op: string,
-    body: object = {},
+    op: Op,
+    body: AgentRequest<Op>,
     options: RequestOptions = {},
-  ): Promise<T> {
+  ): Promise<AgentResponse<Op>> {
     const withDeadline = { timeoutMs: defaultTimeout(op, body), ...options };
     const client = await this.get(runtime);
     try {
-      return await client.request<T>(op, body, withDeadline);
+      return await client.call(op, body, withDeadline);
     } catch (error) {
       if (!isConnectionLost(error)) throw error;
       this.forget(runtime);
       if (options.upload) throw error; // an upload stream cannot be replayed
       const fresh = await this.get(runtime);
-      return fresh.request<T>(op, body, withDeadline);
+      return fresh.call(op, body, withDeadline);
     }
   }
 

@@ -13,6 +13,7 @@ import {
 import { PyroError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { RuntimeRecord } from "../store/records.js";
+import type { AgentRequest } from "../protocol/operations.js";
 import type { ManagerContext } from "./context.js";
 import { loadWorkspace } from "./records-io.js";
 import { requireBaseline, requireStarted } from "./workspace-ops.js";
@@ -47,14 +48,14 @@ async function baselineManifest(archive: string): Promise<Manifest> {
   return manifest;
 }
 
-async function streamText(
+async function streamText<Op extends "tree.manifest" | "files.read">(
   context: ManagerContext,
   runtime: RuntimeRecord,
-  op: string,
-  body: object,
+  op: Op,
+  body: AgentRequest<Op>,
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await context.pool.request(runtime, op, body, { onData: (chunk) => void chunks.push(chunk) });
+  await context.pool.call(runtime, op, body, { onData: (chunk) => void chunks.push(chunk) });
   return Buffer.concat(chunks);
 }
 

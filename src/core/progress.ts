@@ -1,6 +1,5 @@
 import type { ProgressEvent } from "../shared/progress.js";
 
-
 /** Optional trailing argument of the long manager operations. */
 export interface ProgressOptions {
   onProgress?: (event: ProgressEvent) => void;

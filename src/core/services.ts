@@ -12,6 +12,7 @@ import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
 import { NotFoundError, PyroError } from "../errors.js";
 import { backendOf } from "./sandbox.js";
+import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
 import {
   readRecord,
   ServiceMirrorSchema,
@@ -85,7 +86,7 @@ export async function startService(
     ),
   };
   const record = await requireStarted(context, workspaceId, "service_start");
-  const service = await agentCall<AgentService>(context, record, "service.start", body);
+  const service = await agentCall(context, record, "service.start", body);
   return servicePayload(record, await saveMirror(context, record, service));
 }
 
@@ -108,7 +109,7 @@ export async function statusService(
   const name = checkName("service_name", serviceName);
   const record = await refreshWorkspace(context, workspaceId);
   if (isLive(context, record)) {
-    const service = await agentCall<AgentService>(context, record, "service.status", {
+    const service = await agentCall(context, record, "service.status", {
       service_name: name,
     });
     return servicePayload(record, await saveMirror(context, record, service));
@@ -131,15 +132,10 @@ export async function logsService(
   if (tailLines !== null)
     tailLines = checkIntRange("tail_lines", tailLines, 0, Number.MAX_SAFE_INTEGER);
   const record = await requireStarted(context, workspaceId, "service_logs");
-  const result = await agentCall<AgentService & Record<string, unknown>>(
-    context,
-    record,
-    "service.logs",
-    {
-      service_name: name,
-      tail_lines: tailLines,
-    },
-  );
+  const result = await agentCall(context, record, "service.logs", {
+    service_name: name,
+    tail_lines: tailLines,
+  });
   const mirror = await saveMirror(context, record, result);
   return {
     ...servicePayload(record, mirror),
@@ -159,7 +155,7 @@ export async function stopService(
 ) {
   const name = checkName("service_name", serviceName);
   const record = await requireStarted(context, workspaceId, "service_stop");
-  const service = await agentCall<AgentService>(context, record, "service.stop", {
+  const service = await agentCall(context, record, "service.stop", {
     service_name: name,
   });
   return servicePayload(record, await saveMirror(context, record, service));
@@ -194,8 +190,8 @@ export async function teardownServices(
     const runtime = record.runtime;
     const deadline = { timeoutMs: TEARDOWN_REQUEST_MS };
     await Promise.all([
-      context.pool.request(runtime, "service.stop_all", { remove: true }, deadline),
-      context.pool.request(runtime, "shell.close_all", {}, deadline),
+      context.pool.call(runtime, "service.stop_all", { remove: true }, deadline),
+      context.pool.call(runtime, "shell.close_all", {}, deadline),
     ]).catch(() => undefined); // the backend's destroy kills whatever is left
   }
   await fs.rm(context.layout.servicesDir(record.workspace_id), { recursive: true, force: true });
@@ -218,7 +214,7 @@ async function currentServices(
 ): Promise<Mirror[]> {
   if (!isLive(context, record)) return stopMirrors(context, record);
   const asked = nowSeconds();
-  const listed = await agentCall<{ services: AgentService[] }>(context, record, "service.list", {});
+  const listed = await agentCall(context, record, "service.list", {});
   const mirrors = await Promise.all(
     listed.services.map((service) => saveMirror(context, record, service)),
   );
@@ -318,16 +314,16 @@ function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
   return ServiceSchema.parse({ ...mirror, workspace_id: record.workspace_id });
 }
 
-async function agentCall<T>(
+async function agentCall<Op extends AgentOp>(
   context: ManagerContext,
   record: WorkspaceRecord,
-  op: string,
-  body: Record<string, unknown>,
-): Promise<T> {
+  op: Op,
+  body: AgentRequest<Op> & { service_name?: string },
+): Promise<AgentResponse<Op>> {
   const runtime = record.runtime;
   if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   try {
-    return await context.pool.request<T>(runtime, op, body);
+    return await context.pool.call(runtime, op, body);
   } catch (error) {
     if (
       error instanceof PyroError &&

@@ -7,7 +7,10 @@
 import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { SHELL_SIGNALS, type ShellSignal } from "../shared/shell-signals.js";
 import { NotFoundError, PyroError, ValidationError } from "../errors.js";
+import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
 import type { WorkspaceRecord } from "../store/records.js";
+
+type ShellOp = Extract<AgentOp, `shell.${string}`>;
 import type { ManagerContext } from "./context.js";
 import { checkIntRange } from "../shared/limits.js";
 import { requireStarted } from "./workspace-ops.js";
@@ -79,7 +82,7 @@ export async function openShell(
     rows: checkIntRange("rows", input.rows ?? SHELL_DEFAULTS.rows, 1, MAX_DIMENSION),
   };
   const record = await requireStarted(context, workspaceId, "shell_open");
-  return shellCall<ShellPayload>(context, record, "shell.open", body);
+  return shellCall(context, record, "shell.open", body);
 }
 
 export async function readShell(
@@ -99,7 +102,7 @@ export async function readShell(
     ),
   };
   const record = await requireStarted(context, workspaceId, "shell_read");
-  return shellCall<ShellReadPayload>(context, record, "shell.read", body);
+  return shellCall(context, record, "shell.read", body);
 }
 
 export async function writeShell(
@@ -125,12 +128,7 @@ export async function writeShell(
   }
   const body = { shell_id: checkShellId(shellId), input: text, append_newline: appendNewline };
   const record = await requireStarted(context, workspaceId, "shell_write");
-  return shellCall<ShellPayload & { input_length: number; append_newline: boolean }>(
-    context,
-    record,
-    "shell.write",
-    body,
-  );
+  return shellCall(context, record, "shell.write", body);
 }
 
 export async function signalShell(
@@ -152,12 +150,7 @@ export async function signalShell(
   }
   const body = { shell_id: checkShellId(shellId), signal };
   const record = await requireStarted(context, workspaceId, "shell_signal");
-  return shellCall<ShellPayload & { signal: ShellSignal; target_pgid: number }>(
-    context,
-    record,
-    "shell.signal",
-    body,
-  );
+  return shellCall(context, record, "shell.signal", body);
 }
 
 export async function closeShell(context: ManagerContext, workspaceId: string, shellId: string) {
@@ -175,17 +168,20 @@ function checkShellId(raw: string): string {
   return raw;
 }
 
-async function shellCall<T extends object>(
+async function shellCall<Op extends ShellOp>(
   context: ManagerContext,
   record: WorkspaceRecord,
-  op: string,
-  body: Record<string, unknown>,
-): Promise<T & { workspace_id: string; execution_mode: string }> {
+  op: Op,
+  body: AgentRequest<Op> & { shell_id?: string },
+): Promise<{ workspace_id: string } & AgentResponse<Op> & { execution_mode: string }> {
   const runtime = record.runtime;
   if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   try {
-    const result = await context.pool.request<T>(runtime, op, body);
-    return { workspace_id: record.workspace_id, ...result, execution_mode: record.execution_mode };
+    const result: AgentResponse<Op> = await context.pool.call(runtime, op, body);
+    // Keys in this order (workspace_id first); Object.assign keeps the op's response type.
+    const tagged: { workspace_id: string } = { workspace_id: record.workspace_id };
+    const mode: { execution_mode: string } = { execution_mode: record.execution_mode };
+    return Object.assign(tagged, result, mode);
   } catch (error) {
     if (
       error instanceof PyroError &&

@@ -3,7 +3,6 @@ import fs from "node:fs/promises";
 import { PyroError, StateError } from "../errors.js";
 import { claimActiveSlot } from "./active-slots.js";
 import { VmRecordSchema, type VmRecord } from "../store/records.js";
-import type { ExecResult } from "../shared/exec-result.js";
 import type { ManagerContext } from "./context.js";
 import { commandPayload } from "./payloads.js";
 import { nowSeconds } from "./context.js";
@@ -126,7 +125,7 @@ export async function execVm(
     );
   }
   try {
-    const result = await context.pool.request<ExecResult>(record.runtime, "exec", {
+    const result = await context.pool.call(record.runtime, "exec", {
       command,
       cwd: "/workspace",
       timeout_seconds: timeout,

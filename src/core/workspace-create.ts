@@ -132,7 +132,7 @@ export async function importArchive(
     source.once("error", (error) => gzip.destroy(error));
     upload = source.pipe(gzip);
   }
-  return context.pool.request<{ entry_count?: number; bytes_written?: number }>(
+  return context.pool.call(
     record.runtime,
     "archive.import",
     { destination, host_validated: options.fresh },
@@ -182,8 +182,8 @@ export async function downloadArchive(
   try {
     const body = { path: guestPath };
     const result = own
-      ? await own.request<ExportResult>("archive.export", body, { onData })
-      : await context.pool.request<ExportResult>(runtime, "archive.export", body, { onData });
+      ? await own.call("archive.export", body, { onData })
+      : await context.pool.call(runtime, "archive.export", body, { onData });
     if (overQuota && quota) throw quota.onLimit();
     await handle.sync();
     await handle.close();

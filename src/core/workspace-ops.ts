@@ -14,7 +14,6 @@ import { checkCommand, checkHostPath, checkTimeout } from "../shared/limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
-import type { ExecResult } from "../shared/exec-result.js";
 
 /**
  * Loads a workspace and reconciles it with reality: an expired workspace is deleted and
@@ -125,7 +124,7 @@ export async function execWorkspace(
   if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   const startedAt = nowSeconds();
   // No lock while the command runs: other processes keep reading status, logs and shells.
-  const result = await context.pool.request<ExecResult & { cwd: string }>(runtime, "exec", {
+  const result = await context.pool.call(runtime, "exec", {
     command,
     cwd,
     timeout_seconds: timeout,

@@ -99,13 +99,7 @@ export async function buildEnvironment(
     await makeRootfsImage(build);
 
     phase("computing digests");
-    const manifest = await entryManifest(
-      build,
-      kernelDeb.package,
-      kernel.version,
-      agent.sha256,
-      packages,
-    );
+    const manifest = await entryManifest(build, kernelDeb.package, kernel.version, agent, packages);
     phase(`installing into ${store.entryDir(name)}`);
     await installEntry(store, name, build.entry, staging, manifest);
     return manifest;
@@ -117,7 +111,7 @@ async function entryManifest(
   build: Build,
   kernelPackage: string,
   kernelVersion: string,
-  agentSha256: string,
+  agent: { sha256: string; version: string },
   packages: Record<string, string>,
 ): Promise<EnvironmentManifest> {
   return {
@@ -133,7 +127,7 @@ async function entryManifest(
     },
     initramfs: await artifact(build.entry, "initrd.img"),
     rootfs: { ...(await artifact(build.entry, "rootfs.ext4")), format: "ext4" },
-    agent: agentRecord(agentSha256),
+    agent: agentRecord(agent),
     packages,
   };
 }

@@ -139,7 +139,7 @@ async function refreshAgent(
       ...current,
       built_at: Date.now() / 1000,
       rootfs: { ...(await artifact(entry, current.rootfs.file)), format: "ext4" },
-      agent: agentRecord(agent.sha256),
+      agent: agentRecord(agent),
     };
     phase(`installing into ${store.entryDir(name)}`);
     await installEntry(store, name, entry, staging, manifest);

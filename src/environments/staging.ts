@@ -6,8 +6,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-import { PROTOCOL_VERSION } from "../protocol/frames.js";
-import { AGENT_VERSION } from "../protocol/agent-version.js";
+import { PROTOCOL_MAX } from "../protocol/negotiate.js";
 import { writeJsonAtomic } from "../store/atomic.js";
 import type { EnvironmentName } from "./catalog.js";
 import type { Artifact, EnvironmentManifest } from "./manifest.js";
@@ -83,8 +82,11 @@ async function swapIntoPlace(
 }
 
 /** The manifest's record of the agent this pyro installs. */
-export function agentRecord(sha256: string): EnvironmentManifest["agent"] {
-  return { version: AGENT_VERSION, protocol_version: PROTOCOL_VERSION, sha256 };
+export function agentRecord(agent: {
+  sha256: string;
+  version: string;
+}): EnvironmentManifest["agent"] {
+  return { version: agent.version, protocol_version: PROTOCOL_MAX, sha256: agent.sha256 };
 }
 
 export async function artifact(dir: string, file: string): Promise<Artifact> {

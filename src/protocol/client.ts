@@ -3,18 +3,30 @@ import type { Readable } from "node:stream";
 
 import { PyroError, errorFromWire } from "../errors.js";
 import { FramedConnection } from "./connection.js";
+import { FrameError, FrameKind, MAX_FRAME_BYTES, type Frame } from "./frames.js";
+import { decodeMessage, sendMessage } from "./messages.js";
 import {
-  FrameError,
-  FrameKind,
-  MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  parseJsonPayload,
-  type Frame,
-} from "./frames.js";
+  OUR_RANGE,
+  formatRange,
+  helloFields,
+  helloRange,
+  incompatibleAgent,
+  wireMessage,
+} from "./negotiate.js";
+import {
+  checkResponse,
+  type AgentOp,
+  type AgentRequest,
+  type AgentResponse,
+} from "./operations.js";
 import { withSocketAddress } from "./socket-address.js";
 
 interface AgentHello {
+  /** The negotiated version (the highest both sides speak). */
   protocol_version: number;
+  /** The agent's range; absent from agents before protocol 2 (they speak protocol_version). */
+  protocol_min?: number;
+  protocol_max?: number;
   agent_version: string;
   node_version: string;
   pid: number;
@@ -57,6 +69,8 @@ export class AgentClient {
   private helloWaiter?: { resolve: (hello: AgentHello) => void; reject: (error: Error) => void };
   private readonly connection: FramedConnection;
   private closeError?: Error;
+  /** Negotiated in the hello; requests are framed the way this version says. */
+  private version = OUR_RANGE.min;
 
   private constructor(private readonly socket: net.Socket) {
     this.connection = new FramedConnection(
@@ -107,11 +121,32 @@ export class AgentClient {
     return { client, hello };
   }
 
-  async request<T = Record<string, unknown>>(
-    op: string,
-    body: object = {},
+  /** Runs agent operation `op`; the answer is checked against the op's response schema. */
+  async call<Op extends AgentOp>(
+    op: Op,
+    body: AgentRequest<Op>,
     options: RequestOptions = {},
-  ): Promise<T> {
+  ): Promise<AgentResponse<Op>> {
+    const raw = await this.requestRaw(op, body, options);
+    const checked = checkResponse(op, raw);
+    if (checked.ok) return checked.value;
+    const { field, message } = checked.problem;
+    throw new PyroError(
+      "protocol_error",
+      `the agent's answer to '${op}' does not match the protocol: ${field}: ${message}`,
+      { op, field },
+    );
+  }
+
+  /**
+   * A request whose answer is not checked: for tests of the agent's own checks (unknown
+   * ops, malformed bodies). Everything else goes through call().
+   */
+  async requestRaw(
+    op: string,
+    body: object,
+    options: RequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     if (this.connection.isClosed) throw this.connectionLost();
     const id = this.nextId++;
     const result = new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -149,8 +184,7 @@ export class AgentClient {
       })
       .catch(() => undefined);
     try {
-      await this.connection.sendJson(id, {
-        type: "request",
+      await sendMessage(this.connection, this.version, id, "request", {
         op,
         body,
         upload: options.upload !== undefined,
@@ -182,11 +216,11 @@ export class AgentClient {
         await this.connection.sendDataEnd(id);
       } catch (error) {
         // The agent is still waiting for the end of the upload: tell it to give up.
-        await this.connection.sendJson(id, { type: "abort" }).catch(() => undefined);
+        await sendMessage(this.connection, this.version, id, "abort").catch(() => undefined);
         throw error;
       }
     }
-    return (await result) as T;
+    return result;
   }
 
   close(): void {
@@ -212,7 +246,7 @@ export class AgentClient {
         },
       };
       this.connection
-        .sendJson(0, { type: "hello", protocol_version: PROTOCOL_VERSION })
+        .sendJson(0, { type: "hello", ...helloFields(OUR_RANGE) })
         .catch((error: Error) => {
           this.helloWaiter?.reject(error);
         });
@@ -239,7 +273,9 @@ export class AgentClient {
     if (frame.kind === FrameKind.DataEnd) return;
     let message: Record<string, unknown>;
     try {
-      message = parseJsonPayload(frame.payload);
+      const decoded = decodeMessage(frame);
+      if (decoded.type !== "response") throw new Error(`unexpected ${decoded.type} message`);
+      message = decoded.fields;
     } catch (error) {
       this.pending.delete(frame.id);
       pending.reject(
@@ -252,7 +288,7 @@ export class AgentClient {
     pending.dataChain.then(
       () => {
         if (message.ok === true) {
-          pending.resolve((message.body ?? {}) as Record<string, unknown>);
+          pending.resolve(isObject(message.body) ? message.body : {});
         } else {
           pending.reject(errorFromWire(message.error));
         }
@@ -266,21 +302,31 @@ export class AgentClient {
     if (!waiter) return;
     this.helloWaiter = undefined;
     try {
-      const message = parseJsonPayload(frame.payload);
-      if (message.type === "error") {
-        waiter.reject(errorFromWire(message.error));
-        return;
-      }
-      if (message.protocol_version !== PROTOCOL_VERSION) {
+      const { type, fields } = decodeMessage(frame);
+      if (type === "error") {
+        const refused = errorFromWire(fields.error);
+        // An agent that shares no version with us says so; tell the user what fixes it.
         waiter.reject(
-          new PyroError(
-            "protocol_error",
-            `agent speaks protocol version ${String(message.protocol_version)}, expected ${PROTOCOL_VERSION}`,
-          ),
+          refused.code === "protocol_error"
+            ? incompatibleAgent(`it refused the handshake: ${wireMessage(fields.error)}`)
+            : refused,
         );
+        this.close();
         return;
       }
-      waiter.resolve(message as unknown as AgentHello);
+      const chosen = fields.protocol_version;
+      if (
+        type !== "hello" ||
+        typeof chosen !== "number" ||
+        chosen < OUR_RANGE.min ||
+        chosen > OUR_RANGE.max
+      ) {
+        waiter.reject(incompatibleAgent(`it speaks ${formatRange(helloRange(fields))}`));
+        this.close();
+        return;
+      }
+      this.version = chosen;
+      waiter.resolve(parseHello(fields, chosen));
     } catch (error) {
       waiter.reject(
         new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
@@ -316,4 +362,34 @@ export class AgentClient {
 function failAfterData(pending: Pending, error: Error): void {
   const fail = (): void => pending.reject(error);
   pending.dataChain.then(fail, fail);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The agent's hello, field by field (a missing or mistyped field is a protocol error). */
+function parseHello(fields: Record<string, unknown>, version: number): AgentHello {
+  const text = (name: string): string => {
+    const value = fields[name];
+    if (typeof value !== "string") throw new Error(`the agent's hello has no ${name}`);
+    return value;
+  };
+  const pid = fields.pid;
+  const capabilities = fields.capabilities;
+  if (typeof pid !== "number") throw new Error("the agent's hello has no pid");
+  if (!Array.isArray(capabilities) || !capabilities.every((item) => typeof item === "string")) {
+    throw new Error("the agent's hello has no capabilities list");
+  }
+  const range = helloRange(fields);
+  return {
+    ...fields,
+    protocol_version: version,
+    ...(range ? { protocol_min: range.min, protocol_max: range.max } : {}),
+    agent_version: text("agent_version"),
+    node_version: text("node_version"),
+    workspace_root: text("workspace_root"),
+    pid,
+    capabilities: capabilities as string[],
+  };
 }

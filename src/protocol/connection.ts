@@ -43,8 +43,8 @@ export class FramedConnection {
   }
 
   /** Rejects with a FrameError (nothing sent) when the message exceeds the frame limit. */
-  async sendJson(id: number, message: unknown): Promise<void> {
-    await this.write(encodeJson(id, message));
+  async sendJson(id: number, message: unknown, kind: FrameKind = FrameKind.Json): Promise<void> {
+    await this.write(encodeJson(id, message, kind));
   }
 
   async sendData(id: number, data: Buffer): Promise<void> {

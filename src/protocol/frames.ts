@@ -2,16 +2,21 @@
  * Wire format shared by the host and the guest agent.
  *
  *   u32 BE  length of everything after this field (kind + id + payload)
- *   u8      kind: 1 = JSON message, 2 = binary data chunk, 3 = end of binary stream
+ *   u8      kind: 1 = JSON message (the hello; any message in protocol 1), 2 = binary data
+ *           chunk, 3 = end of binary stream, 4 = request, 5 = response, 6 = abort
  *   u32 BE  request id (0 is reserved for the hello handshake)
- *   ...     payload (UTF-8 JSON for kind 1, raw bytes for kind 2, empty for kind 3)
+ *   ...     payload (UTF-8 JSON for kinds 1, 4 and 5, raw bytes for kind 2, empty otherwise)
+ *
+ * The kind says what a frame is, so the VM supervisor's relay routes requests, responses
+ * and aborts without parsing a JSON body (protocol 2). Protocol 1 sent every message as
+ * kind 1 with its type inside the JSON; it is still spoken to agents that know nothing
+ * newer (see negotiate.ts).
  *
  * Binary frames carry tar streams next to the JSON request/response they belong to, so a
  * large archive never has to be base64-encoded or held in one JSON document. Both sides
  * refuse frames above MAX_FRAME_BYTES before allocating anything for them.
  */
 
-export const PROTOCOL_VERSION = 1;
 /**
  * Large enough for the biggest response we build (two 1 MiB output streams of control
  * characters, each escaped to six bytes per byte in JSON), small enough to bound memory.
@@ -24,6 +29,9 @@ export const FrameKind = {
   Json: 1,
   Data: 2,
   DataEnd: 3,
+  Request: 4,
+  Response: 5,
+  Abort: 6,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -59,8 +67,8 @@ export function encodeFrame(
   return Buffer.concat([header, payload]);
 }
 
-export function encodeJson(id: number, message: unknown): Buffer {
-  return encodeFrame(FrameKind.Json, id, Buffer.from(JSON.stringify(message), "utf8"));
+export function encodeJson(id: number, message: unknown, kind: FrameKind = FrameKind.Json): Buffer {
+  return encodeFrame(kind, id, Buffer.from(JSON.stringify(message), "utf8"));
 }
 
 /**
@@ -86,9 +94,7 @@ export class FrameDecoder {
       if (this.buffered < 4 + length) break;
       const whole = this.take(4 + length);
       const kind = whole.readUInt8(4);
-      if (kind !== FrameKind.Json && kind !== FrameKind.Data && kind !== FrameKind.DataEnd) {
-        throw new FrameError(`unknown frame kind ${kind}`);
-      }
+      if (!isFrameKind(kind)) throw new FrameError(`unknown frame kind ${kind}`);
       frames.push({ kind, id: whole.readUInt32BE(5), payload: whole.subarray(HEADER_BYTES) });
     }
     return frames;
@@ -111,6 +117,10 @@ export class FrameDecoder {
     this.buffered = rest.length;
     return taken;
   }
+}
+
+function isFrameKind(kind: number): kind is FrameKind {
+  return kind >= FrameKind.Json && kind <= FrameKind.Abort;
 }
 
 export function parseJsonPayload(payload: Buffer): Record<string, unknown> {

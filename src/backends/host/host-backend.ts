@@ -158,7 +158,7 @@ export class HostBackend implements Backend {
       try {
         const { client } = await AgentClient.connect(runtime.socket_path, 2_000);
         try {
-          await client.request("shutdown");
+          await client.call("shutdown", {});
         } finally {
           client.close();
         }

@@ -1,13 +1,24 @@
 import type net from "node:net";
 
-import { PyroError } from "../../errors.js";
 import { FramedConnection } from "../../protocol/connection.js";
+import { FrameKind, type Frame } from "../../protocol/frames.js";
+import { decodeMessage } from "../../protocol/messages.js";
 import {
-  FrameKind,
-  PROTOCOL_VERSION,
-  parseJsonPayload,
-  type Frame,
-} from "../../protocol/frames.js";
+  PROTOCOL_MAX,
+  disjointError,
+  formatRange,
+  helloFields,
+  helloRange,
+  pickVersion,
+  wireMessage,
+  type ProtocolRange,
+} from "../../protocol/negotiate.js";
+
+/**
+ * The relay routes by frame kind and never parses a request or response body, which
+ * protocol 2 made possible; with protocol 1 it would have to read each JSON frame.
+ */
+const RELAY_RANGE: ProtocolRange = { min: 2, max: PROTOCOL_MAX };
 
 interface Route {
   /** null once the client went away; the guest's late answer is then dropped. */
@@ -27,6 +38,10 @@ interface RelayClient {
  * request ids are rewritten so they never collide on the guest side, and a client that
  * disconnects has its requests aborted in the guest, as the agent does for its own
  * socket clients. A slow client or a slow guest pauses the side that feeds it.
+ *
+ * Only hellos (id 0) are parsed: the relay negotiates a version with the guest, then tells
+ * each client that one version (the frames pass through unchanged, so both ends must
+ * speak the same). Everything else is routed by its frame kind and id.
  */
 export class GuestRelay {
   private readonly guest: FramedConnection;
@@ -64,7 +79,7 @@ export class GuestRelay {
       void this.guest
         .sendJson(0, {
           type: "hello",
-          protocol_version: PROTOCOL_VERSION,
+          ...helloFields(RELAY_RANGE),
           // The guest sets its clock from this (see syncClock in the agent).
           host_time_ms: Date.now(),
         })
@@ -91,7 +106,7 @@ export class GuestRelay {
    */
   resyncClock(): void {
     void this.guest
-      .sendJson(0, { type: "hello", protocol_version: PROTOCOL_VERSION, host_time_ms: Date.now() })
+      .sendJson(0, { type: "hello", ...helloFields(RELAY_RANGE), host_time_ms: Date.now() })
       .catch(() => undefined);
   }
 
@@ -114,64 +129,71 @@ export class GuestRelay {
 
   private fromClient(client: RelayClient, frame: Frame): void {
     if (frame.kind === FrameKind.Json) {
-      let message: Record<string, unknown>;
-      try {
-        message = parseJsonPayload(frame.payload);
-      } catch {
-        client.connection.close();
-        return;
-      }
-      if (message.type === "hello") {
-        this.greetClient(client, message);
-        return;
-      }
-      if (message.type === "request") {
-        const relayId = this.nextId++;
-        client.ids.set(frame.id, relayId);
-        this.routes.set(relayId, { client, clientId: frame.id });
-      }
+      // Only the hello is a JSON frame from protocol 2 on.
+      this.greetClient(client, frame);
+      return;
+    }
+    if (frame.kind === FrameKind.Request) {
+      const relayId = this.nextId++;
+      client.ids.set(frame.id, relayId);
+      this.routes.set(relayId, { client, clientId: frame.id });
     }
     const relayId = client.ids.get(frame.id);
     if (relayId === undefined) return; // data for a request we never saw
     this.forward(client.connection, this.guest, frame.kind, relayId, frame.payload);
   }
 
-  private greetClient(client: RelayClient, message: Record<string, unknown>): void {
-    if (message.protocol_version !== PROTOCOL_VERSION || !this.hello) {
-      const error = new PyroError(
-        "protocol_error",
-        `client speaks protocol version ${String(message.protocol_version)}, agent speaks ${PROTOCOL_VERSION}`,
-      );
+  /** Answers a client's hello with the guest's, offering only the version the guest chose. */
+  private greetClient(client: RelayClient, frame: Frame): void {
+    let theirs: ProtocolRange | null;
+    try {
+      const message = decodeMessage(frame);
+      if (frame.id !== 0 || message.type !== "hello") throw new Error("not a hello");
+      theirs = helloRange(message.fields);
+    } catch {
+      client.connection.close();
+      return;
+    }
+    const chosen = this.hello?.protocol_version;
+    const guest: ProtocolRange | null =
+      typeof chosen === "number" ? { min: chosen, max: chosen } : null;
+    if (!guest || !theirs || pickVersion(guest, theirs) === null) {
+      const error = disjointError(guest ?? RELAY_RANGE, theirs);
       void client.connection
         .sendJson(0, { type: "error", error: error.toJSON() })
         .finally(() => client.connection.close());
       return;
     }
-    void client.connection.sendJson(0, this.hello).catch(() => undefined);
+    void client.connection
+      .sendJson(0, { ...this.hello, protocol_min: guest.min, protocol_max: guest.max })
+      .catch(() => undefined);
   }
 
   private fromGuest(frame: Frame): void {
     if (frame.id === 0) {
       if (frame.kind !== FrameKind.Json || this.hello) return;
       try {
-        const message = parseJsonPayload(frame.payload);
-        if (message.type === "error") {
-          // An agent of another protocol version: the image carries another pyro's agent.
-          const detail = (message.error as { message?: unknown } | undefined)?.message;
+        const { type, fields } = decodeMessage(frame);
+        if (type === "error") {
+          // An agent that shares no version with us: the image carries another pyro's agent.
           this.failHandshake(
-            `the guest agent refused the handshake (${String(detail)}); the environment's image carries another pyro's agent: run \`pyro env pull\` for it`,
+            `the guest agent refused the handshake (${wireMessage(fields.error)}); the environment's image carries another pyro's agent: run \`pyro env pull\` for it`,
           );
           return;
         }
-        if (message.type !== "hello") return;
-        if (message.protocol_version !== PROTOCOL_VERSION) {
+        if (type !== "hello") return;
+        const chosen = fields.protocol_version;
+        if (
+          typeof chosen !== "number" ||
+          pickVersion(RELAY_RANGE, { min: chosen, max: chosen }) === null
+        ) {
           this.failHandshake(
-            `the guest agent speaks protocol version ${String(message.protocol_version)}, this pyro speaks ${PROTOCOL_VERSION}: run \`pyro env pull\` for the environment`,
+            `the guest agent speaks ${formatRange(helloRange(fields))}, this pyro's relay ${formatRange(RELAY_RANGE)}: run \`pyro env pull\` for the environment`,
           );
           return;
         }
-        this.hello = message;
-        for (const waiter of this.helloWaiters.splice(0)) waiter.resolve(message);
+        this.hello = { type: "hello", ...fields };
+        for (const waiter of this.helloWaiters.splice(0)) waiter.resolve(this.hello);
       } catch {
         // a damaged greeting: the next one will do
       }
@@ -179,8 +201,8 @@ export class GuestRelay {
     }
     const route = this.routes.get(frame.id);
     if (!route) return;
-    if (frame.kind === FrameKind.Json) {
-      // A JSON frame from the agent on a request id is its final response.
+    if (frame.kind === FrameKind.Response) {
+      // The response is the last frame of a request.
       this.routes.delete(frame.id);
       route.client?.ids.delete(route.clientId);
     }
@@ -213,7 +235,7 @@ export class GuestRelay {
     for (const relayId of client.ids.values()) {
       const route = this.routes.get(relayId);
       if (route) route.client = null;
-      void this.guest.sendJson(relayId, { type: "abort" }).catch(() => undefined);
+      void this.guest.sendFrame(FrameKind.Abort, relayId, Buffer.alloc(0)).catch(() => undefined);
     }
     client.ids.clear();
   }

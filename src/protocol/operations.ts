@@ -1,0 +1,258 @@
+/**
+ * Every agent operation with the schema of its request body and of its response body. The
+ * agent checks a request against its schema before the handler runs; the client checks every
+ * response before handing it to the caller, so both sides see typed values, never casts.
+ *
+ * zod/mini keeps the guest bundle small (it is tree-shakable; the full zod API is not).
+ * The objects are loose: a field this build does not know passes through untouched, so a
+ * newer peer may add fields without a protocol bump (see docs/protocol.md, versioning).
+ * The handlers keep their own finer checks (ranges, path rules) with their own messages;
+ * these schemas make sure each field has the type the handler reads it as.
+ */
+import * as z from "zod/mini";
+
+const str = z.string();
+const num = z.number();
+const int = z.number().check(z.int());
+const bool = z.boolean();
+const optional = z.optional;
+const nullable = z.nullable;
+
+const empty = z.looseObject({});
+
+const ExecResult = {
+  exit_code: int,
+  stdout: str,
+  stderr: str,
+  duration_ms: num,
+  timed_out: bool,
+  stdout_truncated: bool,
+  stderr_truncated: bool,
+};
+
+const Shell = {
+  shell_id: str,
+  state: z.enum(["running", "exited"]),
+  cwd: str,
+  cols: int,
+  rows: int,
+  pid: int,
+  started_at: num,
+  ended_at: nullable(num),
+  exit_code: nullable(int),
+};
+
+const ServiceName = { service_name: str };
+
+const Service = z.looseObject({
+  service_name: str,
+  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
+  command: str,
+  cwd: str,
+  readiness: nullable(z.record(z.string(), z.unknown())),
+  pid: int,
+  pid_start_ticks: nullable(num),
+  owner_token: nullable(str),
+  started_at: num,
+  ready_at: nullable(num),
+  ended_at: nullable(num),
+  exit_code: nullable(int),
+  exit_signal: nullable(str),
+  stop_reason: nullable(str),
+  failure_reason: nullable(str),
+  revision: int,
+});
+
+/** One entry per operation: what the client sends and what the agent answers. */
+const OPERATIONS = {
+  exec: {
+    request: z.looseObject({
+      command: str,
+      cwd: optional(str),
+      env: optional(z.record(z.string(), z.string())),
+      timeout_seconds: optional(num),
+      max_output_bytes: optional(num),
+    }),
+    response: z.looseObject({ ...ExecResult, cwd: str }),
+  },
+  "archive.import": {
+    request: z.looseObject({ destination: optional(str), host_validated: optional(bool) }),
+    response: z.looseObject({
+      destination: str,
+      validated_by: z.enum(["agent", "host"]),
+      entry_count: optional(int),
+      bytes_written: optional(num),
+    }),
+  },
+  "archive.export": {
+    request: z.looseObject({ path: optional(str) }),
+    response: z.looseObject({
+      path: str,
+      artifact_type: z.enum(["file", "directory", "symlink"]),
+      entry_count: int,
+      size_bytes: num,
+    }),
+  },
+  "tree.manifest": {
+    request: z.looseObject({ path: optional(str) }),
+    response: z.looseObject({ path: str, entry_count: int }),
+  },
+  "files.read": {
+    request: z.looseObject({ paths: z.array(str) }),
+    response: z.looseObject({ count: int, missing: z.array(str) }),
+  },
+  "shell.open": {
+    request: z.looseObject({ cwd: optional(str), cols: optional(num), rows: optional(num) }),
+    response: z.looseObject(Shell),
+  },
+  "shell.read": {
+    request: z.looseObject({ shell_id: str, cursor: optional(num), max_chars: optional(num) }),
+    response: z.looseObject({
+      ...Shell,
+      output: str,
+      cursor: int,
+      next_cursor: int,
+      truncated: bool,
+      dropped_chars: int,
+      buffer_start: int,
+      buffer_end: int,
+    }),
+  },
+  "shell.write": {
+    request: z.looseObject({ shell_id: str, input: str, append_newline: optional(bool) }),
+    response: z.looseObject({ ...Shell, input_length: int, append_newline: bool }),
+  },
+  "shell.signal": {
+    request: z.looseObject({ shell_id: str, signal: optional(str) }),
+    response: z.looseObject({
+      ...Shell,
+      signal: z.enum(["HUP", "INT", "TERM", "KILL"]),
+      target_pgid: int,
+    }),
+  },
+  "shell.close": {
+    request: z.looseObject({ shell_id: str }),
+    response: z.looseObject({ shell_id: str, closed: z.literal(true) }),
+  },
+  "shell.list": {
+    request: empty,
+    response: z.looseObject({ shells: z.array(z.looseObject(Shell)) }),
+  },
+  "shell.close_all": {
+    request: empty,
+    response: z.looseObject({ closed_count: int }),
+  },
+  "service.start": {
+    request: z.looseObject({
+      ...ServiceName,
+      command: str,
+      cwd: optional(str),
+      readiness: optional(nullable(z.record(z.string(), z.unknown()))),
+      ready_timeout_seconds: optional(num),
+      ready_interval_ms: optional(num),
+    }),
+    response: Service,
+  },
+  "service.list": {
+    request: empty,
+    response: z.looseObject({ count: int, running_count: int, services: z.array(Service) }),
+  },
+  "service.status": {
+    request: z.looseObject(ServiceName),
+    response: Service,
+  },
+  "service.logs": {
+    request: z.looseObject({ ...ServiceName, tail_lines: optional(nullable(num)) }),
+    response: z.looseObject({
+      ...Service.shape,
+      stdout: str,
+      stderr: str,
+      tail_lines: nullable(int),
+      truncated: bool,
+      stdout_truncated: bool,
+      stderr_truncated: bool,
+    }),
+  },
+  "service.stop": {
+    request: z.looseObject(ServiceName),
+    response: Service,
+  },
+  "service.stop_all": {
+    request: z.looseObject({ remove: optional(bool) }),
+    response: z.looseObject({ stopped_count: int, services: z.array(Service) }),
+  },
+  shutdown: {
+    request: empty,
+    response: z.looseObject({ shutting_down: z.literal(true) }),
+  },
+} as const;
+
+export type AgentOp = keyof typeof OPERATIONS;
+/** What a caller passes for `op` (the schema's input type: optional fields may be left out). */
+export type AgentRequest<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["request"]>;
+/** What the agent answers for `op`, as checked by the client. */
+export type AgentResponse<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["response"]>;
+
+export const AGENT_OPS = Object.keys(OPERATIONS).sort() as AgentOp[];
+
+export function isAgentOp(op: string): op is AgentOp {
+  return Object.hasOwn(OPERATIONS, op);
+}
+
+/** The first problem zod found, as "field: rule" ("body" for the whole body). */
+interface SchemaProblem {
+  field: string;
+  message: string;
+}
+
+type Checked<T> = { ok: true; value: T } | { ok: false; problem: SchemaProblem };
+
+function check<T>(schema: z.ZodMiniType<T>, value: unknown): Checked<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, value: result.data };
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.map(String).join(".") : "body";
+  const expected = issue && "expected" in issue ? `expected ${String(issue.expected)}` : "";
+  const got = describeValue(issue ? valueAt(value, issue.path) : value);
+  const rule = expected || (issue?.message ?? "invalid");
+  return { ok: false, problem: { field, message: `${rule}, got ${got}` } };
+}
+
+export function checkRequest<Op extends AgentOp>(
+  op: Op,
+  body: unknown,
+): Checked<AgentRequestOutput<Op>> {
+  // TypeScript cannot correlate OPERATIONS[op] with Op's types; the table is the one source.
+  return check(OPERATIONS[op].request as unknown as z.ZodMiniType<AgentRequestOutput<Op>>, body);
+}
+
+export function checkResponse<Op extends AgentOp>(
+  op: Op,
+  body: unknown,
+): Checked<AgentResponse<Op>> {
+  return check(OPERATIONS[op].response as unknown as z.ZodMiniType<AgentResponse<Op>>, body);
+}
+
+/** A request body as the handler receives it (after the schema ran). */
+type AgentRequestOutput<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["request"]>;
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== "object" || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "string") {
+    const text = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return `the string ${JSON.stringify(text)}`;
+  }
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}
