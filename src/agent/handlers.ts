@@ -30,11 +30,19 @@ import { streamProduced, withScratch } from "./transfer.js";
 /** Upper bound for one uploaded archive; a guest disk is not infinite either. */
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
 
+/**
+ * Registers the agent's core operations, one group of handlers per step: running a
+ * command, moving whole archives in and out, and reading a tree (manifest, chosen files).
+ */
 export function registerCoreHandlers(context: AgentContext): void {
-  const { handlers, paths } = context;
-  // Digests of /workspace files from earlier manifests, valid while stamps match.
-  const digestCache: DigestCache = new Map();
+  registerExecHandler(context);
+  registerArchiveHandlers(context);
+  registerTreeHandlers(context);
+}
 
+/** `exec`: one command in a checked working directory, with env, timeout and output cap. */
+function registerExecHandler(context: AgentContext): void {
+  const { handlers, paths } = context;
   handlers.set("exec", async ({ body }) => {
     const command = stringField(body, "command");
     if (!command || command.trim() === "") {
@@ -57,7 +65,11 @@ export function registerCoreHandlers(context: AgentContext): void {
     });
     return { ...result, cwd: cwd.guest };
   });
+}
 
+/** `archive.import` and `archive.export`: a whole tree as one tar, in or out. */
+function registerArchiveHandlers(context: AgentContext): void {
+  const { handlers, paths } = context;
   handlers.set("archive.import", async ({ body, upload }) => {
     if (!upload) throw new ValidationError("archive.import needs an uploaded archive");
     const destination = paths.resolve(
@@ -87,6 +99,29 @@ export function registerCoreHandlers(context: AgentContext): void {
       });
     });
   });
+
+  handlers.set("archive.export", async ({ body, sendData }) => {
+    const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+    const { result: exported, size } = await streamProduced(
+      context.scratchDir,
+      "export.tar",
+      sendData,
+      (fifo) => exportPath({ root: paths.root, relativePath: target.relative || ".", file: fifo }),
+    );
+    return {
+      path: target.guest,
+      artifact_type: exported.artifact_type,
+      entry_count: exported.entry_count,
+      size_bytes: size,
+    };
+  });
+}
+
+/** `tree.manifest` and `files.read`: the two halves of workspace_diff. */
+function registerTreeHandlers(context: AgentContext): void {
+  const { handlers, paths } = context;
+  // Digests of /workspace files from earlier manifests, valid while stamps match.
+  const digestCache: DigestCache = new Map();
 
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
   // half of workspace_diff (only changed files travel afterwards, via files.read).
@@ -139,22 +174,6 @@ export function registerCoreHandlers(context: AgentContext): void {
       );
       return { count: present.length, missing };
     });
-  });
-
-  handlers.set("archive.export", async ({ body, sendData }) => {
-    const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    const { result: exported, size } = await streamProduced(
-      context.scratchDir,
-      "export.tar",
-      sendData,
-      (fifo) => exportPath({ root: paths.root, relativePath: target.relative || ".", file: fifo }),
-    );
-    return {
-      path: target.guest,
-      artifact_type: exported.artifact_type,
-      entry_count: exported.entry_count,
-      size_bytes: size,
-    };
   });
 }
 

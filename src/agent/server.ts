@@ -46,30 +46,51 @@ interface ServerOptions {
  * reaches the client as a structured {code, message, details}.
  */
 export function serveConnection(stream: Duplex, options: ServerOptions): void {
-  const uploads = new Map<number, PassThrough>();
-  const aborts = new Map<number, AbortController>();
-  const range = options.protocol ?? OUR_RANGE;
+  new ConnectionState(stream, options);
+}
+
+/**
+ * One connection's state and the steps that act on it: routing a frame (onFrame), the
+ * handshake (greet), running a request (handle) and answering it (reply).
+ */
+class ConnectionState {
+  /** Upload streams of requests still receiving data frames, by request id. */
+  private readonly uploads = new Map<number, PassThrough>();
+  /** Lets an abort message or a disconnect stop a running handler, by request id. */
+  private readonly aborts = new Map<number, AbortController>();
+  private readonly range: ProtocolRange;
   /** The negotiated protocol version; null until the hello. */
-  let version: number | null = null;
+  private version: number | null = null;
+  private readonly connection: FramedConnection;
 
-  const connection: FramedConnection = new FramedConnection(
-    stream,
-    (frame) => onFrame(frame),
-    () => {
-      for (const upload of uploads.values()) upload.destroy(new Error("client disconnected"));
-      for (const controller of aborts.values()) controller.abort();
-      uploads.clear();
-    },
-  );
+  constructor(
+    stream: Duplex,
+    private readonly options: ServerOptions,
+  ) {
+    this.range = options.protocol ?? OUR_RANGE;
+    this.connection = new FramedConnection(
+      stream,
+      (frame) => this.onFrame(frame),
+      () => this.onClose(),
+    );
+  }
 
-  function onFrame(frame: Frame): void {
+  /** The client went away: fail pending uploads and stop running handlers. */
+  private onClose(): void {
+    for (const upload of this.uploads.values()) upload.destroy(new Error("client disconnected"));
+    for (const controller of this.aborts.values()) controller.abort();
+    this.uploads.clear();
+  }
+
+  /** Routes one frame: upload bytes, the hello, an abort, or a request. */
+  private onFrame(frame: Frame): void {
     if (frame.kind === FrameKind.Data) {
-      uploads.get(frame.id)?.write(frame.payload);
+      this.uploads.get(frame.id)?.write(frame.payload);
       return;
     }
     if (frame.kind === FrameKind.DataEnd) {
-      uploads.get(frame.id)?.end();
-      uploads.delete(frame.id);
+      this.uploads.get(frame.id)?.end();
+      this.uploads.delete(frame.id);
       return;
     }
     let message: Message;
@@ -77,34 +98,41 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       message = decodeMessage(frame);
     } catch (error) {
       // The client sent something unreadable: its fault, not the agent's (not `internal`).
-      void reply(frame.id, new PyroError("protocol_error", (error as Error).message));
+      void this.reply(frame.id, new PyroError("protocol_error", (error as Error).message));
       return;
     }
     if (message.type === "hello") {
-      greet(message.fields);
+      this.greet(message.fields);
       return;
     }
     if (message.type === "abort") {
-      uploads
-        .get(frame.id)
-        ?.destroy(new PyroError("invalid_argument", "client aborted the upload"));
-      uploads.delete(frame.id);
-      aborts.get(frame.id)?.abort();
+      this.abort(frame.id);
       return;
     }
-    if (version === null) {
-      void reply(frame.id, new PyroError("protocol_error", "the hello handshake must come first"));
+    if (this.version === null) {
+      void this.reply(
+        frame.id,
+        new PyroError("protocol_error", "the hello handshake must come first"),
+      );
       return;
     }
     if (message.type !== "request" || typeof message.fields.op !== "string") {
-      void reply(frame.id, new PyroError("protocol_error", "expected a request message"));
+      void this.reply(frame.id, new PyroError("protocol_error", "expected a request message"));
       return;
     }
-    void handle(frame.id, message.fields.op, message.fields);
+    void this.handle(frame.id, message.fields.op, message.fields);
+  }
+
+  /** The client gave up on request `id`: fail its upload and signal its handler. */
+  private abort(id: number): void {
+    this.uploads.get(id)?.destroy(new PyroError("invalid_argument", "client aborted the upload"));
+    this.uploads.delete(id);
+    this.aborts.get(id)?.abort();
   }
 
   /** Picks the highest protocol version both sides speak, or refuses and hangs up. */
-  function greet(hello: Record<string, unknown>): void {
+  private greet(hello: Record<string, unknown>): void {
+    const { connection, options, range } = this;
     const theirs = helloRange(hello);
     const picked = theirs ? pickVersion(range, theirs) : null;
     if (picked === null) {
@@ -113,7 +141,7 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
         .finally(() => connection.close());
       return;
     }
-    version = picked;
+    this.version = picked;
     if (typeof hello.host_time_ms === "number") options.onHostTime?.(hello.host_time_ms);
     void connection.sendJson(0, {
       type: "hello",
@@ -124,23 +152,24 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
     });
   }
 
-  async function handle(id: number, op: string, message: Record<string, unknown>): Promise<void> {
+  /** Admits one request, runs its handler and replies with the result or the error. */
+  private async handle(id: number, op: string, message: Record<string, unknown>): Promise<void> {
     let upload: PassThrough | null = null;
     if (message.upload === true) {
       upload = new PassThrough();
-      uploads.set(id, upload);
+      this.uploads.set(id, upload);
     }
-    const admitted = admit(op, message.body ?? {});
+    const admitted = admit(this.options, op, message.body ?? {});
     if (!("handler" in admitted)) {
       // Drain whatever the client still sends so its upload loop can finish.
       upload?.resume();
-      uploads.delete(id);
-      await reply(id, admitted.error);
+      this.uploads.delete(id);
+      await this.reply(id, admitted.error);
       return;
     }
     const { handler, body } = admitted;
     const controller = new AbortController();
-    aborts.set(id, controller);
+    this.aborts.set(id, controller);
     let streamed = false;
     try {
       const result = await handler({
@@ -149,53 +178,23 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
         signal: controller.signal,
         sendData: async (chunk) => {
           streamed = true;
-          await connection.sendData(id, chunk);
+          await this.connection.sendData(id, chunk);
         },
       });
-      if (streamed) await connection.sendDataEnd(id);
-      await reply(id, result);
+      if (streamed) await this.connection.sendDataEnd(id);
+      await this.reply(id, result);
     } catch (error) {
       upload?.resume();
-      await reply(id, asPyroError(error));
+      await this.reply(id, asPyroError(error));
     } finally {
-      aborts.delete(id);
-      uploads.delete(id);
+      this.aborts.delete(id);
+      this.uploads.delete(id);
     }
   }
 
-  /**
-   * The checked body of a request, or why it must not reach its handler: an unknown op, a
-   * body of the wrong shape (naming the op and the field), a failpoint.
-   */
-  function admit(
-    op: string,
-    raw: unknown,
-  ): { handler: Handler; body: Record<string, unknown> } | { error: PyroError } {
-    const handler = options.handlers.get(op);
-    if (!handler || !isAgentOp(op)) {
-      return {
-        error: new PyroError("protocol_error", `unknown agent operation '${op}'`, { op }),
-      };
-    }
-    const checked = checkRequest(op, raw);
-    if (!checked.ok) {
-      const { field, message } = checked.problem;
-      return {
-        error: new PyroError("invalid_argument", `agent operation '${op}': ${field}: ${message}`, {
-          op,
-          field,
-        }),
-      };
-    }
-    if (options.failpoints?.has(op)) {
-      return {
-        error: new PyroError("agent_error", `injected failure in '${op}' (PYRO_AGENT_FAILPOINTS)`),
-      };
-    }
-    return { handler, body: checked.value };
-  }
-
-  async function reply(id: number, result: Record<string, unknown> | PyroError): Promise<void> {
+  /** Sends the response to request `id`; one too large for a frame becomes an error. */
+  private async reply(id: number, result: Record<string, unknown> | PyroError): Promise<void> {
+    const { connection } = this;
     if (connection.isClosed) return;
     const fields =
       result instanceof PyroError
@@ -203,7 +202,7 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
         : { ok: true, body: result };
     // Before the hello (a request that came first) the client's version is unknown: 1 is
     // what every client reads.
-    const speaking = version ?? 1;
+    const speaking = this.version ?? 1;
     try {
       await sendMessage(connection, speaking, id, "response", fields);
     } catch (error) {
@@ -221,4 +220,37 @@ export function serveConnection(stream: Duplex, options: ServerOptions): void {
       }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * The checked body of a request, or why it must not reach its handler: an unknown op, a
+ * body of the wrong shape (naming the op and the field), a failpoint.
+ */
+function admit(
+  options: ServerOptions,
+  op: string,
+  raw: unknown,
+): { handler: Handler; body: Record<string, unknown> } | { error: PyroError } {
+  const handler = options.handlers.get(op);
+  if (!handler || !isAgentOp(op)) {
+    return {
+      error: new PyroError("protocol_error", `unknown agent operation '${op}'`, { op }),
+    };
+  }
+  const checked = checkRequest(op, raw);
+  if (!checked.ok) {
+    const { field, message } = checked.problem;
+    return {
+      error: new PyroError("invalid_argument", `agent operation '${op}': ${field}: ${message}`, {
+        op,
+        field,
+      }),
+    };
+  }
+  if (options.failpoints?.has(op)) {
+    return {
+      error: new PyroError("agent_error", `injected failure in '${op}' (PYRO_AGENT_FAILPOINTS)`),
+    };
+  }
+  return { handler, body: checked.value };
 }
