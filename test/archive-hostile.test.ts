@@ -19,25 +19,12 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { PyroError } from "../src/errors.js";
 import { extractArchive, extractExport } from "../src/archive/index.js";
 import { paxBody, rawBlocks, type RawBlock } from "./hostile-tar.js";
-
-const TAR_MODES = [{ tar: "gnu" }, { tar: "builtin" }];
-
-function useTarMode(mode: string): void {
-  const saved = process.env.PYRO_AGENT_TAR;
-  beforeAll(() => {
-    if (mode === "builtin") process.env.PYRO_AGENT_TAR = "builtin";
-    else delete process.env.PYRO_AGENT_TAR;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.PYRO_AGENT_TAR;
-    else process.env.PYRO_AGENT_TAR = saved;
-  });
-}
+import { TAR_MODES, useTarMode } from "./tar-modes.js";
 
 const pax = (records: Record<string, string>): RawBlock => ({
   name: "PaxHeader/x",

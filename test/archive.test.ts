@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { NotFoundError, PyroError, UnsafeArchiveError, ValidationError } from "../src/errors.js";
 import {
@@ -29,75 +29,8 @@ import {
   validateArchive,
 } from "../src/archive/index.js";
 import { normalizeMemberPath } from "../src/archive/members.js";
-
-/**
- * Extraction and packing use GNU tar where the system has it and node-tar otherwise
- * (src/archive/gnu-tar.ts); the behaviour tests run against both.
- */
-const TAR_MODES = [{ tar: "gnu" }, { tar: "builtin" }];
-
-function useTarMode(mode: string): void {
-  const saved = process.env.PYRO_AGENT_TAR;
-  beforeAll(() => {
-    if (mode === "builtin") process.env.PYRO_AGENT_TAR = "builtin";
-    else delete process.env.PYRO_AGENT_TAR;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.PYRO_AGENT_TAR;
-    else process.env.PYRO_AGENT_TAR = saved;
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-// Raw ustar writer, for members node-tar's writer would sanitise.
-
-interface RawMember {
-  name: string;
-  /** Typeflag character: "0" file, "1" hard link, "2" symlink, "3" char device, "5" dir, "6" fifo. */
-  type?: string;
-  body?: string | Buffer;
-  linkname?: string;
-  mode?: number;
-}
-
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
-}
-
-function rawHeader(member: RawMember): Buffer {
-  const header = Buffer.alloc(512);
-  const body = member.body === undefined ? Buffer.alloc(0) : Buffer.from(member.body);
-  const type = member.type ?? "0";
-  header.write(member.name, 0, 100, "utf8");
-  header.write(octal(member.mode ?? (type === "5" ? 0o755 : 0o644), 8), 100, "ascii");
-  header.write(octal(0, 8), 108, "ascii");
-  header.write(octal(0, 8), 116, "ascii");
-  header.write(octal(type === "0" ? body.length : 0, 12), 124, "ascii");
-  header.write(octal(1_700_000_000, 12), 136, "ascii");
-  header.write(" ".repeat(8), 148, "ascii");
-  header.write(type, 156, "ascii");
-  if (member.linkname !== undefined) header.write(member.linkname, 157, 100, "utf8");
-  header.write("ustar\0", 257, "binary");
-  header.write("00", 263, "ascii");
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "ascii");
-  return header;
-}
-
-function rawTar(members: RawMember[], options: { end?: boolean } = {}): Buffer {
-  const blocks: Buffer[] = [];
-  for (const member of members) {
-    blocks.push(rawHeader(member));
-    const type = member.type ?? "0";
-    if (type === "0" && member.body !== undefined) {
-      const body = Buffer.from(member.body);
-      blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
-    }
-  }
-  if (options.end !== false) blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
+import { rawBlocks } from "./hostile-tar.js";
+import { TAR_MODES, useTarMode } from "./tar-modes.js";
 
 // ---------------------------------------------------------------------------------------
 
@@ -140,7 +73,7 @@ describe.each(TAR_MODES)(
     it("refuses a '..' member and extracts nothing", async () => {
       const file = writeArchiveFile(
         "evil.tar",
-        rawTar([
+        rawBlocks([
           { name: "good.txt", body: "fine" },
           { name: "../escape.txt", body: "escaped" },
         ]),
@@ -155,20 +88,20 @@ describe.each(TAR_MODES)(
     });
 
     it("refuses '..' hidden in the middle of a path", async () => {
-      const file = writeArchiveFile("evil.tar", rawTar([{ name: "a/../../x", body: "x" }]));
+      const file = writeArchiveFile("evil.tar", rawBlocks([{ name: "a/../../x", body: "x" }]));
       const error = await rejection(validateArchive(file, {}));
       expect(error.message).toContain("unsafe archive member path: 'a/../../x'");
     });
 
     it("refuses an absolute member", async () => {
-      const file = writeArchiveFile("evil.tar", rawTar([{ name: "/etc/x", body: "x" }]));
+      const file = writeArchiveFile("evil.tar", rawBlocks([{ name: "/etc/x", body: "x" }]));
       const error = await rejection(extractArchive(file, path.join(work, "dest")));
       expect(error).toBeInstanceOf(UnsafeArchiveError);
       expect(error.message).toContain("unsafe archive member path: '/etc/x'");
     });
 
     it("refuses a Windows-rooted member that node-tar would strip", async () => {
-      const file = writeArchiveFile("evil.tar", rawTar([{ name: "c:x", body: "x" }]));
+      const file = writeArchiveFile("evil.tar", rawBlocks([{ name: "c:x", body: "x" }]));
       const error = await rejection(validateArchive(file, {}));
       expect(error.message).toContain("unsafe archive member path: 'c:x'");
     });
@@ -178,7 +111,7 @@ describe.each(TAR_MODES)(
       mkdirSync(outside);
       const file = writeArchiveFile(
         "evil.tar",
-        rawTar([
+        rawBlocks([
           { name: "linked", type: "2", linkname: outside },
           { name: "linked/note.txt", body: "pwned" },
         ]),
@@ -224,7 +157,7 @@ describe.each(TAR_MODES)(
     ])("refuses a %s member", async (_label, type) => {
       const file = writeArchiveFile(
         "evil.tar",
-        rawTar([
+        rawBlocks([
           { name: "ok.txt", body: "ok" },
           { name: "special", type },
         ]),
@@ -239,7 +172,7 @@ describe.each(TAR_MODES)(
     it("refuses a hard link to '../x'", async () => {
       const file = writeArchiveFile(
         "evil.tar",
-        rawTar([{ name: "h", type: "1", linkname: "../x" }]),
+        rawBlocks([{ name: "h", type: "1", linkname: "../x" }]),
       );
       const error = await rejection(extractArchive(file, path.join(work, "dest")));
       expect(error).toBeInstanceOf(UnsafeArchiveError);
@@ -251,14 +184,14 @@ describe.each(TAR_MODES)(
     it("refuses an absolute hard link and one to a member not seen before it", async () => {
       const absolute = writeArchiveFile(
         "abs.tar",
-        rawTar([{ name: "h", type: "1", linkname: "/etc/passwd" }]),
+        rawBlocks([{ name: "h", type: "1", linkname: "/etc/passwd" }]),
       );
       expect((await rejection(validateArchive(absolute, {}))).message).toContain(
         "unsafe archive member path",
       );
       const later = writeArchiveFile(
         "later.tar",
-        rawTar([
+        rawBlocks([
           { name: "h", type: "1", linkname: "target.txt" },
           { name: "target.txt", body: "t" },
         ]),
@@ -273,7 +206,7 @@ describe.each(TAR_MODES)(
       writeFileSync(path.join(destination, "existing.txt"), "secret");
       const file = writeArchiveFile(
         "evil.tar",
-        rawTar([{ name: "h", type: "1", linkname: "existing.txt" }]),
+        rawBlocks([{ name: "h", type: "1", linkname: "existing.txt" }]),
       );
       const error = await rejection(extractArchive(file, destination));
       expect(error.message).toContain("unsafe archive member path: hard link 'h'");
@@ -282,7 +215,7 @@ describe.each(TAR_MODES)(
     it("refuses a hard link to a symlink member", async () => {
       const file = writeArchiveFile(
         "evil.tar",
-        rawTar([
+        rawBlocks([
           { name: "s", type: "2", linkname: "/etc/passwd" },
           { name: "h", type: "1", linkname: "s" },
         ]),
@@ -293,7 +226,10 @@ describe.each(TAR_MODES)(
     });
 
     it("refuses a non-directory root entry", async () => {
-      const file = writeArchiveFile("evil.tar", rawTar([{ name: "./", type: "2", linkname: "/" }]));
+      const file = writeArchiveFile(
+        "evil.tar",
+        rawBlocks([{ name: "./", type: "2", linkname: "/" }]),
+      );
       expect((await rejection(validateArchive(file, {}))).message).toContain(
         "unsafe archive member path: './'",
       );
@@ -331,13 +267,13 @@ describe("validateArchive: malformed input and limits", () => {
     ["gzip-looking junk", Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), randomBytes(5_000)])],
     [
       "a truncated gzip",
-      gzipSync(rawTar([{ name: "a.txt", body: "a".repeat(10_000) }])).subarray(0, 40),
+      gzipSync(rawBlocks([{ name: "a.txt", body: "a".repeat(10_000) }])).subarray(0, 40),
     ],
     [
       "a tar truncated in a member body",
-      rawTar([{ name: "a.txt", body: "a".repeat(5_000) }], { end: false }).subarray(0, 2_048),
+      rawBlocks([{ name: "a.txt", body: "a".repeat(5_000) }]).subarray(0, 2_048),
     ],
-    ["a gzip inside a gzip", gzipSync(gzipSync(rawTar([{ name: "a.txt", body: "a" }])))],
+    ["a gzip inside a gzip", gzipSync(gzipSync(rawBlocks([{ name: "a.txt", body: "a" }])))],
   ])("refuses %s as not a valid tar archive", async (_label, data) => {
     const file = writeArchiveFile("bad.tar", data);
     const error = await rejection(validateArchive(file, {}));
@@ -364,7 +300,7 @@ describe("validateArchive: malformed input and limits", () => {
 
   it("enforces maxEntries", async () => {
     const members = Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.txt`, body: "x" }));
-    const file = writeArchiveFile("many.tar", rawTar(members));
+    const file = writeArchiveFile("many.tar", rawBlocks(members));
     await expect(validateArchive(file, { maxEntries: 5 })).resolves.toMatchObject({
       entryCount: 5,
     });
@@ -377,7 +313,7 @@ describe("validateArchive: malformed input and limits", () => {
   it("enforces maxTotalBytes", async () => {
     const file = writeArchiveFile(
       "big.tar",
-      rawTar([
+      rawBlocks([
         { name: "a.txt", body: "a".repeat(600) },
         { name: "b.txt", body: "b".repeat(600) },
       ]),
@@ -395,7 +331,7 @@ describe("validateArchive: malformed input and limits", () => {
   });
 
   it("ignores data after the end-of-archive marker", async () => {
-    const data = Buffer.concat([rawTar([{ name: "a.txt", body: "a" }]), randomBytes(4_096)]);
+    const data = Buffer.concat([rawBlocks([{ name: "a.txt", body: "a" }]), randomBytes(4_096)]);
     const file = writeArchiveFile("trailing.tar", data);
     await expect(validateArchive(file, {})).resolves.toMatchObject({ entryCount: 1 });
   });
@@ -406,7 +342,7 @@ describe.each(TAR_MODES)("extractArchive: accepted archives ($tar tar)", ({ tar:
   it("extracts a valid hard link inside the archive", async () => {
     const file = writeArchiveFile(
       "links.tar",
-      rawTar([
+      rawBlocks([
         { name: "dir", type: "5" },
         { name: "dir/target.txt", body: "shared" },
         { name: "hard.txt", type: "1", linkname: "dir/target.txt" },
@@ -437,7 +373,7 @@ describe.each(TAR_MODES)("extractArchive: accepted archives ($tar tar)", ({ tar:
   it("keeps symlink targets as they are, wherever they point", async () => {
     const file = writeArchiveFile(
       "links.tar",
-      rawTar([
+      rawBlocks([
         { name: "etc", type: "2", linkname: "/etc" },
         { name: "sh", type: "2", linkname: "/bin/sh" },
         { name: "up", type: "2", linkname: "../outside" },
@@ -457,7 +393,7 @@ describe.each(TAR_MODES)("extractArchive: accepted archives ($tar tar)", ({ tar:
   it("lets the last member at a path win between symlinks and files", async () => {
     const file = writeArchiveFile(
       "dupes.tar",
-      rawTar([
+      rawBlocks([
         { name: "a", type: "2", linkname: "/etc/passwd" },
         { name: "a", body: "file wins" },
         { name: "b", body: "replaced" },
@@ -483,7 +419,7 @@ describe.each(TAR_MODES)("extractArchive: accepted archives ($tar tar)", ({ tar:
 
     const file = writeArchiveFile(
       "overlay.tar",
-      rawTar([
+      rawBlocks([
         { name: "note.txt", body: "new" },
         { name: "was-link", body: "plain file now" },
       ]),
@@ -501,7 +437,7 @@ describe.each(TAR_MODES)("extractArchive: accepted archives ($tar tar)", ({ tar:
     writeFileSync(path.join(destination, "busy", "inside.txt"), "x");
     const file = writeArchiveFile(
       "replace.tar",
-      rawTar([{ name: "busy", body: "file over a non-empty dir" }]),
+      rawBlocks([{ name: "busy", body: "file over a non-empty dir" }]),
     );
     const error = await rejection(extractArchive(file, destination));
     expect(error.message).toContain("failed to extract archive");
@@ -646,7 +582,7 @@ describe.each(TAR_MODES)("exportPath / extractExport ($tar tar)", ({ tar: mode }
   });
 
   it("leaves nothing behind when the archive is unsafe", async () => {
-    const file = writeArchiveFile("evil.tar", rawTar([{ name: "../escape.txt", body: "x" }]));
+    const file = writeArchiveFile("evil.tar", rawBlocks([{ name: "../escape.txt", body: "x" }]));
     const outputPath = path.join(work, "out");
     const error = await rejection(extractExport({ file, outputPath, artifactType: "directory" }));
     expect(error).toBeInstanceOf(UnsafeArchiveError);

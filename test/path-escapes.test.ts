@@ -10,13 +10,14 @@ import path from "node:path";
 import { execFileSync } from "node:child_process";
 
 import * as tar from "tar";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { exportPath } from "../src/archive/index.js";
 import { loadWorkspace } from "../src/core/records-io.js";
 import { decodeManifest, treeFromTar } from "../src/diff/index.js";
 import type { Manager } from "../src/core/manager.js";
 import { useTempState, writeTree } from "./helpers.js";
+import { TAR_MODES, useTarMode } from "./tar-modes.js";
 
 const state = useTempState();
 const SECRET = "TOP-SECRET-host-file-contents";
@@ -259,16 +260,8 @@ for (;;) {
   );
 });
 
-describe.each([{ tar: "gnu" }, { tar: "builtin" }])("exportPath ($tar tar)", ({ tar: mode }) => {
-  const saved = process.env.PYRO_AGENT_TAR;
-  beforeAll(() => {
-    if (mode === "builtin") process.env.PYRO_AGENT_TAR = "builtin";
-    else delete process.env.PYRO_AGENT_TAR;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.PYRO_AGENT_TAR;
-    else process.env.PYRO_AGENT_TAR = saved;
-  });
+describe.each(TAR_MODES)("exportPath ($tar tar)", ({ tar: mode }) => {
+  useTarMode(mode);
 
   async function members(file: string): Promise<string[]> {
     const names: string[] = [];
