@@ -22,8 +22,13 @@ const CGROUP_ROOT = "/sys/fs/cgroup";
 const USER_CGROUP = path.join(CGROUP_ROOT, "pyro-user");
 /** The leaf of pyro-user that shells and services share. */
 const SESSIONS = "sessions";
-/** Memory kept for the agent and the kernel whatever commands do: at least this... */
-const AGENT_RESERVE_MIN_BYTES = 64 * 1024 * 1024;
+/**
+ * Memory kept for the agent and the kernel whatever commands do: at least this... The kernel
+ * and the agent (Node) need about 100 MiB between them; with only 64 MiB kept, a fork bomb in
+ * a 256 MiB guest once left the agent unable to answer within the exec deadline (most likely
+ * starved of memory: 1 run in 4).
+ */
+const AGENT_RESERVE_MIN_BYTES = 128 * 1024 * 1024;
 /** ...or this share of the guest's memory, whichever is larger. */
 const AGENT_RESERVE_SHARE = 1 / 8;
 /** After a kill, how long to wait for the cgroup to empty before leaving it behind. */
