@@ -46,6 +46,11 @@ export const CONFINE_SCRIPT =
 
 export class ExecCgroups {
   private next = 0;
+  /**
+   * Cgroups an exec's destroy() could not remove in time (killing a large fork bomb under
+   * TCG can outlast EMPTY_WAIT_MS); each create() retries them, so none is left behind.
+   */
+  private readonly leftovers = new Set<ExecCgroup>();
 
   private constructor(private readonly log: (message: string) => void) {}
 
@@ -94,10 +99,11 @@ export class ExecCgroups {
 
   /** A fresh cgroup for one exec (null if it cannot be made: the exec runs unconfined). */
   create(): ExecCgroup | null {
+    for (const cgroup of this.leftovers) if (cgroup.retire()) this.leftovers.delete(cgroup);
     const dir = path.join(USER_CGROUP, `exec-${process.pid}-${++this.next}`);
     try {
       fs.mkdirSync(dir);
-      return new ExecCgroup(dir, this.log);
+      return new ExecCgroup(dir, this.log, this.leftovers);
     } catch (error) {
       this.log(`could not create ${dir}: ${(error as Error).message}`);
       return null;
@@ -109,6 +115,8 @@ export class ExecCgroup {
   constructor(
     readonly dir: string,
     private readonly log: (message: string) => void,
+    /** Where destroy() leaves a cgroup it could not remove, for the next create() to retry. */
+    private readonly leftovers: Set<ExecCgroup>,
   ) {}
 
   get procsFile(): string {
@@ -149,10 +157,23 @@ export class ExecCgroup {
         this.kill();
       }
     }
+    if (!this.tryRemove()) this.leftovers.add(this);
+  }
+
+  /** Kills what is still there and removes the cgroup once it is empty; true when gone. */
+  retire(): boolean {
+    if (this.populated()) this.kill();
+    return this.tryRemove();
+  }
+
+  private tryRemove(): boolean {
     try {
       fs.rmdirSync(this.dir);
+      return true;
     } catch (error) {
-      this.log(`could not remove ${this.dir}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return true;
+      this.log(`could not remove ${this.dir} yet: ${(error as Error).message}`);
+      return false;
     }
   }
 
