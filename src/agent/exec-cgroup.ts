@@ -31,8 +31,10 @@ const SESSIONS = "sessions";
 const AGENT_RESERVE_MIN_BYTES = 128 * 1024 * 1024;
 /** ...or this share of the guest's memory, whichever is larger. */
 const AGENT_RESERVE_SHARE = 1 / 8;
-/** After a kill, how long to wait for the cgroup to empty before leaving it behind. */
+/** After a kill, how long an exec waits for its cgroup to empty before leaving it behind. */
 const EMPTY_WAIT_MS = 5_000;
+/** How often cgroups left behind are retried in the background until they are gone. */
+const LEFTOVER_RETRY_MS = 250;
 
 /**
  * `sh -c CONFINE /bin/sh <cgroup.procs file> <command>`: the wrapper moves itself into the
@@ -48,11 +50,26 @@ export class ExecCgroups {
   private next = 0;
   /**
    * Cgroups an exec's destroy() could not remove in time (killing a large fork bomb under
-   * TCG can outlast EMPTY_WAIT_MS); each create() retries them, so none is left behind.
+   * TCG can outlast EMPTY_WAIT_MS): a background timer kills and retries them until they
+   * are gone, so none is left behind once its last process has died.
    */
   private readonly leftovers = new Set<ExecCgroup>();
+  private retryTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly log: (message: string) => void) {}
+
+  private leaveBehind(cgroup: ExecCgroup): void {
+    this.leftovers.add(cgroup);
+    this.retryTimer ??= setInterval(() => this.retireLeftovers(), LEFTOVER_RETRY_MS);
+  }
+
+  private retireLeftovers(): void {
+    for (const cgroup of this.leftovers) if (cgroup.retire()) this.leftovers.delete(cgroup);
+    if (this.leftovers.size === 0 && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
 
   /** Mounts cgroup2 if needed and creates pyro-user with its limits; null when unusable. */
   static setUp(log: (message: string) => void): ExecCgroups | null {
@@ -99,11 +116,11 @@ export class ExecCgroups {
 
   /** A fresh cgroup for one exec (null if it cannot be made: the exec runs unconfined). */
   create(): ExecCgroup | null {
-    for (const cgroup of this.leftovers) if (cgroup.retire()) this.leftovers.delete(cgroup);
+    this.retireLeftovers();
     const dir = path.join(USER_CGROUP, `exec-${process.pid}-${++this.next}`);
     try {
       fs.mkdirSync(dir);
-      return new ExecCgroup(dir, this.log, this.leftovers);
+      return new ExecCgroup(dir, this.log, (cgroup) => this.leaveBehind(cgroup));
     } catch (error) {
       this.log(`could not create ${dir}: ${(error as Error).message}`);
       return null;
@@ -115,8 +132,8 @@ export class ExecCgroup {
   constructor(
     readonly dir: string,
     private readonly log: (message: string) => void,
-    /** Where destroy() leaves a cgroup it could not remove, for the next create() to retry. */
-    private readonly leftovers: Set<ExecCgroup>,
+    /** Where destroy() hands a cgroup it could not remove, to be retried until gone. */
+    private readonly leaveBehind: (cgroup: ExecCgroup) => void,
   ) {}
 
   get procsFile(): string {
@@ -157,7 +174,9 @@ export class ExecCgroup {
         this.kill();
       }
     }
-    if (!this.tryRemove()) this.leftovers.add(this);
+    if (this.tryRemove()) return;
+    this.log(`${this.dir} is not empty ${EMPTY_WAIT_MS} ms after its kill; retrying until it is`);
+    this.leaveBehind(this);
   }
 
   /** Kills what is still there and removes the cgroup once it is empty; true when gone. */
@@ -171,9 +190,8 @@ export class ExecCgroup {
       fs.rmdirSync(this.dir);
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return true;
-      this.log(`could not remove ${this.dir} yet: ${(error as Error).message}`);
-      return false;
+      // EBUSY while a process is still dying: the caller retries.
+      return (error as NodeJS.ErrnoException).code === "ENOENT";
     }
   }
 
