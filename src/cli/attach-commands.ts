@@ -9,6 +9,7 @@ import { DEFAULT_DETACH_KEYS, describeDetachKeys, parseDetachKeys } from "./atta
 import {
   replayCursor,
   requireTerminal,
+  resizeTerminal,
   runTerminalSession,
   type SessionEnd,
   type TerminalTarget,
@@ -68,7 +69,7 @@ export async function attachWorkspace(
         });
       }
       // Attaching makes the shell this terminal's size, and shows its recent output.
-      await target.resize(size.cols, size.rows);
+      await resizeTerminal(target, size.cols, size.rows);
       start = await replayCursor(target);
       process.stderr.write(`pyro: attached to shell ${id} (${detachHint(keys)})\r\n`);
     }

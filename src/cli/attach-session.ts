@@ -21,7 +21,7 @@ export interface TerminalTarget {
   resize(cols: number, rows: number): Promise<unknown>;
 }
 
-export interface TerminalRead {
+interface TerminalRead {
   output: string;
   cursor: number;
   next_cursor: number;
@@ -147,7 +147,8 @@ export function runTerminalSession(
           await target.resize(cols, rows);
         }
       } catch (error) {
-        if (!isExited(error)) finish(error as Error);
+        if (isOldAgent(error)) warnNoResize();
+        else if (!isExited(error)) finish(error as Error);
       } finally {
         resizing = false;
       }
@@ -192,6 +193,34 @@ export function runTerminalSession(
 
 /** Signals that end a session (Ctrl-C does not send one: raw mode types it into the PTY). */
 const ENDING_SIGNALS: NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGINT"];
+
+/**
+ * Resizes a terminal; a sandbox whose agent predates shell.resize (started by an older
+ * pyro) keeps working at its old size, with a warning instead of a failed session.
+ */
+export async function resizeTerminal(target: TerminalTarget, cols: number, rows: number) {
+  try {
+    await target.resize(cols, rows);
+  } catch (error) {
+    if (!isOldAgent(error)) throw error;
+    warnNoResize();
+  }
+}
+
+let warnedNoResize = false;
+
+function warnNoResize(): void {
+  if (warnedNoResize) return;
+  warnedNoResize = true;
+  process.stderr.write(
+    "pyro: this sandbox's agent cannot resize terminals (it was started by an older pyro; a reset updates it)\r\n",
+  );
+}
+
+function isOldAgent(error: unknown): boolean {
+  const failure = error as { code?: unknown; details?: { op?: unknown } } | null;
+  return failure?.code === "protocol_error" && failure.details?.op === "shell.resize";
+}
 
 function isExited(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "invalid_state";
