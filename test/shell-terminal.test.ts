@@ -67,6 +67,20 @@ describe("shell_read wait_seconds (long poll)", () => {
     expect(result.exit_code).toBe(5);
   });
 
+  it("a waiting read fails when its manager is closed, instead of reconnecting and waiting on", async () => {
+    const { id, shellId, cursor } = await idleShell();
+    const started = Date.now();
+    const reading = manager.readShell(id, shellId, { cursor, wait_seconds: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    manager.close();
+    // Before, the pool took the closed connection for a stale one and retried the read on
+    // a new connection: `pyro workspace attach` then hung for up to 25 s after a detach.
+    await expect(reading).rejects.toMatchObject({ code: "backend_error" });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // A closed manager still works for new calls (it only dropped its connections).
+    expect((await manager.readShell(id, shellId, { cursor })).output).toBe("");
+  });
+
   it("refuses a wait outside 0-30 s, naming the field", async () => {
     const { id, shellId } = await idleShell();
     for (const wait of [-1, 31, Number.NaN]) {
