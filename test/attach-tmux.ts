@@ -48,13 +48,13 @@ export class Tmux {
 
   /**
    * Starts `pyro ARGS…` in a new session of cols x rows. When pyro exits, the pane shows
-   * `EXIT=<status>` and stays open so the screen can still be read.
+   * `EXIT=<status>` and stays open (a late Ctrl-C included) so the screen can still be read.
    */
   start(name: string, args: string[], cols: number, rows: number): void {
     const env = Object.entries({ ...this.env, TERM: "xterm-256color" }).map(
       ([key, value]) => `${key}=${quote(value)}`,
     );
-    const command = `env ${env.join(" ")} ${quote(process.execPath)} ${quote(cli)} ${args.map(quote).join(" ")}; echo EXIT=$?; sleep 600`;
+    const command = `env ${env.join(" ")} ${quote(process.execPath)} ${quote(cli)} ${args.map(quote).join(" ")}; echo EXIT=$?; trap "" INT; sleep 600`;
     this.tmux("new-session", "-d", "-s", name, "-x", String(cols), "-y", String(rows), command);
   }
 
@@ -81,13 +81,24 @@ export class Tmux {
    * Waits until the screen matches (trailing blank space removed, so `$` is the cursor's
    * line); fails with what was on it.
    */
-  async waitFor(name: string, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  async waitFor(
+    name: string,
+    pattern: RegExp,
+    timeoutMs = 20_000,
+    /** Done every half second while the screen does not match yet (e.g. a key press). */
+    retry?: () => void,
+  ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     let screen = "";
+    let nextRetry = 0;
     while (Date.now() < deadline) {
       screen = this.screen(name).trimEnd();
       const match = screen.match(pattern);
       if (match) return match;
+      if (retry && Date.now() >= nextRetry) {
+        retry();
+        nextRetry = Date.now() + 500;
+      }
       await sleep(50);
     }
     throw new Error(`screen of '${name}' never matched ${String(pattern)}:\n${screen}`);

@@ -123,8 +123,10 @@ export class ShellRegistry {
         { field: "command" },
       );
     }
+    // bash -c execs a lone simple command (dash -c does not): no shell is left waiting in
+    // between to die of the Ctrl-C meant for the command (`-it -- sh -c '... trap ...'`).
     const program =
-      command === undefined ? `${shellPath} ${flags}` : `/bin/sh -c ${shellWord(command)}`;
+      command === undefined ? `${shellPath} ${flags}` : `${shellPath} -c ${shellWord(command)}`;
     const inner = `${sessionPrefix()}stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${program}`;
     const relay = spawn("script", ["-qfec", inner, "/dev/null"], {
       cwd: cwd.local,
