@@ -165,10 +165,11 @@ export function runTerminalSession(
         const result = await target.read(cursor, READ_WAIT_SECONDS);
         if (done) return;
         let output = result.output;
-        if (skipLine) {
+        if (skipLine && output !== "") {
+          // The replay starts mid-line: show it from the next line (all of it if it has none).
           const newline = output.indexOf("\n");
-          output = newline >= 0 ? output.slice(newline + 1) : "";
-          skipLine = newline < 0 && output !== "";
+          if (newline >= 0) output = output.slice(newline + 1);
+          skipLine = false;
         }
         if (output !== "") stdout.write(output);
         cursor = result.next_cursor;
