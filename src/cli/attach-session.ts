@@ -171,7 +171,10 @@ export function runTerminalSession(
           if (newline >= 0) output = output.slice(newline + 1);
           skipLine = false;
         }
-        if (output !== "") stdout.write(output);
+        // A slow terminal holds the next read back instead of piling output up in memory.
+        if (output !== "" && !stdout.write(output)) {
+          await new Promise((resolve) => stdout.once("drain", resolve));
+        }
         cursor = result.next_cursor;
         if (result.state === "exited" && cursor >= result.buffer_end) {
           finish({ kind: "exited", exitCode: result.exit_code ?? 0 });
