@@ -72,4 +72,18 @@ describe("pyro run -it", () => {
     await term.waitFor("run", /pyro: detached; deleting sandbox \w+\nEXIT=0$/);
     expect(vms()).toEqual([]);
   });
+
+  it("deletes the VM and restores the terminal when pyro gets SIGTERM", async ({ skip }) => {
+    requireTmux(skip);
+    const term = terminal();
+    term.start("run", [...RUN, "sh", "-c", "echo started; sleep 100"], 80, 24);
+    await term.waitFor("run", /^started$/m);
+    expect(vms()).toHaveLength(1);
+    process.kill(term.pyroPid("run"), "SIGTERM");
+    await term.waitFor("run", /pyro: SIGTERM: detached; deleting sandbox \w+\nEXIT=143$/);
+    expect(vms()).toEqual([]);
+    // The terminal is back in cooked mode: a line typed now is echoed by the local tty.
+    term.line("run", "still-cooked");
+    await term.waitFor("run", /still-cooked$/);
+  });
 });

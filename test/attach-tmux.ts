@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { expect } from "vitest";
@@ -102,6 +103,13 @@ export class Tmux {
       await sleep(50);
     }
     throw new Error(`screen of '${name}' never matched ${String(pattern)}:\n${screen}`);
+  }
+
+  /** The pid of pyro itself: the child of the pane's shell. */
+  pyroPid(name: string): number {
+    const shell = this.tmux("display-message", "-p", "-t", name, "#{pane_pid}").trim();
+    const children = fs.readFileSync(`/proc/${shell}/task/${shell}/children`, "utf8").trim();
+    return Number(children.split(" ")[0]);
   }
 
   kill(): void {
