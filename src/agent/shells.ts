@@ -24,6 +24,7 @@ import {
   ownerMarker,
 } from "../process/ownership.js";
 import { readProcStat, signalNumber, sleep } from "../process/process-group.js";
+import { checkCommand } from "../shared/limits.js";
 import { SHELL_SIGNALS } from "../shared/shell-signals.js";
 
 const MAX_SHELLS = 32;
@@ -116,13 +117,8 @@ export class ShellRegistry {
     // inside the pty because `script` copies it only from a terminal stdin, and ours is a pipe.
     const flags = shellPath === "/bin/bash" ? "--noprofile --norc -i" : "-i";
     // With a command (`pyro run -it`), the terminal runs it instead of an interactive shell.
-    const command = stringField(body, "command");
-    if (command !== undefined && (command.length === 0 || command.length > MAX_INPUT_CHARS)) {
-      throw new ValidationError(
-        `command must be 1 to ${MAX_INPUT_CHARS} characters, got ${command.length}`,
-        { field: "command" },
-      );
-    }
+    const raw = stringField(body, "command");
+    const command = raw === undefined ? undefined : checkCommand(raw);
     // bash -c execs a lone simple command (dash -c does not): no shell is left waiting in
     // between to die of the Ctrl-C meant for the command (`-it -- sh -c '... trap ...'`).
     const program =
