@@ -55,7 +55,9 @@ export class Tmux {
     const env = Object.entries({ ...this.env, TERM: "xterm-256color" }).map(
       ([key, value]) => `${key}=${quote(value)}`,
     );
-    const command = `env ${env.join(" ")} ${quote(process.execPath)} ${quote(cli)} ${args.map(quote).join(" ")}; echo EXIT=$?; trap "" INT; sleep 600`;
+    // The pane's shell catches INT (a handler, which children do not inherit): a Ctrl-C
+    // typed once pyro has given the terminal back must not end the pane.
+    const command = `trap : INT; env ${env.join(" ")} ${quote(process.execPath)} ${quote(cli)} ${args.map(quote).join(" ")}; echo EXIT=$?; trap "" INT; sleep 600`;
     this.tmux("new-session", "-d", "-s", name, "-x", String(cols), "-y", String(rows), command);
   }
 

@@ -116,9 +116,7 @@ export async function runInteractive(
   try {
     const keys = detachKeysOf(options.detachKeys);
     const size = requireTerminal("pyro run -it");
-    process.once("SIGINT", interrupt);
-    process.once("SIGTERM", interrupt);
-    process.once("SIGHUP", interrupt);
+    for (const signal of ENDING_SIGNALS) process.once(signal, interrupt);
     manager = await makeManager();
     const { invokeOperation } = await import("../operations/index.js");
     const created = (await invokeOperation(manager, "vm_create", createInput)) as { vm_id: string };
@@ -137,8 +135,7 @@ export async function runInteractive(
       process.stderr.write(
         `pyro: ${detachHint(keys)} (ends the command and deletes the sandbox)\r\n`,
       );
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
-      process.removeListener(signal, interrupt);
+    for (const signal of ENDING_SIGNALS) process.removeListener(signal, interrupt);
     const end = await runTerminalSession(target, { detachKeys: keys, cursor: 0 });
     if (end.kind === "exited") {
       process.exitCode = end.exitCode;
@@ -150,9 +147,17 @@ export async function runInteractive(
     printError(error, false);
     process.exitCode = EXIT_ERROR;
   } finally {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+    // The terminal is back in cooked mode, so a Ctrl-C now would kill pyro before the VM
+    // is gone: the deletion is under way already, let it finish.
+    const stay = (): void => undefined;
+    for (const signal of ENDING_SIGNALS) {
       process.removeListener(signal, interrupt);
+      process.on(signal, stay);
+    }
     if (vmId && manager) await manager.deleteVm(vmId).catch(() => undefined);
     manager?.close();
+    for (const signal of ENDING_SIGNALS) process.removeListener(signal, stay);
   }
 }
+
+const ENDING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
