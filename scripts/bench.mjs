@@ -4,8 +4,9 @@
 //   1. exec round trip on a warm host workspace vs a bare child_process spawn of the
 //      same command;
 //   2. workspace_diff on a 10,000-file tree with 100 changes vs `diff -ruN` on the same
-//      two trees.
-import { execFile, spawnSync } from "node:child_process";
+//      two trees;
+//   3. keystroke echo through an attached shell vs a local PTY (and vs polling reads).
+import { execFile, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -119,4 +120,88 @@ try {
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });
+}
+
+// ---- 3. keystroke echo through an attached shell ------------------------------------------
+// What a person at `pyro workspace attach` feels: one key typed into the shell's PTY until
+// its echo is back. pyro writes the key (shell_write) and holds a waiting read
+// (shell_read wait_seconds), as attach does; "polling" is how a client had to read before
+// wait_seconds (shell_read every 25 ms); the baseline is the same `script` PTY relay as a
+// local child process, written and read over its pipes. A `cat` runs in both terminals so
+// the echo comes from the line discipline alone.
+{
+  const ECHO_ROUNDS = Number(process.env.BENCH_ECHO_ROUNDS ?? 100);
+  const echoBase = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-echo-"));
+  const echoManager = new Manager({ baseDir: path.join(echoBase, "state"), backend: "host" });
+  const local = spawn("script", ["-qfec", "stty cols 120 rows 30; exec cat", "/dev/null"], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  try {
+    const { workspace_id: id } = await echoManager.createWorkspace({ allow_host_compat: true });
+    const { shell_id: shellId } = await echoManager.openShell(id);
+    await echoManager.writeShell(id, shellId, { input: "exec cat" });
+    let cursor = 0;
+    const drain = async () => {
+      for (;;) {
+        const read = await echoManager.readShell(id, shellId, { cursor, wait_seconds: 0.3 });
+        cursor = read.next_cursor;
+        if (read.output === "") return;
+      }
+    };
+    await drain();
+    const waited = async () => {
+      await echoManager.writeShell(id, shellId, { input: "x", append_newline: false });
+      for (;;) {
+        const read = await echoManager.readShell(id, shellId, { cursor, wait_seconds: 5 });
+        cursor = read.next_cursor;
+        if (read.output.includes("x")) return;
+      }
+    };
+    const polled = async () => {
+      await echoManager.writeShell(id, shellId, { input: "x", append_newline: false });
+      for (;;) {
+        const read = await echoManager.readShell(id, shellId, { cursor });
+        cursor = read.next_cursor;
+        if (read.output.includes("x")) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    let pending = null;
+    local.stdout.on("data", (chunk) => {
+      if (pending && chunk.includes("x")) {
+        const resolve = pending;
+        pending = null;
+        resolve();
+      }
+    });
+    const bare = () =>
+      new Promise((resolve) => {
+        pending = resolve;
+        local.stdin.write("x");
+      });
+    for (let i = 0; i < 5; i += 1) await waited(); // warm up
+    const waitedEcho = [];
+    const polledEcho = [];
+    const bareEcho = [];
+    for (let i = 0; i < ECHO_ROUNDS; i += 1) {
+      waitedEcho.push(await time(waited));
+      polledEcho.push(await time(polled));
+      bareEcho.push(await time(bare));
+    }
+    line(
+      `keystroke echo, attached host shell (shell_write + waiting shell_read), ${ECHO_ROUNDS} rounds (baseline: a local script PTY)`,
+      stats(waitedEcho),
+      stats(bareEcho),
+    );
+    line(
+      `keystroke echo, polling shell_read every 25 ms (before wait_seconds) vs waiting read`,
+      stats(polledEcho),
+      stats(waitedEcho),
+    );
+    await echoManager.deleteWorkspace(id);
+  } finally {
+    local.kill();
+    echoManager.close();
+    fs.rmSync(echoBase, { recursive: true, force: true });
+  }
 }

@@ -15,6 +15,7 @@ import * as tar from "tar";
 import { processIsAlive } from "../src/process/process-group.js";
 import type { Manager } from "../src/core/manager.js";
 import { AgentClient } from "../src/protocol/client.js";
+import { attachScenario, requireTmux } from "./attach-tmux.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
 import { readUntil, useTempState, writeTree } from "./helpers.js";
 import { paxBody, rawBlocks } from "./hostile-tar.js";
@@ -147,6 +148,23 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       expect(fs.existsSync(pyro.context.layout.workspaceDir(id))).toBe(false);
       expect(processIsAlive(record.runtime.pid)).toBe(false);
       if (record.runtime.vmm_pid) expect(processIsAlive(record.runtime.vmm_pid)).toBe(false);
+    },
+  );
+
+  it(
+    "attaches a terminal to a shell: size, resize, Ctrl-C, detach and reattach (under tmux)",
+    { timeout: tier.timeoutMs },
+    async ({ skip }) => {
+      requireTmux(skip);
+      const pyro = manager(skip);
+      const { workspace_id: id } = await pyro.createWorkspace({
+        allow_host_compat: tier.allowHostCompat,
+      });
+      await attachScenario(pyro, id, {
+        PYRO_STATE_DIR: state.stateDir(),
+        PYRO_BACKEND: tier.backend,
+      });
+      await pyro.deleteWorkspace(id);
     },
   );
 

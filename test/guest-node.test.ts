@@ -131,6 +131,16 @@ describe("the agent on the guest's Node 18", () => {
     expect(await readUntil(manager, workspace_id, shell.shell_id, "after-42")).toContain(
       "after-42",
     );
+    // What attach needs: a resize (stty -F on the pty) and a read that waits for output.
+    await manager.resizeShell(workspace_id, shell.shell_id, { cols: 66, rows: 11 });
+    const end = (await manager.readShell(workspace_id, shell.shell_id)).buffer_end;
+    const waiting = manager.readShell(workspace_id, shell.shell_id, {
+      cursor: end,
+      wait_seconds: 20,
+    });
+    await manager.writeShell(workspace_id, shell.shell_id, { input: "stty size" });
+    expect((await waiting).output).toContain("stty size");
+    expect(await readUntil(manager, workspace_id, shell.shell_id, "11 66", end)).toContain("11 66");
 
     const port = await freePort();
     const server = `node -e "require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')"`;

@@ -31,7 +31,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(32);
+    expect(tools).toHaveLength(33);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -164,6 +164,7 @@ describe("pyro mcp serve (stdio)", () => {
     const shell_id = (await ok("shell_open", { workspace_id })).shell_id;
     await ok("shell_write", { workspace_id, shell_id, input: "echo hi" });
     await ok("shell_read", { workspace_id, shell_id });
+    await ok("shell_resize", { workspace_id, shell_id, cols: 100, rows: 40 });
     await ok("shell_signal", { workspace_id, shell_id, signal: "INT" });
     await ok("shell_close", { workspace_id, shell_id });
 

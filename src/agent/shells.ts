@@ -24,6 +24,7 @@ import {
   ownerMarker,
 } from "../process/ownership.js";
 import { readProcStat, signalNumber, sleep } from "../process/process-group.js";
+import { checkCommand } from "../shared/limits.js";
 import { SHELL_SIGNALS } from "../shared/shell-signals.js";
 
 const MAX_SHELLS = 32;
@@ -36,6 +37,10 @@ const OPEN_TIMEOUT_MS = 5_000;
 const PROMPT_WAIT_MS = 2_000;
 /** Between SIGHUP to the terminal's session and SIGKILL to whatever is left. */
 const CLOSE_GRACE_MS = 500;
+/** Longest a read may wait for new output (well inside the client's 60 s request slack). */
+const MAX_WAIT_SECONDS = 30;
+/** How long a resize may take (`stty` on the terminal's slave side). */
+const RESIZE_TIMEOUT_MS = 5_000;
 
 interface Shell {
   id: string;
@@ -52,6 +57,10 @@ interface Shell {
   /** PYRO_OWNER of everything started in this terminal. */
   token: string;
   buffer: OutputBuffer;
+  /** Reads waiting for output past the end (wait_seconds); called on new output and exit. */
+  waiters: Set<() => void>;
+  /** The terminal's slave device (/dev/pts/N), found on the first resize. */
+  ttyPath: string | null;
 }
 
 export class ShellRegistry {
@@ -63,7 +72,7 @@ export class ShellRegistry {
   register(): void {
     const { handlers } = this.context;
     handlers.set("shell.open", ({ body }) => this.open(body));
-    handlers.set("shell.read", async ({ body }) => this.read(body));
+    handlers.set("shell.read", ({ body, signal }) => this.read(body, signal));
     handlers.set("shell.write", ({ body }) => this.write(body));
     handlers.set("shell.signal", async ({ body }) => this.signal(body));
     handlers.set("shell.close", async ({ body }) => {
@@ -72,6 +81,7 @@ export class ShellRegistry {
     });
     handlers.set("shell.list", async () => ({ shells: [...this.shells.values()].map(describe) }));
     handlers.set("shell.close_all", async () => ({ closed_count: await this.closeAll() }));
+    handlers.set("shell.resize", ({ body }) => this.resize(body));
     this.context.cleanups.push(async () => {
       await this.closeAll();
     });
@@ -106,7 +116,14 @@ export class ShellRegistry {
     // would make prompts and behaviour differ between sandboxes. The size is set from
     // inside the pty because `script` copies it only from a terminal stdin, and ours is a pipe.
     const flags = shellPath === "/bin/bash" ? "--noprofile --norc -i" : "-i";
-    const inner = `${sessionPrefix()}stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${shellPath} ${flags}`;
+    // With a command (`pyro run -it`), the terminal runs it instead of an interactive shell.
+    const raw = stringField(body, "command");
+    const command = raw === undefined ? undefined : checkCommand(raw);
+    // bash -c execs a lone simple command (dash -c does not): no shell is left waiting in
+    // between to die of the Ctrl-C meant for the command (`-it -- sh -c '... trap ...'`).
+    const program =
+      command === undefined ? `${shellPath} ${flags}` : `${shellPath} -c ${shellWord(command)}`;
+    const inner = `${sessionPrefix()}stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${program}`;
     const relay = spawn("script", ["-qfec", inner, "/dev/null"], {
       cwd: cwd.local,
       stdio: ["pipe", "pipe", "pipe"],
@@ -122,10 +139,20 @@ export class ShellRegistry {
       },
     });
     const buffer = new OutputBuffer();
+    const waiters = new Set<() => void>();
+    const wake = (): void => {
+      for (const waiter of [...waiters]) waiter();
+    };
     for (const stream of [relay.stdout, relay.stderr]) {
       const decoder = new StringDecoder("utf8");
-      stream?.on("data", (chunk: Buffer) => buffer.append(decoder.write(chunk)));
-      stream?.on("end", () => buffer.append(decoder.end()));
+      stream?.on("data", (chunk: Buffer) => {
+        buffer.append(decoder.write(chunk));
+        wake();
+      });
+      stream?.on("end", () => {
+        buffer.append(decoder.end());
+        wake();
+      });
     }
     // A shell that exits while the client is writing must not crash the agent with EPIPE.
     relay.stdin?.on("error", () => undefined);
@@ -141,6 +168,8 @@ export class ShellRegistry {
       shellPid: 0,
       token,
       buffer,
+      waiters,
+      ttyPath: null,
     };
     let spawnError: Error | null = null;
     relay.once("error", (error) => {
@@ -149,6 +178,7 @@ export class ShellRegistry {
     relay.once("exit", (code, signal) => {
       shell.exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
       shell.endedAt = Date.now() / 1000;
+      wake();
     });
     this.shells.set(id, shell);
     try {
@@ -165,17 +195,66 @@ export class ShellRegistry {
     return describe(shell);
   }
 
-  private read(body: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * Output from `cursor`. With `wait_seconds`, a read at the end of the output waits until
+   * the shell prints something or exits (or the time is up, or the client leaves), so an
+   * attached terminal sees output as soon as it is produced without polling.
+   */
+  private async read(
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const shell = this.lookup(body);
     const cursor = integer(body, "cursor", 0, 0, Number.MAX_SAFE_INTEGER);
     const maxChars = integer(body, "max_chars", 65536, 1, MAX_READ_CHARS);
+    const waitSeconds = body.wait_seconds ?? 0;
+    if (
+      typeof waitSeconds !== "number" ||
+      !Number.isFinite(waitSeconds) ||
+      waitSeconds < 0 ||
+      waitSeconds > MAX_WAIT_SECONDS
+    ) {
+      throw new ValidationError(
+        `wait_seconds must be a number between 0 and ${MAX_WAIT_SECONDS}, got ${String(waitSeconds)}`,
+        { field: "wait_seconds", value: waitSeconds },
+      );
+    }
     if (cursor > shell.buffer.end) {
       throw new ValidationError(
         `cursor ${cursor} is past the end of the output (${shell.buffer.end})`,
         { field: "cursor", value: cursor, end: shell.buffer.end },
       );
     }
+    if (cursor === shell.buffer.end && shell.endedAt === null && waitSeconds > 0) {
+      await waitForOutput(shell, waitSeconds * 1000, signal);
+    }
     return { ...describe(shell), ...shell.buffer.read(cursor, maxChars) };
+  }
+
+  /**
+   * Sets the terminal's size. The pty master belongs to `script`, so the size is set from
+   * the slave side (`stty -F`): TIOCSWINSZ on either side resizes the pair, and the kernel
+   * sends SIGWINCH to the terminal's foreground job, as a terminal emulator's resize would.
+   */
+  private async resize(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const shell = this.lookup(body);
+    const cols = dimension(body, "cols", shell.cols);
+    const rows = dimension(body, "rows", shell.rows);
+    if (shell.endedAt !== null) {
+      throw new StateError(`shell '${shell.id}' is not running (exit code ${shell.exitCode})`, {
+        shell_id: shell.id,
+      });
+    }
+    shell.ttyPath ??= terminalOf(shell.shellPid);
+    if (!shell.ttyPath) {
+      throw new PyroError("agent_error", `cannot find the terminal of shell '${shell.id}'`, {
+        shell_id: shell.id,
+      });
+    }
+    await runStty(shell.ttyPath, cols, rows);
+    shell.cols = cols;
+    shell.rows = rows;
+    return describe(shell);
   }
 
   private async write(body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -236,6 +315,8 @@ export class ShellRegistry {
   /** Hangs up the terminal's whole session (background jobs included), then kills leftovers. */
   private async close(shell: Shell): Promise<void> {
     this.shells.delete(shell.id);
+    // Waiting reads answer now (with the shell as it is) instead of at their deadline.
+    for (const waiter of [...shell.waiters]) waiter();
     await killOwned(
       { sid: shell.shellPid, marker: ownerMarker(shell.token) },
       "SIGHUP",
@@ -279,6 +360,64 @@ function describe(shell: Shell): Record<string, unknown> {
     ended_at: shell.endedAt,
     exit_code: shell.exitCode,
   };
+}
+
+/** Resolves when the shell's output grows or it exits, after `ms`, or when `signal` aborts. */
+function waitForOutput(shell: Shell, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      shell.waiters.delete(done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    shell.waiters.add(done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** The terminal device the shell runs on, from its standard streams. */
+function terminalOf(pid: number): string | null {
+  for (const fd of [0, 1, 2]) {
+    try {
+      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (/^\/dev\/pts\/\d+$/.test(target)) return target;
+    } catch {
+      // The fd is closed or the process is gone: try the next one.
+    }
+  }
+  return null;
+}
+
+function runStty(ttyPath: string, cols: number, rows: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("stty", ["-F", ttyPath, "cols", String(cols), "rows", String(rows)], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: RESIZE_TIMEOUT_MS,
+    });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", (error) =>
+      reject(new PyroError("agent_error", `could not resize the terminal: ${error.message}`)),
+    );
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new PyroError(
+            "agent_error",
+            `could not resize the terminal: stty exited with ${String(code)}: ${stderr.trim()}`,
+          ),
+        );
+    });
+  });
+}
+
+/** Quotes one word for /bin/sh. */
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Waits for `script` to fork the shell and returns the shell's pid. */

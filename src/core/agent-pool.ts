@@ -9,6 +9,8 @@ import type { RuntimeRecord } from "../store/records.js";
  */
 export class AgentPool {
   private readonly clients = new Map<string, Promise<AgentClient>>();
+  /** Bumped by closeAll: a call in flight then failed because we closed it, not by itself. */
+  private generation = 0;
 
   async get(runtime: RuntimeRecord): Promise<AgentClient> {
     const key = `${runtime.socket_path}#${runtime.pid}`;
@@ -29,11 +31,14 @@ export class AgentPool {
     options: RequestOptions = {},
   ): Promise<AgentResponse<Op>> {
     const withDeadline = { timeoutMs: defaultTimeout(op, body), ...options };
+    const generation = this.generation;
     const client = await this.get(runtime);
     try {
       return await client.call(op, body, withDeadline);
     } catch (error) {
-      if (!isConnectionLost(error)) throw error;
+      // A connection closeAll closed is not stale: retrying would open a new one behind the
+      // owner's back (and keep a CLI that has finished waiting on it).
+      if (!isConnectionLost(error) || generation !== this.generation) throw error;
       this.forget(runtime);
       if (options.upload) throw error; // an upload stream cannot be replayed
       const fresh = await this.get(runtime);
@@ -49,6 +54,7 @@ export class AgentPool {
   }
 
   closeAll(): void {
+    this.generation += 1;
     for (const entry of this.clients.values())
       entry.then((client) => client.close()).catch(() => undefined);
     this.clients.clear();

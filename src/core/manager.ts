@@ -27,11 +27,17 @@ import {
 import {
   closeShell,
   openShell,
+  openVmTerminal,
   readShell,
+  resizeShell,
   signalShell,
+  readVmTerminal,
+  resizeVmTerminal,
+  writeVmTerminal,
   writeShell,
   type OpenShellInput,
   type ReadShellInput,
+  type ResizeShellInput,
   type SignalShellInput,
   type WriteShellInput,
 } from "./shells.js";
@@ -292,6 +298,28 @@ export class Manager {
 
   closeShell(workspaceId: string, shellId: string) {
     return closeShell(this.context, workspaceId, shellId);
+  }
+
+  resizeShell(workspaceId: string, shellId: string, input: ResizeShellInput = {}) {
+    return resizeShell(this.context, workspaceId, shellId, input);
+  }
+
+  /** `pyro run -it`: a terminal running `command` in a started one-shot VM (not in the catalogue). */
+  openVmTerminal(vmId: string, input: { command: string; cols?: number; rows?: number }) {
+    return openVmTerminal(this.context, vmId, input);
+  }
+
+  /** Reads, writes and resizes a terminal opened by openVmTerminal. */
+  readVmTerminal(vmId: string, shellId: string, input: ReadShellInput) {
+    return readVmTerminal(this.context, vmId, shellId, input);
+  }
+
+  writeVmTerminal(vmId: string, shellId: string, input: WriteShellInput) {
+    return writeVmTerminal(this.context, vmId, shellId, input);
+  }
+
+  resizeVmTerminal(vmId: string, shellId: string, input: ResizeShellInput) {
+    return resizeVmTerminal(this.context, vmId, shellId, input);
   }
 
   startService(workspaceId: string, serviceName: string, input: StartServiceInput) {

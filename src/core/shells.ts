@@ -3,22 +3,28 @@
  * (src/agent/shells.ts), which is what lets any process use a shell another opened; this
  * module validates input with field-named messages, checks the workspace is running and
  * forwards. Nothing about a shell is stored on the host.
+ *
+ * One-shot VMs get terminals too (`pyro run -it`), through the same agent operations; those
+ * are Manager methods for the CLI, not catalogue operations (a one-shot VM has no shell API).
  */
 import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { SHELL_SIGNALS, type ShellSignal } from "../shared/shell-signals.js";
-import { NotFoundError, PyroError, ValidationError } from "../errors.js";
+import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
 import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
-import type { WorkspaceRecord } from "../store/records.js";
+import type { RuntimeRecord, WorkspaceRecord } from "../store/records.js";
 
 type ShellOp = Extract<AgentOp, `shell.${string}`>;
 import type { ManagerContext } from "./context.js";
-import { checkIntRange } from "../shared/limits.js";
+import { checkCommand, checkIntRange } from "../shared/limits.js";
+import { loadLiveVm } from "./vms.js";
 import { requireStarted } from "./workspace-ops.js";
 
 const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
 const MAX_DIMENSION = 1000;
 const MAX_READ_CHARS = 1024 * 1024;
 const MAX_INPUT_CHARS = 64 * 1024;
+/** Longest a shell read may wait for new output (the agent's limit too). */
+const MAX_WAIT_SECONDS = 30;
 
 export interface OpenShellInput {
   /** Under /workspace; default /workspace. */
@@ -31,6 +37,13 @@ export interface ReadShellInput {
   /** Absolute offset into the shell's output; default 0. */
   cursor?: number;
   max_chars?: number;
+  /** At the end of the output, wait up to this long for more (or the shell's exit). */
+  wait_seconds?: number;
+}
+
+export interface ResizeShellInput {
+  cols?: number;
+  rows?: number;
 }
 
 export interface WriteShellInput {
@@ -76,13 +89,17 @@ export async function openShell(
   workspaceId: string,
   input: OpenShellInput = {},
 ) {
-  const body = {
+  const body = openBody(input);
+  const record = await requireStarted(context, workspaceId, "shell_open");
+  return shellCall(context, record, "shell.open", body);
+}
+
+function openBody(input: OpenShellInput) {
+  return {
     cwd: normalizeGuestPath(input.cwd ?? "/workspace", "cwd"),
     cols: checkIntRange("cols", input.cols ?? SHELL_DEFAULTS.cols, 1, MAX_DIMENSION),
     rows: checkIntRange("rows", input.rows ?? SHELL_DEFAULTS.rows, 1, MAX_DIMENSION),
   };
-  const record = await requireStarted(context, workspaceId, "shell_open");
-  return shellCall(context, record, "shell.open", body);
 }
 
 export async function readShell(
@@ -91,7 +108,20 @@ export async function readShell(
   shellId: string,
   input: ReadShellInput = {},
 ) {
-  const body = {
+  const body = readBody(shellId, input);
+  const record = await requireStarted(context, workspaceId, "shell_read");
+  return shellCall(context, record, "shell.read", body);
+}
+
+function readBody(shellId: string, input: ReadShellInput) {
+  const wait = input.wait_seconds ?? 0;
+  if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
+    throw new ValidationError(
+      `wait_seconds must be a number between 0 and ${MAX_WAIT_SECONDS}, got ${String(wait)}`,
+      { field: "wait_seconds", value: wait, min: 0, max: MAX_WAIT_SECONDS },
+    );
+  }
+  return {
     shell_id: checkShellId(shellId),
     cursor: checkIntRange("cursor", input.cursor ?? 0, 0, Number.MAX_SAFE_INTEGER),
     max_chars: checkIntRange(
@@ -100,9 +130,9 @@ export async function readShell(
       1,
       MAX_READ_CHARS,
     ),
+    // Sent only when asked for, so reads keep working against agents that predate it.
+    ...(wait > 0 ? { wait_seconds: wait } : {}),
   };
-  const record = await requireStarted(context, workspaceId, "shell_read");
-  return shellCall(context, record, "shell.read", body);
 }
 
 export async function writeShell(
@@ -111,6 +141,12 @@ export async function writeShell(
   shellId: string,
   input: WriteShellInput,
 ) {
+  const body = writeBody(shellId, input);
+  const record = await requireStarted(context, workspaceId, "shell_write");
+  return shellCall(context, record, "shell.write", body);
+}
+
+function writeBody(shellId: string, input: WriteShellInput) {
   const text = input?.input;
   if (typeof text !== "string")
     throw new ValidationError("input must be a string", { field: "input" });
@@ -126,9 +162,7 @@ export async function writeShell(
   if (typeof appendNewline !== "boolean") {
     throw new ValidationError("append_newline must be a boolean", { field: "append_newline" });
   }
-  const body = { shell_id: checkShellId(shellId), input: text, append_newline: appendNewline };
-  const record = await requireStarted(context, workspaceId, "shell_write");
-  return shellCall(context, record, "shell.write", body);
+  return { shell_id: checkShellId(shellId), input: text, append_newline: appendNewline };
 }
 
 export async function signalShell(
@@ -160,6 +194,115 @@ export async function closeShell(context: ManagerContext, workspaceId: string, s
   return { workspace_id: record.workspace_id, shell_id: body.shell_id, closed: true };
 }
 
+/**
+ * Sets a shell's terminal size; the job in its foreground gets SIGWINCH, as from a resized
+ * terminal window. An omitted dimension keeps its current value.
+ */
+export async function resizeShell(
+  context: ManagerContext,
+  workspaceId: string,
+  shellId: string,
+  input: ResizeShellInput = {},
+) {
+  const body = resizeBody(shellId, input);
+  const record = await requireStarted(context, workspaceId, "shell_resize");
+  return shellCall(context, record, "shell.resize", body);
+}
+
+function resizeBody(shellId: string, input: ResizeShellInput) {
+  return {
+    shell_id: checkShellId(shellId),
+    ...(input.cols === undefined
+      ? {}
+      : { cols: checkIntRange("cols", input.cols, 1, MAX_DIMENSION) }),
+    ...(input.rows === undefined
+      ? {}
+      : { rows: checkIntRange("rows", input.rows, 1, MAX_DIMENSION) }),
+  };
+}
+
+/** `pyro run -it`: a terminal running `command` in a started one-shot VM. */
+export async function openVmTerminal(
+  context: ManagerContext,
+  vmId: string,
+  input: { command: string; cols?: number; rows?: number },
+) {
+  const body = { ...openBody(input), command: checkCommand(input.command) };
+  return vmShellCall(context, vmId, "shell.open", body);
+}
+
+/** Reads a one-shot VM's terminal (see openVmTerminal). */
+export function readVmTerminal(
+  context: ManagerContext,
+  vmId: string,
+  shellId: string,
+  input: ReadShellInput,
+) {
+  return vmShellCall(context, vmId, "shell.read", readBody(shellId, input));
+}
+
+export function writeVmTerminal(
+  context: ManagerContext,
+  vmId: string,
+  shellId: string,
+  input: WriteShellInput,
+) {
+  return vmShellCall(context, vmId, "shell.write", writeBody(shellId, input));
+}
+
+export function resizeVmTerminal(
+  context: ManagerContext,
+  vmId: string,
+  shellId: string,
+  input: ResizeShellInput,
+) {
+  return vmShellCall(context, vmId, "shell.resize", resizeBody(shellId, input));
+}
+
+async function vmShellCall<Op extends ShellOp>(
+  context: ManagerContext,
+  vmId: string,
+  op: Op,
+  body: AgentRequest<Op>,
+): Promise<AgentResponse<Op>> {
+  const record = await loadLiveVm(context, vmId);
+  if (record.state !== "started" || !record.runtime) {
+    throw new StateError(
+      `vm '${record.vm_id}' must be started for a terminal; it is '${record.state}'`,
+      {
+        state: record.state,
+      },
+    );
+  }
+  return agentShellCall(context, record.runtime, op, body);
+}
+
+/** One shell request; an agent from before an op (shell.resize) gets a message that says so. */
+async function agentShellCall<Op extends ShellOp>(
+  context: ManagerContext,
+  runtime: RuntimeRecord,
+  op: Op,
+  body: AgentRequest<Op>,
+): Promise<AgentResponse<Op>> {
+  try {
+    return await context.pool.call(runtime, op, body);
+  } catch (error) {
+    if (
+      error instanceof PyroError &&
+      error.code === "protocol_error" &&
+      error.message.startsWith("unknown agent operation")
+    ) {
+      throw new PyroError(
+        "protocol_error",
+        `the sandbox's agent predates '${op}' (the sandbox was started by an older pyro); reset the workspace to boot it with this version's agent`,
+        { op },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
 /** Shell ids are ours (hex); anything else cannot name a shell. */
 function checkShellId(raw: string): string {
   if (typeof raw !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(raw)) {
@@ -177,7 +320,7 @@ async function shellCall<Op extends ShellOp>(
   const runtime = record.runtime;
   if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   try {
-    const result: AgentResponse<Op> = await context.pool.call(runtime, op, body);
+    const result: AgentResponse<Op> = await agentShellCall(context, runtime, op, body);
     // Keys in this order (workspace_id first); Object.assign keeps the op's response type.
     const tagged: { workspace_id: string } = { workspace_id: record.workspace_id };
     const mode: { execution_mode: string } = { execution_mode: record.execution_mode };

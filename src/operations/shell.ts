@@ -26,12 +26,18 @@ export const shellOperations = [
     name: "shell_read",
     method: "readShell",
     description:
-      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output.",
+      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output. With wait_seconds, a read with no new output waits up to that long for some (or for the shell to exit).",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
       cursor: z.number().int().describe("Absolute output offset (default 0).").optional(),
       max_chars: z.number().int().describe("Most characters to return (default 65536).").optional(),
+      wait_seconds: z
+        .number()
+        .describe(
+          "With no output past cursor yet, wait up to this many seconds (0-30, default 0) for some or for the shell to exit.",
+        )
+        .optional(),
     }),
     output: shellResult.extend({
       output: z.string(),
@@ -88,5 +94,21 @@ export const shellOperations = [
     output: z.object({ workspace_id: z.string(), shell_id: z.string(), closed: z.boolean() }),
     handler: (manager, input) => manager.closeShell(input.workspace_id, input.shell_id),
     render: (result) => `closed shell ${result.shell_id}`,
+  }),
+  defineOperation({
+    name: "shell_resize",
+    method: "resizeShell",
+    description:
+      "Set a shell's terminal size (columns and rows; an omitted one is kept). The job in its foreground gets SIGWINCH, as from a resized terminal window.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      shell_id: shellId,
+      cols: z.number().int().describe("Terminal columns (1-1000).").optional(),
+      rows: z.number().int().describe("Terminal rows (1-1000).").optional(),
+    }),
+    output: shellResult,
+    handler: (manager, { workspace_id, shell_id, ...input }) =>
+      manager.resizeShell(workspace_id, shell_id, input),
+    render: (result) => `resized shell ${result.shell_id} to ${result.cols}x${result.rows}`,
   }),
 ];

@@ -102,11 +102,21 @@ const OPERATIONS = {
     response: z.looseObject({ count: int, missing: z.array(str) }),
   },
   "shell.open": {
-    request: z.looseObject({ cwd: optional(str), cols: optional(num), rows: optional(num) }),
+    request: z.looseObject({
+      cwd: optional(str),
+      cols: optional(num),
+      rows: optional(num),
+      command: optional(str),
+    }),
     response: z.looseObject(Shell),
   },
   "shell.read": {
-    request: z.looseObject({ shell_id: str, cursor: optional(num), max_chars: optional(num) }),
+    request: z.looseObject({
+      shell_id: str,
+      cursor: optional(num),
+      max_chars: optional(num),
+      wait_seconds: optional(num),
+    }),
     response: z.looseObject({
       ...Shell,
       output: str,
@@ -184,6 +194,10 @@ const OPERATIONS = {
   shutdown: {
     request: empty,
     response: z.looseObject({ shutting_down: z.literal(true) }),
+  },
+  "shell.resize": {
+    request: z.looseObject({ shell_id: str, cols: optional(num), rows: optional(num) }),
+    response: z.looseObject(Shell),
   },
 } as const;
 

@@ -1,10 +1,14 @@
 import type { Command } from "commander";
 
+import { ValidationError } from "../../errors.js";
+import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
 import { runOneShot } from "../one-shot.js";
 import {
   addJsonOption,
   commandExitCode,
+  EXIT_ERROR,
   printCommandOutput,
+  printError,
   runAction,
   withExample,
 } from "../output.js";
@@ -20,13 +24,28 @@ export function registerRunCommand(program: Command): void {
     .argument("<environment>", "environment, e.g. debian:12")
     .argument("<command...>", "command and arguments, after -- (re-quoted for the guest shell)");
   addJsonOption(addSandboxOptions(run, { timeout: true }));
+  run
+    .option("-i, --interactive", "with -t: type into the command from this terminal")
+    .option(
+      "-t, --tty",
+      "with -i: run the command on a terminal (a PTY) attached to this one, like docker run -it --rm",
+    )
+    .option(
+      "--detach-keys <keys>",
+      `with -it: key sequence that leaves (and deletes the sandbox), or '' for none (default $PYRO_DETACH_KEYS or ${DEFAULT_DETACH_KEYS})`,
+    );
   withExample(
     run,
     "pyro run debian:12 -- uname -a",
     `pyro run debian:12 --allow-host-compat --json -- sh -c 'echo "$HOME"'`,
+    "pyro run debian:12 -it -- bash",
   );
-  run.action((environment: string, words: string[], options: SandboxFlags) =>
-    runAction(
+  run.action(async (environment: string, words: string[], options: RunFlags) => {
+    if (options.interactive || options.tty || options.detachKeys !== undefined) {
+      await runWithTerminal(environment, words, options);
+      return;
+    }
+    await runAction(
       options,
       (manager, context) =>
         runOneShot(
@@ -50,6 +69,42 @@ export function registerRunCommand(program: Command): void {
         }
       },
       commandExitCode,
-    ),
+    );
+  });
+}
+
+interface RunFlags extends SandboxFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  detachKeys?: string;
+}
+
+/** `pyro run -it`: refuses what a terminal session cannot do before creating anything. */
+async function runWithTerminal(
+  environment: string,
+  words: string[],
+  options: RunFlags,
+): Promise<void> {
+  const problem = !(options.interactive && options.tty)
+    ? "-i and -t go together: `pyro run ENV -it -- CMD` runs CMD on a terminal"
+    : options.json
+      ? "--json cannot be combined with -it: the command's output goes to the terminal"
+      : options.timeoutSeconds !== undefined
+        ? "--timeout-seconds does not apply to -it: the command runs until it exits, you leave, or the sandbox's --ttl-seconds ends"
+        : null;
+  if (problem) {
+    printError(new ValidationError(problem, { field: "interactive" }), false);
+    process.exitCode = EXIT_ERROR;
+    return;
+  }
+  const { runInteractive } = await import("../attach-commands.js");
+  const onProgress = (progress: { message: string }): void => {
+    process.stderr.write(`pyro: ${progress.message}\n`);
+  };
+  await runInteractive(
+    { environment, ...sandboxInput(options) },
+    shellQuote(words),
+    { detachKeys: options.detachKeys },
+    onProgress,
   );
 }

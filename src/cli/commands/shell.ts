@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 
+import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
+
 import {
   addJsonOption,
   numberFlag,
@@ -45,11 +47,24 @@ export function registerShellCommands(workspace: Command): void {
     .argument("<workspace_id>", "workspace id")
     .argument("<shell_id>", "shell id")
     .option("--cursor <n>", "output offset to read from (default 0)", numberFlag)
-    .option("--max-chars <n>", "most characters to return (default 65536)", numberFlag);
+    .option("--max-chars <n>", "most characters to return (default 65536)", numberFlag)
+    .option(
+      "--wait-seconds <n>",
+      "with no new output yet, wait up to this long (0-30) for some or for the shell to exit",
+      numberFlag,
+    );
   addJsonOption(read);
-  withExample(read, "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024");
+  withExample(
+    read,
+    "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024",
+    "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024 --wait-seconds 10",
+  );
   read.action(
-    (id: string, shellId: string, options: JsonOption & { cursor?: number; maxChars?: number }) =>
+    (
+      id: string,
+      shellId: string,
+      options: JsonOption & { cursor?: number; maxChars?: number; waitSeconds?: number },
+    ) =>
       runOperation<{ output: string; next_cursor: number }>(
         "shell_read",
         {
@@ -57,6 +72,7 @@ export function registerShellCommands(workspace: Command): void {
           shell_id: shellId,
           cursor: options.cursor,
           max_chars: options.maxChars,
+          wait_seconds: options.waitSeconds,
         },
         options,
         (result) => {
@@ -105,6 +121,24 @@ export function registerShellCommands(workspace: Command): void {
     ),
   );
 
+  const resize = shell
+    .command("resize")
+    .description("Set the shell's terminal size; its foreground job gets SIGWINCH.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<shell_id>", "shell id")
+    .option("--cols <n>", "terminal columns (1-1000; default: unchanged)", numberFlag)
+    .option("--rows <n>", "terminal rows (1-1000; default: unchanged)", numberFlag);
+  addJsonOption(resize);
+  withExample(resize, "pyro workspace shell resize WORKSPACE_ID SHELL_ID --cols 200 --rows 50");
+  resize.action(
+    (id: string, shellId: string, options: JsonOption & { cols?: number; rows?: number }) =>
+      runOperation(
+        "shell_resize",
+        { workspace_id: id, shell_id: shellId, cols: options.cols, rows: options.rows },
+        options,
+      ),
+  );
+
   const close = shell
     .command("close")
     .description("Close the shell and everything started in it.")
@@ -114,5 +148,38 @@ export function registerShellCommands(workspace: Command): void {
   withExample(close, "pyro workspace shell close WORKSPACE_ID SHELL_ID");
   close.action((id: string, shellId: string, options: JsonOption) =>
     runOperation("shell_close", { workspace_id: id, shell_id: shellId }, options),
+  );
+
+  registerAttachCommand(workspace);
+}
+
+/** `pyro workspace attach`: this terminal on a shell, interactively (src/cli/attach-*.ts). */
+function registerAttachCommand(workspace: Command): void {
+  const attach = workspace
+    .command("attach")
+    .description(
+      `Attach this terminal to a shell in the workspace: a new one (its id is printed), or SHELL_ID. Keys, Ctrl-C included, go to the shell; detach with ${DEFAULT_DETACH_KEYS} (the shell keeps running) and attach again later, from any terminal.`,
+    )
+    .argument("<workspace_id>", "workspace id")
+    .argument("[shell_id]", "shell to attach to (default: open a new one)")
+    .option(
+      "--detach-keys <keys>",
+      `key sequence that detaches, e.g. ctrl-],  or '' for none (default $PYRO_DETACH_KEYS or ${DEFAULT_DETACH_KEYS})`,
+    )
+    .option("--cwd <path>", "directory of a new shell, under /workspace (default /workspace)");
+  withExample(
+    attach,
+    "pyro workspace attach WORKSPACE_ID",
+    "pyro workspace attach WORKSPACE_ID SHELL_ID --detach-keys ctrl-]",
+  );
+  attach.action(
+    async (
+      id: string,
+      shellId: string | undefined,
+      options: { detachKeys?: string; cwd?: string },
+    ) => {
+      const { attachWorkspace } = await import("../attach-commands.js");
+      await attachWorkspace(id, shellId, options);
+    },
   );
 }
