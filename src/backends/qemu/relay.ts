@@ -160,9 +160,13 @@ export class GuestRelay {
     }
     if (frame.kind === FrameKind.Request && this.clockProbes && !this.clock.fresh) {
       this.held = [{ client, frame }];
+      // Paused, clients send little more meanwhile (an upload would otherwise pile up here).
+      for (const each of this.clients) each.connection.pause();
       void this.clock.sync().then(() => {
         const held = this.held ?? [];
         this.held = null;
+        // Resumed first: routing pauses a client again if the guest channel is congested.
+        for (const each of this.clients) each.connection.resume();
         for (const item of held) {
           if (this.clients.has(item.client)) this.route(item.client, item.frame);
         }
