@@ -1,11 +1,14 @@
-// Bundles the `pyro` command line (dist/cli/main.js, over the file tsc wrote) so a call
-// loads a handful of files instead of about 200 (pyro's modules, commander and zod):
-// module loading was most of the CLI's start-up time. Whatever a command imports lazily
-// becomes a chunk of its own (dist/cli/chunks/), loaded only by the commands that use it.
-// The SDK, the MCP embedding and the supervisor stay unbundled (dist/**).
+// Bundles the `pyro` command line so a call loads about a dozen files instead of about 200
+// (pyro's modules, commander and zod): module loading was most of the CLI's start-up time.
+// dist/cli/main.js (over the file tsc wrote) stays the small entry of src/cli/main.ts;
+// everything it imports lazily becomes a chunk (dist/cli/chunks/), loaded only by the
+// commands that use it. The SDK, the MCP embedding and the supervisor stay unbundled
+// (dist/**), so they are unchanged for library users.
 //
 // Left external: the runtime dependencies only some commands load (the MCP SDK, node-tar,
-// jsdiff), resolved from node_modules as before.
+// jsdiff), resolved from node_modules as before. The MCP SDK then loads its own zod beside
+// the bundle's; zod keeps its registry on globalThis and checks instances by traits, so
+// schemas cross between the two (test/mcp.test.ts runs `pyro mcp serve` from this bundle).
 import { build } from "esbuild";
 import { copyFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,7 +21,7 @@ const noZodLocales = {
   name: "no-zod-locales",
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${"node_modules"}/zod/`)
+      args.importer.includes("/node_modules/zod/")
         ? { path: "zod-locales", namespace: "pyro-empty" }
         : undefined,
     );
@@ -65,6 +68,8 @@ await build({
     // Some bundled CommonJS dependencies (commander) call require(); give ESM output one.
     js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);",
   },
+  // Read only with --enable-source-maps: stack traces then name src/ files again.
+  sourcemap: "linked",
   legalComments: "none",
   logLevel: "warning",
 });

@@ -9,7 +9,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+
+import { commandGroups } from "../src/cli/commands/index.js";
+import { buildProgram } from "../src/cli/program.js";
 
 import { useTempState } from "./helpers.js";
 import { cliPath, pyroEnv } from "./mcp-client.js";
@@ -68,5 +72,28 @@ describe("the CLI's start-up", () => {
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(files.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("building only the command group a call names", () => {
+  it("lists, for every group, exactly the top-level commands it registers", () => {
+    for (const group of commandGroups) {
+      const program = new Command();
+      group.register(program);
+      expect(program.commands.flatMap((command) => [command.name(), ...command.aliases()])).toEqual(
+        group.names,
+      );
+    }
+  });
+
+  it("builds one group for a named command and the whole tree otherwise", () => {
+    const whole = buildProgram().commands.map((command) => command.name());
+    expect(
+      buildProgram(["node", "pyro", "workspace", "status"]).commands.map((c) => c.name()),
+    ).toEqual(["workspace"]);
+    for (const first of ["--json", "help", "wokrspace"]) {
+      expect(buildProgram(["node", "pyro", first]).commands.map((c) => c.name())).toEqual(whole);
+    }
+    expect(buildProgram(["node", "pyro"]).commands.map((c) => c.name())).toEqual(whole);
   });
 });

@@ -199,7 +199,8 @@ describe("qemu backend: the guest clock", () => {
       fs.mkdirSync(pushDir);
       const samples: Array<Awaited<ReturnType<typeof guestClock>>> = [];
       try {
-        const { workspace_id: id } = await pyro.createWorkspace({});
+        // Four boots under this load can outlast the default 10-minute lifetime.
+        const { workspace_id: id } = await pyro.createWorkspace({ ttl_seconds: 3600 });
         for (let boot = 0; boot < 4; boot += 1) {
           if (boot > 0) await pyro.resetWorkspace(id);
           samples.push(await guestClock(pyro, id));

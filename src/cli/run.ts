@@ -11,7 +11,7 @@ import { buildProgram } from "./program.js";
 
 async function main(argv: string[]): Promise<number | undefined> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(argv).parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
