@@ -5,7 +5,9 @@
 //      initramfs and rootfs to a shell that prints "ready";
 //   2. warm exec round trip (p50/p99) vs spawning the same command inside the guest;
 //   3. reset to baseline of a 10,000-file workspace vs a bare `tar -x` of the same
-//      archive inside the guest.
+//      archive inside the guest;
+//   4. the guest clock's offset from the host's over 20 boots/resets under load
+//      (scripts/bench-guest-clock.mjs; BENCH_GUEST_ONLY=clock runs only this section).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -18,6 +20,7 @@ import { chooseAccelerator, findQemu } from "../dist/backends/qemu/detect.js";
 import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
+import { clockSection } from "./bench-guest-clock.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
 const EXEC_ROUNDS = Number(process.env.BENCH_GUEST_EXEC_ROUNDS ?? 100);
@@ -78,6 +81,15 @@ async function bareBoot(dir) {
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-guest-"));
 const manager = new Manager({ baseDir: path.join(base, "state"), backend: "qemu" });
+if (process.env.BENCH_GUEST_ONLY === "clock") {
+  try {
+    await clockSection(manager, base);
+  } finally {
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 try {
   console.log(`guest benchmarks: qemu microvm, ${accel.toUpperCase()}, 1 vCPU, 1024 MiB`);
 
@@ -157,6 +169,9 @@ try {
     [resetMs, Number(tarRun.stdout.trim())],
   );
   await manager.deleteWorkspace(id);
+
+  // ---- 4. guest clock under load ---------------------------------------------------------
+  await clockSection(manager, base);
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });

@@ -1,17 +1,27 @@
-// Startup cost of a read-only CLI call: `pyro workspace status ID` against `node -e 0`,
-// interleaved so both see the same machine load. Reports medians and their ratio.
+// Start-up cost of read-only CLI calls against `node -e 0`, interleaved so every command
+// sees the same machine load: `pyro --version`, `pyro env list` (an empty environment
+// cache: no digests to check), `pyro workspace status ID --json` and `pyro workspace logs
+// ID`. Prints each median and its ratio to the median of `node -e 0` in the same run.
 //
 //   npm run build && node scripts/bench-startup.mjs      (BENCH_STARTUP_ROUNDS, default 30)
+//
+// BENCH_STARTUP_CLI=path/to/main.js measures another build of the CLI (e.g. an older one).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+const cli =
+  process.env.BENCH_STARTUP_CLI ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS ?? 30);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-startup-"));
-const env = { ...process.env, PYRO_STATE_DIR: base, PYRO_BACKEND: "host" };
+const env = {
+  ...process.env,
+  PYRO_STATE_DIR: path.join(base, "state"),
+  PYRO_ENVIRONMENT_CACHE_DIR: path.join(base, "environments"),
+  PYRO_BACKEND: "host",
+};
 
 function timed(args) {
   const start = process.hrtime.bigint();
@@ -28,19 +38,29 @@ const created = spawnSync(
   { env, encoding: "utf8" },
 );
 const id = JSON.parse(created.stdout).workspace_id;
+spawnSync(process.execPath, [cli, "workspace", "exec", id, "--", "true"], { env });
 try {
-  const status = [cli, "workspace", "status", id, "--json"];
-  for (let i = 0; i < 3; i += 1) timed(status); // warm the file cache
-  const pyro = [];
-  const node = [];
+  const calls = {
+    "node -e 0": ["-e", "0"],
+    "pyro --version": [cli, "--version"],
+    "pyro env list": [cli, "env", "list"],
+    "pyro workspace status ID --json": [cli, "workspace", "status", id, "--json"],
+    "pyro workspace logs ID": [cli, "workspace", "logs", id],
+  };
+  // Warm the file cache (and, on Node 22.1+, the compile cache).
+  for (const args of Object.values(calls)) for (let i = 0; i < 3; i += 1) timed(args);
+  const samples = Object.fromEntries(Object.keys(calls).map((label) => [label, []]));
   for (let i = 0; i < ROUNDS; i += 1) {
-    pyro.push(timed(status));
-    node.push(timed(["-e", "0"]));
+    for (const [label, args] of Object.entries(calls)) samples[label].push(timed(args));
   }
-  const ratio = median(pyro) / median(node);
-  console.log(
-    `pyro workspace status: median ${median(pyro).toFixed(1)} ms; node -e 0: median ${median(node).toFixed(1)} ms; ratio ${ratio.toFixed(2)}x (${ROUNDS} rounds, Node ${process.version})`,
-  );
+  const baseline = median(samples["node -e 0"]);
+  console.log(`CLI start-up (${ROUNDS} interleaved rounds, Node ${process.version}, medians)`);
+  for (const [label, values] of Object.entries(samples)) {
+    const value = median(values);
+    console.log(
+      `  ${label.padEnd(32)} ${value.toFixed(1).padStart(7)} ms  ${(value / baseline).toFixed(2)}x node -e 0`,
+    );
+  }
 } finally {
   spawnSync(process.execPath, [cli, "workspace", "delete", id], { env });
   fs.rmSync(base, { recursive: true, force: true });

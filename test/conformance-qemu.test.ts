@@ -4,7 +4,7 @@
  * resets, and VMs orphaned by a create that died. Skipped where qemu or the debian:12
  * environment is missing, except under CI, where conformance.test.ts makes that a failure.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -155,6 +155,72 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       );
       expect(fs.readdirSync(pyro.context.layout.workspacesDir)).toEqual([]);
       expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+});
+
+/**
+ * The guest clock against the host's, read in one exec: the guest read its clock while the
+ * exec ran, so the offset lies between `lowest` and `highest` (ms, guest minus host).
+ * `skew` is how far `file`'s mtime lies ahead of the guest's clock (make's "clock skew").
+ */
+async function guestClock(pyro: Manager, id: string, file?: string) {
+  const before = Date.now();
+  const result = await pyro.execWorkspace(id, {
+    command:
+      "date +%s.%N; cat /sys/devices/system/clocksource/clocksource0/current_clocksource" +
+      (file ? `; find ${file} -printf '%T@\\n'` : ""),
+  });
+  const after = Date.now();
+  const [guest = "", source = "", mtime] = result.stdout.trim().split("\n");
+  const guestMs = Number(guest) * 1000;
+  return {
+    lowest: guestMs - after,
+    highest: guestMs - before,
+    source,
+    skew: mtime === undefined ? null : Number(mtime) * 1000 - guestMs,
+  };
+}
+
+describe("qemu backend: the guest clock", () => {
+  const state = useTempState();
+
+  it(
+    "stays within 0.5 s of the host's across boots and resets under load, and after pushes",
+    { timeout: 600_000 },
+    async ({ skip }) => {
+      await requireQemu(skip);
+      const pyro = state.manager({ backend: "qemu" });
+      // Two CPU burners: a TCG guest's clock fell 9-12 s behind after resets like this.
+      const burners = [0, 1].map(() =>
+        spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }),
+      );
+      const pushDir = path.join(state.base(), "push");
+      fs.mkdirSync(pushDir);
+      const samples: Array<Awaited<ReturnType<typeof guestClock>>> = [];
+      try {
+        // Four boots under this load can outlast the default 10-minute lifetime.
+        const { workspace_id: id } = await pyro.createWorkspace({ ttl_seconds: 3600 });
+        for (let boot = 0; boot < 4; boot += 1) {
+          if (boot > 0) await pyro.resetWorkspace(id);
+          samples.push(await guestClock(pyro, id));
+          fs.writeFileSync(path.join(pushDir, "main.c"), `int main(void) { return ${boot}; }\n`);
+          await pyro.pushWorkspaceSync(id, { source_path: pushDir, dest: "/workspace/src" });
+          samples.push(await guestClock(pyro, id, "/workspace/src/main.c"));
+        }
+        await pyro.deleteWorkspace(id);
+      } finally {
+        for (const burner of burners) burner.kill("SIGKILL");
+      }
+      for (const sample of samples) {
+        // Never refined-jiffies, which loses time with every tick a busy host misses.
+        expect(sample.source).toBe("tsc");
+        // Some offset within 0.5 s is consistent with what the guest printed.
+        expect(sample.lowest, JSON.stringify(sample)).toBeLessThanOrEqual(500);
+        expect(sample.highest, JSON.stringify(sample)).toBeGreaterThanOrEqual(-500);
+        // A file pushed from the host is never in the guest's future.
+        if (sample.skew !== null) expect(sample.skew).toBeLessThan(500);
+      }
     },
   );
 });

@@ -4,7 +4,6 @@
  * the workspace directory. It serves the framed protocol on a Unix socket; any number of
  * clients may be connected at once.
  */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -14,6 +13,7 @@ import { listenAtomically } from "../protocol/listen.js";
 import { OUR_RANGE, helloRange, type ProtocolRange } from "../protocol/negotiate.js";
 import type { AgentContext } from "./context.js";
 import { confineExecs } from "./exec.js";
+import { stepClock, syncClock } from "./clock.js";
 import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
 import { registerCoreHandlers } from "./handlers.js";
@@ -109,7 +109,8 @@ async function main(): Promise<void> {
         uptime_ms: Date.now() - startedAt,
         capabilities: [...context.handlers.keys()].sort(),
       }),
-      onHostTime: options.serialPort !== null ? syncClock : undefined,
+      // Only a guest agent owns its clock; the host backend's agent must not touch the host's.
+      clock: options.serialPort !== null ? { step: stepClock, sync: syncClock } : undefined,
     });
   };
   const server = net.createServer(serve);
@@ -168,19 +169,6 @@ function protocolRange(raw: string | undefined): ProtocolRange {
   const range = helloRange({ protocol_min: min, protocol_max: max });
   if (!range) throw new Error(`PYRO_AGENT_PROTOCOL_RANGE must be MIN-MAX, got '${raw}'`);
   return range;
-}
-
-/**
- * A guest's clock is set from the kernel command line at boot, seconds before the agent
- * answers; the supervisor's hello brings the host's time, so files the guest writes do not
- * look older than files just pushed from the host (make's "clock skew" warnings).
- */
-function syncClock(hostEpochMs: number): void {
-  if (Math.abs(Date.now() - hostEpochMs) < 250) return;
-  const result = spawnSync("date", ["-u", "-s", `@${(hostEpochMs / 1000).toFixed(3)}`], {
-    stdio: "ignore",
-  });
-  if (result.status !== 0) console.error("pyro-agent: could not set the clock from the host");
 }
 
 main().catch((error: Error) => {

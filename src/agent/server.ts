@@ -29,8 +29,12 @@ export type Handler = (context: RequestContext) => Promise<Record<string, unknow
 interface ServerOptions {
   handlers: ReadonlyMap<string, Handler>;
   hello: () => Record<string, unknown>;
-  /** Called with the `host_time_ms` a client's hello carries (the VM supervisor sends one). */
-  onHostTime?: (epochMs: number) => void;
+  /**
+   * A guest agent's clock, set from the VM supervisor's hellos: `clock_step_ms` moves it
+   * (the supervisor measured the offset with `clock_probe_ms`), `host_time_ms` alone (an
+   * older supervisor) sets it.
+   */
+  clock?: { step: (stepMs: number) => void; sync: (hostEpochMs: number) => void };
   /**
    * Operations that fail on purpose (from $PYRO_AGENT_FAILPOINTS, comma-separated op
    * names). Lets tests break a real agent mid-create or mid-reset without mocks.
@@ -142,10 +146,10 @@ class ConnectionState {
       return;
     }
     this.version = picked;
-    if (typeof hello.host_time_ms === "number") options.onHostTime?.(hello.host_time_ms);
     void connection.sendJson(0, {
       type: "hello",
       ...options.hello(),
+      ...clockFields(hello, options.clock),
       protocol_version: picked,
       protocol_min: range.min,
       protocol_max: range.max,
@@ -253,4 +257,23 @@ function admit(
     };
   }
   return { handler, body: checked.value };
+}
+
+/**
+ * Applies a hello's clock fields and returns the answer's: the guest's time after any step,
+ * and the probe echoed, so the supervisor can tell a fresh answer from one to a greeting
+ * that waited in the channel, and measure the round trip.
+ */
+function clockFields(
+  hello: Record<string, unknown>,
+  clock: ServerOptions["clock"],
+): Record<string, unknown> {
+  const probe = hello.clock_probe_ms;
+  if (typeof probe !== "number") {
+    if (typeof hello.host_time_ms === "number") clock?.sync(hello.host_time_ms);
+    return {};
+  }
+  const step = hello.clock_step_ms;
+  if (typeof step === "number" && Number.isFinite(step) && step !== 0) clock?.step(step);
+  return { clock_echo_ms: probe, guest_time_ms: Date.now() };
 }

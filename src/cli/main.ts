@@ -1,33 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `pyro` command line. Each command group lives in src/cli/commands/ and binds its
- * commands to catalogue operations through src/cli/output.ts, so the CLI validates and
- * reports errors exactly as the SDK and the MCP server do.
+ * The `pyro` binary. It only turns on Node's on-disk compile cache (Node 22.1 and later;
+ * older Nodes have none and skip this), then loads the command line, so every module of
+ * a call, the bundle's chunks included (scripts/build-cli.mjs), is compiled once per
+ * version and read back from the cache afterwards. See docs/cli.md, "Start-up time".
  */
-import { CommanderError } from "commander";
+import module from "node:module";
 
-import { EXIT_ERROR, EXIT_USAGE, printError } from "./output.js";
-import { buildProgram } from "./program.js";
-
-async function main(argv: string[]): Promise<number | undefined> {
-  try {
-    await buildProgram().parseAsync(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
-    printError(error, argv.includes("--json"));
-    return EXIT_ERROR;
-  }
-  return undefined;
-}
-
-main(process.argv).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
-    printError(error, false);
-    process.exitCode = EXIT_ERROR;
-  },
-);
+const withCache = module as { enableCompileCache?: () => unknown };
+withCache.enableCompileCache?.();
+await import("./run.js");

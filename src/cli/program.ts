@@ -4,8 +4,13 @@ import { PACKAGE_VERSION } from "../version.js";
 import { commandGroups } from "./commands/index.js";
 import { withExample } from "./output.js";
 
-/** The whole `pyro` command tree (built without running anything, so tests can walk it). */
-export function buildProgram(): Command {
+/**
+ * The `pyro` command tree (built without running anything, so tests can walk it). Given
+ * the command line, and when its first word names a command, only that command's group is
+ * built: the others would only cost start-up time. Anything else (options first, `help`,
+ * a misspelt command) gets the whole tree, so help and suggestions see every command.
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command();
   program
     .name("pyro")
@@ -20,7 +25,9 @@ export function buildProgram(): Command {
     "pyro workspace create debian:12 --seed-path . --allow-host-compat --json",
     "pyro mcp serve",
   );
-  for (const register of commandGroups) register(program);
+  const first = argv?.[2];
+  const named = commandGroups.filter((group) => first !== undefined && group.names.includes(first));
+  for (const group of named.length > 0 ? named : commandGroups) group.register(program);
   // Commander applies exitOverride per command, so set it on every one: main() maps a
   // usage error to exit status 2 instead of commander calling process.exit itself.
   for (const command of allCommands(program)) command.exitOverride();

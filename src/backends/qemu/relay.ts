@@ -3,6 +3,7 @@ import type net from "node:net";
 import { FramedConnection } from "../../protocol/connection.js";
 import { FrameKind, type Frame } from "../../protocol/frames.js";
 import { decodeMessage } from "../../protocol/messages.js";
+import { GuestClock, type ClockSample } from "./guest-clock.js";
 import {
   PROTOCOL_MAX,
   disjointError,
@@ -53,6 +54,11 @@ export class GuestRelay {
     resolve: (hello: Record<string, unknown>) => void;
     reject: (error: Error) => void;
   }> = [];
+  private readonly clock = new GuestClock((fields) =>
+    this.guest.sendJson(0, { type: "hello", ...helloFields(RELAY_RANGE), ...fields }),
+  );
+  /** Client frames held back while the guest's clock is brought into step (see fromClient). */
+  private held: Array<{ client: RelayClient; frame: Frame }> | null = null;
 
   constructor(guestSocket: net.Socket, onGuestClosed: (error?: Error) => void) {
     this.guest = new FramedConnection(
@@ -80,7 +86,9 @@ export class GuestRelay {
         .sendJson(0, {
           type: "hello",
           ...helloFields(RELAY_RANGE),
-          // The guest sets its clock from this (see syncClock in the agent).
+          // An agent that knows clock probes only answers this one (the greeting may wait
+          // in the channel for seconds); an older agent sets its clock from host_time_ms.
+          clock_probe_ms: Date.now(),
           host_time_ms: Date.now(),
         })
         .catch(() => undefined);
@@ -99,15 +107,26 @@ export class GuestRelay {
   }
 
   /**
-   * Sends the host's time again. Greetings queued before the agent opened its port arrive
-   * seconds late, and a TCG guest's clock falls behind under load, so the supervisor calls
-   * this right after the handshake and then periodically; the agent steps its clock only
-   * when it is more than 250 ms off. The guest's answers are ignored (the handshake is done).
+   * Brings the guest's clock into step with the host's (see guest-clock.ts): the
+   * supervisor awaits this after the handshake and calls it periodically, and the relay
+   * before a request when the last sync is over a second old or the client is new. An
+   * agent without clock probes gets the host's time, as before, and null comes back.
    */
-  resyncClock(): void {
-    void this.guest
+  async syncClock(): Promise<ClockSample | null> {
+    if (this.clockProbes) return this.clock.sync();
+    await this.guest
       .sendJson(0, { type: "hello", ...helloFields(RELAY_RANGE), host_time_ms: Date.now() })
       .catch(() => undefined);
+    return null;
+  }
+
+  /** The last clock measurement: guest minus host, and the probe's round trip. */
+  get clockSample(): ClockSample | null {
+    return this.clock.last;
+  }
+
+  private get clockProbes(): boolean {
+    return typeof this.hello?.clock_echo_ms === "number";
   }
 
   /** Serves one host client on the shared guest channel. */
@@ -121,13 +140,43 @@ export class GuestRelay {
       ),
     };
     this.clients.add(client);
+    // A new client's first request waits for a sync: it may be about to push files.
+    this.clock.expire();
   }
 
   close(): void {
     this.guest.close();
   }
 
+  /**
+   * Holds every client's frames back (in order) while a sync runs, when a request arrives
+   * and the guest's clock is not known to be in step: files the request writes then carry
+   * the host's time, and `make` sees no clock skew.
+   */
   private fromClient(client: RelayClient, frame: Frame): void {
+    if (this.held) {
+      this.held.push({ client, frame });
+      return;
+    }
+    if (frame.kind === FrameKind.Request && this.clockProbes && !this.clock.fresh) {
+      this.held = [{ client, frame }];
+      // Paused, clients send little more meanwhile (an upload would otherwise pile up here).
+      for (const each of this.clients) each.connection.pause();
+      void this.clock.sync().then(() => {
+        const held = this.held ?? [];
+        this.held = null;
+        // Resumed first: routing pauses a client again if the guest channel is congested.
+        for (const each of this.clients) each.connection.resume();
+        for (const item of held) {
+          if (this.clients.has(item.client)) this.route(item.client, item.frame);
+        }
+      });
+      return;
+    }
+    this.route(client, frame);
+  }
+
+  private route(client: RelayClient, frame: Frame): void {
     if (frame.kind === FrameKind.Json) {
       // Only the hello is a JSON frame from protocol 2 on.
       this.greetClient(client, frame);
@@ -171,9 +220,14 @@ export class GuestRelay {
 
   private fromGuest(frame: Frame): void {
     if (frame.id === 0) {
-      if (frame.kind !== FrameKind.Json || this.hello) return;
+      if (frame.kind !== FrameKind.Json) return;
       try {
         const { type, fields } = decodeMessage(frame);
+        if (this.hello) {
+          // After the handshake the guest's hellos answer clock probes.
+          if (type === "hello") this.clock.onHello(fields);
+          return;
+        }
         if (type === "error") {
           // An agent that shares no version with us: the image carries another pyro's agent.
           this.failHandshake(

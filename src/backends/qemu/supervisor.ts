@@ -23,7 +23,7 @@ import {
   type VmExit,
 } from "./supervisor-config.js";
 
-/** How often the guest's clock is brought back to the host's (see GuestRelay.resyncClock). */
+/** How often the guest's clock is brought back to the host's (see GuestRelay.syncClock). */
 const CLOCK_RESYNC_MS = 5_000;
 
 const log = (message: string): void =>
@@ -160,8 +160,12 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
   vm.relay = guest;
   const hello = await guest.handshake(bootAbort.signal);
   clearTimeout(bootTimer);
-  guest.resyncClock();
-  setInterval(() => guest.resyncClock(), CLOCK_RESYNC_MS).unref();
+  // The clock comes from the kernel command line, as old as the boot: ready means in step.
+  const clock = await guest.syncClock();
+  if (clock && Math.abs(clock.offsetMs) > 500) {
+    log(`guest clock still ${Math.round(clock.offsetMs)} ms off after the boot's sync`);
+  }
+  setInterval(() => void guest.syncClock(), CLOCK_RESYNC_MS).unref();
   const clients = net.createServer((socket) => guest.attach(socket));
   await listenAtomically(clients, config.client_socket);
   vm.server = clients;

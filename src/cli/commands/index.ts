@@ -9,13 +9,17 @@ import { registerWorkspaceCommands } from "./workspace.js";
 
 /**
  * Every command group, one file each: a file exporting a `register…(program)` function,
- * added to this list.
+ * added to this list with the top-level command names it registers (a call that names one
+ * of them builds only that group: see buildProgram).
  */
-export const commandGroups: ReadonlyArray<(program: Command) => void> = [
-  registerRunCommand,
-  registerWorkspaceCommands,
-  registerMcpCommands,
-  registerEnvCommands,
-  registerDoctorCommand,
-  registerCatalogueCommands,
+export const commandGroups: ReadonlyArray<{
+  names: readonly string[];
+  register: (program: Command) => void;
+}> = [
+  { names: ["run"], register: registerRunCommand },
+  { names: ["workspace"], register: registerWorkspaceCommands },
+  { names: ["mcp"], register: registerMcpCommands },
+  { names: ["env"], register: registerEnvCommands },
+  { names: ["doctor"], register: registerDoctorCommand },
+  { names: ["call", "ops"], register: registerCatalogueCommands },
 ];

@@ -1,0 +1,79 @@
+// Bundles the `pyro` command line so a call loads about a dozen files instead of about 200
+// (pyro's modules, commander and zod): module loading was most of the CLI's start-up time.
+// dist/cli/main.js (over the file tsc wrote) stays the small entry of src/cli/main.ts;
+// everything it imports lazily becomes a chunk (dist/cli/chunks/), loaded only by the
+// commands that use it. The SDK, the MCP embedding and the supervisor stay unbundled
+// (dist/**), so they are unchanged for library users.
+//
+// Left external: the runtime dependencies only some commands load (the MCP SDK, node-tar,
+// jsdiff), resolved from node_modules as before. The MCP SDK then loads its own zod beside
+// the bundle's; zod keeps its registry on globalThis and checks instances by traits, so
+// schemas cross between the two (test/mcp.test.ts runs `pyro mcp serve` from this bundle).
+import { build } from "esbuild";
+import { copyFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
+
+/** zod's translations of its messages: pyro reports in English only, so none are loaded. */
+const noZodLocales = {
+  name: "no-zod-locales",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes("/node_modules/zod/")
+        ? { path: "zod-locales", namespace: "pyro-empty" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "pyro-empty" }, () => ({
+      contents: "export {};",
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * src/version.ts reads ../package.json beside itself, which from dist/cli/ is the wrong
+ * place: the bundle carries the version instead.
+ */
+const bakedVersion = {
+  name: "baked-version",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]version\.ts$/ }, () => ({
+      contents: `export const PACKAGE_VERSION = ${JSON.stringify(version)};`,
+      loader: "ts",
+    }));
+  },
+};
+
+// Chunk names carry a content hash: drop the previous build's. tsc's unbundled copies of
+// the CLI's modules are dead weight beside the bundle: only main.js stays.
+const cliDir = `${root}dist/cli`;
+for (const name of readdirSync(cliDir)) {
+  if (!name.startsWith("main.")) rmSync(`${cliDir}/${name}`, { recursive: true, force: true });
+}
+
+await build({
+  entryPoints: { main: `${root}src/cli/main.ts` },
+  outdir: cliDir,
+  chunkNames: "chunks/[name]-[hash]",
+  bundle: true,
+  splitting: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  external: ["@modelcontextprotocol/sdk", "tar", "diff"],
+  plugins: [noZodLocales, bakedVersion],
+  banner: {
+    // Some bundled CommonJS dependencies (commander) call require(); give ESM output one.
+    js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);",
+  },
+  // Read only with --enable-source-maps: stack traces then name src/ files again.
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+// src/archive/create.ts starts its worker from beside itself, here the archive chunk; the
+// agent build's copy is self-contained.
+copyFileSync(`${root}dist/agent/pack-worker.mjs`, `${cliDir}/chunks/pack-worker.mjs`);

@@ -1,0 +1,99 @@
+/**
+ * The built CLI's start-up (docs/cli.md, "Start-up time"): module loading was most of a
+ * read-only call's cost, about 200 files (pyro's own modules, commander, zod and all of
+ * zod's 64 translations) before every command. The bundle (scripts/build-cli.mjs) loads a
+ * handful. Counted with a module loader hook, not timed: the count is exact on any machine.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+
+import { commandGroups } from "../src/cli/commands/index.js";
+import { buildProgram } from "../src/cli/program.js";
+
+import { useTempState } from "./helpers.js";
+import { cliPath, pyroEnv } from "./mcp-client.js";
+
+const state = useTempState();
+
+/** The files (file: URLs) a CLI call loads, in load order, and its result. */
+function loadedFiles(...args: string[]) {
+  const hooks = path.join(state.base(), "log-hooks.mjs");
+  fs.writeFileSync(
+    hooks,
+    `export async function load(url, context, next) {
+      if (url.startsWith("file:")) process.stderr.write("LOADED " + url + "\\n");
+      return next(url, context);
+    }`,
+  );
+  const register = path.join(state.base(), "register.mjs");
+  fs.writeFileSync(
+    register,
+    `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
+  const result = spawnSync(process.execPath, ["--import", register, cliPath, ...args], {
+    encoding: "utf8",
+    env: pyroEnv(state.stateDir()),
+  });
+  const files = result.stderr
+    .split("\n")
+    .filter((line) => line.startsWith("LOADED "))
+    .map((line) => line.slice("LOADED ".length))
+    .filter((url) => url !== pathToFileURL(register).href);
+  return { files, result };
+}
+
+describe("the CLI's start-up", () => {
+  it("loads a handful of files for a read-only call, none of them from node_modules", () => {
+    const created = spawnSync(
+      process.execPath,
+      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
+      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
+    );
+    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    for (const args of [
+      ["workspace", "status", id, "--json"],
+      ["workspace", "logs", id],
+      ["env", "list"],
+    ]) {
+      const { files, result } = loadedFiles(...args);
+      expect(result.status, result.stderr).toBe(0);
+      expect(files.filter((url) => url.includes("/node_modules/"))).toEqual([]);
+      expect(files.length).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it("loads only the entry and the command line for --version", () => {
+    const { files, result } = loadedFiles("--version");
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(files.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("building only the command group a call names", () => {
+  it("lists, for every group, exactly the top-level commands it registers", () => {
+    for (const group of commandGroups) {
+      const program = new Command();
+      group.register(program);
+      expect(program.commands.flatMap((command) => [command.name(), ...command.aliases()])).toEqual(
+        group.names,
+      );
+    }
+  });
+
+  it("builds one group for a named command and the whole tree otherwise", () => {
+    const whole = buildProgram().commands.map((command) => command.name());
+    expect(
+      buildProgram(["node", "pyro", "workspace", "status"]).commands.map((c) => c.name()),
+    ).toEqual(["workspace"]);
+    for (const first of ["--json", "help", "wokrspace"]) {
+      expect(buildProgram(["node", "pyro", first]).commands.map((c) => c.name())).toEqual(whole);
+    }
+    expect(buildProgram(["node", "pyro"]).commands.map((c) => c.name())).toEqual(whole);
+  });
+});
