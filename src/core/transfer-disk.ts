@@ -49,7 +49,6 @@ export async function importViaDisk(
     const written = finished(out);
     written.catch(() => undefined);
     let inspection;
-    const t0 = Date.now();
     try {
       inspection = await writeCanonicalArchive(file, out);
       await written;
@@ -61,11 +60,8 @@ export async function importViaDisk(
     const checks = fresh ? {} : inspection.destinationChecks;
     if (JSON.stringify(checks).length > MAX_CHECKS_JSON_BYTES) return null;
     const body = { destination, bytes: out.bytesWritten, fresh, ...checks };
-    const t1 = Date.now();
     try {
       await context.pool.call(runtime, "archive.import_disk", body);
-      if (process.env.PYRO_XFER_DEBUG)
-        console.error(`import: canonical ${t1 - t0} ms, agent ${Date.now() - t1} ms`);
     } catch (error) {
       if (isUnknownOp(error)) return null;
       throw error;
@@ -105,9 +101,7 @@ export async function exportViaDisk(
       throw error;
     }
     if (quota && result.size_bytes > quota.maxBytes) throw quota.onLimit();
-    const t1 = Date.now();
     await copyOut(disk.disk, result.size_bytes, handle);
-    if (process.env.PYRO_XFER_DEBUG) console.error(`export: copy ${Date.now() - t1} ms`);
     return result;
   });
 }
