@@ -15,7 +15,7 @@ import { finished } from "node:stream/promises";
 
 import { PyroError } from "../errors.js";
 import { isSameProcess, readProcStat } from "../process/process-group.js";
-import type { WorkspaceRecord } from "../store/records.js";
+import type { RuntimeRecord, WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { transferDiskOf } from "./sandbox.js";
 
@@ -43,7 +43,7 @@ export async function importViaDisk(
   const runtime = record.runtime;
   const disk = transferDiskOf(context, record);
   if (!runtime || !disk) return null;
-  return withDiskLock(disk, async () => {
+  return withDiskLock(context, runtime, disk, async () => {
     const { writeCanonicalArchive } = await import("../archive/index.js");
     const out = createWriteStream(disk.disk, { flags: "r+", start: 0 });
     const written = finished(out);
@@ -63,7 +63,7 @@ export async function importViaDisk(
     try {
       await context.pool.call(runtime, "archive.import_disk", body);
     } catch (error) {
-      if (isUnknownOp(error)) return null;
+      if (mustUseChannel(error)) return null;
       throw error;
     }
     return {
@@ -92,12 +92,12 @@ export async function exportViaDisk(
   const runtime = record.runtime;
   const disk = transferDiskOf(context, record);
   if (!runtime || !disk) return null;
-  return withDiskLock(disk, async () => {
+  return withDiskLock(context, runtime, disk, async () => {
     let result;
     try {
       result = await context.pool.call(runtime, "archive.export_disk", { path: guestPath });
     } catch (error) {
-      if (isUnknownOp(error)) return null;
+      if (mustUseChannel(error)) return null;
       throw error;
     }
     if (quota && result.size_bytes > quota.maxBytes) throw quota.onLimit();
@@ -129,22 +129,38 @@ async function copyOut(disk: string, bytes: number, handle: fs.FileHandle): Prom
 /**
  * Runs `use` holding the disk's lock file, or returns null at once when a live process
  * holds it (that transfer's caller uses the channel: no waiting, no deadlock). A lock whose
- * holder died is taken over. Afterwards the disk file is emptied (truncated and grown
- * back: sparse again), whatever happened.
+ * holder died is taken over; the guest may still be reading or writing that holder's
+ * transfer, so an empty import asks the agent first, and a busy one leaves the disk alone.
+ * Afterwards the disk file is emptied (truncated and grown back: sparse again).
  */
-async function withDiskLock<T>(disk: Disk, use: () => Promise<T | null>): Promise<T | null> {
+async function withDiskLock<T>(
+  context: ManagerContext,
+  runtime: RuntimeRecord,
+  disk: Disk,
+  use: () => Promise<T | null>,
+): Promise<T | null> {
   if (!(await takeLock(disk.lock))) return null;
+  let idle = false;
   try {
+    await context.pool.call(runtime, "archive.import_disk", { bytes: 0, fresh: false });
+    idle = true;
     return await use();
+  } catch (error) {
+    if (mustUseChannel(error)) return null;
+    throw error;
   } finally {
-    try {
-      const { size } = await fs.stat(disk.disk);
-      await fs.truncate(disk.disk, 0);
-      await fs.truncate(disk.disk, size);
-    } catch {
-      // the sandbox (and its runtime directory) went away meanwhile
-    }
+    if (idle) await emptyDisk(disk.disk);
     await fs.rm(disk.lock, { force: true });
+  }
+}
+
+async function emptyDisk(file: string): Promise<void> {
+  try {
+    const { size } = await fs.stat(file);
+    await fs.truncate(file, 0);
+    await fs.truncate(file, size);
+  } catch {
+    // the sandbox (and its runtime directory) went away meanwhile
   }
 }
 
@@ -179,11 +195,13 @@ function holderAlive(text: string): boolean {
   }
 }
 
-/** An agent that predates the disk operations, or runs without the disk. */
-function isUnknownOp(error: unknown): boolean {
-  return (
-    error instanceof PyroError &&
-    error.code === "protocol_error" &&
-    error.message.startsWith("unknown agent operation")
-  );
+/**
+ * An agent that predates the disk operations or runs without the disk, or one still busy
+ * with the transfer of a host process that died holding the lock (the guest finishes it
+ * meanwhile): the channel serves this transfer.
+ */
+function mustUseChannel(error: unknown): boolean {
+  if (!(error instanceof PyroError)) return false;
+  if (error.code === "busy") return true;
+  return error.code === "protocol_error" && error.message.startsWith("unknown agent operation");
 }
