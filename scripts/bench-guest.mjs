@@ -7,10 +7,15 @@
 //   3. reset to baseline of a 10,000-file workspace vs a bare `tar -x` of the same
 //      archive inside the guest;
 //   4. the guest clock's offset from the host's over 20 boots/resets under load
-//      (scripts/bench-guest-clock.mjs; BENCH_GUEST_ONLY=clock runs only this section).
+//      (scripts/bench-guest-clock.mjs; BENCH_GUEST_ONLY=clock runs only this section);
+//   5. (section "transfer", alone with BENCH_GUEST_ONLY=transfer) push and export of a
+//      256 MiB incompressible file vs the guest copying the same file itself, 10,000 small
+//      files pushed vs `tar -x` of the same tree in the guest, and the idle host memory
+//      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory.
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -77,6 +82,115 @@ async function bareBoot(dir) {
   } finally {
     qemu.kill("SIGKILL");
   }
+}
+
+/** Resident memory (KiB) of a process, from /proc. */
+const rssKib = (pid) =>
+  Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+
+/** Section 4: the guest data path (transfer disk) and the memory an idle guest holds. */
+async function transferBench() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-transfer-"));
+  const manager = new Manager({ baseDir: path.join(dir, "state"), backend: "qemu" });
+  const MIB = 1024 * 1024;
+  const BIG = Number(process.env.BENCH_TRANSFER_MIB ?? 256);
+  try {
+    const bigDir = path.join(dir, "big");
+    fs.mkdirSync(bigDir);
+    const blob = path.join(bigDir, "blob.bin");
+    const fd = fs.openSync(blob, "w");
+    for (let i = 0; i < BIG; i += 1) fs.writeSync(fd, crypto.randomBytes(MIB));
+    fs.closeSync(fd);
+    const digest = crypto.createHash("sha256").update(fs.readFileSync(blob)).digest("hex");
+    const workspace = await manager.createWorkspace({});
+    const id = workspace.workspace_id;
+    const sh = async (command) =>
+      (await manager.execWorkspace(id, { command, timeout_seconds: 600 })).stdout.trim();
+    const timed = (command) =>
+      sh(`s=$(date +%s%N); ${command}; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`).then(
+        Number,
+      );
+    const mbps = (msValue) => ((BIG * MIB) / 1e6 / (msValue / 1000)).toFixed(1);
+
+    // Push: host directory -> /workspace/big, then the guest's own copy of the same bytes.
+    let start = process.hrtime.bigint();
+    await manager.pushWorkspaceSync(id, { source_path: bigDir, dest: "/workspace/big" });
+    const pushMs = ms(start);
+    const guestDigest = (await sh("sha256sum /workspace/big/blob.bin")).split(" ")[0];
+    if (guestDigest !== digest) throw new Error("pushed data differs from the source");
+    const copyMs = await timed("cat /workspace/big/blob.bin > /workspace/copy.bin && sync");
+    report(
+      `push of a ${BIG} MiB incompressible file`,
+      `${pushMs.toFixed(0)} ms (${mbps(pushMs)} MB/s)`,
+      `${copyMs} ms for the guest to copy the same file on its own disk (${mbps(copyMs)} MB/s)`,
+      [pushMs, copyMs],
+    );
+
+    // Export: /workspace/big/blob.bin -> a host file, vs the guest reading it cold.
+    const out = path.join(dir, "exported.bin");
+    start = process.hrtime.bigint();
+    await manager.exportWorkspace(id, { path: "/workspace/big/blob.bin", output_path: out });
+    const exportMs = ms(start);
+    const outDigest = crypto.createHash("sha256").update(fs.readFileSync(out)).digest("hex");
+    if (outDigest !== digest) throw new Error("exported data differs from the guest's file");
+    const readMs = await timed(
+      "sync; echo 3 > /proc/sys/vm/drop_caches; cat /workspace/big/blob.bin > /dev/null",
+    );
+    report(
+      `export of a ${BIG} MiB incompressible file`,
+      `${exportMs.toFixed(0)} ms (${mbps(exportMs)} MB/s)`,
+      `${readMs} ms for the guest to read the same file cold (${mbps(readMs)} MB/s)`,
+      [exportMs, readMs],
+    );
+    await sh("rm -rf /workspace/big /workspace/copy.bin");
+
+    // 10,000 small files into a live /workspace vs GNU tar extracting the same tree.
+    const small = path.join(dir, "small");
+    for (let i = 0; i < FILES; i += 1) {
+      const file = path.join(small, `d${i % 100}`, `f${i}.txt`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `file ${i}\n`);
+    }
+    start = process.hrtime.bigint();
+    await manager.pushWorkspaceSync(id, { source_path: small, dest: "/workspace/small" });
+    const smallMs = ms(start);
+    const count = await sh("find /workspace/small -type f | wc -l");
+    if (Number(count) !== FILES) throw new Error(`push left ${count} files`);
+    await sh("tar -cf /tmp/small.tar -C /workspace small && mkdir /tmp/x");
+    const tarMs = await timed("tar -xf /tmp/small.tar -C /tmp/x && sync");
+    report(
+      `push of ${FILES} small files into /workspace`,
+      `${smallMs.toFixed(0)} ms`,
+      `${tarMs} ms for \`tar -x\` of the same tree inside the guest`,
+      [smallMs, tarMs],
+    );
+
+    // Idle memory: the guest allocates 700 MiB, frees it, then idles.
+    const runtime = JSON.parse(
+      fs.readFileSync(path.join(dir, "state", "workspaces", id, "workspace.json"), "utf8"),
+    ).runtime;
+    const hostRss = () => (rssKib(runtime.vmm_pid) + rssKib(runtime.pid)) / 1024;
+    const beforeMib = hostRss();
+    await sh(`node -e "const b = Buffer.alloc(700 * 1024 * 1024, 1); console.log(b[5])"`);
+    const peakMib = hostRss();
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    const idleMib = hostRss();
+    report(
+      "idle host memory of a 1024 MiB guest (qemu + supervisor RSS)",
+      `${idleMib.toFixed(0)} MiB 15 s after the guest freed 700 MiB (${peakMib.toFixed(0)} MiB right after)`,
+      `${beforeMib.toFixed(0)} MiB before the allocation`,
+      [idleMib, beforeMib],
+    );
+    await manager.deleteWorkspace(id);
+  } finally {
+    manager.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.env.BENCH_GUEST_ONLY === "transfer") {
+  await transferBench();
+  process.exit(0);
 }
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-guest-"));
@@ -176,3 +290,4 @@ try {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });
 }
+if (!process.env.BENCH_GUEST_ONLY) await transferBench();

@@ -17,7 +17,8 @@ import { useTempState } from "./helpers.js";
 const GUEST_MEM_MIB = 256;
 /**
  * More than the guest's memory, so more than its /run tmpfs (about 109 MiB) where old agents
- * staged uploads and exports and failed with ENOSPC. About 4 minutes under TCG.
+ * staged uploads and exports and failed with ENOSPC. Through the transfer disk, about 10 s
+ * each way under TCG (it took minutes through the virtio-serial port).
  */
 const TRANSFER_MIB = 280;
 

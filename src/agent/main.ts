@@ -21,6 +21,7 @@ import { WorkspacePaths } from "../shared/guest-paths.js";
 import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
 import { GUEST_SCRATCH_DIR, prepareScratch } from "./transfer.js";
+import { findTransferDisk, registerTransferDiskHandlers } from "./transfer-disk.js";
 import { AGENT_VERSION } from "../protocol/agent-version.js";
 
 interface AgentOptions {
@@ -86,6 +87,9 @@ async function main(): Promise<void> {
   };
   registerCoreHandlers(context);
   registerFeatures(context);
+  // Only where the host attached one: the ops' absence tells the host to use the port.
+  const transferDisk = inGuest ? findTransferDisk() : null;
+  if (transferDisk) registerTransferDiskHandlers(context, transferDisk);
 
   const startedAt = Date.now();
   const failpoints = new Set(

@@ -16,6 +16,8 @@ import fsp from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 
+import { PyroError } from "../errors.js";
+
 /** The scratch directory of an agent serving a real guest: on the root disk, outside /workspace. */
 export const GUEST_SCRATCH_DIR = "/var/lib/pyro-agent/scratch";
 const SCRATCH_PREFIX = "tmp-";
@@ -39,6 +41,15 @@ function scratchName(dir: string, suffix: string): string {
     dir,
     `${SCRATCH_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}-${suffix}`,
   );
+}
+
+/** Makes a FIFO (0600) with a fresh name in the scratch directory; the caller removes it. */
+export function scratchFifo(dir: string, suffix: string): string {
+  const fifo = scratchName(dir, suffix);
+  if (spawnSync("mkfifo", ["-m", "600", fifo], { stdio: "ignore" }).status !== 0) {
+    throw new PyroError("internal", `cannot make a FIFO in ${dir}`);
+  }
+  return fifo;
 }
 
 /**

@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { lstat, mkdir, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, type Readable, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { x as extractTar, type ReadEntry } from "tar";
 import type { Stats } from "node:fs";
@@ -164,6 +164,15 @@ export function canonicalArchiveStream(file: string): Readable {
     out.destroy(error instanceof Error ? error : new Error(String(error)));
   });
   return out;
+}
+
+/**
+ * Writes the canonical copy of an archive (see canonicalArchiveStream) to `out` and returns
+ * what the host validated: the transfer disk path sends the copy and, for a destination that
+ * is not empty, the checks the guest must still make against what is on its disk.
+ */
+export function writeCanonicalArchive(file: string, out: Writable): Promise<ArchiveInspection> {
+  return inspectArchive(file, { canonical: out });
 }
 
 /**

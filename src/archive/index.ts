@@ -20,12 +20,15 @@ export {
   canonicalArchiveStream,
   extractArchive,
   extractPrevalidatedArchive,
+  writeCanonicalArchive,
   type ExtractArchiveOptions,
 } from "./extract.js";
 export {
   DEFAULT_MAX_ENTRIES,
   DEFAULT_MAX_TOTAL_BYTES,
+  checkDestination,
   validateArchive,
+  type DestinationChecks,
   type ArchiveSummary,
   type ValidateArchiveOptions,
 } from "./validate.js";

@@ -73,6 +73,18 @@ export interface ArchiveInspection {
    * then make the last member win, which only our own extractor guarantees.
    */
   replacesMembers: boolean;
+  /** What checkDestination verifies against a destination, for an extractor elsewhere. */
+  destinationChecks: DestinationChecks;
+}
+
+/**
+ * [path, member] pairs: `prefixes` are the parent directories members are written below
+ * (an existing symlink there must not be traversed), `directories` the directory members
+ * (which must not land on an existing symlink).
+ */
+export interface DestinationChecks {
+  prefixes: Array<[string, string]>;
+  directories: Array<[string, string]>;
 }
 
 /** Reads, checks and summarises every member. Throws UnsafeArchiveError on a bad member. */
@@ -110,9 +122,12 @@ export async function inspectArchive(
   checkEachMember(parser, run, members, writer);
   await parsed(file, run, members);
 
+  const destinationChecks: DestinationChecks = {
+    prefixes: [...members.prefixUsers],
+    directories: [...members.directoryUsers],
+  };
   if (options.destination !== undefined) {
-    await checkDestinationPrefixes(options.destination, members.prefixUsers);
-    await checkDestinationDirectories(options.destination, members.directoryUsers);
+    await checkDestination(options.destination, destinationChecks);
   }
   writer?.finish();
 
@@ -120,7 +135,20 @@ export async function inspectArchive(
     summary: { entryCount: members.entryCount, totalBytes: members.totalBytes, gzip },
     symlinks: [...members.symlinks].map(([name, target]) => ({ name, target })),
     replacesMembers: members.replacesMembers,
+    destinationChecks,
   };
+}
+
+/**
+ * The checks of an archive's members against what already exists in `destination` (a
+ * guest agent runs them for an archive the host validated; see DestinationChecks).
+ */
+export async function checkDestination(
+  destination: string,
+  checks: DestinationChecks,
+): Promise<void> {
+  await checkDestinationPrefixes(destination, new Map(checks.prefixes));
+  await checkDestinationDirectories(destination, new Map(checks.directories));
 }
 
 /** Runs every member through the tracker, then on to the canonical writer (if any). */

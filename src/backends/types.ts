@@ -51,4 +51,9 @@ export interface Backend {
    * was killed between boot and its first record write), found from files in the directory.
    */
   sweepOrphan(sandboxDir: string): Promise<void>;
+  /**
+   * The transfer disk of a running sandbox (see src/shared/transfer-disk.ts) and its lock
+   * file, when the backend attaches one; bulk archives then bypass the agent's channel.
+   */
+  transferDisk?(sandboxDir: string): { disk: string; lock: string } | null;
 }

@@ -64,7 +64,14 @@ export class AgentPool {
 /** Slack on top of an operation's own time limit before the agent counts as wedged. */
 const AGENT_SLACK_MS = 60_000;
 /** Bulk transfers scale with the tree; they have no fixed deadline. */
-const UNBOUNDED_OPS = new Set(["archive.import", "archive.export", "tree.manifest", "files.read"]);
+const UNBOUNDED_OPS = new Set([
+  "archive.import",
+  "archive.export",
+  "tree.manifest",
+  "files.read",
+  "archive.import_disk",
+  "archive.export_disk",
+]);
 
 /**
  * How long to wait for an answer before calling the agent wedged: an exec or a service

@@ -56,6 +56,14 @@ export function backendOf(context: ManagerContext, record: SandboxRecord): Backe
   return context.backends.get(record.backend);
 }
 
+/** The sandbox's transfer disk and its lock, when its backend attaches one. */
+export function transferDiskOf(
+  context: ManagerContext,
+  record: SandboxRecord,
+): { disk: string; lock: string } | null {
+  return backendOf(context, record).transferDisk?.(specFor(context, record).sandboxDir) ?? null;
+}
+
 /** Boots the sandbox behind a record with its own backend. */
 export function bootSandbox(
   context: ManagerContext,

@@ -13,6 +13,7 @@ import { checkHostPath } from "../shared/limits.js";
 import type { ManagerContext } from "./context.js";
 import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
+import { exportViaDisk, importViaDisk } from "./transfer-disk.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
@@ -121,6 +122,9 @@ export async function importArchive(
   options: { fresh: boolean },
 ): Promise<{ entry_count?: number; bytes_written?: number }> {
   if (!record.runtime) throw new PyroError("internal", "importArchive needs a running sandbox");
+  // A guest with a transfer disk takes the archive there, uncompressed (transfer-disk.ts).
+  const viaDisk = await importViaDisk(context, record, file, destination, options.fresh);
+  if (viaDisk) return viaDisk;
   // A fresh import is extracted by the guest's GNU tar without a second validation: send
   // the canonical re-write of the members validated here, never the original headers.
   const source: Readable = options.fresh
@@ -165,6 +169,20 @@ export async function downloadArchive(
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempSibling(target);
   const handle = await fs.open(temp, "w", 0o600);
+  try {
+    // A guest with a transfer disk writes the archive there (transfer-disk.ts).
+    const viaDisk = await exportViaDisk(context, record, guestPath, handle, quota);
+    if (viaDisk) {
+      await handle.sync();
+      await handle.close();
+      await commitTemp(temp, target);
+      return viaDisk;
+    }
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
   const own = quota ? (await AgentClient.connect(runtime.socket_path)).client : null;
   let written = 0;
   let overQuota = false;

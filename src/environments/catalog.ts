@@ -7,7 +7,7 @@ export type EnvironmentName = (typeof ENVIRONMENTS)[number];
  * Bumped whenever the way an environment is built changes (packages, init scripts, image
  * layout). A cached entry built by another recipe version is rebuilt by the next pull.
  */
-export const RECIPE_VERSION = 2;
+export const RECIPE_VERSION = 3;
 
 /** Debian release and mirror every environment is bootstrapped from. */
 export const DEBIAN_SUITE = "bookworm";
@@ -73,6 +73,8 @@ export const INITRAMFS_MODULES = [
   "virtio_blk",
   "virtio_console",
   "virtio-rng",
+  // Free page reporting: memory the guest frees goes back to the host (qemu-args.ts).
+  "virtio_balloon",
 ];
 
 /** The virtio-serial port name the agent and the host agree on. */

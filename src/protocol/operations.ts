@@ -199,6 +199,33 @@ const OPERATIONS = {
     request: z.looseObject({ shell_id: str, cols: optional(num), rows: optional(num) }),
     response: z.looseObject(Shell),
   },
+  // Bulk transfers through the transfer disk (a virtio-blk device the host fills or reads;
+  // see docs/protocol.md). An agent without the disk does not register them: the host then
+  // sends the archive through archive.import/export instead.
+  "archive.import_disk": {
+    request: z.looseObject({
+      destination: optional(str),
+      /** Length of the canonical tar at the start of the transfer disk. */
+      bytes: int,
+      /** Into a fresh, empty /workspace (create, reset): no destination checks. */
+      fresh: optional(bool),
+      /** [path, member] pairs: existing symlinks there must not be traversed. */
+      prefixes: optional(z.array(z.tuple([str, str]))),
+      /** [path, member] pairs: directory members, which must not land on a symlink. */
+      directories: optional(z.array(z.tuple([str, str]))),
+    }),
+    response: z.looseObject({ destination: str, validated_by: z.enum(["agent", "host"]) }),
+  },
+  "archive.export_disk": {
+    request: z.looseObject({ path: optional(str) }),
+    response: z.looseObject({
+      path: str,
+      artifact_type: z.enum(["file", "directory", "symlink"]),
+      entry_count: int,
+      /** Length of the tar the agent wrote at the start of the transfer disk. */
+      size_bytes: num,
+    }),
+  },
 } as const;
 
 export type AgentOp = keyof typeof OPERATIONS;

@@ -1,17 +1,25 @@
 import { AGENT_PORT_NAME } from "../../environments/catalog.js";
 import type { BootArtifacts } from "../../environments/store.js";
 import { inheritedSocketAddress } from "../../protocol/socket-address.js";
+import { TRANSFER_DISK_SERIAL } from "../../shared/transfer-disk.js";
 import type { SandboxSpec } from "../types.js";
 import { hostTscKhz, type Accelerator } from "./detect.js";
 import type { QemuPaths } from "./runtime-files.js";
 
+/**
+ * TCG's translated-code cache. QEMU's default (1 GiB) stays resident once a build filled
+ * it, which was most of an idle guest's host memory; a smaller cache is flushed and refilled
+ * more often (see docs/qemu-backend.md for the measured trade).
+ */
+const TCG_CODE_CACHE_MIB = 128;
 /** The descriptor under which qemu inherits its runtime directory when paths are too long. */
 export const QEMU_RUNTIME_DIR_FD = 3;
 /** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
 export function qemuArgs(
   spec: Pick<SandboxSpec, "vcpuCount" | "memMib">,
   artifacts: Pick<BootArtifacts, "kernel" | "initramfs">,
-  paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog">,
+  paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog"> &
+    Partial<Pick<QemuPaths, "transferDisk">>,
   accel: Accelerator,
 ): string[] {
   const cmdline = [
@@ -21,6 +29,10 @@ export function qemuArgs(
     // A panic (the agent, PID 1's child, died) ends the VM instead of hanging it.
     "panic=-1",
     `pyro.epoch=${Math.floor(Date.now() / 1000)}`,
+    // Free page reporting gives back free blocks of 2^order pages: with the allocator's
+    // shuffling off, freed memory stays in large blocks, and 256 KiB ones are reported too.
+    "page_alloc.shuffle=0",
+    "page_reporting.page_reporting_order=6",
   ];
   // A runtime directory too deep for sun_path reaches qemu as its fd 3 (supervisor.ts).
   const guestSocket =
@@ -34,7 +46,7 @@ export function qemuArgs(
   if (accel === "tcg") cmdline.push("clocksource=tsc", "tsc=reliable");
   return [
     ...["-M", "microvm,acpi=on,rtc=on"],
-    ...["-accel", accel],
+    ...["-accel", accel === "tcg" ? `tcg,tb-size=${TCG_CODE_CACHE_MIB}` : accel],
     ...["-cpu", accel === "kvm" ? "host" : "max"],
     ...["-smp", String(spec.vcpuCount)],
     ...["-m", `${spec.memMib}M`],
@@ -52,5 +64,19 @@ export function qemuArgs(
     ...["-chardev", `socket,id=agent,path=${guestSocket},server=on,wait=off`],
     ...["-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`],
     ...["-device", "virtio-rng-device"],
+    // Pages the guest frees are reported and given back to the host (madvise), so an idle
+    // guest does not keep the memory of its last build. Migratable, unlike virtio-fs/9p.
+    ...["-device", "virtio-balloon-device,free-page-reporting=on"],
+    // The transfer disk (after the root disk, so the root stays /dev/vda). cache=writeback
+    // goes through the host's page cache, which the host's own reads and writes share.
+    ...(paths.transferDisk
+      ? [
+          ...[
+            "-drive",
+            `id=transfer,file=${paths.transferDisk},format=raw,if=none,cache=writeback,aio=threads,discard=unmap`,
+          ],
+          ...["-device", `virtio-blk-device,drive=transfer,serial=${TRANSFER_DISK_SERIAL}`],
+        ]
+      : []),
   ];
 }

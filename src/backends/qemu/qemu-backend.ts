@@ -37,6 +37,11 @@ import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
  * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
  */
 const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
+/**
+ * The transfer disk's size: the largest archive one transfer may carry (an upload is capped
+ * at 8 GiB by validation) plus room for the tar's own headers.
+ */
+const TRANSFER_DISK_BYTES = 8 * 1024 * 1024 * 1024 + 256 * 1024 * 1024;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 
@@ -93,6 +98,9 @@ export class QemuBackend implements Backend {
     let supervisorPid: number | undefined;
     try {
       await createOverlay(tools["qemu-img"] as string, artifacts.rootfs, paths.overlay);
+      // Sparse: it takes host disk only for the transfer in flight (truncated after each).
+      fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
+      fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
       writeSupervisorConfig(paths, {
         qemu,
         args: qemuArgs(spec, artifacts, paths, accel.accel),
@@ -145,6 +153,14 @@ export class QemuBackend implements Backend {
       }
       return `the VM supervisor (pid ${runtime.pid}) is no longer running`;
     }
+  }
+
+  transferDisk(sandboxDir: string): { disk: string; lock: string } | null {
+    const paths = qemuPaths(sandboxDir);
+    // A guest booted by an older pyro has none.
+    return fs.existsSync(paths.transferDisk)
+      ? { disk: paths.transferDisk, lock: paths.transferLock }
+      : null;
   }
 
   async sweepOrphan(sandboxDir: string): Promise<void> {

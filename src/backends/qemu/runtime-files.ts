@@ -23,6 +23,10 @@ export const STOP_GRACE_MS = 3_000;
 export interface QemuPaths {
   runtimeDir: string;
   overlay: string;
+  /** The transfer disk (src/shared/transfer-disk.ts), a sparse raw file. */
+  transferDisk: string;
+  /** Held (O_EXCL) by the one host process using the transfer disk. */
+  transferLock: string;
   clientSocket: string;
   guestSocket: string;
   consoleLog: string;
@@ -39,6 +43,8 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
   return {
     runtimeDir,
     overlay: path.join(runtimeDir, "disk.qcow2"),
+    transferDisk: path.join(runtimeDir, "transfer.img"),
+    transferLock: path.join(runtimeDir, "transfer.lock"),
     clientSocket: socketPathFor(runtimeDir, "agent"),
     guestSocket: socketPathFor(runtimeDir, "guest"),
     consoleLog: path.join(runtimeDir, "console.log"),
