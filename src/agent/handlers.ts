@@ -24,6 +24,7 @@ import {
 } from "../no-follow.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
+import { registerCommandHandlers } from "./commands.js";
 import { runCommand } from "./exec.js";
 import { streamProduced, withScratch } from "./transfer.js";
 
@@ -36,6 +37,7 @@ const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
  */
 export function registerCoreHandlers(context: AgentContext): void {
   registerExecHandler(context);
+  registerCommandHandlers(context);
   registerArchiveHandlers(context);
   registerTreeHandlers(context);
 }

@@ -48,14 +48,24 @@ import {
 import { createWorkspace, type CreateWorkspaceInput } from "./workspace-create.js";
 import {
   deleteWorkspace,
-  execWorkspace,
   exportWorkspace,
   logsWorkspace,
   pushWorkspaceSync,
   refreshWorkspace,
-  type ExecWorkspaceInput,
   type LogsWorkspaceInput,
 } from "./workspace-ops.js";
+import {
+  collectFinished,
+  execWorkspace,
+  killCommand,
+  listCommands,
+  readCommand,
+  statusCommand,
+  waitCommand,
+  type CommandCallOptions,
+  type ExecWorkspaceInput,
+  type ReadCommandInput,
+} from "./commands.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
@@ -214,15 +224,60 @@ export class Manager {
   }
 
   async statusWorkspace(workspaceId: string) {
-    return this.workspaceView(await refreshWorkspace(this.context, workspaceId));
+    const record = await refreshWorkspace(this.context, workspaceId);
+    // Commands that finished in the background count (and show as last_command) once logged.
+    if (await this.collectFinished(record)) {
+      return this.workspaceView(await refreshWorkspace(this.context, workspaceId));
+    }
+    return this.workspaceView(record);
   }
 
-  execWorkspace(workspaceId: string, input: ExecWorkspaceInput) {
-    return execWorkspace(this.context, workspaceId, input);
+  execWorkspace(workspaceId: string, input: ExecWorkspaceInput, options?: CommandCallOptions) {
+    return execWorkspace(this.context, workspaceId, input, options);
   }
 
-  logsWorkspace(workspaceId: string, input: LogsWorkspaceInput = {}) {
+  async logsWorkspace(workspaceId: string, input: LogsWorkspaceInput = {}) {
+    await this.collectFinished(await refreshWorkspace(this.context, workspaceId).catch(() => null));
     return logsWorkspace(this.context, workspaceId, input);
+  }
+
+  // ---- commands (src/core/commands.ts) ------------------------------------------------
+
+  listCommands(workspaceId: string) {
+    return listCommands(this.context, workspaceId);
+  }
+
+  statusCommand(workspaceId: string, commandId: string) {
+    return statusCommand(this.context, workspaceId, commandId);
+  }
+
+  readCommand(
+    workspaceId: string,
+    commandId: string,
+    input: ReadCommandInput = {},
+    options?: CommandCallOptions,
+  ) {
+    return readCommand(this.context, workspaceId, commandId, input, options);
+  }
+
+  waitCommand(
+    workspaceId: string,
+    commandId: string,
+    input: { wait_seconds?: number } = {},
+    options?: CommandCallOptions,
+  ) {
+    return waitCommand(this.context, workspaceId, commandId, input, options);
+  }
+
+  killCommand(workspaceId: string, commandId: string) {
+    return killCommand(this.context, workspaceId, commandId);
+  }
+
+  /** Logs finished background commands; true when it logged any. Never fails the caller. */
+  private async collectFinished(record: WorkspaceRecord | null): Promise<boolean> {
+    if (!record) return false;
+    // An unreachable agent is not this call's failure: status reports the sandbox's state.
+    return collectFinished(this.context, record).catch(() => false);
   }
 
   deleteWorkspace(workspaceId: string) {
