@@ -19,17 +19,17 @@ import type { RunningExec } from "./exec.js";
 /** Characters of each stream kept for `command.read` (older output is dropped, cursors stay absolute). */
 const READ_BUFFER_CHARS = 256 * 1024;
 /** Commands running or waiting to be logged at once; more is refused, never piled up. */
-export const MAX_LIVE_COMMANDS = 64;
+const MAX_LIVE_COMMANDS = 64;
 /**
  * Logged commands still kept whole (for command_wait from another process); the host finds
  * older ones in the command log by their command_id.
  */
 const KEPT_LOGGED = 16;
 
-export type ClaimState = "none" | "claimed" | "logged";
-export type CommandResult = ExecResult & { cancelled: boolean };
+type ClaimState = "none" | "claimed" | "logged";
+type CommandResult = ExecResult & { cancelled: boolean };
 type Listener = () => void;
-export type OutputForward = (stream: 1 | 2, chunk: Buffer) => void | Promise<void>;
+type OutputForward = (stream: 1 | 2, chunk: Buffer) => void | Promise<void>;
 
 export class CommandEntry {
   state: "running" | "exited" = "running";

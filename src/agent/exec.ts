@@ -10,7 +10,7 @@ import { killProcessGroup, signalNumber } from "../process/process-group.js";
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 const TIMEOUT_EXIT_CODE = 124;
 /** What a cancelled command (caller gone, Ctrl-C, command_kill) reports, as a shell would for SIGINT. */
-export const CANCELLED_EXIT_CODE = 130;
+const CANCELLED_EXIT_CODE = 130;
 /**
  * After the command's shell exited and what it left running was killed, how long to wait
  * for the pipes to close: only a process that escaped the kill still holds them then.

@@ -54,18 +54,16 @@ import {
   refreshWorkspace,
   type LogsWorkspaceInput,
 } from "./workspace-ops.js";
+import { collectFinished } from "./command-logging.js";
 import {
-  collectFinished,
-  execWorkspace,
   killCommand,
   listCommands,
   readCommand,
   statusCommand,
   waitCommand,
-  type CommandCallOptions,
-  type ExecWorkspaceInput,
   type ReadCommandInput,
-} from "./commands.js";
+} from "./command-ops.js";
+import { execWorkspace, type CommandCallOptions, type ExecWorkspaceInput } from "./commands.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */

@@ -15,7 +15,7 @@ const commandState = z
   .describe("running: still going (poll it); exited: finished, in the command log.");
 
 /** A command without its output. */
-export const commandInfo = z.object({
+const commandInfo = z.object({
   command_id: z.string(),
   command: z.string(),
   cwd: z.string(),

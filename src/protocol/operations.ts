@@ -179,6 +179,7 @@ const OPERATIONS = {
       readiness: optional(nullable(z.record(z.string(), z.unknown()))),
       ready_timeout_seconds: optional(num),
       ready_interval_ms: optional(num),
+      env: optional(z.record(z.string(), z.string())),
     }),
     response: Service,
   },

@@ -153,9 +153,9 @@ export function checkStdin(raw: string, field = "stdin"): string {
 
 /** Environment variables given to a command: names as POSIX shells accept them. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const MAX_ENV_ENTRIES = 256;
+const MAX_ENV_ENTRIES = 256;
 /** All names and values together; the kernel's argument + environment space is larger. */
-export const MAX_ENV_BYTES = 64 * 1024;
+const MAX_ENV_BYTES = 64 * 1024;
 
 export function checkEnv(
   raw: Record<string, string> | undefined,
@@ -194,7 +194,7 @@ export function checkEnv(
 }
 
 /** How long workspace_exec waits before yielding a command to the background. */
-export const MAX_WAIT_SECONDS = LIMITS.timeoutSeconds.max;
+const MAX_WAIT_SECONDS = LIMITS.timeoutSeconds.max;
 
 export function checkWaitSeconds(
   value: number | undefined,

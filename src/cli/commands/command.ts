@@ -160,11 +160,13 @@ function readPipedStdin(): string | undefined {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Repeatable flags (`--env A=1 --env B=2`) collect into a list. */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function parseEnv(pairs: string[]): Record<string, string> | undefined {
+/** `--env NAME=VALUE` flags as the `env` map (names are checked by the catalogue). */
+export function parseEnv(pairs: string[]): Record<string, string> | undefined {
   if (pairs.length === 0) return undefined;
   const env: Record<string, string> = {};
   for (const pair of pairs) {
