@@ -135,7 +135,8 @@ export const commandOperations = [
     }),
     handler: (manager, { workspace_id, command_id, ...input }, context) =>
       manager.readCommand(workspace_id, command_id, input, { signal: context.signal }),
-    render: (result) => `${result.stdout}${result.stderr ? `[stderr]\n${result.stderr}` : ""}`,
+    render: (result) =>
+      `${result.stdout ? withNewline(result.stdout) : ""}${result.stderr ? `[stderr]\n${withNewline(result.stderr)}` : ""}(${result.state}; next stdout_cursor ${result.next_stdout_cursor}, stderr_cursor ${result.next_stderr_cursor})`,
   }),
   defineOperation({
     name: "command_wait",

@@ -201,6 +201,7 @@ export function registerCommandCommands(workspace: Command): void {
     .argument("<workspace_id>", "workspace id")
     .argument("<command_id>", "command id");
   addJsonOption(status);
+  withExample(status, "pyro workspace command status WORKSPACE_ID COMMAND_ID --json");
   status.action((id: string, commandId: string, options: JsonOption) =>
     runOperation("command_status", { workspace_id: id, command_id: commandId }, options),
   );
@@ -264,6 +265,7 @@ export function registerCommandCommands(workspace: Command): void {
     .argument("<command_id>", "command id")
     .option("--wait-seconds <n>", "wait up to N seconds (default 0)", numberFlag);
   addJsonOption(wait);
+  withExample(wait, "pyro workspace command wait WORKSPACE_ID COMMAND_ID --wait-seconds 600");
   wait.action(
     (id: string, commandId: string, options: JsonOption & { waitSeconds?: number | string }) =>
       runOperation<ExecResultView>(
@@ -281,6 +283,7 @@ export function registerCommandCommands(workspace: Command): void {
     .argument("<workspace_id>", "workspace id")
     .argument("<command_id>", "command id");
   addJsonOption(kill);
+  withExample(kill, "pyro workspace command kill WORKSPACE_ID COMMAND_ID");
   kill.action((id: string, commandId: string, options: JsonOption) =>
     runOperation("command_kill", { workspace_id: id, command_id: commandId }, options),
   );
@@ -290,6 +293,7 @@ export function registerCommandCommands(workspace: Command): void {
     .description("List the workspace's running and recent commands.")
     .argument("<workspace_id>", "workspace id");
   addJsonOption(list);
+  withExample(list, "pyro workspace command list WORKSPACE_ID");
   list.action((id: string, options: JsonOption) =>
     runOperation("command_list", { workspace_id: id }, options),
   );
