@@ -159,6 +159,30 @@ describe("cancellation", () => {
   });
 });
 
+describe("cancellation of one-shot VMs", () => {
+  it("an aborted runInVm kills its command within 2 s and deletes the VM", async () => {
+    const pyro = sdk();
+    const { command, marker } = uniqueSleep();
+    const controller = new AbortController();
+    const call = pyro.runInVm(
+      { command, allow_host_compat: true, timeout_seconds: 120 },
+      { signal: controller.signal },
+    );
+    await waitFor(() => processesWith(marker).length >= 2, 10_000);
+    controller.abort();
+    const abortedAt = Date.now();
+    const failure = await call.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect((failure as PyroError).code).toBe("cancelled");
+    // The agent killed it and answered: the call did not sit out the command or a deadline.
+    expect(Date.now() - abortedAt).toBeLessThan(5_000);
+    await waitFor(() => processesWith(marker).length === 0, 2_000);
+    expect(fs.readdirSync(pyro.manager.context.layout.vmsDir)).toEqual([]);
+  });
+});
+
 describe("streaming", () => {
   it("hands the SDK's onStdout/onStderr each chunk while the command runs; the result is unchanged", async () => {
     const pyro = sdk();

@@ -66,7 +66,12 @@ export function registerCommandHandlers(context: AgentContext): void {
       );
       entry = created;
     }
-    return runInForeground(entry, body, signal, sendData);
+    const answer = await runInForeground(entry, body, signal, sendData);
+    // Lets the host skip listing when nothing else waits to be logged (one round trip less).
+    const others = table
+      .all()
+      .filter((each) => each !== entry && each.state === "exited" && each.claim !== "logged");
+    return { ...answer, others_unlogged: others.length };
   });
 
   handlers.set("command.list", async () => ({

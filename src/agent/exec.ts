@@ -117,17 +117,18 @@ class ExecProcesses {
   }
 }
 
-/**
- * Runs one shell command in its own session and process group (and, in a guest, cgroup),
- * so a timeout can kill everything the command started (pipelines, subshells, background
- * jobs), not just the shell; whatever is still running when the shell exits is killed too.
- */
+/** Runs a command to its end (startCommand, awaited). */
 export async function runCommand(request: ExecRequest): Promise<ExecResult> {
   const { cancelled: _cancelled, ...result } = await startCommand(request).done;
   return result;
 }
 
-/** Starts a command (see runCommand) and returns at once; `done` settles when it ended. */
+/**
+ * Runs one shell command in its own session and process group (and, in a guest, cgroup),
+ * so a timeout or a cancel can kill everything the command started (pipelines, subshells,
+ * background jobs), not just the shell; whatever is still running when the shell exits is
+ * killed too. Returns at once; `done` settles when the command ended.
+ */
 export function startCommand(request: ExecRequest): RunningExec {
   if (!Number.isFinite(request.timeoutSeconds) || request.timeoutSeconds <= 0) {
     throw new ValidationError(`timeout_seconds must be positive, got ${request.timeoutSeconds}`);

@@ -38,17 +38,22 @@ export function execPayload(
   };
 }
 
-export /**
+/**
  * Logs every finished command the agent holds that is not in the log yet (oldest first)
- * and returns `mine`'s sequence. `mine` is known to have ended; others are found by listing.
+ * and returns `mine`'s sequence. `mine` is known to have ended; others are found by listing,
+ * unless the agent said there are none (`othersUnlogged` 0, from command.run).
  */
-async function logFinished(
+export async function logFinished(
   context: ManagerContext,
   record: WorkspaceRecord,
   mine?: CommandOutput,
+  othersUnlogged?: number,
 ): Promise<number | null> {
   const runtime = runtimeOf(record);
-  const listed = await context.pool.call(runtime, "command.list", {});
+  const listed =
+    mine && othersUnlogged === 0
+      ? { commands: [] }
+      : await context.pool.call(runtime, "command.list", {});
   const pending = listed.commands
     .filter((each) => each.state === "exited" && each.claim !== "logged")
     .sort((a, b) => (a.ended_at ?? 0) - (b.ended_at ?? 0))

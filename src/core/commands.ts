@@ -70,7 +70,6 @@ export async function execWorkspace(
     }
     return legacyExec(context, record, { command, cwd, timeout, env });
   }
-  options.signal?.throwIfAborted();
   const commandId = newCommandId();
   const answer = await context.pool.call(
     runtime,
@@ -97,10 +96,13 @@ export async function execWorkspace(
 async function settle(
   context: ManagerContext,
   record: WorkspaceRecord,
-  answer: CommandOutput,
+  answer: CommandOutput & { others_unlogged?: number },
   signal?: AbortSignal,
 ) {
-  const sequence = answer.state === "exited" ? await logFinished(context, record, answer) : null;
+  const sequence =
+    answer.state === "exited"
+      ? await logFinished(context, record, answer, answer.others_unlogged)
+      : null;
   if (answer.cancelled && signal?.aborted) {
     throw new PyroError(
       "cancelled",

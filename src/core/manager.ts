@@ -163,8 +163,12 @@ export class Manager {
     return vmPayload(await startVm(this.context, vmId, options));
   }
 
-  execVm(vmId: string, input: { command: string; timeout_seconds?: number }) {
-    return execVm(this.context, vmId, input);
+  execVm(
+    vmId: string,
+    input: { command: string; timeout_seconds?: number },
+    options?: { signal?: AbortSignal },
+  ) {
+    return execVm(this.context, vmId, input, options);
   }
 
   async stopVm(vmId: string) {
@@ -193,7 +197,7 @@ export class Manager {
   /** create + start + exec (+ delete, which exec does); the VM is deleted even on failure. */
   async runVm(
     input: CreateVmInput & { command: string; timeout_seconds?: number },
-    options?: ProgressOptions,
+    options?: ProgressOptions & { signal?: AbortSignal },
   ) {
     const created = await this.createVm(input);
     try {
@@ -202,10 +206,11 @@ export class Manager {
       await this.deleteVm(created.vm_id).catch(() => undefined);
       throw error;
     }
-    return this.execVm(created.vm_id, {
-      command: input.command,
-      timeout_seconds: input.timeout_seconds,
-    });
+    return this.execVm(
+      created.vm_id,
+      { command: input.command, timeout_seconds: input.timeout_seconds },
+      { signal: options?.signal },
+    );
   }
 
   reapExpired() {

@@ -229,7 +229,8 @@ const OPERATIONS = {
       stream: optional(bool),
       wait_ms: optional(num),
     }),
-    response: z.looseObject(CommandOutput),
+    // others_unlogged: finished commands besides this one not yet in the log.
+    response: z.looseObject({ ...CommandOutput, others_unlogged: optional(int) }),
   },
   "command.list": {
     request: empty,
