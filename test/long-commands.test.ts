@@ -123,6 +123,22 @@ describe("cancellation", () => {
     expect(await lastLogEntry(pyro, id)).toMatchObject({ exit_code: 130, cancelled: true });
   });
 
+  it("a reader that goes away (`| head -2`) stops the command instead of crashing pyro", async () => {
+    const pyro = sdk();
+    const id = await workspace(pyro);
+    const piped = spawnSync(
+      "bash",
+      [
+        "-c",
+        `"${process.execPath}" "${cliPath}" workspace exec ${id} --timeout-seconds 60 -- 'while true; do echo y; done' | head -2; echo "status \${PIPESTATUS[0]}"`,
+      ],
+      { encoding: "utf8", env: pyroEnv(state.stateDir()), timeout: 30_000 },
+    );
+    expect(piped.stdout).toBe("y\ny\nstatus 130\n");
+    expect(piped.stderr).not.toContain("EPIPE");
+    expect(await lastLogEntry(pyro, id)).toMatchObject({ exit_code: 130, cancelled: true });
+  });
+
   it("an MCP notifications/cancelled and a closed MCP client each kill the command and log it", async () => {
     const pyro = sdk();
     const id = await workspace(pyro);

@@ -77,6 +77,15 @@ export function registerExecCommand(workspace: Command): void {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // A reader that went away (`pyro workspace exec … | head -1`) stops the command, as
+    // SIGPIPE stops a local one, instead of crashing pyro on the next write.
+    let closedOutput = false;
+    const onOutputError = (error: NodeJS.ErrnoException): void => {
+      if (error.code !== "EPIPE") throw error;
+      closedOutput = true;
+      controller.abort();
+    };
+    process.stdout.on("error", onOutputError);
     const stream = options.json !== true;
     try {
       await runOperation<ExecResultView>(
@@ -97,13 +106,17 @@ export function registerExecCommand(workspace: Command): void {
           signal: controller.signal,
           // Output goes straight through as it arrives; --json prints only the result.
           onOutput: stream
-            ? (which, chunk) => (which === "stdout" ? process.stdout : process.stderr).write(chunk)
+            ? (which, chunk) => {
+                if (which === "stderr") process.stderr.write(chunk);
+                else if (!closedOutput) process.stdout.write(chunk);
+              }
             : undefined,
         },
       );
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      process.stdout.off("error", onOutputError);
     }
   });
 }
