@@ -56,7 +56,7 @@ describe("qemu guest under hostile load", () => {
       const after = await exec("echo alive; ps -eo comm= | grep -c '^bash$' || true");
       expect(after.stdout.trim().split("\n")).toEqual(["alive", "0"]);
       const cgroupsDeadline = Date.now() + 30_000;
-      let execCgroups = "";
+      let execCgroups: string;
       do {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         // This exec's own cgroup is the one expected.

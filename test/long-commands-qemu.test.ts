@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 
 import { describe, expect, it } from "vitest";
 
-import { PyroError } from "../src/errors.js";
+import type { PyroError } from "../src/errors.js";
 import { Pyro } from "../src/sdk/pyro.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
 import { useTempState, waitFor } from "./helpers.js";

@@ -14,7 +14,7 @@ import { PyroError } from "../src/errors.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { Pyro } from "../src/sdk/pyro.js";
 import { useTempState, waitFor } from "./helpers.js";
-import { callTool, cliPath, connectStdio, pyroEnv } from "./mcp-client.js";
+import { cliPath, connectStdio, pyroEnv } from "./mcp-client.js";
 
 const state = useTempState();
 
