@@ -316,9 +316,12 @@ describe("background commands", () => {
       wait_seconds: 0,
     });
     expect(running.state).toBe("running");
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    const status = await pyro.statusWorkspace({ workspace_id: id });
-    expect(status.command_count).toBe(1);
+    // Nobody waits on it; status calls alone log it once it has ended.
+    let status = await pyro.statusWorkspace({ workspace_id: id });
+    await waitFor(async () => {
+      status = await pyro.statusWorkspace({ workspace_id: id });
+      return status.command_count === 1;
+    }, 10_000);
     expect(status.last_command).toMatchObject({ command: "sleep 0.3; echo bg", exit_code: 0 });
   });
 
