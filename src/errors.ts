@@ -37,6 +37,9 @@ export const ERROR_CODES = {
   /** The backend failed: a boot failed or timed out, the connection to the sandbox was lost, a host tool failed, an environment is broken. */
   backend_error:
     "the sandbox backend failed: boot, lost connection, host tool or broken environment",
+  /** The caller cancelled the call (an AbortSignal, Ctrl-C or SIGTERM of the CLI, an MCP cancellation or a closed MCP client): a command it ran was killed and logged with `cancelled: true`. */
+  cancelled:
+    "the caller cancelled the call; a command it ran was killed and logged with cancelled: true",
   /** A pyro bug: something that cannot happen did. */
   internal: "a pyro bug: something that cannot happen did",
 } as const;

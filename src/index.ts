@@ -23,7 +23,8 @@ export { operations, type AnyOperation, type Progress } from "./operations/index
 export { Manager, type ManagerOptions } from "./core/manager.js";
 export type { CreateVmInput } from "./core/vms.js";
 export type { CreateWorkspaceInput } from "./core/workspace-create.js";
-export type { ExecWorkspaceInput } from "./core/workspace-ops.js";
+export type { ExecWorkspaceInput } from "./core/commands.js";
+export type { CommandInfo, ReadCommandInput } from "./core/command-ops.js";
 export type {
   OpenShellInput,
   ReadShellInput,

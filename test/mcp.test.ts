@@ -31,7 +31,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(33);
+    expect(tools).toHaveLength(38);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -149,6 +149,22 @@ describe("pyro mcp serve (stdio)", () => {
     const workspace_id = (await ok("workspace_create", { allow_host_compat: true })).workspace_id;
     await ok("workspace_sync_push", { workspace_id, source_path: source, dest: "/workspace/docs" });
     await ok("workspace_exec", { workspace_id, command: "ls docs" });
+    const background = { workspace_id, command_id: "" };
+    background.command_id = (
+      await ok("workspace_exec", { workspace_id, command: "sleep 0.3; echo bg", wait_seconds: 0 })
+    ).command_id as string;
+    await ok("command_list", { workspace_id });
+    await ok("command_status", background);
+    await ok("command_read", { ...background, wait_seconds: 5 });
+    expect(await ok("command_wait", { ...background, wait_seconds: 10 })).toMatchObject({
+      state: "exited",
+      stdout: "bg\n",
+    });
+    const killable = { workspace_id, command_id: "" };
+    killable.command_id = (
+      await ok("workspace_exec", { workspace_id, command: "sleep 30", wait_seconds: 0 })
+    ).command_id as string;
+    expect(await ok("command_kill", killable)).toMatchObject({ exit_code: 130, cancelled: true });
     await ok("workspace_status", { workspace_id });
     await ok("workspace_logs", { workspace_id });
     await ok("workspace_diff", { workspace_id });

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 
 import { ValidationError } from "../errors.js";
 import type { ExecResult } from "../shared/exec-result.js";
@@ -8,6 +9,8 @@ import { killProcessGroup, signalNumber } from "../process/process-group.js";
 
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 const TIMEOUT_EXIT_CODE = 124;
+/** What a cancelled command (caller gone, Ctrl-C, command_kill) reports, as a shell would for SIGINT. */
+const CANCELLED_EXIT_CODE = 130;
 /**
  * After the command's shell exited and what it left running was killed, how long to wait
  * for the pipes to close: only a process that escaped the kill still holds them then.
@@ -20,6 +23,21 @@ interface ExecRequest {
   env?: Record<string, string>;
   timeoutSeconds: number;
   maxOutputBytes?: number;
+  /** Text written to the command's stdin, which is then closed (no stdin at all without it). */
+  stdin?: string;
+  /**
+   * Receives every chunk as it arrives (1 = stdout, 2 = stderr). A promise it returns pauses
+   * that stream until it settles: output is passed on with backpressure, never piled up.
+   */
+  onOutput?: (stream: 1 | 2, chunk: Buffer) => void | Promise<void>;
+}
+
+/** A command started by startCommand: its result once it ends, and how to cancel it. */
+export interface RunningExec {
+  readonly pid: number | undefined;
+  readonly done: Promise<ExecResult & { cancelled: boolean }>;
+  /** Kills everything the command started; it then ends with exit code 130, `cancelled`. */
+  cancel(): void;
 }
 
 /** Collects a stream up to a byte cap and remembers how much it dropped. */
@@ -99,35 +117,62 @@ class ExecProcesses {
   }
 }
 
+/** Runs a command to its end (startCommand, awaited). */
+export async function runCommand(request: ExecRequest): Promise<ExecResult> {
+  const { cancelled: _cancelled, ...result } = await startCommand(request).done;
+  return result;
+}
+
 /**
  * Runs one shell command in its own session and process group (and, in a guest, cgroup),
- * so a timeout can kill everything the command started (pipelines, subshells, background
- * jobs), not just the shell; whatever is still running when the shell exits is killed too.
+ * so a timeout or a cancel can kill everything the command started (pipelines, subshells,
+ * background jobs), not just the shell; whatever is still running when the shell exits is
+ * killed too. Returns at once; `done` settles when the command ended.
  */
-export function runCommand(request: ExecRequest): Promise<ExecResult> {
+export function startCommand(request: ExecRequest): RunningExec {
   if (!Number.isFinite(request.timeoutSeconds) || request.timeoutSeconds <= 0) {
     throw new ValidationError(`timeout_seconds must be positive, got ${request.timeoutSeconds}`);
   }
   const cap = request.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = process.hrtime.bigint();
   const processes = new ExecProcesses(cgroups?.create() ?? null);
-  return new Promise((resolve, reject) => {
-    const argv = processes.cgroup
-      ? ["-c", CONFINE_SCRIPT, "/bin/sh", processes.cgroup.procsFile, request.command]
-      : ["-c", request.command];
-    const child = spawn("/bin/sh", argv, {
-      cwd: request.cwd,
-      env: { ...process.env, ...request.env, [OWNER_ENV]: processes.token },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    processes.pid = child.pid;
+  const argv = processes.cgroup
+    ? ["-c", CONFINE_SCRIPT, "/bin/sh", processes.cgroup.procsFile, request.command]
+    : ["-c", request.command];
+  const child = spawn("/bin/sh", argv, {
+    cwd: request.cwd,
+    env: { ...process.env, ...request.env, [OWNER_ENV]: processes.token },
+    detached: true,
+    stdio: [request.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  processes.pid = child.pid;
+  // Both are pipes (stdio above); the types cannot know it.
+  const outPipe = child.stdout as Readable;
+  const errPipe = child.stderr as Readable;
+  if (child.stdin) {
+    // A command that exits without reading its stdin closes the pipe: not an error.
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(request.stdin ?? "");
+  }
+  let timedOut = false;
+  let cancelled = false;
+  let exited = false;
+  const done = new Promise<ExecResult & { cancelled: boolean }>((resolve, reject) => {
     const stdout = new CappedBuffer(cap);
     const stderr = new CappedBuffer(cap);
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const collect = (stream: 1 | 2, from: Readable, into: CappedBuffer): void => {
+      from.on("data", (chunk: Buffer) => {
+        into.push(chunk);
+        const pending = request.onOutput?.(stream, chunk);
+        if (pending) {
+          from.pause();
+          void pending.catch(() => undefined).finally(() => from.resume());
+        }
+      });
+    };
+    collect(1, outPipe, stdout);
+    collect(2, errPipe, stderr);
 
-    let timedOut = false;
     let exitCode: number | null = null;
     let settled = false;
     const timer = setTimeout(() => {
@@ -139,22 +184,25 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.stdout.destroy();
-      child.stderr.destroy();
+      outPipe.destroy();
+      errPipe.destroy();
       const duration = Number((process.hrtime.bigint() - started) / 1_000_000n);
       await processes.sweep();
       let stderrText = stderr.text("stderr");
       if (timedOut) {
         stderrText += `command timed out after ${request.timeoutSeconds} seconds\n`;
+      } else if (cancelled) {
+        stderrText += "command cancelled: its caller went away or asked to stop it\n";
       }
       resolve({
-        exit_code: timedOut ? TIMEOUT_EXIT_CODE : (exitCode ?? 1),
+        exit_code: timedOut ? TIMEOUT_EXIT_CODE : cancelled ? CANCELLED_EXIT_CODE : (exitCode ?? 1),
         stdout: stdout.text("stdout"),
         stderr: stderrText,
         duration_ms: duration,
         timed_out: timedOut,
         stdout_truncated: stdout.dropped > 0,
         stderr_truncated: stderr.dropped > 0,
+        cancelled,
       });
     };
 
@@ -166,6 +214,7 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
       }
     });
     child.once("exit", (code, signal) => {
+      exited = true;
       exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);
       // Background jobs would hold the pipes open: they are killed now, and the output
       // already written is read to its end ("close"), however busy the agent is.
@@ -173,4 +222,14 @@ export function runCommand(request: ExecRequest): Promise<ExecResult> {
     });
     child.once("close", () => void finish());
   });
+  return {
+    pid: child.pid,
+    done,
+    cancel(): void {
+      // A command whose shell already exited ran to its end; only its leftovers are killed.
+      if (timedOut || cancelled || exited) return;
+      cancelled = true;
+      processes.killNow();
+    },
+  };
 }

@@ -24,7 +24,8 @@ import {
 } from "../no-follow.js";
 import type { AgentContext } from "./context.js";
 import { numberField, stringField } from "./context.js";
-import { runCommand } from "./exec.js";
+import { registerCommandHandlers } from "./commands.js";
+import { startCommand } from "./exec.js";
 import { streamProduced, withScratch } from "./transfer.js";
 
 /** Upper bound for one uploaded archive; a guest disk is not infinite either. */
@@ -36,6 +37,7 @@ const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
  */
 export function registerCoreHandlers(context: AgentContext): void {
   registerExecHandler(context);
+  registerCommandHandlers(context);
   registerArchiveHandlers(context);
   registerTreeHandlers(context);
 }
@@ -43,7 +45,7 @@ export function registerCoreHandlers(context: AgentContext): void {
 /** `exec`: one command in a checked working directory, with env, timeout and output cap. */
 function registerExecHandler(context: AgentContext): void {
   const { handlers, paths } = context;
-  handlers.set("exec", async ({ body }) => {
+  handlers.set("exec", async ({ body, signal }) => {
     const command = stringField(body, "command");
     if (!command || command.trim() === "") {
       throw new ValidationError("command must not be empty");
@@ -56,14 +58,23 @@ function registerExecHandler(context: AgentContext): void {
       });
     }
     const env = body.env;
-    const result = await runCommand({
+    const running = startCommand({
       command,
       cwd: cwd.local,
       env: isStringRecord(env) ? env : undefined,
       timeoutSeconds: numberField(body, "timeout_seconds") ?? 30,
       maxOutputBytes: numberField(body, "max_output_bytes"),
     });
-    return { ...result, cwd: cwd.guest };
+    // The caller went away (abort, closed connection): nothing it ran keeps running.
+    const cancel = (): void => running.cancel();
+    if (signal.aborted) cancel();
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      const { cancelled: _cancelled, ...result } = await running.done;
+      return { ...result, cwd: cwd.guest };
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
   });
 }
 

@@ -131,7 +131,8 @@ export class ServiceRegistry {
       cwd: cwd.local,
       detached: true, // setsid: the service is its own session and process group
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...ownerEnv(this.context.stateDir, token) },
+      // The owner marks come last: a service's env cannot hide it from the sweeps.
+      env: { ...process.env, ...stringRecord(body.env), ...ownerEnv(this.context.stateDir, token) },
     });
     const logs = {
       stdout: new LogSink(path.join(logDir, "stdout.log")),
@@ -351,4 +352,13 @@ function positive(body: Record<string, unknown>, field: string, fallback: number
     });
   }
   return value;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter(
+      (entry): entry is [string, string] => typeof entry[1] === "string",
+    ),
+  );
 }

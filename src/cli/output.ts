@@ -13,6 +13,7 @@ import type { OperationContext, Progress } from "../operations/index.js";
 
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_CANCELLED = 130;
 
 export interface JsonOption {
   json?: boolean;
@@ -73,6 +74,7 @@ export async function runOperation<Result = Record<string, unknown>>(
   options: JsonOption,
   human?: HumanPrinter<Result>,
   exitStatus?: (result: Result) => number,
+  extra: Omit<OperationContext, "onProgress"> = {},
 ): Promise<void> {
   const { invokeOperation, requireOperation } = await import("../operations/index.js");
   const printRendering = (result: Result): void => {
@@ -83,7 +85,10 @@ export async function runOperation<Result = Record<string, unknown>>(
   await runAction<Result>(
     options,
     (manager, context) =>
-      invokeOperation(manager, operationName, withoutUndefined(input), context) as Promise<Result>,
+      invokeOperation(manager, operationName, withoutUndefined(input), {
+        ...context,
+        ...extra,
+      }) as Promise<Result>,
     human ?? printRendering,
     exitStatus,
   );
@@ -106,7 +111,8 @@ export async function runAction<Result>(
     if (exitStatus) process.exitCode = exitStatus(result);
   } catch (error) {
     printError(error, options.json === true);
-    process.exitCode = EXIT_ERROR;
+    // A cancelled command (Ctrl-C, SIGTERM) exits as a shell's interrupted command does.
+    process.exitCode = asPyroError(error).code === "cancelled" ? EXIT_CANCELLED : EXIT_ERROR;
   } finally {
     manager?.close();
   }
@@ -130,11 +136,7 @@ export function flag(value: unknown): true | undefined {
 }
 
 /** Prints a command's output as the command would: its stdout to stdout, stderr to stderr. */
-export function printCommandOutput(result: {
-  stdout: string;
-  stderr: string;
-  exit_code?: number;
-}): void {
+export function printCommandOutput(result: { stdout: string; stderr: string }): void {
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr);
 }

@@ -11,16 +11,30 @@ export class AgentPool {
   private readonly clients = new Map<string, Promise<AgentClient>>();
   /** Bumped by closeAll: a call in flight then failed because we closed it, not by itself. */
   private generation = 0;
+  /** The ops each connected agent serves (its hello's capabilities), by connection key. */
+  private readonly capabilities = new Map<string, ReadonlySet<string>>();
 
   async get(runtime: RuntimeRecord): Promise<AgentClient> {
     const key = `${runtime.socket_path}#${runtime.pid}`;
     let entry = this.clients.get(key);
     if (!entry) {
-      entry = AgentClient.connect(runtime.socket_path).then(({ client }) => client);
+      entry = AgentClient.connect(runtime.socket_path).then(({ client, hello }) => {
+        this.capabilities.set(key, new Set(hello.capabilities));
+        return client;
+      });
       this.clients.set(key, entry);
       entry.catch(() => this.clients.delete(key));
     }
     return entry;
+  }
+
+  /**
+   * Whether the sandbox's agent serves `op`: an agent started by an older pyro lacks the
+   * newer ops (docs/protocol.md, versioning), and callers fall back or say what fixes it.
+   */
+  async supports(runtime: RuntimeRecord, op: AgentOp): Promise<boolean> {
+    await this.get(runtime);
+    return this.capabilities.get(`${runtime.socket_path}#${runtime.pid}`)?.has(op) ?? false;
   }
 
   /** Runs one request, retrying once on a fresh connection if the cached one went stale. */
@@ -81,12 +95,17 @@ function defaultTimeout(op: string, body: object): number | undefined {
   if (UNBOUNDED_OPS.has(op)) return undefined;
   const fields = body as Record<string, unknown>;
   const seconds =
-    op === "exec"
+    op === "exec" || op === "command.run"
       ? fields.timeout_seconds
       : op === "service.start"
         ? fields.ready_timeout_seconds
         : 0;
+  // A wait (a yielding run, a read or wait that blocks) is bounded by its own wait_ms.
+  const waitMs =
+    typeof fields.wait_ms === "number" && Number.isFinite(fields.wait_ms) ? fields.wait_ms : null;
+  const ownMs = typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : 0;
   return (
-    (typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : 0) + AGENT_SLACK_MS
+    (waitMs === null ? ownMs : op === "command.run" ? Math.min(ownMs, waitMs) : waitMs) +
+    AGENT_SLACK_MS
   );
 }

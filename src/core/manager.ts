@@ -54,14 +54,22 @@ import {
 import { createWorkspace, type CreateWorkspaceInput } from "./workspace-create.js";
 import {
   deleteWorkspace,
-  execWorkspace,
   exportWorkspace,
   logsWorkspace,
   pushWorkspaceSync,
   refreshWorkspace,
-  type ExecWorkspaceInput,
   type LogsWorkspaceInput,
 } from "./workspace-ops.js";
+import { collectFinished } from "./command-logging.js";
+import {
+  killCommand,
+  listCommands,
+  readCommand,
+  statusCommand,
+  waitCommand,
+  type ReadCommandInput,
+} from "./command-ops.js";
+import { execWorkspace, type CommandCallOptions, type ExecWorkspaceInput } from "./commands.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
@@ -161,8 +169,12 @@ export class Manager {
     return vmPayload(await startVm(this.context, vmId, options));
   }
 
-  execVm(vmId: string, input: { command: string; timeout_seconds?: number }) {
-    return execVm(this.context, vmId, input);
+  execVm(
+    vmId: string,
+    input: { command: string; timeout_seconds?: number },
+    options?: { signal?: AbortSignal },
+  ) {
+    return execVm(this.context, vmId, input, options);
   }
 
   async stopVm(vmId: string) {
@@ -191,7 +203,7 @@ export class Manager {
   /** create + start + exec (+ delete, which exec does); the VM is deleted even on failure. */
   async runVm(
     input: CreateVmInput & { command: string; timeout_seconds?: number },
-    options?: ProgressOptions,
+    options?: ProgressOptions & { signal?: AbortSignal },
   ) {
     const created = await this.createVm(input);
     try {
@@ -200,10 +212,11 @@ export class Manager {
       await this.deleteVm(created.vm_id).catch(() => undefined);
       throw error;
     }
-    return this.execVm(created.vm_id, {
-      command: input.command,
-      timeout_seconds: input.timeout_seconds,
-    });
+    return this.execVm(
+      created.vm_id,
+      { command: input.command, timeout_seconds: input.timeout_seconds },
+      { signal: options?.signal },
+    );
   }
 
   reapExpired() {
@@ -220,15 +233,60 @@ export class Manager {
   }
 
   async statusWorkspace(workspaceId: string) {
-    return this.workspaceView(await refreshWorkspace(this.context, workspaceId));
+    const record = await refreshWorkspace(this.context, workspaceId);
+    // Commands that finished in the background count (and show as last_command) once logged.
+    if (await this.collectFinished(record)) {
+      return this.workspaceView(await refreshWorkspace(this.context, workspaceId));
+    }
+    return this.workspaceView(record);
   }
 
-  execWorkspace(workspaceId: string, input: ExecWorkspaceInput) {
-    return execWorkspace(this.context, workspaceId, input);
+  execWorkspace(workspaceId: string, input: ExecWorkspaceInput, options?: CommandCallOptions) {
+    return execWorkspace(this.context, workspaceId, input, options);
   }
 
-  logsWorkspace(workspaceId: string, input: LogsWorkspaceInput = {}) {
+  async logsWorkspace(workspaceId: string, input: LogsWorkspaceInput = {}) {
+    await this.collectFinished(await refreshWorkspace(this.context, workspaceId).catch(() => null));
     return logsWorkspace(this.context, workspaceId, input);
+  }
+
+  // ---- commands (src/core/commands.ts) ------------------------------------------------
+
+  listCommands(workspaceId: string) {
+    return listCommands(this.context, workspaceId);
+  }
+
+  statusCommand(workspaceId: string, commandId: string) {
+    return statusCommand(this.context, workspaceId, commandId);
+  }
+
+  readCommand(
+    workspaceId: string,
+    commandId: string,
+    input: ReadCommandInput = {},
+    options?: CommandCallOptions,
+  ) {
+    return readCommand(this.context, workspaceId, commandId, input, options);
+  }
+
+  waitCommand(
+    workspaceId: string,
+    commandId: string,
+    input: { wait_seconds?: number } = {},
+    options?: CommandCallOptions,
+  ) {
+    return waitCommand(this.context, workspaceId, commandId, input, options);
+  }
+
+  killCommand(workspaceId: string, commandId: string) {
+    return killCommand(this.context, workspaceId, commandId);
+  }
+
+  /** Logs finished background commands; true when it logged any. Never fails the caller. */
+  private async collectFinished(record: WorkspaceRecord | null): Promise<boolean> {
+    if (!record) return false;
+    // An unreachable agent is not this call's failure: status reports the sandbox's state.
+    return collectFinished(this.context, record).catch(() => false);
   }
 
   deleteWorkspace(workspaceId: string) {

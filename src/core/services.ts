@@ -10,7 +10,7 @@ import path from "node:path";
 
 import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
-import { NotFoundError, PyroError } from "../errors.js";
+import { NotFoundError, PyroError, StateError } from "../errors.js";
 import { backendOf } from "./sandbox.js";
 import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
 import {
@@ -24,7 +24,13 @@ import {
 } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
-import { checkCommand, checkIntRange, checkName, checkTimeout } from "../shared/limits.js";
+import {
+  checkCommand,
+  checkEnv,
+  checkIntRange,
+  checkName,
+  checkTimeout,
+} from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
@@ -43,6 +49,7 @@ export interface StartServiceInput {
   readiness?: Readiness | Record<string, unknown> | null;
   ready_timeout_seconds?: number;
   ready_interval_ms?: number;
+  env?: Record<string, string>;
 }
 
 export interface LogsServiceInput {
@@ -85,8 +92,16 @@ export async function startService(
       60_000,
     ),
   };
+  const env = checkEnv(input.env);
   const record = await requireStarted(context, workspaceId, "service_start");
-  const service = await agentCall(context, record, "service.start", body);
+  if (env && record.runtime && !(await context.pool.supports(record.runtime, "command.run"))) {
+    // An agent from before env on services would start the service without it.
+    throw new StateError(
+      `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot set a service's env; reset the workspace to boot it with this version's agent`,
+      { workspace_id: record.workspace_id, reason: "agent_too_old" },
+    );
+  }
+  const service = await agentCall(context, record, "service.start", env ? { ...body, env } : body);
   return servicePayload(record, await saveMirror(context, record, service));
 }
 

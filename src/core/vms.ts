@@ -112,6 +112,7 @@ export async function execVm(
   context: ManagerContext,
   id: string,
   input: { command: string; timeout_seconds?: number },
+  options: { signal?: AbortSignal } = {},
 ) {
   const timeout = checkTimeout(input.timeout_seconds ?? LIMITS.timeoutSeconds.default);
   const command = checkCommand(input.command);
@@ -125,11 +126,19 @@ export async function execVm(
     );
   }
   try {
-    const result = await context.pool.call(record.runtime, "exec", {
-      command,
-      cwd: "/workspace",
-      timeout_seconds: timeout,
-    });
+    // A cancelled call kills the command (the agent aborts it) and the VM goes below.
+    const result = await context.pool.call(
+      record.runtime,
+      "exec",
+      { command, cwd: "/workspace", timeout_seconds: timeout },
+      { signal: options.signal },
+    );
+    if (options.signal?.aborted) {
+      throw new PyroError("cancelled", "vm_exec was cancelled; its command was killed", {
+        vm_id: record.vm_id,
+        exit_code: result.exit_code,
+      });
+    }
     return {
       vm_id: record.vm_id,
       environment: record.environment,

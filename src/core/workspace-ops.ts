@@ -5,12 +5,11 @@ import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { PyroError, StateError, ValidationError } from "../errors.js";
 import { sweepDeadTemps, tempSibling } from "../store/atomic.js";
 import { lockHolderAlive } from "../store/lock.js";
-import { LastCommandSchema, type WorkspaceRecord } from "../store/records.js";
-import { appendCommand, readCommands } from "./command-log.js";
+import type { WorkspaceRecord } from "../store/records.js";
+import { readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
-import { commandPayload } from "./payloads.js";
 import { nowSeconds } from "./context.js";
-import { checkCommand, checkHostPath, checkTimeout } from "../shared/limits.js";
+import { checkHostPath } from "../shared/limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
@@ -103,67 +102,6 @@ export async function requireStarted(
   const record = await refreshWorkspace(context, id);
   assertStarted(record, operation);
   return record;
-}
-
-export interface ExecWorkspaceInput {
-  command: string;
-  timeout_seconds?: number;
-  cwd?: string;
-}
-
-export async function execWorkspace(
-  context: ManagerContext,
-  id: string,
-  input: ExecWorkspaceInput,
-) {
-  const command = checkCommand(input.command);
-  const timeout = checkTimeout(input.timeout_seconds ?? 30);
-  const cwd = normalizeGuestPath(input.cwd ?? "/workspace", "cwd");
-  const record = await requireStarted(context, id, "workspace_exec");
-  const runtime = record.runtime;
-  if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
-  const startedAt = nowSeconds();
-  // No lock while the command runs: other processes keep reading status, logs and shells.
-  const result = await context.pool.call(runtime, "exec", {
-    command,
-    cwd,
-    timeout_seconds: timeout,
-  });
-  const finishedAt = nowSeconds();
-  const { record: updated, result: sequence } = await updateWorkspace(
-    context.layout,
-    id,
-    async (current) => {
-      // A reset in the meantime started a new history; this command belongs to the old one.
-      if (current.reset_count !== record.reset_count) return null;
-      const next = current.command_count + 1;
-      const entry = {
-        sequence: next,
-        command,
-        cwd,
-        exit_code: result.exit_code,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        duration_ms: result.duration_ms,
-        started_at: startedAt,
-        finished_at: finishedAt,
-        timed_out: result.timed_out,
-        stdout_truncated: result.stdout_truncated,
-        stderr_truncated: result.stderr_truncated,
-      };
-      await appendCommand(context.layout.commandLog(id), entry);
-      current.command_count = next;
-      // The record keeps the entry without its output (the schema strips the rest).
-      current.last_command = LastCommandSchema.parse(entry);
-      return next;
-    },
-  );
-  return {
-    workspace_id: updated.workspace_id,
-    sequence,
-    cwd,
-    ...commandPayload(command, result, updated.execution_mode),
-  };
 }
 
 export interface LogsWorkspaceInput {

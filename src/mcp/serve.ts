@@ -19,7 +19,7 @@ import {
   type ErrorAnswer,
 } from "./jsonrpc-gate.js";
 import type { ConfiguredRoots } from "./roots.js";
-import { createMcpServer } from "./server.js";
+import { createMcpServer, whenIdle } from "./server.js";
 import { LineStdioTransport } from "./stdio-transport.js";
 
 export interface ServeOptions {
@@ -38,6 +38,7 @@ export async function serveStdio(manager: Manager, options: ServeOptions = {}): 
   );
   log("pyro mcp: serving on stdio");
   await closed;
+  await whenIdle(server);
 }
 
 export interface HttpEndpoint {

@@ -18,9 +18,19 @@ import {
   type Progress,
 } from "../operations/index.js";
 import { PACKAGE_VERSION } from "../version.js";
+import { OutputProgress } from "./output-progress.js";
 import { HostPathGuard, type ConfiguredRoots } from "./roots.js";
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * How long workspace_exec waits over MCP when the call gives no wait_seconds: under the
+ * common 60 s client request timeout, so a model gets a `running` result with a command_id
+ * to poll instead of a timeout (docs/mcp.md, "Long commands").
+ */
+const MCP_EXEC_WAIT_SECONDS = 50;
+/** Operations that follow a running command and report its output as progress. */
+const FOLLOWS_COMMAND = new Set(["workspace_exec", "command_wait", "command_read"]);
 
 interface McpServerOptions {
   /**
@@ -57,32 +67,68 @@ function registerOperation(
       inputSchema: advertisedInput(operation),
       outputSchema: operation.output,
     },
-    async (args, extra) => {
-      try {
-        // Sent as returned (not re-parsed, which would strip undeclared keys): the SDK checks
-        // it against the output schema, and clients validate it against the JSON schema.
-        const result = (await invokeOperation(manager, operation.name, args, {
-          onProgress: progressSender(extra),
-          checkInput: (name, input) => guard.check(name, input),
-        })) as Record<string, unknown>;
-        return {
-          structuredContent: result,
-          content: [{ type: "text" as const, text: operation.render(result) }],
-        };
-      } catch (error) {
-        const failure = asPyroError(error);
-        return {
-          isError: true,
-          content: [
-            {
-              type: "text" as const,
-              text: `error [${failure.code}]: ${failure.message}\nnext step: ${nextStep(failure)}`,
-            },
-          ],
-        };
-      }
-    },
+    (args, extra) => track(server, handle(args, extra)),
   );
+
+  async function handle(args: Record<string, unknown>, extra: ToolExtra) {
+    const progress = progressSender(extra);
+    // Long commands report their latest output as progress, and a heartbeat while silent.
+    const output =
+      progress && FOLLOWS_COMMAND.has(operation.name) ? new OutputProgress(progress) : null;
+    try {
+      // Sent as returned (not re-parsed, which would strip undeclared keys): the SDK checks
+      // it against the output schema, and clients validate it against the JSON schema.
+      const result = (await invokeOperation(manager, operation.name, args, {
+        onProgress: progress,
+        checkInput: (name, input) => guard.check(name, input),
+        // notifications/cancelled and a closed client abort it: the command is killed.
+        signal: extra.signal,
+        onOutput: output?.onOutput,
+        defaultWaitSeconds: MCP_EXEC_WAIT_SECONDS,
+      })) as Record<string, unknown>;
+      output?.stop();
+      return {
+        structuredContent: result,
+        content: [{ type: "text" as const, text: operation.render(result) }],
+      };
+    } catch (error) {
+      const failure = asPyroError(error);
+      output?.stop();
+      return {
+        isError: true,
+        content: [
+          {
+            type: "text" as const,
+            text: `error [${failure.code}]: ${failure.message}\nnext step: ${nextStep(failure)}`,
+          },
+        ],
+      };
+    }
+  }
+}
+
+/** Tool calls still running, per server: a closing server waits for them (they log). */
+const inFlight = new WeakMap<McpServer, Set<Promise<unknown>>>();
+
+function track<T>(server: McpServer, call: Promise<T>): Promise<T> {
+  let calls = inFlight.get(server);
+  if (!calls) {
+    calls = new Set();
+    inFlight.set(server, calls);
+  }
+  const set = calls;
+  set.add(call);
+  void call.finally(() => set.delete(call)).catch(() => undefined);
+  return call;
+}
+
+/**
+ * Resolves once every tool call of `server` has settled. After the client went away its
+ * calls were cancelled; each still logs the command it killed before it settles.
+ */
+export async function whenIdle(server: McpServer): Promise<void> {
+  const calls = inFlight.get(server);
+  while (calls && calls.size > 0) await Promise.allSettled([...calls]);
 }
 
 /**

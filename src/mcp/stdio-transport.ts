@@ -41,12 +41,18 @@ export class LineStdioTransport implements Transport {
     private readonly log: (line: string) => void = () => undefined,
   ) {}
 
+  private closed = false;
+
   async start(): Promise<void> {
     if (this.started) throw new Error("LineStdioTransport already started");
     this.started = true;
     this.stdin.on("data", this.onData);
     this.stdin.on("error", this.onStreamError);
+    // The client closed our stdin (it exited or hung up): calls in flight are cancelled.
+    this.stdin.once("end", this.onEnd);
   }
+
+  private readonly onEnd = () => void this.close();
 
   private readonly onStreamError = (error: Error) => this.onerror?.(error);
 
@@ -103,8 +109,11 @@ export class LineStdioTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.stdin.off("data", this.onData);
     this.stdin.off("error", this.onStreamError);
+    this.stdin.off("end", this.onEnd);
     if (this.stdin.listenerCount("data") === 0) this.stdin.pause();
     this.parts = [];
     this.oversize = null;

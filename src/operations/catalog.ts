@@ -1,3 +1,4 @@
+import { commandOperations } from "./command.js";
 import type { AnyOperation } from "./define.js";
 import { serviceOperations } from "./service.js";
 import { shellOperations } from "./shell.js";
@@ -10,6 +11,7 @@ export const catalogue = [
   ...workspaceOperations,
   ...shellOperations,
   ...serviceOperations,
+  ...commandOperations,
 ];
 export type CatalogueOperation = (typeof catalogue)[number];
 

@@ -10,6 +10,15 @@ export type Progress = ProgressEvent;
 /** What a front end passes along with the input: progress reporting and its own input rules. */
 export interface OperationContext {
   onProgress?: (progress: Progress) => void;
+  /** Cancels the call: a command it runs is killed (and logged with cancelled: true). */
+  signal?: AbortSignal;
+  /** Output of a command as it arrives (workspace_exec): the CLI prints it, MCP reports progress. */
+  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+  /**
+   * workspace_exec's wait_seconds when the caller gave none: MCP sets it, so a model's call
+   * returns before a client's request timeout and the command goes on in the background.
+   */
+  defaultWaitSeconds?: number;
   /**
    * A front end's own rule on validated input, before the operation runs: the MCP server
    * confines host paths to its roots with it (src/mcp/roots.ts). Returns the input to use.

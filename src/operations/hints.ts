@@ -78,6 +78,10 @@ const BY_CODE: Record<ErrorCode, Hint> = {
     mcp: "The sandbox backend failed: run `pyro doctor` to see which backends work on this host.",
     cli: "the sandbox backend failed: `pyro doctor` shows which backends work on this host",
   },
+  cancelled: {
+    mcp: "The call was cancelled and its command killed (logged with cancelled: true); call again, or run a long command with wait_seconds and poll it with command_read / command_wait.",
+    cli: "the command was cancelled and killed (see `pyro workspace logs ID`); run it again, or start it with --wait-seconds and poll it with `pyro workspace command wait ID COMMAND_ID`",
+  },
   internal: {
     mcp: "This is a pyro bug; please report it with the message above.",
     cli: "this is a pyro bug; please report it with the message above",

@@ -1,5 +1,5 @@
 import type { Manager } from "../core/manager.js";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError, PyroError } from "../errors.js";
 import { findOperation, operations } from "./catalog.js";
 import { parseInput, type OperationContext } from "./define.js";
 
@@ -26,6 +26,12 @@ export async function invokeOperation(
 ): Promise<unknown> {
   const operation = requireOperation(name);
   const input = parseInput(operation, raw);
+  if (context.signal?.aborted) {
+    // Nothing ran: an already-cancelled call does not start.
+    throw new PyroError("cancelled", `${name} was cancelled before it started`, {
+      operation: name,
+    });
+  }
   const checked = context.checkInput ? await context.checkInput(operation.name, input) : input;
   return operation.handler(manager, checked, context);
 }

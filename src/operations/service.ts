@@ -32,6 +32,10 @@ export const serviceOperations = [
         .number()
         .describe("Milliseconds between readiness probes (default 500).")
         .optional(),
+      env: z
+        .record(z.string(), z.string())
+        .describe("Environment variables for the service (names like [A-Za-z_][A-Za-z0-9_]*).")
+        .optional(),
     }),
     output: serviceResult,
     handler: (manager, { workspace_id, service_name, ...input }) =>

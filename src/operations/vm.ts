@@ -79,7 +79,8 @@ export const vmOperations = [
       timeout_seconds: fields.timeout_seconds,
     }),
     output: vmExecResult,
-    handler: (manager, input) => manager.execVm(input.vm_id, input),
+    handler: (manager, input, context) =>
+      manager.execVm(input.vm_id, input, { signal: context.signal }),
     render: renderCommand,
   }),
   defineOperation({

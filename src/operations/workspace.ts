@@ -1,11 +1,10 @@
 import { z } from "zod";
 
+import { execResult, renderExec } from "./command.js";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import {
   commandLogEntryResult,
-  commandOutput,
-  renderCommand,
   renderWorkspace,
   snapshotInfo,
   workspaceResult,
@@ -35,7 +34,7 @@ export const workspaceOperations = [
     name: "workspace_exec",
     method: "execWorkspace",
     description:
-      "Run a shell command in a started workspace, in /workspace or a cwd under it, and record it in the command log. Returns exit_code, stdout, stderr and its sequence number; exit_code 124 means it timed out.",
+      "Run a shell command in a started workspace, in /workspace or a cwd under it, and record it in the command log. Returns exit_code, stdout, stderr and its sequence number; exit_code 124 means it timed out, 130 that it was cancelled. A command still running after wait_seconds (over MCP by default 50 s) is left running in the background: the result then has state 'running', command_id and the output so far; follow it with command_read, command_wait or command_kill.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       command: fields.command,
@@ -44,19 +43,29 @@ export const workspaceOperations = [
         .string()
         .describe("Working directory under /workspace (default /workspace).")
         .optional(),
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      sequence: z
+      wait_seconds: z
         .number()
-        .int()
-        .nullable()
-        .describe("Position in the command log; null if a reset replaced the history meanwhile."),
-      cwd: z.string(),
-      ...commandOutput,
+        .describe(
+          "Return after this many seconds with state 'running' if the command has not ended; it goes on in the background (default: wait for the end; over MCP 50).",
+        )
+        .optional(),
+      stdin: z
+        .string()
+        .describe("Text given to the command on its stdin (at most 1 MiB).")
+        .optional(),
+      env: z
+        .record(z.string(), z.string())
+        .describe("Environment variables for the command (names like [A-Za-z_][A-Za-z0-9_]*).")
+        .optional(),
     }),
-    handler: (manager, { workspace_id, ...input }) => manager.execWorkspace(workspace_id, input),
-    render: renderCommand,
+    output: execResult,
+    handler: (manager, { workspace_id, ...input }, context) =>
+      manager.execWorkspace(
+        workspace_id,
+        { ...input, wait_seconds: input.wait_seconds ?? context.defaultWaitSeconds },
+        { signal: context.signal, onOutput: context.onOutput },
+      ),
+    render: renderExec,
   }),
   defineOperation({
     name: "workspace_status",

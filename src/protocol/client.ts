@@ -44,7 +44,16 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Receives binary chunks the agent streams back before its response. */
   onData?: (chunk: Buffer) => void | Promise<void>;
+  /**
+   * Cancels the request: the agent is sent an abort for it (it stops the handler, e.g.
+   * kills a command) and the call still resolves with the agent's answer, which says what
+   * was stopped. An agent that does not answer within ABORT_ANSWER_MS fails the call.
+   */
+  signal?: AbortSignal;
 }
+
+/** How long an aborted request waits for the agent's final answer. */
+const ABORT_ANSWER_MS = 15_000;
 
 interface Pending {
   resolve: (body: Record<string, unknown>) => void;
@@ -149,6 +158,7 @@ export class AgentClient {
   ): Promise<Record<string, unknown>> {
     if (this.connection.isClosed) throw this.connectionLost();
     const id = this.nextId++;
+    let queueAbort: (() => void) | undefined;
     const result = new Promise<Record<string, unknown>>((resolve, reject) => {
       this.pending.set(id, {
         resolve,
@@ -175,6 +185,33 @@ export class AgentClient {
         );
       }, timeoutMs);
       void result.finally(() => clearTimeout(timer)).catch(() => undefined);
+    }
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = (): void => {
+        if (!this.pending.has(id)) return;
+        void sendMessage(this.connection, this.version, id, "abort").catch(() => undefined);
+        const timer = setTimeout(() => {
+          const pending = this.pending.get(id);
+          if (!pending) return;
+          this.pending.delete(id);
+          failAfterData(
+            pending,
+            new PyroError("cancelled", `'${op}' was cancelled and the agent did not confirm it`, {
+              op,
+            }),
+          );
+        }, ABORT_ANSWER_MS);
+        void result.finally(() => clearTimeout(timer)).catch(() => undefined);
+      };
+      // Registered once the request is on the wire (below), so the abort follows it.
+      void result
+        .finally(() => signal.removeEventListener("abort", onAbort))
+        .catch(() => undefined);
+      queueAbort = () => {
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      };
     }
     // An idle cached connection must not keep a CLI process alive; a busy one must.
     this.socket.ref();
@@ -205,6 +242,7 @@ export class AgentClient {
       this.pending.delete(id);
       throw failure;
     }
+    queueAbort?.();
     if (options.upload) {
       try {
         for await (const chunk of options.upload) {

@@ -63,6 +63,35 @@ const Service = z.looseObject({
   revision: int,
 });
 
+/** A command the agent runs and keeps (src/agent/command-table.ts). */
+const Command = {
+  command_id: str,
+  command: str,
+  cwd: str,
+  state: z.enum(["running", "exited"]),
+  pid: int,
+  started_at: num,
+  ended_at: nullable(num),
+  exit_code: nullable(int),
+  cancelled: bool,
+  timed_out: bool,
+  background: bool,
+  claim: z.enum(["none", "claimed", "logged"]),
+  sequence: nullable(int),
+};
+
+/** A command with its output: the result once exited, the output so far while running. */
+const CommandOutput = {
+  ...Command,
+  stdout: str,
+  stderr: str,
+  duration_ms: num,
+  stdout_truncated: bool,
+  stderr_truncated: bool,
+};
+
+const CommandId = { command_id: str };
+
 /** One entry per operation: what the client sends and what the agent answers. */
 const OPERATIONS = {
   exec: {
@@ -160,6 +189,7 @@ const OPERATIONS = {
       readiness: optional(nullable(z.record(z.string(), z.unknown()))),
       ready_timeout_seconds: optional(num),
       ready_interval_ms: optional(num),
+      env: optional(z.record(z.string(), z.string())),
     }),
     response: Service,
   },
@@ -225,6 +255,67 @@ const OPERATIONS = {
       /** Length of the tar the agent wrote at the start of the transfer disk. */
       size_bytes: num,
     }),
+  },
+  // Commands owned by the agent (streaming, cancellation, background); an agent without
+  // them lacks them in its hello's capabilities and the host falls back to `exec`.
+  "command.run": {
+    request: z.looseObject({
+      ...CommandId,
+      command: str,
+      cwd: optional(str),
+      env: optional(z.record(z.string(), z.string())),
+      timeout_seconds: optional(num),
+      max_output_bytes: optional(num),
+      stdin: optional(str),
+      stream: optional(bool),
+      wait_ms: optional(num),
+    }),
+    // others_unlogged: finished commands besides this one not yet in the log.
+    response: z.looseObject({ ...CommandOutput, others_unlogged: optional(int) }),
+  },
+  "command.list": {
+    request: empty,
+    response: z.looseObject({ commands: z.array(z.looseObject(Command)) }),
+  },
+  "command.read": {
+    request: z.looseObject({
+      ...CommandId,
+      stdout_cursor: optional(num),
+      stderr_cursor: optional(num),
+      max_chars: optional(num),
+      wait_ms: optional(num),
+    }),
+    response: z.looseObject({
+      ...Command,
+      stdout: str,
+      stderr: str,
+      stdout_cursor: int,
+      stderr_cursor: int,
+      next_stdout_cursor: int,
+      next_stderr_cursor: int,
+      stdout_dropped_chars: int,
+      stderr_dropped_chars: int,
+      truncated: bool,
+    }),
+  },
+  "command.wait": {
+    request: z.looseObject({ ...CommandId, wait_ms: optional(num) }),
+    response: z.looseObject(CommandOutput),
+  },
+  "command.kill": {
+    request: z.looseObject(CommandId),
+    response: z.looseObject(CommandOutput),
+  },
+  "command.claim": {
+    request: z.looseObject(CommandId),
+    response: z.looseObject({
+      ...CommandOutput,
+      claim_state: z.enum(["fresh", "stale", "logged"]),
+    }),
+  },
+  "command.ack": {
+    request: z.looseObject({ ...CommandId, sequence: nullable(num) }),
+    response: z.looseObject(Command),
   },
 } as const;
 

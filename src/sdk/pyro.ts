@@ -5,6 +5,7 @@
  * validated by the catalogue, so a bad value fails here with the very message (and
  * PyroError code) the MCP server and the CLI give.
  */
+import { StringDecoder } from "node:string_decoder";
 import type { z } from "zod";
 
 import { Manager } from "../core/manager.js";
@@ -30,6 +31,16 @@ export interface PyroOptions {
 export interface CallOptions {
   /** Called at phase boundaries of long operations (create, reset, run). */
   onProgress?: (progress: Progress) => void;
+  /**
+   * Cancels the call. A command it runs (execWorkspace) is killed with everything it
+   * started, logged with exit_code 130 and `cancelled: true`, and the call rejects with a
+   * PyroError of code `cancelled`.
+   */
+  signal?: AbortSignal;
+  /** execWorkspace: the command's stdout as it arrives (the result still has all of it). */
+  onStdout?: (text: string) => void;
+  /** execWorkspace: the command's stderr as it arrives. */
+  onStderr?: (text: string) => void;
 }
 
 type MethodOf<Op extends CatalogueOperation> = (
@@ -78,9 +89,27 @@ export interface Pyro extends PyroMethods {}
 for (const operation of catalogue) {
   Object.defineProperty(Pyro.prototype, operation.method, {
     value: function (this: Pyro, input: unknown, options: CallOptions = {}) {
-      return invokeOperation(this.manager, operation.name, input, options);
+      const { onStdout, onStderr, ...context } = options;
+      return invokeOperation(this.manager, operation.name, input, {
+        ...context,
+        onOutput: textOutput(onStdout, onStderr),
+      });
     },
     writable: true,
     configurable: true,
   });
+}
+
+/** Output chunks as text for the callbacks (a character split across chunks stays whole). */
+function textOutput(
+  onStdout: CallOptions["onStdout"],
+  onStderr: CallOptions["onStderr"],
+): ((stream: "stdout" | "stderr", chunk: Buffer) => void) | undefined {
+  if (!onStdout && !onStderr) return undefined;
+  const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+  return (stream, chunk) => {
+    const text = decoders[stream].write(chunk);
+    if (text === "") return;
+    (stream === "stdout" ? onStdout : onStderr)?.(text);
+  };
 }

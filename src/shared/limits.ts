@@ -132,3 +132,85 @@ export function checkId(kind: "workspace" | "vm", raw: string): string {
   }
   return raw;
 }
+
+/**
+ * stdin given to workspace_exec travels in one request frame and is held in memory on both
+ * sides until the command reads it: 1 MiB keeps that bounded. Larger inputs belong in a file
+ * (workspace_sync_push) that the command reads.
+ */
+export const MAX_STDIN_BYTES = 1024 * 1024;
+
+export function checkStdin(raw: string, field = "stdin"): string {
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > MAX_STDIN_BYTES) {
+    throw new ValidationError(
+      `${field} must be at most ${MAX_STDIN_BYTES} bytes, got ${bytes} bytes; put larger input in a file under /workspace (workspace_sync_push) and redirect it`,
+      { field, limit: MAX_STDIN_BYTES, bytes },
+    );
+  }
+  return raw;
+}
+
+/** Environment variables given to a command: names as POSIX shells accept them. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_ENV_ENTRIES = 256;
+/** All names and values together; the kernel's argument + environment space is larger. */
+const MAX_ENV_BYTES = 64 * 1024;
+
+export function checkEnv(
+  raw: Record<string, string> | undefined,
+  field = "env",
+): Record<string, string> | undefined {
+  if (raw === undefined) return undefined;
+  const entries = Object.entries(raw);
+  if (entries.length > MAX_ENV_ENTRIES) {
+    throw new ValidationError(
+      `${field} must have at most ${MAX_ENV_ENTRIES} variables, got ${entries.length}`,
+      { field, limit: MAX_ENV_ENTRIES },
+    );
+  }
+  let bytes = 0;
+  for (const [name, value] of entries) {
+    if (!ENV_NAME.test(name)) {
+      throw new ValidationError(
+        `${field}: variable names must match ${ENV_NAME.source}, got '${name.slice(0, 64)}'`,
+        { field: `${field}.${name}`, value: name },
+      );
+    }
+    if (typeof value !== "string" || value.includes("\0")) {
+      throw new ValidationError(`${field}.${name} must be a string without NUL bytes`, {
+        field: `${field}.${name}`,
+      });
+    }
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+  }
+  if (bytes > MAX_ENV_BYTES) {
+    throw new ValidationError(
+      `${field} must be at most ${MAX_ENV_BYTES} bytes in all, got ${bytes} bytes`,
+      { field, limit: MAX_ENV_BYTES, bytes },
+    );
+  }
+  return raw;
+}
+
+/** How long workspace_exec waits before yielding a command to the background. */
+const MAX_WAIT_SECONDS = LIMITS.timeoutSeconds.max;
+
+export function checkWaitSeconds(
+  value: number | undefined,
+  field = "wait_seconds",
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    value > MAX_WAIT_SECONDS
+  ) {
+    throw new ValidationError(
+      `${field} must be between 0 and ${MAX_WAIT_SECONDS}, got ${String(value)}`,
+      { field, value },
+    );
+  }
+  return value;
+}

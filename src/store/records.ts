@@ -73,6 +73,10 @@ export const CommandLogEntrySchema = z.object({
   stdout_truncated: z.boolean().optional(),
   stderr_truncated: z.boolean().optional(),
   command_truncated: z.boolean().optional(),
+  /** The command's id in its sandbox (workspace_exec, command_*); older entries lack it. */
+  command_id: z.string().optional(),
+  /** The caller cancelled it (or command_kill killed it); exit_code is then 130. */
+  cancelled: z.boolean().optional(),
 });
 export type CommandLogEntry = z.infer<typeof CommandLogEntrySchema>;
 

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 
+import { collect, parseEnv } from "./command.js";
+
 import { ValidationError } from "../../errors.js";
 import {
   addJsonOption,
@@ -64,7 +66,8 @@ export function registerServiceCommands(workspace: Command): void {
       "how long to wait for readiness (default 30)",
       numberFlag,
     )
-    .option("--ready-interval-ms <n>", "time between readiness probes (default 500)", numberFlag);
+    .option("--ready-interval-ms <n>", "time between readiness probes (default 500)", numberFlag)
+    .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, []);
   addJsonOption(start);
   withExample(
     start,
@@ -76,7 +79,12 @@ export function registerServiceCommands(workspace: Command): void {
       name: string,
       words: string[],
       options: JsonOption &
-        ReadinessFlags & { cwd?: string; readyTimeoutSeconds?: number; readyIntervalMs?: number },
+        ReadinessFlags & {
+          cwd?: string;
+          readyTimeoutSeconds?: number;
+          readyIntervalMs?: number;
+          env?: string[];
+        },
     ) =>
       runOperation(
         "service_start",
@@ -88,6 +96,7 @@ export function registerServiceCommands(workspace: Command): void {
           readiness: readinessFrom(options),
           ready_timeout_seconds: options.readyTimeoutSeconds,
           ready_interval_ms: options.readyIntervalMs,
+          env: parseEnvFlags(options.env),
         },
         options,
       ),
@@ -148,4 +157,13 @@ export function registerServiceCommands(workspace: Command): void {
         printCommandOutput,
       ),
   );
+}
+
+/** A malformed --env is reported by the catalogue with the same message as over MCP. */
+function parseEnvFlags(pairs: string[] | undefined): Record<string, string> | string | undefined {
+  try {
+    return parseEnv(pairs ?? []);
+  } catch {
+    return (pairs ?? []).find((pair) => pair.indexOf("=") <= 0);
+  }
 }

@@ -2,15 +2,13 @@ import type { Command } from "commander";
 
 import {
   addJsonOption,
-  commandExitCode,
   numberFlag,
-  printCommandOutput,
   runOperation,
   withExample,
   type JsonOption,
 } from "../output.js";
-import { shellQuote } from "../quote.js";
 import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
+import { registerCommandCommands, registerExecCommand } from "./command.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
 
@@ -44,36 +42,7 @@ export function registerWorkspaceCommands(program: Command): void {
     ),
   );
 
-  const exec = workspace
-    .command("exec")
-    .description(
-      "Run a command in /workspace and record it in the command log. Exits with the command's exit code.",
-    )
-    .argument("<workspace_id>", "workspace id")
-    .argument("<command...>", "command and arguments, after -- (re-quoted for the guest shell)")
-    .option("--cwd <path>", "working directory under /workspace")
-    .option("--timeout-seconds <n>", "timeout (default 30; exit code 124 when hit)", numberFlag);
-  addJsonOption(exec);
-  withExample(exec, `pyro workspace exec WORKSPACE_ID -- sh -c 'npm test 2>&1 | tail -5'`);
-  exec.action(
-    (
-      id: string,
-      words: string[],
-      options: JsonOption & { cwd?: string; timeoutSeconds?: number | string },
-    ) =>
-      runOperation(
-        "workspace_exec",
-        {
-          workspace_id: id,
-          command: shellQuote(words),
-          cwd: options.cwd,
-          timeout_seconds: options.timeoutSeconds,
-        },
-        options,
-        printCommandOutput,
-        commandExitCode,
-      ),
-  );
+  registerExecCommand(workspace);
 
   const sync = workspace.command("sync").description("Copy host files into a workspace.");
   withExample(sync, "pyro workspace sync push WORKSPACE_ID ./src --dest /workspace/src");
@@ -184,6 +153,7 @@ export function registerWorkspaceCommands(program: Command): void {
 
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
+  registerCommandCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
