@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -78,9 +79,92 @@ describe("manifests", () => {
       modified: 3,
       deleted: 2,
       type_changed: 1,
+      mode_changed: 0,
       text_patched: 3,
       non_text: 5,
     });
+  });
+
+  it("report permission changes as git does: mode_changed alone, old/new mode on a modified file", async () => {
+    const root = tempDir();
+    const baseline = path.join(root, "baseline");
+    const current = path.join(root, "current");
+    for (const dir of [baseline, current]) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "configure"), "#!/bin/sh\necho configured\n");
+      fs.writeFileSync(path.join(dir, "run.sh"), "#!/bin/sh\n");
+      fs.writeFileSync(path.join(dir, "blob.bin"), Buffer.from("\0same"));
+      fs.writeFileSync(path.join(dir, "same.txt"), "same\n");
+    }
+    fs.chmodSync(path.join(baseline, "configure"), 0o755);
+    fs.chmodSync(path.join(current, "configure"), 0o644); // chmod a-x: mode only
+    fs.writeFileSync(path.join(current, "run.sh"), "#!/bin/sh\necho run\n");
+    fs.chmodSync(path.join(current, "run.sh"), 0o755); // content and mode
+    fs.chmodSync(path.join(current, "blob.bin"), 0o600); // binary, mode only
+    const expected = diffTrees(await treeFromDirectory(baseline), await treeFromDirectory(current));
+    const archive = path.join(tempDir(), "baseline.tar");
+    await tar.c({ cwd: baseline, file: archive, portable: true }, ["."]);
+    const fromTar = await manifestFromTar(archive);
+    expect(fromTar).toEqual(await manifestFromDirectory(baseline));
+    const diff = await diffManifests(fromTar, await manifestFromDirectory(current), {
+      before: (paths) => readTarFiles(archive, new Set(paths)),
+      after: directoryLoader(current),
+    });
+    expect(diff).toEqual(expected);
+    expect(diff.summary).toEqual({
+      total: 3,
+      added: 0,
+      modified: 1,
+      deleted: 0,
+      type_changed: 0,
+      mode_changed: 2,
+      text_patched: 3,
+      non_text: 0,
+    });
+    expect(diff.entries).toEqual([
+      {
+        path: "blob.bin",
+        status: "mode_changed",
+        artifact_type: "file",
+        text_patch: "diff --git a/blob.bin b/blob.bin\nold mode 100644\nnew mode 100600\n",
+        old_mode: "100644",
+        new_mode: "100600",
+      },
+      {
+        path: "configure",
+        status: "mode_changed",
+        artifact_type: "file",
+        text_patch: "diff --git a/configure b/configure\nold mode 100755\nnew mode 100644\n",
+        old_mode: "100755",
+        new_mode: "100644",
+      },
+      {
+        path: "run.sh",
+        status: "modified",
+        artifact_type: "file",
+        text_patch:
+          "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n" +
+          "--- a/run.sh\n+++ b/run.sh\n@@ -1,1 +1,2 @@\n #!/bin/sh\n+echo run\n",
+        old_mode: "100644",
+        new_mode: "100755",
+      },
+    ]);
+    // The patch is one git applies: the baseline patched is the current tree, modes included.
+    const git = spawnSync("git", ["--version"]);
+    if (git.status === 0) {
+      const applied = path.join(tempDir(), "applied");
+      fs.cpSync(baseline, applied, { recursive: true });
+      fs.writeFileSync(path.join(root, "change.patch"), diff.patch);
+      const run = spawnSync("git", ["apply", path.join(root, "change.patch")], {
+        cwd: applied,
+        encoding: "utf8",
+      });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(fs.statSync(path.join(applied, "configure")).mode & 0o777).toBe(0o644);
+      expect(fs.statSync(path.join(applied, "run.sh")).mode & 0o777).toBe(0o755);
+      expect(fs.readFileSync(path.join(applied, "run.sh"), "utf8")).toBe("#!/bin/sh\necho run\n");
+    }
   });
 
   it("fetch only the bodies of changed text files", async () => {
@@ -146,7 +230,14 @@ describe("manifests", () => {
       },
     );
     expect(diff.entries).toEqual([
-      { path: "big.txt", status: "modified", artifact_type: "file", text_patch: null },
+      {
+        path: "big.txt",
+        status: "modified",
+        artifact_type: "file",
+        text_patch: null,
+        old_mode: null,
+        new_mode: null,
+      },
     ]);
     expect(diff.summary.non_text).toBe(1);
   });

@@ -477,6 +477,7 @@ describe("workspace sync, diff and export", () => {
       modified: 3,
       deleted: 2,
       type_changed: 1,
+      mode_changed: 0,
       text_patched: 3,
       non_text: 5,
     });

@@ -82,14 +82,17 @@ function registerArchiveHandlers(context: AgentContext): void {
       // lies below, a symlink would have extraction write wherever that link points.
       // Extraction then works in the opened directory itself, by descriptor, so swapping
       // a component for a symlink afterwards cannot redirect it either.
+      // Only a restore (reset) gives the destination the archived root's mode and mtime; a
+      // push or a seed leaves the destination's own metadata alone.
+      const restoreRoot = body.restore_root === true;
       return withFd(paths.openDirectory(destination, "dest", { create: true }), async (fd) => {
         const local = sharedFdPath(fd);
         if (body.host_validated === true && context.trustsHostValidation) {
           await assertEmptyDirectory(local, destination.guest);
-          await extractPrevalidatedArchive(scratch, local);
+          await extractPrevalidatedArchive(scratch, local, { restoreRoot });
           return { destination: destination.guest, validated_by: "host" };
         }
-        const summary = await extractArchive(scratch, local);
+        const summary = await extractArchive(scratch, local, { restoreRoot });
         return {
           destination: destination.guest,
           validated_by: "agent",

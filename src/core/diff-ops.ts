@@ -39,6 +39,10 @@ async function baselineManifest(archive: string): Promise<Manifest> {
       .readFile(sidecar, "utf8")
       .then(decodeManifest)
       .catch(() => null);
+    // A sidecar written before manifests carried file modes would hide every mode change.
+    if (manifest && [...manifest.values()].some((e) => e.type === "file" && e.mode === undefined)) {
+      manifest = null;
+    }
   }
   if (!manifest) {
     manifest = await manifestFromTar(archive);

@@ -108,6 +108,9 @@ export async function uploadSource(
 
 /**
  * Sends a tar the host has validated to the agent, which extracts it at `destination`.
+ * The archive's root member (its `./`) is applied to `destination` only with
+ * `restoreRoot` (a reset restoring /workspace's own mode and mtime): a push or a seed
+ * never changes the metadata of the directory it lands in.
  * Across a guest backend's port it travels gzip'd. With `fresh` (create and reset: the
  * destination is the new sandbox's empty /workspace) a real guest trusts the host's
  * validation instead of repeating it in emulated JavaScript; the host backend's agent,
@@ -118,13 +121,14 @@ export async function importArchive(
   record: WorkspaceRecord,
   file: string,
   destination: string,
-  options: { fresh: boolean },
+  options: { fresh: boolean; restoreRoot?: boolean },
 ): Promise<{ entry_count?: number; bytes_written?: number }> {
   if (!record.runtime) throw new PyroError("internal", "importArchive needs a running sandbox");
+  const restoreRoot = options.restoreRoot === true;
   // A fresh import is extracted by the guest's GNU tar without a second validation: send
   // the canonical re-write of the members validated here, never the original headers.
   const source: Readable = options.fresh
-    ? (await archives()).canonicalArchiveStream(file)
+    ? (await archives()).canonicalArchiveStream(file, { keepRoot: restoreRoot })
     : createReadStream(file);
   let upload: Readable = source;
   if (backendOf(context, record).compressesTransfers) {
@@ -135,7 +139,7 @@ export async function importArchive(
   return context.pool.call(
     record.runtime,
     "archive.import",
-    { destination, host_validated: options.fresh },
+    { destination, host_validated: options.fresh, restore_root: restoreRoot },
     { upload },
   );
 }
