@@ -6,7 +6,11 @@ import path from "node:path";
 import * as tar from "tar";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { manifestNative } from "../src/diff/native-manifest.js";
+import { openDirectory, withFd } from "../src/no-follow.js";
 import {
+  type DigestCache,
+  type Manifest,
   MAX_PATCH_FILE_BYTES,
   decodeManifest,
   diffManifests,
@@ -243,15 +247,58 @@ describe("manifests", () => {
   });
 });
 
-describe("the digest cache", () => {
+/** The guest agent's native manifest (find + sha256sum), from a path like the walk's. */
+function nativeManifest(dir: string, cache?: DigestCache): Promise<Manifest> {
+  return withFd(openDirectory(dir), (fd) => manifestNative(fd, cache));
+}
+
+const BUILDERS = [
+  { name: "walk", build: manifestFromDirectory },
+  { name: "native", build: nativeManifest },
+];
+
+describe("native manifests (find + sha256sum)", () => {
+  it("equal the descriptor walk's, whatever the names, types and modes", async () => {
+    const dir = tempDir();
+    const files: Record<string, string> = {
+      "plain.txt": "plain\n",
+      "with space.txt": "space\n",
+      "new\nline.txt": "newline\n",
+      "-dash": "dash\n",
+      "back\\slash": "backslash\n",
+      "ünï.txt": "unicode\n",
+      "deep/er/file.txt": "deep\n",
+      "empty.txt": "",
+    };
+    for (const [name, body] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), body);
+    }
+    fs.writeFileSync(path.join(dir, "big.bin"), Buffer.alloc(5 * 1024 * 1024, 7));
+    fs.chmodSync(path.join(dir, "plain.txt"), 0o755);
+    fs.chmodSync(path.join(dir, "-dash"), 0o4711);
+    fs.mkdirSync(path.join(dir, "empty/dir"), { recursive: true });
+    fs.symlinkSync("deep/er", path.join(dir, "link"));
+    fs.symlinkSync("/nowhere at all", path.join(dir, "dangling"));
+    spawnSync("mkfifo", [path.join(dir, "fifo")]);
+    const walked = await manifestFromDirectory(dir);
+    const native = await nativeManifest(dir);
+    expect(native).toEqual(walked);
+    expect(native.get("-dash")).toMatchObject({ type: "file", mode: 0o4711 });
+    expect(native.has("fifo")).toBe(false);
+    expect(native.get("empty/dir")).toEqual({ type: "directory" });
+  });
+});
+
+describe.each(BUILDERS)("the digest cache ($name)", ({ build }) => {
   it("never trusts a digest taken within the racy window", async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, "a.txt"), "one\n");
     const cache = new Map();
-    const first = await manifestFromDirectory(dir, cache);
+    const first = await build(dir, cache);
     expect(cache.size).toBe(0); // just written: too fresh to trust
     fs.writeFileSync(path.join(dir, "a.txt"), "two\n"); // same size, maybe same timestamps
-    const second = await manifestFromDirectory(dir, cache);
+    const second = await build(dir, cache);
     expect(second.get("a.txt")).not.toEqual(first.get("a.txt"));
   });
 
@@ -262,12 +309,13 @@ describe("the digest cache", () => {
     fs.writeFileSync(path.join(dir, "gone.txt"), "gone\n");
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const cache = new Map();
-    const before = await manifestFromDirectory(dir, cache);
+    const before = await build(dir, cache);
     expect([...cache.keys()].sort()).toEqual(["edit.txt", "gone.txt", "keep.txt"]);
     fs.writeFileSync(path.join(dir, "edit.txt"), "after!\n");
     fs.rmSync(path.join(dir, "gone.txt"));
-    const after = await manifestFromDirectory(dir, cache);
-    expect(after.get("keep.txt")).toEqual(before.get("keep.txt"));
+    fs.chmodSync(path.join(dir, "keep.txt"), 0o700);
+    const after = await build(dir, cache);
+    expect(after.get("keep.txt")).toEqual({ ...before.get("keep.txt"), mode: 0o700 });
     expect(after.get("edit.txt")).toEqual(
       manifestFromTree(await treeFromDirectory(dir)).get("edit.txt"),
     );

@@ -12,6 +12,7 @@ import {
 } from "../archive/index.js";
 import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
 import { isVanished } from "../diff/fs-walk.js";
+import { manifestNative } from "../diff/native-manifest.js";
 import { PyroError, ValidationError } from "../errors.js";
 import {
   UnsafePathError,
@@ -125,13 +126,17 @@ function registerTreeHandlers(context: AgentContext): void {
   const { handlers, paths } = context;
   // Digests of /workspace files from earlier manifests, valid while stamps match.
   const digestCache: DigestCache = new Map();
+  // In a real guest the manifest comes from native tools (find, sha256sum: see
+  // native-manifest.ts for why only there); PYRO_AGENT_MANIFEST=native forces them (tests).
+  const native = context.trustsHostValidation || process.env.PYRO_AGENT_MANIFEST === "native";
 
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
   // half of workspace_diff (only changed files travel afterwards, via files.read).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+    const cache = target.guest === "/workspace" ? digestCache : undefined;
     const manifest = await withFd(paths.openDirectory(target, "path"), (fd) =>
-      manifestFromDirectory(fd, target.guest === "/workspace" ? digestCache : undefined),
+      native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache),
     );
     let batch = "";
     for (const [entryPath, entry] of manifest) {

@@ -50,7 +50,7 @@ function hashFile(fd: number): Promise<{ size: number; sha256: string }> {
 }
 
 /** Directories that have no children among `paths` are the empty ones. */
-function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>): string[] {
+export function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>): string[] {
   const parents = new Set<string>();
   for (const path of paths) {
     const slash = path.lastIndexOf("/");
@@ -71,7 +71,7 @@ function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>
  */
 export type DigestCache = Map<string, { stamp: string; size: number; sha256: string }>;
 
-const RACY_WINDOW_NS = 2_000_000_000n;
+export const RACY_WINDOW_NS = 2_000_000_000n;
 
 /**
  * Builds the manifest of a host directory (a path, or an open directory descriptor that
