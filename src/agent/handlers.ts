@@ -9,6 +9,8 @@ import {
   exportPath,
   extractArchive,
   extractPrevalidatedArchive,
+  gnuTar,
+  packWithGnuTar,
 } from "../archive/index.js";
 import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
 import { isVanished } from "../diff/fs-walk.js";
@@ -177,8 +179,12 @@ function registerTreeHandlers(context: AgentContext): void {
         closeSync(rootFd);
       }
       if (present.length === 0) return { count: 0, missing };
+      // GNU tar where there is one: node-tar's per-member JavaScript is slow under TCG.
+      const tar = gnuTar();
       await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
-        createArchive({ cwd: copies, entries: present, file: fifo }),
+        tar
+          ? packWithGnuTar(tar, copies, fifo, "relative").then(() => undefined)
+          : createArchive({ cwd: copies, entries: present, file: fifo }),
       );
       return { count: present.length, missing };
     });

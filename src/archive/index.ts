@@ -22,7 +22,7 @@ export {
   extractPrevalidatedArchive,
   type ExtractArchiveOptions,
 } from "./extract.js";
-export { gnuTar } from "./gnu-tar.js";
+export { gnuTar, packWithGnuTar } from "./gnu-tar.js";
 export {
   DEFAULT_MAX_ENTRIES,
   DEFAULT_MAX_TOTAL_BYTES,
