@@ -150,15 +150,24 @@ async function hashInto(
 ): Promise<void> {
   // Taken before any file is read: a write after this moment changes the ctime we compare.
   const startedNs = BigInt(Date.now()) * 1_000_000n;
-  const parallel = String(Math.max(1, Math.min(4, os.cpus().length)));
-  const output = await run(
-    "xargs",
-    ["-0", "-r", "-n", "1000", "-P", parallel, "sha256sum", "-z", "--"],
-    dirFd,
-    files.map((file) => `${file.rel}\0`).join(""),
+  // One xargs per CPU, each with its own output pipe (`xargs -P` would interleave the
+  // outputs of its children mid-record).
+  const groups = Math.max(1, Math.min(4, os.cpus().length, Math.ceil(files.length / 256)));
+  const outputs = await Promise.all(
+    Array.from({ length: groups }, (_, group) =>
+      run(
+        "xargs",
+        ["-0", "-r", "sha256sum", "-z", "--"],
+        dirFd,
+        files
+          .filter((_, index) => index % groups === group)
+          .map((file) => `${file.rel}\0`)
+          .join(""),
+      ),
+    ),
   );
   const digests = new Map<string, string>();
-  for (const line of output.toString("utf8").split("\0")) {
+  for (const line of Buffer.concat(outputs).toString("utf8").split("\0")) {
     // `<64 hex><space><space or *><name>`
     if (line.length > 66 && /^[0-9a-f]{64}$/.test(line.slice(0, 64))) {
       digests.set(line.slice(66), line.slice(0, 64));
