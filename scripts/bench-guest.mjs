@@ -106,9 +106,20 @@ async function benchGuestDiff(manager, base) {
     timeout_seconds: 300,
   });
   start = process.hrtime.bigint();
-  const cold = await manager.diffWorkspace(id);
+  const first = await manager.diffWorkspace(id);
+  const firstMs = ms(start);
+  if (first.summary.total !== 100) throw new Error(`diff found ${first.summary.total} changes`);
+  // Cold: every file's stamp changed (touched), so every digest is computed again.
+  await manager.execWorkspace(id, {
+    command: "find . -type f -exec touch {} +",
+    timeout_seconds: 300,
+  });
+  start = process.hrtime.bigint();
+  await manager.diffWorkspace(id);
   const coldMs = ms(start);
-  if (cold.summary.total !== 100) throw new Error(`diff found ${cold.summary.total} changes`);
+  // Past the racy window, one diff caches the digests again.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await manager.diffWorkspace(id);
   const warm = [];
   for (let round = 0; round < rounds; round += 1) {
     start = process.hrtime.bigint();
@@ -132,10 +143,16 @@ async function benchGuestDiff(manager, base) {
     [median(warm), diffRuN],
   );
   report(
-    `workspace_diff, ${FILES} files with 100 changes, cold (first diff after create)`,
+    `workspace_diff, ${FILES} files with 100 changes, cold (every file touched: no digest reusable)`,
     `${coldMs.toFixed(0)} ms`,
     `${diffRuN} ms for \`diff -ruN\` inside the guest`,
     [coldMs, diffRuN],
+  );
+  report(
+    `workspace_diff, ${FILES} files with 100 changes, first diff after create`,
+    `${firstMs.toFixed(0)} ms`,
+    `${diffRuN} ms for \`diff -ruN\` inside the guest`,
+    [firstMs, diffRuN],
   );
   console.log(`create seeded with these ${FILES} files: ${(createMs / 1000).toFixed(1)} s`);
   await manager.deleteWorkspace(id);

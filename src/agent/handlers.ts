@@ -12,7 +12,12 @@ import {
   gnuTar,
   packWithGnuTar,
 } from "../archive/index.js";
-import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
+import {
+  encodeManifestLine,
+  manifestFromDirectory,
+  type DigestCache,
+  type Manifest,
+} from "../diff/index.js";
 import { isVanished } from "../diff/fs-walk.js";
 import { manifestNative } from "../diff/native-manifest.js";
 import { PyroError, ValidationError } from "../errors.js";
@@ -38,9 +43,45 @@ const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
  * command, moving whole archives in and out, and reading a tree (manifest, chosen files).
  */
 export function registerCoreHandlers(context: AgentContext): void {
+  const digests = new WorkspaceDigests(context);
   registerExecHandler(context);
-  registerArchiveHandlers(context);
-  registerTreeHandlers(context);
+  registerArchiveHandlers(context, digests);
+  registerTreeHandlers(context, digests);
+}
+
+/** How long after a restore the digests of /workspace are taken: past the racy window. */
+const PRIME_DELAY_MS = 2_500;
+
+/**
+ * Digests of /workspace files from earlier manifests, valid while stamps match (see
+ * DigestCache). In a real guest the manifest comes from native tools (find, sha256sum: see
+ * native-manifest.ts for why only there; PYRO_AGENT_MANIFEST=native forces them, for tests),
+ * and after a fresh /workspace is restored (create, reset) they are primed in the
+ * background at the lowest CPU priority, so the first diff only lists the tree.
+ */
+class WorkspaceDigests {
+  readonly cache: DigestCache = new Map();
+  readonly native: boolean;
+
+  constructor(private readonly context: AgentContext) {
+    this.native = context.trustsHostValidation || process.env.PYRO_AGENT_MANIFEST === "native";
+  }
+
+  manifest(fd: number, guestPath: string): Promise<Manifest> {
+    const cache = guestPath === "/workspace" ? this.cache : undefined;
+    return this.native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache);
+  }
+
+  /** Primes the cache once the files just restored are past the racy window. */
+  primeLater(): void {
+    if (!this.native) return;
+    setTimeout(() => {
+      const { paths } = this.context;
+      withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
+        manifestNative(fd, this.cache, { background: true }),
+      ).catch(() => undefined); // only a cache: the next diff hashes what is missing
+    }, PRIME_DELAY_MS).unref();
+  }
 }
 
 /** `exec`: one command in a checked working directory, with env, timeout and output cap. */
@@ -71,7 +112,7 @@ function registerExecHandler(context: AgentContext): void {
 }
 
 /** `archive.import` and `archive.export`: a whole tree as one tar, in or out. */
-function registerArchiveHandlers(context: AgentContext): void {
+function registerArchiveHandlers(context: AgentContext, digests: WorkspaceDigests): void {
   const { handlers, paths } = context;
   handlers.set("archive.import", async ({ body, upload }) => {
     if (!upload) throw new ValidationError("archive.import needs an uploaded archive");
@@ -93,6 +134,7 @@ function registerArchiveHandlers(context: AgentContext): void {
         if (body.host_validated === true && context.trustsHostValidation) {
           await assertEmptyDirectory(local, destination.guest);
           await extractPrevalidatedArchive(scratch, local, { restoreRoot });
+          if (destination.guest === "/workspace") digests.primeLater();
           return { destination: destination.guest, validated_by: "host" };
         }
         const summary = await extractArchive(scratch, local, { restoreRoot });
@@ -124,21 +166,15 @@ function registerArchiveHandlers(context: AgentContext): void {
 }
 
 /** `tree.manifest` and `files.read`: the two halves of workspace_diff. */
-function registerTreeHandlers(context: AgentContext): void {
+function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests): void {
   const { handlers, paths } = context;
-  // Digests of /workspace files from earlier manifests, valid while stamps match.
-  const digestCache: DigestCache = new Map();
-  // In a real guest the manifest comes from native tools (find, sha256sum: see
-  // native-manifest.ts for why only there); PYRO_AGENT_MANIFEST=native forces them (tests).
-  const native = context.trustsHostValidation || process.env.PYRO_AGENT_MANIFEST === "native";
 
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
   // half of workspace_diff (only changed files travel afterwards, via files.read).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
-    const cache = target.guest === "/workspace" ? digestCache : undefined;
     const manifest = await withFd(paths.openDirectory(target, "path"), (fd) =>
-      native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache),
+      digests.manifest(fd, target.guest),
     );
     let batch = "";
     for (const [entryPath, entry] of manifest) {

@@ -22,6 +22,19 @@ import { RACY_WINDOW_NS, emptyDirectories, type DigestCache, type Manifest } fro
 /** Fields per entry of the `find` listing, each NUL-terminated. */
 const FIND_FORMAT = "%y\\0%D:%i\\0%s\\0%T@\\0%C@\\0%m\\0%P\\0%l\\0";
 const FIELDS = 8;
+const FIND_ARGS = [".", "-mindepth", "1", "(", "-type", "f", "-o", "-type", "d"].concat([
+  "-o",
+  "-type",
+  "l",
+  ")",
+  "-printf",
+  FIND_FORMAT,
+]);
+
+interface NativeOptions {
+  /** Run the tools at the lowest CPU priority (a background prime of the cache). */
+  background?: boolean;
+}
 
 interface Listed {
   rel: string;
@@ -38,7 +51,15 @@ interface Listed {
  * find and sha256sum exit non-zero; what they listed is still right), rejects only when
  * the command cannot run.
  */
-function run(command: string, args: string[], dirFd: number, input?: string): Promise<Buffer> {
+function run(
+  command: string,
+  args: string[],
+  dirFd: number,
+  options: NativeOptions & { input?: string } = {},
+): Promise<Buffer> {
+  const { input } = options;
+  // `nice` runs the tool at the lowest priority: a background prime yields to commands.
+  if (options.background) [command, args] = ["nice", ["-n", "19", command, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: fdPath(dirFd),
@@ -67,28 +88,12 @@ function secondsToNs(text: string): bigint {
  * (device, inode, size, mtime, ctime) still matches are reused, the racy-clean rule of
  * manifestFromDirectory applies to what is added to it.
  */
-export async function manifestNative(dirFd: number, cache?: DigestCache): Promise<Manifest> {
-  const listing = (
-    await run(
-      "find",
-      [
-        ".",
-        "-mindepth",
-        "1",
-        "(",
-        "-type",
-        "f",
-        "-o",
-        "-type",
-        "d",
-        "-o",
-        "-type",
-        "l",
-        ")",
-      ].concat(["-printf", FIND_FORMAT]),
-      dirFd,
-    )
-  ).toString("utf8");
+export async function manifestNative(
+  dirFd: number,
+  cache?: DigestCache,
+  options: NativeOptions = {},
+): Promise<Manifest> {
+  const listing = (await run("find", FIND_ARGS, dirFd, options)).toString("utf8");
   const fields = listing.split("\0");
   const manifest: Manifest = new Map();
   const directories: string[] = [];
@@ -133,7 +138,7 @@ export async function manifestNative(dirFd: number, cache?: DigestCache): Promis
       }
     }
   }
-  if (toHash.length > 0) await hashInto(dirFd, toHash, manifest, cache);
+  if (toHash.length > 0) await hashInto(dirFd, toHash, manifest, cache, options);
   if (cache) for (const rel of cache.keys()) if (!seen.has(rel)) cache.delete(rel);
   for (const empty of emptyDirectories(directories, [...directories, ...manifest.keys()])) {
     manifest.set(empty, { type: "directory" });
@@ -147,6 +152,7 @@ async function hashInto(
   files: Listed[],
   manifest: Manifest,
   cache: DigestCache | undefined,
+  options: NativeOptions,
 ): Promise<void> {
   // Taken before any file is read: a write after this moment changes the ctime we compare.
   const startedNs = BigInt(Date.now()) * 1_000_000n;
@@ -155,15 +161,13 @@ async function hashInto(
   const groups = Math.max(1, Math.min(4, os.cpus().length, Math.ceil(files.length / 256)));
   const outputs = await Promise.all(
     Array.from({ length: groups }, (_, group) =>
-      run(
-        "xargs",
-        ["-0", "-r", "sha256sum", "-z", "--"],
-        dirFd,
-        files
+      run("xargs", ["-0", "-r", "sha256sum", "-z", "--"], dirFd, {
+        ...options,
+        input: files
           .filter((_, index) => index % groups === group)
           .map((file) => `${file.rel}\0`)
           .join(""),
-      ),
+      }),
     ),
   );
   const digests = new Map<string, string>();
