@@ -67,8 +67,18 @@ class WorkspaceDigests {
     this.native = context.trustsHostValidation || process.env.PYRO_AGENT_MANIFEST === "native";
   }
 
-  manifest(fd: number, guestPath: string): Promise<Manifest> {
+  /** The prime in progress, if any. */
+  private priming: Promise<void> | null = null;
+
+  async manifest(fd: number, guestPath: string): Promise<Manifest> {
     const cache = guestPath === "/workspace" ? this.cache : undefined;
+    // A diff during a prime waits for it (bounded) rather than hashing the same files twice.
+    if (cache && this.priming) {
+      await Promise.race([
+        this.priming,
+        new Promise((resolve) => setTimeout(resolve, 120_000).unref()),
+      ]);
+    }
     return this.native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache);
   }
 
@@ -77,9 +87,15 @@ class WorkspaceDigests {
     if (!this.native) return;
     setTimeout(() => {
       const { paths } = this.context;
-      withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
+      const prime = withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
         manifestNative(fd, this.cache, { background: true }),
-      ).catch(() => undefined); // only a cache: the next diff hashes what is missing
+      )
+        .then(() => undefined)
+        .catch(() => undefined) // only a cache: the next diff hashes what is missing
+        .finally(() => {
+          if (this.priming === prime) this.priming = null;
+        });
+      this.priming = prime;
     }, PRIME_DELAY_MS).unref();
   }
 }
