@@ -6,9 +6,12 @@
 //   2. warm exec round trip (p50/p99) vs spawning the same command inside the guest;
 //   3. reset to baseline of a 10,000-file workspace vs a bare `tar -x` of the same
 //      archive inside the guest;
-//   4. the guest clock's offset from the host's over 20 boots/resets under load
+//   4. workspace_diff of a 10,000-file workspace with 100 changes (cold: the first diff
+//      after create; warm: the next ones) vs `diff -ruN` of the same two trees inside the
+//      guest. `BENCH_GUEST_ONLY=diff` runs only this section;
+//   5. the guest clock's offset from the host's over 20 boots/resets under load
 //      (scripts/bench-guest-clock.mjs; BENCH_GUEST_ONLY=clock runs only this section);
-//   5. (section "transfer", alone with BENCH_GUEST_ONLY=transfer) push and export of a
+//   6. (section "transfer", alone with BENCH_GUEST_ONLY=transfer) push and export of a
 //      256 MiB incompressible file vs the guest copying the same file itself, 10,000 small
 //      files pushed vs `tar -x` of the same tree in the guest, and the idle host memory
 //      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory.
@@ -84,11 +87,90 @@ async function bareBoot(dir) {
   }
 }
 
+/** 4. workspace_diff in a guest against `diff -ruN` of the same trees in the same guest. */
+async function benchGuestDiff(manager, base) {
+  const rounds = Number(process.env.BENCH_GUEST_DIFF_ROUNDS ?? 3);
+  const seed = path.join(base, "diff-seed");
+  for (let i = 0; i < FILES; i += 1) {
+    const file = path.join(seed, `d${i % 100}`, `f${i}.txt`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `file ${i}\n`.repeat(20));
+  }
+  let start = process.hrtime.bigint();
+  const { workspace_id: id } = await manager.createWorkspace({ seed_path: seed });
+  const createMs = ms(start);
+  // The baseline tree, extracted inside the guest for `diff -ruN`, outside /workspace.
+  const tarDir = path.join(base, "diff-tar");
+  fs.mkdirSync(tarDir);
+  fs.copyFileSync(
+    path.join(base, "state", "workspaces", id, "baseline", "workspace.tar"),
+    path.join(tarDir, "baseline.tar"),
+  );
+  await manager.pushWorkspaceSync(id, { source_path: tarDir, dest: "/workspace/.bench" });
+  await manager.execWorkspace(id, {
+    command:
+      "mkdir -p /tmp/base && tar -xf /workspace/.bench/baseline.tar -C /tmp/base && rm -rf /workspace/.bench && " +
+      "for i in $(seq 0 99); do echo changed >> d$((i % 100))/f$((i * 100 + i % 100)).txt; done",
+    timeout_seconds: 300,
+  });
+  start = process.hrtime.bigint();
+  const first = await manager.diffWorkspace(id);
+  const firstMs = ms(start);
+  if (first.summary.total !== 100) throw new Error(`diff found ${first.summary.total} changes`);
+  // Cold: every file's stamp changed (touched), so every digest is computed again.
+  await manager.execWorkspace(id, {
+    command: "find . -type f -exec touch {} +",
+    timeout_seconds: 300,
+  });
+  start = process.hrtime.bigint();
+  await manager.diffWorkspace(id);
+  const coldMs = ms(start);
+  // Past the racy window, one diff caches the digests again.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await manager.diffWorkspace(id);
+  const warm = [];
+  for (let round = 0; round < rounds; round += 1) {
+    start = process.hrtime.bigint();
+    await manager.diffWorkspace(id);
+    warm.push(ms(start));
+  }
+  const baseline = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const run = await manager.execWorkspace(id, {
+      command:
+        "s=$(date +%s%N); diff -ruN /tmp/base /workspace > /dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))",
+      timeout_seconds: 300,
+    });
+    baseline.push(Number(run.stdout.trim()));
+  }
+  const diffRuN = median(baseline);
+  report(
+    `workspace_diff, ${FILES} files with 100 changes, warm (${rounds} rounds)`,
+    `${median(warm).toFixed(0)} ms median (all: ${warm.map((v) => v.toFixed(0)).join(", ")})`,
+    `${diffRuN} ms for \`diff -ruN\` of the same two trees inside the guest (all: ${baseline.join(", ")})`,
+    [median(warm), diffRuN],
+  );
+  report(
+    `workspace_diff, ${FILES} files with 100 changes, cold (every file touched: no digest reusable)`,
+    `${coldMs.toFixed(0)} ms`,
+    `${diffRuN} ms for \`diff -ruN\` inside the guest`,
+    [coldMs, diffRuN],
+  );
+  report(
+    `workspace_diff, ${FILES} files with 100 changes, first diff after create`,
+    `${firstMs.toFixed(0)} ms`,
+    `${diffRuN} ms for \`diff -ruN\` inside the guest`,
+    [firstMs, diffRuN],
+  );
+  console.log(`create seeded with these ${FILES} files: ${(createMs / 1000).toFixed(1)} s`);
+  await manager.deleteWorkspace(id);
+}
+
 /** Resident memory (KiB) of a process, from /proc. */
 const rssKib = (pid) =>
   Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
 
-/** Section 4: the guest data path (transfer disk) and the memory an idle guest holds. */
+/** Section 6: the guest data path (transfer disk) and the memory an idle guest holds. */
 async function transferBench() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-transfer-"));
   const manager = new Manager({ baseDir: path.join(dir, "state"), backend: "qemu" });
@@ -206,6 +288,12 @@ if (process.env.BENCH_GUEST_ONLY === "clock") {
 }
 try {
   console.log(`guest benchmarks: qemu microvm, ${accel.toUpperCase()}, 1 vCPU, 1024 MiB`);
+  if (process.env.BENCH_GUEST_ONLY === "diff") {
+    await benchGuestDiff(manager, base);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
 
   // ---- 1. cold create to first exec ------------------------------------------------------
   const cold = [];
@@ -284,7 +372,10 @@ try {
   );
   await manager.deleteWorkspace(id);
 
-  // ---- 4. guest clock under load ---------------------------------------------------------
+  // ---- 4. workspace_diff ----------------------------------------------------------------
+  await benchGuestDiff(manager, base);
+
+  // ---- 5. guest clock under load ---------------------------------------------------------
   await clockSection(manager, base);
 } finally {
   manager.close();

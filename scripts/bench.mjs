@@ -107,7 +107,7 @@ try {
   }
   const cliStats = stats(cliDiff);
   console.log(
-    `workspace_diff, first call (no cached digests, no cached baseline manifest)\n` +
+    `workspace_diff, first call (no cached digests; the baseline manifest is made at create)\n` +
       `  pyro ${cold.toFixed(2)} ms vs diff -ruN median ${cliStats.median.toFixed(2)} ms\n` +
       `  ratio ${(cold / cliStats.median).toFixed(2)}x`,
   );

@@ -90,8 +90,14 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       const seed = writeTree(path.join(state.base(), "seed"), {
         "README.md": "hello\n",
         "src/app.py": "print('hi')\n",
+        configure: "#!/bin/sh\necho configured\n",
       });
       fs.symlinkSync("src", path.join(seed, "current"));
+      fs.chmodSync(path.join(seed, "configure"), 0o755);
+      // The seed's own directory (a `mktemp -d`: 0700, old) is not /workspace's metadata.
+      const old = new Date(1_000_000_000 * 1000);
+      fs.chmodSync(seed, 0o700);
+      fs.utimesSync(seed, old, old);
       const created = await pyro.createWorkspace({
         seed_path: seed,
         allow_host_compat: tier.allowHostCompat,
@@ -103,10 +109,37 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       const read = await pyro.execWorkspace(id, { command: "cat README.md; readlink current" });
       expect(read.stdout).toBe("hello\nsrc\n");
 
+      // A push never changes the metadata of its destination (nor of the parents on the
+      // way), whatever the pushed directory's own mode and mtime.
+      const stat = async (paths: string) =>
+        (await pyro.execWorkspace(id, { command: `stat -c '%a %Y' ${paths}` })).stdout;
+      const seeded = await stat(". src");
+      expect(seeded.split("\n")[0]).toMatch(/^755 /);
+      expect(seeded).not.toContain(" 1000000000");
+      const pushed = writeTree(path.join(state.base(), "pushed"), { "pushed.txt": "p\n" });
+      fs.chmodSync(pushed, 0o700);
+      fs.utimesSync(pushed, old, old);
+      await pyro.pushWorkspaceSync(id, { source_path: pushed });
+      await pyro.pushWorkspaceSync(id, { source_path: pushed, dest: "/workspace/src" });
+      await pyro.pushWorkspaceSync(id, { source_path: pushed, dest: "/workspace/src/new/deep" });
+      const afterPush = await stat(". src");
+      expect(afterPush.split("\n").map((line) => line.split(" ")[0])).toEqual(
+        seeded.split("\n").map((line) => line.split(" ")[0]),
+      );
+      expect(afterPush).not.toContain(" 1000000000");
+      expect((await stat("src/new/deep")).split(" ")[0]).not.toBe("700");
+      await pyro.execWorkspace(id, { command: "rm -r pushed.txt src/pushed.txt src/new" });
+
+      // Mode changes: mode only (chmod a-x), and with the content; /workspace's own mode,
+      // which the snapshot records and a reset restores.
       await pyro.execWorkspace(id, {
-        command: "echo v2 >> README.md && mkdir -p build/empty && echo out > build/out.txt",
+        command:
+          "echo v2 >> README.md && mkdir -p build/empty && echo out > build/out.txt && " +
+          "chmod a-x configure && echo 'print(2)' >> src/app.py && chmod +x src/app.py && " +
+          "chmod 750 .",
       });
       await pyro.createSnapshot(id, "checkpoint");
+      await pyro.execWorkspace(id, { command: "chmod 755 ." });
 
       // Break it, with a shell open, then reset instead of repairing.
       const shell = await pyro.openShell(id, {});
@@ -122,8 +155,10 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       expect(reset.workspace_reset?.snapshot_name).toBe("checkpoint");
       await expect(pyro.readShell(id, shell.shell_id, {})).rejects.toThrow("does not exist");
 
-      const after = await pyro.execWorkspace(id, { command: "cat README.md; cat src/app.py" });
-      expect(after.stdout).toBe("hello\nv2\nprint('hi')\n");
+      const after = await pyro.execWorkspace(id, {
+        command: "cat README.md; cat src/app.py; stat -c %a . configure src/app.py",
+      });
+      expect(after.stdout).toBe("hello\nv2\nprint('hi')\nprint(2)\n750\n644\n755\n");
 
       const diff = await pyro.diffWorkspace(id);
       expect(diff.changed).toBe(true);
@@ -131,6 +166,23 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       expect(byPath["README.md"]).toBe("modified");
       expect(byPath["build/out.txt"]).toBe("added");
       expect(diff.patch).toContain("+v2");
+      expect(diff.entries.find((entry) => entry.path === "configure")).toEqual({
+        path: "configure",
+        status: "mode_changed",
+        artifact_type: "file",
+        text_patch: "diff --git a/configure b/configure\nold mode 100755\nnew mode 100644\n",
+        old_mode: "100755",
+        new_mode: "100644",
+      });
+      expect(diff.entries.find((entry) => entry.path === "src/app.py")).toMatchObject({
+        status: "modified",
+        old_mode: "100644",
+        new_mode: "100755",
+      });
+      expect(diff.patch).toContain(
+        "diff --git a/src/app.py b/src/app.py\nold mode 100644\nnew mode 100755\n--- a/src/app.py",
+      );
+      expect(diff.summary).toMatchObject({ total: 5, modified: 2, mode_changed: 1, added: 2 });
 
       const output = path.join(state.base(), "exported");
       await pyro.exportWorkspace(id, { path: "build", output_path: output });

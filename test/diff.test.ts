@@ -122,6 +122,7 @@ const EMPTY_DIFF: WorkspaceDiff = {
     modified: 0,
     deleted: 0,
     type_changed: 0,
+    mode_changed: 0,
     text_patched: 0,
     non_text: 0,
   },
@@ -158,6 +159,7 @@ describe("diffTrees: reference case", () => {
       modified: 3,
       deleted: 2,
       type_changed: 1,
+      mode_changed: 0,
       text_patched: 3,
       non_text: 5,
     });
@@ -250,7 +252,14 @@ describe("diffTrees: rules", () => {
   it("treats a file replaced by an empty directory as a type change", async () => {
     const diff = await diffSpecs({ thing: "was a file\n" }, { thing: { dir: true } });
     expect(diff.entries).toEqual([
-      { path: "thing", status: "type_changed", artifact_type: "directory", text_patch: null },
+      {
+        path: "thing",
+        status: "type_changed",
+        artifact_type: "directory",
+        text_patch: null,
+        old_mode: null,
+        new_mode: null,
+      },
     ]);
     expect(diff.patch).toBe("");
   });
@@ -258,7 +267,14 @@ describe("diffTrees: rules", () => {
   it("treats a symlink replaced by a file as a type change", async () => {
     const diff = await diffSpecs({ l: { symlink: "t" } }, { l: "t" });
     expect(diff.entries).toEqual([
-      { path: "l", status: "type_changed", artifact_type: "file", text_patch: null },
+      {
+        path: "l",
+        status: "type_changed",
+        artifact_type: "file",
+        text_patch: null,
+        old_mode: null,
+        new_mode: null,
+      },
     ]);
   });
 
@@ -268,7 +284,14 @@ describe("diffTrees: rules", () => {
       { "keep.txt": "k\n", "a/b/c": { dir: true } },
     );
     expect(diff.entries).toEqual([
-      { path: "a/b/c", status: "added", artifact_type: "directory", text_patch: null },
+      {
+        path: "a/b/c",
+        status: "added",
+        artifact_type: "directory",
+        text_patch: null,
+        old_mode: null,
+        new_mode: null,
+      },
     ]);
     expect(diff.summary).toMatchObject({ total: 1, added: 1, non_text: 1 });
   });
@@ -325,12 +348,16 @@ describe("diffTrees: rules", () => {
         status: "added",
         artifact_type: "file",
         text_patch: "--- /dev/null\n+++ b/new-empty\n",
+        old_mode: null,
+        new_mode: null,
       },
       {
         path: "old-empty",
         status: "deleted",
         artifact_type: "file",
         text_patch: "--- a/old-empty\n+++ /dev/null\n",
+        old_mode: null,
+        new_mode: null,
       },
     ]);
     expect(diff.summary).toMatchObject({ text_patched: 2, non_text: 0 });
@@ -366,7 +393,14 @@ describe("diffTrees: rules", () => {
   it("gives a null patch when a text file becomes binary", async () => {
     const diff = await diffSpecs({ f: "text\n" }, { f: Buffer.from([0xff, 0xfe, 0x00]) });
     expect(diff.entries).toEqual([
-      { path: "f", status: "modified", artifact_type: "file", text_patch: null },
+      {
+        path: "f",
+        status: "modified",
+        artifact_type: "file",
+        text_patch: null,
+        old_mode: null,
+        new_mode: null,
+      },
     ]);
   });
 
@@ -416,6 +450,7 @@ describe("treeFromDirectory / treeFromTar", () => {
     expect(fromDir.get("binary.bin")).toEqual({
       type: "file",
       content: Buffer.from("\x00after", "latin1"),
+      mode: 0o644,
     });
   });
 
@@ -466,7 +501,7 @@ describe("treeFromDirectory / treeFromTar", () => {
       { path: "./replaced", type: "Link", linkpath: "./late.txt" },
       { path: "./replaced", type: "File", body: "mine\n" },
     ]);
-    const file = (body: string) => ({ type: "file", content: Buffer.from(body) });
+    const file = (body: string) => ({ type: "file", content: Buffer.from(body), mode: 0o644 });
     expect(await treeFromTar(archive)).toEqual(
       new Map([
         ["orig.txt", file("shared\n")],
@@ -495,8 +530,8 @@ describe("treeFromDirectory / treeFromTar", () => {
     expect(await treeFromTar(archive)).toEqual(
       new Map<string, TreeEntry>([
         ["plain", { type: "directory" }],
-        ["plain/file.txt", { type: "file", content: Buffer.from("p\n") }],
-        ["absolute.txt", { type: "file", content: Buffer.from("a\n") }],
+        ["plain/file.txt", { type: "file", content: Buffer.from("p\n"), mode: 0o644 }],
+        ["absolute.txt", { type: "file", content: Buffer.from("a\n"), mode: 0o644 }],
         ["dotted", { type: "directory" }],
         ["sym", { type: "symlink", target: "plain/file.txt" }],
       ]),

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -5,7 +6,11 @@ import path from "node:path";
 import * as tar from "tar";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { manifestNative } from "../src/diff/native-manifest.js";
+import { openDirectory, withFd } from "../src/no-follow.js";
 import {
+  type DigestCache,
+  type Manifest,
   MAX_PATCH_FILE_BYTES,
   decodeManifest,
   diffManifests,
@@ -78,9 +83,92 @@ describe("manifests", () => {
       modified: 3,
       deleted: 2,
       type_changed: 1,
+      mode_changed: 0,
       text_patched: 3,
       non_text: 5,
     });
+  });
+
+  it("report permission changes as git does: mode_changed alone, old/new mode on a modified file", async () => {
+    const root = tempDir();
+    const baseline = path.join(root, "baseline");
+    const current = path.join(root, "current");
+    for (const dir of [baseline, current]) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "configure"), "#!/bin/sh\necho configured\n");
+      fs.writeFileSync(path.join(dir, "run.sh"), "#!/bin/sh\n");
+      fs.writeFileSync(path.join(dir, "blob.bin"), Buffer.from("\0same"));
+      fs.writeFileSync(path.join(dir, "same.txt"), "same\n");
+    }
+    fs.chmodSync(path.join(baseline, "configure"), 0o755);
+    fs.chmodSync(path.join(current, "configure"), 0o644); // chmod a-x: mode only
+    fs.writeFileSync(path.join(current, "run.sh"), "#!/bin/sh\necho run\n");
+    fs.chmodSync(path.join(current, "run.sh"), 0o755); // content and mode
+    fs.chmodSync(path.join(current, "blob.bin"), 0o600); // binary, mode only
+    const expected = diffTrees(await treeFromDirectory(baseline), await treeFromDirectory(current));
+    const archive = path.join(tempDir(), "baseline.tar");
+    await tar.c({ cwd: baseline, file: archive, portable: true }, ["."]);
+    const fromTar = await manifestFromTar(archive);
+    expect(fromTar).toEqual(await manifestFromDirectory(baseline));
+    const diff = await diffManifests(fromTar, await manifestFromDirectory(current), {
+      before: (paths) => readTarFiles(archive, new Set(paths)),
+      after: directoryLoader(current),
+    });
+    expect(diff).toEqual(expected);
+    expect(diff.summary).toEqual({
+      total: 3,
+      added: 0,
+      modified: 1,
+      deleted: 0,
+      type_changed: 0,
+      mode_changed: 2,
+      text_patched: 3,
+      non_text: 0,
+    });
+    expect(diff.entries).toEqual([
+      {
+        path: "blob.bin",
+        status: "mode_changed",
+        artifact_type: "file",
+        text_patch: "diff --git a/blob.bin b/blob.bin\nold mode 100644\nnew mode 100600\n",
+        old_mode: "100644",
+        new_mode: "100600",
+      },
+      {
+        path: "configure",
+        status: "mode_changed",
+        artifact_type: "file",
+        text_patch: "diff --git a/configure b/configure\nold mode 100755\nnew mode 100644\n",
+        old_mode: "100755",
+        new_mode: "100644",
+      },
+      {
+        path: "run.sh",
+        status: "modified",
+        artifact_type: "file",
+        text_patch:
+          "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n" +
+          "--- a/run.sh\n+++ b/run.sh\n@@ -1,1 +1,2 @@\n #!/bin/sh\n+echo run\n",
+        old_mode: "100644",
+        new_mode: "100755",
+      },
+    ]);
+    // The patch is one git applies: the baseline patched is the current tree, modes included.
+    const git = spawnSync("git", ["--version"]);
+    if (git.status === 0) {
+      const applied = path.join(tempDir(), "applied");
+      fs.cpSync(baseline, applied, { recursive: true });
+      fs.writeFileSync(path.join(root, "change.patch"), diff.patch);
+      const run = spawnSync("git", ["apply", path.join(root, "change.patch")], {
+        cwd: applied,
+        encoding: "utf8",
+      });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(fs.statSync(path.join(applied, "configure")).mode & 0o777).toBe(0o644);
+      expect(fs.statSync(path.join(applied, "run.sh")).mode & 0o777).toBe(0o755);
+      expect(fs.readFileSync(path.join(applied, "run.sh"), "utf8")).toBe("#!/bin/sh\necho run\n");
+    }
   });
 
   it("fetch only the bodies of changed text files", async () => {
@@ -146,21 +234,71 @@ describe("manifests", () => {
       },
     );
     expect(diff.entries).toEqual([
-      { path: "big.txt", status: "modified", artifact_type: "file", text_patch: null },
+      {
+        path: "big.txt",
+        status: "modified",
+        artifact_type: "file",
+        text_patch: null,
+        old_mode: null,
+        new_mode: null,
+      },
     ]);
     expect(diff.summary.non_text).toBe(1);
   });
 });
 
-describe("the digest cache", () => {
+/** The guest agent's native manifest (find + sha256sum), from a path like the walk's. */
+function nativeManifest(dir: string, cache?: DigestCache): Promise<Manifest> {
+  return withFd(openDirectory(dir), (fd) => manifestNative(fd, cache));
+}
+
+const BUILDERS = [
+  { name: "walk", build: manifestFromDirectory },
+  { name: "native", build: nativeManifest },
+];
+
+describe("native manifests (find + sha256sum)", () => {
+  it("equal the descriptor walk's, whatever the names, types and modes", async () => {
+    const dir = tempDir();
+    const files: Record<string, string> = {
+      "plain.txt": "plain\n",
+      "with space.txt": "space\n",
+      "new\nline.txt": "newline\n",
+      "-dash": "dash\n",
+      "back\\slash": "backslash\n",
+      "ünï.txt": "unicode\n",
+      "deep/er/file.txt": "deep\n",
+      "empty.txt": "",
+    };
+    for (const [name, body] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), body);
+    }
+    fs.writeFileSync(path.join(dir, "big.bin"), Buffer.alloc(5 * 1024 * 1024, 7));
+    fs.chmodSync(path.join(dir, "plain.txt"), 0o755);
+    fs.chmodSync(path.join(dir, "-dash"), 0o4711);
+    fs.mkdirSync(path.join(dir, "empty/dir"), { recursive: true });
+    fs.symlinkSync("deep/er", path.join(dir, "link"));
+    fs.symlinkSync("/nowhere at all", path.join(dir, "dangling"));
+    spawnSync("mkfifo", [path.join(dir, "fifo")]);
+    const walked = await manifestFromDirectory(dir);
+    const native = await nativeManifest(dir);
+    expect(native).toEqual(walked);
+    expect(native.get("-dash")).toMatchObject({ type: "file", mode: 0o4711 });
+    expect(native.has("fifo")).toBe(false);
+    expect(native.get("empty/dir")).toEqual({ type: "directory" });
+  });
+});
+
+describe.each(BUILDERS)("the digest cache ($name)", ({ build }) => {
   it("never trusts a digest taken within the racy window", async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, "a.txt"), "one\n");
     const cache = new Map();
-    const first = await manifestFromDirectory(dir, cache);
+    const first = await build(dir, cache);
     expect(cache.size).toBe(0); // just written: too fresh to trust
     fs.writeFileSync(path.join(dir, "a.txt"), "two\n"); // same size, maybe same timestamps
-    const second = await manifestFromDirectory(dir, cache);
+    const second = await build(dir, cache);
     expect(second.get("a.txt")).not.toEqual(first.get("a.txt"));
   });
 
@@ -171,12 +309,13 @@ describe("the digest cache", () => {
     fs.writeFileSync(path.join(dir, "gone.txt"), "gone\n");
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const cache = new Map();
-    const before = await manifestFromDirectory(dir, cache);
+    const before = await build(dir, cache);
     expect([...cache.keys()].sort()).toEqual(["edit.txt", "gone.txt", "keep.txt"]);
     fs.writeFileSync(path.join(dir, "edit.txt"), "after!\n");
     fs.rmSync(path.join(dir, "gone.txt"));
-    const after = await manifestFromDirectory(dir, cache);
-    expect(after.get("keep.txt")).toEqual(before.get("keep.txt"));
+    fs.chmodSync(path.join(dir, "keep.txt"), 0o700);
+    const after = await build(dir, cache);
+    expect(after.get("keep.txt")).toEqual({ ...before.get("keep.txt"), mode: 0o700 });
     expect(after.get("edit.txt")).toEqual(
       manifestFromTree(await treeFromDirectory(dir)).get("edit.txt"),
     );

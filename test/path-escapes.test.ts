@@ -290,6 +290,7 @@ describe.each(TAR_MODES)("exportPath ($tar tar)", ({ tar: mode }) => {
       entry_count: 4,
     });
     expect(await members(file)).toEqual([
+      ...(mode === "gnu" ? ["Directory ./"] : []),
       "Directory sub/",
       "File line\nbreak.txt",
       "File sub/deep.txt",

@@ -26,15 +26,18 @@ export async function treeFromDirectory(dir: string | number): Promise<Tree> {
       return;
     }
     let fd: number | null;
+    let mode: number;
     try {
-      fd = openFileAt(dirFd, name, lstatSync(fdPath(dirFd, name)));
+      const stats = lstatSync(fdPath(dirFd, name));
+      mode = stats.mode & 0o7777;
+      fd = openFileAt(dirFd, name, stats);
     } catch (err) {
       if (isVanished(err)) return;
       throw err;
     }
     if (fd === null) return;
     try {
-      tree.set(rel, { type: "file", content: readFileSync(fd) });
+      tree.set(rel, { type: "file", content: readFileSync(fd), mode });
     } finally {
       closeSync(fd);
     }
@@ -70,7 +73,12 @@ function sameContent(a: TreeEntry, b: TreeEntry): boolean {
 
 /** Compare `current` against `baseline`. Entries are sorted by path. */
 export function diffTrees(baseline: Tree, current: Tree): WorkspaceDiff {
-  const changes = classify(comparableEntries(baseline), comparableEntries(current), sameContent);
+  const changes = classify(
+    comparableEntries(baseline),
+    comparableEntries(current),
+    sameContent,
+    (entry) => (entry.type === "file" ? entry.mode : undefined),
+  );
   return assemble(changes, (change) =>
     textPatch(
       change.path,
@@ -91,6 +99,7 @@ export function manifestFromTree(tree: Tree): Manifest {
         type: "file",
         size: entry.content.length,
         sha256: createHash("sha256").update(entry.content).digest("hex"),
+        ...(entry.mode === undefined ? {} : { mode: entry.mode }),
       });
     else if (entry.type === "symlink")
       manifest.set(path, { type: "symlink", target: entry.target });

@@ -81,6 +81,33 @@ describe("workspace lifecycle", () => {
     ).rejects.toThrow("cwd must stay inside /workspace");
   });
 
+  it("builds a seeded baseline from the archive it sent, never reading the tree back", async () => {
+    const manager = state.manager();
+    const source = seedDir({ "note.txt": "hello\n", "bin/tool": "#!/bin/sh\n", "open.txt": "o\n" });
+    fs.chmodSync(path.join(source, "bin/tool"), 0o755);
+    fs.chmodSync(path.join(source, "open.txt"), 0o666); // the umask must not apply
+    fs.chmodSync(path.join(source, "note.txt"), 0o600);
+    // An agent that cannot export: create must not need to.
+    const created = await withEnv({ PYRO_AGENT_FAILPOINTS: "archive.export" }, () =>
+      manager.createWorkspace({ allow_host_compat: true, seed_path: source }),
+    );
+    const id = created.workspace_id;
+    const diff = await manager.diffWorkspace(id);
+    expect(diff.entries).toEqual([]);
+    const modes = await manager.execWorkspace(id, {
+      command: "stat -c '%a %n' bin/tool open.txt note.txt",
+    });
+    expect(modes.stdout).toBe("755 bin/tool\n666 open.txt\n600 note.txt\n");
+    await manager.execWorkspace(id, { command: "chmod a-x bin/tool && echo more >> note.txt" });
+    expect((await manager.diffWorkspace(id)).entries.map((e) => [e.path, e.status])).toEqual([
+      ["bin/tool", "mode_changed"],
+      ["note.txt", "modified"],
+    ]);
+    // A reset restores the baseline it kept, modes included.
+    await manager.resetWorkspace(id);
+    expect((await manager.diffWorkspace(id)).changed).toBe(false);
+  });
+
   it("seeds from a directory", async () => {
     const manager = state.manager();
     const source = seedDir();
@@ -477,6 +504,7 @@ describe("workspace sync, diff and export", () => {
       modified: 3,
       deleted: 2,
       type_changed: 1,
+      mode_changed: 0,
       text_patched: 3,
       non_text: 5,
     });

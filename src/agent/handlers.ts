@@ -9,9 +9,17 @@ import {
   exportPath,
   extractArchive,
   extractPrevalidatedArchive,
+  gnuTar,
+  packWithGnuTar,
 } from "../archive/index.js";
-import { encodeManifestLine, manifestFromDirectory, type DigestCache } from "../diff/index.js";
+import {
+  encodeManifestLine,
+  manifestFromDirectory,
+  type DigestCache,
+  type Manifest,
+} from "../diff/index.js";
 import { isVanished } from "../diff/fs-walk.js";
+import { manifestNative } from "../diff/native-manifest.js";
 import { PyroError, ValidationError } from "../errors.js";
 import {
   UnsafePathError,
@@ -34,12 +42,67 @@ const MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024;
 /**
  * Registers the agent's core operations, one group of handlers per step: running a
  * command, moving whole archives in and out, and reading a tree (manifest, chosen files).
+ * Returns what another import path (the transfer disk) calls once it restored a fresh
+ * /workspace, so the digest cache is primed whichever way the tree arrived.
  */
-export function registerCoreHandlers(context: AgentContext): void {
+export function registerCoreHandlers(context: AgentContext): { workspaceRestored: () => void } {
+  const digests = new WorkspaceDigests(context);
   registerExecHandler(context);
   registerCommandHandlers(context);
-  registerArchiveHandlers(context);
-  registerTreeHandlers(context);
+  registerArchiveHandlers(context, digests);
+  registerTreeHandlers(context, digests);
+  return { workspaceRestored: () => digests.primeLater() };
+}
+
+/** How long after a restore the digests of /workspace are taken: past the racy window. */
+const PRIME_DELAY_MS = 2_500;
+
+/**
+ * Digests of /workspace files from earlier manifests, valid while stamps match (see
+ * DigestCache). In a real guest the manifest comes from native tools (find, sha256sum: see
+ * native-manifest.ts for why only there; PYRO_AGENT_MANIFEST=native forces them, for tests),
+ * and after a fresh /workspace is restored (create, reset) they are primed in the
+ * background at the lowest CPU priority, so the first diff only lists the tree.
+ */
+class WorkspaceDigests {
+  readonly cache: DigestCache = new Map();
+  readonly native: boolean;
+
+  constructor(private readonly context: AgentContext) {
+    this.native = context.trustsHostValidation || process.env.PYRO_AGENT_MANIFEST === "native";
+  }
+
+  /** The prime in progress, if any. */
+  private priming: Promise<void> | null = null;
+
+  async manifest(fd: number, guestPath: string): Promise<Manifest> {
+    const cache = guestPath === "/workspace" ? this.cache : undefined;
+    // A diff during a prime waits for it (bounded) rather than hashing the same files twice.
+    if (cache && this.priming) {
+      await Promise.race([
+        this.priming,
+        new Promise((resolve) => setTimeout(resolve, 120_000).unref()),
+      ]);
+    }
+    return this.native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache);
+  }
+
+  /** Primes the cache once the files just restored are past the racy window. */
+  primeLater(): void {
+    if (!this.native) return;
+    setTimeout(() => {
+      const { paths } = this.context;
+      const prime = withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
+        manifestNative(fd, this.cache, { background: true }),
+      )
+        .then(() => undefined)
+        .catch(() => undefined) // only a cache: the next diff hashes what is missing
+        .finally(() => {
+          if (this.priming === prime) this.priming = null;
+        });
+      this.priming = prime;
+    }, PRIME_DELAY_MS).unref();
+  }
 }
 
 /** `exec`: one command in a checked working directory, with env, timeout and output cap. */
@@ -79,7 +142,7 @@ function registerExecHandler(context: AgentContext): void {
 }
 
 /** `archive.import` and `archive.export`: a whole tree as one tar, in or out. */
-function registerArchiveHandlers(context: AgentContext): void {
+function registerArchiveHandlers(context: AgentContext, digests: WorkspaceDigests): void {
   const { handlers, paths } = context;
   handlers.set("archive.import", async ({ body, upload }) => {
     if (!upload) throw new ValidationError("archive.import needs an uploaded archive");
@@ -93,14 +156,18 @@ function registerArchiveHandlers(context: AgentContext): void {
       // lies below, a symlink would have extraction write wherever that link points.
       // Extraction then works in the opened directory itself, by descriptor, so swapping
       // a component for a symlink afterwards cannot redirect it either.
+      // Only a restore (reset) gives the destination the archived root's mode and mtime; a
+      // push or a seed leaves the destination's own metadata alone.
+      const restoreRoot = body.restore_root === true;
       return withFd(paths.openDirectory(destination, "dest", { create: true }), async (fd) => {
         const local = sharedFdPath(fd);
         if (body.host_validated === true && context.trustsHostValidation) {
           await assertEmptyDirectory(local, destination.guest);
-          await extractPrevalidatedArchive(scratch, local);
+          await extractPrevalidatedArchive(scratch, local, { restoreRoot });
+          if (destination.guest === "/workspace") digests.primeLater();
           return { destination: destination.guest, validated_by: "host" };
         }
-        const summary = await extractArchive(scratch, local);
+        const summary = await extractArchive(scratch, local, { restoreRoot });
         return {
           destination: destination.guest,
           validated_by: "agent",
@@ -129,17 +196,15 @@ function registerArchiveHandlers(context: AgentContext): void {
 }
 
 /** `tree.manifest` and `files.read`: the two halves of workspace_diff. */
-function registerTreeHandlers(context: AgentContext): void {
+function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests): void {
   const { handlers, paths } = context;
-  // Digests of /workspace files from earlier manifests, valid while stamps match.
-  const digestCache: DigestCache = new Map();
 
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
   // half of workspace_diff (only changed files travel afterwards, via files.read).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
     const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
     const manifest = await withFd(paths.openDirectory(target, "path"), (fd) =>
-      manifestFromDirectory(fd, target.guest === "/workspace" ? digestCache : undefined),
+      digests.manifest(fd, target.guest),
     );
     let batch = "";
     for (const [entryPath, entry] of manifest) {
@@ -180,8 +245,12 @@ function registerTreeHandlers(context: AgentContext): void {
         closeSync(rootFd);
       }
       if (present.length === 0) return { count: 0, missing };
+      // GNU tar where there is one: node-tar's per-member JavaScript is slow under TCG.
+      const tar = gnuTar();
       await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
-        createArchive({ cwd: copies, entries: present, file: fifo }),
+        tar
+          ? packWithGnuTar(tar, copies, fifo, "relative").then(() => undefined)
+          : createArchive({ cwd: copies, entries: present, file: fifo }),
       );
       return { count: present.length, missing };
     });

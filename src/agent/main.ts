@@ -85,11 +85,15 @@ async function main(): Promise<void> {
     cleanups: [],
     trustsHostValidation: inGuest,
   };
-  registerCoreHandlers(context);
+  const core = registerCoreHandlers(context);
   registerFeatures(context);
   // Only where the host attached one: the ops' absence tells the host to use the port.
   const transferDisk = inGuest ? findTransferDisk() : null;
-  if (transferDisk) registerTransferDiskHandlers(context, transferDisk);
+  if (transferDisk) {
+    registerTransferDiskHandlers(context, transferDisk, {
+      workspaceRestored: core.workspaceRestored,
+    });
+  }
 
   const startedAt = Date.now();
   const failpoints = new Set(

@@ -53,7 +53,11 @@ const TAR_EXTRACT_OPTIONS = [
  * serialises them with a lock file; a second one arriving anyway (a host that lost its lock)
  * is refused rather than allowed to overwrite the first's data.
  */
-export function registerTransferDiskHandlers(context: AgentContext, device: string): void {
+export function registerTransferDiskHandlers(
+  context: AgentContext,
+  device: string,
+  hooks: { workspaceRestored: () => void },
+): void {
   const { handlers, paths } = context;
   let busy = false;
   const exclusive = async <T>(use: () => Promise<T>): Promise<T> => {
@@ -90,6 +94,7 @@ export function registerTransferDiskHandlers(context: AgentContext, device: stri
           });
         }
         if (bytes > 0) await extractFromDisk(device, local);
+        if (fresh && bytes > 0 && destination.guest === "/workspace") hooks.workspaceRestored();
         return { destination: destination.guest, validated_by: "host" as const };
       });
     }),

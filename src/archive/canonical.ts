@@ -9,6 +9,11 @@
  * rewrite also drops what we do not restore: owners become 0, and setuid/setgid bits (and
  * the sticky bit on anything but a directory) are cleared, so no extraction, in a guest or
  * on the host, creates a setuid or setgid file.
+ *
+ * The archive's root member (`./`) describes the directory the archive was made from, not
+ * anything inside it: it is written only when the caller asks (`keepRoot`, a reset that
+ * restores /workspace's own mode and mtime from a snapshot). A push or a seed extracts into
+ * a destination that keeps its own metadata, so there the root member is dropped.
  */
 import type { Writable } from "node:stream";
 import { Header, Pax, type ReadEntry } from "tar";
@@ -86,10 +91,17 @@ export class CanonicalWriter {
   private batch: Buffer[] = [];
   private batchBytes = 0;
 
-  constructor(private readonly out: Writable) {}
+  constructor(
+    private readonly out: Writable,
+    private readonly keepRoot = false,
+  ) {}
 
   /** Writes the member's header and pipes its data (with backpressure) to the output. */
   add(member: CanonicalMember, entry: ReadEntry): void {
+    if (member.name === "." && !this.keepRoot) {
+      entry.resume();
+      return;
+    }
     const isFile = member.type === "File";
     const size = isFile ? entry.size : 0;
     const name =

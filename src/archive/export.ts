@@ -182,7 +182,8 @@ export async function extractExport(options: ExtractExportOptions): Promise<Extr
   const temp = `${outputPath}.pyro-tmp-${randomBytes(6).toString("hex")}`;
   await mkdir(temp);
   try {
-    await extractArchive(options.file, temp);
+    // The exported directory keeps its own mode and mtime (the archive's root member).
+    await extractArchive(options.file, temp, { restoreRoot: true });
     if (artifactType === "directory") {
       await refuseExisting(outputPath);
       await rename(temp, outputPath);

@@ -27,6 +27,7 @@ import { PyroError, systemError } from "../errors.js";
 import { safeMode } from "./canonical.js";
 import { extractWithGnuTar, gnuTar } from "./gnu-tar.js";
 import { PARSER_OPTIONS, driveParser, isGzipFile, toArchiveError } from "./feed.js";
+import { normalizeMemberPath } from "./members.js";
 import { errnoCode, quote } from "./quote.js";
 import {
   type ArchiveInspection,
@@ -38,6 +39,12 @@ import {
 export interface ExtractArchiveOptions extends Omit<ValidateArchiveOptions, "destination"> {
   /** Where the canonical copy GNU tar extracts is written (default: beside `file`). */
   scratchDir?: string;
+  /**
+   * Apply the archive's root member (`./`: mode and mtime) to `destination` itself. Off by
+   * default: a push or a seed never changes the metadata of the directory it lands in,
+   * only a restore (reset, export) reproduces the archived directory's own.
+   */
+  restoreRoot?: boolean;
 }
 
 /**
@@ -50,7 +57,7 @@ export async function extractArchive(
   options: ExtractArchiveOptions = {},
 ): Promise<ArchiveSummary> {
   const root = path.resolve(destination);
-  const { scratchDir, ...limits } = options;
+  const { scratchDir, restoreRoot = false, ...limits } = options;
   const tar = gnuTar();
   if (tar) {
     // GNU tar reads only the canonical copy written by the validating pass: one parser
@@ -67,6 +74,7 @@ export async function extractArchive(
         ...limits,
         destination: root,
         canonical: out,
+        keepRoot: restoreRoot,
       });
       await written;
       await mkdir(root, { recursive: true });
@@ -77,7 +85,7 @@ export async function extractArchive(
         await extractWithGnuTar(tar, canonical, root, false);
         return inspection.summary;
       }
-      return await extractWithNodeTar(file, root, inspection);
+      return await extractWithNodeTar(file, root, inspection, restoreRoot);
     } finally {
       out.destroy();
       await rm(canonical, { force: true });
@@ -86,13 +94,14 @@ export async function extractArchive(
   const inspection = await inspectArchive(file, { ...limits, destination: root });
   await mkdir(root, { recursive: true });
   if (inspection.summary.entryCount === 0) return inspection.summary;
-  return extractWithNodeTar(file, root, inspection);
+  return extractWithNodeTar(file, root, inspection, restoreRoot);
 }
 
 async function extractWithNodeTar(
   file: string,
   root: string,
   { summary, symlinks }: ArchiveInspection,
+  restoreRoot: boolean,
 ): Promise<ArchiveSummary> {
   // node-tar's synchronous unpacker does each member's filesystem work inline: about 3x
   // faster than its async one for many small files. The feed still yields to the event loop
@@ -107,6 +116,8 @@ async function extractWithNodeTar(
     unlink: true,
     filter: (_path: string, entry: Stats | ReadEntry) => {
       if (!("type" in entry)) return true;
+      // The root member is the destination itself (see ExtractArchiveOptions.restoreRoot).
+      if (!restoreRoot && normalizeMemberPath(entry.path) === ".") return false;
       entry.mode = safeMode(entry.mode, entry.type);
       return entry.type !== "SymbolicLink";
     },
@@ -141,11 +152,15 @@ async function extractWithNodeTar(
  * canonical re-write: canonicalArchiveStream), skipping the member by member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
  * Without GNU tar it falls back to the validating extractor.
  */
-export async function extractPrevalidatedArchive(file: string, destination: string): Promise<void> {
+export async function extractPrevalidatedArchive(
+  file: string,
+  destination: string,
+  options: { restoreRoot?: boolean } = {},
+): Promise<void> {
   const root = path.resolve(destination);
   const tar = gnuTar();
   if (!tar) {
-    await extractArchive(file, root);
+    await extractArchive(file, root, options);
     return;
   }
   await mkdir(root, { recursive: true });
@@ -156,11 +171,14 @@ export async function extractPrevalidatedArchive(file: string, destination: stri
  * The canonical copy of an archive (see canonical.ts) as a stream, validated as it goes:
  * what the host sends to a guest agent that trusts the host's validation, so the guest's
  * GNU tar reads the names the host checked and nothing else. A refusal destroys the
- * stream with the error.
+ * stream with the error. The root member is kept only with `keepRoot` (a restore).
  */
-export function canonicalArchiveStream(file: string): Readable {
+export function canonicalArchiveStream(
+  file: string,
+  options: { keepRoot?: boolean } = {},
+): Readable {
   const out = new PassThrough();
-  inspectArchive(file, { canonical: out }).catch((error: unknown) => {
+  inspectArchive(file, { canonical: out, keepRoot: options.keepRoot }).catch((error: unknown) => {
     out.destroy(error instanceof Error ? error : new Error(String(error)));
   });
   return out;
@@ -171,8 +189,12 @@ export function canonicalArchiveStream(file: string): Readable {
  * what the host validated: the transfer disk path sends the copy and, for a destination that
  * is not empty, the checks the guest must still make against what is on its disk.
  */
-export function writeCanonicalArchive(file: string, out: Writable): Promise<ArchiveInspection> {
-  return inspectArchive(file, { canonical: out });
+export function writeCanonicalArchive(
+  file: string,
+  out: Writable,
+  options: { keepRoot?: boolean } = {},
+): Promise<ArchiveInspection> {
+  return inspectArchive(file, { canonical: out, keepRoot: options.keepRoot });
 }
 
 /**

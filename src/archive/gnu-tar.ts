@@ -70,7 +70,9 @@ function run(tar: string, args: string[], what: string, stdin?: string): Promise
  * Extracts a canonical archive (canonical.ts) into `root` with overlay semantics: a member
  * replaces what is at its path (GNU tar removes an existing file or symlink first and never
  * writes through it), everything else is kept. Owners are not restored; modes (already
- * without setuid/setgid) and mtimes are. GNU tar would follow a symlink that exists in the
+ * without setuid/setgid) and mtimes are, exactly: `-p` ignores the umask of an agent that
+ * is not root (the host backend's), as root in a guest does anyway, so what lands is what
+ * the archive says (create keeps the archive it sent as the baseline). GNU tar would follow a symlink that exists in the
  * destination as a parent of a member, or treat one as a directory member's directory:
  * validation refuses both beforehand.
  */
@@ -90,6 +92,7 @@ export function extractWithGnuTar(
       "-C",
       root,
       "--no-same-owner",
+      "--preserve-permissions",
       "--warning=no-unknown-keyword",
       "--warning=no-timestamp",
     ],

@@ -30,7 +30,9 @@ const TAR_COMMON = ["--owner=0", "--group=0", "--numeric-owner", "--format=gnu"]
 
 /**
  * Tars the contents of open directory `dirFd` into `file`: members named relative to it
- * (`note.txt`, `sub/`, ...), no root entry unless it is empty. Returns the member count.
+ * (`note.txt`, `sub/`, ...), after a root entry (`./`, the directory's own mode and mtime,
+ * which a reset restores to /workspace; node-tar writes it only for an empty directory).
+ * Returns the member count, the root not counted.
  */
 export async function packOpenDirectory(dirFd: number, file: string): Promise<number> {
   const tar = gnuTar();
@@ -71,13 +73,15 @@ export async function packOpenDirectory(dirFd: number, file: string): Promise<nu
         "--anchored",
         ...(excluded.length > 0 ? ["-X", excludeFile] : []),
         ...excludeArgs,
-        // An empty directory still gets one member, its root, as node-tar's archives do.
-        ...(topLevel.length > 0 ? [] : ["--no-recursion"]),
+        // The root alone first (--no-recursion is positional), then the top-level names.
+        "--no-recursion",
+        ".",
+        "--recursion",
         "--null",
         "-T",
         "-",
       ],
-      topLevel.length > 0 ? topLevel.map((name) => `${name}\0`).join("") : ".\0",
+      topLevel.map((name) => `${name}\0`).join(""),
     );
   } finally {
     if (excluded.length > 0) await rm(excludeFile, { force: true });

@@ -101,6 +101,8 @@ interface InspectArchiveOptions extends ValidateArchiveOptions {
    * after the last check passed; on a refusal it is left unended for the caller to discard.
    */
   canonical?: Writable;
+  /** Keep the archive's root member (`./`) in the canonical archive (see canonical.ts). */
+  keepRoot?: boolean;
 }
 
 /** validateArchive plus what extraction needs to know about the members. */
@@ -113,7 +115,9 @@ export async function inspectArchive(
     limitOption("maxTotalBytes", options.maxTotalBytes, DEFAULT_MAX_TOTAL_BYTES),
   );
   const gzip = await isGzipFile(file);
-  const writer = options.canonical ? new CanonicalWriter(options.canonical) : undefined;
+  const writer = options.canonical
+    ? new CanonicalWriter(options.canonical, options.keepRoot === true)
+    : undefined;
 
   const parser = new Parser({ ...PARSER_OPTIONS });
   const run = driveParser(file, gzip, parser, options.canonical);

@@ -1,52 +1,17 @@
-import fs from "node:fs/promises";
-import path from "node:path";
-
 import {
   decodeManifest,
   diffManifests,
-  encodeManifest,
-  manifestFromTar,
   readTarFiles,
   treeFromTar,
   type Manifest,
 } from "../diff/index.js";
 import { PyroError } from "../errors.js";
-import { writeFileAtomic } from "../store/atomic.js";
 import type { RuntimeRecord } from "../store/records.js";
 import type { AgentRequest } from "../protocol/operations.js";
+import { baselineManifest } from "./baseline-manifest.js";
 import type { ManagerContext } from "./context.js";
 import { loadWorkspace } from "./records-io.js";
 import { requireBaseline, requireStarted } from "./workspace-ops.js";
-
-/** Parsed baseline manifests, by file and its identity on disk (baselines never change). */
-const baselineCache = new Map<string, { key: string; manifest: Manifest }>();
-
-/**
- * The baseline's manifest: computed once from baseline/workspace.tar and kept beside it
- * (baseline/manifest.ndjson), so later diffs, from any process, skip re-hashing it.
- */
-async function baselineManifest(archive: string): Promise<Manifest> {
-  const stat = await fs.stat(archive);
-  const key = `${stat.size}:${stat.mtimeMs}`;
-  const cached = baselineCache.get(archive);
-  if (cached?.key === key) return cached.manifest;
-  const sidecar = path.join(path.dirname(archive), "manifest.ndjson");
-  let manifest: Manifest | null = null;
-  const sidecarStat = await fs.stat(sidecar).catch(() => null);
-  if (sidecarStat && sidecarStat.mtimeMs >= stat.mtimeMs) {
-    // A damaged sidecar is only a cache miss: recompute it from the archive.
-    manifest = await fs
-      .readFile(sidecar, "utf8")
-      .then(decodeManifest)
-      .catch(() => null);
-  }
-  if (!manifest) {
-    manifest = await manifestFromTar(archive);
-    await writeFileAtomic(sidecar, encodeManifest(manifest));
-  }
-  baselineCache.set(archive, { key, manifest });
-  return manifest;
-}
 
 async function streamText<Op extends "tree.manifest" | "files.read">(
   context: ManagerContext,

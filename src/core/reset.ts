@@ -46,7 +46,11 @@ export async function resetWorkspace(
       record.runtime = await bootSandbox(context, record);
       reportProgress(options, `restoring /workspace from snapshot '${snapshotName}'`, 1, 2);
       // snapshotArchiveFor validated the archive in full above.
-      await importArchive(context, record, archive, "/workspace", { fresh: true });
+      // The snapshot's root member restores /workspace's own mode and mtime too.
+      await importArchive(context, record, archive, "/workspace", {
+        fresh: true,
+        restoreRoot: true,
+      });
     } catch (error) {
       await destroyRuntime(context, record).catch(() => undefined);
       record.state = "stopped";

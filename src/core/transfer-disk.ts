@@ -38,8 +38,15 @@ export async function importViaDisk(
   record: WorkspaceRecord,
   file: string,
   destination: string,
-  fresh: boolean,
+  options: {
+    fresh: boolean;
+    /** Keep the archive's root member (a reset restoring /workspace's own metadata). */
+    keepRoot: boolean;
+    /** Called with the disk file and the archive's length once the agent extracted it. */
+    afterImport?: (diskFile: string, bytes: number) => Promise<void>;
+  },
 ): Promise<{ entry_count: number; bytes_written: number } | null> {
+  const { fresh, keepRoot } = options;
   const runtime = record.runtime;
   const disk = transferDiskOf(context, record);
   if (!runtime || !disk) return null;
@@ -50,7 +57,7 @@ export async function importViaDisk(
     written.catch(() => undefined);
     let inspection;
     try {
-      inspection = await writeCanonicalArchive(file, out);
+      inspection = await writeCanonicalArchive(file, out, { keepRoot });
       await written;
     } finally {
       out.destroy();
@@ -66,6 +73,7 @@ export async function importViaDisk(
       if (mustUseChannel(error)) return null;
       throw error;
     }
+    await options.afterImport?.(disk.disk, out.bytesWritten);
     return {
       entry_count: inspection.summary.entryCount,
       bytes_written: inspection.summary.totalBytes,

@@ -1,5 +1,6 @@
-import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
+import { createReadStream, createWriteStream } from "node:fs";
+import { PassThrough, type Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -85,7 +86,7 @@ export async function uploadSource(
   source: SourceArchive,
   destination: string,
   stagingDir: string,
-  options: { fresh: boolean },
+  options: { fresh: boolean; keepCopy?: string },
 ): Promise<{ entry_count: number; bytes_written: number }> {
   let file = source.sourcePath;
   let temp: string | null = null;
@@ -109,6 +110,9 @@ export async function uploadSource(
 
 /**
  * Sends a tar the host has validated to the agent, which extracts it at `destination`.
+ * The archive's root member (its `./`) is applied to `destination` only with
+ * `restoreRoot` (a reset restoring /workspace's own mode and mtime): a push or a seed
+ * never changes the metadata of the directory it lands in.
  * Across a guest backend's port it travels gzip'd. With `fresh` (create and reset: the
  * destination is the new sandbox's empty /workspace) a real guest trusts the host's
  * validation instead of repeating it in emulated JavaScript; the host backend's agent,
@@ -119,29 +123,99 @@ export async function importArchive(
   record: WorkspaceRecord,
   file: string,
   destination: string,
-  options: { fresh: boolean },
+  options: { fresh: boolean; restoreRoot?: boolean; keepCopy?: string },
 ): Promise<{ entry_count?: number; bytes_written?: number }> {
   if (!record.runtime) throw new PyroError("internal", "importArchive needs a running sandbox");
-  // A guest with a transfer disk takes the archive there, uncompressed (transfer-disk.ts).
-  const viaDisk = await importViaDisk(context, record, file, destination, options.fresh);
+  const restoreRoot = options.restoreRoot === true;
+  // A guest with a transfer disk takes the archive there, uncompressed (transfer-disk.ts);
+  // create's kept copy is then the canonical archive as written to the disk.
+  const keepCopy = options.keepCopy;
+  const viaDisk = await importViaDisk(context, record, file, destination, {
+    fresh: options.fresh,
+    keepRoot: restoreRoot,
+    afterImport: keepCopy ? (diskFile, bytes) => keepRange(diskFile, bytes, keepCopy) : undefined,
+  });
   if (viaDisk) return viaDisk;
   // A fresh import is extracted by the guest's GNU tar without a second validation: send
   // the canonical re-write of the members validated here, never the original headers.
-  const source: Readable = options.fresh
-    ? (await archives()).canonicalArchiveStream(file)
+  let source: Readable = options.fresh
+    ? (await archives()).canonicalArchiveStream(file, { keepRoot: restoreRoot })
     : createReadStream(file);
+  // The exact archive sent, kept (create's baseline: what /workspace now holds, without
+  // reading the tree back). Committed only once the import succeeded.
+  const copy = options.keepCopy ? await keepCopyOf(source, options.keepCopy) : null;
+  if (copy) source = copy.forward;
   let upload: Readable = source;
   if (backendOf(context, record).compressesTransfers) {
     const gzip = createGzip({ level: 1 });
     source.once("error", (error) => gzip.destroy(error));
     upload = source.pipe(gzip);
   }
-  return context.pool.call(
-    record.runtime,
-    "archive.import",
-    { destination, host_validated: options.fresh },
-    { upload },
-  );
+  try {
+    const imported = await context.pool.call(
+      record.runtime,
+      "archive.import",
+      { destination, host_validated: options.fresh, restore_root: restoreRoot },
+      { upload },
+    );
+    await copy?.commit();
+    return imported;
+  } finally {
+    await copy?.discard();
+  }
+}
+
+/**
+ * Writes what `source` streams to a temp file beside `target` as it is read through
+ * `forward` (both paced by the slower); commit() renames the file into place.
+ */
+/** Keeps the first `bytes` of `file` (the archive on the transfer disk) at `target`. */
+async function keepRange(file: string, bytes: number, target: string): Promise<void> {
+  const copy = await keepCopyOf(createReadStream(file, { start: 0, end: bytes - 1 }), target);
+  try {
+    copy.forward.resume();
+    await copy.commit();
+  } finally {
+    await copy.discard();
+  }
+}
+
+async function keepCopyOf(
+  source: Readable,
+  target: string,
+): Promise<{ forward: Readable; commit: () => Promise<void>; discard: () => Promise<void> }> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const temp = tempSibling(target);
+  const out = createWriteStream(temp, { flags: "wx", mode: 0o600 });
+  const written = finished(out);
+  written.catch(() => undefined);
+  const forward = new PassThrough();
+  source.once("error", (error) => {
+    out.destroy(error);
+    forward.destroy(error);
+  });
+  source.pipe(out);
+  source.pipe(forward);
+  let committed = false;
+  return {
+    forward,
+    commit: async () => {
+      await written;
+      const handle = await fs.open(temp, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await commitTemp(temp, target);
+      committed = true;
+    },
+    discard: async () => {
+      if (committed) return;
+      out.destroy();
+      await fs.rm(temp, { force: true });
+    },
+  };
 }
 
 type ExportResult = {
@@ -259,6 +333,13 @@ export async function createWorkspace(
     try {
       reportProgress(options, "booting sandbox", 0, 3);
       record.runtime = await bootSandbox(context, record);
+      const baseline = context.layout.baselineArchive(id);
+      // A seeded baseline is what create sent (the canonical archive the agent extracted),
+      // not the tree read back. It is read back only for an empty /workspace (a tiny
+      // archive, which records /workspace's own mode) and where the agent's extraction could
+      // differ from the archive (node-tar on the host backend applies the umask to modes).
+      const fromSent =
+        seedSource !== null && (backend.name !== "host" || (await archives()).gnuTar() !== null);
       if (seedSource) {
         reportProgress(options, "seeding /workspace", 1, 3);
         const seeded = await uploadSource(
@@ -267,12 +348,14 @@ export async function createWorkspace(
           seedSource,
           "/workspace",
           path.join(dir, "staging"),
-          { fresh: true },
+          { fresh: true, ...(fromSent ? { keepCopy: baseline } : {}) },
         );
         record.workspace_seed = { ...record.workspace_seed, ...seeded };
       }
       reportProgress(options, "storing baseline", 2, 3);
-      await downloadArchive(context, record, "/workspace", context.layout.baselineArchive(id));
+      if (!fromSent) await downloadArchive(context, record, "/workspace", baseline);
+      // Loaded on first use, like node-tar: it brings the diff engine.
+      await (await import("./baseline-manifest.js")).storeBaselineManifest(baseline);
       record.state = "started";
       await saveWorkspace(context.layout, record);
       return record;

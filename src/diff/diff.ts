@@ -9,15 +9,27 @@ import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import type { Manifest, ManifestEntry } from "./manifest.js";
 import type { TreeEntryType } from "./tree.js";
 
-type DiffStatus = "added" | "modified" | "deleted" | "type_changed";
+/**
+ * `mode_changed`: a file whose permission bits changed and nothing else; `modified`: a file
+ * whose content (or a symlink whose target) changed, with its mode too when old_mode and
+ * new_mode say so.
+ */
+type DiffStatus = "added" | "modified" | "deleted" | "type_changed" | "mode_changed";
 
 export interface DiffEntry {
   path: string;
   status: DiffStatus;
   /** The current type, or the baseline type for a deleted entry. */
   artifact_type: TreeEntryType;
-  /** Unified diff for a file whose both sides are text (an absent side counts as empty). */
+  /**
+   * Unified diff for a file whose both sides are text (an absent side counts as empty). A
+   * mode change adds git's `diff --git` / `old mode` / `new mode` header (alone for a
+   * mode-only change, so its patch exists whatever the content).
+   */
   text_patch: string | null;
+  /** Git-style file modes (`100755`) of both sides when the permission bits changed, else null. */
+  old_mode: string | null;
+  new_mode: string | null;
 }
 
 export interface DiffSummary {
@@ -26,6 +38,7 @@ export interface DiffSummary {
   modified: number;
   deleted: number;
   type_changed: number;
+  mode_changed: number;
   text_patched: number;
   non_text: number;
 }
@@ -52,6 +65,11 @@ function decodeText(content: Buffer): string | null {
   // Cheap length check first: a replacement usually changes the byte count.
   if (Buffer.byteLength(text, "utf8") !== content.length) return null;
   return Buffer.from(text, "utf8").equals(content) ? text : null;
+}
+
+/** Permission bits of a file entry; undefined when unknown (an older agent's manifest). */
+function manifestMode(entry: ManifestEntry): number | undefined {
+  return entry.type === "file" ? entry.mode : undefined;
 }
 
 function sameDigest(a: ManifestEntry, b: ManifestEntry): boolean {
@@ -95,13 +113,32 @@ interface Change<E> {
   artifact_type: TreeEntryType;
   before: E | undefined;
   after: E | undefined;
+  /** Both sides' permission bits, when they differ. */
+  modes?: { before: number; after: number };
 }
 
-/** Which comparable entries changed, and how, sorted by path. */
+/** A file's mode as git writes it: the regular-file type bits and the permission bits in octal. */
+function gitMode(permissions: number): string {
+  return (0o100000 | permissions).toString(8);
+}
+
+/** Git's extended header for a mode change (`git apply` and GNU patch both act on it). */
+function modeHeader(path: string, modes: { before: number; after: number }): string {
+  return (
+    `diff --git a/${path} b/${path}\n` +
+    `old mode ${gitMode(modes.before)}\nnew mode ${gitMode(modes.after)}\n`
+  );
+}
+
+/**
+ * Which comparable entries changed, and how, sorted by path. `modeOf` gives a file's
+ * permission bits (undefined: unknown, never reported as a change).
+ */
 export function classify<E extends { type: TreeEntryType }>(
   before: ReadonlyMap<string, E>,
   after: ReadonlyMap<string, E>,
   same: (a: E, b: E) => boolean,
+  modeOf: (entry: E) => number | undefined,
 ): Change<E>[] {
   const paths: string[] = [];
   for (const path of before.keys()) paths.push(path);
@@ -123,17 +160,36 @@ export function classify<E extends { type: TreeEntryType }>(
         before: old,
         after: cur,
       });
-    } else if (old !== undefined && cur !== undefined && !same(old, cur)) {
-      changes.push({ path, status: "modified", artifact_type: cur.type, before: old, after: cur });
+    } else if (old !== undefined && cur !== undefined) {
+      const oldMode = modeOf(old);
+      const newMode = modeOf(cur);
+      const modes =
+        oldMode !== undefined && newMode !== undefined && oldMode !== newMode
+          ? { before: oldMode, after: newMode }
+          : undefined;
+      const status = !same(old, cur) ? "modified" : modes ? "mode_changed" : null;
+      if (status === null) continue;
+      changes.push({
+        path,
+        status,
+        artifact_type: cur.type,
+        before: old,
+        after: cur,
+        ...(modes ? { modes } : {}),
+      });
     }
   }
   return changes;
 }
 
-/** True when a text patch is possible: no side is anything but a file, and it is no type change. */
+/**
+ * True when a text patch of the content is possible: no side is anything but a file, and
+ * it is no type change (nor a mode-only change, whose content is the same).
+ */
 function patchable<E extends { type: TreeEntryType }>(change: Change<E>): boolean {
   return (
     change.status !== "type_changed" &&
+    change.status !== "mode_changed" &&
     (change.before === undefined || change.before.type === "file") &&
     (change.after === undefined || change.after.type === "file")
   );
@@ -149,12 +205,16 @@ export function assemble<E extends { type: TreeEntryType }>(
     modified: 0,
     deleted: 0,
     type_changed: 0,
+    mode_changed: 0,
     text_patched: 0,
     non_text: 0,
   };
   const patches: string[] = [];
   const entries = changes.map((change): DiffEntry => {
-    const text_patch = patchable(change) ? patchFor(change) : null;
+    let text_patch = patchable(change) ? patchFor(change) : null;
+    if (change.modes && (text_patch !== null || change.status === "mode_changed")) {
+      text_patch = modeHeader(change.path, change.modes) + (text_patch ?? "");
+    }
     summary[change.status]++;
     if (text_patch !== null) {
       summary.text_patched++;
@@ -165,6 +225,8 @@ export function assemble<E extends { type: TreeEntryType }>(
       status: change.status,
       artifact_type: change.artifact_type,
       text_patch,
+      old_mode: change.modes ? gitMode(change.modes.before) : null,
+      new_mode: change.modes ? gitMode(change.modes.after) : null,
     };
   });
   summary.non_text = summary.total - summary.text_patched;
@@ -193,7 +255,7 @@ export async function diffManifests(
   after: Manifest,
   loader: ContentLoader,
 ): Promise<WorkspaceDiff> {
-  const changes = classify(before, after, sameDigest);
+  const changes = classify(before, after, sameDigest, manifestMode);
   const small = (entry: ManifestEntry | undefined): entry is ManifestEntry & { type: "file" } =>
     entry?.type === "file" && entry.size <= MAX_PATCH_FILE_BYTES;
   const wanted = changes.filter(

@@ -19,7 +19,8 @@ import { isVanished, walkDirectory } from "./fs-walk.js";
 import { normalizeTarPath } from "./tree.js";
 
 export type ManifestEntry =
-  | { type: "file"; size: number; sha256: string }
+  /** `mode`: the permission bits (07777); absent in the manifest of an agent that predates it. */
+  | { type: "file"; size: number; sha256: string; mode?: number }
   | { type: "symlink"; target: string }
   | { type: "directory" };
 
@@ -49,7 +50,7 @@ function hashFile(fd: number): Promise<{ size: number; sha256: string }> {
 }
 
 /** Directories that have no children among `paths` are the empty ones. */
-function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>): string[] {
+export function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>): string[] {
   const parents = new Set<string>();
   for (const path of paths) {
     const slash = path.lastIndexOf("/");
@@ -70,7 +71,7 @@ function emptyDirectories(directories: Iterable<string>, paths: Iterable<string>
  */
 export type DigestCache = Map<string, { stamp: string; size: number; sha256: string }>;
 
-const RACY_WINDOW_NS = 2_000_000_000n;
+export const RACY_WINDOW_NS = 2_000_000_000n;
 
 /**
  * Builds the manifest of a host directory (a path, or an open directory descriptor that
@@ -92,7 +93,7 @@ export async function manifestFromDirectory(
     stats: BigIntStats,
     digest: { size: number; sha256: string },
   ): void => {
-    manifest.set(rel, { type: "file", ...digest });
+    manifest.set(rel, { type: "file", ...digest, mode: Number(stats.mode & 0o7777n) });
     const hashedAt = BigInt(Date.now()) * 1_000_000n;
     if (cache && hashedAt - stats.ctimeNs > RACY_WINDOW_NS && BigInt(digest.size) === stats.size) {
       cache.set(rel, { stamp, ...digest });
@@ -119,7 +120,12 @@ export async function manifestFromDirectory(
     seen.add(rel);
     const cached = cache?.get(rel);
     if (cached && cached.stamp === stamp) {
-      manifest.set(rel, { type: "file", size: cached.size, sha256: cached.sha256 });
+      manifest.set(rel, {
+        type: "file",
+        size: cached.size,
+        sha256: cached.sha256,
+        mode: Number(stats.mode & 0o7777n),
+      });
       return;
     }
     const fd = openFileAt(dirFd, name, stats);
@@ -161,12 +167,13 @@ export async function manifestFromTar(file: string): Promise<Manifest> {
       case "ContiguousFile": {
         const hash = createHash("sha256");
         let size = 0;
+        const mode = (entry.mode ?? 0o644) & 0o7777;
         entry.on("data", (chunk: Buffer) => {
           size += chunk.length;
           hash.update(chunk);
         });
         entry.on("end", () =>
-          entries.set(path, { type: "file", size, sha256: hash.digest("hex") }),
+          entries.set(path, { type: "file", size, sha256: hash.digest("hex"), mode }),
         );
         return;
       }
@@ -238,9 +245,18 @@ export async function readTarFiles(
   return found;
 }
 
-/** One manifest entry per line: `[path, "f", size, sha256]`, `[path, "l", target]`, `[path, "d"]`. */
+/**
+ * One manifest entry per line: `[path, "f", size, sha256, mode]` (mode: the permission
+ * bits as a number; older agents leave it out), `[path, "l", target]`, `[path, "d"]`.
+ */
 export function encodeManifestLine(path: string, entry: ManifestEntry): string {
-  if (entry.type === "file") return JSON.stringify([path, "f", entry.size, entry.sha256]);
+  if (entry.type === "file") {
+    return JSON.stringify(
+      entry.mode === undefined
+        ? [path, "f", entry.size, entry.sha256]
+        : [path, "f", entry.size, entry.sha256, entry.mode],
+    );
+  }
   if (entry.type === "symlink") return JSON.stringify([path, "l", entry.target]);
   return JSON.stringify([path, "d"]);
 }
@@ -260,14 +276,20 @@ export function decodeManifest(text: string): Manifest {
     if (!Array.isArray(row) || typeof row[0] !== "string" || normalizeTarPath(row[0]) !== row[0]) {
       throw new Error(`malformed manifest line: ${line.slice(0, 200)}`);
     }
-    const [path, kind, a, b] = row as [string, unknown, unknown, unknown];
+    const [path, kind, a, b, c] = row as [string, unknown, unknown, unknown, unknown];
     if (
       kind === "f" &&
       typeof a === "number" &&
       typeof b === "string" &&
-      /^[0-9a-f]{64}$/.test(b)
+      /^[0-9a-f]{64}$/.test(b) &&
+      (row.length === 4 || (row.length === 5 && isMode(c)))
     ) {
-      manifest.set(path, { type: "file", size: a, sha256: b });
+      manifest.set(path, {
+        type: "file",
+        size: a,
+        sha256: b,
+        ...(isMode(c) ? { mode: c } : {}),
+      });
     } else if (kind === "l" && typeof a === "string") {
       manifest.set(path, { type: "symlink", target: a });
     } else if (kind === "d") {
@@ -277,4 +299,8 @@ export function decodeManifest(text: string): Manifest {
     }
   }
   return manifest;
+}
+
+function isMode(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0o7777;
 }

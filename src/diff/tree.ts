@@ -10,7 +10,10 @@ import { list as tarList } from "tar";
 import type { ReadEntry } from "tar";
 
 export type TreeEntry =
-  { type: "file"; content: Buffer } | { type: "symlink"; target: string } | { type: "directory" };
+  /** `mode`: the permission bits (07777), when known. */
+  | { type: "file"; content: Buffer; mode?: number }
+  | { type: "symlink"; target: string }
+  | { type: "directory" };
 
 export type TreeEntryType = TreeEntry["type"];
 
@@ -73,11 +76,12 @@ export async function treeFromTar(
       case "OldFile":
       case "ContiguousFile": {
         const chunks: Buffer[] = [];
+        const mode = (entry.mode ?? 0o644) & 0o7777;
         entry.on("data", (chunk: Buffer) => chunks.push(chunk));
         entry.on("end", () => {
           // Always copies, so the tree never aliases the caller's archive buffer.
           const content = Buffer.concat(chunks);
-          tree.set(path, { type: "file", content });
+          tree.set(path, { type: "file", content, mode });
         });
         return;
       }
@@ -91,7 +95,7 @@ export async function treeFromTar(
         const target = normalizeTarPath(entry.linkpath ?? "");
         const resolved = target === null ? undefined : tree.get(target);
         if (resolved?.type === "file") {
-          tree.set(path, { type: "file", content: resolved.content });
+          tree.set(path, resolved);
         } else {
           // Target not seen (yet): node-tar's Pack sometimes writes a link before
           // its target, so try again once the whole archive has been read.
@@ -134,7 +138,7 @@ export async function treeFromTar(
     if (target === undefined) return tree.get(path);
     pendingLinks.delete(path);
     const resolved = resolveLink(target);
-    if (resolved?.type === "file") tree.set(path, { type: "file", content: resolved.content });
+    if (resolved?.type === "file") tree.set(path, resolved);
     return tree.get(path);
   };
   for (const path of [...pendingLinks.keys()]) resolveLink(path);

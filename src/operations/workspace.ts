@@ -11,7 +11,9 @@ import {
 } from "./results.js";
 import { vmCreateInput } from "./vm.js";
 
-const diffStatus = z.enum(["added", "modified", "deleted", "type_changed"]);
+const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
+/** A file's mode as git writes it (`100755`), when its permission bits changed. */
+const gitFileMode = z.string().nullable();
 const artifactType = z.enum(["file", "directory", "symlink"]);
 
 export const workspaceOperations = [
@@ -171,7 +173,7 @@ export const workspaceOperations = [
     name: "workspace_diff",
     method: "diffWorkspace",
     description:
-      "Compare a started workspace's /workspace with its creation baseline. Returns changed, a summary of counts, entries (path, status, artifact_type, text_patch) and a unified patch.",
+      "Compare a started workspace's /workspace with its creation baseline. Returns changed, a summary of counts, entries (path, status, artifact_type, text_patch, old_mode, new_mode) and a unified patch. A file whose permission bits alone changed is mode_changed; a modified file whose mode changed too has old_mode/new_mode set; both get git's old mode/new mode lines in the patch.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: z.object({
       workspace_id: z.string(),
@@ -182,6 +184,7 @@ export const workspaceOperations = [
         modified: z.number().int(),
         deleted: z.number().int(),
         type_changed: z.number().int(),
+        mode_changed: z.number().int(),
         text_patched: z.number().int(),
         non_text: z.number().int(),
       }),
@@ -191,6 +194,8 @@ export const workspaceOperations = [
           status: diffStatus,
           artifact_type: artifactType,
           text_patch: z.string().nullable(),
+          old_mode: gitFileMode,
+          new_mode: gitFileMode,
         }),
       ),
       patch: z.string(),
@@ -198,10 +203,14 @@ export const workspaceOperations = [
     handler: (manager, input) => manager.diffWorkspace(input.workspace_id),
     render: (result) => {
       if (!result.changed) return "no changes since the baseline";
-      const { added, modified, deleted, type_changed } = result.summary;
-      const lines = result.entries.map((entry) => `${entry.status.padEnd(12)} ${entry.path}`);
+      const { added, modified, deleted, type_changed, mode_changed } = result.summary;
+      const lines = result.entries.map(
+        (entry) =>
+          `${entry.status.padEnd(12)} ${entry.path}` +
+          (entry.old_mode !== null ? ` (mode ${entry.old_mode} -> ${entry.new_mode})` : ""),
+      );
       lines.push(
-        `${result.summary.total} changed: ${added} added, ${modified} modified, ${deleted} deleted, ${type_changed} type changed`,
+        `${result.summary.total} changed: ${added} added, ${modified} modified, ${deleted} deleted, ${type_changed} type changed, ${mode_changed} mode changed`,
       );
       return lines.join("\n");
     },

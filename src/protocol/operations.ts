@@ -105,7 +105,13 @@ const OPERATIONS = {
     response: z.looseObject({ ...ExecResult, cwd: str }),
   },
   "archive.import": {
-    request: z.looseObject({ destination: optional(str), host_validated: optional(bool) }),
+    request: z.looseObject({
+      destination: optional(str),
+      host_validated: optional(bool),
+      // Give the destination the archive root's mode and mtime (a reset); an older agent
+      // ignores it and always did.
+      restore_root: optional(bool),
+    }),
     response: z.looseObject({
       destination: str,
       validated_by: z.enum(["agent", "host"]),
