@@ -71,7 +71,9 @@ describe("the CLI's start-up", () => {
     const { files, result } = loadedFiles("--version");
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    expect(files.length).toBeLessThanOrEqual(6);
+    // The entry, the command line and the few small chunks esbuild splits it into (the
+    // count moves with how modules are shared; about 200 files were loaded before bundling).
+    expect(files.length).toBeLessThanOrEqual(8);
   });
 });
 
