@@ -144,6 +144,20 @@ describe("qemu transfer disk", () => {
       expect(await exec("sha256sum < /workspace/after/b.bin")).toBe(
         `${sha256(fs.readFileSync(path.join(two, "b.bin")))}  -`,
       );
+
+      // A lock left empty (its writer killed between creating and filling it, as older
+      // builds could be) blocks the disk only while young: an old one is taken over.
+      fs.writeFileSync(lock, "");
+      const past = new Date(Date.now() - 60_000);
+      fs.utimesSync(lock, past, past);
+      await pyro.pushWorkspaceSync(id, { source_path: two, dest: "/workspace/again" });
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(
+        fs.readdirSync(path.dirname(lock)).filter((name) => name.startsWith(path.basename(lock))),
+      ).toEqual([]);
+      expect(await exec("sha256sum < /workspace/again/b.bin")).toBe(
+        `${sha256(fs.readFileSync(path.join(two, "b.bin")))}  -`,
+      );
     },
   );
 });

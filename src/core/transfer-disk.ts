@@ -9,6 +9,7 @@
  * it, an agent without the disk operations, an archive the disk path does not cover): the
  * caller then moves the archive through the agent's channel as before.
  */
+import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import { finished } from "node:stream/promises";
@@ -177,29 +178,45 @@ async function takeLock(lock: string): Promise<boolean> {
     pid: process.pid,
     start_ticks: readProcStat(process.pid)?.startTicks ?? null,
   });
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      await fs.writeFile(lock, mine, { flag: "wx", mode: 0o600 });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
+  // Written whole beside the lock, then linked to its name (atomic, fails if it exists): a
+  // holder killed at any point never leaves a lock without its owner inside, which a waiter
+  // could not judge.
+  const temp = `${lock}.${process.pid}-${randomBytes(6).toString("hex")}`;
+  await fs.writeFile(temp, mine, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        await fs.link(temp, lock);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
+      }
+      if (await holderAlive(lock)) return false;
+      // Its holder died mid-transfer: the disk is free.
+      await fs.rm(lock, { force: true });
     }
-    if (holderAlive(await fs.readFile(lock, "utf8").catch(() => ""))) return false;
-    // Its holder died mid-transfer: the disk is free.
-    await fs.rm(lock, { force: true });
+    return false;
+  } finally {
+    await fs.rm(temp, { force: true });
   }
-  return false;
 }
 
-function holderAlive(text: string): boolean {
+/** Above this age a lock without a readable owner is a leftover, not one being written. */
+const UNREADABLE_LOCK_STALE_MS = 10_000;
+
+async function holderAlive(lock: string): Promise<boolean> {
+  const text = await fs.readFile(lock, "utf8").catch(() => null);
+  if (text === null) return false;
   try {
     const holder = JSON.parse(text) as { pid?: unknown; start_ticks?: unknown };
     if (typeof holder.pid !== "number") return false;
     const ticks = typeof holder.start_ticks === "number" ? holder.start_ticks : null;
     return isSameProcess(holder.pid, ticks);
   } catch {
-    // Being written right now (or damaged): count it as held, the channel is always safe.
-    return text === "";
+    // Empty or damaged (an older pyro wrote the owner after creating the file): held while
+    // it is young, since the channel is always safe; a leftover once it is old.
+    const stats = await fs.stat(lock).catch(() => null);
+    return stats !== null && Date.now() - stats.mtimeMs < UNREADABLE_LOCK_STALE_MS;
   }
 }
 
