@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
+import path from "node:path";
 import { finished } from "node:stream/promises";
 
 import { PyroError } from "../errors.js";
@@ -180,8 +181,11 @@ async function takeLock(lock: string): Promise<boolean> {
   });
   // Written whole beside the lock, then linked to its name (atomic, fails if it exists): a
   // holder killed at any point never leaves a lock without its owner inside, which a waiter
-  // could not judge.
-  const temp = `${lock}.${process.pid}-${randomBytes(6).toString("hex")}`;
+  // could not judge. The temp name carries its writer, so one killed before removing it
+  // leaves nothing for long: the next taker removes it.
+  await removeDeadWritersTemps(lock);
+  const ticks = readProcStat(process.pid)?.startTicks ?? 0;
+  const temp = `${lock}.${process.pid}-${ticks}-${randomBytes(6).toString("hex")}`;
   await fs.writeFile(temp, mine, { mode: 0o600 });
   try {
     for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -198,6 +202,18 @@ async function takeLock(lock: string): Promise<boolean> {
     return false;
   } finally {
     await fs.rm(temp, { force: true });
+  }
+}
+
+/** Removes `<lock>.<pid>-<start ticks>-<random>` temps whose writer is gone. */
+async function removeDeadWritersTemps(lock: string): Promise<void> {
+  const prefix = `${path.basename(lock)}.`;
+  const names = await fs.readdir(path.dirname(lock)).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = /^(\d+)-(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !match) continue;
+    if (isSameProcess(Number(match[1]), Number(match[2]) || null)) continue;
+    await fs.rm(path.join(path.dirname(lock), name), { force: true });
   }
 }
 
