@@ -90,8 +90,14 @@ try {
   );
   const { tools } = await client.listTools();
   await client.close();
-  if (tools.length !== 32)
-    throw new Error(`pyro mcp serve listed ${tools.length} tools, expected 32`);
+  // One tool per catalogue operation, as the installed package itself counts them.
+  const [sdkKind, operationCount] = sdk.trim().split(" ");
+  if (sdkKind !== "function" || !(Number(operationCount) > 0))
+    throw new Error(`unexpected SDK import output: ${sdk.trim()}`);
+  if (tools.length !== Number(operationCount))
+    throw new Error(
+      `pyro mcp serve listed ${tools.length} tools, expected ${operationCount} (the catalogue's operations)`,
+    );
   // The example, compiled as it is (imports "pyro-mcp"), runs against the installed package.
   await build({
     entryPoints: [path.join(root, "examples", "reset-over-repair.ts")],
@@ -128,10 +134,13 @@ function checkTypes(project) {
       'import { createServer } from "pyro-mcp/mcp";',
       'const pyro = new Pyro({ backend: "host" });',
       'const exec: PyroResult<"workspace_exec"> = await pyro.execWorkspace({ workspace_id: "w", command: "true" });',
-      "const code: number = exec.exit_code;",
+      // null while a command yielded to the background (wait_seconds) is still running.
+      "const code: number | null = exec.exit_code;",
+      "// @ts-expect-error exit_code may be null",
+      "const strict: number = exec.exit_code;",
       "// @ts-expect-error workspace_id is a string",
       'await pyro.execWorkspace({ workspace_id: 1, command: "true" });',
-      "export const checked = [code, PyroError, createServer(pyro)];",
+      "export const checked = [code, strict, PyroError, createServer(pyro)];",
       "",
     ].join("\n"),
   );
