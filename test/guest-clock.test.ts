@@ -53,14 +53,17 @@ class SkewedGuest {
       }
       setTimeout(
         () =>
-          void this.connection.sendJson(0, {
-            type: "hello",
-            protocol_version: PROTOCOL_MAX,
-            protocol_min: 2,
-            protocol_max: PROTOCOL_MAX,
-            agent_version: "test",
-            ...clock,
-          }),
+          // A late answer may find the rig already torn down: nothing to answer then.
+          void this.connection
+            .sendJson(0, {
+              type: "hello",
+              protocol_version: PROTOCOL_MAX,
+              protocol_min: 2,
+              protocol_max: PROTOCOL_MAX,
+              agent_version: "test",
+              ...clock,
+            })
+            .catch(() => undefined),
         this.delayMs,
       );
     }, this.delayMs);
