@@ -91,6 +91,13 @@ const CommandOutput = {
 };
 
 const CommandId = { command_id: str };
+/** What an export answers, over the port or through the transfer disk. */
+const ArchiveExported = {
+  path: str,
+  artifact_type: z.enum(["file", "directory", "symlink"]),
+  entry_count: int,
+  size_bytes: num,
+};
 
 /** One entry per operation: what the client sends and what the agent answers. */
 const OPERATIONS = {
@@ -121,12 +128,7 @@ const OPERATIONS = {
   },
   "archive.export": {
     request: z.looseObject({ path: optional(str) }),
-    response: z.looseObject({
-      path: str,
-      artifact_type: z.enum(["file", "directory", "symlink"]),
-      entry_count: int,
-      size_bytes: num,
-    }),
+    response: z.looseObject(ArchiveExported),
   },
   "tree.manifest": {
     request: z.looseObject({ path: optional(str) }),
@@ -254,13 +256,8 @@ const OPERATIONS = {
   },
   "archive.export_disk": {
     request: z.looseObject({ path: optional(str) }),
-    response: z.looseObject({
-      path: str,
-      artifact_type: z.enum(["file", "directory", "symlink"]),
-      entry_count: int,
-      /** Length of the tar the agent wrote at the start of the transfer disk. */
-      size_bytes: num,
-    }),
+    // size_bytes: the length of the tar the agent wrote at the start of the transfer disk.
+    response: z.looseObject(ArchiveExported),
   },
   // Commands owned by the agent (streaming, cancellation, background); an agent without
   // them lacks them in its hello's capabilities and the host falls back to `exec`.
