@@ -33,12 +33,15 @@ try {
     "dist/mcp/embed.d.ts",
     "package.json",
     "README.md",
+    "LICENSE",
   ]) {
     if (!files.has(required)) throw new Error(`the package is missing ${required}`);
   }
   for (const file of files) {
     if (file.startsWith("src/") || file.startsWith("test/"))
       throw new Error(`the package ships ${file}`);
+    // Source maps stay in the build for local debugging; the package leaves them out.
+    if (file.endsWith(".map")) throw new Error(`the package ships the source map ${file}`);
   }
   const project = path.join(scratch, "project");
   fs.mkdirSync(project);
