@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 
 import { PyroError } from "../src/errors.js";
 import type { Manager } from "../src/index.js";
-import { Redactor } from "../src/core/redact.js";
+import { Redactor } from "../src/shared/redact.js";
 
 import { useTempState } from "./helpers.js";
 
@@ -288,6 +288,14 @@ describe("workspace secrets (host backend)", () => {
       secret_env: { T: "API_TOKEN", K: "DEPLOY_KEY" },
     });
     await manager.execWorkspace(id, { command: "echo hello > note.txt" });
+    // A value typed into a command line is redacted before the mirror stores it.
+    const service = await manager.startService(id, "svc", {
+      command: `echo "$T"; sleep 30 # ${TOKEN}`,
+      secret_env: { T: "API_TOKEN" },
+    });
+    expectNoSecret(JSON.stringify(service));
+    expect(service.command).toContain("# [REDACTED:API_TOKEN]");
+    await manager.execWorkspace(id, { command: `echo ${KEY} in the command line` });
     await manager.createSnapshot(id, "one");
     const exported = path.join(state.base(), "exported");
     await manager.exportWorkspace(id, { path: "/workspace", output_path: exported });

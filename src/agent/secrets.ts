@@ -2,11 +2,34 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 
+import { Transform } from "node:stream";
+
 import { ValidationError } from "../errors.js";
+import { Redactor } from "../shared/redact.js";
 import type { AgentContext } from "./context.js";
 
 /** Where a real guest keeps its workspace's secrets: /run is a tmpfs there (guest init). */
 export const GUEST_SECRETS_DIR = "/run/pyro-secrets";
+
+/** The values last written, for what the agent itself stores (service logs). */
+let redactor: Redactor | null = null;
+
+/**
+ * A pass-through that redacts the workspace's secret values from a service's output before
+ * its log file gets it: on the host backend that file is on the host's disk, in a guest on
+ * its tmpfs; either way no value is stored. (The host redacts what it reads again.)
+ */
+export function redactingLogStream(): Transform {
+  const stream = redactor?.byteStream() ?? null;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      callback(null, stream ? stream.write(chunk) : chunk);
+    },
+    flush(callback) {
+      callback(null, stream ? stream.end() : undefined);
+    },
+  });
+}
 
 /** Same rule as the host's (src/core/secrets.ts): a name is also a safe file name. */
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -47,6 +70,8 @@ export function registerSecretsHandler(context: AgentContext, dir: string): void
       if (!wanted.has(entry)) fs.rmSync(path.join(dir, entry), { force: true, recursive: true });
     }
     process.env.PYRO_SECRETS_DIR = dir;
+    redactor =
+      wanted.size > 0 ? new Redactor([...wanted].map(([name, value]) => ({ name, value }))) : null;
     return { dir, count: wanted.size };
   });
 }

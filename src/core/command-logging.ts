@@ -5,7 +5,7 @@ import { appendCommand, readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { commandPayload } from "./payloads.js";
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../shared/redact.js";
 import { updateWorkspace } from "./records-io.js";
 import { redactorFor } from "./secrets.js";
 

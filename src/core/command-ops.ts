@@ -14,7 +14,7 @@ import {
 import type { CommandCallOptions } from "./commands.js";
 import type { ManagerContext } from "./context.js";
 import { commandPayload } from "./payloads.js";
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../shared/redact.js";
 import { lookBehindStart, redactPage } from "./redacted-reads.js";
 import { redactorFor } from "./secrets.js";
 import { requireStarted } from "./workspace-ops.js";

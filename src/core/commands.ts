@@ -19,7 +19,7 @@ import {
   runtimeOf,
   type CommandOutput,
 } from "./command-logging.js";
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../shared/redact.js";
 import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";

@@ -1,4 +1,4 @@
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../shared/redact.js";
 
 /**
  * Redaction of cursor-paged output (shell_read, command_read): a page may begin or end

@@ -13,7 +13,7 @@ import { writeFileAtomic } from "../store/atomic.js";
 import type { RuntimeRecord, WorkspaceRecord, WorkspaceSecret } from "../store/records.js";
 import { checkEnv, checkHostPath } from "../shared/limits.js";
 import type { ManagerContext } from "./context.js";
-import { Redactor, type SecretValue } from "./redact.js";
+import { Redactor, type SecretValue } from "../shared/redact.js";
 
 const SECRET_LIMITS = {
   /** Secrets per workspace. */

@@ -316,6 +316,10 @@ async function saveMirror(
   service: AgentService,
 ): Promise<Mirror> {
   const file = mirrorPath(context, record, service.service_name);
+  // The mirror is stored and returned: a value in the command line or a readiness command
+  // is redacted before either.
+  const redactor = await redactorFor(context, record.workspace_id);
+  if (redactor) service = redactor.redactDeep(service) as AgentService;
   const mirror = ServiceMirrorSchema.parse({
     schema_version: 1,
     workspace_id: record.workspace_id,

@@ -18,7 +18,7 @@ import type { ManagerContext } from "./context.js";
 import { checkCommand, checkIntRange } from "../shared/limits.js";
 import { loadLiveVm } from "./vms.js";
 import { lookBehindStart, redactPage } from "./redacted-reads.js";
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../shared/redact.js";
 import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import { requireStarted } from "./workspace-ops.js";
 
