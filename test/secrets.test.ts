@@ -6,13 +6,18 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { PyroError } from "../src/errors.js";
 import type { Manager } from "../src/index.js";
+import { createServer } from "../src/mcp/embed.js";
+import { Pyro } from "../src/sdk/pyro.js";
 import { Redactor } from "../src/shared/redact.js";
 
 import { useTempState } from "./helpers.js";
+import { callTool, cliPath, pyroEnv, textOf } from "./mcp-client.js";
 
 const state = useTempState();
 let manager: Manager;
@@ -406,6 +411,132 @@ describe("workspace secrets (host backend)", () => {
       expect(badEnv.message).toContain("variable names must match");
     });
   });
+});
+
+describe("secrets over MCP and the CLI", () => {
+  it("checks secrets[].file_path against the MCP roots; exec output and progress are redacted", async () => {
+    const root = fs.mkdtempSync(path.join(state.base(), "root-"));
+    const outside = path.join(state.base(), "outside-token");
+    fs.writeFileSync(outside, TOKEN);
+    const inside = path.join(root, "token");
+    fs.writeFileSync(inside, TOKEN);
+    const pyro = new Pyro({ backend: "host", baseDir: state.stateDir() });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await createServer(pyro, { allowedPaths: [root] }).connect(serverSide);
+    const mcp = new Client({ name: "secrets-test", version: "0.0.0" });
+    await mcp.connect(clientSide);
+    try {
+      const refused = await callTool(mcp, "workspace_create", {
+        allow_host_compat: true,
+        secrets: [{ name: "API_TOKEN", file_path: outside }],
+      });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toContain(
+        `secrets[0].file_path '${outside}' is outside the allowed roots`,
+      );
+      const created = await callTool(mcp, "workspace_create", {
+        allow_host_compat: true,
+        secrets: [{ name: "API_TOKEN", file_path: inside }],
+      });
+      const id = created.structuredContent?.workspace_id as string;
+      expect(created.structuredContent?.secrets).toEqual([
+        { name: "API_TOKEN", source_kind: "file" },
+      ]);
+      const progress: string[] = [];
+      const exec = await callTool(
+        mcp,
+        "workspace_exec",
+        {
+          workspace_id: id,
+          command: 'echo "one $T"; sleep 0.2; echo "two $T"',
+          secret_env: { T: "API_TOKEN" },
+        },
+        { onprogress: (event) => progress.push(event.message ?? "") },
+      );
+      expect(exec.structuredContent?.stdout).toBe(
+        "one [REDACTED:API_TOKEN]\ntwo [REDACTED:API_TOKEN]\n",
+      );
+      expectNoSecret(JSON.stringify(exec) + progress.join("\n"));
+      await callTool(mcp, "workspace_delete", { workspace_id: id });
+    } finally {
+      await mcp.close();
+      pyro.close();
+    }
+  });
+
+  it("takes --secret, --secret-file and --secret-env, and never echoes a malformed flag", () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [cliPath, ...args], {
+        encoding: "utf8",
+        env: pyroEnv(state.stateDir()),
+      });
+    const keyFile = path.join(state.base(), "key");
+    fs.writeFileSync(keyFile, KEY);
+    const created = cli(
+      "workspace",
+      "create",
+      "debian:12",
+      "--allow-host-compat",
+      "--secret",
+      `API_TOKEN=${TOKEN}`,
+      "--secret-file",
+      `DEPLOY_KEY=${keyFile}`,
+      "--json",
+    );
+    expect(created.status, created.stderr).toBe(0);
+    const workspace = JSON.parse(created.stdout) as { workspace_id: string; secrets: unknown };
+    expect(workspace.secrets).toEqual([
+      { name: "API_TOKEN", source_kind: "literal" },
+      { name: "DEPLOY_KEY", source_kind: "file" },
+    ]);
+    const exec = cli(
+      "workspace",
+      "exec",
+      workspace.workspace_id,
+      "--secret-env",
+      "API_TOKEN",
+      "--secret-env",
+      "DEPLOY_KEY=KEY",
+      "--",
+      "sh",
+      "-c",
+      'echo "$API_TOKEN $KEY"',
+    );
+    expect(exec.stdout).toBe("[REDACTED:API_TOKEN] [REDACTED:DEPLOY_KEY]\n");
+    const unknown = cli(
+      "workspace",
+      "exec",
+      workspace.workspace_id,
+      "--secret-env",
+      "NOPE",
+      "--",
+      "true",
+    );
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain("no secret named 'NOPE'");
+    // A flag without a name before '=' may be a value: the refusal does not repeat it.
+    const malformed = cli(
+      "workspace",
+      "create",
+      "debian:12",
+      "--allow-host-compat",
+      "--secret",
+      `=${TOKEN}`,
+    );
+    expect(malformed.status).not.toBe(0);
+    expect(malformed.stderr).toContain("--secret must be NAME=VALUE");
+    expectNoSecret(malformed.stderr + malformed.stdout);
+    const badName = cli(
+      "workspace",
+      "create",
+      "debian:12",
+      "--allow-host-compat",
+      "--secret",
+      `9X=${TOKEN}`,
+    );
+    expect(badName.stderr).toContain("secrets[0].name must match");
+    expectNoSecret(badName.stderr + badName.stdout);
+  }, 60_000);
 });
 
 function walk(dir: string): string[] {
