@@ -97,6 +97,27 @@ describe("Redactor", () => {
     expect(stream.end().toString()).toBe("hunt");
   });
 
+  it("prefers the longer of two values that start alike, even across chunks", () => {
+    const two = new Redactor([
+      { name: "SHORT", value: "abcd" },
+      { name: "LONG", value: "abcdefgh" },
+    ]);
+    const stream = two.byteStream();
+    const out = [
+      stream.write(Buffer.from("x abcd")),
+      stream.write(Buffer.from("efgh y abcd")),
+      stream.end(),
+    ].join("");
+    expect(out).toBe("x [REDACTED:LONG] y [REDACTED:SHORT]");
+  });
+
+  it("keeps a character split across chunks whole", () => {
+    const stream = redactor.byteStream();
+    const bytes = Buffer.from("é hunter22");
+    const out = [stream.write(bytes.subarray(0, 1)), stream.write(bytes.subarray(1)), stream.end()];
+    expect(Buffer.concat(out).toString()).toBe("é [REDACTED:T]");
+  });
+
   it("never shows the part of a value cut by a snapshot's edges", () => {
     expect(redactor.redactSnapshot("out: hunte", { tailOpen: true })).toBe("out: ");
     expect(redactor.redactSnapshot("ter22 and more", { headCut: true })).toBe(
