@@ -18,6 +18,7 @@ import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
+import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
 import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
 import { GUEST_SCRATCH_DIR, prepareScratch } from "./transfer.js";
@@ -87,6 +88,10 @@ async function main(): Promise<void> {
   };
   const core = registerCoreHandlers(context);
   registerFeatures(context);
+  registerSecretsHandler(
+    context,
+    inGuest ? GUEST_SECRETS_DIR : path.join(options.stateDir, "secrets"),
+  );
   // Only where the host attached one: the ops' absence tells the host to use the port.
   const transferDisk = inGuest ? findTransferDisk() : null;
   if (transferDisk) {

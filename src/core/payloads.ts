@@ -36,6 +36,8 @@ export function workspacePayload(record: WorkspaceRecord, services: ServiceCount
     workspace_reset: record.workspace_reset,
     service_count: services.service_count,
     running_service_count: services.running_service_count,
+    /** Names and source kinds only: a value never leaves the host's secrets file. */
+    secrets: record.secrets,
   };
 }
 export type WorkspacePayload = ReturnType<typeof workspacePayload>;

@@ -10,6 +10,7 @@ import {
   type WorkspaceRecord,
 } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
+import { materializeSecrets } from "./secrets.js";
 import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
 import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
@@ -64,12 +65,27 @@ export function transferDiskOf(
   return backendOf(context, record).transferDisk?.(specFor(context, record).sandboxDir) ?? null;
 }
 
-/** Boots the sandbox behind a record with its own backend. */
-export function bootSandbox(
+/**
+ * Boots the sandbox behind a record with its own backend. Every boot of a workspace (create,
+ * reset, start) goes through here, so its secrets are written into each new sandbox before
+ * anything can run in it; a sandbox that cannot take them is destroyed again.
+ */
+export async function bootSandbox(
   context: ManagerContext,
   record: SandboxRecord,
 ): Promise<RuntimeRecord> {
-  return backendOf(context, record).boot(specFor(context, record));
+  const backend = backendOf(context, record);
+  const spec = specFor(context, record);
+  const runtime = await backend.boot(spec);
+  if (record.kind !== "workspace") return runtime;
+  try {
+    await materializeSecrets(context, record, runtime);
+  } catch (error) {
+    context.pool.forget(runtime);
+    await backend.destroy(runtime, spec).catch(() => undefined);
+    throw error;
+  }
+  return runtime;
 }
 
 export async function deadRuntimeMessage(

@@ -32,6 +32,7 @@ import {
   checkTimeout,
 } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
+import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
 const SERVICE_DEFAULTS = {
@@ -50,6 +51,8 @@ export interface StartServiceInput {
   ready_timeout_seconds?: number;
   ready_interval_ms?: number;
   env?: Record<string, string>;
+  /** {ENV_NAME: SECRET_NAME}: the workspace's secrets in the service's environment. */
+  secret_env?: Record<string, string>;
 }
 
 export interface LogsServiceInput {
@@ -92,17 +95,25 @@ export async function startService(
       60_000,
     ),
   };
-  const env = checkEnv(input.env);
-  const record = await requireStarted(context, workspaceId, "service_start");
-  if (env && record.runtime && !(await context.pool.supports(record.runtime, "command.run"))) {
-    // An agent from before env on services would start the service without it.
-    throw new StateError(
-      `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot set a service's env; reset the workspace to boot it with this version's agent`,
-      { workspace_id: record.workspace_id, reason: "agent_too_old" },
+  const checkedEnv = checkEnv(input.env);
+  return redactingErrors(context, workspaceId, async () => {
+    const record = await requireStarted(context, workspaceId, "service_start");
+    const env = await secretEnv(context, record, input.secret_env, checkedEnv);
+    if (env && record.runtime && !(await context.pool.supports(record.runtime, "command.run"))) {
+      // An agent from before env on services would start the service without it.
+      throw new StateError(
+        `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot set a service's env; reset the workspace to boot it with this version's agent`,
+        { workspace_id: record.workspace_id, reason: "agent_too_old" },
+      );
+    }
+    const service = await agentCall(
+      context,
+      record,
+      "service.start",
+      env ? { ...body, env } : body,
     );
-  }
-  const service = await agentCall(context, record, "service.start", env ? { ...body, env } : body);
-  return servicePayload(record, await saveMirror(context, record, service));
+    return servicePayload(record, await saveMirror(context, record, service));
+  });
 }
 
 export async function listServices(context: ManagerContext, workspaceId: string) {
@@ -146,21 +157,33 @@ export async function logsService(
   if (input.all === true) tailLines = null;
   if (tailLines !== null)
     tailLines = checkIntRange("tail_lines", tailLines, 0, Number.MAX_SAFE_INTEGER);
-  const record = await requireStarted(context, workspaceId, "service_logs");
-  const result = await agentCall(context, record, "service.logs", {
-    service_name: name,
-    tail_lines: tailLines,
+  return redactingErrors(context, workspaceId, async () => {
+    const record = await requireStarted(context, workspaceId, "service_logs");
+    const result = await agentCall(context, record, "service.logs", {
+      service_name: name,
+      tail_lines: tailLines,
+    });
+    const mirror = await saveMirror(context, record, result);
+    const redactor = await redactorFor(context, record.workspace_id);
+    // A tail may begin inside a value (its head is then redacted too); a running service's
+    // log may end inside one (that end is left out until it is whole).
+    const redact = (text: string, truncated: boolean): string =>
+      redactor
+        ? redactor.redactSnapshot(text, {
+            headCut: truncated ? "line" : false,
+            tailOpen: mirror.state === "running",
+          })
+        : text;
+    return {
+      ...servicePayload(record, mirror),
+      stdout: redact(result.stdout as string, result.stdout_truncated as boolean),
+      stderr: redact(result.stderr as string, result.stderr_truncated as boolean),
+      tail_lines: tailLines,
+      truncated: result.truncated as boolean,
+      stdout_truncated: result.stdout_truncated as boolean,
+      stderr_truncated: result.stderr_truncated as boolean,
+    };
   });
-  const mirror = await saveMirror(context, record, result);
-  return {
-    ...servicePayload(record, mirror),
-    stdout: result.stdout as string,
-    stderr: result.stderr as string,
-    tail_lines: tailLines,
-    truncated: result.truncated as boolean,
-    stdout_truncated: result.stdout_truncated as boolean,
-    stderr_truncated: result.stderr_truncated as boolean,
-  };
 }
 
 export async function stopService(
@@ -293,6 +316,10 @@ async function saveMirror(
   service: AgentService,
 ): Promise<Mirror> {
   const file = mirrorPath(context, record, service.service_name);
+  // The mirror is stored and returned: a value in the command line or a readiness command
+  // is redacted before either.
+  const redactor = await redactorFor(context, record.workspace_id);
+  if (redactor) service = redactor.redactDeep(service) as AgentService;
   const mirror = ServiceMirrorSchema.parse({
     schema_version: 1,
     workspace_id: record.workspace_id,

@@ -16,6 +16,7 @@ import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { exportViaDisk, importViaDisk } from "./transfer-disk.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
+import { checkSecrets, storeSecrets, type SecretInput } from "./secrets.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
 import {
@@ -37,6 +38,8 @@ const archives = (): Promise<ArchiveModule> => import("../archive/index.js");
 
 export interface CreateWorkspaceInput extends SandboxInput {
   seed_path?: string | null;
+  /** Create-time only; values stay on the host (src/core/secrets.ts). */
+  secrets?: SecretInput[];
 }
 
 /** A seed or sync source, checked before anything is created. */
@@ -306,6 +309,7 @@ function buildWorkspaceRecord(
     last_command: null,
     reset_count: 0,
     workspace_reset: null,
+    secrets: [],
   };
 }
 
@@ -319,18 +323,22 @@ export async function createWorkspace(
   input: CreateWorkspaceInput,
   options?: ProgressOptions,
 ): Promise<WorkspaceRecord> {
+  const secrets = await checkSecrets(input.secrets);
   const seedSource = input.seed_path ? await resolveSource(input.seed_path, "seed_path") : null;
   const { backend } = await chooseBackend(context, input);
   const record = buildWorkspaceRecord(backend, input, {
     mode: seedSource?.mode ?? "empty",
     seed_path: seedSource?.sourcePath ?? null,
   });
+  record.secrets = secrets.metadata;
   const id = record.workspace_id;
   const dir = context.layout.workspaceDir(id);
   return withWorkspaceLock(context.layout, id, async () => {
     // The directory, under our held lock, counts as an active sandbox from here on.
     await claimActiveSlot(context, () => fs.mkdir(dir, { recursive: true }));
     try {
+      // Before the boot: the boot writes them into the sandbox (bootSandbox).
+      await storeSecrets(context, id, secrets.values);
       reportProgress(options, "booting sandbox", 0, 3);
       record.runtime = await bootSandbox(context, record);
       const baseline = context.layout.baselineArchive(id);

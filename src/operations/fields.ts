@@ -27,4 +27,10 @@ export const fields = {
   vm_id: z.string().describe("VM id returned by vm_create."),
   workspace_id: z.string().describe("Workspace id returned by workspace_create."),
   snapshot_name: z.string().describe("Snapshot name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$."),
+  secret_env: z
+    .record(z.string(), z.string())
+    .describe(
+      "Workspace secrets to put in the environment: {ENV_NAME: SECRET_NAME}. Their values are redacted as [REDACTED:NAME] from all output.",
+    )
+    .optional(),
 };

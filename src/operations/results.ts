@@ -81,6 +81,11 @@ export const workspaceResult = z.object({
   last_error: sandbox.last_error,
   service_count: z.number().int(),
   running_service_count: z.number().int(),
+  secrets: z
+    .array(z.object({ name: z.string(), source_kind: z.enum(["literal", "file"]) }))
+    .describe(
+      "The workspace's secrets: names and where each value came from, never the values (see docs/secrets.md).",
+    ),
 });
 
 export const snapshotInfo = z.object({

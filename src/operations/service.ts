@@ -36,6 +36,7 @@ export const serviceOperations = [
         .record(z.string(), z.string())
         .describe("Environment variables for the service (names like [A-Za-z_][A-Za-z0-9_]*).")
         .optional(),
+      secret_env: fields.secret_env,
     }),
     output: serviceResult,
     handler: (manager, { workspace_id, service_name, ...input }) =>

@@ -17,6 +17,7 @@ export const shellOperations = [
       cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
       cols: z.number().int().describe("Terminal columns (default 120).").optional(),
       rows: z.number().int().describe("Terminal rows (default 30).").optional(),
+      secret_env: fields.secret_env,
     }),
     output: shellResult,
     handler: (manager, { workspace_id, ...input }) => manager.openShell(workspace_id, input),

@@ -27,6 +27,17 @@ export const workspaceOperations = [
         .string()
         .describe("Host directory or archive to seed /workspace from.")
         .optional(),
+      secrets: z
+        .array(
+          z.union([
+            z.strictObject({ name: z.string(), value: z.string() }),
+            z.strictObject({ name: z.string(), file_path: z.string() }),
+          ]),
+        )
+        .describe(
+          "Secrets (create-time only): {name, value} or {name, file_path} (a host UTF-8 file). Names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$; at most 32, 8 KiB each, 64 KiB in all. In the sandbox as files /run/pyro-secrets/NAME; given to commands only through secret_env; values are never stored in the record or logs and are redacted from output.",
+        )
+        .optional(),
     }),
     output: workspaceResult,
     handler: (manager, input, context) => manager.createWorkspace(input, context),
@@ -59,6 +70,7 @@ export const workspaceOperations = [
         .record(z.string(), z.string())
         .describe("Environment variables for the command (names like [A-Za-z_][A-Za-z0-9_]*).")
         .optional(),
+      secret_env: fields.secret_env,
     }),
     output: execResult,
     handler: (manager, { workspace_id, ...input }, context) =>

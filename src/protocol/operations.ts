@@ -144,6 +144,7 @@ const OPERATIONS = {
       cols: optional(num),
       rows: optional(num),
       command: optional(str),
+      env: optional(z.record(z.string(), z.string())),
     }),
     response: z.looseObject(Shell),
   },
@@ -319,6 +320,13 @@ const OPERATIONS = {
   "command.ack": {
     request: z.looseObject({ ...CommandId, sequence: nullable(num) }),
     response: z.looseObject(Command),
+  },
+  // Workspace secrets (docs/secrets.md): replaces every file of the sandbox's secrets
+  // directory (a guest's /run/pyro-secrets, a tmpfs). An agent without it lacks it in its
+  // capabilities; the host then refuses to boot a workspace that has secrets with it.
+  "secrets.write": {
+    request: z.looseObject({ secrets: z.array(z.looseObject({ name: str, value: str })) }),
+    response: z.looseObject({ dir: str, count: int }),
   },
 } as const;
 

@@ -90,6 +90,13 @@ export const LastCommandSchema = CommandLogEntrySchema.pick({
   finished_at: true,
 });
 
+/** What the record keeps of a secret: never its value (src/core/secrets.ts). */
+const WorkspaceSecretSchema = z.object({
+  name: z.string(),
+  source_kind: z.enum(["literal", "file"]),
+});
+export type WorkspaceSecret = z.infer<typeof WorkspaceSecretSchema>;
+
 export const WorkspaceResetSchema = z.object({ snapshot_name: z.string(), reset_at: z.number() });
 
 export const WorkspaceRecordSchema = z.object({
@@ -103,6 +110,8 @@ export const WorkspaceRecordSchema = z.object({
   last_command: LastCommandSchema.nullable(),
   reset_count: z.number().int(),
   workspace_reset: WorkspaceResetSchema.nullable(),
+  /** Names and source kinds of the workspace's secrets; records from before them have none. */
+  secrets: z.array(WorkspaceSecretSchema).default([]),
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 
+import { addSecretEnvOption, parseFlags, secretEnvFromFlags } from "../secret-flags.js";
 import { collect, parseEnv } from "./command.js";
 
 import { ValidationError } from "../../errors.js";
@@ -68,7 +69,7 @@ export function registerServiceCommands(workspace: Command): void {
     )
     .option("--ready-interval-ms <n>", "time between readiness probes (default 500)", numberFlag)
     .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, []);
-  addJsonOption(start);
+  addJsonOption(addSecretEnvOption(start));
   withExample(
     start,
     "pyro workspace service start WORKSPACE_ID web --ready-http http://127.0.0.1:8000/ -- python3 -m http.server 8000",
@@ -84,9 +85,12 @@ export function registerServiceCommands(workspace: Command): void {
           readyTimeoutSeconds?: number;
           readyIntervalMs?: number;
           env?: string[];
+          secretEnv?: string[];
         },
-    ) =>
-      runOperation(
+    ) => {
+      const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
+      if (!secretEnv) return;
+      await runOperation(
         "service_start",
         {
           workspace_id: id,
@@ -97,9 +101,11 @@ export function registerServiceCommands(workspace: Command): void {
           ready_timeout_seconds: options.readyTimeoutSeconds,
           ready_interval_ms: options.readyIntervalMs,
           env: parseEnvFlags(options.env),
+          secret_env: secretEnv.value,
         },
         options,
-      ),
+      );
+    },
   );
 
   const list = service

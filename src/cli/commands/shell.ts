@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 
+import { addSecretEnvOption, parseFlags, secretEnvFromFlags } from "../secret-flags.js";
+
 import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
 
 import {
@@ -29,14 +31,27 @@ export function registerShellCommands(workspace: Command): void {
     .option("--cwd <path>", "directory under /workspace (default /workspace)")
     .option("--cols <n>", "terminal columns (default 120)", numberFlag)
     .option("--rows <n>", "terminal rows (default 30)", numberFlag);
-  addJsonOption(open);
+  addJsonOption(addSecretEnvOption(open));
   withExample(open, "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src");
-  open.action((id: string, options: JsonOption & { cwd?: string; cols?: number; rows?: number }) =>
-    runOperation(
-      "shell_open",
-      { workspace_id: id, cwd: options.cwd, cols: options.cols, rows: options.rows },
-      options,
-    ),
+  open.action(
+    async (
+      id: string,
+      options: JsonOption & { cwd?: string; cols?: number; rows?: number; secretEnv?: string[] },
+    ) => {
+      const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
+      if (!secretEnv) return;
+      await runOperation(
+        "shell_open",
+        {
+          workspace_id: id,
+          cwd: options.cwd,
+          cols: options.cols,
+          rows: options.rows,
+          secret_env: secretEnv.value,
+        },
+        options,
+      );
+    },
   );
 
   const read = shell

@@ -8,6 +8,12 @@ import {
   type JsonOption,
 } from "../output.js";
 import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
+import {
+  addSecretOptions,
+  parseFlags,
+  secretsFromFlags,
+  type SecretFlags,
+} from "../secret-flags.js";
 import { registerCommandCommands, registerExecCommand } from "./command.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
@@ -32,14 +38,27 @@ export function registerWorkspaceCommands(program: Command): void {
     )
     .argument("<environment>", "environment, e.g. debian:12")
     .option("--seed-path <path>", "host directory or archive to seed /workspace from");
-  addJsonOption(addSandboxOptions(create, { timeout: false }));
-  withExample(create, "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat");
-  create.action((environment: string, options: SandboxFlags & { seedPath?: string }) =>
-    runOperation(
-      "workspace_create",
-      { environment, seed_path: options.seedPath, ...sandboxInput(options) },
-      options,
-    ),
+  addJsonOption(addSecretOptions(addSandboxOptions(create, { timeout: false })));
+  withExample(
+    create,
+    "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
+    "pyro workspace create debian:12 --secret-file NPM_TOKEN=$HOME/.npm-token",
+  );
+  create.action(
+    async (environment: string, options: SandboxFlags & SecretFlags & { seedPath?: string }) => {
+      const secrets = parseFlags(options, () => secretsFromFlags(options));
+      if (!secrets) return;
+      await runOperation(
+        "workspace_create",
+        {
+          environment,
+          seed_path: options.seedPath,
+          ...sandboxInput(options),
+          secrets: secrets.value,
+        },
+        options,
+      );
+    },
   );
 
   registerExecCommand(workspace);
