@@ -48,9 +48,11 @@ interface Answer {
 
 /** `pyro mcp serve` on raw stdio: write lines, read answers one by one. */
 function rawStdio(): { write: (text: string) => void; next: () => Promise<Answer> } {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [cliPath, "mcp", "serve"], {
-    env: pyroEnv(state.stateDir()),
-  });
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [cliPath, "mcp", "serve", "--profile", "workspace-full"],
+    { env: pyroEnv(state.stateDir()) },
+  );
   cleanups.push(async () => {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.stdin.end();
@@ -432,7 +434,10 @@ describe("host paths an MCP client may name", () => {
 
   it("takes PYRO_ALLOWED_PATHS, else the working directory", async () => {
     const { root, outside } = dirs();
-    const fromEnv = await client({ env: { PYRO_ALLOWED_PATHS: `${outside}:${root}` } });
+    const fromEnv = await client({
+      env: { PYRO_ALLOWED_PATHS: `${outside}:${root}` },
+      args: ["--profile", "workspace-full"],
+    });
     const ok = await callTool(fromEnv, "vm_run", { command: "true", allow_host_compat: true });
     expect(ok.isError).toBeFalsy();
     const seeded = await callTool(fromEnv, "workspace_create", {

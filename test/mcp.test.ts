@@ -17,21 +17,24 @@ afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
 });
 
-async function stdioClient(): Promise<Client> {
+/** A server with every operation (workspace-full), or the given profile's tools. */
+async function stdioClient(profile = "workspace-full"): Promise<Client> {
   // Seeds and exports live under the test's temp dir, so that is the server's root.
-  const { client } = await connectStdio(state.stateDir(), { args: ["--allow-path", state.base()] });
+  const { client } = await connectStdio(state.stateDir(), {
+    args: ["--allow-path", state.base(), ...(profile === "" ? [] : ["--profile", profile])],
+  });
   clients.push(client);
   return client;
 }
 
 describe("pyro mcp serve (stdio)", () => {
-  it("lists every catalogue operation as a tool with input and output schemas", async () => {
+  it("lists every catalogue operation as a tool with input and output schemas (workspace-full)", async () => {
     const client = await stdioClient();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(38);
+    expect(tools).toHaveLength(39);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -297,7 +300,9 @@ describe("pyro mcp serve (stdio)", () => {
 
 describe("pyro mcp serve --http", () => {
   it("serves the same tools over Streamable HTTP on loopback", async () => {
-    const { client, server, url } = await connectHttp(state.stateDir());
+    const { client, server, url } = await connectHttp(state.stateDir(), {
+      args: ["--profile", "workspace-full"],
+    });
     try {
       expect(url.hostname).toBe("127.0.0.1");
       const { tools } = await client.listTools();

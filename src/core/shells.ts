@@ -18,6 +18,8 @@ import type { ManagerContext } from "./context.js";
 import { checkCommand, checkIntRange } from "../shared/limits.js";
 import { loadLiveVm } from "./vms.js";
 import { requireStarted } from "./workspace-ops.js";
+import { plainText } from "../shared/plain-text.js";
+import { readOptions, readUntilIdle } from "./shell-idle.js";
 
 const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
 const MAX_DIMENSION = 1000;
@@ -39,6 +41,10 @@ export interface ReadShellInput {
   max_chars?: number;
   /** At the end of the output, wait up to this long for more (or the shell's exit). */
   wait_seconds?: number;
+  /** Return the output as plain text (src/shared/plain-text.ts); cursors stay raw offsets. */
+  plain?: boolean;
+  /** Keep reading until no output came for this long (see src/core/shell-idle.ts). */
+  wait_for_idle_ms?: number;
 }
 
 export interface ResizeShellInput {
@@ -109,8 +115,14 @@ export async function readShell(
   input: ReadShellInput = {},
 ) {
   const body = readBody(shellId, input);
+  const options = readOptions(input);
   const record = await requireStarted(context, workspaceId, "shell_read");
-  return shellCall(context, record, "shell.read", body);
+  const read = (request: typeof body) => shellCall(context, record, "shell.read", request);
+  const result =
+    options.idleMs === undefined
+      ? await read(body)
+      : await readUntilIdle(read, body, options.idleMs);
+  return options.plain ? { ...result, output: plainText(result.output) } : result;
 }
 
 function readBody(shellId: string, input: ReadShellInput) {
