@@ -183,6 +183,7 @@ describe("pyro mcp serve (stdio)", () => {
     const shell_id = (await ok("shell_open", { workspace_id })).shell_id;
     await ok("shell_write", { workspace_id, shell_id, input: "echo hi" });
     await ok("shell_read", { workspace_id, shell_id });
+    await ok("shell_read", { workspace_id, shell_id, plain: true, wait_for_idle_ms: 50 });
     await ok("shell_resize", { workspace_id, shell_id, cols: 100, rows: 40 });
     await ok("shell_signal", { workspace_id, shell_id, signal: "INT" });
     await ok("shell_close", { workspace_id, shell_id });
@@ -197,6 +198,7 @@ describe("pyro mcp serve (stdio)", () => {
     await ok("service_status", service);
     await ok("service_logs", service);
     await ok("service_stop", service);
+    await ok("workspace_summary", { workspace_id });
     await ok("workspace_reset", { workspace_id });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());

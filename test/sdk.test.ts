@@ -46,6 +46,7 @@ describe("the SDK", () => {
         "deleteSnapshot",
         "resetWorkspace",
         "deleteWorkspace",
+        "summarizeWorkspace",
         "openShell",
         "readShell",
         "writeShell",

@@ -70,6 +70,7 @@ import {
   type ReadCommandInput,
 } from "./command-ops.js";
 import { execWorkspace, type CommandCallOptions, type ExecWorkspaceInput } from "./commands.js";
+import { summarizeWorkspace } from "./summary.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
@@ -403,5 +404,11 @@ export class Manager {
   /** service_count / running_service_count for workspace status (from the agent when it runs). */
   protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
     return serviceCounts(this.context, record);
+  }
+
+  /** workspace_summary: a bounded review since the last reset (src/core/summary.ts). */
+  async summarizeWorkspace(workspaceId: string) {
+    await this.collectFinished(await refreshWorkspace(this.context, workspaceId).catch(() => null));
+    return summarizeWorkspace(this.context, workspaceId);
   }
 }

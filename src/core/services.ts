@@ -32,6 +32,7 @@ import {
   checkTimeout,
 } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
+import { recordEvent } from "./workspace-events.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
 const SERVICE_DEFAULTS = {
@@ -102,7 +103,9 @@ export async function startService(
     );
   }
   const service = await agentCall(context, record, "service.start", env ? { ...body, env } : body);
-  return servicePayload(record, await saveMirror(context, record, service));
+  const payload = servicePayload(record, await saveMirror(context, record, service));
+  await recordEvent(context.layout, record.workspace_id, "service_start", `${name}: ${command}`);
+  return payload;
 }
 
 export async function listServices(context: ManagerContext, workspaceId: string) {
@@ -173,7 +176,9 @@ export async function stopService(
   const service = await agentCall(context, record, "service.stop", {
     service_name: name,
   });
-  return servicePayload(record, await saveMirror(context, record, service));
+  const payload = servicePayload(record, await saveMirror(context, record, service));
+  await recordEvent(context.layout, record.workspace_id, "service_stop", name);
+  return payload;
 }
 
 /**

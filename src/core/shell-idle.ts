@@ -18,7 +18,7 @@ const MAX_IDLE_MS = 10_000;
  * bound): output that never pauses (a `top`, a `yes`) still returns, well inside a client's
  * common 60 s request timeout.
  */
-export const IDLE_READ_CAP_SECONDS = 10;
+const IDLE_READ_CAP_SECONDS = 10;
 
 export function readOptions(input: { plain?: boolean; wait_for_idle_ms?: number }): {
   plain: boolean;
