@@ -5,6 +5,7 @@ import { registerDoctorCommand } from "./doctor.js";
 import { registerEnvCommands } from "./env.js";
 import { registerHostCommands } from "./host.js";
 import { registerMcpCommands } from "./mcp.js";
+import { registerPrepareCommand } from "./prepare.js";
 import { registerRunCommand } from "./run.js";
 import { registerWorkspaceCommands } from "./workspace.js";
 
@@ -24,4 +25,5 @@ export const commandGroups: ReadonlyArray<{
   { names: ["doctor"], register: registerDoctorCommand },
   { names: ["call", "ops"], register: registerCatalogueCommands },
   { names: ["host"], register: registerHostCommands },
+  { names: ["prepare"], register: registerPrepareCommand },
 ];
