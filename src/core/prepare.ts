@@ -65,7 +65,7 @@ function recordPath(context: ManagerContext, environment: string): string {
 }
 
 /** Does the backend that will run `environment` boot a guest image? */
-async function imageBackend(context: ManagerContext, environment: EnvironmentName) {
+async function imageBackend(context: ManagerContext) {
   const selection = context.backends.selection;
   if (selection === "host") return { needsImage: false, backend: "host" };
   if (selection !== "auto") return { needsImage: true, backend: selection };
@@ -97,7 +97,7 @@ export async function prepareEnvironment(
     return value;
   };
 
-  const { needsImage } = await imageBackend(context, environment);
+  const { needsImage } = await imageBackend(context);
   let pulled: PullResult["action"] | null = null;
   if (needsImage) {
     const result = await step(
@@ -187,7 +187,7 @@ async function readRecord(context: ManagerContext, environment: string) {
 /** warm, cold or stale, with the reason (see the module comment). */
 export async function environmentReadiness(context: ManagerContext, rawEnvironment: string) {
   const environment = checkEnvironment(rawEnvironment) as EnvironmentName;
-  const { needsImage, backend } = await imageBackend(context, environment);
+  const { needsImage, backend } = await imageBackend(context);
   const check = needsImage
     ? await context.backends.environments.check(environment, { full: false })
     : null;
