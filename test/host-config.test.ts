@@ -63,6 +63,18 @@ describe("pyro host print-config", () => {
       ].join("\n"),
     );
 
+    const json = JSON.parse(pyro(["print-config", "codex", "--json"]).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(json).toMatchObject({
+      client: "codex",
+      name: "pyro",
+      command: process.execPath,
+      config: codex.stdout,
+      default_config_path: path.join(state.base(), "home", ".codex", "config.toml"),
+    });
+
     const opencode = pyro(["print-config", "opencode"]);
     expect(JSON.parse(opencode.stdout)).toEqual({
       $schema: "https://opencode.ai/config.json",

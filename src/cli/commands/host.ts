@@ -24,17 +24,30 @@ export function registerHostCommands(program: Command): void {
     .argument("<client>", "claude-code, codex, cursor or opencode")
     .option("--name <name>", "server name in the client's configuration (default pyro)")
     .option("--profile <profile>", "MCP tool profile to serve (default workspace-core)");
+  addJsonOption(print);
   withExample(print, "pyro host print-config codex >> ~/.codex/config.toml");
-  print.action(async (client: string, options: HostOptions) => {
+  print.action(async (client: string, options: HostOptions & JsonOption) => {
     try {
       const config = await import("../../core/host-config.js");
       const checked = config.checkClient(client, config.PRINT_CLIENTS);
       const launch = await launchFor(options);
-      process.stdout.write(config.renderConfig(checked, launch));
-      for (const note of config.clientNotes(checked, launch))
-        process.stderr.write(`pyro: ${note}\n`);
+      const text = config.renderConfig(checked, launch);
+      const notes = config.clientNotes(checked, launch);
+      if (options.json) {
+        const summary = {
+          client: checked,
+          ...launch,
+          default_config_path: config.defaultConfigPath(checked),
+          config: text,
+          notes,
+        };
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(text);
+      for (const note of notes) process.stderr.write(`pyro: ${note}\n`);
     } catch (error) {
-      printError(error, false);
+      printError(error, options.json === true);
       process.exitCode = EXIT_ERROR;
     }
   });
