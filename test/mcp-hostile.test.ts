@@ -16,6 +16,7 @@ import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { createServer } from "../src/mcp/embed.js";
+import { profileTools } from "../src/mcp/profiles.js";
 import { HOST_PATH_FIELDS } from "../src/mcp/roots.js";
 import { operations } from "../src/operations/index.js";
 import { Pyro } from "../src/sdk/pyro.js";
@@ -217,7 +218,8 @@ describe("pyro mcp serve --http", () => {
 
     const client = await httpClient(first.url, first.token);
     cleanups.push(() => client.close());
-    expect((await client.listTools()).tools).toHaveLength(operations.length);
+    // The default profile, workspace-core.
+    expect((await client.listTools()).tools).toHaveLength(profileTools("workspace-core").length);
     expect(await stopHttp(first.server)).toBe(0);
 
     // A restart keeps the token; a token file others can read is replaced.
