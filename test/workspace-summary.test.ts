@@ -217,3 +217,16 @@ describe("workspace_diff's text", () => {
     expect(fs.existsSync(state.stateDir())).toBe(true);
   });
 });
+
+describe("service_logs' text", () => {
+  it("says when it shows only the tail, and how to get more", () => {
+    const render = requireOperation("service_logs").render;
+    const text = render({ stdout: "line 3\n", stderr: "", truncated: true, tail_lines: 1 });
+    expect(text).toBe(
+      "line 3\n(older output not shown: last 1 lines; pass all: true or a larger tail_lines for more)",
+    );
+    expect(render({ stdout: "all\n", stderr: "", truncated: false, tail_lines: 200 })).toBe(
+      "all\n",
+    );
+  });
+});
