@@ -102,8 +102,18 @@ describe("shell_read plain and wait_for_idle_ms", () => {
     expect(batch.next_cursor).toBe(batch.buffer_end);
     // It returned once the output went quiet (idle 1.5 s), not at the 10 s bound.
     expect(elapsed).toBeLessThan(8000);
-    // Nothing more: the next read starts where this one ended.
+    // Nothing more: the next read starts where this one ended, and a batch of nothing
+    // returns after one idle window (no second wait).
     expect((await manager.readShell(id, shellId, { cursor: batch.next_cursor })).output).toBe("");
+    const quiet = await manager.readShell(id, shellId, {
+      cursor: batch.next_cursor,
+      wait_for_idle_ms: 200,
+    });
+    expect([quiet.output, quiet.cursor, quiet.next_cursor]).toEqual([
+      "",
+      batch.next_cursor,
+      batch.next_cursor,
+    ]);
   });
 
   it("stops at wait_seconds when the output never goes idle", async () => {

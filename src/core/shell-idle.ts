@@ -74,7 +74,9 @@ export async function readUntilIdle<Result extends ReadResult>(
   });
   let result = start;
   let output = result.output;
+  // Nothing came within the first wait: that is already idle (or the bound).
   while (
+    output.length > 0 &&
     result.state === "running" &&
     !result.truncated &&
     output.length < first.max_chars &&
