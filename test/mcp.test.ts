@@ -17,21 +17,24 @@ afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
 });
 
-async function stdioClient(): Promise<Client> {
+/** A server with every operation (workspace-full), or the given profile's tools. */
+async function stdioClient(profile = "workspace-full"): Promise<Client> {
   // Seeds and exports live under the test's temp dir, so that is the server's root.
-  const { client } = await connectStdio(state.stateDir(), { args: ["--allow-path", state.base()] });
+  const { client } = await connectStdio(state.stateDir(), {
+    args: ["--allow-path", state.base(), ...(profile === "" ? [] : ["--profile", profile])],
+  });
   clients.push(client);
   return client;
 }
 
 describe("pyro mcp serve (stdio)", () => {
-  it("lists every catalogue operation as a tool with input and output schemas", async () => {
+  it("lists every catalogue operation as a tool with input and output schemas (workspace-full)", async () => {
     const client = await stdioClient();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(38);
+    expect(tools).toHaveLength(39);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -180,6 +183,7 @@ describe("pyro mcp serve (stdio)", () => {
     const shell_id = (await ok("shell_open", { workspace_id })).shell_id;
     await ok("shell_write", { workspace_id, shell_id, input: "echo hi" });
     await ok("shell_read", { workspace_id, shell_id });
+    await ok("shell_read", { workspace_id, shell_id, plain: true, wait_for_idle_ms: 50 });
     await ok("shell_resize", { workspace_id, shell_id, cols: 100, rows: 40 });
     await ok("shell_signal", { workspace_id, shell_id, signal: "INT" });
     await ok("shell_close", { workspace_id, shell_id });
@@ -194,6 +198,7 @@ describe("pyro mcp serve (stdio)", () => {
     await ok("service_status", service);
     await ok("service_logs", service);
     await ok("service_stop", service);
+    await ok("workspace_summary", { workspace_id });
     await ok("workspace_reset", { workspace_id });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());
@@ -297,7 +302,9 @@ describe("pyro mcp serve (stdio)", () => {
 
 describe("pyro mcp serve --http", () => {
   it("serves the same tools over Streamable HTTP on loopback", async () => {
-    const { client, server, url } = await connectHttp(state.stateDir());
+    const { client, server, url } = await connectHttp(state.stateDir(), {
+      args: ["--profile", "workspace-full"],
+    });
     try {
       expect(url.hostname).toBe("127.0.0.1");
       const { tools } = await client.listTools();

@@ -443,7 +443,9 @@ describe("secrets over MCP and the CLI", () => {
     fs.writeFileSync(inside, TOKEN);
     const pyro = new Pyro({ backend: "host", baseDir: state.stateDir() });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await createServer(pyro, { allowedPaths: [root] }).connect(serverSide);
+    await createServer(pyro, { allowedPaths: [root], profile: "workspace-full" }).connect(
+      serverSide,
+    );
     const mcp = new Client({ name: "secrets-test", version: "0.0.0" });
     await mcp.connect(clientSide);
     try {

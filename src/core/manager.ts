@@ -70,6 +70,8 @@ import {
   type ReadCommandInput,
 } from "./command-ops.js";
 import { execWorkspace, type CommandCallOptions, type ExecWorkspaceInput } from "./commands.js";
+import { summarizeWorkspace } from "./summary.js";
+import type { PrepareOptions } from "./prepare.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
@@ -403,5 +405,23 @@ export class Manager {
   /** service_count / running_service_count for workspace status (from the agent when it runs). */
   protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
     return serviceCounts(this.context, record);
+  }
+
+  /** workspace_summary: a bounded review since the last reset (src/core/summary.ts). */
+  async summarizeWorkspace(workspaceId: string) {
+    await this.collectFinished(await refreshWorkspace(this.context, workspaceId).catch(() => null));
+    return summarizeWorkspace(this.context, workspaceId);
+  }
+
+  /** `pyro prepare`: pull, then prove create/exec/reset/delete with timings (src/core/prepare.ts). */
+  async prepareEnvironment(environment: string, options: PrepareOptions = {}) {
+    const { prepareEnvironment } = await import("./prepare.js");
+    return prepareEnvironment(this, environment, options);
+  }
+
+  /** `pyro doctor --environment`: warm, cold or stale, and why. */
+  async environmentReadiness(environment: string) {
+    const { environmentReadiness } = await import("./prepare.js");
+    return environmentReadiness(this.context, environment);
   }
 }

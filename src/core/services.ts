@@ -33,6 +33,7 @@ import {
 } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
 import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
+import { recordEvent } from "./workspace-events.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
 const SERVICE_DEFAULTS = {
@@ -112,7 +113,17 @@ export async function startService(
       "service.start",
       env ? { ...body, env } : body,
     );
-    return servicePayload(record, await saveMirror(context, record, service));
+    const payload = servicePayload(record, await saveMirror(context, record, service));
+    // The journal is on disk: a secret typed into the command line stays out of it too.
+    const redactor = await redactorFor(context, record.workspace_id);
+    const detail = `${name}: ${command}`;
+    await recordEvent(
+      context.layout,
+      record.workspace_id,
+      "service_start",
+      redactor ? redactor.redact(detail) : detail,
+    );
+    return payload;
   });
 }
 
@@ -196,7 +207,9 @@ export async function stopService(
   const service = await agentCall(context, record, "service.stop", {
     service_name: name,
   });
-  return servicePayload(record, await saveMirror(context, record, service));
+  const payload = servicePayload(record, await saveMirror(context, record, service));
+  await recordEvent(context.layout, record.workspace_id, "service_stop", name);
+  return payload;
 }
 
 /**

@@ -21,6 +21,8 @@ import { lookBehindStart, redactPage } from "./redacted-reads.js";
 import type { Redactor } from "../shared/redact.js";
 import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import { requireStarted } from "./workspace-ops.js";
+import { plainText } from "../shared/plain-text.js";
+import { readOptions, readUntilIdle } from "./shell-idle.js";
 
 const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
 const MAX_DIMENSION = 1000;
@@ -44,6 +46,10 @@ export interface ReadShellInput {
   max_chars?: number;
   /** At the end of the output, wait up to this long for more (or the shell's exit). */
   wait_seconds?: number;
+  /** Return the output as plain text (src/shared/plain-text.ts); cursors stay raw offsets. */
+  plain?: boolean;
+  /** Keep reading until no output came for this long (see src/core/shell-idle.ts). */
+  wait_for_idle_ms?: number;
 }
 
 export interface ResizeShellInput {
@@ -130,11 +136,21 @@ export async function readShell(
   input: ReadShellInput = {},
 ) {
   const body = readBody(shellId, input);
+  const options = readOptions(input);
   return redactingErrors(context, workspaceId, async () => {
     const record = await requireStarted(context, workspaceId, "shell_read");
-    const page = await shellCall(context, record, "shell.read", body);
     const redactor = await redactorFor(context, record.workspace_id);
-    return redactor ? redactShellRead(context, record, redactor, body, page) : page;
+    // Each page is redacted before idle batching and plain rendering see it, so a value split
+    // across the pages of one batched read is still recognised (redacted-reads.ts).
+    const read = async (request: typeof body) => {
+      const page = await shellCall(context, record, "shell.read", request);
+      return redactor ? redactShellRead(context, record, redactor, request, page) : page;
+    };
+    const result =
+      options.idleMs === undefined
+        ? await read(body)
+        : await readUntilIdle(read, body, options.idleMs);
+    return options.plain ? { ...result, output: plainText(result.output) } : result;
   });
 }
 

@@ -13,6 +13,7 @@ import { checkHostPath } from "../shared/limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
+import { recordEvent } from "./workspace-events.js";
 
 /**
  * Loads a workspace and reconciles it with reality: an expired workspace is deleted and
@@ -174,6 +175,12 @@ export async function pushWorkspaceSync(
   const written = await uploadSource(context, record, source, destination, staging, {
     fresh: false,
   });
+  await recordEvent(
+    context.layout,
+    record.workspace_id,
+    "sync_push",
+    `${written.entry_count} entries from ${source.sourcePath} to ${destination}`,
+  );
   return {
     workspace_id: record.workspace_id,
     workspace_sync: {
@@ -227,6 +234,12 @@ export async function exportWorkspace(
       outputPath,
       artifactType: exported.artifact_type,
     });
+    await recordEvent(
+      context.layout,
+      record.workspace_id,
+      "export",
+      `${guestPath} to ${extracted.output_path}`,
+    );
     return {
       workspace_id: record.workspace_id,
       workspace_path: guestPath,

@@ -94,6 +94,9 @@ export const serviceOperations = [
       [
         result.stdout && withNewline(result.stdout),
         result.stderr && `[stderr]\n${withNewline(result.stderr)}`,
+        // A model reading only the text must know it sees the tail, and how to see more.
+        result.truncated &&
+          `(older output not shown: last ${result.tail_lines ?? "kept"} lines; pass all: true or a larger tail_lines for more)`,
       ]
         .filter(Boolean)
         .join("") || "no output yet",

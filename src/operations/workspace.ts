@@ -9,12 +9,24 @@ import {
   snapshotInfo,
   workspaceResult,
 } from "./results.js";
+import { renderSummary, workspaceSummary } from "./summary.js";
 import { vmCreateInput } from "./vm.js";
 
 const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
 /** A file's mode as git writes it (`100755`), when its permission bits changed. */
 const gitFileMode = z.string().nullable();
 const artifactType = z.enum(["file", "directory", "symlink"]);
+
+/** Most characters of a patch in workspace_diff's text rendering (the result has all of it). */
+const RENDERED_PATCH_CHARS = 16 * 1024;
+
+function boundedPatch(patch: string): string {
+  if (patch.length <= RENDERED_PATCH_CHARS) return patch.replace(/\n$/, "");
+  // Cut at a line end, so no line is shown half.
+  const end = patch.lastIndexOf("\n", RENDERED_PATCH_CHARS);
+  const shown = patch.slice(0, end > 0 ? end : RENDERED_PATCH_CHARS);
+  return `${shown}\n[patch cut at ${shown.length} of ${patch.length} characters: the full patch is the result's patch field (--json), or per file in entries[].text_patch]`;
+}
 
 export const workspaceOperations = [
   defineOperation({
@@ -224,6 +236,8 @@ export const workspaceOperations = [
       lines.push(
         `${result.summary.total} changed: ${added} added, ${modified} modified, ${deleted} deleted, ${type_changed} type changed, ${mode_changed} mode changed`,
       );
+      // The patch itself, so a model reading only the text sees the change, bounded.
+      if (result.patch !== "") lines.push("", boundedPatch(result.patch));
       return lines.join("\n");
     },
   }),
@@ -320,5 +334,15 @@ export const workspaceOperations = [
     output: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
     handler: (manager, input) => manager.deleteWorkspace(input.workspace_id),
     render: (result) => `deleted workspace ${result.workspace_id}`,
+  }),
+  defineOperation({
+    name: "workspace_summary",
+    method: "summarizeWorkspace",
+    description:
+      "Review a workspace since its creation or last reset, in one bounded result: the newest 20 commands with exit codes (and how many more), commands still running, what changed under /workspace (diff counts and up to 50 paths; needs a started workspace), named snapshots, services, and the journal of syncs, exports, snapshot and service changes. For a model or a person coming back to a workspace.",
+    input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: workspaceSummary,
+    handler: (manager, input) => manager.summarizeWorkspace(input.workspace_id),
+    render: renderSummary,
   }),
 ];

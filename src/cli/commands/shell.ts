@@ -6,6 +6,7 @@ import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
 
 import {
   addJsonOption,
+  flag,
   numberFlag,
   runOperation,
   withExample,
@@ -67,18 +68,34 @@ export function registerShellCommands(workspace: Command): void {
       "--wait-seconds <n>",
       "with no new output yet, wait up to this long (0-30) for some or for the shell to exit",
       numberFlag,
+    )
+    .option(
+      "--plain",
+      "plain text: strip escape/control sequences, apply carriage returns and backspaces",
+    )
+    .option(
+      "--wait-for-idle-ms <n>",
+      "keep reading until the output was idle this long (1-10000 ms; bounded by --wait-seconds, else 10 s)",
+      numberFlag,
     );
   addJsonOption(read);
   withExample(
     read,
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024",
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024 --wait-seconds 10",
+    "pyro workspace shell read WORKSPACE_ID SHELL_ID --plain --wait-for-idle-ms 300",
   );
   read.action(
     (
       id: string,
       shellId: string,
-      options: JsonOption & { cursor?: number; maxChars?: number; waitSeconds?: number },
+      options: JsonOption & {
+        cursor?: number;
+        maxChars?: number;
+        waitSeconds?: number;
+        plain?: boolean;
+        waitForIdleMs?: number;
+      },
     ) =>
       runOperation<{ output: string; next_cursor: number }>(
         "shell_read",
@@ -88,6 +105,8 @@ export function registerShellCommands(workspace: Command): void {
           cursor: options.cursor,
           max_chars: options.maxChars,
           wait_seconds: options.waitSeconds,
+          plain: flag(options.plain),
+          wait_for_idle_ms: options.waitForIdleMs,
         },
         options,
         (result) => {

@@ -169,6 +169,12 @@ export function registerWorkspaceCommands(program: Command): void {
     description: "Stop the sandbox and delete the workspace with all its snapshots.",
     example: "pyro workspace delete WORKSPACE_ID",
   });
+  idCommand(workspace, "summary", {
+    operation: "workspace_summary",
+    description:
+      "Review the workspace since its creation or last reset: commands with exit codes, changed files, snapshots, services, syncs and exports (bounded).",
+    example: "pyro workspace summary WORKSPACE_ID",
+  });
 
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
