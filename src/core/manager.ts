@@ -404,4 +404,31 @@ export class Manager {
   protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
     return serviceCounts(this.context, record);
   }
+
+  // ---- files, patches and the stopped disk ------------------------------------------
+  // Single files through the agent (src/core/file-ops.ts); a stopped guest's disk read
+  // without booting it (src/core/disk-ops.ts).
+
+  async listWorkspaceFiles(workspaceId: string, input: { path?: string; recursive?: boolean }) {
+    const { listWorkspaceFiles } = await import("./file-ops.js");
+    return listWorkspaceFiles(this.context, workspaceId, input);
+  }
+
+  async readWorkspaceFile(workspaceId: string, input: { path: string; max_bytes?: number }) {
+    const { readWorkspaceFile } = await import("./file-ops.js");
+    return readWorkspaceFile(this.context, workspaceId, input);
+  }
+
+  async writeWorkspaceFile(
+    workspaceId: string,
+    input: { path: string; text: string; encoding?: "utf8" | "base64"; mode?: string },
+  ) {
+    const { writeWorkspaceFile } = await import("./file-ops.js");
+    return writeWorkspaceFile(this.context, workspaceId, input);
+  }
+
+  async applyWorkspacePatch(workspaceId: string, input: { patch: string }) {
+    const { applyWorkspacePatch } = await import("./file-ops.js");
+    return applyWorkspacePatch(this.context, workspaceId, input);
+  }
 }

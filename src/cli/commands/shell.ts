@@ -4,6 +4,7 @@ import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
 
 import {
   addJsonOption,
+  idOnlyPrinter,
   numberFlag,
   runOperation,
   withExample,
@@ -28,15 +29,25 @@ export function registerShellCommands(workspace: Command): void {
     .argument("<workspace_id>", "workspace id")
     .option("--cwd <path>", "directory under /workspace (default /workspace)")
     .option("--cols <n>", "terminal columns (default 120)", numberFlag)
-    .option("--rows <n>", "terminal rows (default 30)", numberFlag);
+    .option("--rows <n>", "terminal rows (default 30)", numberFlag)
+    .option("--id-only", "print only the shell id (for scripts)");
   addJsonOption(open);
-  withExample(open, "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src");
-  open.action((id: string, options: JsonOption & { cwd?: string; cols?: number; rows?: number }) =>
-    runOperation(
-      "shell_open",
-      { workspace_id: id, cwd: options.cwd, cols: options.cols, rows: options.rows },
-      options,
-    ),
+  withExample(
+    open,
+    "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src",
+    "SHELL=$(pyro workspace shell open WORKSPACE_ID --id-only)",
+  );
+  open.action(
+    (
+      id: string,
+      options: JsonOption & { cwd?: string; cols?: number; rows?: number; idOnly?: boolean },
+    ) =>
+      runOperation(
+        "shell_open",
+        { workspace_id: id, cwd: options.cwd, cols: options.cols, rows: options.rows },
+        options,
+        idOnlyPrinter(options, "shell_id"),
+      ),
   );
 
   const read = shell

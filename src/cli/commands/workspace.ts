@@ -2,6 +2,7 @@ import type { Command } from "commander";
 
 import {
   addJsonOption,
+  idOnlyPrinter,
   numberFlag,
   runOperation,
   withExample,
@@ -9,6 +10,7 @@ import {
 } from "../output.js";
 import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
 import { registerCommandCommands, registerExecCommand } from "./command.js";
+import { registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
 
@@ -31,15 +33,25 @@ export function registerWorkspaceCommands(program: Command): void {
       "Boot a sandbox, seed /workspace from --seed-path (directory or .tar/.tar.gz/.tgz) and store it as the baseline. Prints the workspace id.",
     )
     .argument("<environment>", "environment, e.g. debian:12")
-    .option("--seed-path <path>", "host directory or archive to seed /workspace from");
+    .option("--seed-path <path>", "host directory or archive to seed /workspace from")
+    .option(
+      "--id-only",
+      "print only the workspace id (for scripts: ID=$(pyro workspace create …))",
+    );
   addJsonOption(addSandboxOptions(create, { timeout: false }));
-  withExample(create, "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat");
-  create.action((environment: string, options: SandboxFlags & { seedPath?: string }) =>
-    runOperation(
-      "workspace_create",
-      { environment, seed_path: options.seedPath, ...sandboxInput(options) },
-      options,
-    ),
+  withExample(
+    create,
+    "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
+    "ID=$(pyro workspace create debian:12 --allow-host-compat --id-only)",
+  );
+  create.action(
+    (environment: string, options: SandboxFlags & { seedPath?: string; idOnly?: boolean }) =>
+      runOperation(
+        "workspace_create",
+        { environment, seed_path: options.seedPath, ...sandboxInput(options) },
+        options,
+        idOnlyPrinter(options, "workspace_id"),
+      ),
   );
 
   registerExecCommand(workspace);
@@ -154,6 +166,7 @@ export function registerWorkspaceCommands(program: Command): void {
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
   registerCommandCommands(workspace);
+  registerFileCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
