@@ -431,4 +431,19 @@ export class Manager {
     const { applyWorkspacePatch } = await import("./file-ops.js");
     return applyWorkspacePatch(this.context, workspaceId, input);
   }
+
+  async exportWorkspaceDisk(workspaceId: string, input: { output_path: string }) {
+    const { exportWorkspaceDisk } = await import("./disk-ops.js");
+    return exportWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  async listWorkspaceDisk(workspaceId: string, input: { path?: string; recursive?: boolean }) {
+    const { listWorkspaceDisk } = await import("./disk-ops.js");
+    return listWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  async readWorkspaceDisk(workspaceId: string, input: { path: string; max_bytes?: number }) {
+    const { readWorkspaceDisk } = await import("./disk-ops.js");
+    return readWorkspaceDisk(this.context, workspaceId, input);
+  }
 }

@@ -166,4 +166,59 @@ export const fileOperations = [
       return lines.join("\n");
     },
   }),
+  defineOperation({
+    name: "workspace_disk_export",
+    method: "exportWorkspaceDisk",
+    description:
+      "Copy a stopped guest-backed workspace's whole disk (its root filesystem with /workspace) to a host output_path that must not exist yet, as a raw ext4 image, without booting it. Runtime-only guest paths (/run/pyro-secrets, /run/pyro-shells, /run/pyro-services) are scrubbed from the copy first; the workspace's own disk is never changed. Refused for a running or host-backend workspace.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      output_path: z.string().describe("Exact host path of the raw image to create."),
+    }),
+    output: z.object({
+      workspace_id: z.string(),
+      output_path: z.string(),
+      format: z.literal("raw"),
+      size_bytes: z.number().int().describe("The image's size (a sparse file: less on disk)."),
+      scrubbed_paths: z
+        .array(z.string())
+        .describe("Runtime-only paths that were on the disk and were removed from the copy."),
+    }),
+    handler: (manager, { workspace_id, ...input }) =>
+      manager.exportWorkspaceDisk(workspace_id, input),
+    render: (result) =>
+      `exported the disk (raw ext4, ${result.size_bytes} bytes) to ${result.output_path}` +
+      (result.scrubbed_paths.length > 0 ? `; scrubbed ${result.scrubbed_paths.join(", ")}` : ""),
+  }),
+  defineOperation({
+    name: "workspace_disk_list",
+    method: "listWorkspaceDisk",
+    description: `List a directory under /workspace on a stopped guest-backed workspace's disk, without booting it: entries as workspace_file_list gives them (symlinks never followed; at most ${FILE_LIMITS.listEntries}, truncated says more). Refused for a running or host-backend workspace.`,
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      path: z
+        .string()
+        .describe("Directory or file under /workspace (default /workspace).")
+        .optional(),
+      recursive: z.boolean().describe("Also list subdirectories.").optional(),
+    }),
+    output: fileListOutput,
+    handler: (manager, { workspace_id, ...input }) =>
+      manager.listWorkspaceDisk(workspace_id, input),
+    render: renderList,
+  }),
+  defineOperation({
+    name: "workspace_disk_read",
+    method: "readWorkspaceDisk",
+    description: `Read a regular file under /workspace on a stopped guest-backed workspace's disk, without booting it, up to max_bytes (default ${FILE_LIMITS.readDefaultBytes}, at most ${FILE_LIMITS.readMaxBytes}); content and encoding as workspace_file_read gives them. Refused for a running or host-backend workspace.`,
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      path: z.string().describe("File under /workspace."),
+      max_bytes: maxBytes,
+    }),
+    output: fileReadOutput,
+    handler: (manager, { workspace_id, ...input }) =>
+      manager.readWorkspaceDisk(workspace_id, input),
+    render: renderRead,
+  }),
 ];

@@ -135,6 +135,72 @@ export function registerFileCommands(workspace: Command): void {
   });
 }
 
+/** `pyro workspace disk …`: a stopped guest-backed workspace's disk, without booting it. */
+export function registerDiskCommands(workspace: Command): void {
+  const disk = workspace
+    .command("disk")
+    .description(
+      "Export, list and read a stopped guest-backed workspace's disk without booting it.",
+    );
+  withExample(
+    disk,
+    "pyro workspace disk list WORKSPACE_ID src --recursive",
+    "pyro workspace disk export WORKSPACE_ID --output ./workspace.ext4",
+  );
+
+  const exportDisk = disk
+    .command("export")
+    .description(
+      "Write the disk as a raw ext4 image to a host path that must not exist (runtime-only paths scrubbed).",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .requiredOption("--output <host_path>", "exact host path of the image to create");
+  addJsonOption(exportDisk);
+  withExample(exportDisk, "pyro workspace disk export WORKSPACE_ID --output ./workspace.ext4");
+  exportDisk.action((id: string, options: JsonOption & { output: string }) =>
+    runOperation(
+      "workspace_disk_export",
+      { workspace_id: id, output_path: options.output },
+      options,
+    ),
+  );
+
+  const list = disk
+    .command("list")
+    .description("List a directory under /workspace on the disk.")
+    .argument("<workspace_id>", "workspace id")
+    .argument("[path]", "directory or file under /workspace (default /workspace)")
+    .option("--recursive", "also list subdirectories");
+  addJsonOption(list);
+  withExample(list, "pyro workspace disk list WORKSPACE_ID src --recursive");
+  list.action(
+    (id: string, guestPath: string | undefined, options: JsonOption & { recursive?: boolean }) =>
+      runOperation(
+        "workspace_disk_list",
+        { workspace_id: id, path: guestPath, recursive: flag(options.recursive) },
+        options,
+      ),
+  );
+
+  const read = disk
+    .command("read")
+    .description("Print a file under /workspace from the disk (its bytes as they are).")
+    .argument("<workspace_id>", "workspace id")
+    .argument("<path>", "file under /workspace")
+    .option("--max-bytes <n>", "read at most N bytes (default 65536, at most 1048576)", numberFlag);
+  addJsonOption(read);
+  withExample(read, "pyro workspace disk read WORKSPACE_ID build.log --max-bytes 4096");
+  read.action(
+    (id: string, guestPath: string, options: JsonOption & { maxBytes?: number | string }) =>
+      runOperation(
+        "workspace_disk_read",
+        { workspace_id: id, path: guestPath, max_bytes: options.maxBytes },
+        options,
+        printFileContent,
+      ),
+  );
+}
+
 /** A host file's bytes (or stdin's for '-'), with an error naming the flag. */
 function readHostInput(hostPath: string, flagName: string): Buffer {
   try {

@@ -10,7 +10,7 @@ import {
 } from "../output.js";
 import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
 import { registerCommandCommands, registerExecCommand } from "./command.js";
-import { registerFileCommands } from "./files.js";
+import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
 
@@ -167,6 +167,7 @@ export function registerWorkspaceCommands(program: Command): void {
   registerServiceCommands(workspace);
   registerCommandCommands(workspace);
   registerFileCommands(workspace);
+  registerDiskCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
