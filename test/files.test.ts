@@ -609,6 +609,7 @@ describe("workspace file operations (MCP)", () => {
       output_path: "/tmp/pyro-not-a-root.img",
     });
     expect(outsideRoots.isError).toBe(true);
+    expect(textOf(outsideRoots)).toContain("is outside the allowed roots");
     expect(fs.readFileSync(path.join(hostDir(id), "a/b.txt"), "utf8")).toBe("two\n");
   });
 });

@@ -34,7 +34,7 @@ import {
 import { GUEST_WORKSPACE, type WorkspacePaths } from "../shared/guest-paths.js";
 
 /** A file's parent directory, opened, and its name in it. The caller closes `dirFd`. */
-export interface OpenedParent {
+interface OpenedParent {
   dirFd: number;
   name: string;
   /** The normalised guest path (`/workspace/...`). */

@@ -38,7 +38,7 @@ import {
 type StructuredPatch = ReturnType<typeof parsePatch>[number];
 type Status = "added" | "modified" | "deleted";
 
-export interface PatchFileReport {
+interface PatchFileReport {
   path: string;
   status: Status;
   hunks: number;

@@ -246,7 +246,7 @@ export async function convertToRaw(
 }
 
 /** Guest paths that only ever hold runtime state (secrets, shell and service state). */
-export const RUNTIME_ONLY_PATHS = ["/run/pyro-secrets", "/run/pyro-shells", "/run/pyro-services"];
+const RUNTIME_ONLY_PATHS = ["/run/pyro-secrets", "/run/pyro-shells", "/run/pyro-services"];
 
 /**
  * Removes `RUNTIME_ONLY_PATHS` from a raw image (a private copy: never the workspace's
