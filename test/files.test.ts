@@ -423,6 +423,15 @@ describe("workspace_patch_apply (SDK)", () => {
     expect((binary as Error).message).toContain("/workspace/bin: it is not a text file");
     expect((binary as Error).message).toContain("/workspace/a.txt: it already exists");
     expect((binary as Error).message).toContain("/workspace/gone: it does not exist");
+    const twice = await pyro
+      .applyWorkspacePatch({
+        workspace_id: id,
+        patch:
+          "--- /dev/null\n+++ b/n/x\n@@ -0,0 +1 @@\n+1\n--- /dev/null\n+++ b/n/x\n@@ -0,0 +1 @@\n+2\n",
+      })
+      .catch((caught: unknown) => caught as Error);
+    expect((twice as Error).message).toContain("/workspace/n/x: the patch changes this file twice");
+    expect(snapshotTree(hostDir(id))).toEqual({ ...before, bin: expect.any(String) });
     pyro.close();
   });
 

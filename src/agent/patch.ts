@@ -146,6 +146,8 @@ function preflight(
     // A new file's missing parent directories are made at commit.
     if (status === "added" && error instanceof PyroError && error.code === "not_found") {
       report.path = paths.resolve(raw, "path").guest;
+      if (seen.has(report.path)) return fail("the patch changes this file twice");
+      seen.add(report.path);
       return planAdded(report, entry, null);
     }
     return fail((error as Error).message);
