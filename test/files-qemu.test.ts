@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import { processIsAlive } from "../src/process/process-group.js";
 import type { Manager } from "../src/core/manager.js";
 import { findTool } from "../src/environments/host-tools.js";
+import { requireOperation } from "../src/operations/index.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
 import { useTempState } from "./helpers.js";
 import { cliPath, pyroEnv } from "./mcp-client.js";
@@ -59,6 +60,13 @@ function sparseFileIncludes(file: string, needle: string): boolean {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A result has exactly the keys of its operation's (closed) output schema, with their types. */
+function matchesOutputSchema(name: string, result: object): void {
+  const output = requireOperation(name).output;
+  expect(output.safeParse(result).success, name).toBe(true);
+  expect(Object.keys(result).sort(), name).toEqual(Object.keys(output.shape).sort());
 }
 
 async function stopGuest(pyro: Manager, id: string): Promise<void> {
@@ -156,7 +164,9 @@ describe("file operations and the stopped disk in a real guest", () => {
       expect(disk.entries[1]?.link_target).toBe("/etc");
       expect(disk.entries[5]).toMatchObject({ mode: "0755", size_bytes: 9 });
       expect(disk.entries[5]?.mtime).toBeGreaterThan(Date.now() / 1000 - 600);
+      matchesOutputSchema("workspace_disk_list", disk);
       const diskRead = await pyro.readWorkspaceDisk(id, { path: "src/app.sh" });
+      matchesOutputSchema("workspace_disk_read", diskRead);
       expect(diskRead).toMatchObject({ content: "echo two\n", encoding: "utf8", truncated: false });
       const diskBinary = await pyro.readWorkspaceDisk(id, { path: "/workspace/data.bin" });
       expect(diskBinary.encoding).toBe("base64");
@@ -178,6 +188,7 @@ describe("file operations and the stopped disk in a real guest", () => {
 
       const output = path.join(state.base(), "workspace.ext4");
       const exported = await pyro.exportWorkspaceDisk(id, { output_path: output });
+      matchesOutputSchema("workspace_disk_export", exported);
       expect(exported).toMatchObject({
         output_path: output,
         format: "raw",
