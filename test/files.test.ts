@@ -459,166 +459,178 @@ describe("workspace_patch_apply (SDK)", () => {
 });
 
 describe("workspace file operations (CLI)", () => {
-  it("--id-only, file write --text-file, file list, file read (bytes as they are), patch apply --patch-file", () => {
-    const create = cli(["workspace", "create", "debian:12", "--allow-host-compat", "--id-only"]);
-    expect(create.status, create.stderr).toBe(0);
-    expect(create.text).toMatch(/^[0-9a-f]{12}\n$/);
-    const id = create.text.trim();
-    const shell = cli(["workspace", "shell", "open", id, "--id-only"]);
-    expect(shell.status, shell.stderr).toBe(0);
-    expect(shell.text).toMatch(/^[A-Za-z0-9_-]+\n$/);
-    expect(shell.text.trim().split("\n")).toHaveLength(1);
+  it(
+    "--id-only, file write --text-file, file list, file read (bytes as they are), patch apply --patch-file",
+    { timeout: 120_000 },
+    () => {
+      const create = cli(["workspace", "create", "debian:12", "--allow-host-compat", "--id-only"]);
+      expect(create.status, create.stderr).toBe(0);
+      expect(create.text).toMatch(/^[0-9a-f]{12}\n$/);
+      const id = create.text.trim();
+      const shell = cli(["workspace", "shell", "open", id, "--id-only"]);
+      expect(shell.status, shell.stderr).toBe(0);
+      expect(shell.text).toMatch(/^[A-Za-z0-9_-]+\n$/);
+      expect(shell.text.trim().split("\n")).toHaveLength(1);
 
-    const hostFile = path.join(state.base(), "bin.dat");
-    const bytes = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0xff]);
-    fs.writeFileSync(hostFile, bytes);
-    const write = cli([
-      "workspace",
-      "file",
-      "write",
-      id,
-      "bin/tool",
-      "--text-file",
-      hostFile,
-      "--mode",
-      "0755",
-    ]);
-    expect(write.status, write.stderr).toBe(0);
-    expect(write.text).toBe("created /workspace/bin/tool (6 bytes, mode 0755)\n");
-    const read = cli(["workspace", "file", "read", id, "bin/tool"]);
-    expect(read.status, read.stderr).toBe(0);
-    expect(read.stdout).toEqual(bytes);
-    const text = cli(["workspace", "file", "write", id, "notes.txt", "--text", "one\ntwo\n"]);
-    expect(text.status, text.stderr).toBe(0);
-    const list = cli(["workspace", "file", "list", id, "--recursive"]);
-    expect(list.text).toContain("0755 file               6  /workspace/bin/tool");
-    expect(list.text).toContain("0644 file               8  /workspace/notes.txt");
+      const hostFile = path.join(state.base(), "bin.dat");
+      const bytes = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0xff]);
+      fs.writeFileSync(hostFile, bytes);
+      const write = cli([
+        "workspace",
+        "file",
+        "write",
+        id,
+        "bin/tool",
+        "--text-file",
+        hostFile,
+        "--mode",
+        "0755",
+      ]);
+      expect(write.status, write.stderr).toBe(0);
+      expect(write.text).toBe("created /workspace/bin/tool (6 bytes, mode 0755)\n");
+      const read = cli(["workspace", "file", "read", id, "bin/tool"]);
+      expect(read.status, read.stderr).toBe(0);
+      expect(read.stdout).toEqual(bytes);
+      const text = cli(["workspace", "file", "write", id, "notes.txt", "--text", "one\ntwo\n"]);
+      expect(text.status, text.stderr).toBe(0);
+      const list = cli(["workspace", "file", "list", id, "--recursive"]);
+      expect(list.text).toContain("0755 file               6  /workspace/bin/tool");
+      expect(list.text).toContain("0644 file               8  /workspace/notes.txt");
 
-    const patchFile = path.join(state.base(), "fix.patch");
-    fs.writeFileSync(
-      patchFile,
-      "--- a/notes.txt\n+++ b/notes.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n",
-    );
-    const apply = cli(["workspace", "patch", "apply", id, "--patch-file", patchFile]);
-    expect(apply.status, apply.stderr).toBe(0);
-    expect(apply.text).toContain("modified  /workspace/notes.txt (1 hunks)");
-    expect(cli(["workspace", "file", "read", id, "notes.txt"]).text).toBe("one\nTWO\n");
-    // The same patch again no longer applies: exit 1, the file named, nothing changed.
-    const again = cli([
-      "workspace",
-      "patch",
-      "apply",
-      id,
-      "--patch",
-      fs.readFileSync(patchFile, "utf8"),
-    ]);
-    expect(again.status).toBe(1);
-    expect(again.stderr).toContain(
-      "error [invalid_argument]: patch does not apply, nothing was changed",
-    );
-    expect(again.stderr).toContain("/workspace/notes.txt: hunk 1 of 1");
-    // From stdin.
-    const stdin = cli(
-      ["workspace", "patch", "apply", id, "--patch-file", "-", "--json"],
-      "--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-one\n+ONE\n",
-    );
-    expect(stdin.status, stdin.stderr).toBe(0);
-    expect(JSON.parse(stdin.text)).toMatchObject({ summary: { modified: 1 } });
+      const patchFile = path.join(state.base(), "fix.patch");
+      fs.writeFileSync(
+        patchFile,
+        "--- a/notes.txt\n+++ b/notes.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n",
+      );
+      const apply = cli(["workspace", "patch", "apply", id, "--patch-file", patchFile]);
+      expect(apply.status, apply.stderr).toBe(0);
+      expect(apply.text).toContain("modified  /workspace/notes.txt (1 hunks)");
+      expect(cli(["workspace", "file", "read", id, "notes.txt"]).text).toBe("one\nTWO\n");
+      // The same patch again no longer applies: exit 1, the file named, nothing changed.
+      const again = cli([
+        "workspace",
+        "patch",
+        "apply",
+        id,
+        "--patch",
+        fs.readFileSync(patchFile, "utf8"),
+      ]);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain(
+        "error [invalid_argument]: patch does not apply, nothing was changed",
+      );
+      expect(again.stderr).toContain("/workspace/notes.txt: hunk 1 of 1");
+      // From stdin.
+      const stdin = cli(
+        ["workspace", "patch", "apply", id, "--patch-file", "-", "--json"],
+        "--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-one\n+ONE\n",
+      );
+      expect(stdin.status, stdin.stderr).toBe(0);
+      expect(JSON.parse(stdin.text)).toMatchObject({ summary: { modified: 1 } });
 
-    const truncated = cli(["workspace", "file", "read", id, "notes.txt", "--max-bytes", "3"]);
-    expect(truncated.text).toBe("ONE");
-    expect(truncated.stderr).toContain("3 of 8 bytes shown");
-  });
+      const truncated = cli(["workspace", "file", "read", id, "notes.txt", "--max-bytes", "3"]);
+      expect(truncated.text).toBe("ONE");
+      expect(truncated.stderr).toContain("3 of 8 bytes shown");
+    },
+  );
 
-  it("bad input: both or neither of --text/--text-file, a missing --text-file, a path outside /workspace", () => {
-    const id = cli([
-      "workspace",
-      "create",
-      "debian:12",
-      "--allow-host-compat",
-      "--id-only",
-    ]).text.trim();
-    const both = cli(["workspace", "file", "write", id, "x", "--text", "a", "--text-file", "b"]);
-    expect(both.status).toBe(2);
-    expect(both.stderr).toContain("give exactly one of --text and --text-file");
-    expect(cli(["workspace", "patch", "apply", id]).status).toBe(2);
-    const missing = cli([
-      "workspace",
-      "file",
-      "write",
-      id,
-      "x",
-      "--text-file",
-      path.join(state.base(), "nope"),
-    ]);
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain("error [not_found]: --text-file does not exist");
-    const outside = cli(["workspace", "file", "read", id, "../../etc/passwd"]);
-    expect(outside.status).toBe(1);
-    expect(outside.stderr).toContain("path must stay inside /workspace: '../../etc/passwd'");
-    expect(fs.readdirSync(hostDir(id))).toEqual([]);
-  });
+  it(
+    "bad input: both or neither of --text/--text-file, a missing --text-file, a path outside /workspace",
+    { timeout: 120_000 },
+    () => {
+      const id = cli([
+        "workspace",
+        "create",
+        "debian:12",
+        "--allow-host-compat",
+        "--id-only",
+      ]).text.trim();
+      const both = cli(["workspace", "file", "write", id, "x", "--text", "a", "--text-file", "b"]);
+      expect(both.status).toBe(2);
+      expect(both.stderr).toContain("give exactly one of --text and --text-file");
+      expect(cli(["workspace", "patch", "apply", id]).status).toBe(2);
+      const missing = cli([
+        "workspace",
+        "file",
+        "write",
+        id,
+        "x",
+        "--text-file",
+        path.join(state.base(), "nope"),
+      ]);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain("error [not_found]: --text-file does not exist");
+      const outside = cli(["workspace", "file", "read", id, "../../etc/passwd"]);
+      expect(outside.status).toBe(1);
+      expect(outside.stderr).toContain("path must stay inside /workspace: '../../etc/passwd'");
+      expect(fs.readdirSync(hostDir(id))).toEqual([]);
+    },
+  );
 });
 
 describe("workspace file operations (MCP)", () => {
-  it("list, read, write and patch as tools; a failing patch is a tool error naming the file", async () => {
-    const { client } = await connectStdio(state.stateDir(), {
-      args: ["--allow-path", state.base()],
-    });
-    clients.push(client);
-    const create = await callTool(client, "workspace_create", { allow_host_compat: true });
-    const id = (create.structuredContent as { workspace_id: string }).workspace_id;
-    const write = await callTool(client, "workspace_file_write", {
-      workspace_id: id,
-      path: "a/b.txt",
-      text: "one\n",
-    });
-    expect(write.isError).toBeFalsy();
-    expect(write.structuredContent).toMatchObject({ path: "/workspace/a/b.txt", created: true });
-    const list = await callTool(client, "workspace_file_list", {
-      workspace_id: id,
-      recursive: true,
-    });
-    expect(list.structuredContent).toMatchObject({ count: 2, truncated: false });
-    const read = await callTool(client, "workspace_file_read", {
-      workspace_id: id,
-      path: "a/b.txt",
-    });
-    expect(read.structuredContent).toMatchObject({ content: "one\n", encoding: "utf8" });
-    expect(textOf(read)).toBe("one\n");
-    const patch = await callTool(client, "workspace_patch_apply", {
-      workspace_id: id,
-      patch: "--- a/a/b.txt\n+++ b/a/b.txt\n@@ -1 +1 @@\n-one\n+two\n",
-    });
-    expect(patch.structuredContent).toMatchObject({ summary: { modified: 1 } });
-    const bad = await callTool(client, "workspace_patch_apply", {
-      workspace_id: id,
-      patch: "--- a/a/b.txt\n+++ b/a/b.txt\n@@ -1 +1 @@\n-one\n+three\n",
-    });
-    expect(bad.isError).toBe(true);
-    expect(textOf(bad)).toContain("/workspace/a/b.txt: hunk 1 of 1");
-    const escape = await callTool(client, "workspace_file_write", {
-      workspace_id: id,
-      path: "../x",
-      text: "x",
-    });
-    expect(escape.isError).toBe(true);
-    expect(textOf(escape)).toContain("path must stay inside /workspace");
-    const badBase64 = await callTool(client, "workspace_file_write", {
-      workspace_id: id,
-      path: "x",
-      text: "%%%",
-      encoding: "base64",
-    });
-    expect(textOf(badBase64)).toContain("text must be valid base64");
-    const disk = await callTool(client, "workspace_disk_list", { workspace_id: id });
-    expect(textOf(disk)).toContain("invalid_state");
-    const outsideRoots = await callTool(client, "workspace_disk_export", {
-      workspace_id: id,
-      output_path: "/tmp/pyro-not-a-root.img",
-    });
-    expect(outsideRoots.isError).toBe(true);
-    expect(textOf(outsideRoots)).toContain("is outside the allowed roots");
-    expect(fs.readFileSync(path.join(hostDir(id), "a/b.txt"), "utf8")).toBe("two\n");
-  });
+  it(
+    "list, read, write and patch as tools; a failing patch is a tool error naming the file",
+    { timeout: 120_000 },
+    async () => {
+      const { client } = await connectStdio(state.stateDir(), {
+        args: ["--allow-path", state.base()],
+      });
+      clients.push(client);
+      const create = await callTool(client, "workspace_create", { allow_host_compat: true });
+      const id = (create.structuredContent as { workspace_id: string }).workspace_id;
+      const write = await callTool(client, "workspace_file_write", {
+        workspace_id: id,
+        path: "a/b.txt",
+        text: "one\n",
+      });
+      expect(write.isError).toBeFalsy();
+      expect(write.structuredContent).toMatchObject({ path: "/workspace/a/b.txt", created: true });
+      const list = await callTool(client, "workspace_file_list", {
+        workspace_id: id,
+        recursive: true,
+      });
+      expect(list.structuredContent).toMatchObject({ count: 2, truncated: false });
+      const read = await callTool(client, "workspace_file_read", {
+        workspace_id: id,
+        path: "a/b.txt",
+      });
+      expect(read.structuredContent).toMatchObject({ content: "one\n", encoding: "utf8" });
+      expect(textOf(read)).toBe("one\n");
+      const patch = await callTool(client, "workspace_patch_apply", {
+        workspace_id: id,
+        patch: "--- a/a/b.txt\n+++ b/a/b.txt\n@@ -1 +1 @@\n-one\n+two\n",
+      });
+      expect(patch.structuredContent).toMatchObject({ summary: { modified: 1 } });
+      const bad = await callTool(client, "workspace_patch_apply", {
+        workspace_id: id,
+        patch: "--- a/a/b.txt\n+++ b/a/b.txt\n@@ -1 +1 @@\n-one\n+three\n",
+      });
+      expect(bad.isError).toBe(true);
+      expect(textOf(bad)).toContain("/workspace/a/b.txt: hunk 1 of 1");
+      const escape = await callTool(client, "workspace_file_write", {
+        workspace_id: id,
+        path: "../x",
+        text: "x",
+      });
+      expect(escape.isError).toBe(true);
+      expect(textOf(escape)).toContain("path must stay inside /workspace");
+      const badBase64 = await callTool(client, "workspace_file_write", {
+        workspace_id: id,
+        path: "x",
+        text: "%%%",
+        encoding: "base64",
+      });
+      expect(textOf(badBase64)).toContain("text must be valid base64");
+      const disk = await callTool(client, "workspace_disk_list", { workspace_id: id });
+      expect(textOf(disk)).toContain("invalid_state");
+      const outsideRoots = await callTool(client, "workspace_disk_export", {
+        workspace_id: id,
+        output_path: "/tmp/pyro-not-a-root.img",
+      });
+      expect(outsideRoots.isError).toBe(true);
+      expect(textOf(outsideRoots)).toContain("is outside the allowed roots");
+      expect(fs.readFileSync(path.join(hostDir(id), "a/b.txt"), "utf8")).toBe("two\n");
+    },
+  );
 });
