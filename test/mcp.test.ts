@@ -34,7 +34,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(39);
+    expect(tools).toHaveLength(46);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -199,6 +199,26 @@ describe("pyro mcp serve (stdio)", () => {
     await ok("service_logs", service);
     await ok("service_stop", service);
     await ok("workspace_summary", { workspace_id });
+    await ok("workspace_file_write", { workspace_id, path: "f/a.txt", text: "a\n" });
+    await ok("workspace_file_list", { workspace_id, recursive: true });
+    await ok("workspace_file_read", { workspace_id, path: "f/a.txt" });
+    await ok("workspace_patch_apply", {
+      workspace_id,
+      patch: "--- a/f/a.txt\n+++ b/f/a.txt\n@@ -1 +1 @@\n-a\n+b\n",
+    });
+    // The disk ops only serve a stopped guest: on the host backend they refuse, and their
+    // results are checked against these schemas by test/files-qemu.test.ts.
+    for (const name of ["workspace_disk_list", "workspace_disk_read", "workspace_disk_export"]) {
+      const refused = await callTool(client, name, {
+        workspace_id,
+        ...(name === "workspace_disk_read" ? { path: "f/a.txt" } : {}),
+        ...(name === "workspace_disk_export"
+          ? { output_path: path.join(state.base(), "disk.img") }
+          : {}),
+      });
+      expect(textOf(refused), name).toContain("[invalid_state]");
+      called.add(name);
+    }
     await ok("workspace_reset", { workspace_id });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());

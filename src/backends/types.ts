@@ -56,4 +56,9 @@ export interface Backend {
    * file, when the backend attaches one; bulk archives then bypass the agent's channel.
    */
   transferDisk?(sandboxDir: string): { disk: string; lock: string } | null;
+  /**
+   * The disk holding a guest's root filesystem (and /workspace), when the backend has one
+   * and it is still there: what workspace_disk_* read of a stopped guest, without booting.
+   */
+  rootDisk?(sandboxDir: string): { path: string; format: "qcow2" | "raw" } | null;
 }

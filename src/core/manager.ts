@@ -424,4 +424,46 @@ export class Manager {
     const { environmentReadiness } = await import("./prepare.js");
     return environmentReadiness(this.context, environment);
   }
+
+  // ---- files, patches and the stopped disk ------------------------------------------
+  // Single files through the agent (src/core/file-ops.ts); a stopped guest's disk read
+  // without booting it (src/core/disk-ops.ts).
+
+  async listWorkspaceFiles(workspaceId: string, input: { path?: string; recursive?: boolean }) {
+    const { listWorkspaceFiles } = await import("./file-ops.js");
+    return listWorkspaceFiles(this.context, workspaceId, input);
+  }
+
+  async readWorkspaceFile(workspaceId: string, input: { path: string; max_bytes?: number }) {
+    const { readWorkspaceFile } = await import("./file-ops.js");
+    return readWorkspaceFile(this.context, workspaceId, input);
+  }
+
+  async writeWorkspaceFile(
+    workspaceId: string,
+    input: { path: string; text: string; encoding?: "utf8" | "base64"; mode?: string },
+  ) {
+    const { writeWorkspaceFile } = await import("./file-ops.js");
+    return writeWorkspaceFile(this.context, workspaceId, input);
+  }
+
+  async applyWorkspacePatch(workspaceId: string, input: { patch: string }) {
+    const { applyWorkspacePatch } = await import("./file-ops.js");
+    return applyWorkspacePatch(this.context, workspaceId, input);
+  }
+
+  async exportWorkspaceDisk(workspaceId: string, input: { output_path: string }) {
+    const { exportWorkspaceDisk } = await import("./disk-ops.js");
+    return exportWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  async listWorkspaceDisk(workspaceId: string, input: { path?: string; recursive?: boolean }) {
+    const { listWorkspaceDisk } = await import("./disk-ops.js");
+    return listWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  async readWorkspaceDisk(workspaceId: string, input: { path: string; max_bytes?: number }) {
+    const { readWorkspaceDisk } = await import("./disk-ops.js");
+    return readWorkspaceDisk(this.context, workspaceId, input);
+  }
 }

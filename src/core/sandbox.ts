@@ -198,3 +198,11 @@ export function newSandboxFields(
     last_error: null,
   };
 }
+
+/** A guest's root disk (with /workspace) when its backend keeps one (workspace_disk_*). */
+export function rootDiskOf(
+  context: ManagerContext,
+  record: SandboxRecord,
+): { path: string; format: "qcow2" | "raw" } | null {
+  return backendOf(context, record).rootDisk?.(specFor(context, record).sandboxDir) ?? null;
+}

@@ -63,13 +63,7 @@ const PROFILES: Record<ProfileName, ProfileDefinition> = {
  * on other branches. test/mcp-profiles.test.ts allows exactly these to be missing; once
  * they land, this set is emptied and every profile name must exist.
  */
-export const PENDING_OPERATIONS: ReadonlySet<string> = new Set([
-  "workspace_list",
-  "workspace_file_list",
-  "workspace_file_read",
-  "workspace_file_write",
-  "workspace_patch_apply",
-]);
+export const PENDING_OPERATIONS: ReadonlySet<string> = new Set(["workspace_list"]);
 
 /**
  * Hidden input fields (`operation.field`) that the catalogue does not have yet (issue 14's

@@ -24,6 +24,7 @@ export const HOST_PATH_FIELDS: Readonly<
   workspace_create: { seed_path: "read" },
   workspace_sync_push: { source_path: "read" },
   workspace_export: { output_path: "write" },
+  workspace_disk_export: { output_path: "write" },
 };
 
 /** Host paths inside list items (`secrets[i].file_path`): read, under the roots too. */

@@ -99,6 +99,16 @@ const ArchiveExported = {
   size_bytes: num,
 };
 
+/** One entry of a file listing (file.list). */
+const FileEntry = {
+  path: str,
+  type: z.enum(["file", "directory", "symlink", "other"]),
+  size: num,
+  mode: str,
+  mtime: num,
+  link_target: optional(str),
+};
+
 /** One entry per operation: what the client sends and what the agent answers. */
 const OPERATIONS = {
   exec: {
@@ -327,6 +337,48 @@ const OPERATIONS = {
   "secrets.write": {
     request: z.looseObject({ secrets: z.array(z.looseObject({ name: str, value: str })) }),
     response: z.looseObject({ dir: str, count: int }),
+  },
+  // Single files under /workspace (workspace_file_*, workspace_patch_apply); an agent
+  // without them lacks them in its hello's capabilities and the host says to reset.
+  "file.list": {
+    request: z.looseObject({
+      path: optional(str),
+      recursive: optional(bool),
+      max_entries: optional(num),
+    }),
+    response: z.looseObject({
+      path: str,
+      entries: z.array(z.looseObject(FileEntry)),
+      truncated: bool,
+    }),
+  },
+  "file.read": {
+    request: z.looseObject({ path: str, max_bytes: optional(num) }),
+    response: z.looseObject({
+      path: str,
+      size: num,
+      content_base64: str,
+      truncated: bool,
+      mode: str,
+      mtime: num,
+    }),
+  },
+  "file.write": {
+    request: z.looseObject({ path: str, content_base64: str, mode: optional(str) }),
+    response: z.looseObject({ path: str, size: num, mode: str, created: bool }),
+  },
+  "patch.apply": {
+    request: z.looseObject({ patch: str }),
+    response: z.looseObject({
+      files: z.array(
+        z.looseObject({
+          path: str,
+          status: z.enum(["added", "modified", "deleted"]),
+          hunks: int,
+          ok: bool,
+        }),
+      ),
+    }),
   },
 } as const;
 

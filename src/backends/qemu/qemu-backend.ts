@@ -163,6 +163,11 @@ export class QemuBackend implements Backend {
       : null;
   }
 
+  rootDisk(sandboxDir: string): { path: string; format: "qcow2" } | null {
+    const { overlay } = qemuPaths(sandboxDir);
+    return fs.existsSync(overlay) ? { path: overlay, format: "qcow2" } : null;
+  }
+
   async sweepOrphan(sandboxDir: string): Promise<void> {
     const paths = qemuPaths(sandboxDir);
     await sweepRuntime(paths);

@@ -7,6 +7,7 @@ import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
 import {
   addJsonOption,
   flag,
+  idOnlyPrinter,
   numberFlag,
   runOperation,
   withExample,
@@ -31,13 +32,24 @@ export function registerShellCommands(workspace: Command): void {
     .argument("<workspace_id>", "workspace id")
     .option("--cwd <path>", "directory under /workspace (default /workspace)")
     .option("--cols <n>", "terminal columns (default 120)", numberFlag)
-    .option("--rows <n>", "terminal rows (default 30)", numberFlag);
+    .option("--rows <n>", "terminal rows (default 30)", numberFlag)
+    .option("--id-only", "print only the shell id (for scripts)");
   addJsonOption(addSecretEnvOption(open));
-  withExample(open, "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src");
+  withExample(
+    open,
+    "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src",
+    "SHELL=$(pyro workspace shell open WORKSPACE_ID --id-only)",
+  );
   open.action(
     async (
       id: string,
-      options: JsonOption & { cwd?: string; cols?: number; rows?: number; secretEnv?: string[] },
+      options: JsonOption & {
+        cwd?: string;
+        cols?: number;
+        rows?: number;
+        secretEnv?: string[];
+        idOnly?: boolean;
+      },
     ) => {
       const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
       if (!secretEnv) return;
@@ -51,6 +63,7 @@ export function registerShellCommands(workspace: Command): void {
           secret_env: secretEnv.value,
         },
         options,
+        idOnlyPrinter(options, "shell_id"),
       );
     },
   );

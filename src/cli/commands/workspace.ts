@@ -2,6 +2,7 @@ import type { Command } from "commander";
 
 import {
   addJsonOption,
+  idOnlyPrinter,
   numberFlag,
   runOperation,
   withExample,
@@ -15,6 +16,7 @@ import {
   type SecretFlags,
 } from "../secret-flags.js";
 import { registerCommandCommands, registerExecCommand } from "./command.js";
+import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
 
@@ -37,15 +39,23 @@ export function registerWorkspaceCommands(program: Command): void {
       "Boot a sandbox, seed /workspace from --seed-path (directory or .tar/.tar.gz/.tgz) and store it as the baseline. Prints the workspace id.",
     )
     .argument("<environment>", "environment, e.g. debian:12")
-    .option("--seed-path <path>", "host directory or archive to seed /workspace from");
+    .option("--seed-path <path>", "host directory or archive to seed /workspace from")
+    .option(
+      "--id-only",
+      "print only the workspace id (for scripts: ID=$(pyro workspace create …))",
+    );
   addJsonOption(addSecretOptions(addSandboxOptions(create, { timeout: false })));
   withExample(
     create,
     "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
     "pyro workspace create debian:12 --secret-file NPM_TOKEN=$HOME/.npm-token",
+    "ID=$(pyro workspace create debian:12 --allow-host-compat --id-only)",
   );
   create.action(
-    async (environment: string, options: SandboxFlags & SecretFlags & { seedPath?: string }) => {
+    async (
+      environment: string,
+      options: SandboxFlags & SecretFlags & { seedPath?: string; idOnly?: boolean },
+    ) => {
       const secrets = parseFlags(options, () => secretsFromFlags(options));
       if (!secrets) return;
       await runOperation(
@@ -57,6 +67,7 @@ export function registerWorkspaceCommands(program: Command): void {
           secrets: secrets.value,
         },
         options,
+        idOnlyPrinter(options, "workspace_id"),
       );
     },
   );
@@ -179,6 +190,8 @@ export function registerWorkspaceCommands(program: Command): void {
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
   registerCommandCommands(workspace);
+  registerFileCommands(workspace);
+  registerDiskCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
