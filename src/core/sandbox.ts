@@ -13,6 +13,7 @@ import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
 import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
+import { activityFile, expiryState } from "./workspace-expiry.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 
@@ -31,7 +32,13 @@ function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
     memMib: record.mem_mib,
     allowHostCompat: record.allow_host_compat,
     networkRequested: record.network_requested,
-    expiresAt: record.expires_at,
+    // A workspace's deadline follows its use: the sandbox re-reads its activity file.
+    ...(record.kind === "workspace"
+      ? {
+          expiresAt: expiryState(context.layout, record).expires_at,
+          activityFile: activityFile(context.layout, id),
+        }
+      : { expiresAt: record.expires_at }),
   };
 }
 
@@ -64,12 +71,21 @@ export function transferDiskOf(
   return backendOf(context, record).transferDisk?.(specFor(context, record).sandboxDir) ?? null;
 }
 
-/** Boots the sandbox behind a record with its own backend. */
+/** Boots the sandbox behind a record with its own backend (`resume`: on its kept disk). */
 export function bootSandbox(
   context: ManagerContext,
   record: SandboxRecord,
+  options: { resume?: boolean } = {},
 ): Promise<RuntimeRecord> {
-  return backendOf(context, record).boot(specFor(context, record));
+  return backendOf(context, record).boot({ ...specFor(context, record), ...options });
+}
+
+/** Stops the sandbox behind a record but keeps its disk (workspace_stop); forgets its connection. */
+export async function haltRuntime(context: ManagerContext, record: SandboxRecord): Promise<void> {
+  const runtime = record.runtime;
+  if (runtime) context.pool.forget(runtime);
+  await backendOf(context, record).halt(runtime, specFor(context, record));
+  record.runtime = null;
 }
 
 export async function deadRuntimeMessage(

@@ -27,6 +27,19 @@ export const workspaceOperations = [
         .string()
         .describe("Host directory or archive to seed /workspace from.")
         .optional(),
+      name: z
+        .string()
+        .describe(
+          "Unique name, usable wherever the id is: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, not 12 hex digits.",
+        )
+        .optional(),
+      labels: z
+        .record(z.string(), z.string())
+        .describe(
+          "Labels as {KEY: VALUE} (keys 1-63 letters, digits, '.', '_', '/' or '-'; values up to 256 characters; at most 32).",
+        )
+        .optional(),
+      max_lifetime_seconds: fields.max_lifetime_seconds,
     }),
     output: workspaceResult,
     handler: (manager, input, context) => manager.createWorkspace(input, context),

@@ -11,6 +11,12 @@ import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-f
 import { registerCommandCommands, registerExecCommand } from "./command.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
+import {
+  addCreateLifeOptions,
+  createLifeInput,
+  registerWorkspaceLifeCommands,
+  type CreateLifeFlags,
+} from "./workspace-life.js";
 
 /** `pyro workspace …`: persistent workspaces, their snapshots, shells and services. */
 export function registerWorkspaceCommands(program: Command): void {
@@ -32,14 +38,22 @@ export function registerWorkspaceCommands(program: Command): void {
     )
     .argument("<environment>", "environment, e.g. debian:12")
     .option("--seed-path <path>", "host directory or archive to seed /workspace from");
-  addJsonOption(addSandboxOptions(create, { timeout: false }));
-  withExample(create, "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat");
-  create.action((environment: string, options: SandboxFlags & { seedPath?: string }) =>
-    runOperation(
-      "workspace_create",
-      { environment, seed_path: options.seedPath, ...sandboxInput(options) },
-      options,
-    ),
+  addJsonOption(addCreateLifeOptions(addSandboxOptions(create, { timeout: false })));
+  withExample(
+    create,
+    "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
+    "pyro workspace create debian:12 --name api-fix --label project=api --ttl-seconds 3600",
+  );
+  create.action(
+    (environment: string, options: SandboxFlags & CreateLifeFlags & { seedPath?: string }) => {
+      const life = createLifeInput(options);
+      if (life === null) return;
+      return runOperation(
+        "workspace_create",
+        { environment, seed_path: options.seedPath, ...sandboxInput(options), ...life },
+        options,
+      );
+    },
   );
 
   registerExecCommand(workspace);
@@ -154,6 +168,7 @@ export function registerWorkspaceCommands(program: Command): void {
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
   registerCommandCommands(workspace);
+  registerWorkspaceLifeCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
