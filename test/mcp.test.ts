@@ -31,7 +31,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(38);
+    expect(tools).toHaveLength(42);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -194,6 +194,10 @@ describe("pyro mcp serve (stdio)", () => {
     await ok("service_status", service);
     await ok("service_logs", service);
     await ok("service_stop", service);
+    await ok("workspace_update", { workspace_id, name: "schema-check", labels: { a: "b" } });
+    await ok("workspace_list", { labels: { a: "b" } });
+    await ok("workspace_stop", { workspace_id: "schema-check" });
+    await ok("workspace_start", { workspace_id: "schema-check" });
     await ok("workspace_reset", { workspace_id });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());

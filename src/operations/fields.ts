@@ -8,13 +8,7 @@ export const fields = {
     .optional(),
   vcpu_count: z.number().int().describe("Virtual CPUs, 1-8 (default 1).").optional(),
   mem_mib: z.number().int().describe("Memory in MiB, 128-32768 (default 1024).").optional(),
-  ttl_seconds: z
-    .number()
-    .int()
-    .describe(
-      "Lifetime in seconds, 60-86400 (default 600); for a workspace, the idle timeout counted from its last activity.",
-    )
-    .optional(),
+  ttl_seconds: z.number().int().describe("Lifetime in seconds, 60-86400 (default 600).").optional(),
   timeout_seconds: z
     .number()
     .describe("Command timeout in seconds (default 30); on expiry exit_code is 124.")
@@ -31,9 +25,7 @@ export const fields = {
     .optional(),
   command: z.string().describe("Shell command, run with /bin/sh -c."),
   vm_id: z.string().describe("VM id returned by vm_create."),
-  workspace_id: z
-    .string()
-    .describe("Workspace id returned by workspace_create, or the workspace's unique name."),
+  workspace_id: z.string().describe("Workspace id, or its unique name."),
   snapshot_name: z.string().describe("Snapshot name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$."),
   max_lifetime_seconds: z
     .number()

@@ -27,6 +27,11 @@ export const workspaceOperations = [
         .string()
         .describe("Host directory or archive to seed /workspace from.")
         .optional(),
+      ttl_seconds: z
+        .number()
+        .int()
+        .describe("Idle timeout in seconds, 60-86400 (default 600), from the last activity.")
+        .optional(),
       name: z
         .string()
         .describe(
