@@ -228,7 +228,7 @@ describe("expiry that follows use", () => {
     await pyroSdk.execWorkspace({ workspace_id: busy, command: "sleep 300", wait_seconds: 0 });
     lastUsed(busy, 300); // nothing called for 5 minutes, but a command runs in it
 
-    const reaped = await pyroSdk.reapExpired();
+    const reaped = await pyroSdk.reapExpired({});
     expect(reaped.workspace_ids).toEqual([idle]);
     expect(listDirs(path.join(state.stateDir(), "workspaces")).sort()).toEqual(
       [active, busy].sort(),
@@ -280,7 +280,7 @@ describe("expiry that follows use", () => {
     editJson(path.join(workspaceDir(id), "workspace.json"), (value) => {
       value.hard_expires_at = Date.now() / 1000 - 1;
     });
-    expect((await pyroSdk.reapExpired()).workspace_ids).toEqual([id]);
+    expect((await pyroSdk.reapExpired({})).workspace_ids).toEqual([id]);
     pyroSdk.close();
   });
 
@@ -462,7 +462,12 @@ describe("names, labels, workspace_list and workspace_update", () => {
         "invalid_argument",
         "a label key must be",
       ],
-      [() => pyroSdk.listWorkspaces({ state: "sleeping" }), "invalid_argument", "state"],
+      [
+        // A caller without the SDK's types (plain JavaScript) gets the schema's answer.
+        () => pyroSdk.listWorkspaces(JSON.parse('{"state": "sleeping"}') as { state?: "started" }),
+        "invalid_argument",
+        "state",
+      ],
     ];
     for (const [call, code, message] of cases) {
       const error = await failure(call());
