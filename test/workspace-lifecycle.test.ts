@@ -225,7 +225,9 @@ describe("expiry that follows use", () => {
     for (const id of [active, idle, busy]) createdAgo(id, 600);
     lastUsed(active, 40); // used 40 s ago
     lastUsed(idle, 61); // unused for longer than its ttl
-    await pyroSdk.execWorkspace({ workspace_id: busy, command: "sleep 300", wait_seconds: 0 });
+    const busyCommand = (
+      await pyroSdk.execWorkspace({ workspace_id: busy, command: "sleep 300", wait_seconds: 0 })
+    ).command_id as string;
     lastUsed(busy, 300); // nothing called for 5 minutes, but a command runs in it
 
     const reaped = await pyroSdk.reapExpired({});
@@ -248,6 +250,14 @@ describe("expiry that follows use", () => {
     const expired = await failure(pyroSdk.listSnapshots({ workspace_id: active }));
     expect(expired.code).toBe("expired");
     expect(fs.existsSync(workspaceDir(active))).toBe(false);
+    // Deleting an idle one just deletes it.
+    lastUsed(busy, 61);
+    await pyroSdk.killCommand({ workspace_id: busy, command_id: busyCommand });
+    lastUsed(busy, 61);
+    expect(await pyroSdk.deleteWorkspace({ workspace_id: busy })).toEqual({
+      workspace_id: busy,
+      deleted: true,
+    });
     pyroSdk.close();
   });
 

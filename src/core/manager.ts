@@ -454,10 +454,14 @@ export class Manager {
    * or kept because something runs in it), so no operation revives an expired workspace;
    * then its activity is recorded (its idle timeout restarts).
    */
-  async beginWorkspaceCall(workspaceId: string): Promise<void> {
+  async beginWorkspaceCall(
+    workspaceId: string,
+    options: { settleExpiry?: boolean } = {},
+  ): Promise<void> {
     const due = await dueState(this.context, workspaceId);
     if (!due) return; // the operation itself says "does not exist"
-    if (due.due) await refreshWorkspace(this.context, workspaceId);
+    if (due.due && options.settleExpiry !== false)
+      await refreshWorkspace(this.context, workspaceId);
     touchActivity(this.context.layout, workspaceId);
   }
 

@@ -38,7 +38,8 @@ export async function invokeOperation(
   // Once for every operation that names a workspace: its name resolves to its id, and the
   // call is activity that restarts its idle timeout (src/core/workspace-expiry.ts).
   const id = await manager.resolveWorkspace(workspaceId);
-  await manager.beginWorkspaceCall(id);
+  // Deleting an expired workspace deletes it, as it always did (not "expired").
+  await manager.beginWorkspaceCall(id, { settleExpiry: name !== "workspace_delete" });
   try {
     return await operation.handler(manager, { ...checked, workspace_id: id }, context);
   } finally {
