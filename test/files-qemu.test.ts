@@ -3,10 +3,7 @@
  * boot shared by every check): the agent's file ops and patch in the guest's /workspace,
  * then the disk read without booting once the VM is down.
  *
- * The VM is stopped by sending its qemu SIGTERM (qemu shuts down cleanly and flushes the
- * qcow2), and nothing refreshes the record before the disk ops run (a refresh of a dead
- * guest removes its runtime directory with the disk). Once workspace_stop exists, replace
- * stopGuest() by `await pyro.stopWorkspace(id)` and add a status check (state 'stopped').
+ * The VM is stopped with workspace_stop, which keeps the disk as <workspace dir>/disk.qcow2.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -14,8 +11,6 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { processIsAlive } from "../src/process/process-group.js";
-import type { Manager } from "../src/core/manager.js";
 import { findTool } from "../src/environments/host-tools.js";
 import { requireOperation } from "../src/operations/index.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
@@ -67,15 +62,6 @@ function matchesOutputSchema(name: string, result: object): void {
   const output = requireOperation(name).output;
   expect(output.safeParse(result).success, name).toBe(true);
   expect(Object.keys(result).sort(), name).toEqual(Object.keys(output.shape).sort());
-}
-
-async function stopGuest(pyro: Manager, id: string): Promise<void> {
-  const record = JSON.parse(fs.readFileSync(pyro.context.layout.workspaceRecord(id), "utf8")) as {
-    runtime: { vmm_pid: number };
-  };
-  const vmm = record.runtime.vmm_pid;
-  process.kill(vmm, "SIGTERM");
-  await expect.poll(() => processIsAlive(vmm), { timeout: 30_000, interval: 100 }).toBe(false);
 }
 
 describe("file operations and the stopped disk in a real guest", () => {
@@ -147,8 +133,9 @@ describe("file operations and the stopped disk in a real guest", () => {
       });
       expect(planted.exit_code, planted.stderr).toBe(0);
       await pyro.execWorkspace(id, { command: "sync" });
-      await stopGuest(pyro, id);
-      const overlay = path.join(pyro.context.layout.workspaceDir(id), "runtime", "disk.qcow2");
+      await pyro.stopWorkspace(id);
+      expect((await pyro.statusWorkspace(id)).state).toBe("stopped");
+      const overlay = path.join(pyro.context.layout.workspaceDir(id), "disk.qcow2");
       const overlayBefore = fs.statSync(overlay);
 
       // --- the stopped disk, read without booting ---

@@ -34,7 +34,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(46);
+    expect(tools).toHaveLength(50);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -219,6 +219,10 @@ describe("pyro mcp serve (stdio)", () => {
       expect(textOf(refused), name).toContain("[invalid_state]");
       called.add(name);
     }
+    await ok("workspace_update", { workspace_id, name: "schema-check", labels: { a: "b" } });
+    await ok("workspace_list", { labels: { a: "b" } });
+    await ok("workspace_stop", { workspace_id: "schema-check" });
+    await ok("workspace_start", { workspace_id: "schema-check" });
     await ok("workspace_reset", { workspace_id });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());

@@ -16,6 +16,10 @@ export interface SandboxSpec {
   networkRequested: boolean;
   /** Epoch seconds after which the sandbox stops itself, even if no pyro process is left. */
   expiresAt: number;
+  /** A workspace's activity file (src/shared/activity-file.ts): idle use moves the self-stop. */
+  activityFile?: string | null;
+  /** Boot on the disk a `halt` kept (workspace_start) instead of a fresh one. */
+  resume?: boolean;
 }
 
 export interface RuntimeCapabilities {
@@ -46,6 +50,11 @@ export interface Backend {
   deathReason(runtime: RuntimeRecord, spec: SandboxSpec): Promise<string | null>;
   /** Stops the sandbox and everything in it; safe to call on a dead or half-booted one. */
   destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
+  /**
+   * Stops the sandbox and everything running in it like destroy, but keeps its disk (the
+   * workspace's files) for a later boot with `resume` (workspace_stop / workspace_start).
+   */
+  halt(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
   /**
    * Stops whatever a sandbox directory without a usable record still runs (a create that
    * was killed between boot and its first record write), found from files in the directory.

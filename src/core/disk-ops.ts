@@ -57,6 +57,8 @@ async function withStoppedDisk<T>(
     const record = await loadWorkspace(context.layout, first.workspace_id);
     const running =
       record.state === "resetting" ||
+      record.state === "stopping" ||
+      record.state === "starting" ||
       (record.runtime !== null && backendOf(context, record).isAlive(record.runtime));
     if (running) {
       throw new StateError(

@@ -72,6 +72,15 @@ import {
 import { execWorkspace, type CommandCallOptions, type ExecWorkspaceInput } from "./commands.js";
 import { summarizeWorkspace } from "./summary.js";
 import type { PrepareOptions } from "./prepare.js";
+import { dueState, expiryPayload, touchActivity } from "./workspace-expiry.js";
+import { startWorkspace, stopWorkspace } from "./workspace-lifecycle.js";
+import {
+  listWorkspaces,
+  updateWorkspaceMeta,
+  type ListWorkspacesInput,
+  type UpdateWorkspaceInput,
+} from "./workspace-list.js";
+import { resolveWorkspaceRef } from "./workspace-names.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
@@ -333,7 +342,11 @@ export class Manager {
   // ---- internals ----------------------------------------------------------------------
 
   private async workspaceView(record: WorkspaceRecord) {
-    return workspacePayload(record, await this.serviceCounts(record));
+    return workspacePayload(
+      record,
+      await this.serviceCounts(record),
+      expiryPayload(this.context.layout, record),
+    );
   }
 
   // ---- shells and services ----------------------------------------------------------
@@ -465,5 +478,57 @@ export class Manager {
   async readWorkspaceDisk(workspaceId: string, input: { path: string; max_bytes?: number }) {
     const { readWorkspaceDisk } = await import("./disk-ops.js");
     return readWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  // ---- lifecycle, expiry, names (src/core/workspace-lifecycle.ts, -expiry, -names, -list) ----
+
+  /** Ends what runs, flushes and stops the sandbox; keeps /workspace, snapshots and logs. */
+  async stopWorkspace(workspaceId: string, options?: ProgressOptions) {
+    const record = await refreshWorkspace(this.context, workspaceId);
+    return this.workspaceView(await stopWorkspace(this.context, record, options));
+  }
+
+  /** Boots a stopped workspace again on its kept /workspace (no reset). */
+  async startWorkspace(workspaceId: string, options?: ProgressOptions) {
+    const record = await refreshWorkspace(this.context, workspaceId);
+    return this.workspaceView(await startWorkspace(this.context, record, options));
+  }
+
+  async listWorkspaces(input: ListWorkspacesInput = {}) {
+    // Expired workspaces are collected before they are listed.
+    await reapExpiredWorkspaces(this.context).catch(() => undefined);
+    return listWorkspaces(this.context, input);
+  }
+
+  async updateWorkspace(workspaceId: string, input: UpdateWorkspaceInput) {
+    await refreshWorkspace(this.context, workspaceId);
+    return this.workspaceView(await updateWorkspaceMeta(this.context, workspaceId, input));
+  }
+
+  /** The id a workspace id or unique name addresses (the operations edge resolves every call). */
+  resolveWorkspace(ref: string): Promise<string> {
+    return resolveWorkspaceRef(this.context, ref);
+  }
+
+  /**
+   * Opens an operation on a workspace (the operations edge calls it for every operation
+   * that names one): a workspace past its deadline is settled first (expired and deleted,
+   * or kept because something runs in it), so no operation revives an expired workspace;
+   * then its activity is recorded (its idle timeout restarts).
+   */
+  async beginWorkspaceCall(
+    workspaceId: string,
+    options: { settleExpiry?: boolean } = {},
+  ): Promise<void> {
+    const due = await dueState(this.context, workspaceId);
+    if (!due) return; // the operation itself says "does not exist"
+    if (due.due && options.settleExpiry !== false)
+      await refreshWorkspace(this.context, workspaceId);
+    touchActivity(this.context.layout, workspaceId);
+  }
+
+  /** Closes an operation on a workspace: its end is activity too (a long exec, a boot). */
+  endWorkspaceCall(workspaceId: string): void {
+    touchActivity(this.context.layout, workspaceId);
   }
 }

@@ -22,7 +22,20 @@ function sandboxPayload(record: SandboxCommon) {
   };
 }
 
-export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
+/** A workspace's expiry as of now (src/core/workspace-expiry.ts expiryPayload). */
+interface WorkspaceExpiry {
+  last_activity_at: number;
+  idle_expires_at: number;
+  hard_expires_at: number | null;
+  expires_at: number;
+  expires_in_seconds: number;
+}
+
+export function workspacePayload(
+  record: WorkspaceRecord,
+  services: ServiceCounts,
+  expiry: WorkspaceExpiry,
+) {
   return {
     workspace_id: record.workspace_id,
     environment: record.environment,
@@ -38,6 +51,10 @@ export function workspacePayload(record: WorkspaceRecord, services: ServiceCount
     running_service_count: services.running_service_count,
     /** Names and source kinds only: a value never leaves the host's secrets file. */
     secrets: record.secrets,
+    name: record.name ?? null,
+    labels: record.labels ?? {},
+    ...expiry,
+    stopped_at: record.stopped_at ?? null,
   };
 }
 export type WorkspacePayload = ReturnType<typeof workspacePayload>;

@@ -14,6 +14,7 @@ import { materializeSecrets } from "./secrets.js";
 import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
 import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
+import { activityFile, expiryState } from "./workspace-expiry.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 
@@ -32,7 +33,13 @@ function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
     memMib: record.mem_mib,
     allowHostCompat: record.allow_host_compat,
     networkRequested: record.network_requested,
-    expiresAt: record.expires_at,
+    // A workspace's deadline follows its use: the sandbox re-reads its activity file.
+    ...(record.kind === "workspace"
+      ? {
+          expiresAt: expiryState(context.layout, record).expires_at,
+          activityFile: activityFile(context.layout, id),
+        }
+      : { expiresAt: record.expires_at }),
   };
 }
 
@@ -66,17 +73,19 @@ export function transferDiskOf(
 }
 
 /**
- * Boots the sandbox behind a record with its own backend. Every boot of a workspace (create,
- * reset, start) goes through here, so its secrets are written into each new sandbox before
- * anything can run in it; a sandbox that cannot take them is destroyed again.
+ * Boots the sandbox behind a record with its own backend (`resume`: on its kept disk). Every
+ * boot of a workspace (create, reset, start) goes through here, so its secrets are written
+ * into each new sandbox before anything can run in it; a sandbox that cannot take them is
+ * destroyed again.
  */
 export async function bootSandbox(
   context: ManagerContext,
   record: SandboxRecord,
+  options: { resume?: boolean } = {},
 ): Promise<RuntimeRecord> {
   const backend = backendOf(context, record);
   const spec = specFor(context, record);
-  const runtime = await backend.boot(spec);
+  const runtime = await backend.boot({ ...spec, ...options });
   if (record.kind !== "workspace") return runtime;
   try {
     await materializeSecrets(context, record, runtime);
@@ -86,6 +95,14 @@ export async function bootSandbox(
     throw error;
   }
   return runtime;
+}
+
+/** Stops the sandbox behind a record but keeps its disk (workspace_stop); forgets its connection. */
+export async function haltRuntime(context: ManagerContext, record: SandboxRecord): Promise<void> {
+  const runtime = record.runtime;
+  if (runtime) context.pool.forget(runtime);
+  await backendOf(context, record).halt(runtime, specFor(context, record));
+  record.runtime = null;
 }
 
 export async function deadRuntimeMessage(

@@ -63,7 +63,7 @@ const PROFILES: Record<ProfileName, ProfileDefinition> = {
  * on other branches. test/mcp-profiles.test.ts allows exactly these to be missing; once
  * they land, this set is emptied and every profile name must exist.
  */
-export const PENDING_OPERATIONS: ReadonlySet<string> = new Set(["workspace_list"]);
+export const PENDING_OPERATIONS: ReadonlySet<string> = new Set([]);
 
 /**
  * Hidden input fields (`operation.field`) that the catalogue does not have yet (issue 14's

@@ -5,6 +5,7 @@ import { shellOperations } from "./shell.js";
 import { vmOperations } from "./vm.js";
 import { workspaceOperations } from "./workspace.js";
 import { fileOperations } from "./files.js";
+import { workspaceLifeOperations } from "./workspace-life.js";
 
 /** The catalogue with every operation's literal name and method, for typed SDK bindings. */
 export const catalogue = [
@@ -14,6 +15,7 @@ export const catalogue = [
   ...serviceOperations,
   ...commandOperations,
   ...fileOperations,
+  ...workspaceLifeOperations,
 ];
 export type CatalogueOperation = (typeof catalogue)[number];
 

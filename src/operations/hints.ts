@@ -163,7 +163,16 @@ const PULL: Hint = {
   cli: "the environment is not in the cache (or is damaged): run `pyro env pull ENV` (`pyro env list` shows each one's state), then run the command again",
 };
 
+/** invalid_state by details.reason. */
+const INVALID_STATE: Record<string, Hint> = {
+  workspace_stopped: {
+    mcp: "The workspace is stopped: workspace_start boots it again on the same /workspace (workspace_reset restores a snapshot instead); workspace_status, workspace_logs, snapshot_list and workspace_delete work while it is stopped.",
+    cli: "the workspace is stopped: `pyro workspace start ID` boots it again on the same /workspace (`pyro workspace reset ID` restores a snapshot instead)",
+  },
+};
+
 const CAUSES: Partial<Record<ErrorCode, { key: string; hints: Record<string, Hint> }>> = {
+  invalid_state: { key: "reason", hints: INVALID_STATE },
   guest_unavailable: { key: "reason", hints: GUEST_UNAVAILABLE },
   backend_error: { key: "reason", hints: { ...BACKEND_ERROR, environment_broken: PULL } },
   not_found: { key: "reason", hints: { environment_not_pulled: PULL } },

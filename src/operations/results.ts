@@ -86,6 +86,21 @@ export const workspaceResult = z.object({
     .describe(
       "The workspace's secrets: names and where each value came from, never the values (see docs/secrets.md).",
     ),
+  name: z.string().nullable().describe("The workspace's unique name, usable wherever its id is."),
+  labels: z.record(z.string(), z.string()),
+  last_activity_at: z
+    .number()
+    .describe("Last operation on the workspace (or running command, shell or service)."),
+  idle_expires_at: z.number().describe("last_activity_at + ttl_seconds (the idle timeout)."),
+  hard_expires_at: z
+    .number()
+    .nullable()
+    .describe("Expiry whatever the activity (max_lifetime_seconds), or null."),
+  expires_in_seconds: z
+    .number()
+    .int()
+    .describe("Seconds until expires_at, the earlier of idle_expires_at and hard_expires_at."),
+  stopped_at: z.number().nullable().describe("When workspace_stop stopped it (null if started)."),
 });
 
 export const snapshotInfo = z.object({
@@ -134,8 +149,13 @@ export function renderWorkspace(workspace: z.output<typeof workspaceResult>): st
   const lines = [
     `workspace ${workspace.workspace_id} ${workspace.state} (${workspace.environment}, ${workspace.backend}, ${workspace.execution_mode})`,
     `commands ${workspace.command_count}, resets ${workspace.reset_count}, services ${workspace.running_service_count}/${workspace.service_count} running`,
-    `expires ${new Date(workspace.expires_at * 1000).toISOString()}`,
+    `expires ${new Date(workspace.expires_at * 1000).toISOString()} (in ${workspace.expires_in_seconds} s; idle timeout ${workspace.ttl_seconds} s${workspace.hard_expires_at === null ? "" : `, hard expiry ${new Date(workspace.hard_expires_at * 1000).toISOString()}`})`,
   ];
+  if (workspace.name !== null) lines.splice(1, 0, `name ${workspace.name}`);
+  const labels = Object.entries(workspace.labels);
+  if (labels.length > 0) {
+    lines.push(`labels ${labels.map(([key, value]) => `${key}=${value}`).join(" ")}`);
+  }
   if (workspace.last_error) lines.push(`last error: ${workspace.last_error}`);
   return lines.join("\n");
 }

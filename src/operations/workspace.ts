@@ -50,6 +50,24 @@ export const workspaceOperations = [
           "Secrets (create-time only): {name, value} or {name, file_path} (a host UTF-8 file). Names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$; at most 32, 8 KiB each, 64 KiB in all. In the sandbox as files /run/pyro-secrets/NAME; given to commands only through secret_env; values are never stored in the record or logs and are redacted from output.",
         )
         .optional(),
+      ttl_seconds: z
+        .number()
+        .int()
+        .describe("Idle timeout in seconds, 60-86400 (default 600), from the last activity.")
+        .optional(),
+      name: z
+        .string()
+        .describe(
+          "Unique name, usable wherever the id is: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, not 12 hex digits.",
+        )
+        .optional(),
+      labels: z
+        .record(z.string(), z.string())
+        .describe(
+          "Labels as {KEY: VALUE} (keys 1-63 letters, digits, '.', '_', '/' or '-'; values up to 256 characters; at most 32).",
+        )
+        .optional(),
+      max_lifetime_seconds: fields.max_lifetime_seconds,
     }),
     output: workspaceResult,
     handler: (manager, input, context) => manager.createWorkspace(input, context),

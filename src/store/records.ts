@@ -102,8 +102,12 @@ export const WorkspaceResetSchema = z.object({ snapshot_name: z.string(), reset_
 export const WorkspaceRecordSchema = z.object({
   kind: z.literal("workspace"),
   workspace_id: z.string(),
-  /** `resetting`: a reset holds the workspace's lock and is replacing its sandbox. */
-  state: z.enum(["started", "stopped", "resetting"]),
+  /**
+   * `resetting`: a reset holds the workspace's lock and is replacing its sandbox;
+   * `stopping`/`starting`: workspace_stop/workspace_start hold it (a holder that died
+   * leaves the workspace stopped, see refreshWorkspace).
+   */
+  state: z.enum(["started", "stopped", "resetting", "stopping", "starting"]),
   ...SandboxFields,
   workspace_seed: WorkspaceSeedSchema,
   command_count: z.number().int(),
@@ -112,6 +116,16 @@ export const WorkspaceRecordSchema = z.object({
   workspace_reset: WorkspaceResetSchema.nullable(),
   /** Names and source kinds of the workspace's secrets; records from before them have none. */
   secrets: z.array(WorkspaceSecretSchema).default([]),
+  /** Optional unique name (workspace_create/workspace_update); absent in older records. */
+  name: z.string().nullable().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  /**
+   * Hard expiry (epoch seconds) whatever the activity; null/absent for none. ttl_seconds is
+   * the idle timeout, measured from the activity file's mtime (src/core/workspace-expiry.ts).
+   */
+  hard_expires_at: z.number().nullable().optional(),
+  /** When the workspace was last stopped by workspace_stop (null while started). */
+  stopped_at: z.number().nullable().optional(),
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 

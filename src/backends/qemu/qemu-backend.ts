@@ -97,7 +97,23 @@ export class QemuBackend implements Backend {
     fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
     let supervisorPid: number | undefined;
     try {
-      await createOverlay(tools["qemu-img"] as string, artifacts.rootfs, paths.overlay);
+      if (spec.resume === true) {
+        // A hard link: the kept disk stays named while this VM runs, so a kill -9 of
+        // anything at any step never loses the stopped workspace's files.
+        if (!fs.existsSync(paths.keptDisk)) {
+          throw new PyroError(
+            "invalid_state",
+            "the stopped workspace's guest disk is missing; reset the workspace to boot a fresh one",
+            { reason: "disk_missing" },
+          );
+        }
+        fs.linkSync(paths.keptDisk, paths.overlay);
+      } else {
+        // A fresh boot (create, reset) starts from the environment: a disk kept by an
+        // earlier stop is obsolete.
+        fs.rmSync(paths.keptDisk, { force: true });
+        await createOverlay(tools["qemu-img"] as string, artifacts.rootfs, paths.overlay);
+      }
       // Sparse: it takes host disk only for the transfer in flight (truncated after each).
       fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
       fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
@@ -106,6 +122,7 @@ export class QemuBackend implements Backend {
         args: qemuArgs(spec, artifacts, paths, accel.accel),
         boot_timeout_ms: bootTimeoutMs,
         expires_at: spec.expiresAt,
+        activity_file: spec.activityFile ?? null,
       });
       supervisorPid = spawnSupervisor(paths);
       const ready = await waitForReady(paths, supervisorPid, bootTimeoutMs + 10_000);
@@ -164,8 +181,10 @@ export class QemuBackend implements Backend {
   }
 
   rootDisk(sandboxDir: string): { path: string; format: "qcow2" } | null {
-    const { overlay } = qemuPaths(sandboxDir);
-    return fs.existsSync(overlay) ? { path: overlay, format: "qcow2" } : null;
+    // A workspace stopped by workspace_stop keeps its disk outside the runtime directory.
+    const { overlay, keptDisk } = qemuPaths(sandboxDir);
+    if (fs.existsSync(overlay)) return { path: overlay, format: "qcow2" };
+    return fs.existsSync(keptDisk) ? { path: keptDisk, format: "qcow2" } : null;
   }
 
   async sweepOrphan(sandboxDir: string): Promise<void> {
@@ -181,6 +200,16 @@ export class QemuBackend implements Backend {
     const paths = qemuPaths(spec.sandboxDir);
     await sweepRuntime(paths);
     removeRuntime(paths);
+  }
+
+  async halt(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
+    const paths = qemuPaths(spec.sandboxDir);
+    // Named outside the runtime directory before anything stops (a link, not a copy), so
+    // the disk survives this halt being killed at any later step.
+    if (fs.existsSync(paths.overlay) && !fs.existsSync(paths.keptDisk)) {
+      fs.linkSync(paths.overlay, paths.keptDisk);
+    }
+    await this.destroy(runtime, spec);
   }
 
   private async stop(
@@ -242,7 +271,7 @@ async function createOverlay(qemuImg: string, rootfs: string, overlay: string): 
 
 function writeSupervisorConfig(
   paths: QemuPaths,
-  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at">,
+  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file">,
 ): void {
   const config: SupervisorConfig = {
     qemu: vm.qemu,
@@ -260,6 +289,7 @@ function writeSupervisorConfig(
         : QEMU_RUNTIME_DIR_FD,
     boot_timeout_ms: vm.boot_timeout_ms,
     expires_at: vm.expires_at,
+    activity_file: vm.activity_file,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }

@@ -24,6 +24,8 @@ export const SupervisorConfigSchema = z.object({
   boot_timeout_ms: z.number().int().positive(),
   /** Epoch seconds: the supervisor stops the VM then, whoever else is gone. */
   expires_at: z.number(),
+  /** A workspace's activity file: idle time and busy guests move the stop (idle-expiry.ts). */
+  activity_file: z.string().nullable().optional(),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfigSchema>;
 

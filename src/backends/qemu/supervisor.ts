@@ -12,6 +12,7 @@ import net from "node:net";
 import path from "node:path";
 
 import { readProcStat, sleep } from "../../process/process-group.js";
+import { scheduleSandboxExpiry } from "../../protocol/idle-expiry.js";
 import { listenAtomically } from "../../protocol/listen.js";
 import { withSocketAddress } from "../../protocol/socket-address.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
@@ -25,6 +26,8 @@ import {
 
 /** How often the guest's clock is brought back to the host's (see GuestRelay.syncClock). */
 const CLOCK_RESYNC_MS = 5_000;
+/** How long qemu may take to close its disks on SIGTERM (within the backend's stop grace). */
+const QEMU_TERM_GRACE_MS = 2_000;
 
 const log = (message: string): void =>
   console.error(`${new Date().toISOString()} pyro-supervisor: ${message}`);
@@ -105,8 +108,14 @@ function ender(vm: Vm): End {
     fs.rmSync(config.client_socket, { force: true });
     vm.relay?.close();
     if (qemu.exitCode === null && qemu.signalCode === null) {
-      qemu.kill("SIGKILL");
-      await new Promise((resolve) => qemu.once("exit", resolve));
+      // SIGTERM first: qemu then closes its block devices, writing out the qcow2 metadata it
+      // caches (cache=unsafe ignores the guest's flushes), so a disk kept by a workspace
+      // stop is consistent. SIGKILL if it does not exit soon.
+      const exited = new Promise((resolve) => qemu.once("exit", resolve));
+      qemu.kill("SIGTERM");
+      const timer = setTimeout(() => qemu.kill("SIGKILL"), QEMU_TERM_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
     }
     fs.rmSync(config.guest_socket, { force: true });
     process.exit(code);
@@ -126,8 +135,13 @@ function watchVm(vm: Vm, end: End): void {
   process.on("SIGTERM", () => void end("stopped by pyro", 0));
   process.on("SIGINT", () => void end("stopped by pyro", 0));
   process.on("SIGHUP", () => undefined);
-  const ttlMs = Math.max(0, config.expires_at * 1000 - Date.now());
-  setTimeout(() => void end("the sandbox reached its TTL", 0), Math.min(ttlMs, 2_147_000_000));
+  scheduleSandboxExpiry({
+    expiresAt: config.expires_at,
+    activityFile: config.activity_file ?? null,
+    // Asked through our own client socket, once the guest has answered.
+    agentSocket: () => (vm.booted ? config.client_socket : null),
+    onExpire: (reason) => void end(reason, 0),
+  });
 }
 
 /**

@@ -19,6 +19,12 @@ import { registerCommandCommands, registerExecCommand } from "./command.js";
 import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
+import {
+  addCreateLifeOptions,
+  createLifeInput,
+  registerWorkspaceLifeCommands,
+  type CreateLifeFlags,
+} from "./workspace-life.js";
 
 /** `pyro workspace …`: persistent workspaces, their snapshots, shells and services. */
 export function registerWorkspaceCommands(program: Command): void {
@@ -44,26 +50,34 @@ export function registerWorkspaceCommands(program: Command): void {
       "--id-only",
       "print only the workspace id (for scripts: ID=$(pyro workspace create …))",
     );
-  addJsonOption(addSecretOptions(addSandboxOptions(create, { timeout: false })));
+  addJsonOption(
+    addCreateLifeOptions(addSecretOptions(addSandboxOptions(create, { timeout: false }))),
+  );
   withExample(
     create,
     "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
+    "pyro workspace create debian:12 --name api-fix --label project=api --ttl-seconds 3600",
     "pyro workspace create debian:12 --secret-file NPM_TOKEN=$HOME/.npm-token",
     "ID=$(pyro workspace create debian:12 --allow-host-compat --id-only)",
   );
   create.action(
     async (
       environment: string,
-      options: SandboxFlags & SecretFlags & { seedPath?: string; idOnly?: boolean },
+      options: SandboxFlags &
+        SecretFlags &
+        CreateLifeFlags & { seedPath?: string; idOnly?: boolean },
     ) => {
       const secrets = parseFlags(options, () => secretsFromFlags(options));
       if (!secrets) return;
+      const life = createLifeInput(options);
+      if (life === null) return;
       await runOperation(
         "workspace_create",
         {
           environment,
           seed_path: options.seedPath,
           ...sandboxInput(options),
+          ...life,
           secrets: secrets.value,
         },
         options,
@@ -192,6 +206,7 @@ export function registerWorkspaceCommands(program: Command): void {
   registerCommandCommands(workspace);
   registerFileCommands(workspace);
   registerDiskCommands(workspace);
+  registerWorkspaceLifeCommands(workspace);
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
