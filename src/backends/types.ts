@@ -1,3 +1,4 @@
+import type { NetworkPolicy } from "../shared/network-policy.js";
 import type { RuntimeRecord } from "../store/records.js";
 
 export const BACKEND_NAMES = ["qemu", "firecracker", "host"] as const;
@@ -16,6 +17,10 @@ export interface SandboxSpec {
   networkRequested: boolean;
   /** Epoch seconds after which the sandbox stops itself, even if no pyro process is left. */
   expiresAt: number;
+  /** `off`: no network device at all (see docs/networking.md). */
+  networkPolicy: NetworkPolicy;
+  /** allow_hosts patterns, validated (src/shared/network-policy.ts). */
+  allowHosts: string[];
 }
 
 export interface RuntimeCapabilities {
@@ -23,6 +28,8 @@ export interface RuntimeCapabilities {
   guest_exec: boolean;
   guest_network: boolean;
   reason: string | null;
+  /** Why guest_network is false, when the backend can say (pyro doctor shows it). */
+  guest_network_reason?: string;
 }
 
 /**

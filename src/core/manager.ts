@@ -61,6 +61,7 @@ import {
   type LogsWorkspaceInput,
 } from "./workspace-ops.js";
 import { collectFinished } from "./command-logging.js";
+import { networkLogWorkspace, type NetworkLogInput } from "./network-log-ops.js";
 import {
   killCommand,
   listCommands,
@@ -403,5 +404,11 @@ export class Manager {
   /** service_count / running_service_count for workspace status (from the agent when it runs). */
   protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
     return serviceCounts(this.context, record);
+  }
+
+  // ---- guest networking (src/core/network-log-ops.ts) ----------------------------------
+
+  networkLogWorkspace(workspaceId: string, input: NetworkLogInput = {}) {
+    return networkLogWorkspace(this.context, workspaceId, input);
   }
 }

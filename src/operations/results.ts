@@ -1,5 +1,6 @@
 import { z } from "zod";
 
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import {
   CommandLogEntrySchema,
   SandboxCommonSchema,
@@ -23,6 +24,17 @@ const sandbox = SandboxCommonSchema.shape;
 const logEntry = CommandLogEntrySchema.shape;
 const workspace = WorkspaceRecordSchema.shape;
 
+const networkResult = {
+  network_policy: z
+    .enum(NETWORK_POLICIES)
+    .describe("off (no network device), egress, or egress+published-ports."),
+  host_network_shared: z
+    .boolean()
+    .describe(
+      "True on the host backend: its commands are host processes using the host's network, whatever the policy says.",
+    ),
+};
+
 export const vmResult = z.object({
   vm_id: z.string(),
   environment: sandbox.environment,
@@ -38,6 +50,7 @@ export const vmResult = z.object({
   created_at: sandbox.created_at,
   expires_at: sandbox.expires_at,
   last_error: sandbox.last_error,
+  ...networkResult,
 });
 
 /** What a command run returns, in a VM or a workspace. */
@@ -81,6 +94,10 @@ export const workspaceResult = z.object({
   last_error: sandbox.last_error,
   service_count: z.number().int(),
   running_service_count: z.number().int(),
+  ...networkResult,
+  allow_hosts: z
+    .array(z.string())
+    .describe("Hosts the guest may reach (empty: any public host); see docs/networking.md."),
 });
 
 export const snapshotInfo = z.object({
@@ -130,6 +147,7 @@ export function renderWorkspace(workspace: z.output<typeof workspaceResult>): st
     `workspace ${workspace.workspace_id} ${workspace.state} (${workspace.environment}, ${workspace.backend}, ${workspace.execution_mode})`,
     `commands ${workspace.command_count}, resets ${workspace.reset_count}, services ${workspace.running_service_count}/${workspace.service_count} running`,
     `expires ${new Date(workspace.expires_at * 1000).toISOString()}`,
+    `network ${workspace.network_policy}${workspace.network_policy === "off" ? "" : `, allow_hosts: ${workspace.allow_hosts.join(" ") || "any public host"}`}${workspace.host_network_shared ? " (host backend: commands share the host's network)" : ""}`,
   ];
   if (workspace.last_error) lines.push(`last error: ${workspace.last_error}`);
   return lines.join("\n");

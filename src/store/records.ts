@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import { z } from "zod";
 
 import { PyroError } from "../errors.js";
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { writeJsonAtomic } from "./atomic.js";
 
 export const SCHEMA_VERSION = 1;
@@ -40,6 +41,10 @@ const SandboxFields = {
   ...SandboxCommonSchema.shape,
   network_requested: z.boolean(),
   runtime: RuntimeSchema.nullable(),
+  /** Records written before guest networking lack both: off (or egress if network_requested). */
+  network_policy: z.enum(NETWORK_POLICIES).optional(),
+  /** allow_hosts patterns as validated (src/shared/network-policy.ts); empty: any public host. */
+  allow_hosts: z.array(z.string()).optional(),
 };
 
 export const VmRecordSchema = z.object({

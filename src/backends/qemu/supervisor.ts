@@ -15,6 +15,9 @@ import { readProcStat, sleep } from "../../process/process-group.js";
 import { listenAtomically } from "../../protocol/listen.js";
 import { withSocketAddress } from "../../protocol/socket-address.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
+import { parseAllowHosts } from "../../shared/network-policy.js";
+import { createEgressProxy, forwardServer } from "./egress-proxy.js";
+import { forwardSocketName } from "./guest-net.js";
 import { GuestRelay } from "./relay.js";
 import {
   SupervisorConfigSchema,
@@ -50,6 +53,8 @@ async function main(): Promise<void> {
   // process that started us died (kill -9 of a reset) must still find and stop this VM.
   // If the directory is gone (a destroy swept it), the VM must not start at all.
   writePidFile(config.supervisor_pid_file, process.pid);
+  // The guest's only way out listens before the guest exists (egress-proxy.ts).
+  await startNetwork(config);
   const started = Date.now();
   const qemu = startQemu(config);
   const vm: Vm = { config, qemu, started, booted: false, ending: false, server: null, relay: null };
@@ -79,7 +84,12 @@ function startQemu(config: SupervisorConfig): ChildProcess {
       ),
     );
   }
-  const qemu: ChildProcess = spawn(config.qemu, config.args, { stdio });
+  // qemu's working directory is the runtime directory: the connectors it spawns for guest
+  // forwards (guest-net.ts) name their sockets relative to it.
+  const qemu: ChildProcess = spawn(config.qemu, config.args, {
+    stdio,
+    cwd: path.dirname(config.guest_socket),
+  });
   log(`started ${config.qemu} (pid ${String(qemu.pid)})`);
   if (qemu.pid !== undefined) {
     try {
@@ -179,6 +189,27 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
     boot_ms: bootMs,
   });
   log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
+}
+
+/** The egress proxy and the host-alias forwarders of a guest with a network policy. */
+async function startNetwork(config: SupervisorConfig): Promise<void> {
+  const network = config.network;
+  if (!network) return;
+  const rules = parseAllowHosts(network.allow_hosts);
+  const runtimeDir = path.dirname(network.proxy_socket);
+  await listenAtomically(
+    createEgressProxy({ rules, logFile: network.log_file }),
+    network.proxy_socket,
+  );
+  for (const port of network.forward_ports) {
+    await listenAtomically(
+      forwardServer(port, network.log_file),
+      path.join(runtimeDir, forwardSocketName(port)),
+    );
+  }
+  log(
+    `egress proxy up (${network.policy}; allow_hosts: ${network.allow_hosts.join(" ") || "any public host"})`,
+  );
 }
 
 /** `{pid, start_ticks}`, written whole (temp + rename) so a reader never sees half of it. */

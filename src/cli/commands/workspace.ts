@@ -8,7 +8,7 @@ import {
   type JsonOption,
 } from "../output.js";
 import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
-import { registerCommandCommands, registerExecCommand } from "./command.js";
+import { collect, registerCommandCommands, registerExecCommand } from "./command.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
 
@@ -31,15 +31,35 @@ export function registerWorkspaceCommands(program: Command): void {
       "Boot a sandbox, seed /workspace from --seed-path (directory or .tar/.tar.gz/.tgz) and store it as the baseline. Prints the workspace id.",
     )
     .argument("<environment>", "environment, e.g. debian:12")
-    .option("--seed-path <path>", "host directory or archive to seed /workspace from");
+    .option("--seed-path <path>", "host directory or archive to seed /workspace from")
+    .option(
+      "--network-policy <policy>",
+      "off (default: no network device), egress, or egress+published-ports (see docs/networking.md)",
+    )
+    .option(
+      "--allow-host <PATTERN[:PORT]>",
+      "a host the guest may reach: name, *.example.org, IP literal, host.pyro.internal:PORT for the host's loopback (repeatable; none: any public host)",
+      collect,
+      [],
+    );
   addJsonOption(addSandboxOptions(create, { timeout: false }));
   withExample(create, "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat");
-  create.action((environment: string, options: SandboxFlags & { seedPath?: string }) =>
-    runOperation(
-      "workspace_create",
-      { environment, seed_path: options.seedPath, ...sandboxInput(options) },
-      options,
-    ),
+  create.action(
+    (
+      environment: string,
+      options: SandboxFlags & { seedPath?: string; networkPolicy?: string; allowHost: string[] },
+    ) =>
+      runOperation(
+        "workspace_create",
+        {
+          environment,
+          seed_path: options.seedPath,
+          ...sandboxInput(options),
+          network_policy: options.networkPolicy,
+          allow_hosts: options.allowHost.length > 0 ? options.allowHost : undefined,
+        },
+        options,
+      ),
   );
 
   registerExecCommand(workspace);
@@ -154,6 +174,23 @@ export function registerWorkspaceCommands(program: Command): void {
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
   registerCommandCommands(workspace);
+  registerNetworkLogCommand(workspace);
+}
+
+/** `pyro workspace network-log ID`: connections the guest's network policy refused. */
+function registerNetworkLogCommand(workspace: Command): void {
+  const networkLog = workspace
+    .command("network-log")
+    .description(
+      "Show the connections the workspace's network policy refused (host, port, reason, time), oldest first.",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .option("--tail <n>", "only the last N entries", numberFlag);
+  addJsonOption(networkLog);
+  withExample(networkLog, "pyro workspace network-log WORKSPACE_ID --tail 20");
+  networkLog.action((id: string, options: JsonOption & { tail?: number | string }) =>
+    runOperation("workspace_network_log", { workspace_id: id, tail: options.tail }, options),
+  );
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
