@@ -205,7 +205,6 @@ for (const [prefix, bits] of [
 }
 for (const [prefix, bits] of [
   ["::", 127],
-  ["::ffff:0:0", 96],
   ["64:ff9b:1::", 48],
   ["fc00::", 7],
   ["fe80::", 10],
@@ -216,13 +215,17 @@ for (const [prefix, bits] of [
 
 /** Whether an address is outside the public internet (loopback, private, link-local ...). */
 export function isNonPublicAddress(address: string): boolean {
-  const family = net.isIPv6(address) ? "ipv6" : "ipv4";
-  if (family === "ipv6") {
-    // An IPv4-mapped address is judged as the IPv4 address it carries.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped?.[1]) return NON_PUBLIC.check(mapped[1], "ipv4");
+  if (!net.isIPv6(address)) return NON_PUBLIC.check(address, "ipv4");
+  // An IPv4-mapped address (::ffff:127.0.0.1, canonically ::ffff:7f00:1) is judged as the
+  // IPv4 address it carries. (Not as a BlockList subnet: ::ffff:0:0/96 would match every
+  // IPv4 address checked.)
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonicalIp(address));
+  if (mapped) {
+    const high = parseInt(mapped[1] as string, 16);
+    const low = parseInt(mapped[2] as string, 16);
+    return NON_PUBLIC.check(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, "ipv4");
   }
-  return NON_PUBLIC.check(address, family);
+  return NON_PUBLIC.check(address, "ipv6");
 }
 
 /**

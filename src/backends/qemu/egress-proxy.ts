@@ -23,7 +23,7 @@ import { decideAddress, decideHost, type AllowRule } from "../../shared/network-
 
 export type Lookup = (host: string) => Promise<string[]>;
 
-export interface EgressProxyOptions {
+interface EgressProxyOptions {
   rules: readonly AllowRule[];
   logFile: string;
   /** Resolves a name the policy allowed (default: the host's resolver). */
@@ -70,7 +70,11 @@ export function createEgressProxy(options: EgressProxyOptions): http.Server {
     void forwardRequest(request, response).catch((error: Error) => {
       if (!response.headersSent) {
         const refused = error instanceof Refusal;
-        response.writeHead(refused ? 403 : 502, { "content-type": "text/plain" });
+        // The client's connection ends with the refusal: nothing waits on a keep-alive.
+        response.writeHead(refused ? 403 : 502, {
+          "content-type": "text/plain",
+          connection: "close",
+        });
         response.end(`pyro egress proxy: ${error.message}\n`);
       } else response.destroy();
     });
