@@ -362,6 +362,16 @@ describe("network policy on the host backend", () => {
       network_policy: "off",
       host_network_shared: true,
     });
+    await expect(
+      pyro.startService(created.workspace_id, "web", {
+        command: "sleep 30",
+        published_ports: [{ guest_port: 8080 }],
+      }),
+    ).rejects.toMatchObject({
+      code: "invalid_argument",
+      message: `published_ports needs a workspace created with network_policy egress+published-ports; workspace '${created.workspace_id}' has network_policy 'off'`,
+    });
+    expect((await pyro.listServices(created.workspace_id)).count).toBe(0);
     const log = await pyro.networkLogWorkspace(created.workspace_id);
     expect(log).toMatchObject({ count: 0, entries: [], network_policy: "off" });
     expect(networkLogFile("/x")).toBe("/x/network-log.jsonl");

@@ -63,4 +63,11 @@ export interface Backend {
    * file, when the backend attaches one; bulk archives then bypass the agent's channel.
    */
   transferDisk?(sandboxDir: string): { disk: string; lock: string } | null;
+  /**
+   * Publishes a guest TCP port on 127.0.0.1 of the host (a free port when hostPort is
+   * null); returns the host port. Only sandboxes booted with egress+published-ports.
+   */
+  publishPort?(sandboxDir: string, guestPort: number, hostPort: number | null): Promise<number>;
+  /** Closes a published port (nothing if it is not open). */
+  unpublishPort?(sandboxDir: string, hostPort: number): Promise<void>;
 }

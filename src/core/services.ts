@@ -32,6 +32,12 @@ import {
   checkTimeout,
 } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
+import {
+  checkPublishedPorts,
+  publishPorts,
+  unpublishPorts,
+  type PublishedPortInput,
+} from "./published-ports.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
 const SERVICE_DEFAULTS = {
@@ -50,6 +56,8 @@ export interface StartServiceInput {
   ready_timeout_seconds?: number;
   ready_interval_ms?: number;
   env?: Record<string, string>;
+  /** Guest ports to publish on 127.0.0.1 (network_policy egress+published-ports only). */
+  published_ports?: PublishedPortInput[];
 }
 
 export interface LogsServiceInput {
@@ -101,8 +109,22 @@ export async function startService(
       { workspace_id: record.workspace_id, reason: "agent_too_old" },
     );
   }
+  const ports = checkPublishedPorts(input.published_ports, record);
   const service = await agentCall(context, record, "service.start", env ? { ...body, env } : body);
-  return servicePayload(record, await saveMirror(context, record, service));
+  const mirror = await saveMirror(context, record, service);
+  if (ports.length > 0) {
+    try {
+      mirror.published_ports = await publishPorts(context, record, ports);
+    } catch (error) {
+      // A service whose ports could not be published is not left running unreachable.
+      await agentCall(context, record, "service.stop", { service_name: name }).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+    await writeRecord(mirrorPath(context, record, name), mirror);
+  }
+  return servicePayload(record, mirror);
 }
 
 export async function listServices(context: ManagerContext, workspaceId: string) {
@@ -173,7 +195,13 @@ export async function stopService(
   const service = await agentCall(context, record, "service.stop", {
     service_name: name,
   });
-  return servicePayload(record, await saveMirror(context, record, service));
+  const mirror = await saveMirror(context, record, service);
+  if (mirror.published_ports?.length) {
+    await unpublishPorts(context, record, mirror.published_ports);
+    mirror.published_ports = [];
+    await writeRecord(mirrorPath(context, record, name), mirror);
+  }
+  return servicePayload(record, mirror);
 }
 
 /**
@@ -320,13 +348,25 @@ async function saveMirror(
   if (existing?.owner_token === mirror.owner_token && existing.revision > mirror.revision) {
     return existing;
   }
+  // The agent knows nothing of published ports: the same instance keeps those recorded.
+  if (existing?.owner_token === mirror.owner_token && existing?.published_ports) {
+    mirror.published_ports = existing.published_ports;
+  }
   await writeRecord(file, mirror);
   return mirror;
 }
 
 /** The service as reported: the mirror without its host-only fields (the schema strips them). */
 function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
-  return ServiceSchema.parse({ ...mirror, workspace_id: record.workspace_id });
+  return ServiceSchema.parse({
+    ...mirror,
+    workspace_id: record.workspace_id,
+    // Ports are open only while the service runs in a live sandbox.
+    published_ports:
+      mirror.state === "running" || mirror.state === "starting"
+        ? (mirror.published_ports ?? [])
+        : [],
+  });
 }
 
 async function agentCall<Op extends AgentOp>(

@@ -165,5 +165,8 @@ export function renderShell(shell: z.output<typeof shellResult>): string {
 
 export function renderService(service: z.output<typeof serviceResult>): string {
   const reason = service.failure_reason ?? service.stop_reason;
-  return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}`;
+  const ports = (service.published_ports ?? [])
+    .map((port) => `\n  published ${port.host}:${port.host_port} -> guest port ${port.guest_port}`)
+    .join("");
+  return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}${ports}`;
 }

@@ -111,6 +111,14 @@ export const WorkspaceRecordSchema = z.object({
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 
+/** A guest port published on the host's loopback (network_policy egress+published-ports). */
+export const PublishedPortSchema = z.object({
+  guest_port: z.number().int(),
+  host_port: z.number().int(),
+  host: z.literal("127.0.0.1"),
+});
+export type PublishedPort = z.infer<typeof PublishedPortSchema>;
+
 /** A named service as every front end reports it (src/core/services.ts keeps one per service). */
 export const ServiceSchema = z.object({
   workspace_id: z.string(),
@@ -128,6 +136,8 @@ export const ServiceSchema = z.object({
   stop_reason: z.string().nullable(),
   failure_reason: z.string().nullable(),
   execution_mode: z.string(),
+  /** Open while the service runs (service_stop, reset, stop and delete close them). */
+  published_ports: z.array(PublishedPortSchema).optional(),
 });
 
 export type Service = z.infer<typeof ServiceSchema>;

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 import {
@@ -20,7 +21,14 @@ import { inheritedSocketAddress } from "../../protocol/socket-address.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
 import { chooseAccelerator, findQemu, type Accelerator } from "./detect.js";
 import { NETWORK_LOG_FILE } from "../../shared/network-log.js";
-import { PROXY_SOCKET_NAME, hostAliasPorts } from "./guest-net.js";
+import {
+  GUEST_NET,
+  NETDEV_ID,
+  PROXY_SOCKET_NAME,
+  QMP_SOCKET_NAME,
+  hostAliasPorts,
+} from "./guest-net.js";
+import { humanMonitorCommands } from "./qmp.js";
 import { QEMU_RUNTIME_DIR_FD, qemuArgs } from "./qemu-args.js";
 import {
   STOP_GRACE_MS,
@@ -175,6 +183,39 @@ export class QemuBackend implements Backend {
       : null;
   }
 
+  async publishPort(sandboxDir: string, guestPort: number, hostPort: number | null) {
+    const socket = path.join(qemuPaths(sandboxDir).runtimeDir, QMP_SOCKET_NAME);
+    if (!fs.existsSync(socket)) {
+      throw new PyroError(
+        "invalid_state",
+        "this sandbox's guest was not booted with network_policy egress+published-ports (no qemu monitor); reset it to boot it with this version",
+        { reason: "no_monitor" },
+      );
+    }
+    const guestIp = GUEST_NET.address.split("/")[0] as string;
+    // A free port may be taken between our probe and qemu's bind: try a few.
+    for (let attempt = 0; ; attempt += 1) {
+      const port = hostPort ?? (await freeLoopbackPort());
+      const [output = ""] = await humanMonitorCommands(socket, [
+        `hostfwd_add ${NETDEV_ID} tcp:127.0.0.1:${port}-${guestIp}:${guestPort}`,
+      ]);
+      if (output.trim() === "") return port;
+      if (hostPort !== null || attempt >= 4) {
+        throw new PyroError(
+          "invalid_argument",
+          `published_ports: could not listen on 127.0.0.1:${port} for guest port ${guestPort} (${output.trim()}); the port is probably taken: pick another host_port or omit it`,
+          { field: "published_ports", host_port: port, guest_port: guestPort },
+        );
+      }
+    }
+  }
+
+  async unpublishPort(sandboxDir: string, hostPort: number): Promise<void> {
+    const socket = path.join(qemuPaths(sandboxDir).runtimeDir, QMP_SOCKET_NAME);
+    if (!fs.existsSync(socket)) return;
+    await humanMonitorCommands(socket, [`hostfwd_remove ${NETDEV_ID} tcp:127.0.0.1:${hostPort}`]);
+  }
+
   async sweepOrphan(sandboxDir: string): Promise<void> {
     const paths = qemuPaths(sandboxDir);
     await sweepRuntime(paths);
@@ -323,6 +364,18 @@ function spawnSupervisor(paths: QemuPaths): number {
   } finally {
     fs.closeSync(log);
   }
+}
+
+/** A port nothing listens on now on 127.0.0.1 (the kernel's pick). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 function bootTimeout(accel: Accelerator): number {
