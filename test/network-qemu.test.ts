@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 
 import { describe, expect, it } from "vitest";
 

@@ -112,7 +112,7 @@ export const WorkspaceRecordSchema = z.object({
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 
 /** A guest port published on the host's loopback (network_policy egress+published-ports). */
-export const PublishedPortSchema = z.object({
+const PublishedPortSchema = z.object({
   guest_port: z.number().int(),
   host_port: z.number().int(),
   host: z.literal("127.0.0.1"),
