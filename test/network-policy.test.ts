@@ -6,6 +6,7 @@
  * honest refusal. Nothing here resolves a name or connects off this machine: every refused
  * name is refused before the lookup, which the tests replace with one that fails loudly.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -24,7 +25,10 @@ import {
   guestNetworkCmdline,
   hostAliasPorts,
 } from "../src/backends/qemu/guest-net.js";
+import { findQemu } from "../src/backends/qemu/detect.js";
+import { QemuBackend } from "../src/backends/qemu/qemu-backend.js";
 import { networkLogFile } from "../src/core/network-log-ops.js";
+import { findTool } from "../src/environments/host-tools.js";
 import type { PyroError } from "../src/errors.js";
 import { readNetworkLog } from "../src/shared/network-log.js";
 import {
@@ -343,6 +347,23 @@ describe("qemu arguments and the guest's view of them", () => {
       expect(env[name]).toBe("http://10.0.2.100:3128");
     }
     expect(env.NO_PROXY).not.toContain("host.pyro.internal");
+  });
+});
+
+describe("pyro doctor's guest_network", () => {
+  it("is true exactly when qemu has user-mode networking and socat is there, else says why", () => {
+    const capabilities = new QemuBackend(os.tmpdir()).capabilities();
+    const qemu = findQemu();
+    if (!qemu) {
+      expect(capabilities).toMatchObject({ guest_network: false });
+      return;
+    }
+    const userNet = /^user$/m.test(
+      spawnSync(qemu, ["-netdev", "help"], { encoding: "utf8" }).stdout ?? "",
+    );
+    const expected = userNet && findTool("socat") !== null;
+    expect(capabilities.guest_network).toBe(expected);
+    if (!expected) expect(capabilities.guest_network_reason).toMatch(/socat|user-mode/);
   });
 });
 
