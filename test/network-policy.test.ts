@@ -409,6 +409,17 @@ describe("network policy on the host backend", () => {
         message: expect.stringContaining("the host backend cannot isolate the network"),
       });
     }
+    // One-shot VMs: network: true is egress, refused here the same way, before any record.
+    await expect(
+      pyro.runVm({ allow_host_compat: true, network: true, command: "true" }),
+    ).rejects.toMatchObject({
+      code: "guest_unavailable",
+      details: { reason: "network_unsupported" },
+    });
+    const vm = await pyro.createVm({ allow_host_compat: true });
+    expect(vm).toMatchObject({ network_policy: "off", host_network_shared: true });
+    expect(await pyro.networkInfoVm(vm.vm_id)).toMatchObject({ network_enabled: false });
+    await pyro.deleteVm(vm.vm_id);
     await expect(
       pyro.createWorkspace({ allow_host_compat: true, allow_hosts: ["example.org"] }),
     ).rejects.toMatchObject({
