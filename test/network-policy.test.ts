@@ -41,6 +41,7 @@ import {
   type EgressDecision,
 } from "../src/shared/network-policy.js";
 import { useTempState } from "./helpers.js";
+import { cliPath, pyroEnv } from "./mcp-client.js";
 
 describe("allow_hosts rules", () => {
   it("parses names, wildcards, IP literals and ports into canonical patterns", () => {
@@ -446,5 +447,57 @@ describe("network policy on the host backend", () => {
     expect(fs.readdirSync(path.join(state.stateDir(), "workspaces"))).toEqual([
       created.workspace_id,
     ]);
+  });
+});
+
+describe("the CLI's network flags", () => {
+  const cliState = useTempState();
+  const pyro = (...args: string[]) =>
+    spawnSync(process.execPath, [cliPath, ...args], {
+      encoding: "utf8",
+      env: pyroEnv(cliState.stateDir()),
+    });
+
+  it("passes --network-policy, --allow-host and --publish to the catalogue", () => {
+    const refused = pyro(
+      "workspace",
+      "create",
+      "debian:12",
+      "--allow-host-compat",
+      "--network-policy",
+      "egress",
+      "--allow-host",
+      "host.pyro.internal:8080",
+      "--allow-host",
+      "bad host",
+    );
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("allow_hosts[1] must be a host name");
+    const created = pyro("workspace", "create", "debian:12", "--allow-host-compat", "--json");
+    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    const status = pyro("workspace", "status", id);
+    expect(status.stdout).toContain(
+      "network off (host backend: commands share the host's network)",
+    );
+    const published = pyro(
+      "workspace",
+      "service",
+      "start",
+      id,
+      "web",
+      "--publish",
+      "18080:8080",
+      "--",
+      "sleep",
+      "5",
+    );
+    expect(published.status).not.toBe(0);
+    expect(published.stderr).toContain(
+      "published_ports needs a workspace created with network_policy egress+published-ports",
+    );
+    const log = pyro("workspace", "network-log", id);
+    expect(log.status).toBe(0);
+    expect(log.stdout).toContain("networking is off");
+    pyro("workspace", "delete", id);
   });
 });
