@@ -26,6 +26,8 @@ import {
   type VmExit,
 } from "./supervisor-config.js";
 
+/** Open guest connections the egress proxy (and each forwarded port) serves at once. */
+const MAX_GUEST_CONNECTIONS = 256;
 /** How often the guest's clock is brought back to the host's (see GuestRelay.syncClock). */
 const CLOCK_RESYNC_MS = 5_000;
 
@@ -197,15 +199,15 @@ async function startNetwork(config: SupervisorConfig): Promise<void> {
   if (!network) return;
   const rules = parseAllowHosts(network.allow_hosts);
   const runtimeDir = path.dirname(network.proxy_socket);
-  await listenAtomically(
-    createEgressProxy({ rules, logFile: network.log_file }),
-    network.proxy_socket,
-  );
+  const proxy = createEgressProxy({ rules, logFile: network.log_file });
+  // qemu spawns a socat on the host per guest connection; it ends as soon as we close its
+  // connection, so capping ours caps how many a guest can keep alive at once.
+  proxy.maxConnections = MAX_GUEST_CONNECTIONS;
+  await listenAtomically(proxy, network.proxy_socket);
   for (const port of network.forward_ports) {
-    await listenAtomically(
-      forwardServer(port, network.log_file),
-      path.join(runtimeDir, forwardSocketName(port)),
-    );
+    const forward = forwardServer(port, network.log_file);
+    forward.maxConnections = MAX_GUEST_CONNECTIONS;
+    await listenAtomically(forward, path.join(runtimeDir, forwardSocketName(port)));
   }
   log(
     `egress proxy up (${network.policy}; allow_hosts: ${network.allow_hosts.join(" ") || "any public host"})`,
