@@ -2,7 +2,8 @@
 // download from an HTTP server on 127.0.0.1 of the host, inside a guest with network_policy
 // egress (through the egress proxy, and through the transparent forward of an allowed
 // host.pyro.internal port) vs the same download by curl on the host itself.
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import crypto from "node:crypto";
 import http from "node:http";
 import path from "node:path";
@@ -26,9 +27,8 @@ export async function networkSection(base, report) {
     const curlArgs = ["-sS", "-o", "/dev/null", "-w", "%{time_total}"];
     const host = [];
     for (let i = 0; i < rounds; i += 1) {
-      const run = spawnSync("curl", [...curlArgs, `http://127.0.0.1:${port}/blob`], {
-        encoding: "utf8",
-      });
+      // Not spawnSync: the server answering curl lives in this process's event loop.
+      const run = await promisify(execFile)("curl", [...curlArgs, `http://127.0.0.1:${port}/blob`]);
       host.push(Number(run.stdout) * 1000);
     }
     const workspace = await manager.createWorkspace({
