@@ -140,6 +140,21 @@ describe("qemu guest networking", () => {
         expect((await pyro.stopService(id, "web")).published_ports).toEqual([]);
         expect(await hostGet(port)).toBe("error ECONNREFUSED");
 
+        // A service that ends by itself: its port closes once pyro sees it ended.
+        const brief = await pyro.startService(id, "brief", {
+          command: `node -e 'require("http").createServer((q, r) => r.end("brief")).listen(8001); setTimeout(() => process.exit(0), 4000)'`,
+          readiness: { type: "tcp", address: "127.0.0.1:8001" },
+          published_ports: [{ guest_port: 8001 }],
+        });
+        const briefPort = brief.published_ports?.[0]?.host_port as number;
+        expect(await hostGet(briefPort)).toBe("brief");
+        await new Promise((resolve) => setTimeout(resolve, 6000));
+        expect(await pyro.statusService(id, "brief")).toMatchObject({
+          state: "exited",
+          published_ports: [],
+        });
+        expect(await hostGet(briefPort)).toBe("error ECONNREFUSED");
+
         // Closed by a reset ...
         const again = await pyro.startService(id, "web", {
           command: GUEST_SERVER,

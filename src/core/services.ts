@@ -348,9 +348,14 @@ async function saveMirror(
   if (existing?.owner_token === mirror.owner_token && existing.revision > mirror.revision) {
     return existing;
   }
-  // The agent knows nothing of published ports: the same instance keeps those recorded.
+  // The agent knows nothing of published ports: the same instance keeps those recorded,
+  // and closes them once it has ended (exited by itself, failed or stopped).
   if (existing?.owner_token === mirror.owner_token && existing?.published_ports) {
     mirror.published_ports = existing.published_ports;
+    if (mirror.published_ports.length > 0 && !["running", "starting"].includes(mirror.state)) {
+      await unpublishPorts(context, record, mirror.published_ports);
+      mirror.published_ports = [];
+    }
   }
   await writeRecord(file, mirror);
   return mirror;
