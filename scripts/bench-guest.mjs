@@ -15,6 +15,9 @@
 //      256 MiB incompressible file vs the guest copying the same file itself, 10,000 small
 //      files pushed vs `tar -x` of the same tree in the guest, and the idle host memory
 //      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory.
+//   7. (section "network", alone with BENCH_GUEST_ONLY=network) a 50 MB download from a
+//      server on the host's loopback inside an egress guest vs the same download on the
+//      host (scripts/bench-guest-network.mjs).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -29,6 +32,7 @@ import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
+import { networkSection } from "./bench-guest-network.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
 const EXEC_ROUNDS = Number(process.env.BENCH_GUEST_EXEC_ROUNDS ?? 100);
@@ -268,6 +272,16 @@ async function transferBench() {
     manager.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (process.env.BENCH_GUEST_ONLY === "network" || !process.env.BENCH_GUEST_ONLY) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-network-"));
+  try {
+    await networkSection(dir, report);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (process.env.BENCH_GUEST_ONLY) process.exit(0);
 }
 
 if (process.env.BENCH_GUEST_ONLY === "transfer") {

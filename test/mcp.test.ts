@@ -34,7 +34,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(50);
+    expect(tools).toHaveLength(51);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -170,6 +170,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(await ok("command_kill", killable)).toMatchObject({ exit_code: 130, cancelled: true });
     await ok("workspace_status", { workspace_id });
     await ok("workspace_logs", { workspace_id });
+    await ok("workspace_network_log", { workspace_id });
     await ok("workspace_diff", { workspace_id });
     await ok("workspace_export", {
       workspace_id,

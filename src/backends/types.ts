@@ -1,3 +1,4 @@
+import type { NetworkPolicy } from "../shared/network-policy.js";
 import type { RuntimeRecord } from "../store/records.js";
 
 export const BACKEND_NAMES = ["qemu", "firecracker", "host"] as const;
@@ -20,6 +21,10 @@ export interface SandboxSpec {
   activityFile?: string | null;
   /** Boot on the disk a `halt` kept (workspace_start) instead of a fresh one. */
   resume?: boolean;
+  /** `off`: no network device at all (see docs/networking.md). */
+  networkPolicy: NetworkPolicy;
+  /** allow_hosts patterns, validated (src/shared/network-policy.ts). */
+  allowHosts: string[];
 }
 
 export interface RuntimeCapabilities {
@@ -27,6 +32,8 @@ export interface RuntimeCapabilities {
   guest_exec: boolean;
   guest_network: boolean;
   reason: string | null;
+  /** Why guest_network is false, when the backend can say (pyro doctor shows it). */
+  guest_network_reason?: string;
 }
 
 /**
@@ -70,4 +77,11 @@ export interface Backend {
    * and it is still there: what workspace_disk_* read of a stopped guest, without booting.
    */
   rootDisk?(sandboxDir: string): { path: string; format: "qcow2" | "raw" } | null;
+  /**
+   * Publishes a guest TCP port on 127.0.0.1 of the host (a free port when hostPort is
+   * null); returns the host port. Only sandboxes booted with egress+published-ports.
+   */
+  publishPort?(sandboxDir: string, guestPort: number, hostPort: number | null): Promise<number>;
+  /** Closes a published port (nothing if it is not open). */
+  unpublishPort?(sandboxDir: string, hostPort: number): Promise<void>;
 }

@@ -61,6 +61,8 @@ import {
   type LogsWorkspaceInput,
 } from "./workspace-ops.js";
 import { collectFinished } from "./command-logging.js";
+import { networkLogWorkspace, type NetworkLogInput } from "./network-log-ops.js";
+import { networkPolicyOf } from "./sandbox.js";
 import {
   killCommand,
   listCommands,
@@ -204,7 +206,9 @@ export class Manager {
     const record = await loadVm(this.context.layout, vmId);
     return {
       vm_id: record.vm_id,
-      network_enabled: false,
+      // User-mode networking: the guest's address (10.0.2.15) is private to its VM, and
+      // there is no tap device or MAC the host could use (docs/networking.md).
+      network_enabled: networkPolicyOf(record) !== "off",
       guest_ip: null,
       tap_name: null,
       mac_address: null,
@@ -530,5 +534,11 @@ export class Manager {
   /** Closes an operation on a workspace: its end is activity too (a long exec, a boot). */
   endWorkspaceCall(workspaceId: string): void {
     touchActivity(this.context.layout, workspaceId);
+  }
+
+  // ---- guest networking (src/core/network-log-ops.ts) ----------------------------------
+
+  networkLogWorkspace(workspaceId: string, input: NetworkLogInput = {}) {
+    return networkLogWorkspace(this.context, workspaceId, input);
   }
 }

@@ -15,6 +15,11 @@ import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
 import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
 import { activityFile, expiryState } from "./workspace-expiry.js";
+import {
+  checkNetworkPolicy,
+  parseAllowHosts,
+  type NetworkPolicy,
+} from "../shared/network-policy.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 
@@ -40,7 +45,14 @@ function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
           activityFile: activityFile(context.layout, id),
         }
       : { expiresAt: record.expires_at }),
+    networkPolicy: networkPolicyOf(record),
+    allowHosts: record.allow_hosts ?? [],
   };
+}
+
+/** The record's network policy (records from before network_policy: from network_requested). */
+export function networkPolicyOf(record: SandboxRecord): NetworkPolicy {
+  return record.network_policy ?? (record.network_requested ? "egress" : "off");
 }
 
 /** Stops the sandbox behind a record (if any) and forgets its connection. */
@@ -153,6 +165,10 @@ export interface SandboxInput {
   ttl_seconds?: number;
   network?: boolean;
   allow_host_compat?: boolean;
+  /** Workspaces: off, egress or egress+published-ports (default: egress if network, else off). */
+  network_policy?: string;
+  /** Workspaces: host patterns the guest may reach (src/shared/network-policy.ts). */
+  allow_hosts?: string[];
 }
 
 /**
@@ -187,6 +203,7 @@ export function newSandboxFields(
     LIMITS.ttlSeconds.max,
   );
   const created = nowSeconds();
+  const network = sandboxNetwork(input, backend);
   return {
     schema_version: SCHEMA_VERSION,
     environment: checkEnvironment(input.environment ?? "debian:12"),
@@ -213,6 +230,8 @@ export function newSandboxFields(
     execution_mode: backend.executionMode,
     runtime: null,
     last_error: null,
+    network_policy: network.policy,
+    allow_hosts: network.allowHosts,
   };
 }
 
@@ -222,4 +241,51 @@ export function rootDiskOf(
   record: SandboxRecord,
 ): { path: string; format: "qcow2" | "raw" } | null {
   return backendOf(context, record).rootDisk?.(specFor(context, record).sandboxDir) ?? null;
+}
+
+/**
+ * The network a new sandbox asks for, validated: `network_policy` (or the boolean
+ * `network`, true meaning egress) and allow_hosts. The host backend cannot isolate a
+ * network (its commands share the host's), so it takes `off` only and says so.
+ */
+function sandboxNetwork(
+  input: SandboxInput,
+  backend: Backend,
+): { policy: NetworkPolicy; allowHosts: string[] } {
+  const fromFlag: NetworkPolicy | null =
+    input.network === undefined ? null : input.network ? "egress" : "off";
+  const policy =
+    input.network_policy === undefined
+      ? (fromFlag ?? "off")
+      : checkNetworkPolicy(input.network_policy);
+  if (
+    fromFlag !== null &&
+    input.network_policy !== undefined &&
+    (fromFlag === "off") !== (policy === "off")
+  ) {
+    throw new ValidationError(
+      `network (${String(input.network)}) contradicts network_policy '${policy}': pass one of them`,
+      { field: "network", value: input.network },
+    );
+  }
+  const allowHosts = parseAllowHosts(input.allow_hosts).map((rule) => rule.pattern);
+  if (policy === "off" && allowHosts.length > 0) {
+    throw new ValidationError(
+      `allow_hosts needs network_policy egress or egress+published-ports, got network_policy 'off' with ${allowHosts.length} rule(s)`,
+      { field: "allow_hosts", value: input.allow_hosts },
+    );
+  }
+  if (backend.name === "host" && policy !== "off") {
+    throw new PyroError(
+      "guest_unavailable",
+      `network_policy '${policy}' needs a guest backend (qemu): the host backend cannot isolate the network (its commands share the host's network, and allow_hosts could not be enforced)`,
+      {
+        field: "network_policy",
+        value: policy,
+        backend: backend.name,
+        reason: "network_unsupported",
+      },
+    );
+  }
+  return { policy, allowHosts };
 }

@@ -34,6 +34,12 @@ import {
 import type { ServiceCounts } from "./payloads.js";
 import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import { recordEvent } from "./workspace-events.js";
+import {
+  checkPublishedPorts,
+  publishPorts,
+  unpublishPorts,
+  type PublishedPortInput,
+} from "./published-ports.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
 const SERVICE_DEFAULTS = {
@@ -54,6 +60,8 @@ export interface StartServiceInput {
   env?: Record<string, string>;
   /** {ENV_NAME: SECRET_NAME}: the workspace's secrets in the service's environment. */
   secret_env?: Record<string, string>;
+  /** Guest ports to publish on 127.0.0.1 (network_policy egress+published-ports only). */
+  published_ports?: PublishedPortInput[];
 }
 
 export interface LogsServiceInput {
@@ -107,13 +115,27 @@ export async function startService(
         { workspace_id: record.workspace_id, reason: "agent_too_old" },
       );
     }
+    const ports = checkPublishedPorts(input.published_ports, record);
     const service = await agentCall(
       context,
       record,
       "service.start",
       env ? { ...body, env } : body,
     );
-    const payload = servicePayload(record, await saveMirror(context, record, service));
+    const mirror = await saveMirror(context, record, service);
+    if (ports.length > 0) {
+      try {
+        mirror.published_ports = await publishPorts(context, record, ports);
+      } catch (error) {
+        // A service whose ports could not be published is not left running unreachable.
+        await agentCall(context, record, "service.stop", { service_name: name }).catch(
+          () => undefined,
+        );
+        throw error;
+      }
+      await writeRecord(mirrorPath(context, record, name), mirror);
+    }
+    const payload = servicePayload(record, mirror);
     // The journal is on disk: a secret typed into the command line stays out of it too.
     const redactor = await redactorFor(context, record.workspace_id);
     const detail = `${name}: ${command}`;
@@ -207,7 +229,13 @@ export async function stopService(
   const service = await agentCall(context, record, "service.stop", {
     service_name: name,
   });
-  const payload = servicePayload(record, await saveMirror(context, record, service));
+  const mirror = await saveMirror(context, record, service);
+  if (mirror.published_ports?.length) {
+    await unpublishPorts(context, record, mirror.published_ports);
+    mirror.published_ports = [];
+    await writeRecord(mirrorPath(context, record, name), mirror);
+  }
+  const payload = servicePayload(record, mirror);
   await recordEvent(context.layout, record.workspace_id, "service_stop", name);
   return payload;
 }
@@ -360,13 +388,30 @@ async function saveMirror(
   if (existing?.owner_token === mirror.owner_token && existing.revision > mirror.revision) {
     return existing;
   }
+  // The agent knows nothing of published ports: the same instance keeps those recorded,
+  // and closes them once it has ended (exited by itself, failed or stopped).
+  if (existing?.owner_token === mirror.owner_token && existing?.published_ports) {
+    mirror.published_ports = existing.published_ports;
+    if (mirror.published_ports.length > 0 && !["running", "starting"].includes(mirror.state)) {
+      await unpublishPorts(context, record, mirror.published_ports);
+      mirror.published_ports = [];
+    }
+  }
   await writeRecord(file, mirror);
   return mirror;
 }
 
 /** The service as reported: the mirror without its host-only fields (the schema strips them). */
 function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
-  return ServiceSchema.parse({ ...mirror, workspace_id: record.workspace_id });
+  return ServiceSchema.parse({
+    ...mirror,
+    workspace_id: record.workspace_id,
+    // Ports are open only while the service runs in a live sandbox.
+    published_ports:
+      mirror.state === "running" || mirror.state === "starting"
+        ? (mirror.published_ports ?? [])
+        : [],
+  });
 }
 
 async function agentCall<Op extends AgentOp>(

@@ -49,7 +49,7 @@ const PROFILES: Record<ProfileName, ProfileDefinition> = {
     // pyro-mcp narrows core's schemas: no secrets, network policy, shells, services,
     // snapshots or disk fields. A field that does not exist (yet) in an operation is skipped.
     omit: {
-      workspace_create: ["network", "network_policy", "secrets"],
+      workspace_create: ["network", "network_policy", "allow_hosts", "secrets"],
       workspace_exec: ["secret_env"],
       // Core has no snapshot tools, so reset always restores the baseline.
       workspace_reset: ["snapshot"],
@@ -69,7 +69,7 @@ export const PENDING_OPERATIONS: ReadonlySet<string> = new Set([]);
  * Hidden input fields (`operation.field`) that the catalogue does not have yet (issue 14's
  * network policy and secrets, on another branch): emptied with PENDING_OPERATIONS.
  */
-export const PENDING_FIELDS: ReadonlySet<string> = new Set(["workspace_create.network_policy"]);
+export const PENDING_FIELDS: ReadonlySet<string> = new Set([]);
 
 /** Every hidden field of a profile, as `operation.field`, whether the catalogue has it or not. */
 export function profileOmissions(profile: ProfileName): string[] {

@@ -15,7 +15,9 @@ export const fields = {
     .optional(),
   network: z
     .boolean()
-    .describe("Request guest networking (not available on the host backend).")
+    .describe(
+      "Guest networking: true is network_policy egress with any public host (outbound TCP through pyro's egress proxy; guest backends only, refused on the host backend).",
+    )
     .optional(),
   allow_host_compat: z
     .boolean()

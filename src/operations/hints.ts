@@ -100,8 +100,8 @@ const GUEST_UNAVAILABLE: Record<string, Hint> = {
     cli: "a guest can boot here once the environment is pulled: run `pyro env pull ENV` (`pyro env list` shows which are), then run the command again",
   },
   network_unsupported: {
-    mcp: "Guests have no network on this backend yet: call again without network (or with network: false).",
-    cli: "guests have no network on this backend yet: run the command again without --network",
+    mcp: "This sandbox cannot have the network asked for here (the host backend cannot isolate one; a guest needs socat on the host, see `pyro doctor`): call again without network / with network_policy off, or on a guest backend with guest_network.",
+    cli: "this sandbox cannot have the network asked for here (see `pyro doctor`, guest_network): run the command again without --network / with --network-policy off, or on a backend with guest networking",
   },
   host_backend: {
     // The operator chose host: no guest boots under this configuration, whatever the host could do.

@@ -1,5 +1,6 @@
 import { z } from "zod";
 
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import {
   CommandLogEntrySchema,
   SandboxCommonSchema,
@@ -23,6 +24,17 @@ const sandbox = SandboxCommonSchema.shape;
 const logEntry = CommandLogEntrySchema.shape;
 const workspace = WorkspaceRecordSchema.shape;
 
+const networkResult = {
+  network_policy: z
+    .enum(NETWORK_POLICIES)
+    .describe("off (no network device), egress, or egress+published-ports."),
+  host_network_shared: z
+    .boolean()
+    .describe(
+      "True on the host backend: its commands are host processes using the host's network, whatever the policy says.",
+    ),
+};
+
 export const vmResult = z.object({
   vm_id: z.string(),
   environment: sandbox.environment,
@@ -38,6 +50,7 @@ export const vmResult = z.object({
   created_at: sandbox.created_at,
   expires_at: sandbox.expires_at,
   last_error: sandbox.last_error,
+  ...networkResult,
 });
 
 /** What a command run returns, in a VM or a workspace. */
@@ -101,6 +114,10 @@ export const workspaceResult = z.object({
     .int()
     .describe("Seconds until expires_at, the earlier of idle_expires_at and hard_expires_at."),
   stopped_at: z.number().nullable().describe("When workspace_stop stopped it (null if started)."),
+  ...networkResult,
+  allow_hosts: z
+    .array(z.string())
+    .describe("Hosts the guest may reach (empty: any public host); see docs/networking.md."),
 });
 
 export const snapshotInfo = z.object({
@@ -150,6 +167,7 @@ export function renderWorkspace(workspace: z.output<typeof workspaceResult>): st
     `workspace ${workspace.workspace_id} ${workspace.state} (${workspace.environment}, ${workspace.backend}, ${workspace.execution_mode})`,
     `commands ${workspace.command_count}, resets ${workspace.reset_count}, services ${workspace.running_service_count}/${workspace.service_count} running`,
     `expires ${new Date(workspace.expires_at * 1000).toISOString()} (in ${workspace.expires_in_seconds} s; idle timeout ${workspace.ttl_seconds} s${workspace.hard_expires_at === null ? "" : `, hard expiry ${new Date(workspace.hard_expires_at * 1000).toISOString()}`})`,
+    `network ${workspace.network_policy}${workspace.network_policy === "off" ? "" : `, allow_hosts: ${workspace.allow_hosts.join(" ") || "any public host"}`}${workspace.host_network_shared ? " (host backend: commands share the host's network)" : ""}`,
   ];
   if (workspace.name !== null) lines.splice(1, 0, `name ${workspace.name}`);
   const labels = Object.entries(workspace.labels);
@@ -172,5 +190,8 @@ export function renderShell(shell: z.output<typeof shellResult>): string {
 
 export function renderService(service: z.output<typeof serviceResult>): string {
   const reason = service.failure_reason ?? service.stop_reason;
-  return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}`;
+  const ports = (service.published_ports ?? [])
+    .map((port) => `\n  published ${port.host}:${port.host_port} -> guest port ${port.guest_port}`)
+    .join("");
+  return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}${ports}`;
 }

@@ -37,6 +37,21 @@ export const serviceOperations = [
         .describe("Environment variables for the service (names like [A-Za-z_][A-Za-z0-9_]*).")
         .optional(),
       secret_env: fields.secret_env,
+      published_ports: z
+        .array(
+          z.strictObject({
+            guest_port: z.number().int().describe("TCP port the service listens on in the guest."),
+            host_port: z
+              .number()
+              .int()
+              .describe("Port on 127.0.0.1 of the host (default: a free one).")
+              .optional(),
+          }),
+        )
+        .describe(
+          "Guest ports to publish on 127.0.0.1 of the host (only on the host's loopback), while the service runs. Needs network_policy egress+published-ports.",
+        )
+        .optional(),
     }),
     output: serviceResult,
     handler: (manager, { workspace_id, service_name, ...input }) =>

@@ -10,6 +10,7 @@ import {
   workspaceResult,
 } from "./results.js";
 import { renderSummary, workspaceSummary } from "./summary.js";
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { vmCreateInput } from "./vm.js";
 
 const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
@@ -68,6 +69,18 @@ export const workspaceOperations = [
         )
         .optional(),
       max_lifetime_seconds: fields.max_lifetime_seconds,
+      network_policy: z
+        .enum(NETWORK_POLICIES)
+        .describe(
+          "off (default): no network device; egress: outbound TCP through pyro's egress proxy, limited by allow_hosts; egress+published-ports: also service_start published_ports. Guest backends only.",
+        )
+        .optional(),
+      allow_hosts: z
+        .array(z.string())
+        .describe(
+          "Hosts the guest may reach (PATTERN[:PORT]: exact names, *.example.org wildcards, IP literals; host.pyro.internal:PORT is the host's loopback on that port). Empty or omitted: any public host. Needs network_policy egress.",
+        )
+        .optional(),
     }),
     output: workspaceResult,
     handler: (manager, input, context) => manager.createWorkspace(input, context),
@@ -362,5 +375,51 @@ export const workspaceOperations = [
     output: workspaceSummary,
     handler: (manager, input) => manager.summarizeWorkspace(input.workspace_id),
     render: renderSummary,
+  }),
+  defineOperation({
+    name: "workspace_network_log",
+    method: "networkLogWorkspace",
+    description:
+      "Show the connections a workspace's guest was refused by its network policy (or could not make): host, port, reason and time, oldest first. The log outlives resets and keeps about the last 256-512 KiB of entries. Use it to see why a download or `npm install` failed.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      tail: z.number().int().describe("Only the last N entries, 0-10000.").optional(),
+    }),
+    output: z.object({
+      workspace_id: z.string(),
+      network_policy: z.enum(NETWORK_POLICIES),
+      allow_hosts: z.array(z.string()),
+      count: z.number().int().describe("Entries in this result."),
+      total_count: z.number().int().describe("Entries the log holds."),
+      skipped_corrupt_lines: z.number().int(),
+      entries: z.array(
+        z.object({
+          time: z.number().describe("Epoch seconds."),
+          host: z.string(),
+          port: z.number().int(),
+          reason: z.string(),
+          via: z
+            .string()
+            .describe("proxy (the egress proxy) or forward (a forwarded host.pyro.internal port)."),
+          action: z.enum(["refused", "failed"]),
+        }),
+      ),
+    }),
+    handler: (manager, { workspace_id, ...input }) =>
+      manager.networkLogWorkspace(workspace_id, input),
+    render: (result) => {
+      const lines = result.entries.map(
+        (entry) =>
+          `${new Date(entry.time * 1000).toISOString()} ${entry.action} ${entry.host}:${entry.port} (${entry.via}): ${entry.reason}`,
+      );
+      if (result.entries.length === 0) {
+        lines.push(
+          result.network_policy === "off"
+            ? "networking is off (network_policy off): nothing to log"
+            : "no refused connections",
+        );
+      }
+      return lines.join("\n");
+    },
   }),
 ];

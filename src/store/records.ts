@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import { z } from "zod";
 
 import { PyroError } from "../errors.js";
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { writeJsonAtomic } from "./atomic.js";
 
 export const SCHEMA_VERSION = 1;
@@ -40,6 +41,10 @@ const SandboxFields = {
   ...SandboxCommonSchema.shape,
   network_requested: z.boolean(),
   runtime: RuntimeSchema.nullable(),
+  /** Records written before guest networking lack both: off (or egress if network_requested). */
+  network_policy: z.enum(NETWORK_POLICIES).optional(),
+  /** allow_hosts patterns as validated (src/shared/network-policy.ts); empty: any public host. */
+  allow_hosts: z.array(z.string()).optional(),
 };
 
 export const VmRecordSchema = z.object({
@@ -129,6 +134,14 @@ export const WorkspaceRecordSchema = z.object({
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 
+/** A guest port published on the host's loopback (network_policy egress+published-ports). */
+const PublishedPortSchema = z.object({
+  guest_port: z.number().int(),
+  host_port: z.number().int(),
+  host: z.literal("127.0.0.1"),
+});
+export type PublishedPort = z.infer<typeof PublishedPortSchema>;
+
 /** A named service as every front end reports it (src/core/services.ts keeps one per service). */
 export const ServiceSchema = z.object({
   workspace_id: z.string(),
@@ -146,6 +159,8 @@ export const ServiceSchema = z.object({
   stop_reason: z.string().nullable(),
   failure_reason: z.string().nullable(),
   execution_mode: z.string(),
+  /** Open while the service runs (service_stop, reset, stop and delete close them). */
+  published_ports: z.array(PublishedPortSchema).optional(),
 });
 
 export type Service = z.infer<typeof ServiceSchema>;

@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 import {
@@ -10,7 +11,7 @@ import {
   waitForExit,
 } from "../../process/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
-import { requireTools, runTool } from "../../environments/host-tools.js";
+import { findTool, requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
 import { EnvironmentStore } from "../../environments/store.js";
 import { PyroError } from "../../errors.js";
@@ -19,6 +20,15 @@ import type { RuntimeRecord } from "../../store/records.js";
 import { inheritedSocketAddress } from "../../protocol/socket-address.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
 import { chooseAccelerator, findQemu, type Accelerator } from "./detect.js";
+import { NETWORK_LOG_FILE } from "../../shared/network-log.js";
+import {
+  GUEST_NET,
+  NETDEV_ID,
+  PROXY_SOCKET_NAME,
+  QMP_SOCKET_NAME,
+  hostAliasPorts,
+} from "./guest-net.js";
+import { humanMonitorCommands } from "./qmp.js";
 import { QEMU_RUNTIME_DIR_FD, qemuArgs } from "./qemu-args.js";
 import {
   STOP_GRACE_MS,
@@ -73,17 +83,20 @@ export class QemuBackend implements Backend {
       };
     }
     const accel = chooseAccelerator();
+    const network = guestNetworkProblem(qemu);
     return {
       vm_boot: true,
       guest_exec: true,
-      guest_network: false,
+      guest_network: network === null,
       reason: `qemu microvm with ${accel.accel}: ${accel.reason}`,
+      ...(network === null ? {} : { guest_network_reason: network }),
     };
   }
 
   async boot(spec: SandboxSpec): Promise<RuntimeRecord> {
     const qemu = requireBootable(spec);
     const tools = requireTools(["qemu-img"], "booting a qemu guest");
+    const socat = spec.networkPolicy === "off" ? null : requireSocat();
     const environment = spec.environment as EnvironmentName;
     await ensureAgentCurrent(this.store, environment);
     const artifacts = await this.store.bootArtifacts(environment);
@@ -119,10 +132,17 @@ export class QemuBackend implements Backend {
       fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
       writeSupervisorConfig(paths, {
         qemu,
-        args: qemuArgs(spec, artifacts, paths, accel.accel),
+        args: qemuArgs(
+          spec,
+          artifacts,
+          paths,
+          accel.accel,
+          socat === null ? undefined : { ...spec, socat },
+        ),
         boot_timeout_ms: bootTimeoutMs,
         expires_at: spec.expiresAt,
         activity_file: spec.activityFile ?? null,
+        network: supervisorNetwork(spec, paths),
       });
       supervisorPid = spawnSupervisor(paths);
       const ready = await waitForReady(paths, supervisorPid, bootTimeoutMs + 10_000);
@@ -187,6 +207,39 @@ export class QemuBackend implements Backend {
     return fs.existsSync(keptDisk) ? { path: keptDisk, format: "qcow2" } : null;
   }
 
+  async publishPort(sandboxDir: string, guestPort: number, hostPort: number | null) {
+    const socket = path.join(qemuPaths(sandboxDir).runtimeDir, QMP_SOCKET_NAME);
+    if (!fs.existsSync(socket)) {
+      throw new PyroError(
+        "invalid_state",
+        "this sandbox's guest was not booted with network_policy egress+published-ports (no qemu monitor); reset it to boot it with this version",
+        { reason: "no_monitor" },
+      );
+    }
+    const guestIp = GUEST_NET.address.split("/")[0] as string;
+    // A free port may be taken between our probe and qemu's bind: try a few.
+    for (let attempt = 0; ; attempt += 1) {
+      const port = hostPort ?? (await freeLoopbackPort());
+      const [output = ""] = await humanMonitorCommands(socket, [
+        `hostfwd_add ${NETDEV_ID} tcp:127.0.0.1:${port}-${guestIp}:${guestPort}`,
+      ]);
+      if (output.trim() === "") return port;
+      if (hostPort !== null || attempt >= 4) {
+        throw new PyroError(
+          "invalid_argument",
+          `published_ports: could not listen on 127.0.0.1:${port} for guest port ${guestPort} (${output.trim()}); the port is probably taken: pick another host_port or omit it`,
+          { field: "published_ports", host_port: port, guest_port: guestPort },
+        );
+      }
+    }
+  }
+
+  async unpublishPort(sandboxDir: string, hostPort: number): Promise<void> {
+    const socket = path.join(qemuPaths(sandboxDir).runtimeDir, QMP_SOCKET_NAME);
+    if (!fs.existsSync(socket)) return;
+    await humanMonitorCommands(socket, [`hostfwd_remove ${NETDEV_ID} tcp:127.0.0.1:${hostPort}`]);
+  }
+
   async sweepOrphan(sandboxDir: string): Promise<void> {
     const paths = qemuPaths(sandboxDir);
     await sweepRuntime(paths);
@@ -234,14 +287,7 @@ export class QemuBackend implements Backend {
 }
 
 /** What a sandbox asks of qemu it can have; returns the qemu binary. */
-function requireBootable(spec: SandboxSpec): string {
-  if (spec.networkRequested) {
-    throw new PyroError(
-      "guest_unavailable",
-      "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
-      { field: "network", reason: "network_unsupported" },
-    );
-  }
+function requireBootable(_spec: SandboxSpec): string {
   const qemu = findQemu();
   if (!qemu) {
     throw new PyroError(
@@ -269,9 +315,49 @@ async function createOverlay(qemuImg: string, rootfs: string, overlay: string): 
   ]);
 }
 
+/**
+ * Why guests cannot have a network on this host (null: they can): qemu must offer its
+ * user-mode network (slirp, a build option) and socat must connect it to the proxy.
+ */
+function guestNetworkProblem(qemu: string): string | null {
+  const netdevs = spawnSync(qemu, ["-netdev", "help"], { encoding: "utf8", timeout: 10_000 });
+  if (!/^user$/m.test(netdevs.stdout ?? "")) {
+    return `${qemu} was built without user-mode networking (-netdev user; Debian's qemu-system-x86 has it)`;
+  }
+  if (!findTool("socat")) return "socat was not found (apt-get install socat)";
+  return null;
+}
+
+/** socat connects qemu's guest forwards to the supervisor's sockets (guest-net.ts). */
+function requireSocat(): string {
+  const socat = findTool("socat");
+  if (!socat) {
+    throw new PyroError(
+      "guest_unavailable",
+      "guest networking needs socat on the host, which was not found; install it with: apt-get install socat (or create the sandbox with network_policy off)",
+      { field: "network_policy", reason: "network_unsupported" },
+    );
+  }
+  return socat;
+}
+
+function supervisorNetwork(spec: SandboxSpec, paths: QemuPaths): SupervisorConfig["network"] {
+  if (spec.networkPolicy === "off") return null;
+  return {
+    policy: spec.networkPolicy,
+    allow_hosts: spec.allowHosts,
+    proxy_socket: path.join(paths.runtimeDir, PROXY_SOCKET_NAME),
+    forward_ports: hostAliasPorts(spec.allowHosts),
+    log_file: path.join(spec.sandboxDir, NETWORK_LOG_FILE),
+  };
+}
+
 function writeSupervisorConfig(
   paths: QemuPaths,
-  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file">,
+  vm: Pick<
+    SupervisorConfig,
+    "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file" | "network"
+  >,
 ): void {
   const config: SupervisorConfig = {
     qemu: vm.qemu,
@@ -290,6 +376,7 @@ function writeSupervisorConfig(
     boot_timeout_ms: vm.boot_timeout_ms,
     expires_at: vm.expires_at,
     activity_file: vm.activity_file,
+    network: vm.network,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }
@@ -315,6 +402,18 @@ function spawnSupervisor(paths: QemuPaths): number {
   } finally {
     fs.closeSync(log);
   }
+}
+
+/** A port nothing listens on now on 127.0.0.1 (the kernel's pick). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 function bootTimeout(accel: Accelerator): number {

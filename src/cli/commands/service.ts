@@ -68,7 +68,13 @@ export function registerServiceCommands(workspace: Command): void {
       numberFlag,
     )
     .option("--ready-interval-ms <n>", "time between readiness probes (default 500)", numberFlag)
-    .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, []);
+    .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, [])
+    .option(
+      "--publish <[HOST_PORT:]GUEST_PORT>",
+      "publish a guest port on 127.0.0.1 of the host (repeatable; needs --network-policy egress+published-ports)",
+      collect,
+      [],
+    );
   addJsonOption(addSecretEnvOption(start));
   withExample(
     start,
@@ -86,6 +92,7 @@ export function registerServiceCommands(workspace: Command): void {
           readyIntervalMs?: number;
           env?: string[];
           secretEnv?: string[];
+          publish: string[];
         },
     ) => {
       const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
@@ -102,6 +109,7 @@ export function registerServiceCommands(workspace: Command): void {
           ready_interval_ms: options.readyIntervalMs,
           env: parseEnvFlags(options.env),
           secret_env: secretEnv.value,
+          published_ports: publishFlags(options.publish),
         },
         options,
       );
@@ -163,6 +171,21 @@ export function registerServiceCommands(workspace: Command): void {
         printCommandOutput,
       ),
   );
+}
+
+/**
+ * `--publish [HOST_PORT:]GUEST_PORT`. A value that is not numeric goes through as NaN, so
+ * the catalogue refuses it with the message MCP and the SDK give.
+ */
+function publishFlags(values: string[]): { guest_port: number; host_port?: number }[] | undefined {
+  if (values.length === 0) return undefined;
+  return values.map((value) => {
+    const parts = value.split(":");
+    const number = (text: string | undefined): number =>
+      text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+    if (parts.length === 2) return { host_port: number(parts[0]), guest_port: number(parts[1]) };
+    return { guest_port: parts.length === 1 ? number(parts[0]) : Number.NaN };
+  });
 }
 
 /** A malformed --env is reported by the catalogue with the same message as over MCP. */

@@ -15,7 +15,7 @@ import {
   secretsFromFlags,
   type SecretFlags,
 } from "../secret-flags.js";
-import { registerCommandCommands, registerExecCommand } from "./command.js";
+import { collect, registerCommandCommands, registerExecCommand } from "./command.js";
 import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
@@ -46,9 +46,16 @@ export function registerWorkspaceCommands(program: Command): void {
     )
     .argument("<environment>", "environment, e.g. debian:12")
     .option("--seed-path <path>", "host directory or archive to seed /workspace from")
+    .option("--id-only", "print only the workspace id (for scripts: ID=$(pyro workspace create …))")
     .option(
-      "--id-only",
-      "print only the workspace id (for scripts: ID=$(pyro workspace create …))",
+      "--network-policy <policy>",
+      "off (default: no network device), egress, or egress+published-ports (see docs/networking.md)",
+    )
+    .option(
+      "--allow-host <PATTERN[:PORT]>",
+      "a host the guest may reach: name, *.example.org, IP literal, host.pyro.internal:PORT for the host's loopback (repeatable; none: any public host)",
+      collect,
+      [],
     );
   addJsonOption(
     addCreateLifeOptions(addSecretOptions(addSandboxOptions(create, { timeout: false }))),
@@ -57,6 +64,7 @@ export function registerWorkspaceCommands(program: Command): void {
     create,
     "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
     "pyro workspace create debian:12 --name api-fix --label project=api --ttl-seconds 3600",
+    "pyro workspace create debian:12 --network-policy egress --allow-host registry.npmjs.org",
     "pyro workspace create debian:12 --secret-file NPM_TOKEN=$HOME/.npm-token",
     "ID=$(pyro workspace create debian:12 --allow-host-compat --id-only)",
   );
@@ -65,7 +73,12 @@ export function registerWorkspaceCommands(program: Command): void {
       environment: string,
       options: SandboxFlags &
         SecretFlags &
-        CreateLifeFlags & { seedPath?: string; idOnly?: boolean },
+        CreateLifeFlags & {
+          seedPath?: string;
+          idOnly?: boolean;
+          networkPolicy?: string;
+          allowHost: string[];
+        },
     ) => {
       const secrets = parseFlags(options, () => secretsFromFlags(options));
       if (!secrets) return;
@@ -79,6 +92,8 @@ export function registerWorkspaceCommands(program: Command): void {
           ...sandboxInput(options),
           ...life,
           secrets: secrets.value,
+          network_policy: options.networkPolicy,
+          allow_hosts: options.allowHost.length > 0 ? options.allowHost : undefined,
         },
         options,
         idOnlyPrinter(options, "workspace_id"),
@@ -207,6 +222,23 @@ export function registerWorkspaceCommands(program: Command): void {
   registerFileCommands(workspace);
   registerDiskCommands(workspace);
   registerWorkspaceLifeCommands(workspace);
+  registerNetworkLogCommand(workspace);
+}
+
+/** `pyro workspace network-log ID`: connections the guest's network policy refused. */
+function registerNetworkLogCommand(workspace: Command): void {
+  const networkLog = workspace
+    .command("network-log")
+    .description(
+      "Show the connections the workspace's network policy refused (host, port, reason, time), oldest first.",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .option("--tail <n>", "only the last N entries", numberFlag);
+  addJsonOption(networkLog);
+  withExample(networkLog, "pyro workspace network-log WORKSPACE_ID --tail 20");
+  networkLog.action((id: string, options: JsonOption & { tail?: number | string }) =>
+    runOperation("workspace_network_log", { workspace_id: id, tail: options.tail }, options),
+  );
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
