@@ -7,8 +7,6 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { createServer } from "../src/mcp/embed.js";
 import {
-  PENDING_FIELDS,
-  PENDING_OPERATIONS,
   PROFILE_NAMES,
   profileOmissions,
   profileToolNames,
@@ -36,26 +34,15 @@ async function serve(...args: string[]): Promise<Client> {
 const CORE_PRESENT = profileTools("workspace-core").map((tool) => tool.operation.name);
 
 describe("MCP tool profiles", () => {
-  it("names only catalogue operations and fields, except the explicitly pending ones", () => {
-    // PENDING_* list what other branches add; once merged, they must be emptied (a pending
-    // name that exists fails here too, so the list cannot go stale).
+  it("names only catalogue operations and fields", () => {
     for (const profile of PROFILE_NAMES) {
       for (const name of profileToolNames(profile)) {
-        expect(
-          findOperation(name) !== undefined || PENDING_OPERATIONS.has(name),
-          `${profile}: ${name}`,
-        ).toBe(true);
+        expect(findOperation(name), `${profile}: ${name}`).toBeDefined();
       }
       for (const omission of profileOmissions(profile)) {
         const [name = "", field = ""] = omission.split(".");
-        const exists = findOperation(name)?.input.shape[field] !== undefined;
-        expect(exists || PENDING_FIELDS.has(omission), `${profile}: ${omission}`).toBe(true);
+        expect(findOperation(name)?.input.shape[field], `${profile}: ${omission}`).toBeDefined();
       }
-    }
-    for (const name of PENDING_OPERATIONS) expect(findOperation(name), name).toBeUndefined();
-    for (const omission of PENDING_FIELDS) {
-      const [name = "", field = ""] = omission.split(".");
-      expect(findOperation(name)?.input.shape[field], omission).toBeUndefined();
     }
     expect(profileToolNames("workspace-full")).toEqual(operations.map((op) => op.name));
   });

