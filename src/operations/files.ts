@@ -47,6 +47,20 @@ const maxBytes = z
   )
   .optional();
 
+/** The input of a listing, in a running workspace (file_list) or on a stopped disk (disk_list). */
+const listInput = z.strictObject({
+  workspace_id: fields.workspace_id,
+  path: z.string().describe("Directory or file under /workspace (default /workspace).").optional(),
+  recursive: z.boolean().describe("Also list subdirectories.").optional(),
+});
+
+/** The input of a read, in a running workspace (file_read) or on a stopped disk (disk_read). */
+const readInput = z.strictObject({
+  workspace_id: fields.workspace_id,
+  path: z.string().describe("File under /workspace."),
+  max_bytes: maxBytes,
+});
+
 const renderList = (result: z.output<typeof fileListOutput>): string => {
   const lines = result.entries.map(
     (entry) =>
@@ -72,14 +86,7 @@ export const fileOperations = [
     name: "workspace_file_list",
     method: "listWorkspaceFiles",
     description: `List a directory under /workspace of a started workspace (or describe one file): each entry's path, type (file, directory, symlink, other), size_bytes, mode and mtime; symlinks are shown with their target, never followed. recursive walks subdirectories. At most ${FILE_LIMITS.listEntries} entries; truncated says there are more.`,
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      path: z
-        .string()
-        .describe("Directory or file under /workspace (default /workspace).")
-        .optional(),
-      recursive: z.boolean().describe("Also list subdirectories, depth first.").optional(),
-    }),
+    input: listInput,
     output: fileListOutput,
     handler: (manager, { workspace_id, ...input }) =>
       manager.listWorkspaceFiles(workspace_id, input),
@@ -89,11 +96,7 @@ export const fileOperations = [
     name: "workspace_file_read",
     method: "readWorkspaceFile",
     description: `Read a regular file under /workspace of a started workspace, up to max_bytes (default ${FILE_LIMITS.readDefaultBytes}, at most ${FILE_LIMITS.readMaxBytes}). content is UTF-8 text when the file is text, base64 when it is binary (encoding says which); truncated says the file is longer. Symlinks are refused, never followed.`,
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      path: z.string().describe("File under /workspace."),
-      max_bytes: maxBytes,
-    }),
+    input: readInput,
     output: fileReadOutput,
     handler: (manager, { workspace_id, ...input }) =>
       manager.readWorkspaceFile(workspace_id, input),
@@ -194,14 +197,7 @@ export const fileOperations = [
     name: "workspace_disk_list",
     method: "listWorkspaceDisk",
     description: `List a directory under /workspace on a stopped guest-backed workspace's disk, without booting it: entries as workspace_file_list gives them (symlinks never followed; at most ${FILE_LIMITS.listEntries}, truncated says more). Refused for a running or host-backend workspace.`,
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      path: z
-        .string()
-        .describe("Directory or file under /workspace (default /workspace).")
-        .optional(),
-      recursive: z.boolean().describe("Also list subdirectories.").optional(),
-    }),
+    input: listInput,
     output: fileListOutput,
     handler: (manager, { workspace_id, ...input }) =>
       manager.listWorkspaceDisk(workspace_id, input),
@@ -211,11 +207,7 @@ export const fileOperations = [
     name: "workspace_disk_read",
     method: "readWorkspaceDisk",
     description: `Read a regular file under /workspace on a stopped guest-backed workspace's disk, without booting it, up to max_bytes (default ${FILE_LIMITS.readDefaultBytes}, at most ${FILE_LIMITS.readMaxBytes}); content and encoding as workspace_file_read gives them. Refused for a running or host-backend workspace.`,
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      path: z.string().describe("File under /workspace."),
-      max_bytes: maxBytes,
-    }),
+    input: readInput,
     output: fileReadOutput,
     handler: (manager, { workspace_id, ...input }) =>
       manager.readWorkspaceDisk(workspace_id, input),

@@ -195,3 +195,18 @@ export function renderService(service: z.output<typeof serviceResult>): string {
     .join("");
   return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}${ports}`;
 }
+
+/** A changed path's status in workspace_diff (and workspace_summary's changes). */
+export const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
+
+/** workspace_diff's counts, which workspace_summary repeats. */
+export const diffSummary = z.object({
+  total: z.number().int(),
+  added: z.number().int(),
+  modified: z.number().int(),
+  deleted: z.number().int(),
+  type_changed: z.number().int(),
+  mode_changed: z.number().int(),
+  text_patched: z.number().int(),
+  non_text: z.number().int(),
+});

@@ -1,10 +1,9 @@
 import { z } from "zod";
 
 import { WorkspaceRecordSchema } from "../store/records.js";
+import { diffStatus, diffSummary } from "./results.js";
 
 /** workspace_summary's result (src/core/summary.ts builds it). */
-const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
-
 export const workspaceSummary = z.object({
   workspace_id: z.string(),
   state: WorkspaceRecordSchema.shape.state,
@@ -38,18 +37,7 @@ export const workspaceSummary = z.object({
   changes: z.object({
     available: z.boolean(),
     reason: z.string().nullable().describe("Why changes are unknown (e.g. not started)."),
-    summary: z
-      .object({
-        total: z.number().int(),
-        added: z.number().int(),
-        modified: z.number().int(),
-        deleted: z.number().int(),
-        type_changed: z.number().int(),
-        mode_changed: z.number().int(),
-        text_patched: z.number().int(),
-        non_text: z.number().int(),
-      })
-      .nullable(),
+    summary: diffSummary.nullable(),
     files: z.array(z.object({ path: z.string(), status: diffStatus })),
     omitted_count: z.number().int(),
   }),

@@ -5,6 +5,8 @@ import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import {
   commandLogEntryResult,
+  diffStatus,
+  diffSummary,
   renderWorkspace,
   snapshotInfo,
   workspaceResult,
@@ -13,7 +15,6 @@ import { renderSummary, workspaceSummary } from "./summary.js";
 import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { vmCreateInput } from "./vm.js";
 
-const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
 /** A file's mode as git writes it (`100755`), when its permission bits changed. */
 const gitFileMode = z.string().nullable();
 const artifactType = z.enum(["file", "directory", "symlink"]);
@@ -233,16 +234,7 @@ export const workspaceOperations = [
     output: z.object({
       workspace_id: z.string(),
       changed: z.boolean(),
-      summary: z.object({
-        total: z.number().int(),
-        added: z.number().int(),
-        modified: z.number().int(),
-        deleted: z.number().int(),
-        type_changed: z.number().int(),
-        mode_changed: z.number().int(),
-        text_patched: z.number().int(),
-        non_text: z.number().int(),
-      }),
+      summary: diffSummary,
       entries: z.array(
         z.object({
           path: z.string(),
