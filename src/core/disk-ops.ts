@@ -15,7 +15,6 @@ import { checkHostPath } from "../shared/limits.js";
 import { tempSibling } from "../store/atomic.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
-import { nowSeconds } from "./context.js";
 import {
   Ext4Image,
   convertToRaw,
@@ -27,6 +26,7 @@ import {
 import { checkMaxBytes, encodeContent } from "./file-ops.js";
 import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
 import { backendOf, rootDiskOf } from "./sandbox.js";
+import { isExpired } from "./workspace-expiry.js";
 import { refreshWorkspace } from "./workspace-ops.js";
 
 type Disk = { path: string; format: "qcow2" | "raw" };
@@ -43,8 +43,9 @@ async function withStoppedDisk<T>(
   use: (disk: Disk, record: WorkspaceRecord) => Promise<T>,
 ): Promise<T> {
   const first = await loadWorkspace(context.layout, id);
-  // Past its TTL the workspace goes, as any call finds it (refresh deletes and throws).
-  if (first.expires_at <= nowSeconds()) await refreshWorkspace(context, id);
+  // Past its deadline (idle or hard) the workspace goes, as any call finds it (refresh
+  // deletes and throws).
+  if (await isExpired(context, first)) await refreshWorkspace(context, id);
   if (typeof backendOf(context, first).rootDisk !== "function") {
     throw new StateError(
       `${operation} reads the disk of a stopped guest-backed workspace; workspace '${first.workspace_id}' runs on the '${first.backend}' backend, whose /workspace is a host directory (use workspace_file_list, workspace_file_read or workspace_export)`,
