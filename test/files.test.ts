@@ -438,15 +438,18 @@ describe("workspace_patch_apply (SDK)", () => {
   it("the disk operations refuse a host-backend workspace with a clear error", async () => {
     const pyro = sdk();
     const id = await created(pyro);
+    // Thunks, not promises: each call starts only when its expectation is attached, so no
+    // rejection is ever left unhandled while an earlier one is awaited.
     for (const call of [
-      pyro.listWorkspaceDisk({ workspace_id: id }),
-      pyro.readWorkspaceDisk({ workspace_id: id, path: "a" }),
-      pyro.exportWorkspaceDisk({
-        workspace_id: id,
-        output_path: path.join(state.base(), "disk.img"),
-      }),
+      () => pyro.listWorkspaceDisk({ workspace_id: id }),
+      () => pyro.readWorkspaceDisk({ workspace_id: id, path: "a" }),
+      () =>
+        pyro.exportWorkspaceDisk({
+          workspace_id: id,
+          output_path: path.join(state.base(), "disk.img"),
+        }),
     ]) {
-      await expect(call).rejects.toMatchObject({
+      await expect(call()).rejects.toMatchObject({
         code: "invalid_state",
         message: expect.stringContaining(
           "runs on the 'host' backend, whose /workspace is a host directory",
