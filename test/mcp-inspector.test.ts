@@ -53,7 +53,7 @@ async function inspect(tool: string, args: string[]): Promise<Record<string, unk
       "--tool-arg",
       ...args,
     ],
-    { env: pyroEnv(state.stateDir()), timeout: 60_000 },
+    { env: pyroEnv(state.stateDir()), timeout: 120_000 },
   );
   const result = JSON.parse(stdout) as ToolResult;
   expect(result.isError, `${tool}: ${result.content[0]?.text ?? ""}`).toBeFalsy();
