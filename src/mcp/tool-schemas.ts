@@ -80,7 +80,7 @@ function isKeyField(name: string): boolean {
   return KEY_FIELDS.has(name) || /_(ids?|name)$/.test(name) || name.startsWith("next_");
 }
 
-/** The output schema as listed: the key fields with their JSON types (see the top). */
+/** The output schema as listed: the key fields, named as required (see the top). */
 export function advertisedOutput(operation: AnyOperation): z.ZodObject {
   let schema = outputs.get(operation.name);
   if (!schema) {
