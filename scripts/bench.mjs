@@ -5,12 +5,19 @@
 //      same command;
 //   2. workspace_diff on a 10,000-file tree with 100 changes vs `diff -ruN` on the same
 //      two trees;
-//   3. keystroke echo through an attached shell vs a local PTY (and vs polling reads).
+//   3. keystroke echo through an attached shell vs a local PTY (and vs polling reads);
+//   4. (first) the size of `pyro mcp serve`'s tools/list per profile vs its 32 KB goal.
+//
+// BENCH_ONLY=mcp-tools-list runs only section 4 (BENCH_ONLY=host: only sections 1-3).
+import { Buffer } from "node:buffer";
 import { execFile, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
 import { Manager } from "../dist/index.js";
 
@@ -44,6 +51,10 @@ function line(label, pyro, baseline) {
       `  ratio (median) ${ratio.toFixed(2)}x`,
   );
 }
+
+const only = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
+if (only.length === 0 || only.includes("mcp-tools-list")) await benchToolsList();
+if (only.length > 0 && !only.includes("host")) process.exit(0);
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-"));
 const manager = new Manager({ baseDir: path.join(base, "state"), backend: "host" });
@@ -203,5 +214,44 @@ try {
     local.kill();
     echoManager.close();
     fs.rmSync(echoBase, { recursive: true, force: true });
+  }
+}
+
+// ---- 4. tools/list size per MCP profile ------------------------------------------------------
+// A client sends the whole tool list to its model in every conversation: the bytes of
+// `tools/list` (the result's JSON, as sent) per profile, next to the 32 KB goal of the
+// workspace-full profile (test/mcp-tools-size.test.ts fails above it).
+async function benchToolsList() {
+  const GOAL = 32 * 1024;
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-mcp-"));
+  try {
+    console.log(`tools/list size per MCP profile (goal: workspace-full <= ${GOAL} bytes)`);
+    for (const profile of ["vm-run", "workspace-core", "workspace-full"]) {
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [
+          path.join(import.meta.dirname, "..", "dist", "cli", "main.js"),
+          "mcp",
+          "serve",
+        ].concat(["--profile", profile]),
+        env: { ...process.env, PYRO_STATE_DIR: stateDir, PYRO_BACKEND: "host" },
+        stderr: "ignore",
+      });
+      const client = new Client({ name: "pyro-bench", version: "0.0.0" });
+      await client.connect(transport);
+      const listed = await client.listTools();
+      await client.close();
+      const bytes = Buffer.byteLength(JSON.stringify(listed));
+      const outputs = listed.tools.reduce(
+        (sum, tool) => sum + Buffer.byteLength(JSON.stringify(tool.outputSchema ?? {})),
+        0,
+      );
+      console.log(
+        `  ${profile.padEnd(15)} ${String(listed.tools.length).padStart(2)} tools  ${String(bytes).padStart(6)} bytes` +
+          ` (output schemas ${outputs})  ratio to goal ${(bytes / GOAL).toFixed(2)}x`,
+      );
+    }
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
 }

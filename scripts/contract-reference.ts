@@ -19,6 +19,27 @@ interface JsonSchema {
   enum?: unknown[];
   anyOf?: JsonSchema[];
   const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  default?: unknown;
+}
+
+/** A field's rules from its schema: "1-8, default 1". */
+function rulesOf(schema: JsonSchema): string {
+  const low =
+    schema.minimum ??
+    (schema.exclusiveMinimum !== undefined ? `>${schema.exclusiveMinimum}` : undefined);
+  const range =
+    low !== undefined && schema.maximum !== undefined
+      ? `${low}-${schema.maximum}`
+      : low !== undefined
+        ? `at least ${low}`
+        : schema.maximum !== undefined
+          ? `at most ${schema.maximum}`
+          : "";
+  const fallback = schema.default === undefined ? "" : `default ${JSON.stringify(schema.default)}`;
+  return [range, fallback].filter(Boolean).join(", ");
 }
 
 function typeOf(schema: JsonSchema): string {
@@ -36,7 +57,9 @@ function fieldsTable(schema: JsonSchema, withDescriptions: boolean): string {
   const required = new Set(schema.required ?? []);
   const rows = properties.map(([name, field]) => {
     const need = required.has(name) ? "yes" : "no";
-    const description = (field.description ?? "").replace(/\|/g, "\\|");
+    const rules = rulesOf(field);
+    const text = [field.description ?? "", rules && `(${rules})`].filter(Boolean).join(" ");
+    const description = text.replace(/\|/g, "\\|");
     return withDescriptions
       ? `| \`${name}\` | ${typeOf(field)} | ${need} | ${description} |`
       : `| \`${name}\` | ${typeOf(field)} |`;

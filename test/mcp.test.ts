@@ -3,7 +3,9 @@ import fs from "node:fs";
 import path from "node:path";
 
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 
 import { operations } from "../src/operations/index.js";
 import { Pyro } from "../src/sdk/pyro.js";
@@ -11,6 +13,16 @@ import { useTempState, writeTree } from "./helpers.js";
 import { callTool, cliPath, connectHttp, connectStdio, pyroEnv, textOf } from "./mcp-client.js";
 
 const state = useTempState();
+const validator = new AjvJsonSchemaValidator();
+
+/** Why `result` does not match the named operation's full, closed output schema, if it does not. */
+function fullOutputErrors(name: string, result: unknown): string | undefined {
+  const operation = operations.find((each) => each.name === name);
+  if (!operation) return `no operation ${name}`;
+  const schema = z.toJSONSchema(operation.output, { io: "output", target: "draft-7" });
+  const check = validator.getValidator(schema as Parameters<typeof validator.getValidator>[0]);
+  return check(result).errorMessage;
+}
 const clients: Client[] = [];
 
 afterEach(async () => {
@@ -37,19 +49,92 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools).toHaveLength(51);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
+      expect(tool.title?.length ?? 0, tool.name).toBeGreaterThan(3);
+      expect(tool.annotations?.openWorldHint, tool.name).toBe(false);
       expect(tool.inputSchema.type).toBe("object");
+      // The listed output schema names the fields a model goes on with (src/mcp/tool-schemas.ts).
       expect(tool.outputSchema?.type, tool.name).toBe("object");
-      expect(Object.keys(tool.outputSchema?.properties ?? {}).length, tool.name).toBeGreaterThan(0);
+      expect(tool.outputSchema?.required?.length ?? 0, tool.name).toBeGreaterThan(0);
     }
     const exec = tools.find((tool) => tool.name === "workspace_exec");
     expect(exec?.inputSchema).toMatchObject({
       required: ["workspace_id", "command"],
-      additionalProperties: false,
-      properties: { timeout_seconds: { type: "number" }, cwd: { type: "string" } },
+      properties: {
+        timeout_seconds: { type: "number", exclusiveMinimum: 0, maximum: 86400, default: 30 },
+        cwd: { type: "string" },
+      },
     });
     expect(exec?.outputSchema?.required).toEqual(
-      expect.arrayContaining(["exit_code", "stdout", "stderr", "sequence"]),
+      expect.arrayContaining(["exit_code", "command_id", "state"]),
     );
+  });
+
+  it("advertises ranges, defaults, closed sets, readiness shapes and annotations a client can use", async () => {
+    const client = await stdioClient();
+    const { tools } = await client.listTools();
+    const tool = (name: string) => {
+      const found = tools.find((each) => each.name === name);
+      if (!found) throw new Error(`no tool ${name}`);
+      return found;
+    };
+    const property = (name: string, field: string) =>
+      (tool(name).inputSchema.properties ?? {})[field] as Record<string, unknown>;
+    expect(property("vm_create", "vcpu_count")).toMatchObject({
+      type: "integer",
+      minimum: 1,
+      maximum: 8,
+      default: 1,
+    });
+    expect(property("vm_create", "mem_mib")).toMatchObject({ minimum: 128, maximum: 32768 });
+    expect(property("vm_create", "environment")).toMatchObject({
+      type: "string",
+      enum: ["debian:12", "debian:12-base", "debian:12-build"],
+      default: "debian:12",
+    });
+    expect(property("shell_signal", "signal")).toMatchObject({
+      enum: ["HUP", "INT", "TERM", "KILL"],
+    });
+    // An optional field is typed as itself (no nullable anyOf a client cannot fill).
+    expect(property("service_logs", "tail_lines")).toEqual({
+      type: "integer",
+      minimum: 0,
+      default: 200,
+      description: "Last N lines.",
+    });
+    const readiness = property("service_start", "readiness");
+    expect(readiness.type).toBe("object");
+    expect(readiness.oneOf).toEqual(
+      [
+        ["file", "path"],
+        ["tcp", "address"],
+        ["http", "url"],
+        ["command", "command"],
+      ].map(([type, field]) =>
+        expect.objectContaining({
+          type: "object",
+          properties: expect.objectContaining({ type: { type: "string", const: type } }),
+          required: ["type", field],
+        }),
+      ),
+    );
+    // No integer advertises zod's safe-integer bounds, and no schema a dialect URI.
+    const listing = JSON.stringify(tools);
+    expect(listing).not.toContain("9007199254740991");
+    expect(listing).not.toContain("$schema");
+    expect(tool("workspace_status").annotations).toEqual({
+      readOnlyHint: true,
+      openWorldHint: false,
+    });
+    expect(tool("workspace_delete").annotations).toEqual({
+      destructiveHint: true,
+      idempotentHint: true,
+      openWorldHint: false,
+    });
+    expect(tool("workspace_create").annotations).toEqual({
+      destructiveHint: false,
+      openWorldHint: false,
+    });
+    expect(tool("workspace_create").title).toBe("Create workspace");
   });
 
   it("runs the seeded create -> exec -> snapshot -> reset -> diff flow with progress", async () => {
@@ -123,8 +208,9 @@ describe("pyro mcp serve (stdio)", () => {
   });
 
   it("returns results that match every tool's declared output schema", async () => {
-    // The MCP client validates structuredContent against the listed output schemas, which
-    // are closed (additionalProperties: false): an undeclared or mistyped key fails here.
+    // The MCP client validates structuredContent against the listed (trimmed, open) output
+    // schemas; each result is also checked against the catalogue's full output schema,
+    // which is closed (additionalProperties: false): an undeclared or mistyped key fails.
     const client = await stdioClient();
     await client.listTools();
     const called = new Set<string>();
@@ -132,6 +218,7 @@ describe("pyro mcp serve (stdio)", () => {
       const result = await callTool(client, name, args);
       expect(result.isError, `${name}: ${textOf(result)}`).toBeFalsy();
       expect(textOf(result).length, name).toBeGreaterThan(0);
+      expect(fullOutputErrors(name, result.structuredContent), name).toBeUndefined();
       called.add(name);
       return result.structuredContent ?? {};
     };

@@ -6,12 +6,11 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
 
 import type { Manager } from "../core/manager.js";
-import { asPyroError } from "../errors.js";
+import { PyroError, asPyroError } from "../errors.js";
 import { nextStep } from "../operations/hints.js";
-import { invokeOperation, type AnyOperation, type Progress } from "../operations/index.js";
+import { invokeOperation, type Progress } from "../operations/index.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { OutputProgress } from "./output-progress.js";
 import {
@@ -22,6 +21,7 @@ import {
   type ProfileTool,
 } from "./profiles.js";
 import { HostPathGuard, type ConfiguredRoots } from "./roots.js";
+import { advertisedInput, advertisedOutput, toolAnnotations } from "./tool-schemas.js";
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -46,7 +46,7 @@ interface McpServerOptions {
 }
 
 const HOST_PATHS =
-  " Host paths (seed_path, source_path, output_path) must lie under this server's roots: your MCP roots, else the directories it was started with, else its working directory.";
+  " A workspace's name works wherever its workspace_id does. Host paths (seed_path, source_path, output_path) must lie under this server's roots: your MCP roots, else the directories it was started with, else its working directory.";
 
 /** What the server tells a model at start, naming only tools its profile offers. */
 const INSTRUCTIONS: Record<ProfileName, string> = {
@@ -80,15 +80,20 @@ function registerOperation(
   guard: HostPathGuard,
 ): void {
   const { operation } = tool;
-  server.registerTool(
+  const registered = server.registerTool(
     operation.name,
     {
+      title: operation.title,
       description: operation.description,
       inputSchema: advertisedInput(operation, tool.omitted),
-      outputSchema: operation.output,
+      outputSchema: advertisedOutput(operation),
+      annotations: toolAnnotations(operation),
     },
     (args, extra) => track(server, handle(args, extra)),
   );
+  // Listed as `execution: {taskSupport: "forbidden"}` otherwise, MCP's default when absent:
+  // 40 bytes of every tool in a list a model reads in every conversation.
+  registered.execution = undefined;
 
   async function handle(args: Record<string, unknown>, extra: ToolExtra) {
     const progress = progressSender(extra);
@@ -108,6 +113,15 @@ function registerOperation(
         defaultWaitSeconds: MCP_EXEC_WAIT_SECONDS,
       })) as Record<string, unknown>;
       output?.stop();
+      // The listed output schema names only the key fields; the whole result must still
+      // match the catalogue's (a mismatch is a pyro bug, reported as one).
+      const checked = operation.output.safeParse(result);
+      if (!checked.success) {
+        throw new PyroError(
+          "internal",
+          `${operation.name} returned a result that does not match its output schema: ${checked.error.issues[0]?.message ?? ""} at ${checked.error.issues[0]?.path.join(".") ?? ""}`,
+        );
+      }
       return {
         structuredContent: result,
         content: [{ type: "text" as const, text: operation.render(result) }],
@@ -151,33 +165,6 @@ export async function whenIdle(server: McpServer): Promise<void> {
   const calls = inFlight.get(server);
   while (calls && calls.size > 0) await Promise.allSettled([...calls]);
 }
-
-/**
- * The schema the MCP SDK sees: it advertises the operation's exact JSON schema, but lets
- * any object through, because the catalogue validates the input itself. That way a bad
- * value gets the same message and error code over MCP as from the SDK and the CLI, instead
- * of the MCP SDK's generic "Invalid arguments" protocol error.
- */
-function advertisedInput(operation: AnyOperation, omitted: readonly string[]) {
-  // A profile's narrowed schema lacks the fields it hides (they are refused, see checkOmitted).
-  const key = `${operation.name}\0${omitted.join(",")}`;
-  let schema = advertisedInputs.get(key);
-  if (!schema) {
-    const kept = Object.entries(operation.input.shape).filter(
-      ([field]) => !omitted.includes(field),
-    );
-    const input = omitted.length > 0 ? z.strictObject(Object.fromEntries(kept)) : operation.input;
-    const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(input, {
-      target: "draft-7",
-      io: "input",
-    });
-    schema = z.looseObject({}).meta(jsonSchema);
-    advertisedInputs.set(key, schema);
-  }
-  return schema;
-}
-/** Built once per operation and profile: the HTTP transport creates a server per request. */
-const advertisedInputs = new Map<string, z.ZodObject>();
 
 /** Progress notifications, only when the client asked for them with a progressToken. */
 function progressSender(extra: ToolExtra): ((progress: Progress) => void) | undefined {

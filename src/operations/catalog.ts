@@ -2,6 +2,7 @@ import { commandOperations } from "./command.js";
 import type { AnyOperation } from "./define.js";
 import { serviceOperations } from "./service.js";
 import { shellOperations } from "./shell.js";
+import { snapshotOperations } from "./snapshot.js";
 import { vmOperations } from "./vm.js";
 import { workspaceOperations } from "./workspace.js";
 import { fileOperations } from "./files.js";
@@ -11,6 +12,7 @@ import { workspaceLifeOperations } from "./workspace-life.js";
 export const catalogue = [
   ...vmOperations,
   ...workspaceOperations,
+  ...snapshotOperations,
   ...shellOperations,
   ...serviceOperations,
   ...commandOperations,

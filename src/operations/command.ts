@@ -3,12 +3,17 @@ import { z } from "zod";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import { commandOutput, withNewline } from "./results.js";
+import { LIMITS } from "../shared/limits.js";
+import { intAtLeast, intBetween, numberBetween } from "./rules.js";
+
+/** Most characters one read returns (the agent's limit). */
+export const MAX_READ_CHARS = 1024 * 1024;
 
 /**
  * Long commands: workspace_exec with wait_seconds yields a command to the background, and
  * these operations follow it from any process (docs/mcp.md, "Long commands").
  */
-const commandId = z.string().describe("Command id returned by workspace_exec (command_id).");
+const commandId = z.string();
 
 const commandState = z
   .enum(["running", "exited"])
@@ -76,17 +81,17 @@ export function renderExec(result: z.output<typeof execResult>): string {
   return parts.join("");
 }
 
-const waitSeconds = z
-  .number()
-  .describe("Seconds to wait for the command to end (default 0: answer at once), at most 86400.")
-  .optional();
+const waitSeconds = numberBetween(0, LIMITS.timeoutSeconds.max)
+  .default(0)
+  .describe("Seconds to wait for the command to end (0: answer at once).");
 
 export const commandOperations = [
   defineOperation({
     name: "command_status",
     method: "statusCommand",
-    description:
-      "Show a command started by workspace_exec (state, exit_code once exited, sequence once logged) without its output.",
+    title: "Command status",
+    effect: "read",
+    description: "A command's state and exit_code, without its output.",
     input: z.strictObject({ workspace_id: fields.workspace_id, command_id: commandId }),
     output: commandInfo.extend({ workspace_id: z.string() }),
     handler: (manager, input) => manager.statusCommand(input.workspace_id, input.command_id),
@@ -98,22 +103,19 @@ export const commandOperations = [
   defineOperation({
     name: "command_read",
     method: "readCommand",
+    title: "Read command output",
+    effect: "read",
     description:
-      "Read a command's stdout and stderr from cursors (default 0), like shell_read: pass next_stdout_cursor and next_stderr_cursor back to get only new output. wait_seconds blocks until there is new output or the command ends.",
+      "Read a command's output from cursors (pass the next_* cursors back). wait_seconds waits for output or the end.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       command_id: commandId,
-      stdout_cursor: z.number().int().describe("Absolute stdout offset (default 0).").optional(),
-      stderr_cursor: z.number().int().describe("Absolute stderr offset (default 0).").optional(),
-      max_chars: z
-        .number()
-        .int()
-        .describe("Most characters of each stream to return (default 65536).")
-        .optional(),
-      wait_seconds: z
-        .number()
-        .describe("Block up to this long for new output or the end (default 0).")
-        .optional(),
+      stdout_cursor: intAtLeast(0).default(0).describe("Absolute stdout offset."),
+      stderr_cursor: intAtLeast(0).default(0).describe("Absolute stderr offset."),
+      max_chars: intBetween(1, MAX_READ_CHARS).default(65_536),
+      wait_seconds: numberBetween(0, LIMITS.timeoutSeconds.max)
+        .default(0)
+        .describe("Block up to this long for new output or the end."),
     }),
     output: commandInfo.extend({
       workspace_id: z.string(),
@@ -141,8 +143,10 @@ export const commandOperations = [
   defineOperation({
     name: "command_wait",
     method: "waitCommand",
+    title: "Wait for command",
+    effect: "read",
     description:
-      "Wait up to wait_seconds for a command to end. Once it has, returns what a finished workspace_exec returns (exit_code, stdout, stderr, sequence); else state running.",
+      "Wait up to wait_seconds for a command to end; then returns what workspace_exec returns.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       command_id: commandId,
@@ -156,8 +160,10 @@ export const commandOperations = [
   defineOperation({
     name: "command_kill",
     method: "killCommand",
-    description:
-      "Kill a running command and everything it started; it is logged with exit_code 130 and cancelled: true. Returns its result.",
+    title: "Kill command",
+    effect: "destructive",
+    idempotent: true,
+    description: "Kill a command and everything it started (logged with exit_code 130, cancelled).",
     input: z.strictObject({ workspace_id: fields.workspace_id, command_id: commandId }),
     output: execResult,
     handler: (manager, input) => manager.killCommand(input.workspace_id, input.command_id),
@@ -166,6 +172,8 @@ export const commandOperations = [
   defineOperation({
     name: "command_list",
     method: "listCommands",
+    title: "List commands",
+    effect: "read",
     description:
       "List the workspace's recent commands (running ones and the last finished ones), oldest first.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
 import type { ProgressEvent } from "../shared/progress.js";
+import { isRule } from "./rules.js";
 
 /** A step of a long operation (boot, seed, baseline), for MCP progress and CLI stderr. */
 export type Progress = ProgressEvent;
@@ -29,6 +30,8 @@ export interface OperationContext {
   ) => Promise<Input>;
 }
 
+type OperationEffect = "read" | "write" | "destructive";
+
 /**
  * One operation of the public contract, defined once. The MCP tool (name, description,
  * input and output JSON schemas, text rendering), the SDK method and the CLI command all
@@ -44,8 +47,19 @@ export interface Operation<
   name: Name;
   /** camelCase SDK method name (e.g. `createWorkspace`). */
   method: Method;
+  /** A short human name: the MCP tool's title. */
+  title: string;
   /** When the operation is legal and what it returns: shown to agents as the tool description. */
   description: string;
+  /**
+   * What a call may do to what already exists, for clients deciding what to confirm (the
+   * MCP tool annotations): `read` changes nothing; `write` only adds (a sandbox, a snapshot,
+   * a host file that did not exist); `destructive` may stop, delete or overwrite something,
+   * including whatever a command it runs does inside the sandbox.
+   */
+  effect: OperationEffect;
+  /** A second identical call changes nothing more (stop, delete, update, a whole-file write). */
+  idempotent?: boolean;
   input: Input;
   /** The result's shape; the handler's return type is checked against it at compile time. */
   output: Output;
@@ -71,8 +85,10 @@ export function defineOperation<
 
 /**
  * Parses raw input (JSON from MCP, flags from the CLI, an SDK call) against an operation's
- * schema. Shape errors name the field and the value; range rules (vcpu_count between 1
- * and 8, ...) are checked once, in the manager, so their wording is the same everywhere.
+ * schema. A broken rule of the schema (rules.ts: a range, a closed set) reads as the
+ * manager's own checks do, `vcpu_count must be between 1 and 8, got 99`, so a bad value
+ * gets the same wording whichever check sees it first; a shape error names the operation,
+ * the field and the value.
  */
 export function parseInput<Input extends z.ZodObject>(
   operation: { name: string; input: Input },
@@ -83,11 +99,24 @@ export function parseInput<Input extends z.ZodObject>(
   const issue = parsed.error.issues[0];
   const field = issue?.path.join(".") || "input";
   const value = issue ? valueAt(raw, issue.path) : undefined;
+  if (issue && isRule(issue.message)) {
+    const got = value === undefined ? "" : `, got ${shownValue(value)}`;
+    throw new ValidationError(`${field} ${issue.message}${got}`, { field, value });
+  }
   const shown = value === undefined ? "" : ` (got ${JSON.stringify(value)})`;
   throw new ValidationError(
     `${operation.name}: ${field}: ${issue?.message ?? "invalid input"}${shown}`,
     { field },
   );
+}
+
+/** A value as the manager's messages show it: 99, 'text', or JSON for anything else. */
+function shownValue(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string")
+    return `'${value.length > 80 ? `${value.slice(0, 80)}...` : value}'`;
+  const json = JSON.stringify(value);
+  return json.length > 80 ? `${json.slice(0, 80)}...` : json;
 }
 
 function valueAt(raw: unknown, pathParts: ReadonlyArray<PropertyKey>): unknown {

@@ -1,45 +1,42 @@
 import { z } from "zod";
 
-/** Reusable, documented input fields. Ranges are enforced by the manager (one wording). */
+import { ENVIRONMENTS, LIMITS } from "../shared/limits.js";
+import { intBetween, oneOf, positiveUpTo } from "./rules.js";
+
+/**
+ * Reusable, documented input fields. Ranges, defaults and closed sets are part of the
+ * schema (rules.ts), so clients see them in the JSON schema and a bad value is refused
+ * with the manager's wording before anything runs; the manager keeps its own checks for
+ * callers of the library that bypass the catalogue.
+ */
 export const fields = {
-  environment: z
-    .string()
-    .describe("Environment name: debian:12, debian:12-base or debian:12-build.")
-    .optional(),
-  vcpu_count: z.number().int().describe("Virtual CPUs, 1-8 (default 1).").optional(),
-  mem_mib: z.number().int().describe("Memory in MiB, 128-32768 (default 1024).").optional(),
-  ttl_seconds: z.number().int().describe("Lifetime in seconds, 60-86400 (default 600).").optional(),
-  timeout_seconds: z
-    .number()
-    .describe("Command timeout in seconds (default 30); on expiry exit_code is 124.")
-    .optional(),
-  network: z
-    .boolean()
-    .describe(
-      "Guest networking: true is network_policy egress with any public host (outbound TCP through pyro's egress proxy; guest backends only, refused on the host backend).",
-    )
-    .optional(),
+  environment: oneOf(ENVIRONMENTS).default("debian:12"),
+  vcpu_count: intBetween(LIMITS.vcpuCount.min, LIMITS.vcpuCount.max).default(
+    LIMITS.vcpuCount.default,
+  ),
+  mem_mib: intBetween(LIMITS.memMib.min, LIMITS.memMib.max).default(LIMITS.memMib.default),
+  ttl_seconds: intBetween(LIMITS.ttlSeconds.min, LIMITS.ttlSeconds.max).default(
+    LIMITS.ttlSeconds.default,
+  ),
+  timeout_seconds: positiveUpTo(LIMITS.timeoutSeconds.max)
+    .default(LIMITS.timeoutSeconds.default)
+    .describe("Seconds; exit_code 124 on expiry."),
+  network: z.boolean().describe("Egress to any public host (guest backends only).").optional(),
   allow_host_compat: z
     .boolean()
-    .describe(
-      "Allow running commands as plain host processes when no guest can boot (host_compat).",
-    )
+    .describe("Run commands as host processes (NOT isolated) if no guest can boot.")
     .optional(),
-  command: z.string().describe("Shell command, run with /bin/sh -c."),
-  vm_id: z.string().describe("VM id returned by vm_create."),
-  workspace_id: z.string().describe("Workspace id, or its unique name."),
-  snapshot_name: z.string().describe("Snapshot name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$."),
+  command: z.string().describe("Run by /bin/sh -c."),
+  // Ids carry no description: listed in every tool, it would cost more than it says (a
+  // workspace's name works wherever its id does: the server's instructions say so).
+  vm_id: z.string(),
+  workspace_id: z.string(),
+  snapshot_name: z.string(),
   secret_env: z
     .record(z.string(), z.string())
-    .describe(
-      "Workspace secrets to put in the environment: {ENV_NAME: SECRET_NAME}. Their values are redacted as [REDACTED:NAME] from all output.",
-    )
+    .describe("{ENV_NAME: SECRET_NAME}: secrets as variables.")
     .optional(),
-  max_lifetime_seconds: z
-    .number()
-    .int()
-    .describe(
-      "Hard expiry in seconds counted from creation, 60-2592000, whatever the activity (default none).",
-    )
+  max_lifetime_seconds: intBetween(60, 2_592_000)
+    .describe("Hard expiry in seconds from creation (default none).")
     .optional(),
 };

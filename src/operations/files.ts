@@ -3,6 +3,7 @@ import { z } from "zod";
 import { FILE_LIMITS } from "../shared/file-limits.js";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
+import { intBetween, oneOf } from "./rules.js";
 
 const fileEntry = z.object({
   path: z.string().describe("Absolute guest path (/workspace/...)."),
@@ -39,25 +40,19 @@ const fileReadOutput = z.object({
   truncated: z.boolean().describe("The file is longer than max_bytes."),
 });
 
-const maxBytes = z
-  .number()
-  .int()
-  .describe(
-    `Read at most this many bytes, 0-${FILE_LIMITS.readMaxBytes} (default ${FILE_LIMITS.readDefaultBytes}).`,
-  )
-  .optional();
+const maxBytes = intBetween(0, FILE_LIMITS.readMaxBytes).default(FILE_LIMITS.readDefaultBytes);
 
 /** The input of a listing, in a running workspace (file_list) or on a stopped disk (disk_list). */
 const listInput = z.strictObject({
   workspace_id: fields.workspace_id,
-  path: z.string().describe("Directory or file under /workspace (default /workspace).").optional(),
-  recursive: z.boolean().describe("Also list subdirectories.").optional(),
+  path: z.string().describe("Under /workspace.").optional(),
+  recursive: z.boolean().optional(),
 });
 
 /** The input of a read, in a running workspace (file_read) or on a stopped disk (disk_read). */
 const readInput = z.strictObject({
   workspace_id: fields.workspace_id,
-  path: z.string().describe("File under /workspace."),
+  path: z.string().describe("Under /workspace."),
   max_bytes: maxBytes,
 });
 
@@ -85,7 +80,10 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_file_list",
     method: "listWorkspaceFiles",
-    description: `List a directory under /workspace of a started workspace (or describe one file): each entry's path, type (file, directory, symlink, other), size_bytes, mode and mtime; symlinks are shown with their target, never followed. recursive walks subdirectories. At most ${FILE_LIMITS.listEntries} entries; truncated says there are more.`,
+    title: "List workspace files",
+    effect: "read",
+    description:
+      "List a directory under /workspace: path, type, size, mode, mtime (symlinks not followed).",
     input: listInput,
     output: fileListOutput,
     handler: (manager, { workspace_id, ...input }) =>
@@ -95,7 +93,10 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_file_read",
     method: "readWorkspaceFile",
-    description: `Read a regular file under /workspace of a started workspace, up to max_bytes (default ${FILE_LIMITS.readDefaultBytes}, at most ${FILE_LIMITS.readMaxBytes}). content is UTF-8 text when the file is text, base64 when it is binary (encoding says which); truncated says the file is longer. Symlinks are refused, never followed.`,
+    title: "Read workspace file",
+    effect: "read",
+    description:
+      "Read a file under /workspace, up to max_bytes: UTF-8 text, or base64 for binary (encoding says which).",
     input: readInput,
     output: fileReadOutput,
     handler: (manager, { workspace_id, ...input }) =>
@@ -105,18 +106,19 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_file_write",
     method: "writeWorkspaceFile",
-    description: `Write a whole file under /workspace of a started workspace, creating missing parent directories. text is the content (UTF-8), or base64 of it with encoding 'base64' (binary files); at most ${FILE_LIMITS.writeMaxBytes} bytes. The file is replaced atomically (a temp file renamed over it); a symlink or directory in its place is refused, never followed. mode sets the permission bits (default: kept, 0644 for a new file).`,
+    title: "Write workspace file",
+    effect: "destructive",
+    idempotent: true,
+    description:
+      "Write a whole file under /workspace atomically (parents created; symlinks refused). text is UTF-8, or base64 with encoding base64.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
-      path: z.string().describe("File under /workspace."),
+      path: z.string().describe("Under /workspace."),
       text: z.string().describe("The file's new content (base64 of it with encoding 'base64')."),
-      encoding: z
-        .enum(["utf8", "base64"])
-        .describe("How text is encoded (default utf8).")
-        .optional(),
+      encoding: oneOf(["utf8", "base64"]).default("utf8").describe("How text is encoded."),
       mode: z
         .string()
-        .describe("Permission bits, 3 or 4 octal digits such as '0755' (default: kept, 0644 new).")
+        .describe("Permission bits such as '0755' (default: kept, 0644 new).")
         .optional(),
     }),
     output: z.object({
@@ -134,7 +136,10 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_patch_apply",
     method: "applyWorkspacePatch",
-    description: `Apply a unified diff (as git diff or diff -u write it; a/ and b/ prefixes, new files from /dev/null and deleted files to /dev/null) to files under /workspace of a started workspace. All or nothing: every hunk of every file is checked first, and if any does not apply nothing changes and the error lists each file with what failed. Text files only, at most ${FILE_LIMITS.patchMaxBytes} bytes of patch and ${FILE_LIMITS.patchMaxFiles} files.`,
+    title: "Apply patch",
+    effect: "destructive",
+    description:
+      "Apply a unified diff (git diff, diff -u) under /workspace, all or nothing; the error lists each failed hunk.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       patch: z.string().describe("Unified diff text."),
@@ -172,8 +177,10 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_disk_export",
     method: "exportWorkspaceDisk",
+    title: "Export stopped disk image",
+    effect: "write",
     description:
-      "Copy a stopped guest-backed workspace's whole disk (its root filesystem with /workspace) to a host output_path that must not exist yet, as a raw ext4 image, without booting it. Runtime-only guest paths (/run/pyro-secrets, /run/pyro-shells, /run/pyro-services) are scrubbed from the copy first; the workspace's own disk is never changed. Refused for a running or host-backend workspace.",
+      "Copy a stopped guest workspace's disk to a new host output_path as a raw ext4 image (runtime secrets scrubbed).",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       output_path: z.string().describe("Exact host path of the raw image to create."),
@@ -196,7 +203,10 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_disk_list",
     method: "listWorkspaceDisk",
-    description: `List a directory under /workspace on a stopped guest-backed workspace's disk, without booting it: entries as workspace_file_list gives them (symlinks never followed; at most ${FILE_LIMITS.listEntries}, truncated says more). Refused for a running or host-backend workspace.`,
+    title: "List files on stopped disk",
+    effect: "read",
+    description:
+      "List a directory on a stopped guest workspace's disk without booting it, like workspace_file_list.",
     input: listInput,
     output: fileListOutput,
     handler: (manager, { workspace_id, ...input }) =>
@@ -206,7 +216,10 @@ export const fileOperations = [
   defineOperation({
     name: "workspace_disk_read",
     method: "readWorkspaceDisk",
-    description: `Read a regular file under /workspace on a stopped guest-backed workspace's disk, without booting it, up to max_bytes (default ${FILE_LIMITS.readDefaultBytes}, at most ${FILE_LIMITS.readMaxBytes}); content and encoding as workspace_file_read gives them. Refused for a running or host-backend workspace.`,
+    title: "Read file on stopped disk",
+    effect: "read",
+    description:
+      "Read a file on a stopped guest workspace's disk without booting it, like workspace_file_read.",
     input: readInput,
     output: fileReadOutput,
     handler: (manager, { workspace_id, ...input }) =>

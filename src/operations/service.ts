@@ -3,53 +3,77 @@ import { z } from "zod";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import { renderService, serviceResult, withNewline } from "./results.js";
+import { LIMITS } from "../shared/limits.js";
+import { intAtLeast, intBetween, positiveUpTo, requiredFor, ruleMessage } from "./rules.js";
 
-const serviceName = z.string().describe("Service name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.");
+const serviceName = z.string();
+
+/**
+ * Readiness: one object shape per kind, each with its `type` constant and its own required
+ * field, so a schema-driven client builds the right object (the JSON schema is a oneOf with
+ * `type: "object"` beside it: the MCP Inspector parses an object-typed argument as JSON).
+ * Extra keys are dropped, as normalizeReadiness always did; it still checks the values.
+ */
+const readiness = z
+  .discriminatedUnion(
+    "type",
+    [
+      z.object({ type: z.literal("file"), path: requiredFor("is required for file readiness") }),
+      z.object({
+        type: z.literal("tcp"),
+        address: requiredFor("is required for tcp readiness").describe("HOST:PORT."),
+      }),
+      z.object({ type: z.literal("http"), url: requiredFor("is required for http readiness") }),
+      z.object({
+        type: z.literal("command"),
+        command: requiredFor("is required for command readiness"),
+      }),
+    ],
+    {
+      error: (issue) => (issue.code === "invalid_union" ? readinessType : readinessObject),
+    },
+  )
+  .meta({ type: "object" });
+const readinessType = ruleMessage("must be one of: file, tcp, http, command");
+const readinessObject = ruleMessage(
+  "must be an object whose type is one of: file, tcp, http, command",
+);
 
 export const serviceOperations = [
   defineOperation({
     name: "service_start",
     method: "startService",
+    title: "Start service",
+    effect: "destructive",
     description:
-      "Start a named long-running command (a server, a watcher) in a started workspace. With readiness (file, tcp, http or command) the call returns once it is ready (state running) or has failed (exited or timed out first).",
+      "Start a named long-running command (server, watcher). With readiness it returns once ready (state running) or failed.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       service_name: serviceName,
       command: fields.command,
-      cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
-      readiness: z
-        .record(z.string(), z.unknown())
-        .describe(
-          'Readiness: {"type":"file","path":P} | {"type":"tcp","address":"HOST:PORT"} | {"type":"http","url":U} | {"type":"command","command":C}.',
-        )
-        .nullable()
+      cwd: z.string().describe("Under /workspace.").optional(),
+      readiness: readiness
+        .describe("Ready when a file exists, a port or URL answers, or a command succeeds.")
         .optional(),
-      ready_timeout_seconds: z
-        .number()
-        .describe("Seconds to wait for readiness (default 30).")
-        .optional(),
-      ready_interval_ms: z
-        .number()
-        .describe("Milliseconds between readiness probes (default 500).")
-        .optional(),
-      env: z
-        .record(z.string(), z.string())
-        .describe("Environment variables for the service (names like [A-Za-z_][A-Za-z0-9_]*).")
-        .optional(),
+      ready_timeout_seconds: positiveUpTo(LIMITS.timeoutSeconds.max)
+        .default(30)
+        .describe("Seconds to wait for readiness."),
+      ready_interval_ms: intBetween(10, 60_000)
+        .default(500)
+        .describe("Milliseconds between readiness probes."),
+      env: z.record(z.string(), z.string()).optional(),
       secret_env: fields.secret_env,
       published_ports: z
         .array(
           z.strictObject({
-            guest_port: z.number().int().describe("TCP port the service listens on in the guest."),
-            host_port: z
-              .number()
-              .int()
-              .describe("Port on 127.0.0.1 of the host (default: a free one).")
+            guest_port: intBetween(1, 65_535).describe("Port the service listens on in the guest."),
+            host_port: intBetween(1, 65_535)
+              .describe("Port on the host's 127.0.0.1 (default: a free one).")
               .optional(),
           }),
         )
         .describe(
-          "Guest ports to publish on 127.0.0.1 of the host (only on the host's loopback), while the service runs. Needs network_policy egress+published-ports.",
+          "Guest ports to publish on the host's 127.0.0.1 while it runs (needs network_policy egress+published-ports).",
         )
         .optional(),
     }),
@@ -61,6 +85,8 @@ export const serviceOperations = [
   defineOperation({
     name: "service_list",
     method: "listServices",
+    title: "List services",
+    effect: "read",
     description:
       "List the workspace's services with their states (starting, running, exited, stopped, failed).",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
@@ -77,6 +103,8 @@ export const serviceOperations = [
   defineOperation({
     name: "service_status",
     method: "statusService",
+    title: "Service status",
+    effect: "read",
     description:
       "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason and failure_reason.",
     input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),
@@ -87,12 +115,13 @@ export const serviceOperations = [
   defineOperation({
     name: "service_logs",
     method: "logsService",
-    description:
-      "Show a service's stdout and stderr (last 200 lines by default, tail_lines or all for more). Needs a started workspace.",
+    title: "Service logs",
+    effect: "read",
+    description: "A service's stdout and stderr: the last tail_lines (default 200), or all.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       service_name: serviceName,
-      tail_lines: z.number().int().describe("Last N lines (default 200).").nullable().optional(),
+      tail_lines: intAtLeast(0).default(200).describe("Last N lines."),
       all: z.boolean().describe("Return everything kept.").optional(),
     }),
     output: serviceResult.extend({
@@ -119,6 +148,9 @@ export const serviceOperations = [
   defineOperation({
     name: "service_stop",
     method: "stopService",
+    title: "Stop service",
+    effect: "destructive",
+    idempotent: true,
     description:
       "Stop a service: SIGTERM to its processes, SIGKILL after a grace period; records stop_reason.",
     input: z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName }),

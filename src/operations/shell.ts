@@ -3,20 +3,25 @@ import { z } from "zod";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import { renderShell, shellResult, withNewline } from "./results.js";
+import { SHELL_SIGNALS } from "../shared/shell-signals.js";
+import { MAX_READ_CHARS } from "./command.js";
+import { intAtLeast, intBetween, numberBetween, oneOf } from "./rules.js";
 
-const shellId = z.string().describe("Shell id returned by shell_open.");
+const shellId = z.string();
 
 export const shellOperations = [
   defineOperation({
     name: "shell_open",
     method: "openShell",
+    title: "Open shell",
+    effect: "write",
     description:
-      "Open a persistent PTY shell (bash) in a started workspace (default cwd /workspace, 120x30). Returns shell_id; any process can then write to and read from it.",
+      "Open a persistent bash PTY in a workspace. Returns shell_id for shell_write/shell_read.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
-      cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
-      cols: z.number().int().describe("Terminal columns (default 120).").optional(),
-      rows: z.number().int().describe("Terminal rows (default 30).").optional(),
+      cwd: z.string().describe("Under /workspace.").optional(),
+      cols: intBetween(1, 1000).default(120),
+      rows: intBetween(1, 1000).default(30),
       secret_env: fields.secret_env,
     }),
     output: shellResult,
@@ -26,30 +31,25 @@ export const shellOperations = [
   defineOperation({
     name: "shell_read",
     method: "readShell",
+    title: "Read shell output",
+    effect: "read",
     description:
-      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output. With wait_seconds, a read with no new output waits up to that long for some (or for the shell to exit). For a model: plain: true and wait_for_idle_ms: 300 return a command's whole output as readable text.",
+      "Read shell output from cursor (pass next_cursor back). plain: true with wait_for_idle_ms: 300 returns a command's output as text.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
-      cursor: z.number().int().describe("Absolute output offset (default 0).").optional(),
-      max_chars: z.number().int().describe("Most characters to return (default 65536).").optional(),
-      wait_seconds: z
-        .number()
-        .describe(
-          "With no output past cursor yet, wait up to this many seconds (0-30, default 0) for some or for the shell to exit.",
-        )
-        .optional(),
+      cursor: intAtLeast(0).default(0).describe("Absolute output offset."),
+      max_chars: intBetween(1, MAX_READ_CHARS).default(65_536),
+      wait_seconds: numberBetween(0, 30)
+        .default(0)
+        .describe("Wait this long for output past cursor."),
       plain: z
         .boolean()
-        .describe(
-          "Return output as plain text: escape and control sequences removed, carriage-return overwrites and backspaces applied (default false). Cursors stay raw output offsets.",
-        )
+        .describe("Strip escape sequences and apply \\r and backspaces (cursors stay raw offsets).")
         .optional(),
-      wait_for_idle_ms: z
-        .number()
-        .int()
+      wait_for_idle_ms: intBetween(1, 10_000)
         .describe(
-          "Keep reading until no new output came for this many milliseconds (1-10000), the shell exits or max_chars is reached; bounded by wait_seconds, else 10 s. 300 suits a command just typed.",
+          "Read until output pauses this long (or the shell exits, or max_chars); 300 suits a command just typed.",
         )
         .optional(),
     }),
@@ -69,8 +69,9 @@ export const shellOperations = [
   defineOperation({
     name: "shell_write",
     method: "writeShell",
-    description:
-      "Type input into a running shell, followed by a newline unless append_newline is false. Read the output with shell_read.",
+    title: "Type into shell",
+    effect: "destructive",
+    description: "Type input into a shell (plus a newline unless append_newline is false).",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
@@ -85,12 +86,13 @@ export const shellOperations = [
   defineOperation({
     name: "shell_signal",
     method: "signalShell",
-    description:
-      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job, e.g. to stop a command that does not finish.",
+    title: "Signal shell job",
+    effect: "destructive",
+    description: "Send a signal to the shell's foreground job (INT is Ctrl-C).",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
-      signal: z.enum(["HUP", "INT", "TERM", "KILL"]).describe("Signal (default INT).").optional(),
+      signal: oneOf(SHELL_SIGNALS).default("INT"),
     }),
     output: shellResult.extend({
       signal: z.enum(["HUP", "INT", "TERM", "KILL"]),
@@ -103,6 +105,9 @@ export const shellOperations = [
   defineOperation({
     name: "shell_close",
     method: "closeShell",
+    title: "Close shell",
+    effect: "destructive",
+    idempotent: true,
     description: "Close a shell and end everything started in it. Returns {closed: true}.",
     input: z.strictObject({ workspace_id: fields.workspace_id, shell_id: shellId }),
     output: z.object({ workspace_id: z.string(), shell_id: z.string(), closed: z.boolean() }),
@@ -112,13 +117,15 @@ export const shellOperations = [
   defineOperation({
     name: "shell_resize",
     method: "resizeShell",
-    description:
-      "Set a shell's terminal size (columns and rows; an omitted one is kept). The job in its foreground gets SIGWINCH, as from a resized terminal window.",
+    title: "Resize shell",
+    effect: "write",
+    idempotent: true,
+    description: "Set a shell's terminal size (an omitted one is kept); its job gets SIGWINCH.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
-      cols: z.number().int().describe("Terminal columns (1-1000).").optional(),
-      rows: z.number().int().describe("Terminal rows (1-1000).").optional(),
+      cols: intBetween(1, 1000).optional(),
+      rows: intBetween(1, 1000).optional(),
     }),
     output: shellResult,
     handler: (manager, { workspace_id, shell_id, ...input }) =>

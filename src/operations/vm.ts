@@ -25,8 +25,10 @@ export const vmOperations = [
   defineOperation({
     name: "vm_list_environments",
     method: "listEnvironments",
+    title: "List environments",
+    effect: "read",
     description:
-      "List the environments a VM or workspace can be created from, whether each is pulled into the environment cache (a real guest needs it; `pyro env pull NAME` builds it), the backend selection (`auto` picks qemu when it can boot the environment) and the cache directory.",
+      "List environments, whether each is pulled (`pyro env pull NAME`), the backend and the cache directory.",
     input: z.strictObject({}),
     output: z.object({
       backend: z.string(),
@@ -52,8 +54,10 @@ export const vmOperations = [
   defineOperation({
     name: "vm_create",
     method: "createVm",
+    title: "Create VM",
+    effect: "write",
     description:
-      "Create a one-shot VM in state 'created' (not booted; call vm_start). Returns the VM record with vm_id. Fails with limit_exceeded when max active VMs are running.",
+      "Create a one-shot VM in state 'created' (boot it with vm_start). limit_exceeded when max active VMs run.",
     input: vmCreateInput,
     output: vmResult,
     handler: (manager, input) => manager.createVm(input),
@@ -62,6 +66,8 @@ export const vmOperations = [
   defineOperation({
     name: "vm_start",
     method: "startVm",
+    title: "Start VM",
+    effect: "write",
     description: "Boot a VM in state 'created' or 'stopped'. Returns the VM record, now 'started'.",
     input: z.strictObject({ vm_id: fields.vm_id }),
     output: vmResult,
@@ -71,8 +77,9 @@ export const vmOperations = [
   defineOperation({
     name: "vm_exec",
     method: "execVm",
-    description:
-      "Run one shell command in a started VM and then delete the VM (one-shot). Returns exit_code, stdout, stderr; exit_code 124 means it timed out.",
+    title: "Run command in VM, then delete it",
+    effect: "destructive",
+    description: "Run one command in a started VM, then delete the VM. exit_code 124: timed out.",
     input: z.strictObject({
       vm_id: fields.vm_id,
       command: fields.command,
@@ -86,6 +93,9 @@ export const vmOperations = [
   defineOperation({
     name: "vm_stop",
     method: "stopVm",
+    title: "Stop VM",
+    effect: "destructive",
+    idempotent: true,
     description:
       "Stop a VM's sandbox, keeping its record (state 'stopped'; vm_start boots it again).",
     input: z.strictObject({ vm_id: fields.vm_id }),
@@ -96,6 +106,9 @@ export const vmOperations = [
   defineOperation({
     name: "vm_delete",
     method: "deleteVm",
+    title: "Delete VM",
+    effect: "destructive",
+    idempotent: true,
     description: "Stop a VM and delete its record. Returns {vm_id, deleted: true}.",
     input: z.strictObject({ vm_id: fields.vm_id }),
     output: vmDeleted,
@@ -105,6 +118,8 @@ export const vmOperations = [
   defineOperation({
     name: "vm_status",
     method: "statusVm",
+    title: "VM status",
+    effect: "read",
     description:
       "Show a VM's record and state (created, started, stopped). An expired VM is deleted and reported as expired.",
     input: z.strictObject({ vm_id: fields.vm_id }),
@@ -115,6 +130,8 @@ export const vmOperations = [
   defineOperation({
     name: "vm_network_info",
     method: "networkInfoVm",
+    title: "VM network info",
+    effect: "read",
     description:
       "Show a VM's network configuration (guest_ip, tap_name, mac_address; null when off).",
     input: z.strictObject({ vm_id: fields.vm_id }),
@@ -134,6 +151,9 @@ export const vmOperations = [
   defineOperation({
     name: "vm_reap_expired",
     method: "reapExpired",
+    title: "Delete expired sandboxes",
+    effect: "destructive",
+    idempotent: true,
     description:
       "Delete expired VMs and workspaces, and state directories whose record is corrupt. Returns the ids removed.",
     input: z.strictObject({}),
@@ -148,8 +168,10 @@ export const vmOperations = [
   defineOperation({
     name: "vm_run",
     method: "runInVm",
+    title: "Run command in a throwaway VM",
+    effect: "write",
     description:
-      "Create a VM, run one shell command in it and delete it, even on failure. Returns exit_code, stdout, stderr; exit_code 124 means it timed out.",
+      "Create a VM, run one command in it and delete it, even on failure. exit_code 124: timed out.",
     input: vmCreateInput.extend({
       command: fields.command,
       timeout_seconds: fields.timeout_seconds,

@@ -3,13 +3,12 @@ import { z } from "zod";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import { renderWorkspace, workspaceResult } from "./results.js";
+import { LIMITS } from "../shared/limits.js";
+import { intBetween, oneOf } from "./rules.js";
 
 const workspaceState = workspaceResult.shape.state;
-const labels = z
-  .record(z.string(), z.string())
-  .describe(
-    "Labels as {KEY: VALUE}: keys 1-63 letters, digits, '.', '_', '/' or '-' (starting with a letter or digit), values up to 256 characters; at most 32.",
-  );
+type WorkspaceState = z.output<typeof workspaceState>;
+const labels = z.record(z.string(), z.string()).describe("{KEY: VALUE}, all must match.");
 
 /** One row of workspace_list. */
 const workspaceRow = z.object({
@@ -42,8 +41,11 @@ export const workspaceLifeOperations = [
   defineOperation({
     name: "workspace_stop",
     method: "stopWorkspace",
+    title: "Stop workspace",
+    effect: "destructive",
+    idempotent: true,
     description:
-      "Stop a workspace's sandbox without losing anything: running commands are killed (and logged as cancelled), services stopped (stop_reason workspace_stopped), shells closed, the guest's filesystem flushed; /workspace, snapshots and the command log stay. A stopped workspace holds no VM; workspace_start boots it again on the same /workspace. While stopped, workspace_status, workspace_logs, workspace_list, workspace_update, snapshot_list/snapshot_delete, service_list/service_status, workspace_reset and workspace_delete work; other operations answer invalid_state naming workspace_start. Stopping a stopped workspace changes nothing.",
+      "Stop a workspace's sandbox, keeping /workspace, snapshots and log; commands, services and shells end. workspace_start boots it again.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: workspaceResult,
     handler: (manager, input, context) => manager.stopWorkspace(input.workspace_id, context),
@@ -52,8 +54,11 @@ export const workspaceLifeOperations = [
   defineOperation({
     name: "workspace_start",
     method: "startWorkspace",
+    title: "Start workspace",
+    effect: "write",
+    idempotent: true,
     description:
-      "Boot a stopped workspace again on its kept /workspace (no reset: files, command log, snapshots and reset_count are unchanged; services and shells do not come back). Starting a started workspace changes nothing.",
+      "Boot a stopped workspace again on its kept /workspace (services and shells do not come back).",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: workspaceResult,
     handler: (manager, input, context) => manager.startWorkspace(input.workspace_id, context),
@@ -62,11 +67,14 @@ export const workspaceLifeOperations = [
   defineOperation({
     name: "workspace_list",
     method: "listWorkspaces",
-    description:
-      "List workspaces, most recently active first (last_activity_at), with name, labels, state, expiry, service counts and size on disk. Filter by labels (every given KEY: VALUE must match) and state. Expired workspaces are collected first.",
+    title: "List workspaces",
+    effect: "read",
+    description: "List workspaces, most recently active first. Filter by labels and state.",
     input: z.strictObject({
       labels: labels.optional(),
-      state: workspaceState.describe("Only workspaces in this state.").optional(),
+      state: oneOf(workspaceState.options as [WorkspaceState, ...WorkspaceState[]])
+        .describe("Only workspaces in this state.")
+        .optional(),
     }),
     output: z.object({ count: z.number().int(), workspaces: z.array(workspaceRow) }),
     handler: (manager, input) => manager.listWorkspaces(input),
@@ -88,23 +96,22 @@ export const workspaceLifeOperations = [
   defineOperation({
     name: "workspace_update",
     method: "updateWorkspace",
+    title: "Update workspace",
+    effect: "destructive",
+    idempotent: true,
     description:
-      "Change a workspace's name, labels and expiry: set name (unique; null removes it), set labels, clear_labels (keys), ttl_seconds (the idle timeout, 60-86400) and max_lifetime_seconds (hard expiry counted from creation, 60-2592000; null removes it). Every field is checked before anything changes. Works on started and stopped workspaces.",
+      "Change a workspace's name, labels, ttl_seconds or max_lifetime_seconds (null removes name or hard expiry).",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       name: z
         .string()
         .nullable()
-        .describe(
-          "New unique name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, not 12 hex digits; null removes it.",
-        )
+        .describe("New unique name (1-64 of [A-Za-z0-9._-]); null removes it.")
         .optional(),
       labels: labels.optional(),
       clear_labels: z.array(z.string()).describe("Label keys to remove.").optional(),
-      ttl_seconds: z
-        .number()
-        .int()
-        .describe("New idle timeout in seconds, 60-86400, counted from the last activity.")
+      ttl_seconds: intBetween(LIMITS.ttlSeconds.min, LIMITS.ttlSeconds.max)
+        .describe("New idle timeout in seconds, counted from the last activity.")
         .optional(),
       max_lifetime_seconds: fields.max_lifetime_seconds.nullable(),
     }),

@@ -8,12 +8,13 @@ import {
   diffStatus,
   diffSummary,
   renderWorkspace,
-  snapshotInfo,
   workspaceResult,
 } from "./results.js";
 import { renderSummary, workspaceSummary } from "./summary.js";
 import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { vmCreateInput } from "./vm.js";
+import { LIMITS } from "../shared/limits.js";
+import { intAtLeast, intBetween, numberBetween, oneOf } from "./rules.js";
 
 /** A file's mode as git writes it (`100755`), when its permission bits changed. */
 const gitFileMode = z.string().nullable();
@@ -34,13 +35,12 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_create",
     method: "createWorkspace",
+    title: "Create workspace",
+    effect: "write",
     description:
-      "Create a persistent workspace: boot a sandbox, seed /workspace from seed_path (a host directory or .tar/.tar.gz/.tgz archive; empty without one) and store that tree as the immutable baseline for diff and reset. Returns the workspace record with workspace_id.",
+      "Create a workspace; /workspace is seeded from seed_path (host directory or .tar/.tgz) and kept as the baseline for diff and reset. With a network_policy, commands reach the network.",
     input: vmCreateInput.extend({
-      seed_path: z
-        .string()
-        .describe("Host directory or archive to seed /workspace from.")
-        .optional(),
+      seed_path: z.string().describe("Host directory or archive for /workspace.").optional(),
       secrets: z
         .array(
           z.union([
@@ -49,37 +49,30 @@ export const workspaceOperations = [
           ]),
         )
         .describe(
-          "Secrets (create-time only): {name, value} or {name, file_path} (a host UTF-8 file). Names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$; at most 32, 8 KiB each, 64 KiB in all. In the sandbox as files /run/pyro-secrets/NAME; given to commands only through secret_env; values are never stored in the record or logs and are redacted from output.",
+          "{name, value} or {name, file_path} (a host file): given to commands via secret_env, redacted from output.",
         )
         .optional(),
-      ttl_seconds: z
-        .number()
-        .int()
-        .describe("Idle timeout in seconds, 60-86400 (default 600), from the last activity.")
-        .optional(),
+      ttl_seconds: fields.ttl_seconds.describe("Idle timeout in seconds, from the last activity."),
       name: z
         .string()
-        .describe(
-          "Unique name, usable wherever the id is: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, not 12 hex digits.",
-        )
+        .describe("Unique name, usable as the id: 1-64 of [A-Za-z0-9._-], not 12 hex digits.")
         .optional(),
       labels: z
         .record(z.string(), z.string())
         .describe(
-          "Labels as {KEY: VALUE} (keys 1-63 letters, digits, '.', '_', '/' or '-'; values up to 256 characters; at most 32).",
+          "{KEY: VALUE}: keys 1-63 of [A-Za-z0-9._/-], values up to 256 characters; at most 32.",
         )
         .optional(),
       max_lifetime_seconds: fields.max_lifetime_seconds,
-      network_policy: z
-        .enum(NETWORK_POLICIES)
+      network_policy: oneOf(NETWORK_POLICIES)
         .describe(
-          "off (default): no network device; egress: outbound TCP through pyro's egress proxy, limited by allow_hosts; egress+published-ports: also service_start published_ports. Guest backends only.",
+          "off (default): no network; egress: outbound TCP (allow_hosts); egress+published-ports: also service ports. Guest backends only.",
         )
         .optional(),
       allow_hosts: z
         .array(z.string())
         .describe(
-          "Hosts the guest may reach (PATTERN[:PORT]: exact names, *.example.org wildcards, IP literals; host.pyro.internal:PORT is the host's loopback on that port). Empty or omitted: any public host. Needs network_policy egress.",
+          "NAME[:PORT], *.example.org or IP (host.pyro.internal:PORT: the host's loopback). Empty: any public host.",
         )
         .optional(),
     }),
@@ -90,30 +83,22 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_exec",
     method: "execWorkspace",
+    title: "Run command in workspace",
+    effect: "destructive",
     description:
-      "Run a shell command in a started workspace, in /workspace or a cwd under it, and record it in the command log. Returns exit_code, stdout, stderr and its sequence number; exit_code 124 means it timed out, 130 that it was cancelled. A command still running after wait_seconds (over MCP by default 50 s) is left running in the background: the result then has state 'running', command_id and the output so far; follow it with command_read, command_wait or command_kill.",
+      "Run a shell command in a workspace and log it. exit_code 124: timed out, 130: cancelled. Still running after wait_seconds (MCP: 50): state 'running', follow its command_id.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       command: fields.command,
       timeout_seconds: fields.timeout_seconds,
-      cwd: z
-        .string()
-        .describe("Working directory under /workspace (default /workspace).")
-        .optional(),
-      wait_seconds: z
-        .number()
+      cwd: z.string().describe("Under /workspace.").optional(),
+      wait_seconds: numberBetween(0, LIMITS.timeoutSeconds.max)
         .describe(
-          "Return after this many seconds with state 'running' if the command has not ended; it goes on in the background (default: wait for the end; over MCP 50).",
+          "Return with state 'running' after this long if not ended; it goes on (default: wait; MCP 50).",
         )
         .optional(),
-      stdin: z
-        .string()
-        .describe("Text given to the command on its stdin (at most 1 MiB).")
-        .optional(),
-      env: z
-        .record(z.string(), z.string())
-        .describe("Environment variables for the command (names like [A-Za-z_][A-Za-z0-9_]*).")
-        .optional(),
+      stdin: z.string().describe("stdin text (at most 1 MiB).").optional(),
+      env: z.record(z.string(), z.string()).optional(),
       secret_env: fields.secret_env,
     }),
     output: execResult,
@@ -128,8 +113,9 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_status",
     method: "statusWorkspace",
-    description:
-      "Show a workspace's record: state, command_count and last_command, reset_count and workspace_reset, service counts, expiry and last_error.",
+    title: "Workspace status",
+    effect: "read",
+    description: "A workspace's record: state, commands, resets, services, expiry, last_error.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: workspaceResult,
     handler: (manager, input) => manager.statusWorkspace(input.workspace_id),
@@ -138,29 +124,17 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_logs",
     method: "logsWorkspace",
+    title: "Workspace command log",
+    effect: "read",
     description:
-      "Show the workspace's command log since its creation or last reset: each exec with its exit_code, stdout and stderr (the log keeps at most 64 KiB of each, with stdout_truncated/stderr_truncated set, and about the last 16 MiB of entries; dropped_count says how many older ones rotation dropped). Page with tail (last N entries) or after_sequence + limit (pass next_after_sequence back while has_more).",
+      "The command log since creation or the last reset, with output. Page with tail, or after_sequence + limit.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
-      tail: z
-        .number()
-        .int()
-        .describe("Only the last N entries (after after_sequence, if given), 0-10000.")
+      tail: intBetween(0, 10_000).describe("Only the last N entries.").optional(),
+      after_sequence: intAtLeast(0)
+        .describe("Only entries after this sequence number (next_after_sequence).")
         .optional(),
-      after_sequence: z
-        .number()
-        .int()
-        .describe(
-          "Cursor: only entries with a greater sequence number (next_after_sequence of the previous page).",
-        )
-        .optional(),
-      limit: z
-        .number()
-        .int()
-        .describe(
-          "At most N entries, the first ones after after_sequence, 1-10000 (default all kept).",
-        )
-        .optional(),
+      limit: intBetween(1, 10_000).describe("At most N entries after after_sequence.").optional(),
     }),
     output: z.object({
       workspace_id: z.string(),
@@ -203,8 +177,10 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_sync_push",
     method: "pushWorkspaceSync",
+    title: "Copy host files into workspace",
+    effect: "destructive",
     description:
-      "Copy a host directory or .tar/.tar.gz/.tgz archive into a started workspace under dest (default /workspace; a dest outside /workspace is refused). Unsafe archive members are refused before anything is written.",
+      "Copy a host directory or .tar/.tgz archive into /workspace (under dest); unsafe archive members are refused.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       source_path: z.string().describe("Host directory or .tar/.tar.gz/.tgz archive."),
@@ -228,8 +204,10 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_diff",
     method: "diffWorkspace",
+    title: "Diff workspace against baseline",
+    effect: "read",
     description:
-      "Compare a started workspace's /workspace with its creation baseline. Returns changed, a summary of counts, entries (path, status, artifact_type, text_patch, old_mode, new_mode) and a unified patch. A file whose permission bits alone changed is mode_changed; a modified file whose mode changed too has old_mode/new_mode set; both get git's old mode/new mode lines in the patch.",
+      "Compare /workspace with its baseline: changed, counts, entries and a unified patch.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: z.object({
       workspace_id: z.string(),
@@ -267,8 +245,9 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_export",
     method: "exportWorkspace",
-    description:
-      "Copy one file or directory from under /workspace of a started workspace to a host output_path that must not exist yet. Symlinks and empty directories survive.",
+    title: "Export path to host",
+    effect: "write",
+    description: "Copy a file or directory under /workspace to a new host output_path.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       path: z.string().describe("Path under /workspace."),
@@ -286,71 +265,11 @@ export const workspaceOperations = [
       `exported ${result.artifact_type} ${result.workspace_path} to ${result.output_path}`,
   }),
   defineOperation({
-    name: "snapshot_create",
-    method: "createSnapshot",
-    description:
-      "Save a started workspace's current /workspace tree as a named snapshot that workspace_reset can restore. The name 'baseline' is reserved.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      snapshot_name: fields.snapshot_name,
-    }),
-    output: z.object({ workspace_id: z.string(), snapshot: snapshotInfo }),
-    handler: (manager, input) => manager.createSnapshot(input.workspace_id, input.snapshot_name),
-    render: ({ snapshot }) =>
-      `snapshot ${snapshot.snapshot_name} saved (${snapshot.size_bytes} bytes)`,
-  }),
-  defineOperation({
-    name: "snapshot_list",
-    method: "listSnapshots",
-    description: "List a workspace's snapshots, the baseline first, then named ones by age.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
-    output: z.object({
-      workspace_id: z.string(),
-      count: z.number().int(),
-      snapshots: z.array(snapshotInfo),
-    }),
-    handler: (manager, input) => manager.listSnapshots(input.workspace_id),
-    render: (result) =>
-      result.snapshots
-        .map(
-          (snapshot) =>
-            `${snapshot.snapshot_name.padEnd(20)} ${snapshot.kind.padEnd(8)} ${snapshot.size_bytes} bytes`,
-        )
-        .join("\n"),
-  }),
-  defineOperation({
-    name: "snapshot_delete",
-    method: "deleteSnapshot",
-    description: "Delete a named snapshot. The baseline cannot be deleted.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      snapshot_name: fields.snapshot_name,
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      snapshot_name: z.string(),
-      deleted: z.boolean(),
-    }),
-    handler: (manager, input) => manager.deleteSnapshot(input.workspace_id, input.snapshot_name),
-    render: (result) => `deleted snapshot ${result.snapshot_name}`,
-  }),
-  defineOperation({
-    name: "workspace_reset",
-    method: "resetWorkspace",
-    description:
-      "Destroy the workspace's sandbox, boot a fresh one and restore /workspace from a snapshot (default baseline). Clears the command log, shells and services; keeps the id, baseline and snapshots; reset_count goes up by one. Also repairs a stopped workspace.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      snapshot: z.string().describe("Snapshot to restore (default baseline).").optional(),
-    }),
-    output: workspaceResult,
-    handler: (manager, { workspace_id, ...input }, context) =>
-      manager.resetWorkspace(workspace_id, input, context),
-    render: renderWorkspace,
-  }),
-  defineOperation({
     name: "workspace_delete",
     method: "deleteWorkspace",
+    title: "Delete workspace",
+    effect: "destructive",
+    idempotent: true,
     description:
       "Stop the workspace's sandbox, services and shells and delete the workspace with its baseline and snapshots.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
@@ -361,8 +280,10 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_summary",
     method: "summarizeWorkspace",
+    title: "Workspace summary",
+    effect: "read",
     description:
-      "Review a workspace since its creation or last reset, in one bounded result: the newest 20 commands with exit codes (and how many more), commands still running, what changed under /workspace (diff counts and up to 50 paths; needs a started workspace), named snapshots, services, and the journal of syncs, exports, snapshot and service changes. For a model or a person coming back to a workspace.",
+      "Review a workspace since creation or the last reset: recent commands, changes, snapshots, services, events.",
     input: z.strictObject({ workspace_id: fields.workspace_id }),
     output: workspaceSummary,
     handler: (manager, input) => manager.summarizeWorkspace(input.workspace_id),
@@ -371,11 +292,13 @@ export const workspaceOperations = [
   defineOperation({
     name: "workspace_network_log",
     method: "networkLogWorkspace",
+    title: "Workspace network log",
+    effect: "read",
     description:
-      "Show the connections a workspace's guest was refused by its network policy (or could not make): host, port, reason and time, oldest first. The log outlives resets and keeps about the last 256-512 KiB of entries. Use it to see why a download or `npm install` failed.",
+      "Connections the network policy refused (or that failed): host, port, reason. Explains a failed download.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
-      tail: z.number().int().describe("Only the last N entries, 0-10000.").optional(),
+      tail: intBetween(0, 10_000).describe("Only the last N entries.").optional(),
     }),
     output: z.object({
       workspace_id: z.string(),
