@@ -298,7 +298,7 @@ async function transferBench() {
     report(
       "idle host memory of a 1024 MiB guest (qemu + supervisor RSS)",
       `${idleMib.toFixed(0)} MiB ${IDLE_SECONDS} s after a build-like run (${peakMib.toFixed(0)} MiB right after)`,
-      `${beforeMib.toFixed(0)} MiB after boot, before the run`,
+      `${beforeMib.toFixed(0)} MiB before that run (after the transfers above)`,
       [idleMib, beforeMib],
     );
     console.log(`  where: ${memoryComponents(runtime.vmm_pid, runtime.pid)}`);
