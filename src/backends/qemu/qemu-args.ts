@@ -12,7 +12,7 @@ import type { QemuPaths } from "./runtime-files.js";
  * it, which was most of an idle guest's host memory; a smaller cache is flushed and refilled
  * more often (see docs/qemu-backend.md for the measured trade).
  */
-const TCG_CODE_CACHE_MIB = Number(process.env.PYRO_EXP_TB ?? 128);
+const TCG_CODE_CACHE_MIB = 128;
 /** The descriptor under which qemu inherits its runtime directory when paths are too long. */
 export const QEMU_RUNTIME_DIR_FD = 3;
 /** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
