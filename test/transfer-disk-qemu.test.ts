@@ -82,6 +82,15 @@ describe("qemu transfer disk", () => {
       await pyro.exportWorkspace(id, { path: "made.bin", output_path: exported });
       expect(sha256(fs.readFileSync(exported))).toBe(guestDigest);
       expect(allocated(disk)).toBe(0);
+      // A directory export is extracted straight from the disk: the same tree, modes and
+      // link, and no staging copy or canonical temp left beside the disk.
+      const tree = path.join(state.base(), "tree-out");
+      await pyro.exportWorkspace(id, { path: "tree", output_path: tree });
+      expect(sha256(fs.readFileSync(path.join(tree, "sub", "blob.bin")))).toBe(sha256(blob));
+      expect(fs.readlinkSync(path.join(tree, "link"))).toBe("sub/blob.bin");
+      expect(fs.statSync(path.join(tree, "run.sh")).mode & 0o777).toBe(0o755);
+      expect(fs.readdirSync(runtimeDir).filter((name) => name.includes("pyro-"))).toEqual([]);
+      expect(allocated(disk)).toBe(0);
 
       // The guest's own symlinks are still never written through.
       await exec("ln -s /etc /workspace/evil");

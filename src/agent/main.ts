@@ -17,6 +17,7 @@ import { confineExecs } from "./exec.js";
 import { stepClock, syncClock } from "./clock.js";
 import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
+import { startIdleTrim } from "./idle-trim.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
 import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   if (inGuest) {
     const setup = prepareGuest((message) => console.error(`pyro-agent: ${message}`));
     confineExecs(setup.cgroups);
+    startIdleTrim((message) => console.error(`pyro-agent: ${message}`));
   }
   const scratchDir = inGuest ? GUEST_SCRATCH_DIR : options.stateDir;
   prepareScratch(scratchDir);

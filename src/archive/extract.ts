@@ -187,14 +187,16 @@ export function canonicalArchiveStream(
 /**
  * Writes the canonical copy of an archive (see canonicalArchiveStream) to `out` and returns
  * what the host validated: the transfer disk path sends the copy and, for a destination that
- * is not empty, the checks the guest must still make against what is on its disk.
+ * is not empty, the checks the guest must still make against what is on its disk. With
+ * limits, the copy is also the quota check (an archive over them fails before it is used).
  */
 export function writeCanonicalArchive(
   file: string,
   out: Writable,
-  options: { keepRoot?: boolean } = {},
+  options: { keepRoot?: boolean; maxEntries?: number; maxTotalBytes?: number } = {},
 ): Promise<ArchiveInspection> {
-  return inspectArchive(file, { canonical: out, keepRoot: options.keepRoot });
+  const { keepRoot, ...limits } = options;
+  return inspectArchive(file, { ...limits, canonical: out, keepRoot });
 }
 
 /**

@@ -11,18 +11,32 @@ import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
  * only the time to read it; a directory is measured before it is packed into staging.
  */
 export async function validateWithinQuota(file: string, field: string): Promise<ArchiveSummary> {
-  const maxTotalBytes = quotaValue(QUOTAS.archiveBytes);
-  const maxEntries = quotaValue(QUOTAS.archiveEntries);
   try {
     const { validateArchive } = await import("../archive/index.js"); // loaded on first use
-    return await validateArchive(file, { maxTotalBytes, maxEntries });
+    return await validateArchive(file, archiveQuotaLimits());
   } catch (error) {
-    // The validator names its own option; the caller needs the quota and how to raise it.
-    const limit = error instanceof PyroError ? error.details.limit : undefined;
-    if (limit === "maxTotalBytes") throw tooManyBytes(field, maxTotalBytes);
-    if (limit === "maxEntries") throw tooManyEntries(field, maxEntries);
-    throw error;
+    throw quotaErrorFor(error, field);
   }
+}
+
+/** The archive quotas as the archive validator's limits (validateArchive, inspectArchive). */
+export function archiveQuotaLimits(): { maxTotalBytes: number; maxEntries: number } {
+  return {
+    maxTotalBytes: quotaValue(QUOTAS.archiveBytes),
+    maxEntries: quotaValue(QUOTAS.archiveEntries),
+  };
+}
+
+/**
+ * The validator names its own option when an archive passes a limit; the caller needs the
+ * quota and how to raise it. Other errors are returned as they are.
+ */
+export function quotaErrorFor(error: unknown, field: string): unknown {
+  const limit = error instanceof PyroError ? error.details.limit : undefined;
+  const { maxTotalBytes, maxEntries } = archiveQuotaLimits();
+  if (limit === "maxTotalBytes") return tooManyBytes(field, maxTotalBytes);
+  if (limit === "maxEntries") return tooManyEntries(field, maxEntries);
+  return error;
 }
 
 /**

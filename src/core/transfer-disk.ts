@@ -46,6 +46,8 @@ export async function importViaDisk(
     keepRoot: boolean;
     /** Called with the disk file and the archive's length once the agent extracted it. */
     afterImport?: (diskFile: string, bytes: number) => Promise<void>;
+    /** Quota limits checked while the canonical copy is written (writeCanonicalArchive). */
+    limits?: { maxEntries: number; maxTotalBytes: number };
   },
 ): Promise<{ entry_count: number; bytes_written: number } | null> {
   const { fresh, keepRoot } = options;
@@ -59,7 +61,7 @@ export async function importViaDisk(
     written.catch(() => undefined);
     let inspection;
     try {
-      inspection = await writeCanonicalArchive(file, out, { keepRoot });
+      inspection = await writeCanonicalArchive(file, out, { keepRoot, ...options.limits });
       await written;
     } finally {
       out.destroy();
@@ -83,6 +85,12 @@ export async function importViaDisk(
   });
 }
 
+type DiskExport = {
+  artifact_type: "file" | "directory" | "symlink";
+  entry_count: number;
+  size_bytes: number;
+};
+
 /**
  * Has the agent write the tar of `guestPath` to the transfer disk, then copies it into
  * `handle` (at most `maxBytes`, else `onLimit()` is thrown); null if the caller must use
@@ -94,25 +102,39 @@ export async function exportViaDisk(
   guestPath: string,
   handle: fs.FileHandle,
   quota?: { maxBytes: number; onLimit: () => Error },
-): Promise<{
-  artifact_type: "file" | "directory" | "symlink";
-  entry_count: number;
-  size_bytes: number;
-} | null> {
+): Promise<DiskExport | null> {
+  return exportOnDisk(context, record, guestPath, async (disk, result) => {
+    if (quota && result.size_bytes > quota.maxBytes) throw quota.onLimit();
+    await copyOut(disk, result.size_bytes, handle);
+    return result;
+  });
+}
+
+/**
+ * Has the agent write the tar of `guestPath` to the transfer disk and runs `use` on the
+ * disk file while the transfer still holds it (the tar starts at offset 0; the untrusted
+ * archive ends at its end-of-archive blocks, zeros follow). A caller that only extracts the
+ * archive reads it there instead of copying it out first: one less write of the whole
+ * archive on the host. Null if the caller must use the channel.
+ */
+export async function exportOnDisk<T>(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  guestPath: string,
+  use: (disk: string, result: DiskExport) => Promise<T>,
+): Promise<T | null> {
   const runtime = record.runtime;
   const disk = transferDiskOf(context, record);
   if (!runtime || !disk) return null;
   return withDiskLock(context, runtime, disk, async () => {
-    let result;
+    let result: DiskExport;
     try {
       result = await context.pool.call(runtime, "archive.export_disk", { path: guestPath });
     } catch (error) {
       if (mustUseChannel(error)) return null;
       throw error;
     }
-    if (quota && result.size_bytes > quota.maxBytes) throw quota.onLimit();
-    await copyOut(disk.disk, result.size_bytes, handle);
-    return result;
+    return use(disk.disk, result);
   });
 }
 

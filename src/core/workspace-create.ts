@@ -12,7 +12,12 @@ import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import { claimActiveSlot } from "./active-slots.js";
 import { checkHostPath } from "../shared/limits.js";
 import type { ManagerContext } from "./context.js";
-import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
+import {
+  archiveQuotaLimits,
+  checkDirectoryWithinQuota,
+  quotaErrorFor,
+  validateWithinQuota,
+} from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { exportViaDisk, importViaDisk } from "./transfer-disk.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
@@ -25,6 +30,7 @@ import {
   withUniqueName,
 } from "./workspace-names.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
+import type { ArchiveSummary } from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
 import {
   backendOf,
@@ -112,11 +118,13 @@ export async function uploadSource(
       await (await archives()).packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const summary = await validateWithinQuota(file, source.field);
-    const imported = await importArchive(context, record, file, destination, options);
+    const imported = await importArchive(context, record, file, destination, {
+      ...options,
+      quotaField: source.field,
+    });
     return {
-      entry_count: imported.entry_count ?? summary.entryCount,
-      bytes_written: imported.bytes_written ?? summary.totalBytes,
+      entry_count: imported.entry_count ?? imported.summary?.entryCount ?? 0,
+      bytes_written: imported.bytes_written ?? imported.summary?.totalBytes ?? 0,
     };
   } finally {
     if (temp) await fs.rm(temp, { force: true });
@@ -138,19 +146,34 @@ export async function importArchive(
   record: WorkspaceRecord,
   file: string,
   destination: string,
-  options: { fresh: boolean; restoreRoot?: boolean; keepCopy?: string },
-): Promise<{ entry_count?: number; bytes_written?: number }> {
+  options: {
+    fresh: boolean;
+    restoreRoot?: boolean;
+    keepCopy?: string;
+    /** Check the archive quotas first, naming this input field (a seed or push source). */
+    quotaField?: string;
+  },
+): Promise<{ entry_count?: number; bytes_written?: number; summary?: ArchiveSummary }> {
   if (!record.runtime) throw new PyroError("internal", "importArchive needs a running sandbox");
   const restoreRoot = options.restoreRoot === true;
+  const { keepCopy, quotaField } = options;
   // A guest with a transfer disk takes the archive there, uncompressed (transfer-disk.ts);
-  // create's kept copy is then the canonical archive as written to the disk.
-  const keepCopy = options.keepCopy;
-  const viaDisk = await importViaDisk(context, record, file, destination, {
-    fresh: options.fresh,
-    keepRoot: restoreRoot,
-    afterImport: keepCopy ? (diskFile, bytes) => keepRange(diskFile, bytes, keepCopy) : undefined,
-  });
+  // create's kept copy is then the canonical archive as written to the disk. Writing that
+  // copy is the host's validation, quotas included: one pass over the archive, not two.
+  let viaDisk;
+  try {
+    viaDisk = await importViaDisk(context, record, file, destination, {
+      fresh: options.fresh,
+      keepRoot: restoreRoot,
+      afterImport: keepCopy ? (diskFile, bytes) => keepRange(diskFile, bytes, keepCopy) : undefined,
+      limits: quotaField === undefined ? undefined : archiveQuotaLimits(),
+    });
+  } catch (error) {
+    throw quotaField === undefined ? error : quotaErrorFor(error, quotaField);
+  }
   if (viaDisk) return viaDisk;
+  const summary =
+    quotaField === undefined ? undefined : await validateWithinQuota(file, quotaField);
   // A fresh import is extracted by the guest's GNU tar without a second validation: send
   // the canonical re-write of the members validated here, never the original headers.
   let source: Readable = options.fresh
@@ -174,7 +197,7 @@ export async function importArchive(
       { upload },
     );
     await copy?.commit();
-    return imported;
+    return { ...imported, summary };
   } finally {
     await copy?.discard();
   }

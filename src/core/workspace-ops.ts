@@ -11,6 +11,7 @@ import type { ManagerContext } from "./context.js";
 import { checkHostPath } from "../shared/limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
+import { exportOnDisk } from "./transfer-disk.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
 import { recordEvent } from "./workspace-events.js";
 import { isExpired } from "./workspace-expiry.js";
@@ -241,13 +242,22 @@ export async function exportWorkspace(
     path.join(context.layout.workspaceDir(record.workspace_id), "staging", "export.tar"),
   );
   try {
-    const exported = await downloadArchive(context, record, guestPath, staging);
     const { extractExport } = await import("../archive/index.js"); // loaded on first use
-    const extracted = await extractExport({
-      file: staging,
-      outputPath,
-      artifactType: exported.artifact_type,
-    });
+    // A guest with a transfer disk: extracted straight from the disk, without a staging
+    // copy of the whole archive (transfer-disk.ts); otherwise through the staging file.
+    const viaDisk = await exportOnDisk(context, record, guestPath, async (disk, result) => ({
+      exported: result,
+      extracted: await extractExport({
+        file: disk,
+        outputPath,
+        artifactType: result.artifact_type,
+      }),
+    }));
+    const exported =
+      viaDisk?.exported ?? (await downloadArchive(context, record, guestPath, staging));
+    const extracted =
+      viaDisk?.extracted ??
+      (await extractExport({ file: staging, outputPath, artifactType: exported.artifact_type }));
     await recordEvent(
       context.layout,
       record.workspace_id,
