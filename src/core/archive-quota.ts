@@ -11,18 +11,36 @@ import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
  * only the time to read it; a directory is measured before it is packed into staging.
  */
 export async function validateWithinQuota(file: string, field: string): Promise<ArchiveSummary> {
-  const maxTotalBytes = quotaValue(QUOTAS.archiveBytes);
-  const maxEntries = quotaValue(QUOTAS.archiveEntries);
+  const limits = archiveQuotaLimits();
   try {
     const { validateArchive } = await import("../archive/index.js"); // loaded on first use
-    return await validateArchive(file, { maxTotalBytes, maxEntries });
+    return await validateArchive(file, limits);
   } catch (error) {
-    // The validator names its own option; the caller needs the quota and how to raise it.
-    const limit = error instanceof PyroError ? error.details.limit : undefined;
-    if (limit === "maxTotalBytes") throw tooManyBytes(field, maxTotalBytes);
-    if (limit === "maxEntries") throw tooManyEntries(field, maxEntries);
-    throw error;
+    throw asQuotaError(error, field, limits);
   }
+}
+
+/** The archive quotas, as the validator's limits (for a pass that also does other work). */
+export function archiveQuotaLimits(): { maxTotalBytes: number; maxEntries: number } {
+  return {
+    maxTotalBytes: quotaValue(QUOTAS.archiveBytes),
+    maxEntries: quotaValue(QUOTAS.archiveEntries),
+  };
+}
+
+/**
+ * A validator's failure under archiveQuotaLimits(): the validator names its own option; the
+ * caller needs the quota and how to raise it. Any other failure is returned as it is.
+ */
+export function asQuotaError(
+  error: unknown,
+  field: string,
+  limits: { maxTotalBytes: number; maxEntries: number },
+): unknown {
+  const limit = error instanceof PyroError ? error.details.limit : undefined;
+  if (limit === "maxTotalBytes") return tooManyBytes(field, limits.maxTotalBytes);
+  if (limit === "maxEntries") return tooManyEntries(field, limits.maxEntries);
+  return error;
 }
 
 /**

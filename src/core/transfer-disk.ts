@@ -42,6 +42,8 @@ export async function importViaDisk(
     fresh: boolean;
     /** Keep the archive's root member (a reset restoring /workspace's own metadata). */
     keepRoot: boolean;
+    /** Limits the validating pass enforces (an upload's quotas). */
+    limits?: { maxTotalBytes: number; maxEntries: number };
     /** Called with the disk file and the archive's length once the agent extracted it. */
     afterImport?: (diskFile: string, bytes: number) => Promise<void>;
   },
@@ -57,7 +59,7 @@ export async function importViaDisk(
     written.catch(() => undefined);
     let inspection;
     try {
-      inspection = await writeCanonicalArchive(file, out, { keepRoot });
+      inspection = await writeCanonicalArchive(file, out, { keepRoot, ...options.limits });
       await written;
     } finally {
       out.destroy();
