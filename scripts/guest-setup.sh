@@ -4,9 +4,11 @@
 #      attach tests drive) and socat (guest networking connects qemu to the egress proxy
 #      with it) from Debian's archive (only as root with apt; `apt-get update`
 #      runs once, and only when needed),
-#   2. pulls the debian:12 environment into the cache (~/.cache/pyro-mcp/environments, or
-#      $PYRO_ENVIRONMENT_CACHE_DIR): built once from Debian packages (~1 min), then reused;
-#      a cached entry is only verified, and its guest agent refreshed if this build differs.
+#   2. pulls the environments the real-guest tests boot into the cache
+#      (~/.cache/pyro-mcp/environments, or $PYRO_ENVIRONMENT_CACHE_DIR): debian:12, and
+#      those a test names in `qemuUnavailableReason("NAME")` (debian:12-build, for the npm
+#      example's test); built once from Debian packages (~1 min each), then reused; a cached
+#      entry is only verified, and its guest agent refreshed if this build differs.
 # Idempotent. Where it cannot do its job (no root, no apt), it says what is missing and
 # exits 0 so the tier is skipped; under CI (CI set) that is an error instead.
 set -euo pipefail
@@ -50,16 +52,30 @@ if [ "${#packages[@]}" -gt 0 ]; then
 fi
 
 pyro=(node "$root/dist/cli/main.js")
-if "${pyro[@]}" env list --json | node -e '
+# Only what a test needs: an environment no test names is not built (each costs minutes).
+mapfile -t environments < <(
+  {
+    echo debian:12
+    grep -ho 'qemuUnavailableReason("[^"]*")' "$root"/test/*.test.ts | sed 's/.*("\(.*\)")/\1/'
+  } | sort -u
+)
+# The ones not pulled yet (or stale, or whose agent is outdated).
+mapfile -t missing < <("${pyro[@]}" env list --json | node -e '
   let text = ""; process.stdin.on("data", (c) => (text += c)).on("end", () => {
-    const entry = JSON.parse(text).environments.find((e) => e.name === "debian:12");
-    process.exit(entry && entry.installed && !entry.agent_outdated ? 0 : 1);
-  });'; then
+    const listed = JSON.parse(text).environments;
+    for (const name of process.argv.slice(1)) {
+      const entry = listed.find((e) => e.name === name);
+      if (!(entry && entry.installed && !entry.agent_outdated)) console.log(name);
+    }
+  });' "${environments[@]}")
+if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 if ! is_root; then
-  fail "debian:12 is not pulled and building it needs root: sudo ${pyro[*]} env pull debian:12"
+  fail "${missing[*]} not pulled and building needs root: sudo ${pyro[*]} env pull ${missing[0]}"
 fi
 # The kernel comes from apt: make sure its package lists know the cloud kernel.
 if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then apt_update_once; fi
-"${pyro[@]}" env pull debian:12 >&2
+for name in "${missing[@]}"; do
+  "${pyro[@]}" env pull "$name" >&2
+done

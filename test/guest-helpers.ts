@@ -2,15 +2,18 @@
 import fs from "node:fs";
 
 import { findQemu } from "../src/backends/qemu/detect.js";
+import type { EnvironmentName } from "../src/environments/catalog.js";
 import { EnvironmentStore } from "../src/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 
-/** Why the real-guest tier cannot run here (null: it can). */
-export async function qemuUnavailableReason(): Promise<string | null> {
+/** Why the real-guest tier cannot run here with `environment` (null: it can). */
+export async function qemuUnavailableReason(
+  environment: EnvironmentName = "debian:12",
+): Promise<string | null> {
   if (!findQemu()) return "qemu-system-x86_64 is not installed";
   const store = new EnvironmentStore(defaultEnvironmentCacheDir());
-  const check = await store.check("debian:12", { full: false });
-  return check.status === "installed" ? null : `environment debian:12 is ${check.status}`;
+  const check = await store.check(environment, { full: false });
+  return check.status === "installed" ? null : `environment ${environment} is ${check.status}`;
 }
 
 /** qemu processes whose command line mentions `needle` (a test's state dir). */

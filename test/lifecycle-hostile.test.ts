@@ -164,6 +164,22 @@ describe("locks of killed holders", () => {
     expect(result.stdout).toBe("ok\n");
     expect(Date.now() - started).toBeLessThan(2_000);
   });
+
+  it("a plain file where a lock goes (an older pyro's transfer-disk lock) is held while young, taken over when old", async () => {
+    const { tryLock } = await import("../src/store/lock.js");
+    const lockPath = path.join(state.base(), "runtime", "transfer.lock");
+    fs.mkdirSync(path.dirname(lockPath), { recursive: true });
+    fs.writeFileSync(lockPath, "");
+    expect(await tryLock(lockPath)).toBeNull();
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockPath, past, past);
+    const release = await tryLock(lockPath);
+    expect(release).not.toBeNull();
+    expect(fs.statSync(lockPath).isDirectory()).toBe(true);
+    expect(await tryLock(lockPath)).toBeNull();
+    await release?.();
+    expect(fs.readdirSync(path.dirname(lockPath))).toEqual([]);
+  });
 });
 
 describe("staging temp files", () => {

@@ -5,15 +5,13 @@
  * VM supervisor's relay, and stdin reaches the command. Skipped where qemu or the debian:12
  * environment is missing. Run under `flock /tmp/pyro-guest.lock`.
  */
-import { spawn, spawnSync } from "node:child_process";
-
 import { describe, expect, it } from "vitest";
 
 import type { PyroError } from "../src/errors.js";
 import { Pyro } from "../src/sdk/pyro.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
 import { useTempState, waitFor } from "./helpers.js";
-import { cliPath, pyroEnv } from "./mcp-client.js";
+import { type CliTarget, cliExecYielding, spawnCliExec } from "./long-commands-helpers.js";
 
 const state = useTempState();
 
@@ -34,6 +32,7 @@ describe("qemu backend: long commands", () => {
       const reason = await qemuUnavailableReason();
       if (reason) skip(reason);
       const pyro = new Pyro({ baseDir: state.stateDir(), backend: "qemu" });
+      const target: CliTarget = { stateDir: state.stateDir(), backend: "qemu" };
       try {
         const { workspace_id: id } = await pyro.createWorkspace({});
 
@@ -59,27 +58,8 @@ describe("qemu backend: long commands", () => {
         expect(cancelled[0]).toMatchObject({ exit_code: 130, cancelled: true });
 
         // Ctrl-C of the CLI: the command in the guest is killed, the CLI exits 130.
-        const child = spawn(
-          process.execPath,
-          [
-            cliPath,
-            "workspace",
-            "exec",
-            id,
-            "--timeout-seconds",
-            "120",
-            "--",
-            "echo up; sleep 772",
-          ],
-          {
-            env: { ...pyroEnv(state.stateDir()), PYRO_BACKEND: "qemu" },
-            stdio: ["ignore", "pipe", "pipe"],
-          },
-        );
-        let stdout = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-        await waitFor(() => stdout.includes("up"), 30_000);
+        const { child, output, exited } = spawnCliExec(target, id, "echo up; sleep 772");
+        await waitFor(() => output.stdout.includes("up"), 30_000);
         child.kill("SIGINT");
         expect(await exited).toBe(130);
         await waitFor(async () => (await guestSleepers(pyro, id, "772")) === 0, 2_000);
@@ -94,26 +74,11 @@ describe("qemu backend: long commands", () => {
         expect(Date.now() - (seen[0] ?? Date.now())).toBeGreaterThan(1_000);
 
         // A background command outlives the CLI process that started it and lands in the log.
-        const started = spawnSync(
-          process.execPath,
-          [
-            cliPath,
-            "workspace",
-            "exec",
-            id,
-            "--wait-seconds",
-            "1",
-            "--json",
-            "--",
-            "echo begun; sleep 3; echo ended",
-          ],
-          { encoding: "utf8", env: { ...pyroEnv(state.stateDir()), PYRO_BACKEND: "qemu" } },
-        );
-        const running = JSON.parse(started.stdout) as { state: string; command_id: string };
+        const running = cliExecYielding(target, id, "echo begun; sleep 3; echo ended", 1).result;
         expect(running.state).toBe("running");
         const waited = await pyro.waitCommand({
           workspace_id: id,
-          command_id: running.command_id,
+          command_id: running.command_id as string,
           wait_seconds: 60,
         });
         expect(waited).toMatchObject({ state: "exited", exit_code: 0, stdout: "begun\nended\n" });

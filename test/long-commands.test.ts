@@ -5,7 +5,7 @@
  * command runs; a command yielded to the background is followed from another process and
  * lands in the log exactly once; stdin and env reach the command.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,9 +14,11 @@ import { PyroError } from "../src/errors.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { Pyro } from "../src/sdk/pyro.js";
 import { useTempState, waitFor } from "./helpers.js";
+import { type CliTarget, cliExecYielding, spawnCliExec } from "./long-commands-helpers.js";
 import { cliPath, connectStdio, pyroEnv } from "./mcp-client.js";
 
 const state = useTempState();
+const target = (): CliTarget => ({ stateDir: state.stateDir(), backend: "host" });
 
 function sdk(): Pyro {
   const pyro = new Pyro({ baseDir: state.stateDir(), backend: "host" });
@@ -95,30 +97,15 @@ describe("cancellation", () => {
     const pyro = sdk();
     const id = await workspace(pyro);
     const { marker } = uniqueSleep();
-    const child = spawn(
-      process.execPath,
-      [
-        cliPath,
-        "workspace",
-        "exec",
-        id,
-        "--timeout-seconds",
-        "120",
-        "--",
-        `echo started; sleep ${marker}`,
-      ],
-      { env: pyroEnv(state.stateDir()), stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { child, output, exited } = spawnCliExec(target(), id, `echo started; sleep ${marker}`);
     // Streamed: the first line is printed while the command still runs.
-    await waitFor(() => stdout.includes("started") && processesWith(marker).length > 0, 10_000);
+    await waitFor(
+      () => output.stdout.includes("started") && processesWith(marker).length > 0,
+      10_000,
+    );
     child.kill("SIGINT");
     expect(await exited).toBe(130);
-    expect(stderr).toContain("error [cancelled]");
+    expect(output.stderr).toContain("error [cancelled]");
     await waitFor(() => processesWith(marker).length === 0, 2_000);
     expect(await lastLogEntry(pyro, id)).toMatchObject({ exit_code: 130, cancelled: true });
   });
@@ -257,18 +244,9 @@ describe("background commands", () => {
   it("yields after wait_seconds; another process reads and waits on it and it lands in the log once", async () => {
     const pyro = sdk();
     const id = await workspace(pyro);
-    const started = cli([
-      "workspace",
-      "exec",
-      id,
-      "--wait-seconds",
-      "0.5",
-      "--json",
-      "--",
-      "echo early; sleep 2; echo late; exit 7",
-    ]);
+    const started = cliExecYielding(target(), id, "echo early; sleep 2; echo late; exit 7", 0.5);
     expect(started.status).toBe(0);
-    const running = JSON.parse(started.stdout) as Record<string, unknown>;
+    const running = started.result;
     expect(running).toMatchObject({ state: "running", exit_code: null, sequence: null });
     expect(running.stdout).toBe("early\n");
     const commandId = running.command_id as string;
@@ -489,27 +467,17 @@ describe("bounded memory", () => {
       fs.readFileSync(pyro.manager.context.layout.workspaceRecord(id), "utf8"),
     ) as { runtime: { pid: number } };
     const agentPid = record.runtime.pid;
-    const devNull = fs.openSync("/dev/null", "w");
-    const child = spawn(
-      process.execPath,
-      [
-        cliPath,
-        "workspace",
-        "exec",
-        id,
-        "--timeout-seconds",
-        "120",
-        "--",
-        "head -c 500000000 /dev/zero; head -c 1000000 /dev/zero >&2",
-      ],
-      { env: pyroEnv(state.stateDir()), stdio: ["ignore", devNull, devNull] },
+    const { child, exited } = spawnCliExec(
+      target(),
+      id,
+      "head -c 500000000 /dev/zero; head -c 1000000 /dev/zero >&2",
+      { discard: true },
     );
-    fs.closeSync(devNull);
     let cliPeak = 0;
     const poll = setInterval(() => {
       cliPeak = Math.max(cliPeak, highWaterMib(child.pid ?? 0));
     }, 50);
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const code = await exited;
     clearInterval(poll);
     expect(code).toBe(0);
     // Node alone is ~50 MiB; 500 MB held anywhere would show as hundreds.

@@ -154,11 +154,9 @@ describe("qemu transfer disk", () => {
         `${sha256(fs.readFileSync(path.join(two, "b.bin")))}  -`,
       );
 
-      // A lock left empty (its writer killed between creating and filling it, as older
-      // builds could be) blocks the disk only while young: an old one is taken over.
+      // A lock file an older pyro left (its writer killed between creating and filling it)
+      // blocks the disk only while young: an old one is taken over.
       fs.writeFileSync(lock, "");
-      // And a temp owner file of a writer killed before it removed it (the SIGKILLed child).
-      fs.writeFileSync(`${lock}.${child.pid}-1-abcdef`, "{}");
       const past = new Date(Date.now() - 60_000);
       fs.utimesSync(lock, past, past);
       await pyro.pushWorkspaceSync(id, { source_path: two, dest: "/workspace/again" });

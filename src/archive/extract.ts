@@ -149,7 +149,7 @@ async function extractWithNodeTar(
 /**
  * Extracts an archive whose members were already validated by a party the caller trusts
  * (the host, for a guest agent restoring into a fresh /workspace, which sends the
- * canonical re-write: canonicalArchiveStream), skipping the member by member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
+ * canonical re-write: canonicalArchive), skipping the member by member pass: under software emulation that pass costs about 4.5 s per 10,000 members.
  * Without GNU tar it falls back to the validating extractor.
  */
 export async function extractPrevalidatedArchive(
@@ -167,36 +167,46 @@ export async function extractPrevalidatedArchive(
   await extractWithGnuTar(tar, file, root, await isGzipFile(file));
 }
 
+/** What the canonical re-write of an upload is checked against besides safety. */
+type CanonicalOptions = { keepRoot?: boolean } & Pick<
+  ValidateArchiveOptions,
+  "maxEntries" | "maxTotalBytes"
+>;
+
 /**
- * The canonical copy of an archive (see canonical.ts) as a stream, validated as it goes:
- * what the host sends to a guest agent that trusts the host's validation, so the guest's
- * GNU tar reads the names the host checked and nothing else. A refusal destroys the
- * stream with the error. The root member is kept only with `keepRoot` (a restore).
+ * The canonical copy of an archive (see canonical.ts) as a stream, validated as it goes
+ * (within the given limits): what the host sends to a guest agent that trusts the host's
+ * validation, so the guest's GNU tar reads the names the host checked and nothing else. A
+ * refusal destroys the stream; `summary` rejects with the refusal itself. The root member
+ * is kept only with `keepRoot` (a restore).
  */
-export function canonicalArchiveStream(
+export function canonicalArchive(
   file: string,
-  options: { keepRoot?: boolean } = {},
-): Readable {
-  const out = new PassThrough();
-  inspectArchive(file, { canonical: out, keepRoot: options.keepRoot }).catch((error: unknown) => {
-    out.destroy(error instanceof Error ? error : new Error(String(error)));
-  });
-  return out;
+  options: CanonicalOptions = {},
+): { stream: Readable; summary: Promise<ArchiveSummary> } {
+  const stream = new PassThrough();
+  const summary = inspectArchive(file, { ...options, canonical: stream }).then(
+    (inspection) => inspection.summary,
+    (error: unknown) => {
+      stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    },
+  );
+  summary.catch(() => undefined); // the caller awaits it once the upload is over
+  return { stream, summary };
 }
 
 /**
- * Writes the canonical copy of an archive (see canonicalArchiveStream) to `out` and returns
+ * Writes the canonical copy of an archive (see canonicalArchive) to `out` and returns
  * what the host validated: the transfer disk path sends the copy and, for a destination that
- * is not empty, the checks the guest must still make against what is on its disk. With
- * limits, the copy is also the quota check (an archive over them fails before it is used).
+ * is not empty, the checks the guest must still make against what is on its disk.
  */
 export function writeCanonicalArchive(
   file: string,
   out: Writable,
-  options: { keepRoot?: boolean; maxEntries?: number; maxTotalBytes?: number } = {},
+  options: CanonicalOptions = {},
 ): Promise<ArchiveInspection> {
-  const { keepRoot, ...limits } = options;
-  return inspectArchive(file, { ...limits, canonical: out, keepRoot });
+  return inspectArchive(file, { ...options, canonical: out });
 }
 
 /**

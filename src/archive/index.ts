@@ -17,7 +17,7 @@ export {
   type ExtractExportResult,
 } from "./export.js";
 export {
-  canonicalArchiveStream,
+  canonicalArchive,
   extractArchive,
   extractPrevalidatedArchive,
   writeCanonicalArchive,

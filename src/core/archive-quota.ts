@@ -11,15 +11,16 @@ import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
  * only the time to read it; a directory is measured before it is packed into staging.
  */
 export async function validateWithinQuota(file: string, field: string): Promise<ArchiveSummary> {
+  const limits = archiveQuotaLimits();
   try {
     const { validateArchive } = await import("../archive/index.js"); // loaded on first use
-    return await validateArchive(file, archiveQuotaLimits());
+    return await validateArchive(file, limits);
   } catch (error) {
-    throw quotaErrorFor(error, field);
+    throw asQuotaError(error, field, limits);
   }
 }
 
-/** The archive quotas as the archive validator's limits (validateArchive, inspectArchive). */
+/** The archive quotas, as the validator's limits (for a pass that also does other work). */
 export function archiveQuotaLimits(): { maxTotalBytes: number; maxEntries: number } {
   return {
     maxTotalBytes: quotaValue(QUOTAS.archiveBytes),
@@ -28,14 +29,17 @@ export function archiveQuotaLimits(): { maxTotalBytes: number; maxEntries: numbe
 }
 
 /**
- * The validator names its own option when an archive passes a limit; the caller needs the
- * quota and how to raise it. Other errors are returned as they are.
+ * A validator's failure under archiveQuotaLimits(): the validator names its own option; the
+ * caller needs the quota and how to raise it. Any other failure is returned as it is.
  */
-export function quotaErrorFor(error: unknown, field: string): unknown {
+export function asQuotaError(
+  error: unknown,
+  field: string,
+  limits: { maxTotalBytes: number; maxEntries: number },
+): unknown {
   const limit = error instanceof PyroError ? error.details.limit : undefined;
-  const { maxTotalBytes, maxEntries } = archiveQuotaLimits();
-  if (limit === "maxTotalBytes") return tooManyBytes(field, maxTotalBytes);
-  if (limit === "maxEntries") return tooManyEntries(field, maxEntries);
+  if (limit === "maxTotalBytes") return tooManyBytes(field, limits.maxTotalBytes);
+  if (limit === "maxEntries") return tooManyEntries(field, limits.maxEntries);
   return error;
 }
 

@@ -8,7 +8,7 @@ import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js
 import { bootSandbox, destroyRuntime } from "./sandbox.js";
 import { redactorFor } from "./secrets.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
-import { importArchive } from "./workspace-create.js";
+import { importArchive } from "./archive-import.js";
 
 /**
  * Reset-over-repair: throw the sandbox away, boot a fresh one and restore /workspace from

@@ -9,14 +9,12 @@
  * it, an agent without the disk operations, an archive the disk path does not cover): the
  * caller then moves the archive through the agent's channel as before.
  */
-import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
 import { finished } from "node:stream/promises";
 
 import { PyroError } from "../errors.js";
-import { isSameProcess, readProcStat } from "../process/process-group.js";
+import { tryLock } from "../store/lock.js";
 import type { RuntimeRecord, WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
 import { transferDiskOf } from "./sandbox.js";
@@ -44,10 +42,10 @@ export async function importViaDisk(
     fresh: boolean;
     /** Keep the archive's root member (a reset restoring /workspace's own metadata). */
     keepRoot: boolean;
+    /** Limits the validating pass enforces (an upload's quotas). */
+    limits?: { maxTotalBytes: number; maxEntries: number };
     /** Called with the disk file and the archive's length once the agent extracted it. */
     afterImport?: (diskFile: string, bytes: number) => Promise<void>;
-    /** Quota limits checked while the canonical copy is written (writeCanonicalArchive). */
-    limits?: { maxEntries: number; maxTotalBytes: number };
   },
 ): Promise<{ entry_count: number; bytes_written: number } | null> {
   const { fresh, keepRoot } = options;
@@ -159,8 +157,8 @@ async function copyOut(disk: string, bytes: number, handle: fs.FileHandle): Prom
 }
 
 /**
- * Runs `use` holding the disk's lock file, or returns null at once when a live process
- * holds it (that transfer's caller uses the channel: no waiting, no deadlock). A lock whose
+ * Runs `use` holding the disk's lock (src/store/lock.ts), or returns null at once when a
+ * live process holds it (that transfer's caller uses the channel: no waiting, no deadlock). A lock whose
  * holder died is taken over; the guest may still be reading or writing that holder's
  * transfer, so an empty import asks the agent first, and a busy one leaves the disk alone.
  * Afterwards the disk file is emptied (truncated and grown back: sparse again).
@@ -171,7 +169,9 @@ async function withDiskLock<T>(
   disk: Disk,
   use: () => Promise<T | null>,
 ): Promise<T | null> {
-  if (!(await takeLock(disk.lock))) return null;
+  // Non-blocking: a transfer that finds the disk busy uses the channel instead of waiting.
+  const release = await tryLock(disk.lock);
+  if (!release) return null;
   let idle = false;
   try {
     await context.pool.call(runtime, "archive.import_disk", { bytes: 0, fresh: false });
@@ -182,7 +182,7 @@ async function withDiskLock<T>(
     throw error;
   } finally {
     if (idle) await emptyDisk(disk.disk);
-    await fs.rm(disk.lock, { force: true });
+    await release();
   }
 }
 
@@ -193,68 +193,6 @@ async function emptyDisk(file: string): Promise<void> {
     await fs.truncate(file, size);
   } catch {
     // the sandbox (and its runtime directory) went away meanwhile
-  }
-}
-
-async function takeLock(lock: string): Promise<boolean> {
-  const mine = JSON.stringify({
-    pid: process.pid,
-    start_ticks: readProcStat(process.pid)?.startTicks ?? null,
-  });
-  // Written whole beside the lock, then linked to its name (atomic, fails if it exists): a
-  // holder killed at any point never leaves a lock without its owner inside, which a waiter
-  // could not judge. The temp name carries its writer, so one killed before removing it
-  // leaves nothing for long: the next taker removes it.
-  await removeDeadWritersTemps(lock);
-  const ticks = readProcStat(process.pid)?.startTicks ?? 0;
-  const temp = `${lock}.${process.pid}-${ticks}-${randomBytes(6).toString("hex")}`;
-  await fs.writeFile(temp, mine, { mode: 0o600 });
-  try {
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      try {
-        await fs.link(temp, lock);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
-      }
-      if (await holderAlive(lock)) return false;
-      // Its holder died mid-transfer: the disk is free.
-      await fs.rm(lock, { force: true });
-    }
-    return false;
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
-}
-
-/** Removes `<lock>.<pid>-<start ticks>-<random>` temps whose writer is gone. */
-async function removeDeadWritersTemps(lock: string): Promise<void> {
-  const prefix = `${path.basename(lock)}.`;
-  const names = await fs.readdir(path.dirname(lock)).catch(() => [] as string[]);
-  for (const name of names) {
-    const match = /^(\d+)-(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || !match) continue;
-    if (isSameProcess(Number(match[1]), Number(match[2]) || null)) continue;
-    await fs.rm(path.join(path.dirname(lock), name), { force: true });
-  }
-}
-
-/** Above this age a lock without a readable owner is a leftover, not one being written. */
-const UNREADABLE_LOCK_STALE_MS = 10_000;
-
-async function holderAlive(lock: string): Promise<boolean> {
-  const text = await fs.readFile(lock, "utf8").catch(() => null);
-  if (text === null) return false;
-  try {
-    const holder = JSON.parse(text) as { pid?: unknown; start_ticks?: unknown };
-    if (typeof holder.pid !== "number") return false;
-    const ticks = typeof holder.start_ticks === "number" ? holder.start_ticks : null;
-    return isSameProcess(holder.pid, ticks);
-  } catch {
-    // Empty or damaged (an older pyro wrote the owner after creating the file): held while
-    // it is young, since the channel is always safe; a leftover once it is old.
-    const stats = await fs.stat(lock).catch(() => null);
-    return stats !== null && Date.now() - stats.mtimeMs < UNREADABLE_LOCK_STALE_MS;
   }
 }
 

@@ -1,7 +1,3 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { PassThrough, type Readable } from "node:stream";
-import { finished } from "node:stream/promises";
-import { createGzip } from "node:zlib";
 import fs from "node:fs/promises";
 import path from "node:path";
 
@@ -11,15 +7,11 @@ import { AgentClient } from "../protocol/client.js";
 import type { WorkspaceRecord, WorkspaceSeed } from "../store/records.js";
 import { claimActiveSlot } from "./active-slots.js";
 import { checkHostPath } from "../shared/limits.js";
+import { importArchive } from "./archive-import.js";
 import type { ManagerContext } from "./context.js";
-import {
-  archiveQuotaLimits,
-  checkDirectoryWithinQuota,
-  quotaErrorFor,
-  validateWithinQuota,
-} from "./archive-quota.js";
+import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
-import { exportViaDisk, importViaDisk } from "./transfer-disk.js";
+import { exportViaDisk } from "./transfer-disk.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import { checkSecrets, storeSecrets, type SecretInput } from "./secrets.js";
 import { hardExpiryFor, touchActivity, writeActivity } from "./workspace-expiry.js";
@@ -30,10 +22,8 @@ import {
   withUniqueName,
 } from "./workspace-names.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
-import type { ArchiveSummary } from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
 import {
-  backendOf,
   bootSandbox,
   chooseBackend,
   destroyRuntime,
@@ -68,8 +58,16 @@ interface SourceArchive {
   field: string;
 }
 
-/** Resolves and validates a host directory or archive given as `field`. */
-export async function resolveSource(raw: string, field: string): Promise<SourceArchive> {
+/**
+ * Resolves and checks a host directory or archive given as `field`. An archive's members
+ * are validated here only with `validateNow` (a seed: before a sandbox exists); otherwise
+ * the upload's own pass validates them (uploadSource), so the archive is parsed once.
+ */
+export async function resolveSource(
+  raw: string,
+  field: string,
+  options: { validateNow: boolean },
+): Promise<SourceArchive> {
   checkHostPath(field, raw);
   const sourcePath = path.resolve(raw);
   const stat = await fs.stat(sourcePath).catch(() => null);
@@ -91,15 +89,16 @@ export async function resolveSource(raw: string, field: string): Promise<SourceA
   (await archives()).archiveKind(sourcePath, field);
   // Refuse unsafe members (and archives over quota) before a sandbox exists, so a bad
   // archive costs nothing.
-  await validateWithinQuota(sourcePath, field);
+  if (options.validateNow) await validateWithinQuota(sourcePath, field);
   return { mode: "tar_archive", sourcePath, field };
 }
 
 /**
  * Streams a source into the sandbox at `destination`. Directories are packed to a temp
- * tar first (symlinks stay symlinks). The archive is validated here, member by member;
- * the agent validates it again unless it restores into a fresh, empty /workspace of a
- * real guest (`fresh`, see importArchive).
+ * tar first (symlinks stay symlinks). The archive is validated here, member by member and
+ * against the archive quotas, in the same pass that writes what is sent (see
+ * importArchive); the agent validates it again unless it restores into a fresh, empty
+ * /workspace of a real guest (`fresh`).
  */
 export async function uploadSource(
   context: ManagerContext,
@@ -118,142 +117,18 @@ export async function uploadSource(
       await (await archives()).packDirectory(source.sourcePath, temp);
       file = temp;
     }
-    const imported = await importArchive(context, record, file, destination, {
-      ...options,
-      quotaField: source.field,
-    });
-    return {
-      entry_count: imported.entry_count ?? imported.summary?.entryCount ?? 0,
-      bytes_written: imported.bytes_written ?? imported.summary?.totalBytes ?? 0,
-    };
+    // Both counts are known for an upload checked against the quotas.
+    const { entry_count = 0, bytes_written = 0 } = await importArchive(
+      context,
+      record,
+      file,
+      destination,
+      { ...options, quotaField: source.field },
+    );
+    return { entry_count, bytes_written };
   } finally {
     if (temp) await fs.rm(temp, { force: true });
   }
-}
-
-/**
- * Sends a tar the host has validated to the agent, which extracts it at `destination`.
- * The archive's root member (its `./`) is applied to `destination` only with
- * `restoreRoot` (a reset restoring /workspace's own mode and mtime): a push or a seed
- * never changes the metadata of the directory it lands in.
- * Across a guest backend's port it travels gzip'd. With `fresh` (create and reset: the
- * destination is the new sandbox's empty /workspace) a real guest trusts the host's
- * validation instead of repeating it in emulated JavaScript; the host backend's agent,
- * which writes to the host's filesystem, always validates again.
- */
-export async function importArchive(
-  context: ManagerContext,
-  record: WorkspaceRecord,
-  file: string,
-  destination: string,
-  options: {
-    fresh: boolean;
-    restoreRoot?: boolean;
-    keepCopy?: string;
-    /** Check the archive quotas first, naming this input field (a seed or push source). */
-    quotaField?: string;
-  },
-): Promise<{ entry_count?: number; bytes_written?: number; summary?: ArchiveSummary }> {
-  if (!record.runtime) throw new PyroError("internal", "importArchive needs a running sandbox");
-  const restoreRoot = options.restoreRoot === true;
-  const { keepCopy, quotaField } = options;
-  // A guest with a transfer disk takes the archive there, uncompressed (transfer-disk.ts);
-  // create's kept copy is then the canonical archive as written to the disk. Writing that
-  // copy is the host's validation, quotas included: one pass over the archive, not two.
-  let viaDisk;
-  try {
-    viaDisk = await importViaDisk(context, record, file, destination, {
-      fresh: options.fresh,
-      keepRoot: restoreRoot,
-      afterImport: keepCopy ? (diskFile, bytes) => keepRange(diskFile, bytes, keepCopy) : undefined,
-      limits: quotaField === undefined ? undefined : archiveQuotaLimits(),
-    });
-  } catch (error) {
-    throw quotaField === undefined ? error : quotaErrorFor(error, quotaField);
-  }
-  if (viaDisk) return viaDisk;
-  const summary =
-    quotaField === undefined ? undefined : await validateWithinQuota(file, quotaField);
-  // A fresh import is extracted by the guest's GNU tar without a second validation: send
-  // the canonical re-write of the members validated here, never the original headers.
-  let source: Readable = options.fresh
-    ? (await archives()).canonicalArchiveStream(file, { keepRoot: restoreRoot })
-    : createReadStream(file);
-  // The exact archive sent, kept (create's baseline: what /workspace now holds, without
-  // reading the tree back). Committed only once the import succeeded.
-  const copy = options.keepCopy ? await keepCopyOf(source, options.keepCopy) : null;
-  if (copy) source = copy.forward;
-  let upload: Readable = source;
-  if (backendOf(context, record).compressesTransfers) {
-    const gzip = createGzip({ level: 1 });
-    source.once("error", (error) => gzip.destroy(error));
-    upload = source.pipe(gzip);
-  }
-  try {
-    const imported = await context.pool.call(
-      record.runtime,
-      "archive.import",
-      { destination, host_validated: options.fresh, restore_root: restoreRoot },
-      { upload },
-    );
-    await copy?.commit();
-    return { ...imported, summary };
-  } finally {
-    await copy?.discard();
-  }
-}
-
-/**
- * Writes what `source` streams to a temp file beside `target` as it is read through
- * `forward` (both paced by the slower); commit() renames the file into place.
- */
-/** Keeps the first `bytes` of `file` (the archive on the transfer disk) at `target`. */
-async function keepRange(file: string, bytes: number, target: string): Promise<void> {
-  const copy = await keepCopyOf(createReadStream(file, { start: 0, end: bytes - 1 }), target);
-  try {
-    copy.forward.resume();
-    await copy.commit();
-  } finally {
-    await copy.discard();
-  }
-}
-
-async function keepCopyOf(
-  source: Readable,
-  target: string,
-): Promise<{ forward: Readable; commit: () => Promise<void>; discard: () => Promise<void> }> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const temp = tempSibling(target);
-  const out = createWriteStream(temp, { flags: "wx", mode: 0o600 });
-  const written = finished(out);
-  written.catch(() => undefined);
-  const forward = new PassThrough();
-  source.once("error", (error) => {
-    out.destroy(error);
-    forward.destroy(error);
-  });
-  source.pipe(out);
-  source.pipe(forward);
-  let committed = false;
-  return {
-    forward,
-    commit: async () => {
-      await written;
-      const handle = await fs.open(temp, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await commitTemp(temp, target);
-      committed = true;
-    },
-    discard: async () => {
-      if (committed) return;
-      out.destroy();
-      await fs.rm(temp, { force: true });
-    },
-  };
 }
 
 type ExportResult = {
@@ -364,7 +239,9 @@ export async function createWorkspace(
   options?: ProgressOptions,
 ): Promise<WorkspaceRecord> {
   const secrets = await checkSecrets(input.secrets);
-  const seedSource = input.seed_path ? await resolveSource(input.seed_path, "seed_path") : null;
+  const seedSource = input.seed_path
+    ? await resolveSource(input.seed_path, "seed_path", { validateNow: true })
+    : null;
   const { backend } = await chooseBackend(context, input);
   const record = buildWorkspaceRecord(backend, input, {
     mode: seedSource?.mode ?? "empty",

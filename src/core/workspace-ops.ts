@@ -184,7 +184,8 @@ export async function pushWorkspaceSync(
       value: rawDest,
     });
   }
-  const source = await resolveSource(input.source_path, "source_path");
+  // The workspace exists: the archive is validated by the upload's own pass.
+  const source = await resolveSource(input.source_path, "source_path", { validateNow: false });
   const record = await requireStarted(context, id, "workspace_sync_push");
   const staging = path.join(context.layout.workspaceDir(record.workspace_id), "staging");
   const written = await uploadSource(context, record, source, destination, staging, {

@@ -28,7 +28,17 @@ import type { EnvironmentStore } from "./store.js";
 const ROOTFS_HEADROOM_BYTES = 1024 * 1024 * 1024;
 
 /** Packages whose versions the manifest records (when installed). */
-const NOTABLE_PACKAGES = ["nodejs", "git", "bash", "coreutils", "tini", "gcc-12", "make", "curl"];
+const NOTABLE_PACKAGES = [
+  "nodejs",
+  "git",
+  "bash",
+  "coreutils",
+  "tini",
+  "gcc-12",
+  "make",
+  "curl",
+  "npm",
+];
 
 const BUILD_TOOLS = [
   "debootstrap",
@@ -39,6 +49,7 @@ const BUILD_TOOLS = [
   "apt-cache",
   "dpkg-deb",
   "du",
+  "chroot",
 ] as const;
 type Tools = Record<string, string>;
 
@@ -74,6 +85,7 @@ export async function buildEnvironment(
     const recipe = RECIPES[name];
     phase(`bootstrapping Debian ${DEBIAN_SUITE} (${recipe.packages.length} extra packages)`);
     await bootstrapDebian(build, recipe.packages, options.mirror);
+    await aptInstall(build, recipe.aptPackages ?? []);
 
     phase("installing the pyro guest agent");
     const agent = agentFiles();
@@ -165,6 +177,27 @@ async function bootstrapDebian(
     ],
     { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } },
   );
+}
+
+/**
+ * apt-get install inside the new root (see EnvironmentRecipe.aptPackages), from the
+ * sources debootstrap wrote, with the host's resolver for the download. trimRootfs drops
+ * the lists and .debs afterwards.
+ */
+async function aptInstall(build: Build, packages: readonly string[]): Promise<void> {
+  if (packages.length === 0) return;
+  const resolvConf = path.join(build.rootfs, "etc", "resolv.conf");
+  await fs.rm(resolvConf, { force: true });
+  await fs.copyFile("/etc/resolv.conf", resolvConf);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const apt = (args: string[]) =>
+    runTool(build.tools.chroot as string, [build.rootfs, "apt-get", "-q", ...args], { env });
+  try {
+    await apt(["update"]);
+    await apt(["install", "-y", "--no-install-recommends", ...packages]);
+  } finally {
+    await fs.rm(resolvConf, { force: true });
+  }
 }
 
 /** Unpacks the kernel package (modules for the initramfs) and puts vmlinuz in the entry. */

@@ -7,7 +7,7 @@ export type EnvironmentName = (typeof ENVIRONMENTS)[number];
  * Bumped whenever the way an environment is built changes (packages, init scripts, image
  * layout). A cached entry built by another recipe version is rebuilt by the next pull.
  */
-export const RECIPE_VERSION = 4;
+export const RECIPE_VERSION = 5;
 
 /** Debian release and mirror every environment is bootstrapped from. */
 export const DEBIAN_SUITE = "bookworm";
@@ -34,6 +34,12 @@ interface EnvironmentRecipe {
   description: string;
   /** Packages added to debootstrap's minbase variant (bash and coreutils are in minbase). */
   packages: string[];
+  /**
+   * Packages apt installs in the bootstrapped root afterwards: those whose dependencies
+   * debootstrap's resolver cannot follow (it ignores virtual packages, which npm's node-*
+   * dependencies use).
+   */
+  aptPackages?: string[];
 }
 
 export const RECIPES: Record<EnvironmentName, EnvironmentRecipe> = {
@@ -51,6 +57,9 @@ export const RECIPES: Record<EnvironmentName, EnvironmentRecipe> = {
     name: "debian:12-build",
     description: ENVIRONMENT_DESCRIPTIONS["debian:12-build"],
     packages: [...GUEST_RUNTIME, "git", "less", "curl", "build-essential", "pkg-config"],
+    // npm (Debian's, for Node 18) lives here rather than in debian:12: it brings a few
+    // hundred node-* packages (see docs/environments.md for what it adds).
+    aptPackages: ["npm"],
   },
 };
 

@@ -15,6 +15,7 @@ const HOST_TOOL_PACKAGES: Record<string, string> = {
   "apt-get": "apt",
   "apt-cache": "apt",
   "dpkg-deb": "dpkg",
+  chroot: "coreutils",
   "qemu-img": "qemu-utils",
   "qemu-system-x86_64": "qemu-system-x86",
 };

@@ -120,12 +120,14 @@ async function create(lockPath: string): Promise<LockOwner | null> {
   await fs.mkdir(temp, { mode: 0o700 });
   try {
     await fs.writeFile(path.join(temp, OWNER_FILE), JSON.stringify(owner));
-    // rename(2) onto an existing, non-empty directory fails: the lock is taken.
+    // rename(2) onto an existing, non-empty directory fails: the lock is taken. So does a
+    // rename onto a file (ENOTDIR): a lock file an older pyro left (the transfer disk's
+    // lock was one), which the heartbeat rule in inspect() judges by its age.
     await fs.rename(temp, lockPath);
     return owner;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOTEMPTY" || code === "EEXIST") return null;
+    if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR") return null;
     throw error;
   } finally {
     await fs.rm(temp, { recursive: true, force: true });
