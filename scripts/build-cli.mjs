@@ -62,7 +62,7 @@ await build({
   platform: "node",
   target: "node20",
   format: "esm",
-  external: ["@modelcontextprotocol/sdk", "tar", "diff"],
+  external: ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"],
   plugins: [noZodLocales, bakedVersion],
   banner: {
     // Some bundled CommonJS dependencies (commander) call require(); give ESM output one.

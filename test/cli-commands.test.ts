@@ -190,8 +190,10 @@ describe("pyro itself", () => {
       const name = command.name();
       expect(help, name).toMatch(/\nExamples?:\n {2}\$ .*pyro /);
       const isLeaf = command.commands.length === 0;
-      // Only the interactive commands (a server, a terminal session) print no result.
-      if (isLeaf && !["serve", "attach"].includes(name)) expect(help, name).toContain("--json");
+      // Only the interactive commands (a server, a terminal session) and shell completion
+      // (a script, and the candidates that script reads) print no result.
+      const noResult = ["serve", "attach", "completion", "complete"];
+      if (isLeaf && !noResult.includes(name)) expect(help, name).toContain("--json");
     }
   });
 });

@@ -11,59 +11,14 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { agentFiles } from "../src/environments/agent-files.js";
-import { RECIPE_VERSION } from "../src/environments/catalog.js";
 import { findTool, requireTools } from "../src/environments/host-tools.js";
-import { MANIFEST_SCHEMA_VERSION, type EnvironmentManifest } from "../src/environments/manifest.js";
 import { pullEnvironment } from "../src/environments/pull.js";
-import { EnvironmentStore, sha256File } from "../src/environments/store.js";
+import { EnvironmentStore } from "../src/environments/store.js";
+import { makeEntry } from "./environment-entry.js";
 import { useTempState } from "./helpers.js";
 
 const state = useTempState();
 const haveExt4Tools = findTool("mkfs.ext4") !== null && findTool("debugfs") !== null;
-
-/** Builds a small but real entry: tiny kernel/initramfs files and an ext4 rootfs image. */
-async function makeEntry(
-  store: EnvironmentStore,
-  options: { agentSha?: string; withImage?: boolean } = {},
-): Promise<EnvironmentManifest> {
-  const dir = store.entryDir("debian:12");
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "vmlinuz"), "kernel bytes");
-  fs.writeFileSync(path.join(dir, "initrd.img"), "initramfs bytes");
-  const image = path.join(dir, "rootfs.ext4");
-  if (options.withImage) {
-    const tree = path.join(state.base(), "tree");
-    fs.mkdirSync(path.join(tree, "opt", "pyro"), { recursive: true });
-    fs.writeFileSync(path.join(tree, "opt", "pyro", "pyro-agent.mjs"), "// an old agent\n");
-    fs.writeFileSync(path.join(tree, "opt", "pyro", "pack-worker.mjs"), "// an old worker\n");
-    execFileSync(findTool("mkfs.ext4") as string, ["-q", "-F", "-d", tree, image, "16M"]);
-  } else {
-    fs.writeFileSync(image, "rootfs bytes");
-  }
-  const artifact = async (file: string) => ({
-    file,
-    sha256: await sha256File(path.join(dir, file)),
-    bytes: fs.statSync(path.join(dir, file)).size,
-  });
-  const manifest: EnvironmentManifest = {
-    schema_version: MANIFEST_SCHEMA_VERSION,
-    name: "debian:12",
-    recipe_version: RECIPE_VERSION,
-    built_at: Date.now() / 1000,
-    debian_suite: "bookworm",
-    kernel: { ...(await artifact("vmlinuz")), package: "linux-image-test", version: "6.1.0-test" },
-    initramfs: await artifact("initrd.img"),
-    rootfs: { ...(await artifact("rootfs.ext4")), format: "ext4" },
-    agent: {
-      version: "0.1.0",
-      protocol_version: 1,
-      sha256: options.agentSha ?? agentFiles().sha256,
-    },
-    packages: { nodejs: "18.20.4" },
-  };
-  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
-  return manifest;
-}
 
 function newStore(): EnvironmentStore {
   return new EnvironmentStore(path.join(state.base(), "cache"));
@@ -77,7 +32,7 @@ describe("environment cache", () => {
       "environment debian:12 is not installed",
     );
 
-    const manifest = await makeEntry(store);
+    const manifest = await makeEntry(store, state.base());
     expect((await store.check("debian:12", { full: true })).status).toBe("installed");
     const boot = await store.bootArtifacts("debian:12");
     expect(boot.rootfs).toBe(path.join(store.entryDir("debian:12"), "rootfs.ext4"));
@@ -102,7 +57,7 @@ describe("environment cache", () => {
       "manifest.json is missing",
     );
 
-    await makeEntry(store);
+    await makeEntry(store, state.base());
     const manifestFile = path.join(store.entryDir("debian:12"), "manifest.json");
     fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, recipe_version: 0 }));
     expect((await store.check("debian:12", { full: false })).status).toBe("stale");
@@ -112,7 +67,7 @@ describe("environment cache", () => {
 
   it("prunes interrupted pulls and broken entries, keeps good ones unless told", async () => {
     const store = newStore();
-    await makeEntry(store);
+    await makeEntry(store, state.base());
     fs.mkdirSync(path.join(store.stagingDir, "debian-12-dead"), { recursive: true });
     fs.mkdirSync(store.entryDir("debian:12-base"), { recursive: true }); // no manifest
     const pruned = await store.prune({ all: false });
@@ -125,7 +80,7 @@ describe("environment cache", () => {
 
   it("treats concurrent pulls of a valid entry as one, and reports it cached", async () => {
     const store = newStore();
-    await makeEntry(store);
+    await makeEntry(store, state.base());
     const results = await Promise.all([
       pullEnvironment(store, "debian:12"),
       pullEnvironment(store, "debian:12"),
@@ -139,7 +94,10 @@ describe("environment cache", () => {
   it("refreshes an image built from another agent in place, with debugfs", async ({ skip }) => {
     if (!haveExt4Tools) skip("mkfs.ext4/debugfs not installed");
     const store = newStore();
-    const before = await makeEntry(store, { agentSha: "0".repeat(64), withImage: true });
+    const before = await makeEntry(store, state.base(), {
+      agentSha: "0".repeat(64),
+      withImage: true,
+    });
     expect((await store.check("debian:12", { full: true })).agent_outdated).toBe(true);
     const phases: string[] = [];
     const result = await pullEnvironment(store, "debian:12", {

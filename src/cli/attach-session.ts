@@ -84,115 +84,140 @@ export async function replayCursor(
  */
 export function runTerminalSession(
   target: TerminalTarget,
-  options: { detachKeys: Uint8Array | null; cursor: number; skipLine?: boolean },
+  options: SessionOptions,
 ): Promise<SessionEnd> {
   return new Promise<SessionEnd>((resolve, reject) => {
-    const stdin = process.stdin;
-    const stdout = process.stdout;
-    const matcher = new DetachKeyMatcher(options.detachKeys);
-    const decoder = new StringDecoder("utf8");
-    let done = false;
-    let pendingInput = "";
-    let writing = false;
-    let resizing = false;
-    let resizeWanted = false;
-
-    const finish = (end: SessionEnd | Error): void => {
-      if (done) return;
-      done = true;
-      stdin.removeListener("data", onInput);
-      stdout.removeListener("resize", onResize);
-      for (const signal of ENDING_SIGNALS) process.removeListener(signal, onSignal);
-      if (stdin.isTTY) stdin.setRawMode(false);
-      stdin.pause();
-      if (end instanceof Error) reject(end);
-      else resolve(end);
-    };
-
-    // Writes go one at a time: requests run concurrently in the agent, so two in flight
-    // could type their keys in the wrong order. Keys typed meanwhile are sent together.
-    const flush = async (): Promise<void> => {
-      if (writing) return;
-      writing = true;
-      try {
-        while (pendingInput !== "" && !done) {
-          const chunk = pendingInput.slice(0, WRITE_CHARS);
-          pendingInput = pendingInput.slice(chunk.length);
-          await target.write(chunk);
-        }
-      } catch (error) {
-        // A shell that exited is reported by the reader, with its exit code.
-        if (!isExited(error)) finish(error as Error);
-      } finally {
-        writing = false;
-      }
-    };
-
-    const onInput = (chunk: Buffer): void => {
-      const { forward, detach } = matcher.feed(chunk);
-      if (forward.length > 0) pendingInput += decoder.write(forward);
-      void flush();
-      if (detach) finish({ kind: "detached" });
-    };
-
-    // The latest size wins: a window dragged across the screen sends one resize at a time.
-    const onResize = async (): Promise<void> => {
-      resizeWanted = true;
-      if (resizing) return;
-      resizing = true;
-      try {
-        while (resizeWanted && !done) {
-          resizeWanted = false;
-          const { cols, rows } = terminalSize();
-          await target.resize(cols, rows);
-        }
-      } catch (error) {
-        if (isOldAgent(error)) warnNoResize();
-        else if (!isExited(error)) finish(error as Error);
-      } finally {
-        resizing = false;
-      }
-    };
-
-    const onSignal = (signal: NodeJS.Signals): void => finish({ kind: "signal", signal });
-
-    const readLoop = async (): Promise<void> => {
-      let cursor = options.cursor;
-      let skipLine = options.skipLine === true;
-      let oldAgent = false;
-      while (!done) {
-        const started = Date.now();
-        const result = await target.read(cursor, READ_WAIT_SECONDS);
-        if (done) return;
-        let output = result.output;
-        if (skipLine && output !== "") {
-          // The replay starts mid-line: show it from the next line (all of it if it has none).
-          const newline = output.indexOf("\n");
-          if (newline >= 0) output = output.slice(newline + 1);
-          skipLine = false;
-        }
-        // A slow terminal holds the next read back instead of piling output up in memory.
-        if (output !== "" && !stdout.write(output)) {
-          await new Promise((resolve) => stdout.once("drain", resolve));
-        }
-        cursor = result.next_cursor;
-        if (result.state === "exited" && cursor >= result.buffer_end) {
-          finish({ kind: "exited", exitCode: result.exit_code ?? 0 });
-          return;
-        }
-        // A read that came back empty at once is from an agent that cannot wait.
-        if (result.output === "" && Date.now() - started < 1000) oldAgent = true;
-        if (oldAgent && result.output === "") await sleep(OLD_AGENT_POLL_MS);
-      }
-    };
-
-    if (stdin.isTTY) stdin.setRawMode(true);
-    stdin.on("data", onInput);
-    stdin.resume();
-    stdout.on("resize", onResize);
-    for (const signal of ENDING_SIGNALS) process.on(signal, onSignal);
-    readLoop().catch((error: unknown) => finish(error as Error));
+    new TerminalSession(target, options, (end) =>
+      end instanceof Error ? reject(end) : resolve(end),
+    ).start();
   });
+}
+
+interface SessionOptions {
+  detachKeys: Uint8Array | null;
+  cursor: number;
+  skipLine?: boolean;
+}
+
+/** One attached terminal: keys in, output out, resizes across, until it ends once. */
+class TerminalSession {
+  private readonly stdin = process.stdin;
+  private readonly stdout = process.stdout;
+  private readonly matcher: DetachKeyMatcher;
+  private readonly decoder = new StringDecoder("utf8");
+  private done = false;
+  private pendingInput = "";
+  private writing = false;
+  private resizing = false;
+  private resizeWanted = false;
+
+  constructor(
+    private readonly target: TerminalTarget,
+    private readonly options: SessionOptions,
+    private readonly settle: (end: SessionEnd | Error) => void,
+  ) {
+    this.matcher = new DetachKeyMatcher(options.detachKeys);
+  }
+
+  start(): void {
+    if (this.stdin.isTTY) this.stdin.setRawMode(true);
+    this.stdin.on("data", this.onInput);
+    this.stdin.resume();
+    this.stdout.on("resize", this.onResize);
+    for (const signal of ENDING_SIGNALS) process.on(signal, this.onSignal);
+    this.readLoop().catch((error: unknown) => this.finish(error as Error));
+  }
+
+  private finish(end: SessionEnd | Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.stdin.removeListener("data", this.onInput);
+    this.stdout.removeListener("resize", this.onResize);
+    for (const signal of ENDING_SIGNALS) process.removeListener(signal, this.onSignal);
+    if (this.stdin.isTTY) this.stdin.setRawMode(false);
+    this.stdin.pause();
+    this.settle(end);
+  }
+
+  private readonly onSignal = (signal: NodeJS.Signals): void =>
+    this.finish({ kind: "signal", signal });
+
+  private readonly onInput = (chunk: Buffer): void => {
+    const { forward, detach } = this.matcher.feed(chunk);
+    if (forward.length > 0) this.pendingInput += this.decoder.write(forward);
+    void this.flush();
+    if (detach) this.finish({ kind: "detached" });
+  };
+
+  /**
+   * Writes go one at a time: requests run concurrently in the agent, so two in flight
+   * could type their keys in the wrong order. Keys typed meanwhile are sent together.
+   */
+  private async flush(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.pendingInput !== "" && !this.done) {
+        const chunk = this.pendingInput.slice(0, WRITE_CHARS);
+        this.pendingInput = this.pendingInput.slice(chunk.length);
+        await this.target.write(chunk);
+      }
+    } catch (error) {
+      // A shell that exited is reported by the reader, with its exit code.
+      if (!isExited(error)) this.finish(error as Error);
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** The latest size wins: a window dragged across the screen sends one resize at a time. */
+  private readonly onResize = async (): Promise<void> => {
+    this.resizeWanted = true;
+    if (this.resizing) return;
+    this.resizing = true;
+    try {
+      while (this.resizeWanted && !this.done) {
+        this.resizeWanted = false;
+        const { cols, rows } = terminalSize();
+        await this.target.resize(cols, rows);
+      }
+    } catch (error) {
+      if (isOldAgent(error)) warnNoResize();
+      else if (!isExited(error)) this.finish(error as Error);
+    } finally {
+      this.resizing = false;
+    }
+  };
+
+  private async readLoop(): Promise<void> {
+    let cursor = this.options.cursor;
+    let skipLine = this.options.skipLine === true;
+    let oldAgent = false;
+    while (!this.done) {
+      const started = Date.now();
+      const result = await this.target.read(cursor, READ_WAIT_SECONDS);
+      if (this.done) return;
+      let output = result.output;
+      if (skipLine && output !== "") {
+        // The replay starts mid-line: show it from the next line (all of it if it has none).
+        const newline = output.indexOf("\n");
+        if (newline >= 0) output = output.slice(newline + 1);
+        skipLine = false;
+      }
+      // A slow terminal holds the next read back instead of piling output up in memory.
+      if (output !== "" && !this.stdout.write(output)) {
+        await new Promise((resolve) => this.stdout.once("drain", resolve));
+      }
+      cursor = result.next_cursor;
+      if (result.state === "exited" && cursor >= result.buffer_end) {
+        this.finish({ kind: "exited", exitCode: result.exit_code ?? 0 });
+        return;
+      }
+      // A read that came back empty at once is from an agent that cannot wait.
+      if (result.output === "" && Date.now() - started < 1000) oldAgent = true;
+      if (oldAgent && result.output === "") await sleep(OLD_AGENT_POLL_MS);
+    }
+  }
 }
 
 /** Signals that end a session (Ctrl-C does not send one: raw mode types it into the PTY). */

@@ -50,7 +50,18 @@ export async function makeManager(): Promise<Manager> {
  */
 function progressPrinter(): ((progress: Progress) => void) | undefined {
   if (!process.stderr.isTTY && process.env.PYRO_PROGRESS !== "1") return undefined;
-  return (progress) => process.stderr.write(`pyro: ${progress.message}\n`);
+  const started = Date.now();
+  return (progress) => process.stderr.write(progressLine(started, progress.message));
+}
+
+/**
+ * One progress line: the seconds since the command started, so a slow phase (a guest boot
+ * under TCG, a minute-long image build) shows where the time goes; `step` is "3/9" when the
+ * number of phases is known.
+ */
+export function progressLine(started: number, message: string, step?: string): string {
+  const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+  return `pyro: [${elapsed}s]${step === undefined ? "" : ` [${step}]`} ${message}\n`;
 }
 
 function writeJson(value: unknown): void {
@@ -118,7 +129,7 @@ export async function runAction<Result>(
   }
 }
 
-function withoutUndefined(input: Record<string, unknown>): Record<string, unknown> {
+export function withoutUndefined(input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
 }
 

@@ -1,8 +1,7 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 
-import { PACKAGE_VERSION } from "../version.js";
 import { commandGroups } from "./commands/index.js";
-import { withExample } from "./output.js";
+import { newRoot } from "./root.js";
 
 /**
  * The `pyro` command tree (built without running anything, so tests can walk it). Given
@@ -11,20 +10,7 @@ import { withExample } from "./output.js";
  * a misspelt command) gets the whole tree, so help and suggestions see every command.
  */
 export function buildProgram(argv?: readonly string[]): Command {
-  const program = new Command();
-  program
-    .name("pyro")
-    .description(
-      "Disposable Linux sandboxes for coding agents: one-shot commands and persistent workspaces.\nEvery command takes --json; data goes to stdout, diagnostics to stderr.",
-    )
-    .version(PACKAGE_VERSION, "-V, --version", "print the pyro version")
-    .showSuggestionAfterError();
-  withExample(
-    program,
-    "pyro run debian:12 --allow-host-compat -- uname -a",
-    "pyro workspace create debian:12 --seed-path . --allow-host-compat --json",
-    "pyro mcp serve",
-  );
+  const program = newRoot();
   const first = argv?.[2];
   const named = commandGroups.filter((group) => first !== undefined && group.names.includes(first));
   for (const group of named.length > 0 ? named : commandGroups) group.register(program);

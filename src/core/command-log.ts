@@ -114,6 +114,8 @@ interface CommandPage {
   skippedCorrupt: number;
   /** More entries follow the last one returned. */
   hasMore: boolean;
+  /** The newest sequence number in the log (0 when empty). */
+  lastSequence: number;
 }
 
 /** The most entries one page may ask for (`limit` or `tail`). */
@@ -159,6 +161,7 @@ export async function readCommands(
     dropped: 0,
     skippedCorrupt: 0,
     hasMore: false,
+    lastSequence: 0,
   };
   let firstSequence: number | null = null;
   let lastSequence = 0;
@@ -198,6 +201,7 @@ export async function readCommands(
     await rotated?.close();
   }
   page.dropped = firstSequence === null ? 0 : Math.max(0, firstSequence - 1);
+  page.lastSequence = lastSequence;
   return page;
 }
 

@@ -154,7 +154,13 @@ export async function logsWorkspace(
     dropped_count: page.dropped,
     skipped_corrupt_lines: page.skippedCorrupt,
     has_more: page.hasMore,
-    next_after_sequence: last ? last.sequence : (input.after_sequence ?? 0),
+    // Nothing returned and nothing more (a `tail: 0`, a cursor at the end): the cursor
+    // moves to the newest entry, so the next page holds only what is logged after it.
+    next_after_sequence: last
+      ? last.sequence
+      : page.hasMore
+        ? (input.after_sequence ?? 0)
+        : Math.max(page.lastSequence, input.after_sequence ?? 0),
   };
 }
 

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 
 import { checkEnvironment } from "../shared/limits.js";
+import { handOver, sudoInvoker } from "../store/invoking-user.js";
 import { withLock } from "../store/lock.js";
 import { agentFiles } from "./agent-files.js";
 import { buildEnvironment } from "./build.js";
@@ -46,7 +47,7 @@ export async function pullEnvironment(
 ): Promise<PullResult> {
   const name = checkEnvironment(rawName) as EnvironmentName;
   const started = Date.now();
-  return withLock(
+  const pulled = await withLock(
     store.lockPath(name),
     async () => {
       const check = await store.check(name, { full: true });
@@ -62,6 +63,17 @@ export async function pullEnvironment(
     },
     { waitMs: PULL_LOCK_WAIT_MS },
   );
+  await handOverToSudoUser(store);
+  return pulled;
+}
+
+/**
+ * `sudo pyro env pull` (building needs root) leaves a cache its invoking user owns, so their
+ * own pyro can read the image and refresh its agent later (see store/invoking-user.ts).
+ */
+async function handOverToSudoUser(store: EnvironmentStore): Promise<void> {
+  const invoker = sudoInvoker();
+  if (invoker) await handOver(store.cacheDir, invoker);
 }
 
 /**
@@ -85,6 +97,7 @@ export async function ensureAgentCurrent(
     },
     { waitMs: PULL_LOCK_WAIT_MS },
   );
+  await handOverToSudoUser(store);
 }
 
 function result(

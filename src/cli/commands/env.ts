@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 
-import { addJsonOption, runAction, withExample, type JsonOption } from "../output.js";
+import { addJsonOption, progressLine, runAction, withExample, type JsonOption } from "../output.js";
 
 function mib(bytes: number | null): string {
   return bytes === null ? "-" : `${Math.round(bytes / (1024 * 1024))} MiB`;
@@ -17,7 +17,13 @@ export function registerEnvCommands(program: Command): void {
     "sudo pyro env pull debian:12",
     "pyro env list",
   );
+  registerListCommand(env);
+  registerPullCommand(env);
+  registerInspectCommand(env);
+  registerPruneCommand(env);
+}
 
+function registerListCommand(env: Command): void {
   withExample(
     addJsonOption(
       env.command("list").description("List the catalogue and what is pulled (digests checked)."),
@@ -38,7 +44,9 @@ export function registerEnvCommands(program: Command): void {
       },
     ),
   );
+}
 
+function registerPullCommand(env: Command): void {
   withExample(
     addJsonOption(
       env
@@ -50,8 +58,9 @@ export function registerEnvCommands(program: Command): void {
         .option("--force", "rebuild even when the cached entry is valid"),
     ),
     "sudo pyro env pull debian:12",
-  ).action((name: string, options: JsonOption & { force?: boolean }) =>
-    runAction(
+  ).action((name: string, options: JsonOption & { force?: boolean }) => {
+    const started = Date.now();
+    return runAction(
       options,
       // A pull takes a minute: its phases always go to stderr, as progress.
       (manager) =>
@@ -59,16 +68,22 @@ export function registerEnvCommands(program: Command): void {
           force: options.force === true,
           onProgress: (event) =>
             process.stderr.write(
-              `pyro: [${(event.progress ?? 0) + 1}/${event.total ?? "?"}] ${event.message}\n`,
+              progressLine(
+                started,
+                event.message,
+                `${(event.progress ?? 0) + 1}/${event.total ?? "?"}`,
+              ),
             ),
         }),
       (result) =>
         process.stdout.write(
           `${result.name}: ${result.action.replace("_", " ")} in ${(result.duration_ms / 1000).toFixed(1)} s at ${result.path}\n`,
         ),
-    ),
-  );
+    );
+  });
+}
 
+function registerInspectCommand(env: Command): void {
   withExample(
     addJsonOption(
       env
@@ -97,7 +112,9 @@ export function registerEnvCommands(program: Command): void {
       },
     ),
   );
+}
 
+function registerPruneCommand(env: Command): void {
   withExample(
     addJsonOption(
       env

@@ -26,7 +26,13 @@ export function registerFileCommands(workspace: Command): void {
     "pyro workspace file read WORKSPACE_ID src/main.c",
     "pyro workspace file write WORKSPACE_ID notes.txt --text 'hello'",
   );
+  registerFileList(file);
+  registerFileRead(file);
+  registerFileWrite(file);
+  registerPatchCommand(workspace);
+}
 
+function registerFileList(file: Command): void {
   const list = file
     .command("list")
     .description(
@@ -45,7 +51,9 @@ export function registerFileCommands(workspace: Command): void {
         options,
       ),
   );
+}
 
+function registerFileRead(file: Command): void {
   const read = file
     .command("read")
     .description(
@@ -69,7 +77,9 @@ export function registerFileCommands(workspace: Command): void {
         printFileContent,
       ),
   );
+}
 
+function registerFileWrite(file: Command): void {
   const write = file
     .command("write")
     .description(
@@ -106,7 +116,9 @@ export function registerFileCommands(workspace: Command): void {
       );
     },
   );
+}
 
+function registerPatchCommand(workspace: Command): void {
   const patch = workspace
     .command("patch")
     .description("Apply unified diffs to /workspace, all or nothing.");
@@ -147,7 +159,12 @@ export function registerDiskCommands(workspace: Command): void {
     "pyro workspace disk list WORKSPACE_ID src --recursive",
     "pyro workspace disk export WORKSPACE_ID --output ./workspace.ext4",
   );
+  registerDiskExport(disk);
+  registerDiskList(disk);
+  registerDiskRead(disk);
+}
 
+function registerDiskExport(disk: Command): void {
   const exportDisk = disk
     .command("export")
     .description(
@@ -164,7 +181,9 @@ export function registerDiskCommands(workspace: Command): void {
       options,
     ),
   );
+}
 
+function registerDiskList(disk: Command): void {
   const list = disk
     .command("list")
     .description("List a directory under /workspace on the disk.")
@@ -181,7 +200,9 @@ export function registerDiskCommands(workspace: Command): void {
         options,
       ),
   );
+}
 
+function registerDiskRead(disk: Command): void {
   const read = disk
     .command("read")
     .description("Print a file under /workspace from the disk (its bytes as they are).")

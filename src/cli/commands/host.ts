@@ -15,7 +15,11 @@ export function registerHostCommands(program: Command): void {
       "Connect an MCP client to this pyro: print or write its configuration (absolute node and pyro paths, `mcp serve`, tool timeouts for long commands).",
     );
   withExample(host, "pyro host connect codex", "pyro host print-config claude-code");
+  registerPrintConfig(host);
+  registerConnect(host);
+}
 
+function registerPrintConfig(host: Command): void {
   const print = host
     .command("print-config")
     .description(
@@ -51,7 +55,9 @@ export function registerHostCommands(program: Command): void {
       process.exitCode = EXIT_ERROR;
     }
   });
+}
 
+function registerConnect(host: Command): void {
   const connect = host
     .command("connect")
     .description(

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 
+import { newRoot } from "../root.js";
 import { registerCatalogueCommands } from "./call.js";
+import { registerCompletionCommands } from "./completion.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerEnvCommands } from "./env.js";
 import { registerHostCommands } from "./host.js";
@@ -26,4 +28,17 @@ export const commandGroups: ReadonlyArray<{
   { names: ["call", "ops"], register: registerCatalogueCommands },
   { names: ["host"], register: registerHostCommands },
   { names: ["prepare"], register: registerPrepareCommand },
+  {
+    names: ["completion", "complete"],
+    register: (program) => registerCompletionCommands(program, completionTree),
+  },
 ];
+
+/** Every other group on a new root: what shell completion completes (see completion.ts). */
+function completionTree(): Command {
+  const root = newRoot();
+  for (const group of commandGroups) {
+    if (!group.names.includes("completion")) group.register(root);
+  }
+  return root;
+}

@@ -41,41 +41,43 @@ export function registerMcpCommands(program: Command): void {
     "pyro mcp serve --profile workspace-full",
   );
   withExample(mcp, "pyro mcp serve");
-  serve.action(
-    async (options: {
-      http?: string;
-      allowPath?: string[];
-      tokenFile?: string;
-      allowOrigin?: string[];
-      profile?: string;
-    }) => {
-      const [
-        { parseEndpoint, serveHttp, serveStdio },
-        { configuredRoots, resolveConfiguredRoots },
-        { checkProfile },
-      ] = await Promise.all([
-        import("../../mcp/serve.js"),
-        import("../../mcp/roots.js"),
-        import("../../mcp/profiles.js"),
-      ]);
-      const profile = checkProfile(options.profile);
-      const configured = configuredRoots(options.allowPath);
-      const roots = configured ? await resolveConfiguredRoots(configured) : undefined;
-      const endpoint = options.http === undefined ? undefined : parseEndpoint(options.http);
-      const manager = await makeManager();
-      try {
-        if (endpoint === undefined) await serveStdio(manager, { roots, profile });
-        else {
-          await serveHttp(manager, endpoint, {
-            roots,
-            profile,
-            tokenFile: options.tokenFile,
-            allowedOrigins: options.allowOrigin,
-          });
-        }
-      } finally {
-        manager.close();
-      }
-    },
-  );
+  serve.action(serveMcp);
+}
+
+interface ServeFlags {
+  http?: string;
+  allowPath?: string[];
+  tokenFile?: string;
+  allowOrigin?: string[];
+  profile?: string;
+}
+
+async function serveMcp(options: ServeFlags): Promise<void> {
+  const [
+    { parseEndpoint, serveHttp, serveStdio },
+    { configuredRoots, resolveConfiguredRoots },
+    { checkProfile },
+  ] = await Promise.all([
+    import("../../mcp/serve.js"),
+    import("../../mcp/roots.js"),
+    import("../../mcp/profiles.js"),
+  ]);
+  const profile = checkProfile(options.profile);
+  const configured = configuredRoots(options.allowPath);
+  const roots = configured ? await resolveConfiguredRoots(configured) : undefined;
+  const endpoint = options.http === undefined ? undefined : parseEndpoint(options.http);
+  const manager = await makeManager();
+  try {
+    if (endpoint === undefined) await serveStdio(manager, { roots, profile });
+    else {
+      await serveHttp(manager, endpoint, {
+        roots,
+        profile,
+        tokenFile: options.tokenFile,
+        allowedOrigins: options.allowOrigin,
+      });
+    }
+  } finally {
+    manager.close();
+  }
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { addSecretEnvOption, parseFlags, secretEnvFromFlags } from "../secret-flags.js";
 
 import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
+import { isGone, runFollow, type FollowCall } from "../follow.js";
 
 import {
   addJsonOption,
@@ -25,7 +26,24 @@ export function registerShellCommands(workspace: Command): void {
     "pyro workspace shell write WORKSPACE_ID SHELL_ID --input 'make watch'",
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 0",
   );
+  registerOpenCommand(shell);
+  registerReadCommand(shell);
+  registerWriteCommand(shell);
+  registerSignalCommand(shell);
+  registerResizeCommand(shell);
+  registerCloseCommand(shell);
+  registerAttachCommand(workspace);
+}
 
+interface OpenFlags extends JsonOption {
+  cwd?: string;
+  cols?: number;
+  rows?: number;
+  secretEnv?: string[];
+  idOnly?: boolean;
+}
+
+function registerOpenCommand(shell: Command): void {
   const open = shell
     .command("open")
     .description("Open a bash PTY in the workspace; prints the shell id.")
@@ -40,38 +58,46 @@ export function registerShellCommands(workspace: Command): void {
     "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src",
     "SHELL=$(pyro workspace shell open WORKSPACE_ID --id-only)",
   );
-  open.action(
-    async (
-      id: string,
-      options: JsonOption & {
-        cwd?: string;
-        cols?: number;
-        rows?: number;
-        secretEnv?: string[];
-        idOnly?: boolean;
+  open.action(async (id: string, options: OpenFlags) => {
+    const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
+    if (!secretEnv) return;
+    await runOperation(
+      "shell_open",
+      {
+        workspace_id: id,
+        cwd: options.cwd,
+        cols: options.cols,
+        rows: options.rows,
+        secret_env: secretEnv.value,
       },
-    ) => {
-      const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
-      if (!secretEnv) return;
-      await runOperation(
-        "shell_open",
-        {
-          workspace_id: id,
-          cwd: options.cwd,
-          cols: options.cols,
-          rows: options.rows,
-          secret_env: secretEnv.value,
-        },
-        options,
-        idOnlyPrinter(options, "shell_id"),
-      );
-    },
-  );
+      options,
+      idOnlyPrinter(options, "shell_id"),
+    );
+  });
+}
 
+interface ReadFlags extends JsonOption {
+  cursor?: number;
+  maxChars?: number;
+  waitSeconds?: number;
+  plain?: boolean;
+  waitForIdleMs?: number;
+  follow?: boolean;
+}
+
+interface ShellReadView {
+  output: string;
+  next_cursor: number;
+  state: string;
+  exit_code: number | null;
+  truncated: boolean;
+}
+
+function registerReadCommand(shell: Command): void {
   const read = shell
     .command("read")
     .description(
-      "Print the shell's output from --cursor; the next cursor is printed on stderr (and in --json).",
+      "Print the shell's output from --cursor; the next cursor is printed on stderr (and in --json). --follow keeps printing until the shell exits or Ctrl-C.",
     )
     .argument("<workspace_id>", "workspace id")
     .argument("<shell_id>", "shell id")
@@ -90,45 +116,90 @@ export function registerShellCommands(workspace: Command): void {
       "--wait-for-idle-ms <n>",
       "keep reading until the output was idle this long (1-10000 ms; bounded by --wait-seconds, else 10 s)",
       numberFlag,
-    );
+    )
+    .option("-f, --follow", "keep printing new output until the shell exits (or Ctrl-C)");
   addJsonOption(read);
   withExample(
     read,
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024",
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024 --wait-seconds 10",
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --plain --wait-for-idle-ms 300",
+    "pyro workspace shell read WORKSPACE_ID SHELL_ID --follow",
   );
-  read.action(
-    (
-      id: string,
-      shellId: string,
-      options: JsonOption & {
-        cursor?: number;
-        maxChars?: number;
-        waitSeconds?: number;
-        plain?: boolean;
-        waitForIdleMs?: number;
+  read.action((id: string, shellId: string, options: ReadFlags) => {
+    if (options.follow === true) {
+      return runFollow(options, (call) => followShell(call, id, shellId, options));
+    }
+    return runOperation<ShellReadView>(
+      "shell_read",
+      readInput(id, shellId, options, options.cursor, options.waitSeconds),
+      options,
+      (result) => {
+        process.stdout.write(result.output);
+        process.stderr.write(`pyro: next cursor ${result.next_cursor}\n`);
       },
-    ) =>
-      runOperation<{ output: string; next_cursor: number }>(
-        "shell_read",
-        {
-          workspace_id: id,
-          shell_id: shellId,
-          cursor: options.cursor,
-          max_chars: options.maxChars,
-          wait_seconds: options.waitSeconds,
-          plain: flag(options.plain),
-          wait_for_idle_ms: options.waitForIdleMs,
-        },
-        options,
-        (result) => {
-          process.stdout.write(result.output);
-          process.stderr.write(`pyro: next cursor ${result.next_cursor}\n`);
-        },
-      ),
-  );
+    );
+  });
+}
 
+function readInput(
+  id: string,
+  shellId: string,
+  options: ReadFlags,
+  cursor: number | undefined,
+  waitSeconds: number | undefined,
+): Record<string, unknown> {
+  return {
+    workspace_id: id,
+    shell_id: shellId,
+    cursor,
+    max_chars: options.maxChars,
+    wait_seconds: waitSeconds,
+    plain: flag(options.plain),
+    wait_for_idle_ms: options.waitForIdleMs,
+  };
+}
+
+/** Seconds one read of a followed shell waits for output (the agent answers at the first). */
+const FOLLOW_WAIT_SECONDS = 10;
+
+/**
+ * Reads from the cursor on, each read waiting for new output, until the shell has exited
+ * and everything it printed is out (or it was closed).
+ */
+async function followShell(
+  call: FollowCall,
+  id: string,
+  shellId: string,
+  options: ReadFlags,
+): Promise<number> {
+  let cursor = options.cursor;
+  const wait = options.waitSeconds ?? FOLLOW_WAIT_SECONDS;
+  for (let first = true; ; first = false) {
+    let result: ShellReadView | null;
+    try {
+      result = await call<ShellReadView>(
+        "shell_read",
+        readInput(id, shellId, options, cursor, wait),
+      );
+    } catch (error) {
+      if (first || !isGone(error)) throw error;
+      process.stderr.write(`pyro: shell ${shellId} was closed\n`);
+      return 0;
+    }
+    if (result === null) return 0;
+    process.stdout.write(result.output);
+    cursor = result.next_cursor;
+    if (result.state === "exited" && !result.truncated) {
+      process.stderr.write(
+        `pyro: shell ${shellId} exited with code ${result.exit_code}; next cursor ${cursor}\n`,
+      );
+      return 0;
+    }
+  }
+}
+
+function registerWriteCommand(shell: Command): void {
   const write = shell
     .command("write")
     .description("Type --input into the shell, followed by a newline unless --no-newline.")
@@ -151,7 +222,9 @@ export function registerShellCommands(workspace: Command): void {
         options,
       ),
   );
+}
 
+function registerSignalCommand(shell: Command): void {
   const signal = shell
     .command("signal")
     .description("Send a signal to the shell's foreground job (default INT, like Ctrl-C).")
@@ -167,7 +240,9 @@ export function registerShellCommands(workspace: Command): void {
       options,
     ),
   );
+}
 
+function registerResizeCommand(shell: Command): void {
   const resize = shell
     .command("resize")
     .description("Set the shell's terminal size; its foreground job gets SIGWINCH.")
@@ -185,7 +260,9 @@ export function registerShellCommands(workspace: Command): void {
         options,
       ),
   );
+}
 
+function registerCloseCommand(shell: Command): void {
   const close = shell
     .command("close")
     .description("Close the shell and everything started in it.")
@@ -196,8 +273,6 @@ export function registerShellCommands(workspace: Command): void {
   close.action((id: string, shellId: string, options: JsonOption) =>
     runOperation("shell_close", { workspace_id: id, shell_id: shellId }, options),
   );
-
-  registerAttachCommand(workspace);
 }
 
 /** `pyro workspace attach`: this terminal on a shell, interactively (src/cli/attach-*.ts). */

@@ -16,6 +16,12 @@ import { collect } from "./command.js";
  * `--name`, `--label`, `--max-lifetime-seconds`.
  */
 export function registerWorkspaceLifeCommands(workspace: Command): void {
+  registerStopStart(workspace);
+  registerListCommand(workspace);
+  registerUpdateCommand(workspace);
+}
+
+function registerStopStart(workspace: Command): void {
   for (const [verb, operation, description, example] of [
     [
       "stop",
@@ -40,7 +46,9 @@ export function registerWorkspaceLifeCommands(workspace: Command): void {
       runOperation(operation, { workspace_id: id }, options),
     );
   }
+}
 
+function registerListCommand(workspace: Command): void {
   const list = workspace
     .command("list")
     .description(
@@ -55,7 +63,19 @@ export function registerWorkspaceLifeCommands(workspace: Command): void {
       runOperation("workspace_list", { labels, state: options.state }, options),
     ),
   );
+}
 
+interface UpdateFlags extends JsonOption {
+  name?: string;
+  clearName?: boolean;
+  label: string[];
+  clearLabel: string[];
+  ttlSeconds?: number | string;
+  maxLifetimeSeconds?: number | string;
+  clearMaxLifetime?: boolean;
+}
+
+function registerUpdateCommand(workspace: Command): void {
   const update = workspace
     .command("update")
     .description(
@@ -78,44 +98,32 @@ export function registerWorkspaceLifeCommands(workspace: Command): void {
     update,
     "pyro workspace update WORKSPACE_ID --name api-fix --label ticket=123 --ttl-seconds 3600",
   );
-  update.action(
-    (
-      id: string,
-      options: JsonOption & {
-        name?: string;
-        clearName?: boolean;
-        label: string[];
-        clearLabel: string[];
-        ttlSeconds?: number | string;
-        maxLifetimeSeconds?: number | string;
-        clearMaxLifetime?: boolean;
-      },
-    ) =>
-      withLabels(options, options.label, (labels) => {
-        if (options.clearName && options.name !== undefined) {
-          throw new ValidationError("--name and --clear-name cannot be given together", {
-            field: "name",
-          });
-        }
-        if (options.clearMaxLifetime && options.maxLifetimeSeconds !== undefined) {
-          throw new ValidationError(
-            "--max-lifetime-seconds and --clear-max-lifetime cannot be given together",
-            { field: "max_lifetime_seconds" },
-          );
-        }
-        return runOperation(
-          "workspace_update",
-          {
-            workspace_id: id,
-            name: options.clearName ? null : options.name,
-            labels,
-            clear_labels: options.clearLabel.length > 0 ? options.clearLabel : undefined,
-            ttl_seconds: options.ttlSeconds,
-            max_lifetime_seconds: options.clearMaxLifetime ? null : options.maxLifetimeSeconds,
-          },
-          options,
+  update.action((id: string, options: UpdateFlags) =>
+    withLabels(options, options.label, (labels) => {
+      if (options.clearName && options.name !== undefined) {
+        throw new ValidationError("--name and --clear-name cannot be given together", {
+          field: "name",
+        });
+      }
+      if (options.clearMaxLifetime && options.maxLifetimeSeconds !== undefined) {
+        throw new ValidationError(
+          "--max-lifetime-seconds and --clear-max-lifetime cannot be given together",
+          { field: "max_lifetime_seconds" },
         );
-      }),
+      }
+      return runOperation(
+        "workspace_update",
+        {
+          workspace_id: id,
+          name: options.clearName ? null : options.name,
+          labels,
+          clear_labels: options.clearLabel.length > 0 ? options.clearLabel : undefined,
+          ttl_seconds: options.ttlSeconds,
+          max_lifetime_seconds: options.clearMaxLifetime ? null : options.maxLifetimeSeconds,
+        },
+        options,
+      );
+    }),
   );
 }
 

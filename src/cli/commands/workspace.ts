@@ -19,6 +19,7 @@ import { collect, registerCommandCommands, registerExecCommand } from "./command
 import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
+import { registerLogsCommand } from "./workspace-logs.js";
 import {
   addCreateLifeOptions,
   createLifeInput,
@@ -38,7 +39,55 @@ export function registerWorkspaceCommands(program: Command): void {
     "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
     "pyro workspace exec WORKSPACE_ID -- make test",
   );
+  registerCreateCommand(workspace);
+  registerExecCommand(workspace);
+  registerSyncCommands(workspace);
+  idCommand(workspace, "diff", {
+    operation: "workspace_diff",
+    description:
+      "Show what changed in /workspace since the baseline: the unified patch on stdout, a summary on stderr.",
+    example: "pyro workspace diff WORKSPACE_ID > changes.patch",
+    human: printDiff,
+  });
+  registerExportCommand(workspace);
+  registerSnapshotCommands(workspace);
+  registerResetCommand(workspace);
+  idCommand(workspace, "status", {
+    operation: "workspace_status",
+    description:
+      "Show the workspace's state, command count, resets, services and expiry (read-only).",
+    example: "pyro workspace status WORKSPACE_ID --json",
+  });
+  registerLogsCommand(workspace);
+  idCommand(workspace, "delete", {
+    operation: "workspace_delete",
+    description: "Stop the sandbox and delete the workspace with all its snapshots.",
+    example: "pyro workspace delete WORKSPACE_ID",
+  });
+  idCommand(workspace, "summary", {
+    operation: "workspace_summary",
+    description:
+      "Review the workspace since its creation or last reset: commands with exit codes, changed files, snapshots, services, syncs and exports (bounded).",
+    example: "pyro workspace summary WORKSPACE_ID",
+  });
 
+  registerShellCommands(workspace);
+  registerServiceCommands(workspace);
+  registerCommandCommands(workspace);
+  registerFileCommands(workspace);
+  registerDiskCommands(workspace);
+  registerWorkspaceLifeCommands(workspace);
+  registerNetworkLogCommand(workspace);
+}
+
+interface CreateFlags extends SandboxFlags, SecretFlags, CreateLifeFlags {
+  seedPath?: string;
+  idOnly?: boolean;
+  networkPolicy?: string;
+  allowHost: string[];
+}
+
+function registerCreateCommand(workspace: Command): void {
   const create = workspace
     .command("create")
     .description(
@@ -68,41 +117,31 @@ export function registerWorkspaceCommands(program: Command): void {
     "pyro workspace create debian:12 --secret-file NPM_TOKEN=$HOME/.npm-token",
     "ID=$(pyro workspace create debian:12 --allow-host-compat --id-only)",
   );
-  create.action(
-    async (
-      environment: string,
-      options: SandboxFlags &
-        SecretFlags &
-        CreateLifeFlags & {
-          seedPath?: string;
-          idOnly?: boolean;
-          networkPolicy?: string;
-          allowHost: string[];
-        },
-    ) => {
-      const secrets = parseFlags(options, () => secretsFromFlags(options));
-      if (!secrets) return;
-      const life = createLifeInput(options);
-      if (life === null) return;
-      await runOperation(
-        "workspace_create",
-        {
-          environment,
-          seed_path: options.seedPath,
-          ...sandboxInput(options),
-          ...life,
-          secrets: secrets.value,
-          network_policy: options.networkPolicy,
-          allow_hosts: options.allowHost.length > 0 ? options.allowHost : undefined,
-        },
-        options,
-        idOnlyPrinter(options, "workspace_id"),
-      );
+  create.action(createWorkspace);
+}
+
+async function createWorkspace(environment: string, options: CreateFlags): Promise<void> {
+  const secrets = parseFlags(options, () => secretsFromFlags(options));
+  if (!secrets) return;
+  const life = createLifeInput(options);
+  if (life === null) return;
+  await runOperation(
+    "workspace_create",
+    {
+      environment,
+      seed_path: options.seedPath,
+      ...sandboxInput(options),
+      ...life,
+      secrets: secrets.value,
+      network_policy: options.networkPolicy,
+      allow_hosts: options.allowHost.length > 0 ? options.allowHost : undefined,
     },
+    options,
+    idOnlyPrinter(options, "workspace_id"),
   );
+}
 
-  registerExecCommand(workspace);
-
+function registerSyncCommands(workspace: Command): void {
   const sync = workspace.command("sync").description("Copy host files into a workspace.");
   withExample(sync, "pyro workspace sync push WORKSPACE_ID ./src --dest /workspace/src");
   const push = sync
@@ -120,15 +159,9 @@ export function registerWorkspaceCommands(program: Command): void {
       options,
     ),
   );
+}
 
-  idCommand(workspace, "diff", {
-    operation: "workspace_diff",
-    description:
-      "Show what changed in /workspace since the baseline: the unified patch on stdout, a summary on stderr.",
-    example: "pyro workspace diff WORKSPACE_ID > changes.patch",
-    human: printDiff,
-  });
-
+function registerExportCommand(workspace: Command): void {
   const exportCommand = workspace
     .command("export")
     .description("Copy a file or directory from /workspace to a host path that must not exist.")
@@ -147,9 +180,9 @@ export function registerWorkspaceCommands(program: Command): void {
       options,
     ),
   );
+}
 
-  registerSnapshotCommands(workspace);
-
+function registerResetCommand(workspace: Command): void {
   const reset = workspace
     .command("reset")
     .description(
@@ -162,67 +195,6 @@ export function registerWorkspaceCommands(program: Command): void {
   reset.action((id: string, options: JsonOption & { snapshot?: string }) =>
     runOperation("workspace_reset", { workspace_id: id, snapshot: options.snapshot }, options),
   );
-
-  idCommand(workspace, "status", {
-    operation: "workspace_status",
-    description:
-      "Show the workspace's state, command count, resets, services and expiry (read-only).",
-    example: "pyro workspace status WORKSPACE_ID --json",
-  });
-  const logs = workspace
-    .command("logs")
-    .description(
-      "Show the command log since creation or the last reset (outputs kept up to 64 KiB each; the oldest entries rotate out past 16 MiB).",
-    )
-    .argument("<workspace_id>", "workspace id")
-    .option("--tail <n>", "only the last N entries", numberFlag)
-    .option(
-      "--after-sequence <n>",
-      "only entries after this sequence number (a cursor)",
-      numberFlag,
-    )
-    .option("--limit <n>", "at most N entries after the cursor", numberFlag);
-  addJsonOption(logs);
-  withExample(logs, "pyro workspace logs WORKSPACE_ID --tail 5");
-  logs.action(
-    (
-      id: string,
-      options: JsonOption & {
-        tail?: number | string;
-        afterSequence?: number | string;
-        limit?: number | string;
-      },
-    ) =>
-      runOperation(
-        "workspace_logs",
-        {
-          workspace_id: id,
-          tail: options.tail,
-          after_sequence: options.afterSequence,
-          limit: options.limit,
-        },
-        options,
-      ),
-  );
-  idCommand(workspace, "delete", {
-    operation: "workspace_delete",
-    description: "Stop the sandbox and delete the workspace with all its snapshots.",
-    example: "pyro workspace delete WORKSPACE_ID",
-  });
-  idCommand(workspace, "summary", {
-    operation: "workspace_summary",
-    description:
-      "Review the workspace since its creation or last reset: commands with exit codes, changed files, snapshots, services, syncs and exports (bounded).",
-    example: "pyro workspace summary WORKSPACE_ID",
-  });
-
-  registerShellCommands(workspace);
-  registerServiceCommands(workspace);
-  registerCommandCommands(workspace);
-  registerFileCommands(workspace);
-  registerDiskCommands(workspace);
-  registerWorkspaceLifeCommands(workspace);
-  registerNetworkLogCommand(workspace);
 }
 
 /** `pyro workspace network-log ID`: connections the guest's network policy refused. */
