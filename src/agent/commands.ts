@@ -2,8 +2,8 @@ import fs from "node:fs/promises";
 
 import { ValidationError } from "../errors.js";
 import { CommandEntry, CommandTable } from "./command-table.js";
+import type { AgentParams } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { numberField, stringField } from "./context.js";
 import { startCommand } from "./exec.js";
 
 /** Longest a read or wait blocks in one request; callers loop for longer waits. */
@@ -23,14 +23,14 @@ export function registerCommandHandlers(context: AgentContext): void {
   context.cleanups.push(async () => table.cancelAll());
 
   handlers.set("command.run", async ({ body, signal, sendData }) => {
-    const id = stringField(body, "command_id") ?? "";
+    const id = body.command_id;
     checkCommandId(id);
     // A retried request (the host's connection dropped) joins the command it started.
     let entry = table.find(id);
     if (!entry) {
-      const command = stringField(body, "command") ?? "";
+      const { command } = body;
       if (command.trim() === "") throw new ValidationError("command must not be empty");
-      const cwd = paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
+      const cwd = paths.resolve(body.cwd ?? "/workspace", "cwd");
       const stat = await fs.stat(cwd.local).catch(() => null);
       if (!stat?.isDirectory()) {
         throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
@@ -39,14 +39,13 @@ export function registerCommandHandlers(context: AgentContext): void {
       }
       const created = new CommandEntry(id, command, cwd.guest);
       table.add(created);
-      const env = body.env as Record<string, string> | undefined;
       const exec = startCommand({
         command,
         cwd: cwd.local,
-        env,
-        stdin: stringField(body, "stdin"),
-        timeoutSeconds: numberField(body, "timeout_seconds") ?? 30,
-        maxOutputBytes: numberField(body, "max_output_bytes"),
+        env: body.env,
+        stdin: body.stdin,
+        timeoutSeconds: body.timeout_seconds ?? 30,
+        maxOutputBytes: body.max_output_bytes,
         onOutput: (stream, chunk) => created.output(stream, chunk),
       });
       created.exec = exec;
@@ -79,18 +78,18 @@ export function registerCommandHandlers(context: AgentContext): void {
   }));
 
   handlers.set("command.wait", async ({ body, signal }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
-    await Promise.race([entry.ended(waitMs(body)), aborted(signal)]);
+    const entry = table.get(body.command_id);
+    await Promise.race([entry.ended(waitMs(body.wait_ms)), aborted(signal)]);
     return entry.withOutput();
   });
 
   handlers.set("command.read", async ({ body, signal }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
-    const outCursor = cursorField(body, "stdout_cursor");
-    const errCursor = cursorField(body, "stderr_cursor");
-    const maxChars = Math.max(1, Math.min(numberField(body, "max_chars") ?? 65536, 1 << 20));
+    const entry = table.get(body.command_id);
+    const outCursor = cursorField("stdout_cursor", body.stdout_cursor);
+    const errCursor = cursorField("stderr_cursor", body.stderr_cursor);
+    const maxChars = Math.max(1, Math.min(body.max_chars ?? 65536, 1 << 20));
     // Block until there is something new to read (or the command ended, or time is up).
-    const deadline = Date.now() + waitMs(body);
+    const deadline = Date.now() + waitMs(body.wait_ms);
     while (
       entry.state === "running" &&
       entry.stdout.end <= outCursor &&
@@ -117,7 +116,7 @@ export function registerCommandHandlers(context: AgentContext): void {
   });
 
   handlers.set("command.kill", async ({ body }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
+    const entry = table.get(body.command_id);
     entry.exec?.cancel();
     await entry.ended(KILL_WAIT_MS);
     return entry.withOutput();
@@ -125,7 +124,7 @@ export function registerCommandHandlers(context: AgentContext): void {
 
   // Under the host's workspace lock: hand over a finished command for logging.
   handlers.set("command.claim", async ({ body }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
+    const entry = table.get(body.command_id);
     if (entry.state !== "exited") {
       throw new ValidationError(`command '${entry.id}' is still running; it cannot be logged yet`);
     }
@@ -138,10 +137,9 @@ export function registerCommandHandlers(context: AgentContext): void {
   });
 
   handlers.set("command.ack", async ({ body }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
-    const sequence = numberField(body, "sequence");
+    const entry = table.get(body.command_id);
     entry.claim = "logged";
-    entry.sequence = sequence ?? null;
+    entry.sequence = body.sequence;
     table.evict();
     return entry.describe();
   });
@@ -154,7 +152,7 @@ export function registerCommandHandlers(context: AgentContext): void {
  */
 async function runInForeground(
   entry: CommandEntry,
-  body: Record<string, unknown>,
+  body: AgentParams<"command.run">,
   signal: AbortSignal,
   sendData: (chunk: Buffer) => Promise<void>,
 ) {
@@ -172,7 +170,7 @@ async function runInForeground(
     };
   }
   try {
-    const limit = numberField(body, "wait_ms");
+    const limit = body.wait_ms;
     await entry.ended(limit === undefined ? undefined : Math.max(0, limit));
     if (entry.state === "running") entry.background = true;
   } finally {
@@ -183,13 +181,11 @@ async function runInForeground(
   return entry.withOutput();
 }
 
-function waitMs(body: Record<string, unknown>): number {
-  const value = numberField(body, "wait_ms") ?? 0;
+function waitMs(value = 0): number {
   return Math.max(0, Math.min(value, MAX_WAIT_MS));
 }
 
-function cursorField(body: Record<string, unknown>, field: string): number {
-  const value = numberField(body, field) ?? 0;
+function cursorField(field: string, value = 0): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new ValidationError(`${field} must be a non-negative integer, got ${value}`, { field });
   }

@@ -17,6 +17,7 @@ import { confineExecs } from "./exec.js";
 import { stepClock, syncClock } from "./clock.js";
 import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
+import { HandlerTable } from "./handler-table.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
 import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     paths: new WorkspacePaths(options.root),
     stateDir: options.stateDir,
     scratchDir,
-    handlers: new Map(),
+    handlers: new HandlerTable(),
     cleanups: [],
     trustsHostValidation: inGuest,
   };
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
         pid: process.pid,
         workspace_root: "/workspace",
         uptime_ms: Date.now() - startedAt,
-        capabilities: [...context.handlers.keys()].sort(),
+        capabilities: context.handlers.ops(),
       }),
       // Only a guest agent owns its clock; the host backend's agent must not touch the host's.
       clock: options.serialPort !== null ? { step: stepClock, sync: syncClock } : undefined,

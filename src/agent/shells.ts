@@ -12,8 +12,8 @@ import path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
+import type { AgentParams, AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { stringField } from "./context.js";
 import { sessionPrefix } from "./exec.js";
 import { OutputBuffer } from "./output-buffer.js";
 import {
@@ -25,7 +25,7 @@ import {
 } from "../process/ownership.js";
 import { readProcStat, signalNumber, sleep } from "../process/process-group.js";
 import { checkCommand } from "../shared/limits.js";
-import { SHELL_SIGNALS } from "../shared/shell-signals.js";
+import { SHELL_SIGNALS, isShellSignal } from "../shared/shell-signals.js";
 
 const MAX_SHELLS = 32;
 const MAX_READ_CHARS = 1024 * 1024;
@@ -76,8 +76,8 @@ export class ShellRegistry {
     handlers.set("shell.write", ({ body }) => this.write(body));
     handlers.set("shell.signal", async ({ body }) => this.signal(body));
     handlers.set("shell.close", async ({ body }) => {
-      await this.close(this.lookup(body));
-      return { shell_id: stringField(body, "shell_id"), closed: true };
+      await this.close(this.lookup(body.shell_id));
+      return { shell_id: body.shell_id, closed: true };
     });
     handlers.set("shell.list", async () => ({ shells: [...this.shells.values()].map(describe) }));
     handlers.set("shell.close_all", async () => ({ closed_count: await this.closeAll() }));
@@ -93,15 +93,15 @@ export class ShellRegistry {
     return all.length;
   }
 
-  private async open(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const cwd = this.context.paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
+  private async open(body: AgentParams<"shell.open">): Promise<AgentReply<"shell.open">> {
+    const cwd = this.context.paths.resolve(body.cwd ?? "/workspace", "cwd");
     if (!fs.statSync(cwd.local, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
         field: "cwd",
       });
     }
-    const cols = dimension(body, "cols", 120);
-    const rows = dimension(body, "rows", 30);
+    const cols = dimension("cols", body.cols, 120);
+    const rows = dimension("rows", body.rows, 30);
     if (this.shells.size >= MAX_SHELLS) {
       throw new PyroError(
         "limit_exceeded",
@@ -117,7 +117,7 @@ export class ShellRegistry {
     // inside the pty because `script` copies it only from a terminal stdin, and ours is a pipe.
     const flags = shellPath === "/bin/bash" ? "--noprofile --norc -i" : "-i";
     // With a command (`pyro run -it`), the terminal runs it instead of an interactive shell.
-    const raw = stringField(body, "command");
+    const raw = body.command;
     const command = raw === undefined ? undefined : checkCommand(raw);
     // bash -c execs a lone simple command (dash -c does not): no shell is left waiting in
     // between to die of the Ctrl-C meant for the command (`-it -- sh -c '... trap ...'`).
@@ -136,7 +136,7 @@ export class ShellRegistry {
         HISTFILE: "",
         INPUTRC: this.inputrcPath(),
         // The caller's env (secret_env), then the owner marks, which it cannot hide.
-        ...stringEnv(body.env),
+        ...body.env,
         ...ownerEnv(this.context.stateDir, token),
       },
     });
@@ -203,19 +203,14 @@ export class ShellRegistry {
    * attached terminal sees output as soon as it is produced without polling.
    */
   private async read(
-    body: Record<string, unknown>,
+    body: AgentParams<"shell.read">,
     signal: AbortSignal,
-  ): Promise<Record<string, unknown>> {
-    const shell = this.lookup(body);
-    const cursor = integer(body, "cursor", 0, 0, Number.MAX_SAFE_INTEGER);
-    const maxChars = integer(body, "max_chars", 65536, 1, MAX_READ_CHARS);
+  ): Promise<AgentReply<"shell.read">> {
+    const shell = this.lookup(body.shell_id);
+    const cursor = integer("cursor", body.cursor, 0, 0, Number.MAX_SAFE_INTEGER);
+    const maxChars = integer("max_chars", body.max_chars, 65536, 1, MAX_READ_CHARS);
     const waitSeconds = body.wait_seconds ?? 0;
-    if (
-      typeof waitSeconds !== "number" ||
-      !Number.isFinite(waitSeconds) ||
-      waitSeconds < 0 ||
-      waitSeconds > MAX_WAIT_SECONDS
-    ) {
+    if (!Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_WAIT_SECONDS) {
       throw new ValidationError(
         `wait_seconds must be a number between 0 and ${MAX_WAIT_SECONDS}, got ${String(waitSeconds)}`,
         { field: "wait_seconds", value: waitSeconds },
@@ -238,10 +233,10 @@ export class ShellRegistry {
    * the slave side (`stty -F`): TIOCSWINSZ on either side resizes the pair, and the kernel
    * sends SIGWINCH to the terminal's foreground job, as a terminal emulator's resize would.
    */
-  private async resize(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const shell = this.lookup(body);
-    const cols = dimension(body, "cols", shell.cols);
-    const rows = dimension(body, "rows", shell.rows);
+  private async resize(body: AgentParams<"shell.resize">): Promise<AgentReply<"shell.resize">> {
+    const shell = this.lookup(body.shell_id);
+    const cols = dimension("cols", body.cols, shell.cols);
+    const rows = dimension("rows", body.rows, shell.rows);
     if (shell.endedAt !== null) {
       throw new StateError(`shell '${shell.id}' is not running (exit code ${shell.exitCode})`, {
         shell_id: shell.id,
@@ -259,11 +254,9 @@ export class ShellRegistry {
     return describe(shell);
   }
 
-  private async write(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const shell = this.lookup(body);
-    const input = body.input;
-    if (typeof input !== "string")
-      throw new ValidationError("input must be a string", { field: "input" });
+  private async write(body: AgentParams<"shell.write">): Promise<AgentReply<"shell.write">> {
+    const shell = this.lookup(body.shell_id);
+    const { input } = body;
     if (input.length > MAX_INPUT_CHARS) {
       throw new ValidationError(`input must be at most ${MAX_INPUT_CHARS} characters`, {
         field: "input",
@@ -288,10 +281,10 @@ export class ShellRegistry {
    * INT stops `sleep 100` and leaves the shell at its prompt. With nothing in the
    * foreground, the foreground group is the shell's own.
    */
-  private signal(body: Record<string, unknown>): Record<string, unknown> {
-    const shell = this.lookup(body);
-    const name = stringField(body, "signal") ?? "INT";
-    if (!(SHELL_SIGNALS as readonly string[]).includes(name)) {
+  private signal(body: AgentParams<"shell.signal">): AgentReply<"shell.signal"> {
+    const shell = this.lookup(body.shell_id);
+    const name = body.signal ?? "INT";
+    if (!isShellSignal(name)) {
       throw new ValidationError(
         `signal must be one of: ${SHELL_SIGNALS.join(", ")}; got '${name}'`,
         {
@@ -307,7 +300,7 @@ export class ShellRegistry {
     const foreground = readProcStat(shell.shellPid)?.tpgid ?? -1;
     const target = foreground > 0 ? foreground : shell.shellPid;
     try {
-      process.kill(-target, `SIG${name}` as NodeJS.Signals);
+      process.kill(-target, `SIG${name}`);
     } catch {
       // The group vanished between the read and the kill: nothing left to signal.
     }
@@ -331,8 +324,7 @@ export class ShellRegistry {
     }
   }
 
-  private lookup(body: Record<string, unknown>): Shell {
-    const id = stringField(body, "shell_id") ?? "";
+  private lookup(id: string): Shell {
     const shell = this.shells.get(id);
     if (!shell) throw new NotFoundError(`shell '${id}' does not exist`, { shell_id: id });
     return shell;
@@ -350,7 +342,7 @@ export class ShellRegistry {
   }
 }
 
-function describe(shell: Shell): Record<string, unknown> {
+function describe(shell: Shell): AgentReply<"shell.open"> {
   return {
     shell_id: shell.id,
     state: shell.endedAt === null ? "running" : "exited",
@@ -459,19 +451,19 @@ function firstChild(pid: number): number | null {
   }
 }
 
-function dimension(body: Record<string, unknown>, field: string, fallback: number): number {
-  return integer(body, field, fallback, 1, MAX_DIMENSION);
+function dimension(field: string, value: number | undefined, fallback: number): number {
+  return integer(field, value, fallback, 1, MAX_DIMENSION);
 }
 
 function integer(
-  body: Record<string, unknown>,
   field: string,
+  given: number | undefined,
   fallback: number,
   min: number,
   max: number,
 ): number {
-  const value = body[field] ?? fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+  const value = given ?? fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw new ValidationError(
       `${field} must be an integer between ${min} and ${max}, got ${String(value)}`,
       {
@@ -481,13 +473,4 @@ function integer(
     );
   }
   return value;
-}
-
-function stringEnv(value: unknown): Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
-  return Object.fromEntries(
-    Object.entries(value).filter(
-      (entry): entry is [string, string] => typeof entry[1] === "string",
-    ),
-  );
 }

@@ -8,7 +8,7 @@
  * are Manager methods for the CLI, not catalogue operations (a one-shot VM has no shell API).
  */
 import { normalizeGuestPath } from "../shared/guest-paths.js";
-import { SHELL_SIGNALS, type ShellSignal } from "../shared/shell-signals.js";
+import { SHELL_SIGNALS, isShellSignal, type ShellSignal } from "../shared/shell-signals.js";
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
 import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
 import type { RuntimeRecord, WorkspaceRecord } from "../store/records.js";
@@ -264,7 +264,7 @@ export async function signalShell(
 ) {
   const raw: unknown = input.signal ?? "INT";
   const signal = typeof raw === "string" ? raw.toUpperCase().replace(/^SIG/, "") : raw;
-  if (typeof signal !== "string" || !(SHELL_SIGNALS as readonly string[]).includes(signal)) {
+  if (typeof signal !== "string" || !isShellSignal(signal)) {
     throw new ValidationError(
       `signal must be one of: ${SHELL_SIGNALS.join(", ")}; got '${String(raw)}'`,
       {

@@ -237,7 +237,7 @@ export class AgentClient {
               { op, limit: "frame_bytes", max: MAX_FRAME_BYTES },
               { cause: error },
             )
-          : this.connectionLost(error as Error);
+          : this.connectionLost(error instanceof Error ? error : undefined);
       this.pending.get(id)?.reject(failure);
       this.pending.delete(id);
       throw failure;
@@ -246,10 +246,7 @@ export class AgentClient {
     if (options.upload) {
       try {
         for await (const chunk of options.upload) {
-          await this.connection.sendData(
-            id,
-            Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string),
-          );
+          await this.connection.sendData(id, toBuffer(chunk));
         }
         await this.connection.sendDataEnd(id);
       } catch (error) {
@@ -316,9 +313,7 @@ export class AgentClient {
       message = decoded.fields;
     } catch (error) {
       this.pending.delete(frame.id);
-      pending.reject(
-        new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
-      );
+      pending.reject(new PyroError("protocol_error", errorMessage(error), {}, { cause: error }));
       return;
     }
     this.pending.delete(frame.id);
@@ -366,9 +361,7 @@ export class AgentClient {
       this.version = chosen;
       waiter.resolve(parseHello(fields, chosen));
     } catch (error) {
-      waiter.reject(
-        new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
-      );
+      waiter.reject(new PyroError("protocol_error", errorMessage(error), {}, { cause: error }));
     }
   }
 
@@ -402,6 +395,20 @@ function failAfterData(pending: Pending, error: Error): void {
   pending.dataChain.then(fail, fail);
 }
 
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+
+/** An upload chunk as bytes (a Readable in object or string mode yields strings). */
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  return chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk));
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -416,7 +423,7 @@ function parseHello(fields: Record<string, unknown>, version: number): AgentHell
   const pid = fields.pid;
   const capabilities = fields.capabilities;
   if (typeof pid !== "number") throw new Error("the agent's hello has no pid");
-  if (!Array.isArray(capabilities) || !capabilities.every((item) => typeof item === "string")) {
+  if (!isStringList(capabilities)) {
     throw new Error("the agent's hello has no capabilities list");
   }
   const range = helloRange(fields);
@@ -428,6 +435,6 @@ function parseHello(fields: Record<string, unknown>, version: number): AgentHell
     node_version: text("node_version"),
     workspace_root: text("workspace_root"),
     pid,
-    capabilities: capabilities as string[],
+    capabilities,
   };
 }

@@ -387,6 +387,10 @@ export type AgentOp = keyof typeof OPERATIONS;
 export type AgentRequest<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["request"]>;
 /** What the agent answers for `op`, as checked by the client. */
 export type AgentResponse<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["response"]>;
+/** A request body as the handler receives it (after the schema ran). */
+export type AgentParams<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["request"]>;
+/** What a handler returns for `op` (checked against the response schema before it is sent). */
+export type AgentReply<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["response"]>;
 
 export const AGENT_OPS = Object.keys(OPERATIONS).sort() as AgentOp[];
 
@@ -413,12 +417,9 @@ function check<T>(schema: z.ZodMiniType<T>, value: unknown): Checked<T> {
   return { ok: false, problem: { field, message: `${rule}, got ${got}` } };
 }
 
-export function checkRequest<Op extends AgentOp>(
-  op: Op,
-  body: unknown,
-): Checked<AgentRequestOutput<Op>> {
+export function checkRequest<Op extends AgentOp>(op: Op, body: unknown): Checked<AgentParams<Op>> {
   // TypeScript cannot correlate OPERATIONS[op] with Op's types; the table is the one source.
-  return check(OPERATIONS[op].request as unknown as z.ZodMiniType<AgentRequestOutput<Op>>, body);
+  return check(OPERATIONS[op].request as unknown as z.ZodMiniType<AgentParams<Op>>, body);
 }
 
 export function checkResponse<Op extends AgentOp>(
@@ -427,9 +428,6 @@ export function checkResponse<Op extends AgentOp>(
 ): Checked<AgentResponse<Op>> {
   return check(OPERATIONS[op].response as unknown as z.ZodMiniType<AgentResponse<Op>>, body);
 }
-
-/** A request body as the handler receives it (after the schema ran). */
-type AgentRequestOutput<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["request"]>;
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   let current = value;
