@@ -5,25 +5,25 @@
  * allocates a pty, makes the shell a session leader with that pty as controlling terminal,
  * and relays our stdin/stdout pipes to the pty master.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { StringDecoder } from "node:string_decoder";
 
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
 import type { AgentParams, AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { sessionPrefix } from "./exec.js";
 import { OutputBuffer } from "./output-buffer.js";
 import {
-  killOwned,
-  listProcesses,
-  newOwnerToken,
-  ownerEnv,
-  ownerMarker,
-} from "../process/ownership.js";
-import { readProcStat, signalNumber, sleep } from "../process/process-group.js";
+  followTerminal,
+  runStty,
+  spawnTerminal,
+  terminalOf,
+  waitForChild,
+  waitForOutput,
+  type Shell,
+} from "./shell-terminal.js";
+import { killOwned, newOwnerToken, ownerEnv, ownerMarker } from "../process/ownership.js";
+import { readProcStat, sleep } from "../process/process-group.js";
 import { checkCommand } from "../shared/limits.js";
 import { SHELL_SIGNALS, isShellSignal } from "../shared/shell-signals.js";
 
@@ -31,38 +31,12 @@ const MAX_SHELLS = 32;
 const MAX_READ_CHARS = 1024 * 1024;
 const MAX_INPUT_CHARS = 64 * 1024;
 const MAX_DIMENSION = 1000;
-/** How long open waits for `script` to fork the shell before giving up. */
-const OPEN_TIMEOUT_MS = 5_000;
 /** How long open waits for the first prompt (a shell that prints none still opens). */
 const PROMPT_WAIT_MS = 2_000;
 /** Between SIGHUP to the terminal's session and SIGKILL to whatever is left. */
 const CLOSE_GRACE_MS = 500;
 /** Longest a read may wait for new output (well inside the client's 60 s request slack). */
 const MAX_WAIT_SECONDS = 30;
-/** How long a resize may take (`stty` on the terminal's slave side). */
-const RESIZE_TIMEOUT_MS = 5_000;
-
-interface Shell {
-  id: string;
-  cwd: string;
-  cols: number;
-  rows: number;
-  startedAt: number;
-  endedAt: number | null;
-  exitCode: number | null;
-  /** The `script` process; its exit is the shell's exit. */
-  relay: ChildProcess;
-  /** The shell itself: session leader of the terminal, so its /proc stat has the tpgid. */
-  shellPid: number;
-  /** PYRO_OWNER of everything started in this terminal. */
-  token: string;
-  buffer: OutputBuffer;
-  /** Reads waiting for output past the end (wait_seconds); called on new output and exit. */
-  waiters: Set<() => void>;
-  /** The terminal's slave device (/dev/pts/N), found on the first resize. */
-  ttyPath: string | null;
-}
-
 export class ShellRegistry {
   private readonly shells = new Map<string, Shell>();
   private inputrc: string | null = null;
@@ -111,53 +85,17 @@ export class ShellRegistry {
     }
     const id = randomBytes(6).toString("hex");
     const token = newOwnerToken();
-    const shellPath = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
-    // bash without rc files: the guest's and (for the host backend) the user's dotfiles
-    // would make prompts and behaviour differ between sandboxes. The size is set from
-    // inside the pty because `script` copies it only from a terminal stdin, and ours is a pipe.
-    const flags = shellPath === "/bin/bash" ? "--noprofile --norc -i" : "-i";
     // With a command (`pyro run -it`), the terminal runs it instead of an interactive shell.
-    const raw = body.command;
-    const command = raw === undefined ? undefined : checkCommand(raw);
-    // bash -c execs a lone simple command (dash -c does not): no shell is left waiting in
-    // between to die of the Ctrl-C meant for the command (`-it -- sh -c '... trap ...'`).
-    const program =
-      command === undefined ? `${shellPath} ${flags}` : `${shellPath} -c ${shellWord(command)}`;
-    const inner = `${sessionPrefix()}stty cols ${cols} rows ${rows} 2>/dev/null; export SHELL=${shellPath}; exec ${program}`;
-    const relay = spawn("script", ["-qfec", inner, "/dev/null"], {
+    const command = body.command === undefined ? undefined : checkCommand(body.command);
+    const relay = spawnTerminal({
       cwd: cwd.local,
-      stdio: ["pipe", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        // `script` runs its -c command with $SHELL; make that a POSIX sh, whatever the caller's.
-        SHELL: "/bin/sh",
-        TERM: "xterm-256color",
-        // Never write the history of an agent's session into someone's ~/.bash_history.
-        HISTFILE: "",
-        INPUTRC: this.inputrcPath(),
-        // The caller's env (secret_env), then the owner marks, which it cannot hide.
-        ...body.env,
-        ...ownerEnv(this.context.stateDir, token),
-      },
+      cols,
+      rows,
+      command,
+      inputrc: this.inputrcPath(),
+      // The caller's env (secret_env), then the owner marks, which it cannot hide.
+      env: { ...body.env, ...ownerEnv(this.context.stateDir, token) },
     });
-    const buffer = new OutputBuffer();
-    const waiters = new Set<() => void>();
-    const wake = (): void => {
-      for (const waiter of [...waiters]) waiter();
-    };
-    for (const stream of [relay.stdout, relay.stderr]) {
-      const decoder = new StringDecoder("utf8");
-      stream?.on("data", (chunk: Buffer) => {
-        buffer.append(decoder.write(chunk));
-        wake();
-      });
-      stream?.on("end", () => {
-        buffer.append(decoder.end());
-        wake();
-      });
-    }
-    // A shell that exits while the client is writing must not crash the agent with EPIPE.
-    relay.stdin?.on("error", () => undefined);
     const shell: Shell = {
       id,
       cwd: cwd.guest,
@@ -169,25 +107,18 @@ export class ShellRegistry {
       relay,
       shellPid: 0,
       token,
-      buffer,
-      waiters,
+      buffer: new OutputBuffer(),
+      waiters: new Set(),
       ttyPath: null,
     };
-    let spawnError: Error | null = null;
-    relay.once("error", (error) => {
-      spawnError = error;
-    });
-    relay.once("exit", (code, signal) => {
-      shell.exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
-      shell.endedAt = Date.now() / 1000;
-      wake();
-    });
+    const spawnError = followTerminal(shell);
     this.shells.set(id, shell);
     try {
-      shell.shellPid = await waitForChild(relay, () => spawnError);
+      shell.shellPid = await waitForChild(relay, spawnError);
       // Until the shell prints its first prompt, the terminal echoes typed-ahead input
       // itself and readline echoes it again; answering after the prompt avoids the double.
       const deadline = Date.now() + PROMPT_WAIT_MS;
+      const { buffer } = shell;
       while (buffer.end === 0 && shell.endedAt === null && Date.now() < deadline) await sleep(5);
     } catch (error) {
       this.shells.delete(id);
@@ -354,101 +285,6 @@ function describe(shell: Shell): AgentReply<"shell.open"> {
     ended_at: shell.endedAt,
     exit_code: shell.exitCode,
   };
-}
-
-/** Resolves when the shell's output grows or it exits, after `ms`, or when `signal` aborts. */
-function waitForOutput(shell: Shell, ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      shell.waiters.delete(done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    shell.waiters.add(done);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** The terminal device the shell runs on, from its standard streams. */
-function terminalOf(pid: number): string | null {
-  for (const fd of [0, 1, 2]) {
-    try {
-      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (/^\/dev\/pts\/\d+$/.test(target)) return target;
-    } catch {
-      // The fd is closed or the process is gone: try the next one.
-    }
-  }
-  return null;
-}
-
-function runStty(ttyPath: string, cols: number, rows: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("stty", ["-F", ttyPath, "cols", String(cols), "rows", String(rows)], {
-      stdio: ["ignore", "ignore", "pipe"],
-      timeout: RESIZE_TIMEOUT_MS,
-    });
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", (error) =>
-      reject(new PyroError("agent_error", `could not resize the terminal: ${error.message}`)),
-    );
-    child.once("close", (code) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new PyroError(
-            "agent_error",
-            `could not resize the terminal: stty exited with ${String(code)}: ${stderr.trim()}`,
-          ),
-        );
-    });
-  });
-}
-
-/** Quotes one word for /bin/sh. */
-function shellWord(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Waits for `script` to fork the shell and returns the shell's pid. */
-async function waitForChild(relay: ChildProcess, spawnError: () => Error | null): Promise<number> {
-  const deadline = Date.now() + OPEN_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const error = spawnError();
-    if (error) {
-      const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-      throw new PyroError(
-        "agent_error",
-        missing
-          ? "PTY shells need util-linux `script`, which is not installed in this sandbox"
-          : `could not start the shell: ${error.message}`,
-        {},
-        { cause: error },
-      );
-    }
-    if (relay.exitCode !== null || relay.signalCode !== null) {
-      throw new PyroError("agent_error", `the shell exited at once (code ${relay.exitCode})`);
-    }
-    const child = relay.pid ? firstChild(relay.pid) : null;
-    if (child) return child;
-    await sleep(5);
-  }
-  throw new PyroError("agent_error", `the shell did not start within ${OPEN_TIMEOUT_MS} ms`);
-}
-
-function firstChild(pid: number): number | null {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
-    const first = Number(text.split(" ")[0]);
-    return first > 0 ? first : null;
-  } catch {
-    // Kernels without CONFIG_PROC_CHILDREN: find it the slow way.
-    return listProcesses().find((entry) => entry.ppid === pid)?.pid ?? null;
-  }
 }
 
 function dimension(field: string, value: number | undefined, fallback: number): number {
