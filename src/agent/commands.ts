@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 
 import { ValidationError } from "../errors.js";
 import { CommandEntry, CommandTable } from "./command-table.js";
-import type { AgentParams } from "../protocol/operations.js";
+import type { AgentParams, AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
 import { startCommand } from "./exec.js";
 
@@ -19,59 +19,12 @@ const KILL_WAIT_MS = 5_000;
  */
 export function registerCommandHandlers(context: AgentContext): void {
   const table = new CommandTable();
-  const { handlers, paths } = context;
+  const { handlers } = context;
   context.cleanups.push(async () => table.cancelAll());
 
-  handlers.set("command.run", async ({ body, signal, sendData }) => {
-    const id = body.command_id;
-    checkCommandId(id);
-    // A retried request (the host's connection dropped) joins the command it started.
-    let entry = table.find(id);
-    if (!entry) {
-      const { command } = body;
-      if (command.trim() === "") throw new ValidationError("command must not be empty");
-      const cwd = paths.resolve(body.cwd ?? "/workspace", "cwd");
-      const stat = await fs.stat(cwd.local).catch(() => null);
-      if (!stat?.isDirectory()) {
-        throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
-          field: "cwd",
-        });
-      }
-      const created = new CommandEntry(id, command, cwd.guest);
-      table.add(created);
-      const exec = startCommand({
-        command,
-        cwd: cwd.local,
-        env: body.env,
-        stdin: body.stdin,
-        timeoutSeconds: body.timeout_seconds ?? 30,
-        maxOutputBytes: body.max_output_bytes,
-        onOutput: (stream, chunk) => created.output(stream, chunk),
-      });
-      created.exec = exec;
-      exec.done.then(
-        (result) => created.finish(result),
-        (error: Error) =>
-          created.finish({
-            exit_code: 127,
-            stdout: "",
-            stderr: `pyro: the command could not be started: ${error.message}\n`,
-            duration_ms: 0,
-            timed_out: false,
-            stdout_truncated: false,
-            stderr_truncated: false,
-            cancelled: false,
-          }),
-      );
-      entry = created;
-    }
-    const answer = await runInForeground(entry, body, signal, sendData);
-    // Lets the host skip listing when nothing else waits to be logged (one round trip less).
-    const others = table
-      .all()
-      .filter((each) => each !== entry && each.state === "exited" && each.claim !== "logged");
-    return { ...answer, others_unlogged: others.length };
-  });
+  handlers.set("command.run", ({ body, signal, sendData }) =>
+    runCommand(context, table, body, signal, sendData),
+  );
 
   handlers.set("command.list", async () => ({
     commands: table.all().map((entry) => entry.describe()),
@@ -83,37 +36,9 @@ export function registerCommandHandlers(context: AgentContext): void {
     return entry.withOutput();
   });
 
-  handlers.set("command.read", async ({ body, signal }) => {
-    const entry = table.get(body.command_id);
-    const outCursor = cursorField("stdout_cursor", body.stdout_cursor);
-    const errCursor = cursorField("stderr_cursor", body.stderr_cursor);
-    const maxChars = Math.max(1, Math.min(body.max_chars ?? 65536, 1 << 20));
-    // Block until there is something new to read (or the command ended, or time is up).
-    const deadline = Date.now() + waitMs(body.wait_ms);
-    while (
-      entry.state === "running" &&
-      entry.stdout.end <= outCursor &&
-      entry.stderr.end <= errCursor &&
-      Date.now() < deadline &&
-      !signal.aborted
-    ) {
-      await Promise.race([entry.changed(deadline - Date.now()), aborted(signal)]);
-    }
-    const out = entry.stdout.read(outCursor, maxChars);
-    const err = entry.stderr.read(errCursor, maxChars);
-    return {
-      ...entry.describe(),
-      stdout: out.output,
-      stderr: err.output,
-      stdout_cursor: out.cursor,
-      stderr_cursor: err.cursor,
-      next_stdout_cursor: out.next_cursor,
-      next_stderr_cursor: err.next_cursor,
-      stdout_dropped_chars: out.dropped_chars,
-      stderr_dropped_chars: err.dropped_chars,
-      truncated: out.truncated || err.truncated,
-    };
-  });
+  handlers.set("command.read", ({ body, signal }) =>
+    readOutput(table.get(body.command_id), body, signal),
+  );
 
   handlers.set("command.kill", async ({ body }) => {
     const entry = table.get(body.command_id);
@@ -143,6 +68,106 @@ export function registerCommandHandlers(context: AgentContext): void {
     table.evict();
     return entry.describe();
   });
+}
+
+/**
+ * `command.run`: starts the command (checked cwd, env, stdin, limits) unless a retried
+ * request finds it already running, then runs it in the foreground for this request.
+ */
+async function runCommand(
+  context: AgentContext,
+  table: CommandTable,
+  body: AgentParams<"command.run">,
+  signal: AbortSignal,
+  sendData: (chunk: Buffer) => Promise<void>,
+): Promise<AgentReply<"command.run">> {
+  const id = body.command_id;
+  checkCommandId(id);
+  // A retried request (the host's connection dropped) joins the command it started.
+  let entry = table.find(id);
+  if (!entry) {
+    const { command } = body;
+    if (command.trim() === "") throw new ValidationError("command must not be empty");
+    const cwd = context.paths.resolve(body.cwd ?? "/workspace", "cwd");
+    const stat = await fs.stat(cwd.local).catch(() => null);
+    if (!stat?.isDirectory()) {
+      throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
+        field: "cwd",
+      });
+    }
+    const created = new CommandEntry(id, command, cwd.guest);
+    table.add(created);
+    const exec = startCommand({
+      command,
+      cwd: cwd.local,
+      env: body.env,
+      stdin: body.stdin,
+      timeoutSeconds: body.timeout_seconds ?? 30,
+      maxOutputBytes: body.max_output_bytes,
+      onOutput: (stream, chunk) => created.output(stream, chunk),
+    });
+    created.exec = exec;
+    exec.done.then(
+      (result) => created.finish(result),
+      (error: Error) =>
+        created.finish({
+          exit_code: 127,
+          stdout: "",
+          stderr: `pyro: the command could not be started: ${error.message}\n`,
+          duration_ms: 0,
+          timed_out: false,
+          stdout_truncated: false,
+          stderr_truncated: false,
+          cancelled: false,
+        }),
+    );
+    entry = created;
+  }
+  const answer = await runInForeground(entry, body, signal, sendData);
+  // Lets the host skip listing when nothing else waits to be logged (one round trip less).
+  const others = table
+    .all()
+    .filter((each) => each !== entry && each.state === "exited" && each.claim !== "logged");
+  return { ...answer, others_unlogged: others.length };
+}
+
+/**
+ * `command.read`: output past the two cursors; with `wait_ms`, blocks until there is
+ * something new to read (or the command ended, or time is up, or the caller left).
+ */
+async function readOutput(
+  entry: CommandEntry,
+  body: AgentParams<"command.read">,
+  signal: AbortSignal,
+): Promise<AgentReply<"command.read">> {
+  const outCursor = cursorField("stdout_cursor", body.stdout_cursor);
+  const errCursor = cursorField("stderr_cursor", body.stderr_cursor);
+  const maxChars = Math.max(1, Math.min(body.max_chars ?? 65536, 1 << 20));
+  // Block until there is something new to read (or the command ended, or time is up).
+  const deadline = Date.now() + waitMs(body.wait_ms);
+  while (
+    entry.state === "running" &&
+    entry.stdout.end <= outCursor &&
+    entry.stderr.end <= errCursor &&
+    Date.now() < deadline &&
+    !signal.aborted
+  ) {
+    await Promise.race([entry.changed(deadline - Date.now()), aborted(signal)]);
+  }
+  const out = entry.stdout.read(outCursor, maxChars);
+  const err = entry.stderr.read(errCursor, maxChars);
+  return {
+    ...entry.describe(),
+    stdout: out.output,
+    stderr: err.output,
+    stdout_cursor: out.cursor,
+    stderr_cursor: err.cursor,
+    next_stdout_cursor: out.next_cursor,
+    next_stderr_cursor: err.next_cursor,
+    stdout_dropped_chars: out.dropped_chars,
+    stderr_dropped_chars: err.dropped_chars,
+    truncated: out.truncated || err.truncated,
+  };
 }
 
 /**

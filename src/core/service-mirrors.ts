@@ -22,7 +22,7 @@ import { unpublishPorts } from "./published-ports.js";
 export type Mirror = ServiceMirror;
 
 /** A service as the agent reports it (the mirror without the host-only fields). */
-export type AgentService = Omit<
+type AgentService = Omit<
   Mirror,
   "schema_version" | "workspace_id" | "execution_mode" | "updated_at"
 >;
