@@ -5,6 +5,7 @@
  * silently passes everything would be caught too.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 import { describe, expect, it } from "vitest";
@@ -111,6 +112,23 @@ describe("the checks catch what they are for", () => {
       "src/a.ts: export 'unused' is never imported",
       "src/orphan.ts: no entry point imports this file",
     ]);
+  });
+
+  it("counts the members a namespace import uses, not the whole module", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-graph-"));
+    try {
+      fs.mkdirSync(path.join(dir, "src"));
+      const write = (file: string, text: string): void =>
+        fs.writeFileSync(path.join(dir, "src", file), text);
+      write("a.ts", "export const used = 1;\nexport type Kind = 1;\nexport const unused = 2;\n");
+      write("index.ts", 'import * as a from "./a.js";\nexport const v: a.Kind = a.used;\n');
+      const options = { entries: ["src/index.ts"], publicEntries: ["src/index.ts"] };
+      expect(unusedCode(readSources(dir, ["src"]), { ...options, checked: () => true })).toEqual([
+        "src/a.ts: export 'unused' is never imported",
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
