@@ -69,7 +69,9 @@ function parseSource(root: string, full: string): SourceFile {
       const names: string[] = [];
       if (clause?.name) names.push("default");
       const bindings = clause?.namedBindings;
-      if (bindings && ts.isNamespaceImport(bindings)) names.push("*");
+      if (bindings && ts.isNamespaceImport(bindings)) {
+        names.push(...namespaceMembers(source, bindings.name.text));
+      }
       if (bindings && ts.isNamedImports(bindings)) {
         for (const element of bindings.elements) {
           names.push((element.propertyName ?? element.name).text);
@@ -147,6 +149,29 @@ function declaredNames(node: ts.Node): string[] {
   if (isDefault) return ["default"];
   const name = (node as { name?: ts.Node }).name;
   return name && ts.isIdentifier(name) ? [name.text] : [];
+}
+
+/**
+ * The members `import * as ns` takes: each `ns.name` (a value or a type); `*` when `ns`
+ * is also used whole (passed on, spread), which may take anything.
+ */
+function namespaceMembers(source: ts.SourceFile, namespace: string): string[] {
+  const names = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) && node.text === namespace && !ts.isNamespaceImport(node.parent)) {
+      const parent = node.parent;
+      if (ts.isPropertyAccessExpression(parent) && parent.expression === node) {
+        names.add(parent.name.text);
+      } else if (ts.isQualifiedName(parent) && parent.left === node) {
+        names.add(parent.right.text);
+      } else {
+        names.add("*");
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return [...names];
 }
 
 /** `const { a, b } = await import("x")` names a and b; any other use may take anything. */

@@ -8,6 +8,8 @@ import { Readable } from "node:stream";
 import * as tar from "tar";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { HandlerTable } from "../src/agent/handler-table.js";
+import { serveConnection } from "../src/agent/server.js";
 import { resolveAgentBundle } from "../src/shared/agent-bundle.js";
 import { PyroError } from "../src/errors.js";
 import { AgentClient } from "../src/protocol/client.js";
@@ -422,5 +424,54 @@ describe("the agent over a real socket", () => {
       agent?.kill("SIGCONT");
       client.close();
     }
+  });
+});
+
+describe("the agent's check of its own answers", () => {
+  let server: net.Server | null = null;
+  let dir = "";
+
+  afterEach(() => {
+    server?.close();
+    server = null;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The agent's real server and handler table, serving `handlers` on a unix socket. */
+  async function serve(handlers: HandlerTable): Promise<string> {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-table-"));
+    const socket = path.join(dir, "agent.sock");
+    server = net.createServer((stream) =>
+      serveConnection(stream, { handlers, hello: () => ({ ...HELLO_FIELDS }) }),
+    );
+    await new Promise<void>((resolve) => server?.listen(socket, resolve));
+    return socket;
+  }
+
+  const HELLO_FIELDS = {
+    agent_version: "test",
+    node_version: process.version,
+    pid: process.pid,
+    workspace_root: "/workspace",
+    capabilities: ["shell.close_all", "shutdown"],
+  };
+
+  it("reports a handler's answer of the wrong shape as internal, and never sends it", async () => {
+    // JSON.parse stands in for a handler bug the compiler cannot see (its result is any).
+    const handlers = new HandlerTable()
+      .set("shell.close_all", async () => JSON.parse('{"closed_count":"three"}'))
+      .set("shutdown", async () => ({ shutting_down: true }));
+    const { client } = await AgentClient.connect(await serve(handlers));
+    const raw = await client.requestRaw("shell.close_all", {}).catch((error: unknown) => error);
+    expect(raw).toMatchObject({
+      code: "internal",
+      details: { op: "shell.close_all", field: "closed_count" },
+    });
+    expect((raw as PyroError).message).toContain(
+      "the agent's answer to 'shell.close_all' does not match the protocol (an agent bug): closed_count: expected number",
+    );
+    // The connection stays usable, and a handler that answers right is answered as before.
+    await expect(client.call("shutdown", {})).resolves.toEqual({ shutting_down: true });
+    client.close();
   });
 });

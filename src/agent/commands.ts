@@ -2,8 +2,8 @@ import fs from "node:fs/promises";
 
 import { ValidationError } from "../errors.js";
 import { CommandEntry, CommandTable } from "./command-table.js";
+import type { AgentParams, AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { numberField, stringField } from "./context.js";
 import { startCommand } from "./exec.js";
 
 /** Longest a read or wait blocks in one request; callers loop for longer waits. */
@@ -19,105 +19,29 @@ const KILL_WAIT_MS = 5_000;
  */
 export function registerCommandHandlers(context: AgentContext): void {
   const table = new CommandTable();
-  const { handlers, paths } = context;
+  const { handlers } = context;
   context.cleanups.push(async () => table.cancelAll());
 
-  handlers.set("command.run", async ({ body, signal, sendData }) => {
-    const id = stringField(body, "command_id") ?? "";
-    checkCommandId(id);
-    // A retried request (the host's connection dropped) joins the command it started.
-    let entry = table.find(id);
-    if (!entry) {
-      const command = stringField(body, "command") ?? "";
-      if (command.trim() === "") throw new ValidationError("command must not be empty");
-      const cwd = paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
-      const stat = await fs.stat(cwd.local).catch(() => null);
-      if (!stat?.isDirectory()) {
-        throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
-          field: "cwd",
-        });
-      }
-      const created = new CommandEntry(id, command, cwd.guest);
-      table.add(created);
-      const env = body.env as Record<string, string> | undefined;
-      const exec = startCommand({
-        command,
-        cwd: cwd.local,
-        env,
-        stdin: stringField(body, "stdin"),
-        timeoutSeconds: numberField(body, "timeout_seconds") ?? 30,
-        maxOutputBytes: numberField(body, "max_output_bytes"),
-        onOutput: (stream, chunk) => created.output(stream, chunk),
-      });
-      created.exec = exec;
-      exec.done.then(
-        (result) => created.finish(result),
-        (error: Error) =>
-          created.finish({
-            exit_code: 127,
-            stdout: "",
-            stderr: `pyro: the command could not be started: ${error.message}\n`,
-            duration_ms: 0,
-            timed_out: false,
-            stdout_truncated: false,
-            stderr_truncated: false,
-            cancelled: false,
-          }),
-      );
-      entry = created;
-    }
-    const answer = await runInForeground(entry, body, signal, sendData);
-    // Lets the host skip listing when nothing else waits to be logged (one round trip less).
-    const others = table
-      .all()
-      .filter((each) => each !== entry && each.state === "exited" && each.claim !== "logged");
-    return { ...answer, others_unlogged: others.length };
-  });
+  handlers.set("command.run", ({ body, signal, sendData }) =>
+    runCommand(context, table, body, signal, sendData),
+  );
 
   handlers.set("command.list", async () => ({
     commands: table.all().map((entry) => entry.describe()),
   }));
 
   handlers.set("command.wait", async ({ body, signal }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
-    await Promise.race([entry.ended(waitMs(body)), aborted(signal)]);
+    const entry = table.get(body.command_id);
+    await Promise.race([entry.ended(waitMs(body.wait_ms)), aborted(signal)]);
     return entry.withOutput();
   });
 
-  handlers.set("command.read", async ({ body, signal }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
-    const outCursor = cursorField(body, "stdout_cursor");
-    const errCursor = cursorField(body, "stderr_cursor");
-    const maxChars = Math.max(1, Math.min(numberField(body, "max_chars") ?? 65536, 1 << 20));
-    // Block until there is something new to read (or the command ended, or time is up).
-    const deadline = Date.now() + waitMs(body);
-    while (
-      entry.state === "running" &&
-      entry.stdout.end <= outCursor &&
-      entry.stderr.end <= errCursor &&
-      Date.now() < deadline &&
-      !signal.aborted
-    ) {
-      await Promise.race([entry.changed(deadline - Date.now()), aborted(signal)]);
-    }
-    const out = entry.stdout.read(outCursor, maxChars);
-    const err = entry.stderr.read(errCursor, maxChars);
-    return {
-      ...entry.describe(),
-      stdout: out.output,
-      stderr: err.output,
-      stdout_cursor: out.cursor,
-      stderr_cursor: err.cursor,
-      next_stdout_cursor: out.next_cursor,
-      next_stderr_cursor: err.next_cursor,
-      stdout_dropped_chars: out.dropped_chars,
-      stderr_dropped_chars: err.dropped_chars,
-      truncated: out.truncated || err.truncated,
-    };
-  });
+  handlers.set("command.read", ({ body, signal }) =>
+    readOutput(table.get(body.command_id), body, signal),
+  );
 
   handlers.set("command.kill", async ({ body }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
+    const entry = table.get(body.command_id);
     entry.exec?.cancel();
     await entry.ended(KILL_WAIT_MS);
     return entry.withOutput();
@@ -125,7 +49,7 @@ export function registerCommandHandlers(context: AgentContext): void {
 
   // Under the host's workspace lock: hand over a finished command for logging.
   handlers.set("command.claim", async ({ body }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
+    const entry = table.get(body.command_id);
     if (entry.state !== "exited") {
       throw new ValidationError(`command '${entry.id}' is still running; it cannot be logged yet`);
     }
@@ -138,13 +62,112 @@ export function registerCommandHandlers(context: AgentContext): void {
   });
 
   handlers.set("command.ack", async ({ body }) => {
-    const entry = table.get(stringField(body, "command_id") ?? "");
-    const sequence = numberField(body, "sequence");
+    const entry = table.get(body.command_id);
     entry.claim = "logged";
-    entry.sequence = sequence ?? null;
+    entry.sequence = body.sequence;
     table.evict();
     return entry.describe();
   });
+}
+
+/**
+ * `command.run`: starts the command (checked cwd, env, stdin, limits) unless a retried
+ * request finds it already running, then runs it in the foreground for this request.
+ */
+async function runCommand(
+  context: AgentContext,
+  table: CommandTable,
+  body: AgentParams<"command.run">,
+  signal: AbortSignal,
+  sendData: (chunk: Buffer) => Promise<void>,
+): Promise<AgentReply<"command.run">> {
+  const id = body.command_id;
+  checkCommandId(id);
+  // A retried request (the host's connection dropped) joins the command it started.
+  let entry = table.find(id);
+  if (!entry) {
+    const { command } = body;
+    if (command.trim() === "") throw new ValidationError("command must not be empty");
+    const cwd = context.paths.resolve(body.cwd ?? "/workspace", "cwd");
+    const stat = await fs.stat(cwd.local).catch(() => null);
+    if (!stat?.isDirectory()) {
+      throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
+        field: "cwd",
+      });
+    }
+    const created = new CommandEntry(id, command, cwd.guest);
+    table.add(created);
+    const exec = startCommand({
+      command,
+      cwd: cwd.local,
+      env: body.env,
+      stdin: body.stdin,
+      timeoutSeconds: body.timeout_seconds ?? 30,
+      maxOutputBytes: body.max_output_bytes,
+      onOutput: (stream, chunk) => created.output(stream, chunk),
+    });
+    created.exec = exec;
+    exec.done.then(
+      (result) => created.finish(result),
+      (error: Error) =>
+        created.finish({
+          exit_code: 127,
+          stdout: "",
+          stderr: `pyro: the command could not be started: ${error.message}\n`,
+          duration_ms: 0,
+          timed_out: false,
+          stdout_truncated: false,
+          stderr_truncated: false,
+          cancelled: false,
+        }),
+    );
+    entry = created;
+  }
+  const answer = await runInForeground(entry, body, signal, sendData);
+  // Lets the host skip listing when nothing else waits to be logged (one round trip less).
+  const others = table
+    .all()
+    .filter((each) => each !== entry && each.state === "exited" && each.claim !== "logged");
+  return { ...answer, others_unlogged: others.length };
+}
+
+/**
+ * `command.read`: output past the two cursors; with `wait_ms`, blocks until there is
+ * something new to read (or the command ended, or time is up, or the caller left).
+ */
+async function readOutput(
+  entry: CommandEntry,
+  body: AgentParams<"command.read">,
+  signal: AbortSignal,
+): Promise<AgentReply<"command.read">> {
+  const outCursor = cursorField("stdout_cursor", body.stdout_cursor);
+  const errCursor = cursorField("stderr_cursor", body.stderr_cursor);
+  const maxChars = Math.max(1, Math.min(body.max_chars ?? 65536, 1 << 20));
+  // Block until there is something new to read (or the command ended, or time is up).
+  const deadline = Date.now() + waitMs(body.wait_ms);
+  while (
+    entry.state === "running" &&
+    entry.stdout.end <= outCursor &&
+    entry.stderr.end <= errCursor &&
+    Date.now() < deadline &&
+    !signal.aborted
+  ) {
+    await Promise.race([entry.changed(deadline - Date.now()), aborted(signal)]);
+  }
+  const out = entry.stdout.read(outCursor, maxChars);
+  const err = entry.stderr.read(errCursor, maxChars);
+  return {
+    ...entry.describe(),
+    stdout: out.output,
+    stderr: err.output,
+    stdout_cursor: out.cursor,
+    stderr_cursor: err.cursor,
+    next_stdout_cursor: out.next_cursor,
+    next_stderr_cursor: err.next_cursor,
+    stdout_dropped_chars: out.dropped_chars,
+    stderr_dropped_chars: err.dropped_chars,
+    truncated: out.truncated || err.truncated,
+  };
 }
 
 /**
@@ -154,7 +177,7 @@ export function registerCommandHandlers(context: AgentContext): void {
  */
 async function runInForeground(
   entry: CommandEntry,
-  body: Record<string, unknown>,
+  body: AgentParams<"command.run">,
   signal: AbortSignal,
   sendData: (chunk: Buffer) => Promise<void>,
 ) {
@@ -172,7 +195,7 @@ async function runInForeground(
     };
   }
   try {
-    const limit = numberField(body, "wait_ms");
+    const limit = body.wait_ms;
     await entry.ended(limit === undefined ? undefined : Math.max(0, limit));
     if (entry.state === "running") entry.background = true;
   } finally {
@@ -183,13 +206,11 @@ async function runInForeground(
   return entry.withOutput();
 }
 
-function waitMs(body: Record<string, unknown>): number {
-  const value = numberField(body, "wait_ms") ?? 0;
+function waitMs(value = 0): number {
   return Math.max(0, Math.min(value, MAX_WAIT_MS));
 }
 
-function cursorField(body: Record<string, unknown>, field: string): number {
-  const value = numberField(body, field) ?? 0;
+function cursorField(field: string, value = 0): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new ValidationError(`${field} must be a non-negative integer, got ${value}`, { field });
   }

@@ -1,4 +1,4 @@
-import type { Handler } from "./server.js";
+import type { HandlerTable } from "./handler-table.js";
 import type { WorkspacePaths } from "../shared/guest-paths.js";
 
 /** Everything an agent feature module needs; features register handlers and cleanups here. */
@@ -11,7 +11,7 @@ export interface AgentContext {
    * on the guest's disk in a real guest (its state dir is a tmpfs).
    */
   scratchDir: string;
-  handlers: Map<string, Handler>;
+  handlers: HandlerTable;
   /** Run (in registration order) before the agent exits: stop shells, services, ... */
   cleanups: Array<() => Promise<void>>;
   /**
@@ -21,14 +21,4 @@ export interface AgentContext {
    * always validates.
    */
   trustsHostValidation: boolean;
-}
-
-export function stringField(body: Record<string, unknown>, field: string): string | undefined {
-  const value = body[field];
-  return typeof value === "string" ? value : undefined;
-}
-
-export function numberField(body: Record<string, unknown>, field: string): number | undefined {
-  const value = body[field];
-  return typeof value === "number" ? value : undefined;
 }

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 
 import { ValidationError } from "../errors.js";
@@ -123,6 +123,69 @@ export async function runCommand(request: ExecRequest): Promise<ExecResult> {
   return result;
 }
 
+/** Starts `/bin/sh -c command` in its own session (and cgroup, when there is one). */
+function spawnShell(request: ExecRequest, processes: ExecProcesses): ChildProcess {
+  const argv = processes.cgroup
+    ? ["-c", CONFINE_SCRIPT, "/bin/sh", processes.cgroup.procsFile, request.command]
+    : ["-c", request.command];
+  const child = spawn("/bin/sh", argv, {
+    cwd: request.cwd,
+    env: { ...process.env, ...request.env, [OWNER_ENV]: processes.token },
+    detached: true,
+    stdio: [request.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  processes.pid = child.pid;
+  if (child.stdin) {
+    // A command that exits without reading its stdin closes the pipe: not an error.
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(request.stdin ?? "");
+  }
+  return child;
+}
+
+/** Keeps one output stream (capped), forwarding each chunk; a forward in flight pauses it. */
+function collect(
+  stream: 1 | 2,
+  from: Readable,
+  into: CappedBuffer,
+  onOutput: ExecRequest["onOutput"],
+): void {
+  from.on("data", (chunk: Buffer) => {
+    into.push(chunk);
+    const pending = onOutput?.(stream, chunk);
+    if (pending) {
+      from.pause();
+      void pending.catch(() => undefined).finally(() => from.resume());
+    }
+  });
+}
+
+/** The result of an ended command; a timeout or a cancel says so after its stderr. */
+function execResult(
+  request: ExecRequest,
+  end: { exitCode: number | null; timedOut: boolean; cancelled: boolean; durationMs: number },
+  stdout: CappedBuffer,
+  stderr: CappedBuffer,
+): ExecResult & { cancelled: boolean } {
+  const { timedOut, cancelled } = end;
+  let stderrText = stderr.text("stderr");
+  if (timedOut) {
+    stderrText += `command timed out after ${request.timeoutSeconds} seconds\n`;
+  } else if (cancelled) {
+    stderrText += "command cancelled: its caller went away or asked to stop it\n";
+  }
+  return {
+    exit_code: timedOut ? TIMEOUT_EXIT_CODE : cancelled ? CANCELLED_EXIT_CODE : (end.exitCode ?? 1),
+    stdout: stdout.text("stdout"),
+    stderr: stderrText,
+    duration_ms: end.durationMs,
+    timed_out: timedOut,
+    stdout_truncated: stdout.dropped > 0,
+    stderr_truncated: stderr.dropped > 0,
+    cancelled,
+  };
+}
+
 /**
  * Runs one shell command in its own session and process group (and, in a guest, cgroup),
  * so a timeout or a cancel can kill everything the command started (pipelines, subshells,
@@ -136,42 +199,18 @@ export function startCommand(request: ExecRequest): RunningExec {
   const cap = request.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = process.hrtime.bigint();
   const processes = new ExecProcesses(cgroups?.create() ?? null);
-  const argv = processes.cgroup
-    ? ["-c", CONFINE_SCRIPT, "/bin/sh", processes.cgroup.procsFile, request.command]
-    : ["-c", request.command];
-  const child = spawn("/bin/sh", argv, {
-    cwd: request.cwd,
-    env: { ...process.env, ...request.env, [OWNER_ENV]: processes.token },
-    detached: true,
-    stdio: [request.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-  });
-  processes.pid = child.pid;
-  // Both are pipes (stdio above); the types cannot know it.
+  const child = spawnShell(request, processes);
+  // Both are pipes (spawnShell's stdio); the types cannot know it.
   const outPipe = child.stdout as Readable;
   const errPipe = child.stderr as Readable;
-  if (child.stdin) {
-    // A command that exits without reading its stdin closes the pipe: not an error.
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(request.stdin ?? "");
-  }
   let timedOut = false;
   let cancelled = false;
   let exited = false;
   const done = new Promise<ExecResult & { cancelled: boolean }>((resolve, reject) => {
     const stdout = new CappedBuffer(cap);
     const stderr = new CappedBuffer(cap);
-    const collect = (stream: 1 | 2, from: Readable, into: CappedBuffer): void => {
-      from.on("data", (chunk: Buffer) => {
-        into.push(chunk);
-        const pending = request.onOutput?.(stream, chunk);
-        if (pending) {
-          from.pause();
-          void pending.catch(() => undefined).finally(() => from.resume());
-        }
-      });
-    };
-    collect(1, outPipe, stdout);
-    collect(2, errPipe, stderr);
+    collect(1, outPipe, stdout, request.onOutput);
+    collect(2, errPipe, stderr, request.onOutput);
 
     let exitCode: number | null = null;
     let settled = false;
@@ -188,22 +227,8 @@ export function startCommand(request: ExecRequest): RunningExec {
       errPipe.destroy();
       const duration = Number((process.hrtime.bigint() - started) / 1_000_000n);
       await processes.sweep();
-      let stderrText = stderr.text("stderr");
-      if (timedOut) {
-        stderrText += `command timed out after ${request.timeoutSeconds} seconds\n`;
-      } else if (cancelled) {
-        stderrText += "command cancelled: its caller went away or asked to stop it\n";
-      }
-      resolve({
-        exit_code: timedOut ? TIMEOUT_EXIT_CODE : cancelled ? CANCELLED_EXIT_CODE : (exitCode ?? 1),
-        stdout: stdout.text("stdout"),
-        stderr: stderrText,
-        duration_ms: duration,
-        timed_out: timedOut,
-        stdout_truncated: stdout.dropped > 0,
-        stderr_truncated: stderr.dropped > 0,
-        cancelled,
-      });
+      const end = { exitCode, timedOut, cancelled, durationMs: duration };
+      resolve(execResult(request, end, stdout, stderr));
     };
 
     child.once("error", (error) => {

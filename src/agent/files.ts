@@ -11,7 +11,6 @@ import { NotFoundError, ValidationError } from "../errors.js";
 import { fdPath, openDirectoryAt, readlinkAt } from "../no-follow.js";
 import { FILE_LIMITS, OCTAL_MODE, formatMode } from "../shared/file-limits.js";
 import type { AgentContext } from "./context.js";
-import { numberField, stringField } from "./context.js";
 import {
   commitStaged,
   describeKind,
@@ -27,16 +26,15 @@ export function registerFileHandlers(context: AgentContext): void {
   const { handlers, paths } = context;
 
   handlers.set("file.list", async ({ body }) => {
-    const raw = stringField(body, "path") ?? "/workspace";
-    const limit = boundedInt(body, "max_entries", FILE_LIMITS.listEntries, 1, 100_000);
-    return listPath(context, raw, body.recursive === true, limit);
+    const limit = boundedInt("max_entries", body.max_entries, FILE_LIMITS.listEntries, 1, 100_000);
+    return listPath(context, body.path ?? "/workspace", body.recursive === true, limit);
   });
 
   handlers.set("file.read", async ({ body }) => {
-    const raw = requiredString(body, "path");
+    const raw = body.path;
     const maxBytes = boundedInt(
-      body,
       "max_bytes",
+      body.max_bytes,
       FILE_LIMITS.readDefaultBytes,
       0,
       FILE_LIMITS.readMaxBytes,
@@ -58,16 +56,15 @@ export function registerFileHandlers(context: AgentContext): void {
   });
 
   handlers.set("file.write", async ({ body }) => {
-    const raw = requiredString(body, "path");
-    const encoded = requiredString(body, "content_base64");
-    const content = Buffer.from(encoded, "base64");
+    const raw = body.path;
+    const content = Buffer.from(body.content_base64, "base64");
     if (content.length > FILE_LIMITS.writeMaxBytes) {
       throw new ValidationError(
         `content must be at most ${FILE_LIMITS.writeMaxBytes} bytes, got ${content.length}`,
         { field: "content", max: FILE_LIMITS.writeMaxBytes },
       );
     }
-    const modeText = stringField(body, "mode");
+    const modeText = body.mode;
     if (modeText !== undefined && !OCTAL_MODE.test(modeText)) {
       throw new ValidationError(`mode must be 3 or 4 octal digits like 0644, got '${modeText}'`, {
         field: "mode",
@@ -103,19 +100,17 @@ export function registerFileHandlers(context: AgentContext): void {
     }
   });
 
-  handlers.set("patch.apply", async ({ body }) =>
-    applyPatchText(paths, requiredString(body, "patch")),
-  );
+  handlers.set("patch.apply", async ({ body }) => applyPatchText(paths, body.patch));
 }
 
-interface ListedEntry {
+type ListedEntry = {
   path: string;
   type: "file" | "directory" | "symlink" | "other";
   size: number;
   mode: string;
   mtime: number;
   link_target?: string;
-}
+};
 
 /**
  * Lists a directory (its entries, sorted; with `recursive`, depth first) or describes one
@@ -213,22 +208,13 @@ function mtimeSeconds(stats: BigIntStats): number {
   return Number(stats.mtimeNs / 1_000_000n) / 1000;
 }
 
-function requiredString(body: Record<string, unknown>, field: string): string {
-  const value = stringField(body, field);
-  if (value === undefined) {
-    throw new ValidationError(`${field} is required`, { field });
-  }
-  return value;
-}
-
 function boundedInt(
-  body: Record<string, unknown>,
   field: string,
+  value: number | undefined,
   fallback: number,
   min: number,
   max: number,
 ): number {
-  const value = numberField(body, field);
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ValidationError(`${field} must be between ${min} and ${max}, got ${value}`, {

@@ -30,8 +30,8 @@ import {
   sharedFdPath,
   withFd,
 } from "../no-follow.js";
+import type { AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { numberField, stringField } from "./context.js";
 import { registerCommandHandlers } from "./commands.js";
 import { startCommand } from "./exec.js";
 import { streamProduced, withScratch } from "./transfer.js";
@@ -109,24 +109,23 @@ class WorkspaceDigests {
 function registerExecHandler(context: AgentContext): void {
   const { handlers, paths } = context;
   handlers.set("exec", async ({ body, signal }) => {
-    const command = stringField(body, "command");
-    if (!command || command.trim() === "") {
+    const { command } = body;
+    if (command.trim() === "") {
       throw new ValidationError("command must not be empty");
     }
-    const cwd = paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
+    const cwd = paths.resolve(body.cwd ?? "/workspace", "cwd");
     const stat = await fs.stat(cwd.local).catch(() => null);
     if (!stat?.isDirectory()) {
       throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
         field: "cwd",
       });
     }
-    const env = body.env;
     const running = startCommand({
       command,
       cwd: cwd.local,
-      env: isStringRecord(env) ? env : undefined,
-      timeoutSeconds: numberField(body, "timeout_seconds") ?? 30,
-      maxOutputBytes: numberField(body, "max_output_bytes"),
+      env: body.env,
+      timeoutSeconds: body.timeout_seconds ?? 30,
+      maxOutputBytes: body.max_output_bytes,
     });
     // The caller went away (abort, closed connection): nothing it ran keeps running.
     const cancel = (): void => running.cancel();
@@ -146,10 +145,7 @@ function registerArchiveHandlers(context: AgentContext, digests: WorkspaceDigest
   const { handlers, paths } = context;
   handlers.set("archive.import", async ({ body, upload }) => {
     if (!upload) throw new ValidationError("archive.import needs an uploaded archive");
-    const destination = paths.resolve(
-      stringField(body, "destination") ?? "/workspace",
-      "destination",
-    );
+    const destination = paths.resolve(body.destination ?? "/workspace", "destination");
     return withScratch(context.scratchDir, "import.tar", async (scratch) => {
       await pipeline(upload, byteLimit(MAX_UPLOAD_BYTES), createWriteStream(scratch));
       // The destination is opened (and made) without following links: one that is, or
@@ -159,7 +155,8 @@ function registerArchiveHandlers(context: AgentContext, digests: WorkspaceDigest
       // Only a restore (reset) gives the destination the archived root's mode and mtime; a
       // push or a seed leaves the destination's own metadata alone.
       const restoreRoot = body.restore_root === true;
-      return withFd(paths.openDirectory(destination, "dest", { create: true }), async (fd) => {
+      const dest = paths.openDirectory(destination, "dest", { create: true });
+      return withFd(dest, async (fd): Promise<AgentReply<"archive.import">> => {
         const local = sharedFdPath(fd);
         if (body.host_validated === true && context.trustsHostValidation) {
           await assertEmptyDirectory(local, destination.guest);
@@ -179,7 +176,7 @@ function registerArchiveHandlers(context: AgentContext, digests: WorkspaceDigest
   });
 
   handlers.set("archive.export", async ({ body, sendData }) => {
-    const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+    const target = paths.resolve(body.path ?? "/workspace", "path");
     const { result: exported, size } = await streamProduced(
       context.scratchDir,
       "export.tar",
@@ -202,7 +199,7 @@ function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests):
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
   // half of workspace_diff (only changed files travel afterwards, via files.read).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
-    const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+    const target = paths.resolve(body.path ?? "/workspace", "path");
     const manifest = await withFd(paths.openDirectory(target, "path"), (fd) =>
       digests.manifest(fd, target.guest),
     );
@@ -223,11 +220,7 @@ function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests):
   // opened without following any symlink on its path and copied, by descriptor, into a
   // private scratch tree that is then archived: what is archived is what was opened.
   handlers.set("files.read", async ({ body, sendData }) => {
-    const requested = body.paths;
-    if (!Array.isArray(requested) || !requested.every((item) => typeof item === "string")) {
-      throw new ValidationError("paths must be a list of strings");
-    }
-    const targets = (requested as string[]).map((raw) => paths.resolve(raw, "paths"));
+    const targets = body.paths.map((raw) => paths.resolve(raw, "paths"));
     return withScratch(context.scratchDir, "files", async (scratch) => {
       const copies = `${scratch}.d`;
       const present: string[] = [];
@@ -328,13 +321,4 @@ function byteLimit(limit: number): Transform {
       callback(null, chunk);
     },
   });
-}
-
-function isStringRecord(value: unknown): value is Record<string, string> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.values(value).every((item) => typeof item === "string")
-  );
 }

@@ -17,6 +17,7 @@ import { confineExecs } from "./exec.js";
 import { stepClock, syncClock } from "./clock.js";
 import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
+import { HandlerTable } from "./handler-table.js";
 import { startIdleTrim } from "./idle-trim.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
@@ -78,64 +79,11 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   fs.mkdirSync(options.root, { recursive: true });
   fs.mkdirSync(options.stateDir, { recursive: true });
-  const inGuest = options.serialPort !== null;
-  if (inGuest) {
-    const setup = prepareGuest((message) => console.error(`pyro-agent: ${message}`));
-    confineExecs(setup.cgroups);
-    startIdleTrim((message) => console.error(`pyro-agent: ${message}`));
-  }
-  const scratchDir = inGuest ? GUEST_SCRATCH_DIR : options.stateDir;
-  prepareScratch(scratchDir);
-  const context: AgentContext = {
-    paths: new WorkspacePaths(options.root),
-    stateDir: options.stateDir,
-    scratchDir,
-    handlers: new Map(),
-    cleanups: [],
-    trustsHostValidation: inGuest,
-  };
-  const core = registerCoreHandlers(context);
-  registerFeatures(context);
-  registerSecretsHandler(
-    context,
-    inGuest ? GUEST_SECRETS_DIR : path.join(options.stateDir, "secrets"),
-  );
-  // Only where the host attached one: the ops' absence tells the host to use the port.
-  const transferDisk = inGuest ? findTransferDisk() : null;
-  if (transferDisk) {
-    registerTransferDiskHandlers(context, transferDisk, {
-      workspaceRestored: core.workspaceRestored,
-    });
-  }
-
-  const startedAt = Date.now();
-  const failpoints = new Set(
-    (process.env.PYRO_AGENT_FAILPOINTS ?? "")
-      .split(",")
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
-  const protocol = protocolRange(process.env.PYRO_AGENT_PROTOCOL_RANGE);
-  let shuttingDown = false;
-  const serve = (stream: Duplex): void => {
-    serveConnection(stream, {
-      handlers: context.handlers,
-      failpoints,
-      protocol,
-      hello: () => ({
-        agent_version: AGENT_VERSION,
-        node_version: process.version,
-        pid: process.pid,
-        workspace_root: "/workspace",
-        uptime_ms: Date.now() - startedAt,
-        capabilities: [...context.handlers.keys()].sort(),
-      }),
-      // Only a guest agent owns its clock; the host backend's agent must not touch the host's.
-      clock: options.serialPort !== null ? { step: stepClock, sync: syncClock } : undefined,
-    });
-  };
+  const context = buildContext(options);
+  const serve = connectionServer(context, options);
   const server = net.createServer(serve);
 
+  let shuttingDown = false;
   const shutdown = async (code: number): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
@@ -190,6 +138,70 @@ function protocolRange(raw: string | undefined): ProtocolRange {
   const range = helloRange({ protocol_min: min, protocol_max: max });
   if (!range) throw new Error(`PYRO_AGENT_PROTOCOL_RANGE must be MIN-MAX, got '${raw}'`);
   return range;
+}
+
+/** The agent's state and every operation it serves (in a guest, the guest's extras too). */
+function buildContext(options: AgentOptions): AgentContext {
+  const inGuest = options.serialPort !== null;
+  if (inGuest) {
+    const setup = prepareGuest((message) => console.error(`pyro-agent: ${message}`));
+    confineExecs(setup.cgroups);
+    startIdleTrim((message) => console.error(`pyro-agent: ${message}`));
+  }
+  const scratchDir = inGuest ? GUEST_SCRATCH_DIR : options.stateDir;
+  prepareScratch(scratchDir);
+  const context: AgentContext = {
+    paths: new WorkspacePaths(options.root),
+    stateDir: options.stateDir,
+    scratchDir,
+    handlers: new HandlerTable(),
+    cleanups: [],
+    trustsHostValidation: inGuest,
+  };
+  const core = registerCoreHandlers(context);
+  registerFeatures(context);
+  registerSecretsHandler(
+    context,
+    inGuest ? GUEST_SECRETS_DIR : path.join(options.stateDir, "secrets"),
+  );
+  // Only where the host attached one: the ops' absence tells the host to use the port.
+  const transferDisk = inGuest ? findTransferDisk() : null;
+  if (transferDisk) {
+    registerTransferDiskHandlers(context, transferDisk, {
+      workspaceRestored: core.workspaceRestored,
+    });
+  }
+  return context;
+}
+
+/** Serves one connection: the handler table, failpoints, protocol range and hello. */
+function connectionServer(context: AgentContext, options: AgentOptions): (stream: Duplex) => void {
+  const startedAt = Date.now();
+  const failpoints = new Set(
+    (process.env.PYRO_AGENT_FAILPOINTS ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+  const protocol = protocolRange(process.env.PYRO_AGENT_PROTOCOL_RANGE);
+  const serve = (stream: Duplex): void => {
+    serveConnection(stream, {
+      handlers: context.handlers,
+      failpoints,
+      protocol,
+      hello: () => ({
+        agent_version: AGENT_VERSION,
+        node_version: process.version,
+        pid: process.pid,
+        workspace_root: "/workspace",
+        uptime_ms: Date.now() - startedAt,
+        capabilities: context.handlers.ops(),
+      }),
+      // Only a guest agent owns its clock; the host backend's agent must not touch the host's.
+      clock: options.serialPort !== null ? { step: stepClock, sync: syncClock } : undefined,
+    });
+  };
+  return serve;
 }
 
 main().catch((error: Error) => {

@@ -38,13 +38,13 @@ import {
 type StructuredPatch = ReturnType<typeof parsePatch>[number];
 type Status = "added" | "modified" | "deleted";
 
-interface PatchFileReport {
+type PatchFileReport = {
   path: string;
   status: Status;
   hunks: number;
   ok: boolean;
   error?: string;
-}
+};
 
 /** A file the preflight found patchable, with its new content. */
 interface Planned {

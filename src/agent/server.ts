@@ -1,4 +1,4 @@
-import { PassThrough, type Duplex, type Readable } from "node:stream";
+import { PassThrough, type Duplex } from "node:stream";
 
 import { PyroError, asPyroError } from "../errors.js";
 import { FramedConnection } from "../protocol/connection.js";
@@ -11,23 +11,10 @@ import {
   pickVersion,
   type ProtocolRange,
 } from "../protocol/negotiate.js";
-import { checkRequest, isAgentOp } from "../protocol/operations.js";
-
-/** What a handler sees of one request. */
-interface RequestContext {
-  body: Record<string, unknown>;
-  /** The uploaded byte stream, when the client announced one. */
-  upload: Readable | null;
-  /** Streams bytes back to the client ahead of the JSON response. */
-  sendData(chunk: Buffer): Promise<void>;
-  /** Aborted when the client goes away, so long operations can stop early. */
-  signal: AbortSignal;
-}
-
-export type Handler = (context: RequestContext) => Promise<Record<string, unknown>>;
+import type { HandlerTable, Run } from "./handler-table.js";
 
 interface ServerOptions {
-  handlers: ReadonlyMap<string, Handler>;
+  handlers: HandlerTable;
   hello: () => Record<string, unknown>;
   /**
    * A guest agent's clock, set from the VM supervisor's hellos: `clock_step_ms` moves it
@@ -164,20 +151,18 @@ class ConnectionState {
       this.uploads.set(id, upload);
     }
     const admitted = admit(this.options, op, message.body ?? {});
-    if (!("handler" in admitted)) {
+    if (!("run" in admitted)) {
       // Drain whatever the client still sends so its upload loop can finish.
       upload?.resume();
       this.uploads.delete(id);
       await this.reply(id, admitted.error);
       return;
     }
-    const { handler, body } = admitted;
     const controller = new AbortController();
     this.aborts.set(id, controller);
     let streamed = false;
     try {
-      const result = await handler({
-        body,
+      const result = await admitted.run({
         upload,
         signal: controller.signal,
         sendData: async (chunk) => {
@@ -234,16 +219,15 @@ function admit(
   options: ServerOptions,
   op: string,
   raw: unknown,
-): { handler: Handler; body: Record<string, unknown> } | { error: PyroError } {
-  const handler = options.handlers.get(op);
-  if (!handler || !isAgentOp(op)) {
+): { run: Run } | { error: PyroError } {
+  const checked = options.handlers.admit(op, raw);
+  if (!checked) {
     return {
       error: new PyroError("protocol_error", `unknown agent operation '${op}'`, { op }),
     };
   }
-  const checked = checkRequest(op, raw);
   if (!checked.ok) {
-    const { field, message } = checked.problem;
+    const { field, message } = checked;
     return {
       error: new PyroError("invalid_argument", `agent operation '${op}': ${field}: ${message}`, {
         op,
@@ -256,7 +240,7 @@ function admit(
       error: new PyroError("agent_error", `injected failure in '${op}' (PYRO_AGENT_FAILPOINTS)`),
     };
   }
-  return { handler, body: checked.value };
+  return { run: checked.run };
 }
 
 /**

@@ -11,8 +11,8 @@ import path from "node:path";
 
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
 import { checkName } from "../shared/limits.js";
+import type { AgentParams, AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { numberField, stringField } from "./context.js";
 import { sessionPrefix } from "./exec.js";
 import { readProcStat } from "../process/process-group.js";
 import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
@@ -71,10 +71,10 @@ export class ServiceRegistry {
     const { handlers } = this.context;
     handlers.set("service.start", ({ body }) => this.start(body));
     handlers.set("service.list", async () => this.list());
-    handlers.set("service.status", async ({ body }) => describe(this.lookup(body)));
+    handlers.set("service.status", async ({ body }) => describe(this.lookup(body.service_name)));
     handlers.set("service.logs", async ({ body }) => this.logs(body));
     handlers.set("service.stop", async ({ body }) => {
-      const service = this.lookup(body);
+      const service = this.lookup(body.service_name);
       await this.stop(service, "stop", STOP_GRACE_MS);
       return describe(service);
     });
@@ -91,20 +91,20 @@ export class ServiceRegistry {
     return path.join(this.context.stateDir, "services");
   }
 
-  private async start(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const name = checkName("service_name", stringField(body, "service_name") ?? "");
-    const command = stringField(body, "command") ?? "";
+  private async start(body: AgentParams<"service.start">): Promise<AgentReply<"service.start">> {
+    const name = checkName("service_name", body.service_name);
+    const { command } = body;
     if (command.trim() === "")
       throw new ValidationError("command must not be empty", { field: "command" });
-    const cwd = this.context.paths.resolve(stringField(body, "cwd") ?? "/workspace", "cwd");
+    const cwd = this.context.paths.resolve(body.cwd ?? "/workspace", "cwd");
     if (!fs.statSync(cwd.local, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ValidationError(`cwd does not exist or is not a directory: '${cwd.guest}'`, {
         field: "cwd",
       });
     }
     const readiness = normalizeReadiness(body.readiness ?? null, cwd.guest);
-    const timeoutMs = positive(body, "ready_timeout_seconds", 30) * 1000;
-    const intervalMs = positive(body, "ready_interval_ms", 500);
+    const timeoutMs = positive("ready_timeout_seconds", body.ready_timeout_seconds, 30) * 1000;
+    const intervalMs = positive("ready_interval_ms", body.ready_interval_ms, 500);
 
     const previous = this.services.get(name);
     if (previous && (previous.state === "starting" || previous.state === "running")) {
@@ -133,7 +133,7 @@ export class ServiceRegistry {
       detached: true, // setsid: the service is its own session and process group
       stdio: ["ignore", "pipe", "pipe"],
       // The owner marks come last: a service's env cannot hide it from the sweeps.
-      env: { ...process.env, ...stringRecord(body.env), ...ownerEnv(this.context.stateDir, token) },
+      env: { ...process.env, ...body.env, ...ownerEnv(this.context.stateDir, token) },
     });
     const logs = {
       stdout: new LogSink(path.join(logDir, "stdout.log")),
@@ -262,7 +262,7 @@ export class ServiceRegistry {
     return all;
   }
 
-  private list(): Record<string, unknown> {
+  private list(): AgentReply<"service.list"> {
     const services = [...this.services.values()].sort((a, b) => a.name.localeCompare(b.name));
     return {
       count: services.length,
@@ -271,12 +271,12 @@ export class ServiceRegistry {
     };
   }
 
-  private logs(body: Record<string, unknown>): Record<string, unknown> {
-    const service = this.lookup(body);
+  private logs(body: AgentParams<"service.logs">): AgentReply<"service.logs"> {
+    const service = this.lookup(body.service_name);
     const raw = body.tail_lines;
     let tailLines: number | null = null;
     if (raw !== null && raw !== undefined) {
-      if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0) {
+      if (!Number.isInteger(raw) || raw < 0) {
         throw new ValidationError(`tail_lines must be a non-negative integer, got ${String(raw)}`, {
           field: "tail_lines",
         });
@@ -298,8 +298,7 @@ export class ServiceRegistry {
     };
   }
 
-  private lookup(body: Record<string, unknown>): Service {
-    const name = stringField(body, "service_name") ?? "";
+  private lookup(name: string): Service {
     const service = this.services.get(name);
     if (!service)
       throw new NotFoundError(`service '${name}' does not exist`, { service_name: name });
@@ -311,7 +310,7 @@ function owner(service: Service): Owner {
   return { sid: service.pid, marker: ownerMarker(service.token) };
 }
 
-function describe(service: Service): Record<string, unknown> {
+function describe(service: Service): AgentReply<"service.status"> {
   return {
     service_name: service.name,
     state: service.state,
@@ -345,21 +344,12 @@ function describeReadiness(readiness: Readiness | null): string {
   return `${readiness.type} '${target}'`;
 }
 
-function positive(body: Record<string, unknown>, field: string, fallback: number): number {
-  const value = numberField(body, field) ?? (body[field] === undefined ? fallback : NaN);
+function positive(field: string, given: number | undefined, fallback: number): number {
+  const value = given ?? fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new ValidationError(`${field} must be a positive number, got ${String(body[field])}`, {
+    throw new ValidationError(`${field} must be a positive number, got ${String(given)}`, {
       field,
     });
   }
   return value;
-}
-
-function stringRecord(value: unknown): Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
-  return Object.fromEntries(
-    Object.entries(value).filter(
-      (entry): entry is [string, string] => typeof entry[1] === "string",
-    ),
-  );
 }

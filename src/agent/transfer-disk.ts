@@ -18,8 +18,8 @@ import { checkDestination, exportPath } from "../archive/index.js";
 import { PyroError, ValidationError } from "../errors.js";
 import { sharedFdPath, withFd } from "../no-follow.js";
 import { TRANSFER_BLOCK_BYTES, TRANSFER_DISK_SERIAL } from "../shared/transfer-disk.js";
+import type { AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
-import { numberField, stringField } from "./context.js";
 import { scratchFifo } from "./transfer.js";
 
 /** The transfer disk's device node (/dev/vdX), found by its serial; null without one. */
@@ -72,11 +72,8 @@ export function registerTransferDiskHandlers(
 
   handlers.set("archive.import_disk", ({ body }) =>
     exclusive(async () => {
-      const destination = paths.resolve(
-        stringField(body, "destination") ?? "/workspace",
-        "destination",
-      );
-      const bytes = numberField(body, "bytes") ?? 0;
+      const destination = paths.resolve(body.destination ?? "/workspace", "destination");
+      const { bytes } = body;
       if (!Number.isSafeInteger(bytes) || bytes < 0) {
         throw new ValidationError(`bytes must be a non-negative integer, got ${bytes}`, {
           field: "bytes",
@@ -84,25 +81,26 @@ export function registerTransferDiskHandlers(
       }
       const fresh = body.fresh === true;
       // Opened without following links, as archive.import does; extraction works in it.
-      return withFd(paths.openDirectory(destination, "dest", { create: true }), async (fd) => {
+      const dest = paths.openDirectory(destination, "dest", { create: true });
+      return withFd(dest, async (fd): Promise<AgentReply<"archive.import_disk">> => {
         const local = sharedFdPath(fd);
         if (fresh) await assertEmpty(local, destination.guest);
         else {
           await checkDestination(local, {
-            prefixes: pairs(body.prefixes),
-            directories: pairs(body.directories),
+            prefixes: body.prefixes ?? [],
+            directories: body.directories ?? [],
           });
         }
         if (bytes > 0) await extractFromDisk(device, local);
         if (fresh && bytes > 0 && destination.guest === "/workspace") hooks.workspaceRestored();
-        return { destination: destination.guest, validated_by: "host" as const };
+        return { destination: destination.guest, validated_by: "host" };
       });
     }),
   );
 
   handlers.set("archive.export_disk", ({ body }) =>
     exclusive(async () => {
-      const target = paths.resolve(stringField(body, "path") ?? "/workspace", "path");
+      const target = paths.resolve(body.path ?? "/workspace", "path");
       const fifo = scratchFifo(context.scratchDir, "export-disk.fifo");
       try {
         // dd opens the FIFO for reading before the producer opens it for writing.
@@ -133,10 +131,6 @@ export function registerTransferDiskHandlers(
       }
     }),
   );
-}
-
-function pairs(value: unknown): Array<[string, string]> {
-  return Array.isArray(value) ? (value as Array<[string, string]>) : [];
 }
 
 async function assertEmpty(local: string, guest: string): Promise<void> {

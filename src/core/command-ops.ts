@@ -118,7 +118,7 @@ export async function waitCommand(
   context: ManagerContext,
   id: string,
   commandId: string,
-  input: { wait_seconds?: number },
+  input: WaitCommandInput,
   options: CommandCallOptions = {},
 ) {
   const waitSeconds = checkWaitSeconds(input.wait_seconds) ?? 0;
@@ -169,6 +169,10 @@ export async function killCommand(context: ManagerContext, id: string, commandId
     redactAnswer(await redactorFor(context, record.workspace_id), answer),
     sequence,
   );
+}
+
+export interface WaitCommandInput {
+  wait_seconds?: number;
 }
 
 export interface ReadCommandInput {

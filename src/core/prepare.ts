@@ -145,6 +145,25 @@ export async function prepareEnvironment(
   }
   timings.total = Date.now() - started;
 
+  await saveRecord(context, environment, workspace, timings, needsImage);
+  return {
+    environment,
+    backend: workspace.backend,
+    execution_mode: workspace.execution_mode,
+    pulled,
+    timings_ms: timings,
+    readiness: await environmentReadiness(context, environment),
+  };
+}
+
+/** What `pyro doctor --environment` reads back: when and with what this environment last proved warm. */
+async function saveRecord(
+  context: ManagerContext,
+  environment: EnvironmentName,
+  workspace: { backend: string; execution_mode: string },
+  timings: Record<string, number>,
+  needsImage: boolean,
+): Promise<void> {
   const check = needsImage
     ? await context.backends.environments.check(environment, { full: false })
     : null;
@@ -161,14 +180,6 @@ export async function prepareEnvironment(
   const file = recordPath(context, environment);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeJsonAtomic(file, record);
-  return {
-    environment,
-    backend: workspace.backend,
-    execution_mode: workspace.execution_mode,
-    pulled,
-    timings_ms: timings,
-    readiness: await environmentReadiness(context, environment),
-  };
 }
 
 async function readRecord(context: ManagerContext, environment: string) {

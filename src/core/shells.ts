@@ -1,71 +1,35 @@
 /**
  * Manager side of persistent shells. The shells themselves live in the sandbox's agent
  * (src/agent/shells.ts), which is what lets any process use a shell another opened; this
- * module validates input with field-named messages, checks the workspace is running and
- * forwards. Nothing about a shell is stored on the host.
- *
- * One-shot VMs get terminals too (`pyro run -it`), through the same agent operations; those
- * are Manager methods for the CLI, not catalogue operations (a one-shot VM has no shell API).
+ * module checks the workspace is running and forwards the requests shell-requests.ts
+ * builds. Nothing about a shell is stored on the host. One-shot VM terminals (`pyro run
+ * -it`) are in vm-terminals.ts.
  */
-import { normalizeGuestPath } from "../shared/guest-paths.js";
-import { SHELL_SIGNALS, type ShellSignal } from "../shared/shell-signals.js";
+import { SHELL_SIGNALS, isShellSignal } from "../shared/shell-signals.js";
 import { NotFoundError, PyroError, StateError, ValidationError } from "../errors.js";
-import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
-import type { RuntimeRecord, WorkspaceRecord } from "../store/records.js";
-
-type ShellOp = Extract<AgentOp, `shell.${string}`>;
+import type { AgentRequest, AgentResponse } from "../protocol/operations.js";
+import type { WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
-import { checkCommand, checkIntRange } from "../shared/limits.js";
-import { loadLiveVm } from "./vms.js";
+import {
+  agentShellCall,
+  checkShellId,
+  openBody,
+  readBody,
+  resizeBody,
+  writeBody,
+  type OpenShellInput,
+  type ReadShellInput,
+  type ResizeShellInput,
+  type ShellOp,
+  type SignalShellInput,
+  type WriteShellInput,
+} from "./shell-requests.js";
 import { lookBehindStart, redactPage } from "./redacted-reads.js";
 import type { Redactor } from "../shared/redact.js";
 import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import { requireStarted } from "./workspace-ops.js";
 import { plainText } from "../shared/plain-text.js";
 import { readOptions, readUntilIdle } from "./shell-idle.js";
-
-const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
-const MAX_DIMENSION = 1000;
-const MAX_READ_CHARS = 1024 * 1024;
-const MAX_INPUT_CHARS = 64 * 1024;
-/** Longest a shell read may wait for new output (the agent's limit too). */
-const MAX_WAIT_SECONDS = 30;
-
-export interface OpenShellInput {
-  /** Under /workspace; default /workspace. */
-  cwd?: string;
-  cols?: number;
-  rows?: number;
-  /** {ENV_NAME: SECRET_NAME}: the workspace's secrets in the shell's environment. */
-  secret_env?: Record<string, string>;
-}
-
-export interface ReadShellInput {
-  /** Absolute offset into the shell's output; default 0. */
-  cursor?: number;
-  max_chars?: number;
-  /** At the end of the output, wait up to this long for more (or the shell's exit). */
-  wait_seconds?: number;
-  /** Return the output as plain text (src/shared/plain-text.ts); cursors stay raw offsets. */
-  plain?: boolean;
-  /** Keep reading until no output came for this long (see src/core/shell-idle.ts). */
-  wait_for_idle_ms?: number;
-}
-
-export interface ResizeShellInput {
-  cols?: number;
-  rows?: number;
-}
-
-export interface WriteShellInput {
-  input: string;
-  /** Default true: the input is sent as a line. */
-  append_newline?: boolean;
-}
-
-export interface SignalShellInput {
-  signal?: ShellSignal;
-}
 
 /** What every shell call returns about the shell. */
 export interface ShellPayload {
@@ -119,14 +83,6 @@ function agentWithoutSecrets(record: WorkspaceRecord): StateError {
     `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot pass secret_env to a shell; reset the workspace to boot it with this version's agent`,
     { workspace_id: record.workspace_id, reason: "agent_too_old" },
   );
-}
-
-function openBody(input: OpenShellInput) {
-  return {
-    cwd: normalizeGuestPath(input.cwd ?? "/workspace", "cwd"),
-    cols: checkIntRange("cols", input.cols ?? SHELL_DEFAULTS.cols, 1, MAX_DIMENSION),
-    rows: checkIntRange("rows", input.rows ?? SHELL_DEFAULTS.rows, 1, MAX_DIMENSION),
-  };
 }
 
 export async function readShell(
@@ -204,28 +160,6 @@ async function redactShellRead(
     page = await shellCall(context, record, "shell.read", { ...body, wait_seconds: undefined });
   }
 }
-function readBody(shellId: string, input: ReadShellInput) {
-  const wait = input.wait_seconds ?? 0;
-  if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
-    throw new ValidationError(
-      `wait_seconds must be a number between 0 and ${MAX_WAIT_SECONDS}, got ${String(wait)}`,
-      { field: "wait_seconds", value: wait, min: 0, max: MAX_WAIT_SECONDS },
-    );
-  }
-  return {
-    shell_id: checkShellId(shellId),
-    cursor: checkIntRange("cursor", input.cursor ?? 0, 0, Number.MAX_SAFE_INTEGER),
-    max_chars: checkIntRange(
-      "max_chars",
-      input.max_chars ?? SHELL_DEFAULTS.maxChars,
-      1,
-      MAX_READ_CHARS,
-    ),
-    // Sent only when asked for, so reads keep working against agents that predate it.
-    ...(wait > 0 ? { wait_seconds: wait } : {}),
-  };
-}
-
 export async function writeShell(
   context: ManagerContext,
   workspaceId: string,
@@ -237,25 +171,6 @@ export async function writeShell(
   return shellCall(context, record, "shell.write", body);
 }
 
-function writeBody(shellId: string, input: WriteShellInput) {
-  const text = input?.input;
-  if (typeof text !== "string")
-    throw new ValidationError("input must be a string", { field: "input" });
-  if (text.length > MAX_INPUT_CHARS) {
-    throw new ValidationError(
-      `input must be at most ${MAX_INPUT_CHARS} characters, got ${text.length}`,
-      {
-        field: "input",
-      },
-    );
-  }
-  const appendNewline = input.append_newline ?? true;
-  if (typeof appendNewline !== "boolean") {
-    throw new ValidationError("append_newline must be a boolean", { field: "append_newline" });
-  }
-  return { shell_id: checkShellId(shellId), input: text, append_newline: appendNewline };
-}
-
 export async function signalShell(
   context: ManagerContext,
   workspaceId: string,
@@ -264,7 +179,7 @@ export async function signalShell(
 ) {
   const raw: unknown = input.signal ?? "INT";
   const signal = typeof raw === "string" ? raw.toUpperCase().replace(/^SIG/, "") : raw;
-  if (typeof signal !== "string" || !(SHELL_SIGNALS as readonly string[]).includes(signal)) {
+  if (typeof signal !== "string" || !isShellSignal(signal)) {
     throw new ValidationError(
       `signal must be one of: ${SHELL_SIGNALS.join(", ")}; got '${String(raw)}'`,
       {
@@ -300,108 +215,6 @@ export async function resizeShell(
   return shellCall(context, record, "shell.resize", body);
 }
 
-function resizeBody(shellId: string, input: ResizeShellInput) {
-  return {
-    shell_id: checkShellId(shellId),
-    ...(input.cols === undefined
-      ? {}
-      : { cols: checkIntRange("cols", input.cols, 1, MAX_DIMENSION) }),
-    ...(input.rows === undefined
-      ? {}
-      : { rows: checkIntRange("rows", input.rows, 1, MAX_DIMENSION) }),
-  };
-}
-
-/** `pyro run -it`: a terminal running `command` in a started one-shot VM. */
-export async function openVmTerminal(
-  context: ManagerContext,
-  vmId: string,
-  input: { command: string; cols?: number; rows?: number },
-) {
-  const body = { ...openBody(input), command: checkCommand(input.command) };
-  return vmShellCall(context, vmId, "shell.open", body);
-}
-
-/** Reads a one-shot VM's terminal (see openVmTerminal). */
-export function readVmTerminal(
-  context: ManagerContext,
-  vmId: string,
-  shellId: string,
-  input: ReadShellInput,
-) {
-  return vmShellCall(context, vmId, "shell.read", readBody(shellId, input));
-}
-
-export function writeVmTerminal(
-  context: ManagerContext,
-  vmId: string,
-  shellId: string,
-  input: WriteShellInput,
-) {
-  return vmShellCall(context, vmId, "shell.write", writeBody(shellId, input));
-}
-
-export function resizeVmTerminal(
-  context: ManagerContext,
-  vmId: string,
-  shellId: string,
-  input: ResizeShellInput,
-) {
-  return vmShellCall(context, vmId, "shell.resize", resizeBody(shellId, input));
-}
-
-async function vmShellCall<Op extends ShellOp>(
-  context: ManagerContext,
-  vmId: string,
-  op: Op,
-  body: AgentRequest<Op>,
-): Promise<AgentResponse<Op>> {
-  const record = await loadLiveVm(context, vmId);
-  if (record.state !== "started" || !record.runtime) {
-    throw new StateError(
-      `vm '${record.vm_id}' must be started for a terminal; it is '${record.state}'`,
-      {
-        state: record.state,
-      },
-    );
-  }
-  return agentShellCall(context, record.runtime, op, body);
-}
-
-/** One shell request; an agent from before an op (shell.resize) gets a message that says so. */
-async function agentShellCall<Op extends ShellOp>(
-  context: ManagerContext,
-  runtime: RuntimeRecord,
-  op: Op,
-  body: AgentRequest<Op>,
-): Promise<AgentResponse<Op>> {
-  try {
-    return await context.pool.call(runtime, op, body);
-  } catch (error) {
-    if (
-      error instanceof PyroError &&
-      error.code === "protocol_error" &&
-      error.message.startsWith("unknown agent operation")
-    ) {
-      throw new PyroError(
-        "protocol_error",
-        `the sandbox's agent predates '${op}' (the sandbox was started by an older pyro); reset the workspace to boot it with this version's agent`,
-        { op },
-        { cause: error },
-      );
-    }
-    throw error;
-  }
-}
-
-/** Shell ids are ours (hex); anything else cannot name a shell. */
-function checkShellId(raw: string): string {
-  if (typeof raw !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(raw)) {
-    throw new NotFoundError(`shell '${String(raw)}' does not exist`, { shell_id: raw });
-  }
-  return raw;
-}
-
 async function shellCall<Op extends ShellOp>(
   context: ManagerContext,
   record: WorkspaceRecord,
@@ -430,3 +243,11 @@ async function shellCall<Op extends ShellOp>(
     throw error;
   }
 }
+
+export type {
+  OpenShellInput,
+  ReadShellInput,
+  ResizeShellInput,
+  SignalShellInput,
+  WriteShellInput,
+} from "./shell-requests.js";

@@ -17,6 +17,7 @@ import {
   runtimeIsDead,
   bootSandbox,
   chooseBackend,
+  networkPolicyOf,
   newSandboxFields,
   type SandboxInput,
 } from "./sandbox.js";
@@ -111,7 +112,7 @@ export async function startVm(
 export async function execVm(
   context: ManagerContext,
   id: string,
-  input: { command: string; timeout_seconds?: number },
+  input: ExecVmInput,
   options: { signal?: AbortSignal } = {},
 ) {
   const timeout = checkTimeout(input.timeout_seconds ?? LIMITS.timeoutSeconds.default);
@@ -183,3 +184,40 @@ const VM_KIND: ReapableKind = {
   schema: VmRecordSchema,
   remove: deleteVm,
 };
+
+export interface ExecVmInput {
+  command: string;
+  timeout_seconds?: number;
+}
+
+export type RunVmInput = CreateVmInput & ExecVmInput;
+
+/** create + start + exec (+ delete, which exec does); the VM is deleted even on failure. */
+export async function runVm(
+  context: ManagerContext,
+  input: RunVmInput,
+  options?: ProgressOptions & { signal?: AbortSignal },
+) {
+  const created = await createVm(context, input);
+  try {
+    await startVm(context, created.vm_id, options);
+  } catch (error) {
+    await deleteVm(context, created.vm_id).catch(() => undefined);
+    throw error;
+  }
+  const { command, timeout_seconds } = input;
+  return execVm(context, created.vm_id, { command, timeout_seconds }, { signal: options?.signal });
+}
+
+export async function networkInfoVm(context: ManagerContext, vmId: string) {
+  const record = await loadVm(context.layout, vmId);
+  return {
+    vm_id: record.vm_id,
+    // User-mode networking: the guest's address (10.0.2.15) is private to its VM, and
+    // there is no tap device or MAC the host could use (docs/networking.md).
+    network_enabled: networkPolicyOf(record) !== "off",
+    guest_ip: null,
+    tap_name: null,
+    mac_address: null,
+  };
+}

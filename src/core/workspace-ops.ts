@@ -14,7 +14,7 @@ import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from ".
 import { exportOnDisk } from "./transfer-disk.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
 import { recordEvent } from "./workspace-events.js";
-import { isExpired } from "./workspace-expiry.js";
+import { dueState, isExpired, touchActivity } from "./workspace-expiry.js";
 import { settleLifecycle } from "./workspace-settle.js";
 
 /**
@@ -281,4 +281,21 @@ export async function exportWorkspace(
   } finally {
     await fs.rm(staging, { force: true });
   }
+}
+
+/**
+ * Opens an operation on a workspace (the operations edge calls it for every operation
+ * that names one): a workspace past its deadline is settled first (expired and deleted,
+ * or kept because something runs in it), so no operation revives an expired workspace;
+ * then its activity is recorded (its idle timeout restarts).
+ */
+export async function beginWorkspaceCall(
+  context: ManagerContext,
+  workspaceId: string,
+  options: { settleExpiry?: boolean },
+): Promise<void> {
+  const due = await dueState(context, workspaceId);
+  if (!due) return; // the operation itself says "does not exist"
+  if (due.due && options.settleExpiry !== false) await refreshWorkspace(context, workspaceId);
+  touchActivity(context.layout, workspaceId);
 }

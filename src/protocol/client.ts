@@ -1,4 +1,4 @@
-import net from "node:net";
+import type net from "node:net";
 import type { Readable } from "node:stream";
 
 import { PyroError, errorFromWire } from "../errors.js";
@@ -19,20 +19,8 @@ import {
   type AgentRequest,
   type AgentResponse,
 } from "./operations.js";
-import { withSocketAddress } from "./socket-address.js";
-
-interface AgentHello {
-  /** The negotiated version (the highest both sides speak). */
-  protocol_version: number;
-  /** The agent's range; absent from agents before protocol 2 (they speak protocol_version). */
-  protocol_min?: number;
-  protocol_max?: number;
-  agent_version: string;
-  node_version: string;
-  pid: number;
-  workspace_root: string;
-  capabilities: string[];
-}
+import { openAgentSocket } from "./agent-socket.js";
+import { parseHello, type AgentHello } from "./agent-hello.js";
 
 export interface RequestOptions {
   /** Bytes streamed to the agent after the request (e.g. a tar archive). */
@@ -93,37 +81,7 @@ export class AgentClient {
     socketPath: string,
     timeoutMs = 10_000,
   ): Promise<{ client: AgentClient; hello: AgentHello }> {
-    const socket = await withSocketAddress(
-      socketPath,
-      (address) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const candidate = net.createConnection(address);
-          const timer = setTimeout(() => {
-            candidate.destroy();
-            reject(
-              new PyroError("backend_error", `timed out connecting to agent socket ${socketPath}`, {
-                reason: "agent_unreachable",
-              }),
-            );
-          }, timeoutMs);
-          candidate.once("connect", () => {
-            clearTimeout(timer);
-            candidate.removeAllListeners("error");
-            resolve(candidate);
-          });
-          candidate.once("error", (error) => {
-            clearTimeout(timer);
-            reject(
-              new PyroError(
-                "backend_error",
-                `cannot connect to agent socket ${socketPath}: ${error.message}`,
-                { reason: "agent_unreachable" },
-                { cause: error },
-              ),
-            );
-          });
-        }),
-    );
+    const socket = await openAgentSocket(socketPath, timeoutMs);
     const client = new AgentClient(socket);
     const hello = await client.handshake(timeoutMs);
     socket.unref();
@@ -158,7 +116,6 @@ export class AgentClient {
   ): Promise<Record<string, unknown>> {
     if (this.connection.isClosed) throw this.connectionLost();
     const id = this.nextId++;
-    let queueAbort: (() => void) | undefined;
     const result = new Promise<Record<string, unknown>>((resolve, reject) => {
       this.pending.set(id, {
         resolve,
@@ -167,65 +124,76 @@ export class AgentClient {
         dataChain: Promise.resolve(),
       });
     });
-    const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined) {
+    if (options.timeoutMs !== undefined) this.armTimeout(id, op, options.timeoutMs, result);
+    this.holdSocketWhile(result);
+    await this.sendRequest(id, op, body, options.upload !== undefined);
+    // Armed once the request is on the wire, so the abort follows it.
+    if (options.signal) this.armAbort(id, op, options.signal, result);
+    if (options.upload) await this.sendUpload(id, options.upload);
+    return result;
+  }
+
+  /** Fails request `id` when no answer came within `timeoutMs`: the agent may be wedged. */
+  private armTimeout(id: number, op: string, timeoutMs: number, result: Promise<unknown>): void {
+    const timer = setTimeout(() => {
+      // Not the backend's fault: the sandbox is overloaded or hung (a fork bomb in a
+      // guest without limits did this), and a reset reboots it.
+      this.giveUp(
+        id,
+        new PyroError(
+          "agent_error",
+          `the sandbox agent did not answer '${op}' within ${Math.round(timeoutMs / 1000)} s: the sandbox is overloaded or hung; a reset reboots it`,
+          { op, timeout_ms: timeoutMs },
+        ),
+      );
+    }, timeoutMs);
+    void result.finally(() => clearTimeout(timer)).catch(() => undefined);
+  }
+
+  /**
+   * Sends the agent an abort for request `id` when `signal` fires; the call then waits
+   * ABORT_ANSWER_MS for the agent's final answer before failing as cancelled.
+   */
+  private armAbort(id: number, op: string, signal: AbortSignal, result: Promise<unknown>): void {
+    const onAbort = (): void => {
+      if (!this.pending.has(id)) return;
+      void sendMessage(this.connection, this.version, id, "abort").catch(() => undefined);
       const timer = setTimeout(() => {
-        const pending = this.pending.get(id);
-        if (!pending) return;
-        this.pending.delete(id);
-        failAfterData(
-          pending,
-          // Not the backend's fault: the sandbox is overloaded or hung (a fork bomb in a
-          // guest without limits did this), and a reset reboots it.
-          new PyroError(
-            "agent_error",
-            `the sandbox agent did not answer '${op}' within ${Math.round(timeoutMs / 1000)} s: the sandbox is overloaded or hung; a reset reboots it`,
-            { op, timeout_ms: timeoutMs },
-          ),
+        this.giveUp(
+          id,
+          new PyroError("cancelled", `'${op}' was cancelled and the agent did not confirm it`, {
+            op,
+          }),
         );
-      }, timeoutMs);
+      }, ABORT_ANSWER_MS);
       void result.finally(() => clearTimeout(timer)).catch(() => undefined);
-    }
-    const signal = options.signal;
-    if (signal) {
-      const onAbort = (): void => {
-        if (!this.pending.has(id)) return;
-        void sendMessage(this.connection, this.version, id, "abort").catch(() => undefined);
-        const timer = setTimeout(() => {
-          const pending = this.pending.get(id);
-          if (!pending) return;
-          this.pending.delete(id);
-          failAfterData(
-            pending,
-            new PyroError("cancelled", `'${op}' was cancelled and the agent did not confirm it`, {
-              op,
-            }),
-          );
-        }, ABORT_ANSWER_MS);
-        void result.finally(() => clearTimeout(timer)).catch(() => undefined);
-      };
-      // Registered once the request is on the wire (below), so the abort follows it.
-      void result
-        .finally(() => signal.removeEventListener("abort", onAbort))
-        .catch(() => undefined);
-      queueAbort = () => {
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      };
-    }
-    // An idle cached connection must not keep a CLI process alive; a busy one must.
+    };
+    void result.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => undefined);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  }
+
+  /** Fails request `id` (if still pending) once the data already received was handled. */
+  private giveUp(id: number, error: PyroError): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    failAfterData(pending, error);
+  }
+
+  /** An idle cached connection must not keep a CLI process alive; a busy one must. */
+  private holdSocketWhile(result: Promise<unknown>): void {
     this.socket.ref();
     void result
       .finally(() => {
         if (this.pending.size === 0) this.socket.unref();
       })
       .catch(() => undefined);
+  }
+
+  private async sendRequest(id: number, op: string, body: object, upload: boolean): Promise<void> {
     try {
-      await sendMessage(this.connection, this.version, id, "request", {
-        op,
-        body,
-        upload: options.upload !== undefined,
-      });
+      await sendMessage(this.connection, this.version, id, "request", { op, body, upload });
     } catch (error) {
       // Too large for a frame is the request's fault; any other write failure is a dead
       // connection (the agent exited), which the pool retries on a fresh one.
@@ -237,28 +205,25 @@ export class AgentClient {
               { op, limit: "frame_bytes", max: MAX_FRAME_BYTES },
               { cause: error },
             )
-          : this.connectionLost(error as Error);
+          : this.connectionLost(error instanceof Error ? error : undefined);
       this.pending.get(id)?.reject(failure);
       this.pending.delete(id);
       throw failure;
     }
-    queueAbort?.();
-    if (options.upload) {
-      try {
-        for await (const chunk of options.upload) {
-          await this.connection.sendData(
-            id,
-            Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string),
-          );
-        }
-        await this.connection.sendDataEnd(id);
-      } catch (error) {
-        // The agent is still waiting for the end of the upload: tell it to give up.
-        await sendMessage(this.connection, this.version, id, "abort").catch(() => undefined);
-        throw error;
+  }
+
+  /** Streams `upload` after request `id`; on a failure, tells the agent to give up on it. */
+  private async sendUpload(id: number, upload: Readable): Promise<void> {
+    try {
+      for await (const chunk of upload) {
+        await this.connection.sendData(id, toBuffer(chunk));
       }
+      await this.connection.sendDataEnd(id);
+    } catch (error) {
+      // The agent is still waiting for the end of the upload: tell it to give up.
+      await sendMessage(this.connection, this.version, id, "abort").catch(() => undefined);
+      throw error;
     }
-    return result;
   }
 
   close(): void {
@@ -316,9 +281,7 @@ export class AgentClient {
       message = decoded.fields;
     } catch (error) {
       this.pending.delete(frame.id);
-      pending.reject(
-        new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
-      );
+      pending.reject(new PyroError("protocol_error", errorMessage(error), {}, { cause: error }));
       return;
     }
     this.pending.delete(frame.id);
@@ -366,9 +329,7 @@ export class AgentClient {
       this.version = chosen;
       waiter.resolve(parseHello(fields, chosen));
     } catch (error) {
-      waiter.reject(
-        new PyroError("protocol_error", (error as Error).message, {}, { cause: error }),
-      );
+      waiter.reject(new PyroError("protocol_error", errorMessage(error), {}, { cause: error }));
     }
   }
 
@@ -402,32 +363,16 @@ function failAfterData(pending: Pending, error: Error): void {
   pending.dataChain.then(fail, fail);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** An upload chunk as bytes (a Readable in object or string mode yields strings). */
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  return chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk));
 }
 
-/** The agent's hello, field by field (a missing or mistyped field is a protocol error). */
-function parseHello(fields: Record<string, unknown>, version: number): AgentHello {
-  const text = (name: string): string => {
-    const value = fields[name];
-    if (typeof value !== "string") throw new Error(`the agent's hello has no ${name}`);
-    return value;
-  };
-  const pid = fields.pid;
-  const capabilities = fields.capabilities;
-  if (typeof pid !== "number") throw new Error("the agent's hello has no pid");
-  if (!Array.isArray(capabilities) || !capabilities.every((item) => typeof item === "string")) {
-    throw new Error("the agent's hello has no capabilities list");
-  }
-  const range = helloRange(fields);
-  return {
-    ...fields,
-    protocol_version: version,
-    ...(range ? { protocol_min: range.min, protocol_max: range.max } : {}),
-    agent_version: text("agent_version"),
-    node_version: text("node_version"),
-    workspace_root: text("workspace_root"),
-    pid,
-    capabilities: capabilities as string[],
-  };
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -11,103 +11,25 @@
  */
 import * as z from "zod/mini";
 
-const str = z.string();
-const num = z.number();
-const int = z.number().check(z.int());
-const bool = z.boolean();
-const optional = z.optional;
-const nullable = z.nullable;
-
-const empty = z.looseObject({});
-
-const ExecResult = {
-  exit_code: int,
-  stdout: str,
-  stderr: str,
-  duration_ms: num,
-  timed_out: bool,
-  stdout_truncated: bool,
-  stderr_truncated: bool,
-};
-
-const Shell = {
-  shell_id: str,
-  state: z.enum(["running", "exited"]),
-  cwd: str,
-  cols: int,
-  rows: int,
-  pid: int,
-  started_at: num,
-  ended_at: nullable(num),
-  exit_code: nullable(int),
-};
-
-const ServiceName = { service_name: str };
-
-const Service = z.looseObject({
-  service_name: str,
-  state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
-  command: str,
-  cwd: str,
-  readiness: nullable(z.record(z.string(), z.unknown())),
-  pid: int,
-  pid_start_ticks: nullable(num),
-  owner_token: nullable(str),
-  started_at: num,
-  ready_at: nullable(num),
-  ended_at: nullable(num),
-  exit_code: nullable(int),
-  exit_signal: nullable(str),
-  stop_reason: nullable(str),
-  failure_reason: nullable(str),
-  revision: int,
-});
-
-/** A command the agent runs and keeps (src/agent/command-table.ts). */
-const Command = {
-  command_id: str,
-  command: str,
-  cwd: str,
-  state: z.enum(["running", "exited"]),
-  pid: int,
-  started_at: num,
-  ended_at: nullable(num),
-  exit_code: nullable(int),
-  cancelled: bool,
-  timed_out: bool,
-  background: bool,
-  claim: z.enum(["none", "claimed", "logged"]),
-  sequence: nullable(int),
-};
-
-/** A command with its output: the result once exited, the output so far while running. */
-const CommandOutput = {
-  ...Command,
-  stdout: str,
-  stderr: str,
-  duration_ms: num,
-  stdout_truncated: bool,
-  stderr_truncated: bool,
-};
-
-const CommandId = { command_id: str };
-/** What an export answers, over the port or through the transfer disk. */
-const ArchiveExported = {
-  path: str,
-  artifact_type: z.enum(["file", "directory", "symlink"]),
-  entry_count: int,
-  size_bytes: num,
-};
-
-/** One entry of a file listing (file.list). */
-const FileEntry = {
-  path: str,
-  type: z.enum(["file", "directory", "symlink", "other"]),
-  size: num,
-  mode: str,
-  mtime: num,
-  link_target: optional(str),
-};
+import {
+  str,
+  num,
+  int,
+  bool,
+  optional,
+  nullable,
+  empty,
+  ExecResult,
+  Shell,
+  ServiceName,
+  Service,
+  Command,
+  CommandOutput,
+  CommandId,
+  ArchiveExported,
+  FileEntry,
+} from "./operation-shapes.js";
+import { check, type Checked } from "./schema-check.js";
 
 /** One entry per operation: what the client sends and what the agent answers. */
 const OPERATIONS = {
@@ -387,6 +309,10 @@ export type AgentOp = keyof typeof OPERATIONS;
 export type AgentRequest<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["request"]>;
 /** What the agent answers for `op`, as checked by the client. */
 export type AgentResponse<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["response"]>;
+/** A request body as the handler receives it (after the schema ran). */
+export type AgentParams<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["request"]>;
+/** What a handler returns for `op` (checked against the response schema before it is sent). */
+export type AgentReply<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["response"]>;
 
 export const AGENT_OPS = Object.keys(OPERATIONS).sort() as AgentOp[];
 
@@ -394,31 +320,9 @@ export function isAgentOp(op: string): op is AgentOp {
   return Object.hasOwn(OPERATIONS, op);
 }
 
-/** The first problem zod found, as "field: rule" ("body" for the whole body). */
-interface SchemaProblem {
-  field: string;
-  message: string;
-}
-
-type Checked<T> = { ok: true; value: T } | { ok: false; problem: SchemaProblem };
-
-function check<T>(schema: z.ZodMiniType<T>, value: unknown): Checked<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return { ok: true, value: result.data };
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.map(String).join(".") : "body";
-  const expected = issue && "expected" in issue ? `expected ${String(issue.expected)}` : "";
-  const got = describeValue(issue ? valueAt(value, issue.path) : value);
-  const rule = expected || (issue?.message ?? "invalid");
-  return { ok: false, problem: { field, message: `${rule}, got ${got}` } };
-}
-
-export function checkRequest<Op extends AgentOp>(
-  op: Op,
-  body: unknown,
-): Checked<AgentRequestOutput<Op>> {
+export function checkRequest<Op extends AgentOp>(op: Op, body: unknown): Checked<AgentParams<Op>> {
   // TypeScript cannot correlate OPERATIONS[op] with Op's types; the table is the one source.
-  return check(OPERATIONS[op].request as unknown as z.ZodMiniType<AgentRequestOutput<Op>>, body);
+  return check(OPERATIONS[op].request as unknown as z.ZodMiniType<AgentParams<Op>>, body);
 }
 
 export function checkResponse<Op extends AgentOp>(
@@ -426,28 +330,4 @@ export function checkResponse<Op extends AgentOp>(
   body: unknown,
 ): Checked<AgentResponse<Op>> {
   return check(OPERATIONS[op].response as unknown as z.ZodMiniType<AgentResponse<Op>>, body);
-}
-
-/** A request body as the handler receives it (after the schema ran). */
-type AgentRequestOutput<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["request"]>;
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (typeof current !== "object" || current === null) return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "string") {
-    const text = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-    return `the string ${JSON.stringify(text)}`;
-  }
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
 }

@@ -188,12 +188,17 @@ export class Redactor {
   }
 
   /** Every string in a JSON-like value redacted (error details). */
-  redactDeep(value: unknown): unknown {
+  redactDeep<T>(value: T): T {
+    return this.redactAny(value) as T;
+  }
+
+  /** Strings redacted, lists and objects copied: the same shape as the value given. */
+  private redactAny(value: unknown): unknown {
     if (typeof value === "string") return this.redact(value);
-    if (Array.isArray(value)) return value.map((item) => this.redactDeep(item));
+    if (Array.isArray(value)) return value.map((item) => this.redactAny(item));
     if (typeof value === "object" && value !== null) {
       return Object.fromEntries(
-        Object.entries(value).map(([key, item]) => [key, this.redactDeep(item)]),
+        Object.entries(value).map(([key, item]) => [key, this.redactAny(item)]),
       );
     }
     return value;
