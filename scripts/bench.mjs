@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 
-import { Manager } from "../dist/index.js";
+import { Manager } from "../dist/runtime.js";
 
 const run = promisify(execFile);
 const EXEC_ROUNDS = Number(process.env.BENCH_EXEC_ROUNDS ?? 200);

@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { processIsAlive } from "../src/process/process-group.js";
 import { OutputBuffer } from "../src/agent/output-buffer.js";
 import { ownedProcesses } from "../src/process/ownership.js";
-import type { Manager } from "../src/index.js";
+import type { Manager } from "../src/runtime.js";
 
 import { readUntil, useTempState, waitForForeground } from "./helpers.js";
 
