@@ -55,7 +55,12 @@ function annotateTimestamps(schema: unknown): void {
 }
 
 /** One operation schema as JSON schema; its own definitions are hoisted into `defs`. */
-function jsonSchema(schema: z.ZodType, io: "input" | "output", title: string, defs: Schema): Schema {
+function jsonSchema(
+  schema: z.ZodType,
+  io: "input" | "output",
+  title: string,
+  defs: Schema,
+): Schema {
   const { $schema: _dialect, $defs, ...rest } = z.toJSONSchema(schema, { io }) as Schema;
   for (const [name, definition] of Object.entries(($defs as Schema | undefined) ?? {})) {
     if (name in defs && JSON.stringify(defs[name]) !== JSON.stringify(definition))
