@@ -9,7 +9,6 @@ export {
   Pyro,
   operations,
   type PyroOptions,
-  type OperationInfo,
   type OperationName,
   type PyroInput,
   type PyroResult,

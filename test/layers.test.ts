@@ -141,6 +141,14 @@ describe("the source tree", () => {
     expect(loaded).not.toContain("pkg:@modelcontextprotocol/sdk");
   });
 
+  it("loads no runtime when the SDK entry is imported: the Manager and schemas come on first use", () => {
+    const loaded = [...loadedBy("src/index.ts", edges)];
+    expect(loaded.filter((file) => /^src\/(core|operations|backends)\//.test(file))).toEqual([
+      "src/core/client-registry.ts",
+    ]);
+    expect(loaded).not.toContain("pkg:zod");
+  });
+
   it("has no unused export and no unreachable file", () => {
     expect(
       unusedCode(sources, {

@@ -60,6 +60,12 @@ describe("the SDK's workspace handles", () => {
     pyro.close();
   });
 
+  it("refuses an unknown backend when the client is made, before any runtime loads", () => {
+    expect(() => new Pyro({ backend: "kvm" as never })).toThrow(
+      "invalid backend 'kvm': expected one of qemu, firecracker, host, mock, auto",
+    );
+  });
+
   it("validates through the catalogue: the same field-named errors as the flat methods", async () => {
     const pyro = client();
     await using ws = await pyro.workspaces.create({ allow_host_compat: true });

@@ -28,6 +28,12 @@ describe("the SDK", () => {
     ]);
   });
 
+  it("lists the catalogue's operations without loading it", () => {
+    expect(operations).toEqual(
+      catalogue.map(({ name, method, description }) => ({ name, method, description })),
+    );
+  });
+
   it("has one camelCase method per catalogue operation, named as in the contract", () => {
     const methods = operations.map((operation) => operation.method);
     for (const method of methods)

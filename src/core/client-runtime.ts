@@ -1,20 +1,15 @@
 /**
- * The runtime behind each SDK client (`Pyro`), kept off the class's public surface: a
- * `Manager` in its declaration would drag Node's types into every consumer's compile. The
- * `pyro-mcp/mcp` entry reaches it through runtimeOf to serve the same state.
+ * The Manager behind an SDK client, built on first use from the options it was created with
+ * (src/core/client-registry.ts). The `pyro-mcp/mcp` entry serves the same state through it.
  */
-import type { Manager } from "./manager.js";
 import { PyroError } from "../errors.js";
-
-const runtimes = new WeakMap<object, Manager>();
-
-export function attachRuntime(client: object, manager: Manager): void {
-  runtimes.set(client, manager);
-}
+import { clientEntry } from "./client-registry.js";
+import { Manager } from "./manager.js";
 
 /** The Manager a Pyro client drives. */
 export function runtimeOf(client: object): Manager {
-  const manager = runtimes.get(client);
-  if (!manager) throw new PyroError("invalid_argument", "expected a Pyro client (new Pyro())");
-  return manager;
+  const entry = clientEntry(client);
+  if (!entry) throw new PyroError("invalid_argument", "expected a Pyro client (new Pyro())");
+  entry.manager ??= new Manager(entry.options);
+  return entry.manager;
 }

@@ -8,12 +8,18 @@
  */
 import { StringDecoder } from "node:string_decoder";
 
-import { Manager } from "../core/manager.js";
-import { catalogue, invokeOperation } from "../operations/index.js";
+import { clientEntry, registerClient } from "../core/client-registry.js";
+import { ValidationError } from "../errors.js";
 import type { CallOptions } from "./options.js";
-import { attachRuntime, runtimeOf } from "../core/client-runtime.js";
 import { linkSignal } from "./signal.js";
-import type { BackendName, PyroMethods, PyroOperations } from "./types.generated.js";
+import {
+  BACKEND_CHOICES,
+  OPERATIONS,
+  type BackendName,
+  type OperationInfo,
+  type PyroMethods,
+  type PyroOperations,
+} from "./types.generated.js";
 import { Workspaces } from "./workspace.js";
 
 export interface PyroOptions {
@@ -33,16 +39,8 @@ export type OperationName = keyof PyroOperations;
 export type PyroInput<Name extends OperationName> = PyroOperations[Name]["input"];
 export type PyroResult<Name extends OperationName> = PyroOperations[Name]["result"];
 
-/** One catalogue operation as the SDK lists it (`operations`). */
-export interface OperationInfo {
-  readonly name: OperationName;
-  readonly method: keyof PyroMethods;
-  /** When the operation is legal and what it returns (the MCP tool description). */
-  readonly description: string;
-}
-
-/** Every operation of the public contract, in the order front ends list them. */
-export const operations: readonly OperationInfo[] = catalogue;
+/** Every operation of the public contract (name, method, description), in the order front ends list them. */
+export const operations: readonly OperationInfo[] = OPERATIONS;
 
 // The class and the interface below merge on purpose: the interface types the methods that
 // the loop after it installs from the catalogue.
@@ -52,28 +50,34 @@ export class Pyro {
   readonly workspaces: Workspaces;
 
   constructor(options: PyroOptions = {}) {
-    attachRuntime(
-      this,
-      new Manager({
-        backend: options.backend,
-        baseDir: options.baseDir,
-        environmentCacheDir: options.cacheDir,
-        maxActiveVms: options.maxActiveVms,
-      }),
-    );
+    const { backend } = options;
+    if (backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+      throw new ValidationError(
+        `invalid backend '${String(backend)}': expected one of ${BACKEND_CHOICES.join(", ")}`,
+        { field: "backend", value: backend },
+      );
+    }
+    // The runtime is built on the first call (src/core/client-runtime.ts): importing and
+    // constructing the SDK loads neither the Manager nor the catalogue's schemas.
+    registerClient(this, {
+      backend,
+      baseDir: options.baseDir,
+      environmentCacheDir: options.cacheDir,
+      maxActiveVms: options.maxActiveVms,
+    });
     this.workspaces = new Workspaces(this);
   }
 
   /** Drops cached connections to sandboxes; the sandboxes keep running. */
   close(): void {
-    runtimeOf(this).close();
+    clientEntry(this)?.manager?.close();
   }
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface Pyro extends PyroMethods {}
 
-for (const operation of catalogue) {
+for (const operation of OPERATIONS) {
   Object.defineProperty(Pyro.prototype, operation.method, {
     value: function (this: Pyro, input: unknown, options: CallOptions = {}) {
       return invoke(this, operation.name, input, options);
@@ -90,6 +94,10 @@ async function invoke(
   options: CallOptions,
 ): Promise<unknown> {
   const { onStdout, onStderr, signal, onProgress } = options;
+  const [{ runtimeOf }, { invokeOperation }] = await Promise.all([
+    import("../core/client-runtime.js"),
+    import("../operations/index.js"),
+  ]);
   const linked = linkSignal(signal);
   try {
     return await invokeOperation(runtimeOf(pyro), name, input, {

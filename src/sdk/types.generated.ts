@@ -4,7 +4,8 @@
 import type { CallOptions } from "./options.js";
 
 /** Where sandboxes run: `auto` picks per sandbox; `mock` is an alias of `host`. */
-export type BackendName = "qemu" | "firecracker" | "host" | "mock" | "auto";
+export const BACKEND_CHOICES = ["qemu", "firecracker", "host", "mock", "auto"] as const;
+export type BackendName = (typeof BACKEND_CHOICES)[number];
 /** The environments pyro knows (`pyro env list`). */
 export type EnvironmentName = "debian:12" | "debian:12-base" | "debian:12-build";
 /** The signals a shell accepts (shell_signal). */
@@ -2900,6 +2901,322 @@ export interface WorkspaceUpdateResult {
    */
   allow_hosts: string[];
 }
+
+/** One catalogue operation as the SDK lists it (`operations`). */
+export interface OperationInfo {
+  readonly name: keyof PyroOperations;
+  readonly method: keyof PyroMethods;
+  /** When the operation is legal and what it returns (the MCP tool description). */
+  readonly description: string;
+}
+
+/**
+ * Every operation of the public contract, in the order front ends list them: what the SDK
+ * entry needs to install its methods without loading the catalogue's schemas.
+ */
+export const OPERATIONS: readonly OperationInfo[] = [
+  {
+    name: "vm_list_environments",
+    method: "listEnvironments",
+    description:
+      "List the environments a VM or workspace can be created from, whether each is pulled into the environment cache (a real guest needs it; `pyro env pull NAME` builds it), the backend selection (`auto` picks qemu when it can boot the environment) and the cache directory.",
+  },
+  {
+    name: "vm_create",
+    method: "createVm",
+    description:
+      "Create a one-shot VM in state 'created' (not booted; call vm_start). Returns the VM record with vm_id. Fails with limit_exceeded when max active VMs are running.",
+  },
+  {
+    name: "vm_start",
+    method: "startVm",
+    description: "Boot a VM in state 'created' or 'stopped'. Returns the VM record, now 'started'.",
+  },
+  {
+    name: "vm_exec",
+    method: "execVm",
+    description:
+      "Run one shell command in a started VM and then delete the VM (one-shot). Returns exit_code, stdout, stderr; exit_code 124 means it timed out.",
+  },
+  {
+    name: "vm_stop",
+    method: "stopVm",
+    description:
+      "Stop a VM's sandbox, keeping its record (state 'stopped'; vm_start boots it again).",
+  },
+  {
+    name: "vm_delete",
+    method: "deleteVm",
+    description: "Stop a VM and delete its record. Returns {vm_id, deleted: true}.",
+  },
+  {
+    name: "vm_status",
+    method: "statusVm",
+    description:
+      "Show a VM's record and state (created, started, stopped). An expired VM is deleted and reported as expired.",
+  },
+  {
+    name: "vm_network_info",
+    method: "networkInfoVm",
+    description:
+      "Show a VM's network configuration (guest_ip, tap_name, mac_address; null when off).",
+  },
+  {
+    name: "vm_reap_expired",
+    method: "reapExpired",
+    description:
+      "Delete expired VMs and workspaces, and state directories whose record is corrupt. Returns the ids removed.",
+  },
+  {
+    name: "vm_run",
+    method: "runInVm",
+    description:
+      "Create a VM, run one shell command in it and delete it, even on failure. Returns exit_code, stdout, stderr; exit_code 124 means it timed out.",
+  },
+  {
+    name: "workspace_create",
+    method: "createWorkspace",
+    description:
+      "Create a persistent workspace: boot a sandbox, seed /workspace from seed_path (a host directory or .tar/.tar.gz/.tgz archive; empty without one) and store that tree as the immutable baseline for diff and reset. Returns the workspace record with workspace_id.",
+  },
+  {
+    name: "workspace_exec",
+    method: "execWorkspace",
+    description:
+      "Run a shell command in a started workspace, in /workspace or a cwd under it, and record it in the command log. Returns exit_code, stdout, stderr and its sequence number; exit_code 124 means it timed out, 130 that it was cancelled. A command still running after wait_seconds (over MCP by default 50 s) is left running in the background: the result then has state 'running', command_id and the output so far; follow it with command_read, command_wait or command_kill.",
+  },
+  {
+    name: "workspace_status",
+    method: "statusWorkspace",
+    description:
+      "Show a workspace's record: state, command_count and last_command, reset_count and workspace_reset, service counts, expiry and last_error.",
+  },
+  {
+    name: "workspace_logs",
+    method: "logsWorkspace",
+    description:
+      "Show the workspace's command log since its creation or last reset: each exec with its exit_code, stdout and stderr (the log keeps at most 64 KiB of each, with stdout_truncated/stderr_truncated set, and about the last 16 MiB of entries; dropped_count says how many older ones rotation dropped). Page with tail (last N entries) or after_sequence + limit (pass next_after_sequence back while has_more).",
+  },
+  {
+    name: "workspace_sync_push",
+    method: "pushWorkspaceSync",
+    description:
+      "Copy a host directory or .tar/.tar.gz/.tgz archive into a started workspace under dest (default /workspace; a dest outside /workspace is refused). Unsafe archive members are refused before anything is written.",
+  },
+  {
+    name: "workspace_diff",
+    method: "diffWorkspace",
+    description:
+      "Compare a started workspace's /workspace with its creation baseline. Returns changed, a summary of counts, entries (path, status, artifact_type, text_patch, old_mode, new_mode) and a unified patch. A file whose permission bits alone changed is mode_changed; a modified file whose mode changed too has old_mode/new_mode set; both get git's old mode/new mode lines in the patch.",
+  },
+  {
+    name: "workspace_export",
+    method: "exportWorkspace",
+    description:
+      "Copy one file or directory from under /workspace of a started workspace to a host output_path that must not exist yet. Symlinks and empty directories survive.",
+  },
+  {
+    name: "snapshot_create",
+    method: "createSnapshot",
+    description:
+      "Save a started workspace's current /workspace tree as a named snapshot that workspace_reset can restore. The name 'baseline' is reserved.",
+  },
+  {
+    name: "snapshot_list",
+    method: "listSnapshots",
+    description: "List a workspace's snapshots, the baseline first, then named ones by age.",
+  },
+  {
+    name: "snapshot_delete",
+    method: "deleteSnapshot",
+    description: "Delete a named snapshot. The baseline cannot be deleted.",
+  },
+  {
+    name: "workspace_reset",
+    method: "resetWorkspace",
+    description:
+      "Destroy the workspace's sandbox, boot a fresh one and restore /workspace from a snapshot (default baseline). Clears the command log, shells and services; keeps the id, baseline and snapshots; reset_count goes up by one. Also repairs a stopped workspace.",
+  },
+  {
+    name: "workspace_delete",
+    method: "deleteWorkspace",
+    description:
+      "Stop the workspace's sandbox, services and shells and delete the workspace with its baseline and snapshots.",
+  },
+  {
+    name: "workspace_summary",
+    method: "summarizeWorkspace",
+    description:
+      "Review a workspace since its creation or last reset, in one bounded result: the newest 20 commands with exit codes (and how many more), commands still running, what changed under /workspace (diff counts and up to 50 paths; needs a started workspace), named snapshots, services, and the journal of syncs, exports, snapshot and service changes. For a model or a person coming back to a workspace.",
+  },
+  {
+    name: "workspace_network_log",
+    method: "networkLogWorkspace",
+    description:
+      "Show the connections a workspace's guest was refused by its network policy (or could not make): host, port, reason and time, oldest first. The log outlives resets and keeps about the last 256-512 KiB of entries. Use it to see why a download or `npm install` failed.",
+  },
+  {
+    name: "shell_open",
+    method: "openShell",
+    description:
+      "Open a persistent PTY shell (bash) in a started workspace (default cwd /workspace, 120x30). Returns shell_id; any process can then write to and read from it.",
+  },
+  {
+    name: "shell_read",
+    method: "readShell",
+    description:
+      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output. With wait_seconds, a read with no new output waits up to that long for some (or for the shell to exit). For a model: plain: true and wait_for_idle_ms: 300 return a command's whole output as readable text.",
+  },
+  {
+    name: "shell_write",
+    method: "writeShell",
+    description:
+      "Type input into a running shell, followed by a newline unless append_newline is false. Read the output with shell_read.",
+  },
+  {
+    name: "shell_signal",
+    method: "signalShell",
+    description:
+      "Send HUP, INT (default, like Ctrl-C), TERM or KILL to the shell's foreground job, e.g. to stop a command that does not finish.",
+  },
+  {
+    name: "shell_close",
+    method: "closeShell",
+    description: "Close a shell and end everything started in it. Returns {closed: true}.",
+  },
+  {
+    name: "shell_resize",
+    method: "resizeShell",
+    description:
+      "Set a shell's terminal size (columns and rows; an omitted one is kept). The job in its foreground gets SIGWINCH, as from a resized terminal window.",
+  },
+  {
+    name: "service_start",
+    method: "startService",
+    description:
+      "Start a named long-running command (a server, a watcher) in a started workspace. With readiness (file, tcp, http or command) the call returns once it is ready (state running) or has failed (exited or timed out first).",
+  },
+  {
+    name: "service_list",
+    method: "listServices",
+    description:
+      "List the workspace's services with their states (starting, running, exited, stopped, failed).",
+  },
+  {
+    name: "service_status",
+    method: "statusService",
+    description:
+      "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason and failure_reason.",
+  },
+  {
+    name: "service_logs",
+    method: "logsService",
+    description:
+      "Show a service's stdout and stderr (last 200 lines by default, tail_lines or all for more). Needs a started workspace.",
+  },
+  {
+    name: "service_stop",
+    method: "stopService",
+    description:
+      "Stop a service: SIGTERM to its processes, SIGKILL after a grace period; records stop_reason.",
+  },
+  {
+    name: "command_status",
+    method: "statusCommand",
+    description:
+      "Show a command started by workspace_exec (state, exit_code once exited, sequence once logged) without its output.",
+  },
+  {
+    name: "command_read",
+    method: "readCommand",
+    description:
+      "Read a command's stdout and stderr from cursors (default 0), like shell_read: pass next_stdout_cursor and next_stderr_cursor back to get only new output. wait_seconds blocks until there is new output or the command ends.",
+  },
+  {
+    name: "command_wait",
+    method: "waitCommand",
+    description:
+      "Wait up to wait_seconds for a command to end. Once it has, returns what a finished workspace_exec returns (exit_code, stdout, stderr, sequence); else state running.",
+  },
+  {
+    name: "command_kill",
+    method: "killCommand",
+    description:
+      "Kill a running command and everything it started; it is logged with exit_code 130 and cancelled: true. Returns its result.",
+  },
+  {
+    name: "command_list",
+    method: "listCommands",
+    description:
+      "List the workspace's recent commands (running ones and the last finished ones), oldest first.",
+  },
+  {
+    name: "workspace_file_list",
+    method: "listWorkspaceFiles",
+    description:
+      "List a directory under /workspace of a started workspace (or describe one file): each entry's path, type (file, directory, symlink, other), size_bytes, mode and mtime; symlinks are shown with their target, never followed. recursive walks subdirectories. At most 1000 entries; truncated says there are more.",
+  },
+  {
+    name: "workspace_file_read",
+    method: "readWorkspaceFile",
+    description:
+      "Read a regular file under /workspace of a started workspace, up to max_bytes (default 65536, at most 1048576). content is UTF-8 text when the file is text, base64 when it is binary (encoding says which); truncated says the file is longer. Symlinks are refused, never followed.",
+  },
+  {
+    name: "workspace_file_write",
+    method: "writeWorkspaceFile",
+    description:
+      "Write a whole file under /workspace of a started workspace, creating missing parent directories. text is the content (UTF-8), or base64 of it with encoding 'base64' (binary files); at most 4194304 bytes. The file is replaced atomically (a temp file renamed over it); a symlink or directory in its place is refused, never followed. mode sets the permission bits (default: kept, 0644 for a new file).",
+  },
+  {
+    name: "workspace_patch_apply",
+    method: "applyWorkspacePatch",
+    description:
+      "Apply a unified diff (as git diff or diff -u write it; a/ and b/ prefixes, new files from /dev/null and deleted files to /dev/null) to files under /workspace of a started workspace. All or nothing: every hunk of every file is checked first, and if any does not apply nothing changes and the error lists each file with what failed. Text files only, at most 1048576 bytes of patch and 256 files.",
+  },
+  {
+    name: "workspace_disk_export",
+    method: "exportWorkspaceDisk",
+    description:
+      "Copy a stopped guest-backed workspace's whole disk (its root filesystem with /workspace) to a host output_path that must not exist yet, as a raw ext4 image, without booting it. Runtime-only guest paths (/run/pyro-secrets, /run/pyro-shells, /run/pyro-services) are scrubbed from the copy first; the workspace's own disk is never changed. Refused for a running or host-backend workspace.",
+  },
+  {
+    name: "workspace_disk_list",
+    method: "listWorkspaceDisk",
+    description:
+      "List a directory under /workspace on a stopped guest-backed workspace's disk, without booting it: entries as workspace_file_list gives them (symlinks never followed; at most 1000, truncated says more). Refused for a running or host-backend workspace.",
+  },
+  {
+    name: "workspace_disk_read",
+    method: "readWorkspaceDisk",
+    description:
+      "Read a regular file under /workspace on a stopped guest-backed workspace's disk, without booting it, up to max_bytes (default 65536, at most 1048576); content and encoding as workspace_file_read gives them. Refused for a running or host-backend workspace.",
+  },
+  {
+    name: "workspace_stop",
+    method: "stopWorkspace",
+    description:
+      "Stop a workspace's sandbox without losing anything: running commands are killed (and logged as cancelled), services stopped (stop_reason workspace_stopped), shells closed, the guest's filesystem flushed; /workspace, snapshots and the command log stay. A stopped workspace holds no VM; workspace_start boots it again on the same /workspace. While stopped, workspace_status, workspace_logs, workspace_list, workspace_update, snapshot_list/snapshot_delete, service_list/service_status, workspace_reset and workspace_delete work; other operations answer invalid_state naming workspace_start. Stopping a stopped workspace changes nothing.",
+  },
+  {
+    name: "workspace_start",
+    method: "startWorkspace",
+    description:
+      "Boot a stopped workspace again on its kept /workspace (no reset: files, command log, snapshots and reset_count are unchanged; services and shells do not come back). Starting a started workspace changes nothing.",
+  },
+  {
+    name: "workspace_list",
+    method: "listWorkspaces",
+    description:
+      "List workspaces, most recently active first (last_activity_at), with name, labels, state, expiry, service counts and size on disk. Filter by labels (every given KEY: VALUE must match) and state. Expired workspaces are collected first.",
+  },
+  {
+    name: "workspace_update",
+    method: "updateWorkspace",
+    description:
+      "Change a workspace's name, labels and expiry: set name (unique; null removes it), set labels, clear_labels (keys), ttl_seconds (the idle timeout, 60-86400) and max_lifetime_seconds (hard expiry counted from creation, 60-2592000; null removes it). Every field is checked before anything changes. Works on started and stopped workspaces.",
+  },
+];
 
 /** One method per catalogue operation, named by its `method`; see PyroOperations. */
 export interface PyroMethods {
