@@ -114,7 +114,6 @@ export async function generateSdkTypes(): Promise<string> {
     bannerComment: "",
     additionalProperties: false,
     format: false,
-    strictIndexSignatures: true,
     unknownAny: true,
   });
   const text = [

@@ -758,7 +758,7 @@ export interface WorkspaceCreateInput {
    * Labels as {KEY: VALUE} (keys 1-63 letters, digits, '.', '_', '/' or '-'; values up to 256 characters; at most 32).
    */
   labels?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Hard expiry in seconds counted from creation, 60-2592000, whatever the activity (default none).
@@ -818,7 +818,7 @@ export interface WorkspaceCreateResult {
      * Unix time in seconds (UTC; may have a fraction).
      */
     reset_at: number;
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   last_error: string | null;
   service_count: number;
@@ -835,7 +835,7 @@ export interface WorkspaceCreateResult {
    */
   name: string | null;
   labels: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
@@ -899,13 +899,13 @@ export interface WorkspaceExecInput {
    * Environment variables for the command (names like [A-Za-z_][A-Za-z0-9_]*).
    */
   env?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Workspace secrets to put in the environment: {ENV_NAME: SECRET_NAME}. Their values are redacted as [REDACTED:NAME] from all output.
    */
   secret_env?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
 }
 export interface WorkspaceExecResult {
@@ -988,7 +988,7 @@ export interface WorkspaceStatusResult {
      * Unix time in seconds (UTC; may have a fraction).
      */
     reset_at: number;
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   last_error: string | null;
   service_count: number;
@@ -1005,7 +1005,7 @@ export interface WorkspaceStatusResult {
    */
   name: string | null;
   labels: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
@@ -1295,7 +1295,7 @@ export interface WorkspaceResetResult {
      * Unix time in seconds (UTC; may have a fraction).
      */
     reset_at: number;
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   last_error: string | null;
   service_count: number;
@@ -1312,7 +1312,7 @@ export interface WorkspaceResetResult {
    */
   name: string | null;
   labels: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
@@ -1524,7 +1524,7 @@ export interface ShellOpenInput {
    * Workspace secrets to put in the environment: {ENV_NAME: SECRET_NAME}. Their values are redacted as [REDACTED:NAME] from all output.
    */
   secret_env?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
 }
 export interface ShellOpenResult {
@@ -1758,7 +1758,7 @@ export interface ServiceStartInput {
    */
   cwd?: string;
   readiness?: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   /**
    * Seconds to wait for readiness (default 30).
@@ -1772,13 +1772,13 @@ export interface ServiceStartInput {
    * Environment variables for the service (names like [A-Za-z_][A-Za-z0-9_]*).
    */
   env?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Workspace secrets to put in the environment: {ENV_NAME: SECRET_NAME}. Their values are redacted as [REDACTED:NAME] from all output.
    */
   secret_env?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Guest ports to publish on 127.0.0.1 of the host (only on the host's loopback), while the service runs. Needs network_policy egress+published-ports.
@@ -1801,7 +1801,7 @@ export interface ServiceStartResult {
   command: string;
   cwd: string;
   readiness: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   pid: number;
   /**
@@ -1844,7 +1844,7 @@ export interface ServiceListResult {
     command: string;
     cwd: string;
     readiness: {
-      [k: string]: unknown | undefined;
+      [k: string]: unknown;
     } | null;
     pid: number;
     /**
@@ -1888,7 +1888,7 @@ export interface ServiceStatusResult {
   command: string;
   cwd: string;
   readiness: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   pid: number;
   /**
@@ -1936,7 +1936,7 @@ export interface ServiceLogsResult {
   command: string;
   cwd: string;
   readiness: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   pid: number;
   /**
@@ -1985,7 +1985,7 @@ export interface ServiceStopResult {
   command: string;
   cwd: string;
   readiness: {
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   pid: number;
   /**
@@ -2562,7 +2562,7 @@ export interface WorkspaceStopResult {
      * Unix time in seconds (UTC; may have a fraction).
      */
     reset_at: number;
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   last_error: string | null;
   service_count: number;
@@ -2579,7 +2579,7 @@ export interface WorkspaceStopResult {
    */
   name: string | null;
   labels: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
@@ -2665,7 +2665,7 @@ export interface WorkspaceStartResult {
      * Unix time in seconds (UTC; may have a fraction).
      */
     reset_at: number;
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   last_error: string | null;
   service_count: number;
@@ -2682,7 +2682,7 @@ export interface WorkspaceStartResult {
    */
   name: string | null;
   labels: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
@@ -2722,7 +2722,7 @@ export interface WorkspaceListInput {
    * Labels as {KEY: VALUE}: keys 1-63 letters, digits, '.', '_', '/' or '-' (starting with a letter or digit), values up to 256 characters; at most 32.
    */
   labels?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Only workspaces in this state.
@@ -2738,7 +2738,7 @@ export interface WorkspaceListResult {
      */
     name: string | null;
     labels: {
-      [k: string]: string | undefined;
+      [k: string]: string;
     };
     state: "started" | "stopped" | "resetting" | "stopping" | "starting";
     environment: string;
@@ -2792,7 +2792,7 @@ export interface WorkspaceUpdateInput {
    * Labels as {KEY: VALUE}: keys 1-63 letters, digits, '.', '_', '/' or '-' (starting with a letter or digit), values up to 256 characters; at most 32.
    */
   labels?: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Label keys to remove.
@@ -2849,7 +2849,7 @@ export interface WorkspaceUpdateResult {
      * Unix time in seconds (UTC; may have a fraction).
      */
     reset_at: number;
-    [k: string]: unknown | undefined;
+    [k: string]: unknown;
   } | null;
   last_error: string | null;
   service_count: number;
@@ -2866,7 +2866,7 @@ export interface WorkspaceUpdateResult {
    */
   name: string | null;
   labels: {
-    [k: string]: string | undefined;
+    [k: string]: string;
   };
   /**
    * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
