@@ -14,7 +14,7 @@ import type { Manager } from "../src/runtime.js";
 
 import { readUntil, useTempState, waitForForeground } from "./helpers.js";
 
-const DIST_INDEX = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const DIST_INDEX = fileURLToPath(new URL("../dist/runtime.js", import.meta.url));
 
 // Temp state per test; every workspace left is deleted afterwards (see helpers.ts).
 const state = useTempState();
