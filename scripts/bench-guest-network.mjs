@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import path from "node:path";
 
-import { Manager } from "../dist/index.js";
+import { Manager } from "../dist/runtime.js";
 
 const MB = 1_000_000;
 

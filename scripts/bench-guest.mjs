@@ -26,7 +26,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { Manager } from "../dist/index.js";
+import { Manager } from "../dist/runtime.js";
 import { chooseAccelerator, findQemu } from "../dist/backends/qemu/detect.js";
 import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";

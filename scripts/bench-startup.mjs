@@ -6,6 +6,8 @@
 //   npm run build && node scripts/bench-startup.mjs      (BENCH_STARTUP_ROUNDS, default 30)
 //
 // BENCH_STARTUP_CLI=path/to/main.js measures another build of the CLI (e.g. an older one).
+// The SDK entry too: `import("pyro-mcp")` (dist/index.js; BENCH_STARTUP_SDK=path/to/index.js
+// for another build), which must load no MCP server code (issue 10).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,6 +16,8 @@ import { fileURLToPath } from "node:url";
 
 const cli =
   process.env.BENCH_STARTUP_CLI ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+const sdkEntry =
+  process.env.BENCH_STARTUP_SDK ?? fileURLToPath(new URL("../dist/index.js", import.meta.url));
 const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS ?? 30);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-startup-"));
 const env = {
@@ -46,6 +50,11 @@ try {
     "pyro env list": [cli, "env", "list"],
     "pyro workspace status ID --json": [cli, "workspace", "status", id, "--json"],
     "pyro workspace logs ID": [cli, "workspace", "logs", id],
+    'import("pyro-mcp") (SDK entry)': [
+      "--input-type=module",
+      "-e",
+      `await import(${JSON.stringify(sdkEntry)})`,
+    ],
   };
   // Warm the file cache (and, on Node 22.1+, the compile cache).
   for (const args of Object.values(calls)) for (let i = 0; i < 3; i += 1) timed(args);

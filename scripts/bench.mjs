@@ -19,7 +19,7 @@ import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
-import { Manager } from "../dist/index.js";
+import { Manager } from "../dist/runtime.js";
 
 const run = promisify(execFile);
 const EXEC_ROUNDS = Number(process.env.BENCH_EXEC_ROUNDS ?? 200);

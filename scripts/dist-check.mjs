@@ -31,6 +31,7 @@ try {
     "dist/index.js",
     "dist/index.d.ts",
     "dist/mcp/embed.d.ts",
+    "dist/runtime.d.ts",
     "package.json",
     "README.md",
     "LICENSE",

@@ -1,16 +1,35 @@
 /**
  * pyro's library entry point. Everything public is listed here by name (and pinned by
- * test/sdk.test.ts): the SDK client, its option and data types, the typed errors, the
- * operation catalogue and the runtime underneath.
+ * test/sdk.test.ts): the SDK client and its handles, their option and data types (plain
+ * interfaces generated from the catalogue), the typed errors and the operation list. Nothing
+ * here names a Node or DOM type, so a consumer compiles against it with `lib: ["ES2022"]` and
+ * no `types` (test/sdk-consumer.test.ts); the runtime underneath is `pyro-mcp/runtime`.
  */
 export {
   Pyro,
+  operations,
   type PyroOptions,
-  type CallOptions,
-  type PyroMethods,
+  type OperationName,
   type PyroInput,
   type PyroResult,
 } from "./sdk/pyro.js";
+export type { AbortSignalLike, CallOptions, Progress } from "./sdk/options.js";
+export type {
+  CreateWorkspaceInput,
+  ExecOptions,
+  LongCallOptions,
+  SnapshotInfo,
+  Workspace,
+  WorkspaceFiles,
+  WorkspaceInfo,
+  WorkspaceListEntry,
+  Workspaces,
+  WorkspaceServices,
+  WorkspaceShells,
+} from "./sdk/workspace.js";
+export type { Shell, ShellInfo, ShellOpenOptions, ShellReadOptions } from "./sdk/shell.js";
+export type { Readiness, Service, ServiceInfo, ServiceStartOptions } from "./sdk/service.js";
+export type * from "./sdk/types.generated.js";
 export {
   PyroError,
   ValidationError,
@@ -19,25 +38,4 @@ export {
   UnsafeArchiveError,
   type ErrorCode,
 } from "./errors.js";
-export { operations, type AnyOperation, type Progress } from "./operations/index.js";
-export { Manager, type ManagerOptions } from "./core/manager.js";
-export type { CreateVmInput } from "./core/vms.js";
-export type { CreateWorkspaceInput } from "./core/workspace-create.js";
-export type { ExecWorkspaceInput } from "./core/commands.js";
-export type { CommandInfo, ReadCommandInput } from "./core/command-ops.js";
-export type {
-  OpenShellInput,
-  ReadShellInput,
-  SignalShellInput,
-  WriteShellInput,
-} from "./core/shells.js";
-export type { LogsServiceInput, StartServiceInput } from "./core/services.js";
-export type { VmPayload, WorkspacePayload } from "./core/payloads.js";
-// Types the Manager's and the catalogue's declarations name, so a consumer can name them too.
-export type { ShellPayload, ShellReadPayload } from "./core/shells.js";
-export type { SnapshotInfo } from "./core/snapshots.js";
-export type { DiffEntry, DiffSummary } from "./diff/diff.js";
-export type { KvmReport } from "./backends/qemu/detect.js";
-export type { PullResult } from "./environments/pull.js";
-export type { Operation } from "./operations/define.js";
 export { PACKAGE_VERSION as version } from "./version.js";

@@ -205,7 +205,7 @@ const LEAF = "leaf";
 export const LAYERS: Layer[] = [
   {
     name: "entry",
-    paths: ["src/index.ts"],
+    paths: ["src/index.ts", "src/runtime.ts"],
     mayImport: [
       "sdk",
       "operations",

@@ -28,6 +28,7 @@ const edges = sources.filter((source) => source.file.startsWith("src/")).flatMap
 /** Every program that runs on its own: the package entries, the agent, the supervisor, tests, scripts. */
 const ENTRIES = [
   "src/index.ts",
+  "src/runtime.ts",
   "src/mcp/embed.ts",
   "src/cli/main.ts",
   "src/agent/main.ts",
@@ -158,11 +159,19 @@ describe("the source tree", () => {
     expect(loaded).not.toContain("pkg:@modelcontextprotocol/sdk");
   });
 
+  it("loads no runtime when the SDK entry is imported: the Manager and schemas come on first use", () => {
+    const loaded = [...loadedBy("src/index.ts", edges)];
+    expect(loaded.filter((file) => /^src\/(core|operations|backends)\//.test(file))).toEqual([
+      "src/core/client-registry.ts",
+    ]);
+    expect(loaded).not.toContain("pkg:zod");
+  });
+
   it("has no unused export and no unreachable file", () => {
     expect(
       unusedCode(sources, {
         entries: ENTRIES,
-        publicEntries: ["src/index.ts", "src/mcp/embed.ts"],
+        publicEntries: ["src/index.ts", "src/runtime.ts", "src/mcp/embed.ts"],
         checked: (file) => file.startsWith("src/"),
       }),
     ).toEqual([]);

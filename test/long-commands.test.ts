@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PyroError } from "../src/errors.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { Pyro } from "../src/sdk/pyro.js";
+import { runtimeOf } from "../src/core/client-runtime.js";
 import { useTempState, waitFor } from "./helpers.js";
 import { type CliTarget, cliExecYielding, spawnCliExec } from "./long-commands-helpers.js";
 import { cliPath, connectStdio, pyroEnv } from "./mcp-client.js";
@@ -182,7 +183,7 @@ describe("cancellation of one-shot VMs", () => {
     // The agent killed it and answered: the call did not sit out the command or a deadline.
     expect(Date.now() - abortedAt).toBeLessThan(5_000);
     await waitFor(() => processesWith(marker).length === 0, 2_000);
-    expect(fs.readdirSync(pyro.manager.context.layout.vmsDir)).toEqual([]);
+    expect(fs.readdirSync(runtimeOf(pyro).context.layout.vmsDir)).toEqual([]);
   });
 });
 
@@ -313,7 +314,7 @@ describe("background commands", () => {
     });
     const commandId = running.command_id as string;
     const record = JSON.parse(
-      fs.readFileSync(pyro.manager.context.layout.workspaceRecord(id), "utf8"),
+      fs.readFileSync(runtimeOf(pyro).context.layout.workspaceRecord(id), "utf8"),
     ) as { runtime: { socket_path: string } };
     const { client } = await AgentClient.connect(record.runtime.socket_path);
     await waitFor(async () => {
@@ -394,7 +395,7 @@ describe("background commands", () => {
     const id = await workspace(pyro);
     const { invokeOperation } = await import("../src/operations/index.js");
     const result = (await invokeOperation(
-      pyro.manager,
+      runtimeOf(pyro),
       "workspace_exec",
       { workspace_id: id, command: "sleep 2" },
       { defaultWaitSeconds: 0.2 },
@@ -464,7 +465,7 @@ describe("bounded memory", () => {
     const pyro = sdk();
     const id = await workspace(pyro);
     const record = JSON.parse(
-      fs.readFileSync(pyro.manager.context.layout.workspaceRecord(id), "utf8"),
+      fs.readFileSync(runtimeOf(pyro).context.layout.workspaceRecord(id), "utf8"),
     ) as { runtime: { pid: number } };
     const agentPid = record.runtime.pid;
     const { child, exited } = spawnCliExec(

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import * as pyroMcp from "../src/index.js";
 import { Pyro, PyroError, operations } from "../src/index.js";
 import { createServer } from "../src/mcp/embed.js";
+import { operations as catalogue } from "../src/runtime.js";
 import { useTempState, writeTree } from "./helpers.js";
 
 const state = useTempState();
@@ -16,7 +17,6 @@ function client(): Pyro {
 describe("the SDK", () => {
   it("exports exactly its public names", () => {
     expect(Object.keys(pyroMcp).sort()).toEqual([
-      "Manager",
       "NotFoundError",
       "Pyro",
       "PyroError",
@@ -26,6 +26,12 @@ describe("the SDK", () => {
       "operations",
       "version",
     ]);
+  });
+
+  it("lists the catalogue's operations without loading it", () => {
+    expect(operations).toEqual(
+      catalogue.map(({ name, method, description }) => ({ name, method, description })),
+    );
   });
 
   it("has one camelCase method per catalogue operation, named as in the contract", () => {
@@ -73,7 +79,7 @@ describe("the SDK", () => {
       { onProgress: (progress) => steps.push(progress.message) },
     );
     expect(steps).toEqual(["booting sandbox", "seeding /workspace", "storing baseline"]);
-    const createOutput = operations.find(
+    const createOutput = catalogue.find(
       (operation) => operation.name === "workspace_create",
     )?.output;
     expect(Object.keys(workspace).sort()).toEqual(Object.keys(createOutput?.shape ?? {}).sort());

@@ -11,7 +11,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { PyroError } from "../src/errors.js";
-import type { Manager } from "../src/index.js";
+import type { Manager } from "../src/runtime.js";
 import { createServer } from "../src/mcp/embed.js";
 import { Pyro } from "../src/sdk/pyro.js";
 import { Redactor } from "../src/shared/redact.js";

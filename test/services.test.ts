@@ -17,7 +17,7 @@ import { normalizeReadiness } from "../src/shared/readiness.js";
 import { LogSink, tailText } from "../src/agent/service-log.js";
 import { killOwned, ownedProcesses } from "../src/process/ownership.js";
 import { checkName } from "../src/shared/limits.js";
-import type { Manager } from "../src/index.js";
+import type { Manager } from "../src/runtime.js";
 
 import { useTempState } from "./helpers.js";
 

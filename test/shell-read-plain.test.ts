@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import type { Manager } from "../src/index.js";
+import type { Manager } from "../src/runtime.js";
 import { plainText } from "../src/shared/plain-text.js";
 import { Pyro } from "../src/sdk/pyro.js";
 import { readUntil, useTempState } from "./helpers.js";

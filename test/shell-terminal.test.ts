@@ -4,7 +4,7 @@
 // driven under tmux in test/attach-tmux.test.ts.
 import { beforeEach, describe, expect, it } from "vitest";
 
-import type { Manager } from "../src/index.js";
+import type { Manager } from "../src/runtime.js";
 
 import { readUntil, useTempState, waitForForeground } from "./helpers.js";
 

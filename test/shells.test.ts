@@ -10,11 +10,11 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { processIsAlive } from "../src/process/process-group.js";
 import { OutputBuffer } from "../src/agent/output-buffer.js";
 import { ownedProcesses } from "../src/process/ownership.js";
-import type { Manager } from "../src/index.js";
+import type { Manager } from "../src/runtime.js";
 
 import { readUntil, useTempState, waitForForeground } from "./helpers.js";
 
-const DIST_INDEX = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const DIST_INDEX = fileURLToPath(new URL("../dist/runtime.js", import.meta.url));
 
 // Temp state per test; every workspace left is deleted afterwards (see helpers.ts).
 const state = useTempState();

@@ -6,7 +6,7 @@
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 
-import type { Manager } from "../core/manager.js";
+import { runtimeOf } from "../core/client-runtime.js";
 import { checkProfile, type ProfileName } from "./profiles.js";
 import { createMcpServer } from "./server.js";
 
@@ -18,11 +18,11 @@ import { createMcpServer } from "./server.js";
  * working directory.
  */
 export function createServer(
-  client: { readonly manager: Manager },
+  client: object,
   options: { allowedPaths?: string[]; profile?: ProfileName } = {},
 ): McpServer {
   const { allowedPaths } = options;
-  return createMcpServer(client.manager, {
+  return createMcpServer(runtimeOf(client), {
     profile: checkProfile(options.profile),
     roots: allowedPaths
       ? { paths: allowedPaths, source: "createServer({ allowedPaths })" }
