@@ -22,6 +22,7 @@ import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
 import { GUEST_SCRATCH_DIR, prepareScratch } from "./transfer.js";
 import { findTransferDisk, registerTransferDiskHandlers } from "./transfer-disk.js";
+import { agentIdentity, registerRefreshHandler } from "./refresh.js";
 import { AGENT_VERSION } from "../protocol/agent-version.js";
 
 interface AgentOptions {
@@ -95,6 +96,10 @@ async function main(): Promise<void> {
     });
   }
 
+  // Only a guest can be restored from a template (and only a guest may set its hostname).
+  if (inGuest) registerRefreshHandler(context);
+  agentIdentity.instanceId = `${process.pid}-${Date.now()}`;
+
   const startedAt = Date.now();
   const failpoints = new Set(
     (process.env.PYRO_AGENT_FAILPOINTS ?? "")
@@ -116,6 +121,9 @@ async function main(): Promise<void> {
         workspace_root: "/workspace",
         uptime_ms: Date.now() - startedAt,
         capabilities: [...context.handlers.keys()].sort(),
+        // New after a restore from a template (guest.refresh): tells restored guests apart.
+        instance_id: agentIdentity.instanceId,
+        restored_at_ms: agentIdentity.restoredAt,
       }),
       // Only a guest agent owns its clock; the host backend's agent must not touch the host's.
       clock: options.serialPort !== null ? { step: stepClock, sync: syncClock } : undefined,

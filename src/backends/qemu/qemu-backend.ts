@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 import {
@@ -12,7 +13,8 @@ import {
 import type { EnvironmentName } from "../../environments/catalog.js";
 import { requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
-import { EnvironmentStore } from "../../environments/store.js";
+import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
+import { AgentClient } from "../../protocol/client.js";
 import { PyroError } from "../../errors.js";
 import { packageFile } from "../../package-root.js";
 import type { RuntimeRecord } from "../../store/records.js";
@@ -29,6 +31,7 @@ import {
   type QemuPaths,
 } from "./runtime-files.js";
 import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
+import { TemplateStore, saveRunningGuest, shellQuote, templateShape } from "./templates.js";
 
 /**
  * How much larger than the environment's image a guest's disk is. The guest agent grows its
@@ -42,6 +45,8 @@ const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
  * at 8 GiB by validation) plus room for the tar's own headers.
  */
 const TRANSFER_DISK_BYTES = 8 * 1024 * 1024 * 1024 + 256 * 1024 * 1024;
+/** The guest kernel reports freed pages to the host this long after they were freed (+ margin). */
+const PAGE_REPORTING_DELAY_MS = 3_000;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 
@@ -57,9 +62,11 @@ export class QemuBackend implements Backend {
   readonly executionMode = "guest_serial";
   readonly compressesTransfers = true;
   private readonly store: EnvironmentStore;
+  private readonly templates: TemplateStore;
 
   constructor(environmentCacheDir: string) {
     this.store = new EnvironmentStore(environmentCacheDir);
+    this.templates = new TemplateStore(environmentCacheDir);
   }
 
   capabilities(): RuntimeCapabilities {
@@ -90,39 +97,72 @@ export class QemuBackend implements Backend {
     const accel = chooseAccelerator();
     const bootTimeoutMs = bootTimeout(accel.accel);
     const paths = qemuPaths(spec.sandboxDir);
+    const args = qemuArgs(spec, artifacts, paths, accel.accel);
+    const vm: VmLaunch = {
+      qemu,
+      qemuImg: tools["qemu-img"] as string,
+      rootfs: artifacts.rootfs,
+      accel: accel.accel,
+      bootTimeoutMs,
+    };
 
-    // A VM a killed caller left behind (a reset killed mid-boot) must not outlive this boot.
-    await sweepRuntime(paths);
-    fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
-    fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
-    let supervisorPid: number | undefined;
+    // A restore from the shape's booted-guest template, or why not (recorded with the boot).
+    const shape = templateShape(qemu, accel.accel, artifacts, args, paths);
+    let fallback: string;
+    if (shape.key === null) {
+      fallback = shape.reason;
+    } else {
+      try {
+        return await this.restore(spec, vm, artifacts, args, paths, shape);
+      } catch (error) {
+        fallback = `restoring the template failed: ${(error as Error).message}`;
+      }
+    }
+    const runtime = await launchVm(vm, paths, {
+      args,
+      backing: null,
+      timeoutMs: bootTimeoutMs,
+      expiresAt: spec.expiresAt,
+      restore: null,
+    });
+    return { ...runtime, boot_mode: "cold", template_fallback: fallback };
+  }
+
+  /**
+   * Restores the sandbox from its shape's template, building the template first if there is
+   * none (under a lock: concurrent creates build it once). A template qemu failed to load
+   * is thrown away, so the next create builds a good one.
+   */
+  private async restore(
+    spec: SandboxSpec,
+    vm: VmLaunch,
+    artifacts: BootArtifacts,
+    args: string[],
+    paths: QemuPaths,
+    shape: { key: string; inputs: Record<string, unknown> },
+  ): Promise<RuntimeRecord> {
+    const template = await this.templates.obtain(
+      shape.key,
+      shape.inputs,
+      vm.bootTimeoutMs + 60_000,
+      (buildDir) => buildTemplate(vm, spec, artifacts, buildDir, shape.key),
+      (buildDir) => sweepRuntime(qemuPaths(buildDir)),
+    );
     try {
-      await createOverlay(tools["qemu-img"] as string, artifacts.rootfs, paths.overlay);
-      // Sparse: it takes host disk only for the transfer in flight (truncated after each).
-      fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
-      fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
-      writeSupervisorConfig(paths, {
-        qemu,
-        args: qemuArgs(spec, artifacts, paths, accel.accel),
-        boot_timeout_ms: bootTimeoutMs,
-        expires_at: spec.expiresAt,
+      const runtime = await launchVm(vm, paths, {
+        args: [...args, "-incoming", `exec:cat ${shellQuote(template.state)}`],
+        backing: template.disk,
+        timeoutMs: restoreTimeout(vm.bootTimeoutMs),
+        expiresAt: spec.expiresAt,
+        restore: { template_key: template.key, sandbox_id: spec.sandboxId },
       });
-      supervisorPid = spawnSupervisor(paths);
-      const ready = await waitForReady(paths, supervisorPid, bootTimeoutMs + 10_000);
-      return {
-        pid: supervisorPid,
-        pid_start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
-        socket_path: paths.clientSocket,
-        started_at: Date.now() / 1000,
-        agent_version: ready.agent_version,
-        vmm_pid: ready.vmm_pid,
-        vmm_pid_start_ticks: ready.vmm_pid_start_ticks,
-      };
+      return { ...runtime, boot_mode: "template", template_fallback: null };
     } catch (error) {
-      // Nothing of a failed boot survives: supervisor and qemu share a process group.
-      killProcessGroup(supervisorPid, "SIGKILL");
-      if (supervisorPid !== undefined) await waitForExit(supervisorPid, STOP_GRACE_MS);
-      removeRuntime(paths);
+      // qemu refused the state (damaged, or from another qemu): never try it again. A
+      // timeout (a loaded host) says nothing against the template and keeps it.
+      if (/qemu \(pid \d+\) exited with code/.test((error as Error).message)) {
+        this.templates.invalidate(template.key);
+      }
       throw error;
     }
   }
@@ -181,21 +221,28 @@ export class QemuBackend implements Backend {
   private async stop(
     runtime: Pick<RuntimeRecord, "pid" | "pid_start_ticks" | "vmm_pid" | "vmm_pid_start_ticks">,
   ): Promise<void> {
+    await stopVm(runtime);
+  }
+}
+
+/** Stops a VM: its supervisor (SIGTERM, then SIGKILL of its group), then qemu directly. */
+async function stopVm(
+  runtime: Pick<RuntimeRecord, "pid" | "pid_start_ticks" | "vmm_pid" | "vmm_pid_start_ticks">,
+): Promise<void> {
+  if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
+    // The supervisor kills qemu and removes its sockets on SIGTERM.
+    process.kill(runtime.pid, "SIGTERM");
+    await waitForExit(runtime.pid, STOP_GRACE_MS);
     if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
-      // The supervisor kills qemu and removes its sockets on SIGTERM.
-      process.kill(runtime.pid, "SIGTERM");
+      killProcessGroup(runtime.pid, "SIGKILL");
       await waitForExit(runtime.pid, STOP_GRACE_MS);
-      if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
-        killProcessGroup(runtime.pid, "SIGKILL");
-        await waitForExit(runtime.pid, STOP_GRACE_MS);
-      }
     }
-    // A supervisor killed with SIGKILL leaves its qemu behind: stop that one directly.
-    const vmm = runtime.vmm_pid;
-    if (vmm != null && isSameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
-      process.kill(vmm, "SIGKILL");
-      await waitForExit(vmm, STOP_GRACE_MS);
-    }
+  }
+  // A supervisor killed with SIGKILL leaves its qemu behind: stop that one directly.
+  const vmm = runtime.vmm_pid;
+  if (vmm != null && isSameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
+    process.kill(vmm, "SIGKILL");
+    await waitForExit(vmm, STOP_GRACE_MS);
   }
 }
 
@@ -219,8 +266,21 @@ function requireBootable(spec: SandboxSpec): string {
   return qemu;
 }
 
-/** The guest's disk: a copy-on-write overlay of the environment's image, larger than it. */
-async function createOverlay(qemuImg: string, rootfs: string, overlay: string): Promise<void> {
+/**
+ * The guest's disk: a copy-on-write overlay of the environment's image, larger than it; or,
+ * for a restore, an overlay of the template's disk (the image <- template <- sandbox chain),
+ * whose size it inherits, so the restored guest sees the disk its memory knows.
+ */
+async function createOverlay(
+  qemuImg: string,
+  rootfs: string,
+  overlay: string,
+  template: string | null,
+): Promise<void> {
+  if (template) {
+    await runTool(qemuImg, ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", template, overlay]);
+    return;
+  }
   await runTool(qemuImg, [
     "create",
     "-q",
@@ -235,9 +295,127 @@ async function createOverlay(qemuImg: string, rootfs: string, overlay: string): 
   ]);
 }
 
+/** What every VM launch of one boot shares. */
+interface VmLaunch {
+  qemu: string;
+  qemuImg: string;
+  rootfs: string;
+  accel: Accelerator;
+  bootTimeoutMs: number;
+}
+
+/**
+ * Starts one VM in `paths.runtimeDir` (a fresh one: a VM a killed caller left there is
+ * stopped first) and waits until its agent answers. Nothing of a failed launch survives:
+ * supervisor and qemu share a process group that is killed, and the runtime is removed.
+ */
+async function launchVm(
+  vm: VmLaunch,
+  paths: QemuPaths,
+  launch: {
+    args: string[];
+    backing: string | null;
+    timeoutMs: number;
+    expiresAt: number;
+    restore: SupervisorConfig["restore"];
+  },
+): Promise<RuntimeRecord> {
+  await sweepRuntime(paths);
+  fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
+  fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+  let supervisorPid: number | undefined;
+  try {
+    await createOverlay(vm.qemuImg, vm.rootfs, paths.overlay, launch.backing);
+    // Sparse: it takes host disk only for the transfer in flight (truncated after each).
+    fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
+    fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
+    writeSupervisorConfig(paths, {
+      qemu: vm.qemu,
+      args: launch.args,
+      boot_timeout_ms: launch.timeoutMs,
+      expires_at: launch.expiresAt,
+      restore: launch.restore,
+    });
+    supervisorPid = spawnSupervisor(paths);
+    const ready = await waitForReady(paths, supervisorPid, launch.timeoutMs + 10_000);
+    return {
+      pid: supervisorPid,
+      pid_start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
+      socket_path: paths.clientSocket,
+      started_at: Date.now() / 1000,
+      agent_version: ready.agent_version,
+      vmm_pid: ready.vmm_pid,
+      vmm_pid_start_ticks: ready.vmm_pid_start_ticks,
+    };
+  } catch (error) {
+    // Nothing of a failed boot survives: supervisor and qemu share a process group.
+    killProcessGroup(supervisorPid, "SIGKILL");
+    if (supervisorPid !== undefined) await waitForExit(supervisorPid, STOP_GRACE_MS);
+    removeRuntime(paths);
+    throw error;
+  }
+}
+
+/**
+ * Builds a template in `buildDir`: a cold boot of the sandbox's shape (with a QMP socket),
+ * its page cache dropped (less state to save and to load), then saved while running. The
+ * VM is stopped afterwards; its disk overlay becomes the template's disk.
+ */
+async function buildTemplate(
+  vm: VmLaunch,
+  spec: SandboxSpec,
+  artifacts: BootArtifacts,
+  buildDir: string,
+  key: string,
+): Promise<{ state: string; disk: string }> {
+  const paths = qemuPaths(buildDir);
+  const args = qemuArgs(spec, artifacts, paths, vm.accel);
+  const check = templateShape(vm.qemu, vm.accel, artifacts, args, paths);
+  if (check.key !== key) throw new Error("the template build's shape differs from the sandbox's");
+  // Not in the runtime directory: a cache path deep enough leaves no room in sun_path.
+  const qmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-qmp-"));
+  const qmpSocket = path.join(qmpDir, "qmp.sock");
+  let runtime: RuntimeRecord | null = null;
+  try {
+    runtime = await launchVm(vm, paths, {
+      args: [...args, "-qmp", `unix:${qmpSocket},server=on,wait=off`],
+      backing: null,
+      timeoutMs: vm.bootTimeoutMs,
+      // A builder killed mid-build leaves this VM; its supervisor ends it soon anyway.
+      expiresAt: Date.now() / 1000 + (vm.bootTimeoutMs + 120_000) / 1000,
+      restore: null,
+    });
+    await dropGuestCaches(paths.clientSocket);
+    const state = path.join(buildDir, "state.tmp");
+    await saveRunningGuest(qmpSocket, state);
+    return { state, disk: paths.overlay };
+  } finally {
+    if (runtime) await stopVm(runtime);
+    fs.rmSync(qmpDir, { recursive: true, force: true });
+  }
+}
+
+/** Frees the guest's page cache before it is saved (best effort). */
+async function dropGuestCaches(clientSocket: string): Promise<void> {
+  const { client } = await AgentClient.connect(clientSocket);
+  try {
+    // Compacted, freed memory forms the large blocks free page reporting hands back to the
+    // host (zero pages, which migration does not copy); reporting runs 2 s after a free.
+    await client.call("exec", {
+      command: "sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory",
+      timeout_seconds: 30,
+    });
+    await sleep(PAGE_REPORTING_DELAY_MS);
+  } catch {
+    // a template with a warm page cache is still a template
+  } finally {
+    client.close();
+  }
+}
+
 function writeSupervisorConfig(
   paths: QemuPaths,
-  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at">,
+  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "restore">,
 ): void {
   const config: SupervisorConfig = {
     qemu: vm.qemu,
@@ -255,6 +433,7 @@ function writeSupervisorConfig(
         : QEMU_RUNTIME_DIR_FD,
     boot_timeout_ms: vm.boot_timeout_ms,
     expires_at: vm.expires_at,
+    restore: vm.restore,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }
@@ -280,6 +459,11 @@ function spawnSupervisor(paths: QemuPaths): number {
   } finally {
     fs.closeSync(log);
   }
+}
+
+/** A restore that takes this long is abandoned for a cold boot (it usually takes ~1 s). */
+function restoreTimeout(bootTimeoutMs: number): number {
+  return Math.min(bootTimeoutMs, Math.max(5_000, Math.round(bootTimeoutMs / 3)));
 }
 
 function bootTimeout(accel: Accelerator): number {

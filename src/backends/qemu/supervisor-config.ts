@@ -24,6 +24,11 @@ export const SupervisorConfigSchema = z.object({
   boot_timeout_ms: z.number().int().positive(),
   /** Epoch seconds: the supervisor stops the VM then, whoever else is gone. */
   expires_at: z.number(),
+  /**
+   * Set when qemu restores a booted-guest template (`-incoming`): the guest is then given
+   * fresh entropy, time and identity (`guest.refresh`) before any client can reach it.
+   */
+  restore: z.object({ template_key: z.string(), sandbox_id: z.string() }).nullable().default(null),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfigSchema>;
 
@@ -32,6 +37,8 @@ export const ReadySchema = z.object({
   vmm_pid_start_ticks: z.number().nullable(),
   agent_version: z.string(),
   boot_ms: z.number(),
+  /** A restore from a template: what guest.refresh answered. */
+  refresh: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 
 /** supervisor.pid and vmm.pid: a pid with its /proc start time. */

@@ -7,6 +7,7 @@
  *   node supervisor.js <runtime>/supervisor.json
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -159,6 +160,9 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
   });
   vm.relay = guest;
   const hello = await guest.handshake(bootAbort.signal);
+  if (config.restore) log(`restored guest's agent answered after ${Date.now() - vm.started} ms`);
+  // A restored guest is the template's memory: new entropy, time and identity come first.
+  const refresh = config.restore ? await refreshRestoredGuest(guest, hello, config) : null;
   clearTimeout(bootTimer);
   // The clock comes from the kernel command line, as old as the boot: ready means in step.
   const clock = await guest.syncClock();
@@ -177,8 +181,44 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
       qemu.pid === undefined ? null : (readProcStat(qemu.pid)?.startTicks ?? null),
     agent_version: String(hello.agent_version),
     boot_ms: bootMs,
+    refresh,
   });
   log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
+}
+
+/** Sends `guest.refresh` to a guest restored from a template (see src/agent/refresh.ts). */
+async function refreshRestoredGuest(
+  guest: GuestRelay,
+  hello: Record<string, unknown>,
+  config: SupervisorConfig,
+): Promise<Record<string, unknown>> {
+  const restore = config.restore as NonNullable<SupervisorConfig["restore"]>;
+  const capabilities = Array.isArray(hello.capabilities) ? hello.capabilities : [];
+  if (!capabilities.includes("guest.refresh")) {
+    throw new Error("the restored guest's agent cannot refresh itself (no guest.refresh)");
+  }
+  const hostname = `pyro-${restore.sandbox_id.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(
+    0,
+    63,
+  );
+  const answer = await guest.request(
+    "guest.refresh",
+    {
+      entropy_b64: randomBytes(64).toString("base64"),
+      host_time_ms: Date.now(),
+      hostname,
+      machine_id: randomBytes(16).toString("hex"),
+      instance_id: randomUUID(),
+    },
+    10_000,
+  );
+  if (answer.rng_reseeded !== true) {
+    // Entropy was still mixed in; the CRNG reseeds on its own schedule. Logged, not fatal.
+    log(`restored guest's RNG was not reseeded: ${String(answer.rng_detail)}`);
+  }
+  guest.updateHello({ instance_id: answer.instance_id, restored_at_ms: Date.now() });
+  log(`restored guest refreshed from template ${restore.template_key}`);
+  return answer;
 }
 
 /** `{pid, start_ticks}`, written whole (temp + rename) so a reader never sees half of it. */

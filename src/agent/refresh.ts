@@ -1,0 +1,102 @@
+/**
+ * `guest.refresh`: what makes a guest restored from a booted-guest template a fresh
+ * sandbox (docs/qemu-backend.md, "Templates"). Every guest restored from one template
+ * starts with the same memory: the kernel RNG's state, the clock, the hostname and this
+ * agent's identity are the template's. The VM supervisor sends this request first, before
+ * any client can reach the guest, with entropy from the host's CSPRNG.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+
+import { ValidationError } from "../errors.js";
+import { syncClock } from "./clock.js";
+import type { AgentContext } from "./context.js";
+
+/** The agent's identity, named in its hello; a restore gives it a new one. */
+export const agentIdentity = { instanceId: "", restoredAt: null as number | null };
+
+/** RNDADDENTROPY = _IOW('R', 0x03, int[2]); RNDRESEEDCRNG = _IO('R', 0x07). */
+const RNDADDENTROPY = 0x40085203;
+const RNDRESEEDCRNG = 0x5207;
+
+/**
+ * Credits the entropy to the kernel's input pool and forces the CRNG to reseed from it.
+ * Node cannot issue an ioctl; perl (perl-base is part of every Debian system) can. Writing
+ * to /dev/urandom alone mixes the bytes in but does not reseed the CRNG: without the
+ * reseed, two restored guests read the same /dev/urandom bytes until the kernel's own
+ * reseed interval (up to 60 s of guest uptime) passes.
+ */
+function reseedKernelRng(entropy: Buffer): { reseeded: boolean; detail: string } {
+  // Mixed in whatever follows (uncredited; root needs no capability for this).
+  try {
+    fs.writeFileSync("/dev/urandom", entropy);
+  } catch (error) {
+    return { reseeded: false, detail: `write /dev/urandom: ${(error as Error).message}` };
+  }
+  const script = [
+    "open(my $f, '+<', '/dev/urandom') or die \"open: $!\\n\";",
+    "binmode STDIN; local $/; my $e = <STDIN>;",
+    `my $info = pack('ii', 8 * length($e), length($e)) . $e;`,
+    `ioctl($f, ${RNDADDENTROPY}, $info) or die "RNDADDENTROPY: $!\\n";`,
+    `ioctl($f, ${RNDRESEEDCRNG}, 0) or die "RNDRESEEDCRNG: $!\\n";`,
+  ].join(" ");
+  const result = spawnSync("perl", ["-e", script], { input: entropy, encoding: "utf8" });
+  if (result.error) return { reseeded: false, detail: `perl: ${result.error.message}` };
+  if (result.status !== 0) {
+    return { reseeded: false, detail: result.stderr.trim() || `perl exited ${result.status}` };
+  }
+  return { reseeded: true, detail: "RNDADDENTROPY + RNDRESEEDCRNG" };
+}
+
+function setHostname(hostname: string): void {
+  fs.writeFileSync("/proc/sys/kernel/hostname", hostname);
+  fs.writeFileSync("/etc/hostname", `${hostname}\n`);
+}
+
+function setMachineId(machineId: string): void {
+  fs.writeFileSync("/etc/machine-id", `${machineId}\n`, { mode: 0o444 });
+}
+
+export function registerRefreshHandler(context: AgentContext): void {
+  context.handlers.set("guest.refresh", async ({ body }) => {
+    const entropy = Buffer.from(String(body.entropy_b64), "base64");
+    const hostname = String(body.hostname);
+    const machineId = String(body.machine_id);
+    if (entropy.length < 32) {
+      throw new ValidationError(`entropy_b64 must carry at least 32 bytes, got ${entropy.length}`, {
+        field: "entropy_b64",
+      });
+    }
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(hostname)) {
+      throw new ValidationError(
+        `hostname must be 1-63 lowercase letters, digits or '-', got ${JSON.stringify(hostname)}`,
+        { field: "hostname" },
+      );
+    }
+    if (!/^[0-9a-f]{32}$/.test(machineId)) {
+      throw new ValidationError(
+        `machine_id must be 32 hex digits, got ${JSON.stringify(machineId)}`,
+        {
+          field: "machine_id",
+        },
+      );
+    }
+    // Random state first: nothing below (nor any command after) may see the template's.
+    const rng = reseedKernelRng(entropy);
+    const hostTime = Number(body.host_time_ms);
+    const clockSet = Math.abs(Date.now() - hostTime) >= 250;
+    syncClock(hostTime);
+    setHostname(hostname);
+    setMachineId(machineId);
+    agentIdentity.instanceId = String(body.instance_id);
+    agentIdentity.restoredAt = Date.now();
+    return {
+      rng_reseeded: rng.reseeded,
+      rng_detail: rng.detail,
+      clock_set: clockSet,
+      hostname,
+      machine_id: machineId,
+      instance_id: agentIdentity.instanceId,
+    };
+  });
+}
