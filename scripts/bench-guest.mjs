@@ -14,7 +14,10 @@
 //   6. (section "transfer", alone with BENCH_GUEST_ONLY=transfer) push and export of a
 //      256 MiB incompressible file vs the guest copying the same file itself, 10,000 small
 //      files pushed vs `tar -x` of the same tree in the guest, and the idle host memory
-//      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory.
+//      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory;
+//   7. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
+//      restored from a booted-guest template vs a cold boot, and the host memory of idle
+//      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -29,6 +32,7 @@ import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
+import { templatesSection } from "./bench-guest-templates.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
 const EXEC_ROUNDS = Number(process.env.BENCH_GUEST_EXEC_ROUNDS ?? 100);
@@ -288,6 +292,12 @@ if (process.env.BENCH_GUEST_ONLY === "clock") {
 }
 try {
   console.log(`guest benchmarks: qemu microvm, ${accel.toUpperCase()}, 1 vCPU, 1024 MiB`);
+  if (process.env.BENCH_GUEST_ONLY === "templates") {
+    await templatesSection(manager, report);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (process.env.BENCH_GUEST_ONLY === "diff") {
     await benchGuestDiff(manager, base);
     manager.close();
@@ -377,6 +387,9 @@ try {
 
   // ---- 5. guest clock under load ---------------------------------------------------------
   await clockSection(manager, base);
+
+  // ---- 7. booted-guest templates ---------------------------------------------------------
+  await templatesSection(manager, report);
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });

@@ -42,9 +42,9 @@ const ManifestSchema = z.object({
   state_bytes: z.number(),
   disk_bytes: z.number(),
 });
-export type TemplateManifest = z.infer<typeof ManifestSchema>;
+type TemplateManifest = z.infer<typeof ManifestSchema>;
 
-export interface Template {
+interface Template {
   key: string;
   dir: string;
   state: string;
@@ -53,7 +53,7 @@ export interface Template {
 }
 
 /** A sandbox's template key, or why its shape cannot have a template. */
-export type TemplateShape =
+type TemplateShape =
   { key: string; inputs: Record<string, unknown> } | { key: null; reason: string };
 
 const qemuVersions = new Map<string, string | null>();
@@ -249,6 +249,7 @@ export class TemplateStore {
       fs.renameSync(buildDir, target);
       const found = await this.find(key);
       if (!("dir" in found)) throw new Error(`the new template is not valid: ${found.missing}`);
+      this.removeStale(inputs);
       return found;
     } catch (error) {
       fs.rmSync(buildDir, { recursive: true, force: true });
@@ -292,6 +293,21 @@ export class TemplateStore {
       const dir = path.join(this.root, entry);
       await sweep(dir).catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Templates of the same environment saved over an image that has changed since (another
+   * rootfs digest or file identity): their disks back onto data that is gone, so no key can
+   * match them again. Each holds ~160 MB.
+   */
+  private removeStale(current: Record<string, unknown>): void {
+    for (const { key, manifest } of this.list()) {
+      if (!manifest || manifest.inputs.environment !== current.environment) continue;
+      const same =
+        manifest.inputs.rootfs_sha256 === current.rootfs_sha256 &&
+        JSON.stringify(manifest.inputs.rootfs_file) === JSON.stringify(current.rootfs_file);
+      if (!same) this.invalidate(key);
     }
   }
 
