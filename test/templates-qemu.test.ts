@@ -83,6 +83,14 @@ describe("qemu backend: booted-guest templates", () => {
           template_fallback: null,
         });
       }
+      // The kernel's CRNG was reseeded with host entropy (RNDADDENTROPY + RNDRESEEDCRNG).
+      const ready = JSON.parse(
+        fs.readFileSync(
+          path.join(pyro.context.layout.workspaceDir(first.workspace_id), "runtime", "ready.json"),
+          "utf8",
+        ),
+      ) as { refresh: { rng_reseeded: boolean; rng_detail: string } };
+      expect(ready.refresh).toMatchObject({ rng_reseeded: true });
       expect(templateDirs()).toHaveLength(1);
       const [template = ""] = templateDirs();
 
