@@ -79,7 +79,7 @@ export class GuestRelay {
    * and bytes written before that wait in the socket, so greeting again is harmless: the
    * first answer wins.
    */
-  async handshake(signal: AbortSignal): Promise<Record<string, unknown>> {
+  async handshake(signal: AbortSignal, greetEveryMs = 2_000): Promise<Record<string, unknown>> {
     const answered = new Promise<Record<string, unknown>>((resolve, reject) =>
       this.helloWaiters.push({ resolve, reject }),
     );
@@ -95,7 +95,7 @@ export class GuestRelay {
         })
         .catch(() => undefined);
     greet();
-    const timer = setInterval(greet, 2_000);
+    const timer = setInterval(greet, greetEveryMs);
     const aborted = new Promise<never>((_, reject) => {
       const fail = (): void => reject(signal.reason as Error);
       if (signal.aborted) fail();

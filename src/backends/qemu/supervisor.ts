@@ -159,10 +159,13 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
     );
   });
   vm.relay = guest;
-  const hello = await guest.handshake(bootAbort.signal);
+  // A restored guest's agent runs as soon as qemu has loaded the state (its port may reopen
+  // when the new host side connects): greet often, not every 2 s as for a booting one.
+  const hello = await guest.handshake(bootAbort.signal, config.restore ? 250 : 2_000);
   if (config.restore) log(`restored guest's agent answered after ${Date.now() - vm.started} ms`);
   // A restored guest is the template's memory: new entropy, time and identity come first.
   const refresh = config.restore ? await refreshRestoredGuest(guest, hello, config) : null;
+  if (config.restore) log(`restored guest refreshed after ${Date.now() - vm.started} ms`);
   clearTimeout(bootTimer);
   // The clock comes from the kernel command line, as old as the boot: ready means in step.
   const clock = await guest.syncClock();
