@@ -7,6 +7,8 @@ import path from "node:path";
 
 const ROUNDS = Number(process.env.BENCH_TEMPLATE_ROUNDS ?? 3);
 const IDLE_COUNT = Number(process.env.BENCH_TEMPLATE_IDLE_COUNT ?? 3);
+/** Which parts to run: BENCH_TEMPLATE_PARTS=create,reset,memory (default: all). */
+const PARTS = new Set((process.env.BENCH_TEMPLATE_PARTS ?? "create,reset,memory").split(","));
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
@@ -79,9 +81,15 @@ async function idleMemory(manager, on) {
 
 export async function templatesSection(manager, report) {
   // The first restore builds the shape's template (if this pyro has none yet): not timed.
-  let start = process.hrtime.bigint();
+  const start = process.hrtime.bigint();
   await createToExec(manager, true);
   console.log(`template warm-up (builds the template when missing): ${ms(start).toFixed(0)} ms`);
+  if (PARTS.has("create")) await createSection(manager, report);
+  if (PARTS.has("reset")) await resetSection(manager, report);
+  if (PARTS.has("memory")) await memorySection(manager, report);
+}
+
+async function createSection(manager, report) {
   const cold = [];
   const restored = [];
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -94,7 +102,9 @@ export async function templatesSection(manager, report) {
     `${median(cold).toFixed(0)} ms cold boot (all: ${list(cold)})`,
     [median(restored), median(cold)],
   );
+}
 
+async function resetSection(manager, report) {
   const { workspace_id: id } = await manager.createWorkspace({});
   const resetCold = [];
   const resetRestored = [];
@@ -102,7 +112,7 @@ export async function templatesSection(manager, report) {
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const on of [false, true]) {
         await withTemplates(on, async () => {
-          start = process.hrtime.bigint();
+          const start = process.hrtime.bigint();
           await manager.resetWorkspace(id);
           await manager.execWorkspace(id, { command: "true" });
           (on ? resetRestored : resetCold).push(ms(start));
@@ -118,7 +128,9 @@ export async function templatesSection(manager, report) {
     `${median(resetCold).toFixed(0)} ms cold boot (all: ${list(resetCold)})`,
     [median(resetRestored), median(resetCold)],
   );
+}
 
+async function memorySection(manager, report) {
   const restoredMib = await idleMemory(manager, true);
   const coldMib = await idleMemory(manager, false);
   report(
