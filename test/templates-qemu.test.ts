@@ -135,7 +135,10 @@ describe("qemu backend: booted-guest templates", () => {
       await pyro.execWorkspace(first.workspace_id, { command: "echo scratch > gone.txt" });
       const reset = await pyro.resetWorkspace(first.workspace_id, {});
       expect(reset.state).toBe("started");
-      expect(runtimeOf(pyro, first.workspace_id).boot_mode).toBe("template");
+      expect(runtimeOf(pyro, first.workspace_id)).toMatchObject({
+        boot_mode: "template",
+        template_fallback: null,
+      });
       const after = await pyro.execWorkspace(first.workspace_id, {
         command: "ls; cat /proc/sys/kernel/random/uuid",
       });
