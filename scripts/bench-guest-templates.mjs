@@ -17,8 +17,7 @@ const list = (samples) => samples.map((v) => v.toFixed(0)).join(", ");
 /** Runs `fn` with templates on (`true`) or off. */
 async function withTemplates(on, fn) {
   const saved = process.env.PYRO_QEMU_TEMPLATES;
-  if (on) delete process.env.PYRO_QEMU_TEMPLATES;
-  else process.env.PYRO_QEMU_TEMPLATES = "0";
+  process.env.PYRO_QEMU_TEMPLATES = on ? "1" : "0";
   try {
     return await fn();
   } finally {

@@ -23,7 +23,11 @@ import { useTempState } from "./helpers.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let cacheDir = "";
 
+let savedSetting: string | undefined;
 beforeAll(() => {
+  // Opt-in (see templates.ts); the CLI a test starts inherits it.
+  savedSetting = process.env.PYRO_QEMU_TEMPLATES;
+  process.env.PYRO_QEMU_TEMPLATES = "1";
   cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-templates-"));
   fs.symlinkSync(
     path.join(defaultEnvironmentCacheDir(), "debian-12"),
@@ -31,6 +35,8 @@ beforeAll(() => {
   );
 });
 afterAll(() => {
+  if (savedSetting === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
+  else process.env.PYRO_QEMU_TEMPLATES = savedSetting;
   if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
 });
 

@@ -71,6 +71,8 @@ describe("template keys", () => {
     const dir = tempDir();
     const artifacts = fakeArtifacts(dir);
     const spec = { vcpuCount: 1, memMib: 1024 };
+    const saved = process.env.PYRO_QEMU_TEMPLATES;
+    process.env.PYRO_QEMU_TEMPLATES = "1";
     const shapeOf = (sandboxDir: string, memMib = 1024, extra: string[] = []) => {
       const paths = qemuPaths(sandboxDir);
       const args = [...qemuArgs({ ...spec, memMib }, artifacts, paths, "tcg"), ...extra];
@@ -90,6 +92,10 @@ describe("template keys", () => {
     });
     artifacts.manifest.agent.sha256 = "b".repeat(64);
     expect(shapeOf(path.join(dir, "one")).key).not.toBe(a.key);
+    process.env.PYRO_QEMU_TEMPLATES = "0";
+    expect(shapeOf(path.join(dir, "one")).key).toBeNull();
+    if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
+    else process.env.PYRO_QEMU_TEMPLATES = saved;
   });
 });
 

@@ -11,7 +11,7 @@ import {
   waitForExit,
 } from "../../process/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
-import { findTool, requireTools, runTool } from "../../environments/host-tools.js";
+import { requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
 import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
 import { AgentClient } from "../../protocol/client.js";
@@ -149,7 +149,7 @@ export class QemuBackend implements Backend {
       (buildDir) => sweepRuntime(qemuPaths(buildDir)),
     );
     try {
-      const runtime = await launchVm(noHugePages(vm), paths, {
+      const runtime = await launchVm(vm, paths, {
         args: [...args, "-incoming", `exec:cat ${shellQuote(template.state)}`],
         backing: template.disk,
         timeoutMs: restoreTimeout(vm.bootTimeoutMs),
@@ -295,27 +295,9 @@ async function createOverlay(
   ]);
 }
 
-/**
- * prctl(PR_SET_THP_DISABLE) (syscall 157, option 41), kept across exec, then qemu. Loading a
- * template writes its pages all over the guest's memory; with transparent huge pages each
- * write populated a whole 2 MiB page around it, and the restored guest never gives those
- * back (its free memory is marked as already reported to the host): 3 idle restored guests
- * took 3.4 GiB against 1.1 GiB for 3 cold-booted ones. Node cannot call prctl; perl can.
- */
-const NO_THP_WRAPPER =
-  'syscall(157, 41, 1, 0, 0, 0) == 0 or warn "PR_SET_THP_DISABLE: $!\\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\n";';
-
-/** Runs qemu through the wrapper above, when this host has perl (else as it is). */
-function noHugePages(vm: VmLaunch): VmLaunch {
-  const perl = findTool("perl");
-  return perl ? { ...vm, qemu: perl, wrapped: ["-e", NO_THP_WRAPPER, vm.qemu] } : vm;
-}
-
 /** What every VM launch of one boot shares. */
 interface VmLaunch {
   qemu: string;
-  /** Arguments before qemu's own (a wrapper program's, ending with qemu's path). */
-  wrapped?: string[];
   qemuImg: string;
   rootfs: string;
   accel: Accelerator;
@@ -349,7 +331,7 @@ async function launchVm(
     fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
     writeSupervisorConfig(paths, {
       qemu: vm.qemu,
-      args: [...(vm.wrapped ?? []), ...launch.args],
+      args: launch.args,
       boot_timeout_ms: launch.timeoutMs,
       expires_at: launch.expiresAt,
       restore: launch.restore,
