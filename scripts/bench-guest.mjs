@@ -14,8 +14,11 @@
 //   6. (section "transfer", alone with BENCH_GUEST_ONLY=transfer) push and export of a
 //      256 MiB incompressible file vs the guest copying the same file itself, 10,000 small
 //      files pushed vs `tar -x` of the same tree in the guest, and the idle host memory
-//      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory;
-//   7. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
+//      (RSS of qemu + supervisor) of a 1024 MiB guest after it allocated and freed memory.
+//   7. (section "network", alone with BENCH_GUEST_ONLY=network) a 50 MB download from a
+//      server on the host's loopback inside an egress guest vs the same download on the
+//      host (scripts/bench-guest-network.mjs).
+//   8. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
 //      restored from a booted-guest template vs a cold boot, and the host memory of idle
 //      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
 //
@@ -32,6 +35,7 @@ import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
+import { networkSection } from "./bench-guest-network.mjs";
 import { templatesSection } from "./bench-guest-templates.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
@@ -272,6 +276,16 @@ async function transferBench() {
     manager.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (process.env.BENCH_GUEST_ONLY === "network" || !process.env.BENCH_GUEST_ONLY) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-bench-network-"));
+  try {
+    await networkSection(dir, report);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (process.env.BENCH_GUEST_ONLY) process.exit(0);
 }
 
 if (process.env.BENCH_GUEST_ONLY === "transfer") {

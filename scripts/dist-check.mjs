@@ -33,12 +33,15 @@ try {
     "dist/mcp/embed.d.ts",
     "package.json",
     "README.md",
+    "LICENSE",
   ]) {
     if (!files.has(required)) throw new Error(`the package is missing ${required}`);
   }
   for (const file of files) {
     if (file.startsWith("src/") || file.startsWith("test/"))
       throw new Error(`the package ships ${file}`);
+    // Source maps stay in the build for local debugging; the package leaves them out.
+    if (file.endsWith(".map")) throw new Error(`the package ships the source map ${file}`);
   }
   const project = path.join(scratch, "project");
   fs.mkdirSync(project);
@@ -78,26 +81,35 @@ try {
     ],
     { cwd: project },
   );
-  const client = new Client({ name: "dist-check", version: "0" });
-  await client.connect(
-    new StdioClientTransport({
-      command: pyro,
-      args: ["mcp", "serve"],
-      cwd: project,
-      env,
-      stderr: "ignore",
-    }),
-  );
-  const { tools } = await client.listTools();
-  await client.close();
-  // One tool per catalogue operation, as the installed package itself counts them.
+  const listTools = async (args) => {
+    const client = new Client({ name: "dist-check", version: "0" });
+    await client.connect(
+      new StdioClientTransport({ command: pyro, args, cwd: project, env, stderr: "ignore" }),
+    );
+    const { tools } = await client.listTools();
+    await client.close();
+    return tools;
+  };
+  const tools = await listTools(["mcp", "serve", "--profile", "workspace-full"]);
+  // workspace-full: one tool per catalogue operation, as the installed package counts them.
   const [sdkKind, operationCount] = sdk.trim().split(" ");
   if (sdkKind !== "function" || !(Number(operationCount) > 0))
     throw new Error(`unexpected SDK import output: ${sdk.trim()}`);
   if (tools.length !== Number(operationCount))
     throw new Error(
-      `pyro mcp serve listed ${tools.length} tools, expected ${operationCount} (the catalogue's operations)`,
+      `pyro mcp serve --profile workspace-full listed ${tools.length} tools, expected ${operationCount} (the catalogue's operations)`,
     );
+  // The default profile, workspace-core: the workspace loop without snapshots, shells,
+  // services or one-shot VMs (src/mcp/profiles.ts).
+  const core = (await listTools(["mcp", "serve"])).map((tool) => tool.name);
+  if (
+    !core.includes("workspace_exec") ||
+    !core.includes("workspace_summary") ||
+    core.includes("snapshot_create") ||
+    core.includes("vm_run") ||
+    core.length >= tools.length
+  )
+    throw new Error(`pyro mcp serve (workspace-core) listed an unexpected set: ${core.join(", ")}`);
   // The example, compiled as it is (imports "pyro-mcp"), runs against the installed package.
   await build({
     entryPoints: [path.join(root, "examples", "reset-over-repair.ts")],
@@ -111,7 +123,7 @@ try {
   if (!example.includes("modified greet.sh"))
     throw new Error(`unexpected example output: ${example}`);
   console.log(
-    `dist-check: ${packed[0].filename} (${files.size} files, ${packed[0].size} bytes) installs; pyro ${version}, pyro run, pyro doctor, pyro mcp serve (${tools.length} tools), the SDK import (${sdk.trim()}) and examples/reset-over-repair.ts work`,
+    `dist-check: ${packed[0].filename} (${files.size} files, ${packed[0].size} bytes) installs; pyro ${version}, pyro run, pyro doctor, pyro mcp serve (${core.length} tools; ${tools.length} in workspace-full), the SDK import (${sdk.trim()}) and examples/reset-over-repair.ts work`,
   );
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });

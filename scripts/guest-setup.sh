@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this host for the real-guest test tier (and for `pyro run` in a real guest):
 #   1. installs what is missing of qemu, the image-build tools and tmux (the terminal the
-#      attach tests drive) from Debian's archive (only as root with apt; `apt-get update`
+#      attach tests drive) and socat (guest networking connects qemu to the egress proxy
+#      with it) from Debian's archive (only as root with apt; `apt-get update`
 #      runs once, and only when needed),
 #   2. pulls the debian:12 environment into the cache (~/.cache/pyro-mcp/environments, or
 #      $PYRO_ENVIRONMENT_CACHE_DIR): built once from Debian packages (~1 min), then reused;
@@ -24,7 +25,8 @@ have() {
 
 packages=()
 for pair in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils debootstrap:debootstrap \
-  mkfs.ext4:e2fsprogs debugfs:e2fsprogs cpio:cpio depmod:kmod dpkg-deb:dpkg tmux:tmux; do
+  mkfs.ext4:e2fsprogs debugfs:e2fsprogs cpio:cpio depmod:kmod dpkg-deb:dpkg tmux:tmux \
+  socat:socat; do
   have "${pair%%:*}" || packages+=("${pair#*:}")
 done
 

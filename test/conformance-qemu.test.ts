@@ -29,6 +29,8 @@ function smallGuest(sandboxId: string, sandboxDir: string, expiresAt: number): S
     memMib: 256,
     allowHostCompat: false,
     networkRequested: false,
+    networkPolicy: "off",
+    allowHosts: [],
     expiresAt,
   };
 }

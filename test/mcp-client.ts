@@ -111,8 +111,9 @@ export async function httpClient(url: URL, token: string): Promise<Client> {
 /** Spawns `pyro mcp serve --http 127.0.0.1:0`, waits for its URL and connects over HTTP. */
 export async function connectHttp(
   stateDir: string,
+  options: ServeOptions = {},
 ): Promise<{ client: Client; server: ChildProcess; url: URL }> {
-  const { server, url, token } = await startHttp(stateDir);
+  const { server, url, token } = await startHttp(stateDir, options);
   return { client: await httpClient(url, token), server, url };
 }
 

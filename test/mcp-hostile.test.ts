@@ -16,6 +16,7 @@ import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { createServer } from "../src/mcp/embed.js";
+import { profileTools } from "../src/mcp/profiles.js";
 import { HOST_PATH_FIELDS } from "../src/mcp/roots.js";
 import { operations } from "../src/operations/index.js";
 import { Pyro } from "../src/sdk/pyro.js";
@@ -48,9 +49,11 @@ interface Answer {
 
 /** `pyro mcp serve` on raw stdio: write lines, read answers one by one. */
 function rawStdio(): { write: (text: string) => void; next: () => Promise<Answer> } {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [cliPath, "mcp", "serve"], {
-    env: pyroEnv(state.stateDir()),
-  });
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [cliPath, "mcp", "serve", "--profile", "workspace-full"],
+    { env: pyroEnv(state.stateDir()) },
+  );
   cleanups.push(async () => {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.stdin.end();
@@ -215,7 +218,8 @@ describe("pyro mcp serve --http", () => {
 
     const client = await httpClient(first.url, first.token);
     cleanups.push(() => client.close());
-    expect((await client.listTools()).tools).toHaveLength(operations.length);
+    // The default profile, workspace-core.
+    expect((await client.listTools()).tools).toHaveLength(profileTools("workspace-core").length);
     expect(await stopHttp(first.server)).toBe(0);
 
     // A restart keeps the token; a token file others can read is replaced.
@@ -432,7 +436,10 @@ describe("host paths an MCP client may name", () => {
 
   it("takes PYRO_ALLOWED_PATHS, else the working directory", async () => {
     const { root, outside } = dirs();
-    const fromEnv = await client({ env: { PYRO_ALLOWED_PATHS: `${outside}:${root}` } });
+    const fromEnv = await client({
+      env: { PYRO_ALLOWED_PATHS: `${outside}:${root}` },
+      args: ["--profile", "workspace-full"],
+    });
     const ok = await callTool(fromEnv, "vm_run", { command: "true", allow_host_compat: true });
     expect(ok.isError).toBeFalsy();
     const seeded = await callTool(fromEnv, "workspace_create", {

@@ -17,21 +17,24 @@ afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
 });
 
-async function stdioClient(): Promise<Client> {
+/** A server with every operation (workspace-full), or the given profile's tools. */
+async function stdioClient(profile = "workspace-full"): Promise<Client> {
   // Seeds and exports live under the test's temp dir, so that is the server's root.
-  const { client } = await connectStdio(state.stateDir(), { args: ["--allow-path", state.base()] });
+  const { client } = await connectStdio(state.stateDir(), {
+    args: ["--allow-path", state.base(), ...(profile === "" ? [] : ["--profile", profile])],
+  });
   clients.push(client);
   return client;
 }
 
 describe("pyro mcp serve (stdio)", () => {
-  it("lists every catalogue operation as a tool with input and output schemas", async () => {
+  it("lists every catalogue operation as a tool with input and output schemas (workspace-full)", async () => {
     const client = await stdioClient();
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(38);
+    expect(tools).toHaveLength(51);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
@@ -167,6 +170,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(await ok("command_kill", killable)).toMatchObject({ exit_code: 130, cancelled: true });
     await ok("workspace_status", { workspace_id });
     await ok("workspace_logs", { workspace_id });
+    await ok("workspace_network_log", { workspace_id });
     await ok("workspace_diff", { workspace_id });
     await ok("workspace_export", {
       workspace_id,
@@ -180,6 +184,7 @@ describe("pyro mcp serve (stdio)", () => {
     const shell_id = (await ok("shell_open", { workspace_id })).shell_id;
     await ok("shell_write", { workspace_id, shell_id, input: "echo hi" });
     await ok("shell_read", { workspace_id, shell_id });
+    await ok("shell_read", { workspace_id, shell_id, plain: true, wait_for_idle_ms: 50 });
     await ok("shell_resize", { workspace_id, shell_id, cols: 100, rows: 40 });
     await ok("shell_signal", { workspace_id, shell_id, signal: "INT" });
     await ok("shell_close", { workspace_id, shell_id });
@@ -194,6 +199,31 @@ describe("pyro mcp serve (stdio)", () => {
     await ok("service_status", service);
     await ok("service_logs", service);
     await ok("service_stop", service);
+    await ok("workspace_summary", { workspace_id });
+    await ok("workspace_file_write", { workspace_id, path: "f/a.txt", text: "a\n" });
+    await ok("workspace_file_list", { workspace_id, recursive: true });
+    await ok("workspace_file_read", { workspace_id, path: "f/a.txt" });
+    await ok("workspace_patch_apply", {
+      workspace_id,
+      patch: "--- a/f/a.txt\n+++ b/f/a.txt\n@@ -1 +1 @@\n-a\n+b\n",
+    });
+    // The disk ops only serve a stopped guest: on the host backend they refuse, and their
+    // results are checked against these schemas by test/files-qemu.test.ts.
+    for (const name of ["workspace_disk_list", "workspace_disk_read", "workspace_disk_export"]) {
+      const refused = await callTool(client, name, {
+        workspace_id,
+        ...(name === "workspace_disk_read" ? { path: "f/a.txt" } : {}),
+        ...(name === "workspace_disk_export"
+          ? { output_path: path.join(state.base(), "disk.img") }
+          : {}),
+      });
+      expect(textOf(refused), name).toContain("[invalid_state]");
+      called.add(name);
+    }
+    await ok("workspace_update", { workspace_id, name: "schema-check", labels: { a: "b" } });
+    await ok("workspace_list", { labels: { a: "b" } });
+    await ok("workspace_stop", { workspace_id: "schema-check" });
+    await ok("workspace_start", { workspace_id: "schema-check" });
     await ok("workspace_reset", { workspace_id });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());
@@ -297,7 +327,9 @@ describe("pyro mcp serve (stdio)", () => {
 
 describe("pyro mcp serve --http", () => {
   it("serves the same tools over Streamable HTTP on loopback", async () => {
-    const { client, server, url } = await connectHttp(state.stateDir());
+    const { client, server, url } = await connectHttp(state.stateDir(), {
+      args: ["--profile", "workspace-full"],
+    });
     try {
       expect(url.hostname).toBe("127.0.0.1");
       const { tools } = await client.listTools();

@@ -26,6 +26,7 @@ import {
 
 const PINNED: Record<number, string> = {
   3: "0a98df0e4083cdd38e1aa0577ddcc0fa7733163e76544d1bd70319e7c05cd96b",
+  4: "31b503bf1d233f2c7af9fb377e50efa8af40c02f344b5f4eab8a3980dd8a1e77",
 };
 
 describe("environment recipe", () => {

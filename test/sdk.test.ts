@@ -46,6 +46,7 @@ describe("the SDK", () => {
         "deleteSnapshot",
         "resetWorkspace",
         "deleteWorkspace",
+        "summarizeWorkspace",
         "openShell",
         "readShell",
         "writeShell",
@@ -101,11 +102,11 @@ describe("the SDK", () => {
     pyro.close();
   });
 
-  it("creates an MCP server for embedding, with every operation as a tool", async () => {
+  it("creates an MCP server for embedding, with every operation as a tool (workspace-full)", async () => {
     const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const { InMemoryTransport } = await import("@modelcontextprotocol/sdk/inMemory.js");
     const pyro = client();
-    const server = createServer(pyro);
+    const server = createServer(pyro, { profile: "workspace-full" });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     const mcp = new Client({ name: "embedder", version: "0.0.0" });

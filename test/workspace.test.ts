@@ -288,12 +288,8 @@ describe("workspace lifecycle", () => {
     const manager = state.manager();
     const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
     const pid = agentPid(workspace_id);
-    editJson(
-      path.join(state.stateDir(), "workspaces", workspace_id, "workspace.json"),
-      (record) => {
-        record.expires_at = 0;
-      },
-    );
+    // Idle since the epoch: far past its ttl_seconds (the activity file's mtime is its last use).
+    idleSince(path.join(state.stateDir(), "workspaces", workspace_id), 0);
     await expect(manager.execWorkspace(workspace_id, { command: "true" })).rejects.toThrow(
       "expired and was automatically deleted",
     );
@@ -310,9 +306,7 @@ describe("workspace lifecycle", () => {
     fs.mkdirSync(invalid, { recursive: true });
     fs.writeFileSync(path.join(invalid, "workspace.json"), "[]");
     const pid = agentPid(workspace_id);
-    editJson(path.join(workspaces, workspace_id, "workspace.json"), (record) => {
-      record.expires_at = 0;
-    });
+    idleSince(path.join(workspaces, workspace_id), 0);
     const reaped = await manager.reapExpired();
     expect(reaped.workspace_ids.sort()).toEqual([workspace_id, "invalid"].sort());
     expect(fs.existsSync(invalid)).toBe(false);
@@ -324,9 +318,7 @@ describe("workspace lifecycle", () => {
     const manager = state.manager();
     const workspaces = path.join(state.stateDir(), "workspaces");
     const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
-    editJson(path.join(workspaces, workspace_id, "workspace.json"), (record) => {
-      record.expires_at = 0;
-    });
+    idleSince(path.join(workspaces, workspace_id), 0);
     fs.mkdirSync(path.join(workspaces, "foreign"));
     fs.writeFileSync(
       path.join(workspaces, "foreign", "workspace.json"),
@@ -622,3 +614,8 @@ describe("unsafe input and failures leave nothing behind", () => {
     expect(listDirs(path.join(state.stateDir(), "workspaces"))).toEqual([]);
   });
 });
+
+/** Makes a workspace look idle since `epochSeconds` (its activity file's mtime). */
+function idleSince(workspaceDir: string, epochSeconds: number): void {
+  fs.utimesSync(path.join(workspaceDir, "activity.json"), epochSeconds, epochSeconds);
+}

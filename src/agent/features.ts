@@ -1,4 +1,5 @@
 import type { AgentContext } from "./context.js";
+import { registerFileHandlers } from "./files.js";
 import { ServiceRegistry } from "./services.js";
 import { ShellRegistry } from "./shells.js";
 
@@ -12,4 +13,5 @@ import { ShellRegistry } from "./shells.js";
 export function registerFeatures(context: AgentContext): void {
   new ServiceRegistry(context).register();
   new ShellRegistry(context).register();
+  registerFileHandlers(context);
 }

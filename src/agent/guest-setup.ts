@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 
 import { ExecCgroups } from "./exec-cgroup.js";
+import { setUpGuestNetwork } from "./guest-network.js";
 
 interface GuestSetup {
   /** Where execs are confined, or null when the guest's kernel offers no cgroup v2. */
@@ -20,6 +21,7 @@ interface GuestSetup {
 export function prepareGuest(log: (message: string) => void): GuestSetup {
   protectAgent(log);
   growRootFilesystem(log);
+  setUpGuestNetwork(log);
   return { cgroups: ExecCgroups.setUp(log) };
 }
 

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 
 import { listenAtomically } from "../protocol/listen.js";
 import { OUR_RANGE, helloRange, type ProtocolRange } from "../protocol/negotiate.js";
+import { scheduleSandboxExpiry } from "../protocol/idle-expiry.js";
 import type { AgentContext } from "./context.js";
 import { confineExecs } from "./exec.js";
 import { stepClock, syncClock } from "./clock.js";
@@ -18,6 +19,7 @@ import { registerFeatures } from "./features.js";
 import { prepareGuest } from "./guest-setup.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
+import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
 import { serveVirtioPort } from "./serial.js";
 import { serveConnection } from "./server.js";
 import { GUEST_SCRATCH_DIR, prepareScratch } from "./transfer.js";
@@ -34,6 +36,8 @@ interface AgentOptions {
   stateDir: string;
   /** Epoch seconds; the agent stops itself then, so an abandoned sandbox cannot outlive its TTL. */
   expiresAt: number | null;
+  /** A workspace's activity file (src/shared/activity-file.ts): moves the self-stop. */
+  activityFile: string | null;
 }
 
 function parseArgs(argv: string[]): AgentOptions {
@@ -64,6 +68,9 @@ function parseArgs(argv: string[]): AgentOptions {
     root: path.resolve(root),
     stateDir: path.resolve(stateDir),
     expiresAt,
+    activityFile: values.has("activity-file")
+      ? path.resolve(values.get("activity-file") as string)
+      : null,
   };
 }
 
@@ -88,6 +95,10 @@ async function main(): Promise<void> {
   };
   const core = registerCoreHandlers(context);
   registerFeatures(context);
+  registerSecretsHandler(
+    context,
+    inGuest ? GUEST_SECRETS_DIR : path.join(options.stateDir, "secrets"),
+  );
   // Only where the host attached one: the ops' absence tells the host to use the port.
   const transferDisk = inGuest ? findTransferDisk() : null;
   if (transferDisk) {
@@ -149,15 +160,15 @@ async function main(): Promise<void> {
     return { shutting_down: true };
   });
   if (options.expiresAt !== null) {
-    // setTimeout caps at ~24.8 days; TTLs are at most one day.
-    const delay = Math.max(0, options.expiresAt * 1000 - Date.now());
-    setTimeout(
-      () => {
-        console.error("pyro-agent: TTL expired, shutting down");
+    scheduleSandboxExpiry({
+      expiresAt: options.expiresAt,
+      activityFile: options.activityFile,
+      agentSocket: () => options.socket,
+      onExpire: (reason) => {
+        console.error(`pyro-agent: ${reason}, shutting down`);
         void shutdown(0);
       },
-      Math.min(delay, 2_147_000_000),
-    ).unref();
+    });
   }
   process.on("SIGTERM", () => void shutdown(0));
   process.on("SIGINT", () => void shutdown(0));

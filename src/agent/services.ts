@@ -25,6 +25,7 @@ import {
   type Owner,
 } from "../process/ownership.js";
 import { sleep } from "../process/process-group.js";
+import { redactingLogStream } from "./secrets.js";
 import { LogSink, tailText } from "./service-log.js";
 
 const STOP_GRACE_MS = 3_000;
@@ -138,8 +139,8 @@ export class ServiceRegistry {
       stdout: new LogSink(path.join(logDir, "stdout.log")),
       stderr: new LogSink(path.join(logDir, "stderr.log")),
     };
-    child.stdout?.pipe(logs.stdout);
-    child.stderr?.pipe(logs.stderr);
+    child.stdout?.pipe(redactingLogStream()).pipe(logs.stdout);
+    child.stderr?.pipe(redactingLogStream()).pipe(logs.stderr);
     const pid = child.pid ?? 0;
     const service: Service = {
       name,

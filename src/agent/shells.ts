@@ -135,6 +135,8 @@ export class ShellRegistry {
         // Never write the history of an agent's session into someone's ~/.bash_history.
         HISTFILE: "",
         INPUTRC: this.inputrcPath(),
+        // The caller's env (secret_env), then the owner marks, which it cannot hide.
+        ...stringEnv(body.env),
         ...ownerEnv(this.context.stateDir, token),
       },
     });
@@ -479,4 +481,13 @@ function integer(
     );
   }
   return value;
+}
+
+function stringEnv(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter(
+      (entry): entry is [string, string] => typeof entry[1] === "string",
+    ),
+  );
 }

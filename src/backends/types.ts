@@ -1,3 +1,4 @@
+import type { NetworkPolicy } from "../shared/network-policy.js";
 import type { RuntimeRecord } from "../store/records.js";
 
 export const BACKEND_NAMES = ["qemu", "firecracker", "host"] as const;
@@ -16,6 +17,14 @@ export interface SandboxSpec {
   networkRequested: boolean;
   /** Epoch seconds after which the sandbox stops itself, even if no pyro process is left. */
   expiresAt: number;
+  /** A workspace's activity file (src/shared/activity-file.ts): idle use moves the self-stop. */
+  activityFile?: string | null;
+  /** Boot on the disk a `halt` kept (workspace_start) instead of a fresh one. */
+  resume?: boolean;
+  /** `off`: no network device at all (see docs/networking.md). */
+  networkPolicy: NetworkPolicy;
+  /** allow_hosts patterns, validated (src/shared/network-policy.ts). */
+  allowHosts: string[];
 }
 
 export interface RuntimeCapabilities {
@@ -23,6 +32,8 @@ export interface RuntimeCapabilities {
   guest_exec: boolean;
   guest_network: boolean;
   reason: string | null;
+  /** Why guest_network is false, when the backend can say (pyro doctor shows it). */
+  guest_network_reason?: string;
 }
 
 /**
@@ -47,6 +58,11 @@ export interface Backend {
   /** Stops the sandbox and everything in it; safe to call on a dead or half-booted one. */
   destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
   /**
+   * Stops the sandbox and everything running in it like destroy, but keeps its disk (the
+   * workspace's files) for a later boot with `resume` (workspace_stop / workspace_start).
+   */
+  halt(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void>;
+  /**
    * Stops whatever a sandbox directory without a usable record still runs (a create that
    * was killed between boot and its first record write), found from files in the directory.
    */
@@ -56,4 +72,16 @@ export interface Backend {
    * file, when the backend attaches one; bulk archives then bypass the agent's channel.
    */
   transferDisk?(sandboxDir: string): { disk: string; lock: string } | null;
+  /**
+   * The disk holding a guest's root filesystem (and /workspace), when the backend has one
+   * and it is still there: what workspace_disk_* read of a stopped guest, without booting.
+   */
+  rootDisk?(sandboxDir: string): { path: string; format: "qcow2" | "raw" } | null;
+  /**
+   * Publishes a guest TCP port on 127.0.0.1 of the host (a free port when hostPort is
+   * null); returns the host port. Only sandboxes booted with egress+published-ports.
+   */
+  publishPort?(sandboxDir: string, guestPort: number, hostPort: number | null): Promise<number>;
+  /** Closes a published port (nothing if it is not open). */
+  unpublishPort?(sandboxDir: string, hostPort: number): Promise<void>;
 }

@@ -36,5 +36,7 @@ export class UnavailableBackend implements Backend {
 
   async destroy(): Promise<void> {}
 
+  async halt(): Promise<void> {}
+
   async sweepOrphan(): Promise<void> {}
 }

@@ -142,3 +142,16 @@ export function printCommandOutput(result: { stdout: string; stderr: string }): 
 }
 
 export const commandExitCode = (result: { exit_code?: number }): number => result.exit_code ?? 0;
+
+/**
+ * `--id-only`: the printer that writes just the new object's id (and a newline), so a
+ * script can capture it; undefined (the usual rendering) without the flag. With --json the
+ * JSON wins: it carries the id too.
+ */
+export function idOnlyPrinter<Key extends string>(
+  options: JsonOption & { idOnly?: boolean },
+  key: Key,
+): HumanPrinter<Record<Key, string>> | undefined {
+  if (options.idOnly !== true) return undefined;
+  return (result) => process.stdout.write(`${result[key]}\n`);
+}

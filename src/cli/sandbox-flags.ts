@@ -14,7 +14,11 @@ export function addSandboxOptions(command: Command, { timeout }: { timeout: bool
       numberFlag,
     );
   return command
-    .option("--ttl-seconds <n>", "sandbox lifetime in seconds, 60-86400 (default 600)", numberFlag)
+    .option(
+      "--ttl-seconds <n>",
+      "sandbox lifetime in seconds, 60-86400 (default 600); a workspace's idle timeout",
+      numberFlag,
+    )
     .option("--network", "request guest networking")
     .option(
       "--allow-host-compat",

@@ -4,6 +4,7 @@ import { VmRecordSchema, WorkspaceRecordSchema, readRecord } from "../store/reco
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { listIds } from "./records-io.js";
+import { expiryState } from "./workspace-expiry.js";
 
 /**
  * The max-active limit counts every sandbox that holds (or is about to hold) a VM: VMs
@@ -28,7 +29,11 @@ async function activeSandboxCount(context: ManagerContext): Promise<number> {
       if ((await lockHolderAlive(context.layout.lockFile("workspace", id))) === true) count += 1;
       continue;
     }
-    if (record.state !== "stopped" && record.expires_at > now) count += 1;
+    if (record.state === "stopped") continue;
+    // A workspace past its idle deadline still holds its VM while something runs in it.
+    const live =
+      record.runtime !== null && context.backends.get(record.backend).isAlive(record.runtime);
+    if (live || expiryState(context.layout, record).expires_at > now) count += 1;
   }
   return count;
 }

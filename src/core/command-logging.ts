@@ -5,7 +5,9 @@ import { appendCommand, readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { commandPayload } from "./payloads.js";
+import type { Redactor } from "../shared/redact.js";
 import { updateWorkspace } from "./records-io.js";
+import { redactorFor } from "./secrets.js";
 
 /**
  * Puts every finished command of a sandbox in the command log exactly once: under the
@@ -16,6 +18,37 @@ import { updateWorkspace } from "./records-io.js";
  */
 
 export type CommandOutput = AgentResponse<"command.wait">;
+
+/**
+ * A command's answer with the workspace's secret values redacted from its command line and
+ * output. Output of a running command (or cut by the agent's cap) may end inside a value:
+ * that part is left out; a running command's buffer may also have dropped its head.
+ */
+export function redactAnswer<
+  T extends {
+    command: string;
+    stdout: string;
+    stderr: string;
+    state: "running" | "exited";
+    stdout_truncated: boolean;
+    stderr_truncated: boolean;
+  },
+>(redactor: Redactor | null, answer: T): T {
+  if (!redactor) return answer;
+  const running = answer.state === "running";
+  return {
+    ...answer,
+    command: redactor.redact(answer.command),
+    stdout: redactor.redactSnapshot(answer.stdout, {
+      headCut: running && answer.stdout_truncated,
+      tailOpen: running,
+    }),
+    stderr: redactor.redactSnapshot(answer.stderr, {
+      headCut: running && answer.stderr_truncated,
+      tailOpen: running,
+    }),
+  };
+}
 
 export function execPayload(
   record: WorkspaceRecord,
@@ -63,10 +96,15 @@ export async function logFinished(
     pending.push(mine.command_id);
   }
   if (pending.length === 0) return mine?.sequence ?? null;
+  // Entries are written from redacted output: no secret value reaches the log on disk.
+  const redactor = await redactorFor(context, record.workspace_id);
   const { result } = await updateWorkspace(context.layout, record.workspace_id, async (current) => {
     const sequences = new Map<string, number | null>();
     for (const commandId of pending) {
-      sequences.set(commandId, await logOne(context, runtime, record, current, commandId));
+      sequences.set(
+        commandId,
+        await logOne(context, runtime, record, current, commandId, redactor),
+      );
     }
     return mine ? (sequences.get(mine.command_id) ?? null) : null;
   });
@@ -80,8 +118,12 @@ async function logOne(
   record: WorkspaceRecord,
   current: WorkspaceRecord,
   commandId: string,
+  redactor: Redactor | null,
 ): Promise<number | null> {
-  const claimed = await context.pool.call(runtime, "command.claim", { command_id: commandId });
+  const claimed = redactAnswer(
+    redactor,
+    await context.pool.call(runtime, "command.claim", { command_id: commandId }),
+  );
   if (claimed.claim_state === "logged") return claimed.sequence;
   // A reset in the meantime started a new history (and a new agent): not ours to log.
   if (current.reset_count !== record.reset_count) return null;

@@ -1,18 +1,22 @@
 import { PyroError } from "../errors.js";
 import type { AgentResponse } from "../protocol/operations.js";
 import { checkWaitSeconds } from "../shared/limits.js";
-import type { WorkspaceRecord } from "../store/records.js";
+import type { RuntimeRecord, WorkspaceRecord } from "../store/records.js";
 import { readCommands } from "./command-log.js";
 import {
   agentTooOld,
   execPayload,
   logFinished,
+  redactAnswer,
   runtimeOf,
   type CommandOutput,
 } from "./command-logging.js";
 import type { CommandCallOptions } from "./commands.js";
 import type { ManagerContext } from "./context.js";
 import { commandPayload } from "./payloads.js";
+import type { Redactor } from "../shared/redact.js";
+import { lookBehindStart, redactPage } from "./redacted-reads.js";
+import { redactorFor } from "./secrets.js";
 import { requireStarted } from "./workspace-ops.js";
 
 /** The command_* operations: follow a command from any process (see commands.ts). */
@@ -77,7 +81,10 @@ export async function listCommands(context: ManagerContext, id: string) {
   const { record, runtime } = await commandSandbox(context, id, "command_list");
   await logFinished(context, record);
   const listed = await context.pool.call(runtime, "command.list", {});
-  const commands = listed.commands.map(info).sort((a, b) => a.started_at - b.started_at);
+  const redactor = await redactorFor(context, record.workspace_id);
+  const commands = listed.commands
+    .map((each) => info(redactor ? { ...each, command: redactor.redact(each.command) } : each))
+    .sort((a, b) => a.started_at - b.started_at);
   return { workspace_id: record.workspace_id, count: commands.length, commands };
 }
 
@@ -86,7 +93,11 @@ export async function statusCommand(context: ManagerContext, id: string, command
   await logFinished(context, record);
   const listed = await context.pool.call(runtime, "command.list", {});
   const found = listed.commands.find((each) => each.command_id === commandId);
-  if (found) return { workspace_id: record.workspace_id, ...info(found) };
+  if (found) {
+    const redactor = await redactorFor(context, record.workspace_id);
+    const command = redactor ? redactor.redact(found.command) : found.command;
+    return { workspace_id: record.workspace_id, ...info({ ...found, command }) };
+  }
   const entry = await fromLog(context, record, commandId);
   return {
     workspace_id: record.workspace_id,
@@ -142,14 +153,22 @@ export async function waitCommand(
     };
   }
   const sequence = answer.state === "exited" ? await logFinished(context, record, answer) : null;
-  return execPayload(record, answer, sequence);
+  return execPayload(
+    record,
+    redactAnswer(await redactorFor(context, record.workspace_id), answer),
+    sequence,
+  );
 }
 
 export async function killCommand(context: ManagerContext, id: string, commandId: string) {
   const { record, runtime } = await commandSandbox(context, id, "command_kill");
   const answer = await context.pool.call(runtime, "command.kill", { command_id: commandId });
   const sequence = answer.state === "exited" ? await logFinished(context, record, answer) : null;
-  return execPayload(record, answer, sequence);
+  return execPayload(
+    record,
+    redactAnswer(await redactorFor(context, record.workspace_id), answer),
+    sequence,
+  );
 }
 
 export interface ReadCommandInput {
@@ -168,31 +187,142 @@ export async function readCommand(
 ) {
   const waitSeconds = checkWaitSeconds(input.wait_seconds) ?? 0;
   const { record, runtime } = await commandSandbox(context, id, "command_read");
-  const answer = await context.pool.call(
-    runtime,
-    "command.read",
-    {
-      command_id: commandId,
-      ...(input.stdout_cursor === undefined ? {} : { stdout_cursor: input.stdout_cursor }),
-      ...(input.stderr_cursor === undefined ? {} : { stderr_cursor: input.stderr_cursor }),
-      ...(input.max_chars === undefined ? {} : { max_chars: input.max_chars }),
-      wait_ms: Math.round(waitSeconds * 1000),
-    },
-    { signal: options.signal },
-  );
-  const sequence = answer.state === "exited" ? await logFinished(context, record) : null;
+  const read = (waitMs: number) =>
+    context.pool.call(
+      runtime,
+      "command.read",
+      {
+        command_id: commandId,
+        ...(input.stdout_cursor === undefined ? {} : { stdout_cursor: input.stdout_cursor }),
+        ...(input.stderr_cursor === undefined ? {} : { stderr_cursor: input.stderr_cursor }),
+        ...(input.max_chars === undefined ? {} : { max_chars: input.max_chars }),
+        wait_ms: waitMs,
+      },
+      { signal: options.signal },
+    );
+  const deadline = Date.now() + waitSeconds * 1000;
+  let answer = await read(Math.round(waitSeconds * 1000));
+  const redactor = await redactorFor(context, record.workspace_id);
+  for (;;) {
+    const sequence = answer.state === "exited" ? await logFinished(context, record) : null;
+    const result = {
+      workspace_id: record.workspace_id,
+      ...info(answer),
+      sequence: answer.sequence ?? sequence,
+      stdout: answer.stdout,
+      stderr: answer.stderr,
+      stdout_cursor: answer.stdout_cursor,
+      stderr_cursor: answer.stderr_cursor,
+      next_stdout_cursor: answer.next_stdout_cursor,
+      next_stderr_cursor: answer.next_stderr_cursor,
+      stdout_dropped_chars: answer.stdout_dropped_chars,
+      stderr_dropped_chars: answer.stderr_dropped_chars,
+      truncated: answer.truncated,
+    };
+    if (!redactor) return result;
+    const redacted = await redactRead(context, runtime, commandId, redactor, result);
+    const held =
+      redacted.next_stdout_cursor < answer.next_stdout_cursor ||
+      redacted.next_stderr_cursor < answer.next_stderr_cursor;
+    const remaining = Math.round(deadline - Date.now());
+    const ended = answer.state === "exited" || answer.truncated;
+    if (redacted.stdout !== "" || redacted.stderr !== "" || !held || ended || remaining <= 0) {
+      return redacted;
+    }
+    // All the new output is a held-back tail (a value being printed): a read that may wait
+    // waits for output after it instead of answering nothing at once, again and again.
+    await context.pool.call(
+      runtime,
+      "command.read",
+      {
+        command_id: commandId,
+        stdout_cursor: answer.next_stdout_cursor,
+        stderr_cursor: answer.next_stderr_cursor,
+        max_chars: 1,
+        wait_ms: remaining,
+      },
+      { signal: options.signal },
+    );
+    answer = await read(0);
+  }
+}
+
+type CommandRead = AgentResponse<"command.read">;
+
+/**
+ * A command_read page redacted: each stream together with the output just before its
+ * cursor (read again), holding back a tail that may begin a value (redacted-reads.ts).
+ */
+async function redactRead<
+  T extends Pick<
+    CommandRead,
+    | "command"
+    | "state"
+    | "truncated"
+    | "stdout"
+    | "stderr"
+    | "stdout_cursor"
+    | "stderr_cursor"
+    | "next_stdout_cursor"
+    | "next_stderr_cursor"
+  >,
+>(
+  context: ManagerContext,
+  runtime: RuntimeRecord,
+  commandId: string,
+  redactor: Redactor,
+  page: T & { stdout_dropped_chars: number; stderr_dropped_chars: number },
+) {
+  const requested = {
+    stdout: page.stdout_cursor - page.stdout_dropped_chars,
+    stderr: page.stderr_cursor - page.stderr_dropped_chars,
+  };
+  const starts = {
+    stdout: lookBehindStart(redactor, requested.stdout),
+    stderr: lookBehindStart(redactor, requested.stderr),
+  };
+  const needed = Math.max(requested.stdout - starts.stdout, requested.stderr - starts.stderr);
+  const before =
+    needed > 0
+      ? await context.pool.call(runtime, "command.read", {
+          command_id: commandId,
+          stdout_cursor: starts.stdout,
+          stderr_cursor: starts.stderr,
+          max_chars: needed,
+          wait_ms: 0,
+        })
+      : null;
+  const final = page.state === "exited" && !page.truncated;
+  const stream = (name: "stdout" | "stderr") =>
+    redactPage(
+      redactor,
+      requested[name],
+      {
+        output: page[name],
+        cursor: page[`${name}_cursor`],
+        next_cursor: page[`next_${name}_cursor`],
+      },
+      before && starts[name] < requested[name]
+        ? {
+            output: before[name],
+            cursor: before[`${name}_cursor`],
+            next_cursor: before[`next_${name}_cursor`],
+          }
+        : null,
+      final,
+    );
+  const out = stream("stdout");
+  const err = stream("stderr");
   return {
-    workspace_id: record.workspace_id,
-    ...info(answer),
-    sequence: answer.sequence ?? sequence,
-    stdout: answer.stdout,
-    stderr: answer.stderr,
-    stdout_cursor: answer.stdout_cursor,
-    stderr_cursor: answer.stderr_cursor,
-    next_stdout_cursor: answer.next_stdout_cursor,
-    next_stderr_cursor: answer.next_stderr_cursor,
-    stdout_dropped_chars: answer.stdout_dropped_chars,
-    stderr_dropped_chars: answer.stderr_dropped_chars,
-    truncated: answer.truncated,
+    ...page,
+    command: redactor.redact(page.command),
+    stdout: out.output,
+    stderr: err.output,
+    next_stdout_cursor: out.next_cursor,
+    next_stderr_cursor: err.next_cursor,
+    truncated:
+      page.truncated ||
+      out.next_cursor < page.next_stdout_cursor ||
+      err.next_cursor < page.next_stderr_cursor,
   };
 }

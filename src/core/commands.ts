@@ -15,9 +15,12 @@ import {
   agentTooOld,
   execPayload,
   logFinished,
+  redactAnswer,
   runtimeOf,
   type CommandOutput,
 } from "./command-logging.js";
+import type { Redactor } from "../shared/redact.js";
+import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { commandPayload } from "./payloads.js";
@@ -42,6 +45,8 @@ export interface ExecWorkspaceInput {
   wait_seconds?: number;
   stdin?: string;
   env?: Record<string, string>;
+  /** {ENV_NAME: SECRET_NAME}: the workspace's secrets in the command's environment. */
+  secret_env?: Record<string, string>;
 }
 
 /** How a front end follows one call: cancel it, see its output as it arrives. */
@@ -50,27 +55,41 @@ export interface CommandCallOptions {
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
 }
 
-export async function execWorkspace(
+export function execWorkspace(
   context: ManagerContext,
   id: string,
   input: ExecWorkspaceInput,
   options: CommandCallOptions = {},
+) {
+  return redactingErrors(context, id, () => execRedacted(context, id, input, options));
+}
+
+async function execRedacted(
+  context: ManagerContext,
+  id: string,
+  input: ExecWorkspaceInput,
+  options: CommandCallOptions,
 ) {
   const command = checkCommand(input.command);
   const timeout = checkTimeout(input.timeout_seconds ?? 30);
   const cwd = normalizeGuestPath(input.cwd ?? "/workspace", "cwd");
   const waitSeconds = checkWaitSeconds(input.wait_seconds);
   const stdin = input.stdin === undefined ? undefined : checkStdin(input.stdin);
-  const env = checkEnv(input.env);
+  const checkedEnv = checkEnv(input.env);
   const record = await requireStarted(context, id, "workspace_exec");
+  const env = await secretEnv(context, record, input.secret_env, checkedEnv);
+  const redactor = await redactorFor(context, record.workspace_id);
   const runtime = runtimeOf(record);
   if (!(await context.pool.supports(runtime, "command.run"))) {
     if (waitSeconds !== undefined || stdin !== undefined) {
       throw agentTooOld(record, waitSeconds !== undefined ? "wait_seconds" : "stdin");
     }
-    return legacyExec(context, record, { command, cwd, timeout, env });
+    return legacyExec(context, record, { command, cwd, timeout, env }, redactor);
   }
   const commandId = newCommandId();
+  // Streamed chunks pass through one redacting stream per output stream, which holds back
+  // a tail that may be the start of a value until the next chunk (or the end) decides it.
+  const onOutput = options.onOutput && redactedOutput(options.onOutput, redactor);
   const answer = await context.pool.call(
     runtime,
     "command.run",
@@ -84,9 +103,31 @@ export async function execWorkspace(
       ...(waitSeconds === undefined ? {} : { wait_ms: Math.round(waitSeconds * 1000) }),
       stream: options.onOutput !== undefined,
     },
-    { signal: options.signal, onData: options.onOutput && streamDecoder(options.onOutput) },
+    { signal: options.signal, onData: onOutput && streamDecoder(onOutput.write) },
   );
-  return settle(context, record, answer, options.signal);
+  onOutput?.end();
+  return settle(context, record, redactAnswer(redactor, answer), options.signal);
+}
+
+/** Wraps a front end's onOutput so every chunk is redacted on its way; end() flushes. */
+function redactedOutput(
+  onOutput: NonNullable<CommandCallOptions["onOutput"]>,
+  redactor: Redactor | null,
+): { write: NonNullable<CommandCallOptions["onOutput"]>; end: () => void } {
+  if (!redactor) return { write: onOutput, end: () => undefined };
+  const streams = { stdout: redactor.byteStream(), stderr: redactor.byteStream() };
+  return {
+    write: (stream, chunk) => {
+      const out = streams[stream].write(chunk);
+      if (out.length > 0) onOutput(stream, out);
+    },
+    end: () => {
+      for (const stream of ["stdout", "stderr"] as const) {
+        const out = streams[stream].end();
+        if (out.length > 0) onOutput(stream, out);
+      }
+    },
+  };
 }
 
 /**
@@ -118,14 +159,16 @@ async function legacyExec(
   context: ManagerContext,
   record: WorkspaceRecord,
   input: { command: string; cwd: string; timeout: number; env?: Record<string, string> },
+  redactor: Redactor | null,
 ) {
   const startedAt = nowSeconds();
-  const result = await context.pool.call(runtimeOf(record), "exec", {
+  const raw = await context.pool.call(runtimeOf(record), "exec", {
     command: input.command,
     cwd: input.cwd,
     timeout_seconds: input.timeout,
     ...(input.env ? { env: input.env } : {}),
   });
+  const result = redactAnswer(redactor, { ...raw, command: input.command, state: "exited" });
   const finishedAt = nowSeconds();
   const { record: updated, result: sequence } = await updateWorkspace(
     context.layout,
@@ -135,7 +178,7 @@ async function legacyExec(
       const next = current.command_count + 1;
       const entry = {
         sequence: next,
-        command: input.command,
+        command: result.command,
         cwd: input.cwd,
         exit_code: result.exit_code,
         stdout: result.stdout,
@@ -157,7 +200,7 @@ async function legacyExec(
     workspace_id: updated.workspace_id,
     sequence,
     cwd: input.cwd,
-    ...commandPayload(input.command, result, updated.execution_mode),
+    ...commandPayload(result.command, result, updated.execution_mode),
     command_id: null,
     state: "exited" as const,
     cancelled: false,

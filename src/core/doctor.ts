@@ -64,6 +64,12 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
       vm_boot: capabilities.vm_boot,
       guest_exec: capabilities.guest_exec,
       guest_network: capabilities.guest_network,
+      guest_network_reason: capabilities.guest_network
+        ? "qemu user-mode networking (restrict=on) behind pyro's egress proxy"
+        : (capabilities.guest_network_reason ??
+          (chosen.name === "host"
+            ? "the host backend cannot isolate the network: its commands share the host's network"
+            : (capabilities.reason ?? "no guest backend"))),
     },
     environment_cache: {
       path: backends.environmentCacheDir,
@@ -103,6 +109,7 @@ export function renderDoctor(report: DoctorReport): string {
     ),
     `default         ${report.default_backend.name} (selection ${report.selection}): ${report.default_backend.reason}`,
     `capabilities    vm_boot ${yes(report.capabilities.vm_boot)}, guest_exec ${yes(report.capabilities.guest_exec)}, guest_network ${yes(report.capabilities.guest_network)}`,
+    `network         ${report.capabilities.guest_network_reason}`,
     `environments    ${report.environment_cache.path}`,
     ...report.environment_cache.environments.map(
       (entry) =>

@@ -61,6 +61,8 @@ import {
   type LogsWorkspaceInput,
 } from "./workspace-ops.js";
 import { collectFinished } from "./command-logging.js";
+import { networkLogWorkspace, type NetworkLogInput } from "./network-log-ops.js";
+import { networkPolicyOf } from "./sandbox.js";
 import {
   killCommand,
   listCommands,
@@ -70,6 +72,17 @@ import {
   type ReadCommandInput,
 } from "./command-ops.js";
 import { execWorkspace, type CommandCallOptions, type ExecWorkspaceInput } from "./commands.js";
+import { summarizeWorkspace } from "./summary.js";
+import type { PrepareOptions } from "./prepare.js";
+import { dueState, expiryPayload, touchActivity } from "./workspace-expiry.js";
+import { startWorkspace, stopWorkspace } from "./workspace-lifecycle.js";
+import {
+  listWorkspaces,
+  updateWorkspaceMeta,
+  type ListWorkspacesInput,
+  type UpdateWorkspaceInput,
+} from "./workspace-list.js";
+import { resolveWorkspaceRef } from "./workspace-names.js";
 
 export interface ManagerOptions {
   /** State directory; default `$PYRO_STATE_DIR` or `$XDG_STATE_HOME/pyro-mcp`. */
@@ -193,7 +206,9 @@ export class Manager {
     const record = await loadVm(this.context.layout, vmId);
     return {
       vm_id: record.vm_id,
-      network_enabled: false,
+      // User-mode networking: the guest's address (10.0.2.15) is private to its VM, and
+      // there is no tap device or MAC the host could use (docs/networking.md).
+      network_enabled: networkPolicyOf(record) !== "off",
       guest_ip: null,
       tap_name: null,
       mac_address: null,
@@ -331,7 +346,11 @@ export class Manager {
   // ---- internals ----------------------------------------------------------------------
 
   private async workspaceView(record: WorkspaceRecord) {
-    return workspacePayload(record, await this.serviceCounts(record));
+    return workspacePayload(
+      record,
+      await this.serviceCounts(record),
+      expiryPayload(this.context.layout, record),
+    );
   }
 
   // ---- shells and services ----------------------------------------------------------
@@ -403,5 +422,123 @@ export class Manager {
   /** service_count / running_service_count for workspace status (from the agent when it runs). */
   protected async serviceCounts(record: WorkspaceRecord): Promise<ServiceCounts> {
     return serviceCounts(this.context, record);
+  }
+
+  /** workspace_summary: a bounded review since the last reset (src/core/summary.ts). */
+  async summarizeWorkspace(workspaceId: string) {
+    await this.collectFinished(await refreshWorkspace(this.context, workspaceId).catch(() => null));
+    return summarizeWorkspace(this.context, workspaceId);
+  }
+
+  /** `pyro prepare`: pull, then prove create/exec/reset/delete with timings (src/core/prepare.ts). */
+  async prepareEnvironment(environment: string, options: PrepareOptions = {}) {
+    const { prepareEnvironment } = await import("./prepare.js");
+    return prepareEnvironment(this, environment, options);
+  }
+
+  /** `pyro doctor --environment`: warm, cold or stale, and why. */
+  async environmentReadiness(environment: string) {
+    const { environmentReadiness } = await import("./prepare.js");
+    return environmentReadiness(this.context, environment);
+  }
+
+  // ---- files, patches and the stopped disk ------------------------------------------
+  // Single files through the agent (src/core/file-ops.ts); a stopped guest's disk read
+  // without booting it (src/core/disk-ops.ts).
+
+  async listWorkspaceFiles(workspaceId: string, input: { path?: string; recursive?: boolean }) {
+    const { listWorkspaceFiles } = await import("./file-ops.js");
+    return listWorkspaceFiles(this.context, workspaceId, input);
+  }
+
+  async readWorkspaceFile(workspaceId: string, input: { path: string; max_bytes?: number }) {
+    const { readWorkspaceFile } = await import("./file-ops.js");
+    return readWorkspaceFile(this.context, workspaceId, input);
+  }
+
+  async writeWorkspaceFile(
+    workspaceId: string,
+    input: { path: string; text: string; encoding?: "utf8" | "base64"; mode?: string },
+  ) {
+    const { writeWorkspaceFile } = await import("./file-ops.js");
+    return writeWorkspaceFile(this.context, workspaceId, input);
+  }
+
+  async applyWorkspacePatch(workspaceId: string, input: { patch: string }) {
+    const { applyWorkspacePatch } = await import("./file-ops.js");
+    return applyWorkspacePatch(this.context, workspaceId, input);
+  }
+
+  async exportWorkspaceDisk(workspaceId: string, input: { output_path: string }) {
+    const { exportWorkspaceDisk } = await import("./disk-ops.js");
+    return exportWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  async listWorkspaceDisk(workspaceId: string, input: { path?: string; recursive?: boolean }) {
+    const { listWorkspaceDisk } = await import("./disk-ops.js");
+    return listWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  async readWorkspaceDisk(workspaceId: string, input: { path: string; max_bytes?: number }) {
+    const { readWorkspaceDisk } = await import("./disk-ops.js");
+    return readWorkspaceDisk(this.context, workspaceId, input);
+  }
+
+  // ---- lifecycle, expiry, names (src/core/workspace-lifecycle.ts, -expiry, -names, -list) ----
+
+  /** Ends what runs, flushes and stops the sandbox; keeps /workspace, snapshots and logs. */
+  async stopWorkspace(workspaceId: string, options?: ProgressOptions) {
+    const record = await refreshWorkspace(this.context, workspaceId);
+    return this.workspaceView(await stopWorkspace(this.context, record, options));
+  }
+
+  /** Boots a stopped workspace again on its kept /workspace (no reset). */
+  async startWorkspace(workspaceId: string, options?: ProgressOptions) {
+    const record = await refreshWorkspace(this.context, workspaceId);
+    return this.workspaceView(await startWorkspace(this.context, record, options));
+  }
+
+  async listWorkspaces(input: ListWorkspacesInput = {}) {
+    // Expired workspaces are collected before they are listed.
+    await reapExpiredWorkspaces(this.context).catch(() => undefined);
+    return listWorkspaces(this.context, input);
+  }
+
+  async updateWorkspace(workspaceId: string, input: UpdateWorkspaceInput) {
+    await refreshWorkspace(this.context, workspaceId);
+    return this.workspaceView(await updateWorkspaceMeta(this.context, workspaceId, input));
+  }
+
+  /** The id a workspace id or unique name addresses (the operations edge resolves every call). */
+  resolveWorkspace(ref: string): Promise<string> {
+    return resolveWorkspaceRef(this.context, ref);
+  }
+
+  /**
+   * Opens an operation on a workspace (the operations edge calls it for every operation
+   * that names one): a workspace past its deadline is settled first (expired and deleted,
+   * or kept because something runs in it), so no operation revives an expired workspace;
+   * then its activity is recorded (its idle timeout restarts).
+   */
+  async beginWorkspaceCall(
+    workspaceId: string,
+    options: { settleExpiry?: boolean } = {},
+  ): Promise<void> {
+    const due = await dueState(this.context, workspaceId);
+    if (!due) return; // the operation itself says "does not exist"
+    if (due.due && options.settleExpiry !== false)
+      await refreshWorkspace(this.context, workspaceId);
+    touchActivity(this.context.layout, workspaceId);
+  }
+
+  /** Closes an operation on a workspace: its end is activity too (a long exec, a boot). */
+  endWorkspaceCall(workspaceId: string): void {
+    touchActivity(this.context.layout, workspaceId);
+  }
+
+  // ---- guest networking (src/core/network-log-ops.ts) ----------------------------------
+
+  networkLogWorkspace(workspaceId: string, input: NetworkLogInput = {}) {
+    return networkLogWorkspace(this.context, workspaceId, input);
   }
 }

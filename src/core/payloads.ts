@@ -1,4 +1,5 @@
 import type { ExecResult } from "../shared/exec-result.js";
+import type { NetworkPolicy } from "../shared/network-policy.js";
 import type { SandboxCommon, VmRecord, WorkspaceRecord } from "../store/records.js";
 
 export interface ServiceCounts {
@@ -6,15 +7,26 @@ export interface ServiceCounts {
   running_service_count: number;
 }
 
+/** A record's network fields (records from before network_policy: from network_requested). */
+type NetworkFields = {
+  backend: string;
+  network_requested: boolean;
+  network_policy?: NetworkPolicy;
+  allow_hosts?: string[];
+};
+function policyOf(record: NetworkFields): NetworkPolicy {
+  return record.network_policy ?? (record.network_requested ? "egress" : "off");
+}
+
 /** The fields every sandbox result reports the same way, VM or workspace (after its state). */
-function sandboxPayload(record: SandboxCommon) {
+function sandboxPayload(record: SandboxCommon & NetworkFields) {
   return {
     backend: record.backend,
     execution_mode: record.execution_mode,
     vcpu_count: record.vcpu_count,
     mem_mib: record.mem_mib,
     ttl_seconds: record.ttl_seconds,
-    network_enabled: false,
+    network_enabled: policyOf(record) !== "off",
     allow_host_compat: record.allow_host_compat,
     created_at: record.created_at,
     expires_at: record.expires_at,
@@ -22,7 +34,20 @@ function sandboxPayload(record: SandboxCommon) {
   };
 }
 
-export function workspacePayload(record: WorkspaceRecord, services: ServiceCounts) {
+/** A workspace's expiry as of now (src/core/workspace-expiry.ts expiryPayload). */
+interface WorkspaceExpiry {
+  last_activity_at: number;
+  idle_expires_at: number;
+  hard_expires_at: number | null;
+  expires_at: number;
+  expires_in_seconds: number;
+}
+
+export function workspacePayload(
+  record: WorkspaceRecord,
+  services: ServiceCounts,
+  expiry: WorkspaceExpiry,
+) {
   return {
     workspace_id: record.workspace_id,
     environment: record.environment,
@@ -36,6 +61,23 @@ export function workspacePayload(record: WorkspaceRecord, services: ServiceCount
     workspace_reset: record.workspace_reset,
     service_count: services.service_count,
     running_service_count: services.running_service_count,
+    /** Names and source kinds only: a value never leaves the host's secrets file. */
+    secrets: record.secrets,
+    name: record.name ?? null,
+    labels: record.labels ?? {},
+    ...expiry,
+    stopped_at: record.stopped_at ?? null,
+    ...networkPayload(record),
+    allow_hosts: record.allow_hosts ?? [],
+  };
+}
+
+function networkPayload(record: NetworkFields) {
+  return {
+    network_policy: policyOf(record),
+    // The host backend runs commands as host processes: they use the host's network, and
+    // `off` there means no guest network was set up, not that nothing is reachable.
+    host_network_shared: record.backend === "host",
   };
 }
 export type WorkspacePayload = ReturnType<typeof workspacePayload>;
@@ -47,6 +89,7 @@ export function vmPayload(record: VmRecord) {
     state: record.state,
     ...sandboxPayload(record),
     guest_ip: null,
+    ...networkPayload(record),
   };
 }
 export type VmPayload = ReturnType<typeof vmPayload>;

@@ -8,22 +8,24 @@ import { listIds } from "./records-io.js";
 import { removeTree } from "./sandbox.js";
 
 /** How the reaper finds, reads and deletes one kind of sandbox. */
-export interface ReapableKind {
+export interface ReapableKind<R extends { expires_at: number } = { expires_at: number }> {
   kind: "vm" | "workspace";
   dir: (context: ManagerContext) => string;
   recordFile: (context: ManagerContext, id: string) => string;
   sandboxDir: (context: ManagerContext, id: string) => string;
-  schema: z.ZodType<{ expires_at: number }>;
+  schema: z.ZodType<R>;
   remove: (context: ManagerContext, id: string) => Promise<unknown>;
+  /** When expiry is more than `expires_at` (a workspace's idle timeout); default expires_at <= now. */
+  isExpired?: (context: ManagerContext, record: R, now: number) => Promise<boolean>;
 }
 
 /**
  * Deletes the expired sandboxes of one kind, and removes directories whose record is missing,
  * corrupt or foreign. A listing never crashes on a bad record: it cleans it up.
  */
-export async function reapExpiredOfKind(
+export async function reapExpiredOfKind<R extends { expires_at: number }>(
   context: ManagerContext,
-  what: ReapableKind,
+  what: ReapableKind<R>,
   now: number,
 ): Promise<string[]> {
   const reaped: string[] = [];
@@ -36,7 +38,10 @@ export async function reapExpiredOfKind(
       if (await reapOrphan(context, lock, what.sandboxDir(context, id))) reaped.push(id);
       continue;
     }
-    if (record.expires_at <= now) {
+    const expired = what.isExpired
+      ? await what.isExpired(context, record, now).catch(() => false)
+      : record.expires_at <= now;
+    if (expired) {
       await what.remove(context, id).then(
         () => reaped.push(id),
         () => undefined,

@@ -6,6 +6,7 @@ import { nowSeconds } from "./context.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js";
 import { bootSandbox, destroyRuntime } from "./sandbox.js";
+import { redactorFor } from "./secrets.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
 import { importArchive } from "./workspace-create.js";
 
@@ -54,7 +55,10 @@ export async function resetWorkspace(
     } catch (error) {
       await destroyRuntime(context, record).catch(() => undefined);
       record.state = "stopped";
-      record.last_error = `reset to snapshot '${snapshotName}' failed: ${(error as Error).message}`;
+      // Stored in the record: no secret value may be in it (docs/secrets.md).
+      const redactor = await redactorFor(context, record.workspace_id).catch(() => null);
+      const message = `reset to snapshot '${snapshotName}' failed: ${(error as Error).message}`;
+      record.last_error = redactor ? redactor.redact(message) : message;
       await saveWorkspace(context.layout, record);
       throw error;
     }

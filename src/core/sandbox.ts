@@ -10,9 +10,16 @@ import {
   type WorkspaceRecord,
 } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
+import { materializeSecrets } from "./secrets.js";
 import { nowSeconds } from "./context.js";
 import type { EnvironmentName } from "../environments/catalog.js";
 import { LIMITS, checkEnvironment, checkIntRange } from "../shared/limits.js";
+import { activityFile, expiryState } from "./workspace-expiry.js";
+import {
+  checkNetworkPolicy,
+  parseAllowHosts,
+  type NetworkPolicy,
+} from "../shared/network-policy.js";
 
 type SandboxRecord = WorkspaceRecord | VmRecord;
 
@@ -31,8 +38,21 @@ function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
     memMib: record.mem_mib,
     allowHostCompat: record.allow_host_compat,
     networkRequested: record.network_requested,
-    expiresAt: record.expires_at,
+    // A workspace's deadline follows its use: the sandbox re-reads its activity file.
+    ...(record.kind === "workspace"
+      ? {
+          expiresAt: expiryState(context.layout, record).expires_at,
+          activityFile: activityFile(context.layout, id),
+        }
+      : { expiresAt: record.expires_at }),
+    networkPolicy: networkPolicyOf(record),
+    allowHosts: record.allow_hosts ?? [],
   };
+}
+
+/** The record's network policy (records from before network_policy: from network_requested). */
+export function networkPolicyOf(record: SandboxRecord): NetworkPolicy {
+  return record.network_policy ?? (record.network_requested ? "egress" : "off");
 }
 
 /** Stops the sandbox behind a record (if any) and forgets its connection. */
@@ -64,12 +84,37 @@ export function transferDiskOf(
   return backendOf(context, record).transferDisk?.(specFor(context, record).sandboxDir) ?? null;
 }
 
-/** Boots the sandbox behind a record with its own backend. */
-export function bootSandbox(
+/**
+ * Boots the sandbox behind a record with its own backend (`resume`: on its kept disk). Every
+ * boot of a workspace (create, reset, start) goes through here, so its secrets are written
+ * into each new sandbox before anything can run in it; a sandbox that cannot take them is
+ * destroyed again.
+ */
+export async function bootSandbox(
   context: ManagerContext,
   record: SandboxRecord,
+  options: { resume?: boolean } = {},
 ): Promise<RuntimeRecord> {
-  return backendOf(context, record).boot(specFor(context, record));
+  const backend = backendOf(context, record);
+  const spec = specFor(context, record);
+  const runtime = await backend.boot({ ...spec, ...options });
+  if (record.kind !== "workspace") return runtime;
+  try {
+    await materializeSecrets(context, record, runtime);
+  } catch (error) {
+    context.pool.forget(runtime);
+    await backend.destroy(runtime, spec).catch(() => undefined);
+    throw error;
+  }
+  return runtime;
+}
+
+/** Stops the sandbox behind a record but keeps its disk (workspace_stop); forgets its connection. */
+export async function haltRuntime(context: ManagerContext, record: SandboxRecord): Promise<void> {
+  const runtime = record.runtime;
+  if (runtime) context.pool.forget(runtime);
+  await backendOf(context, record).halt(runtime, specFor(context, record));
+  record.runtime = null;
 }
 
 export async function deadRuntimeMessage(
@@ -120,6 +165,10 @@ export interface SandboxInput {
   ttl_seconds?: number;
   network?: boolean;
   allow_host_compat?: boolean;
+  /** Workspaces: off, egress or egress+published-ports (default: egress if network, else off). */
+  network_policy?: string;
+  /** Workspaces: host patterns the guest may reach (src/shared/network-policy.ts). */
+  allow_hosts?: string[];
 }
 
 /**
@@ -154,6 +203,7 @@ export function newSandboxFields(
     LIMITS.ttlSeconds.max,
   );
   const created = nowSeconds();
+  const network = sandboxNetwork(input, backend);
   return {
     schema_version: SCHEMA_VERSION,
     environment: checkEnvironment(input.environment ?? "debian:12"),
@@ -180,5 +230,62 @@ export function newSandboxFields(
     execution_mode: backend.executionMode,
     runtime: null,
     last_error: null,
+    network_policy: network.policy,
+    allow_hosts: network.allowHosts,
   };
+}
+
+/** A guest's root disk (with /workspace) when its backend keeps one (workspace_disk_*). */
+export function rootDiskOf(
+  context: ManagerContext,
+  record: SandboxRecord,
+): { path: string; format: "qcow2" | "raw" } | null {
+  return backendOf(context, record).rootDisk?.(specFor(context, record).sandboxDir) ?? null;
+}
+
+/**
+ * The network a new sandbox asks for, validated: `network_policy` (or the boolean
+ * `network`, true meaning egress) and allow_hosts. The host backend cannot isolate a
+ * network (its commands share the host's), so it takes `off` only and says so.
+ */
+function sandboxNetwork(
+  input: SandboxInput,
+  backend: Backend,
+): { policy: NetworkPolicy; allowHosts: string[] } {
+  const fromFlag: NetworkPolicy | null =
+    input.network === undefined ? null : input.network ? "egress" : "off";
+  const policy =
+    input.network_policy === undefined
+      ? (fromFlag ?? "off")
+      : checkNetworkPolicy(input.network_policy);
+  if (
+    fromFlag !== null &&
+    input.network_policy !== undefined &&
+    (fromFlag === "off") !== (policy === "off")
+  ) {
+    throw new ValidationError(
+      `network (${String(input.network)}) contradicts network_policy '${policy}': pass one of them`,
+      { field: "network", value: input.network },
+    );
+  }
+  const allowHosts = parseAllowHosts(input.allow_hosts).map((rule) => rule.pattern);
+  if (policy === "off" && allowHosts.length > 0) {
+    throw new ValidationError(
+      `allow_hosts needs network_policy egress or egress+published-ports, got network_policy 'off' with ${allowHosts.length} rule(s)`,
+      { field: "allow_hosts", value: input.allow_hosts },
+    );
+  }
+  if (backend.name === "host" && policy !== "off") {
+    throw new PyroError(
+      "guest_unavailable",
+      `network_policy '${policy}' needs a guest backend (qemu): the host backend cannot isolate the network (its commands share the host's network, and allow_hosts could not be enforced)`,
+      {
+        field: "network_policy",
+        value: policy,
+        backend: backend.name,
+        reason: "network_unsupported",
+      },
+    );
+  }
+  return { policy, allowHosts };
 }

@@ -32,6 +32,14 @@ import {
   checkTimeout,
 } from "../shared/limits.js";
 import type { ServiceCounts } from "./payloads.js";
+import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
+import { recordEvent } from "./workspace-events.js";
+import {
+  checkPublishedPorts,
+  publishPorts,
+  unpublishPorts,
+  type PublishedPortInput,
+} from "./published-ports.js";
 import { refreshWorkspace, requireStarted } from "./workspace-ops.js";
 
 const SERVICE_DEFAULTS = {
@@ -50,6 +58,10 @@ export interface StartServiceInput {
   ready_timeout_seconds?: number;
   ready_interval_ms?: number;
   env?: Record<string, string>;
+  /** {ENV_NAME: SECRET_NAME}: the workspace's secrets in the service's environment. */
+  secret_env?: Record<string, string>;
+  /** Guest ports to publish on 127.0.0.1 (network_policy egress+published-ports only). */
+  published_ports?: PublishedPortInput[];
 }
 
 export interface LogsServiceInput {
@@ -92,17 +104,49 @@ export async function startService(
       60_000,
     ),
   };
-  const env = checkEnv(input.env);
-  const record = await requireStarted(context, workspaceId, "service_start");
-  if (env && record.runtime && !(await context.pool.supports(record.runtime, "command.run"))) {
-    // An agent from before env on services would start the service without it.
-    throw new StateError(
-      `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot set a service's env; reset the workspace to boot it with this version's agent`,
-      { workspace_id: record.workspace_id, reason: "agent_too_old" },
+  const checkedEnv = checkEnv(input.env);
+  return redactingErrors(context, workspaceId, async () => {
+    const record = await requireStarted(context, workspaceId, "service_start");
+    const env = await secretEnv(context, record, input.secret_env, checkedEnv);
+    if (env && record.runtime && !(await context.pool.supports(record.runtime, "command.run"))) {
+      // An agent from before env on services would start the service without it.
+      throw new StateError(
+        `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot set a service's env; reset the workspace to boot it with this version's agent`,
+        { workspace_id: record.workspace_id, reason: "agent_too_old" },
+      );
+    }
+    const ports = checkPublishedPorts(input.published_ports, record);
+    const service = await agentCall(
+      context,
+      record,
+      "service.start",
+      env ? { ...body, env } : body,
     );
-  }
-  const service = await agentCall(context, record, "service.start", env ? { ...body, env } : body);
-  return servicePayload(record, await saveMirror(context, record, service));
+    const mirror = await saveMirror(context, record, service);
+    if (ports.length > 0) {
+      try {
+        mirror.published_ports = await publishPorts(context, record, ports);
+      } catch (error) {
+        // A service whose ports could not be published is not left running unreachable.
+        await agentCall(context, record, "service.stop", { service_name: name }).catch(
+          () => undefined,
+        );
+        throw error;
+      }
+      await writeRecord(mirrorPath(context, record, name), mirror);
+    }
+    const payload = servicePayload(record, mirror);
+    // The journal is on disk: a secret typed into the command line stays out of it too.
+    const redactor = await redactorFor(context, record.workspace_id);
+    const detail = `${name}: ${command}`;
+    await recordEvent(
+      context.layout,
+      record.workspace_id,
+      "service_start",
+      redactor ? redactor.redact(detail) : detail,
+    );
+    return payload;
+  });
 }
 
 export async function listServices(context: ManagerContext, workspaceId: string) {
@@ -146,21 +190,33 @@ export async function logsService(
   if (input.all === true) tailLines = null;
   if (tailLines !== null)
     tailLines = checkIntRange("tail_lines", tailLines, 0, Number.MAX_SAFE_INTEGER);
-  const record = await requireStarted(context, workspaceId, "service_logs");
-  const result = await agentCall(context, record, "service.logs", {
-    service_name: name,
-    tail_lines: tailLines,
+  return redactingErrors(context, workspaceId, async () => {
+    const record = await requireStarted(context, workspaceId, "service_logs");
+    const result = await agentCall(context, record, "service.logs", {
+      service_name: name,
+      tail_lines: tailLines,
+    });
+    const mirror = await saveMirror(context, record, result);
+    const redactor = await redactorFor(context, record.workspace_id);
+    // A tail may begin inside a value (its head is then redacted too); a running service's
+    // log may end inside one (that end is left out until it is whole).
+    const redact = (text: string, truncated: boolean): string =>
+      redactor
+        ? redactor.redactSnapshot(text, {
+            headCut: truncated ? "line" : false,
+            tailOpen: mirror.state === "running",
+          })
+        : text;
+    return {
+      ...servicePayload(record, mirror),
+      stdout: redact(result.stdout as string, result.stdout_truncated as boolean),
+      stderr: redact(result.stderr as string, result.stderr_truncated as boolean),
+      tail_lines: tailLines,
+      truncated: result.truncated as boolean,
+      stdout_truncated: result.stdout_truncated as boolean,
+      stderr_truncated: result.stderr_truncated as boolean,
+    };
   });
-  const mirror = await saveMirror(context, record, result);
-  return {
-    ...servicePayload(record, mirror),
-    stdout: result.stdout as string,
-    stderr: result.stderr as string,
-    tail_lines: tailLines,
-    truncated: result.truncated as boolean,
-    stdout_truncated: result.stdout_truncated as boolean,
-    stderr_truncated: result.stderr_truncated as boolean,
-  };
 }
 
 export async function stopService(
@@ -173,7 +229,15 @@ export async function stopService(
   const service = await agentCall(context, record, "service.stop", {
     service_name: name,
   });
-  return servicePayload(record, await saveMirror(context, record, service));
+  const mirror = await saveMirror(context, record, service);
+  if (mirror.published_ports?.length) {
+    await unpublishPorts(context, record, mirror.published_ports);
+    mirror.published_ports = [];
+    await writeRecord(mirrorPath(context, record, name), mirror);
+  }
+  const payload = servicePayload(record, mirror);
+  await recordEvent(context.layout, record.workspace_id, "service_stop", name);
+  return payload;
 }
 
 /**
@@ -293,6 +357,10 @@ async function saveMirror(
   service: AgentService,
 ): Promise<Mirror> {
   const file = mirrorPath(context, record, service.service_name);
+  // The mirror is stored and returned: a value in the command line or a readiness command
+  // is redacted before either.
+  const redactor = await redactorFor(context, record.workspace_id);
+  if (redactor) service = redactor.redactDeep(service) as AgentService;
   const mirror = ServiceMirrorSchema.parse({
     schema_version: 1,
     workspace_id: record.workspace_id,
@@ -320,13 +388,30 @@ async function saveMirror(
   if (existing?.owner_token === mirror.owner_token && existing.revision > mirror.revision) {
     return existing;
   }
+  // The agent knows nothing of published ports: the same instance keeps those recorded,
+  // and closes them once it has ended (exited by itself, failed or stopped).
+  if (existing?.owner_token === mirror.owner_token && existing?.published_ports) {
+    mirror.published_ports = existing.published_ports;
+    if (mirror.published_ports.length > 0 && !["running", "starting"].includes(mirror.state)) {
+      await unpublishPorts(context, record, mirror.published_ports);
+      mirror.published_ports = [];
+    }
+  }
   await writeRecord(file, mirror);
   return mirror;
 }
 
 /** The service as reported: the mirror without its host-only fields (the schema strips them). */
 function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
-  return ServiceSchema.parse({ ...mirror, workspace_id: record.workspace_id });
+  return ServiceSchema.parse({
+    ...mirror,
+    workspace_id: record.workspace_id,
+    // Ports are open only while the service runs in a live sandbox.
+    published_ports:
+      mirror.state === "running" || mirror.state === "starting"
+        ? (mirror.published_ports ?? [])
+        : [],
+  });
 }
 
 async function agentCall<Op extends AgentOp>(

@@ -17,7 +17,12 @@ type ShellOp = Extract<AgentOp, `shell.${string}`>;
 import type { ManagerContext } from "./context.js";
 import { checkCommand, checkIntRange } from "../shared/limits.js";
 import { loadLiveVm } from "./vms.js";
+import { lookBehindStart, redactPage } from "./redacted-reads.js";
+import type { Redactor } from "../shared/redact.js";
+import { redactingErrors, redactorFor, secretEnv } from "./secrets.js";
 import { requireStarted } from "./workspace-ops.js";
+import { plainText } from "../shared/plain-text.js";
+import { readOptions, readUntilIdle } from "./shell-idle.js";
 
 const SHELL_DEFAULTS = { cols: 120, rows: 30, maxChars: 65536 } as const;
 const MAX_DIMENSION = 1000;
@@ -31,6 +36,8 @@ export interface OpenShellInput {
   cwd?: string;
   cols?: number;
   rows?: number;
+  /** {ENV_NAME: SECRET_NAME}: the workspace's secrets in the shell's environment. */
+  secret_env?: Record<string, string>;
 }
 
 export interface ReadShellInput {
@@ -39,6 +46,10 @@ export interface ReadShellInput {
   max_chars?: number;
   /** At the end of the output, wait up to this long for more (or the shell's exit). */
   wait_seconds?: number;
+  /** Return the output as plain text (src/shared/plain-text.ts); cursors stay raw offsets. */
+  plain?: boolean;
+  /** Keep reading until no output came for this long (see src/core/shell-idle.ts). */
+  wait_for_idle_ms?: number;
 }
 
 export interface ResizeShellInput {
@@ -90,8 +101,24 @@ export async function openShell(
   input: OpenShellInput = {},
 ) {
   const body = openBody(input);
-  const record = await requireStarted(context, workspaceId, "shell_open");
-  return shellCall(context, record, "shell.open", body);
+  return redactingErrors(context, workspaceId, async () => {
+    const record = await requireStarted(context, workspaceId, "shell_open");
+    const env = await secretEnv(context, record, input.secret_env, undefined);
+    if (env && !(await supportsSecrets(context, record))) throw agentWithoutSecrets(record);
+    return shellCall(context, record, "shell.open", env ? { ...body, env } : body);
+  });
+}
+
+async function supportsSecrets(context: ManagerContext, record: WorkspaceRecord) {
+  return record.runtime !== null && context.pool.supports(record.runtime, "secrets.write");
+}
+
+function agentWithoutSecrets(record: WorkspaceRecord): StateError {
+  // An older agent would open the shell without the variables.
+  return new StateError(
+    `workspace '${record.workspace_id}' runs an agent from an older pyro that cannot pass secret_env to a shell; reset the workspace to boot it with this version's agent`,
+    { workspace_id: record.workspace_id, reason: "agent_too_old" },
+  );
 }
 
 function openBody(input: OpenShellInput) {
@@ -109,10 +136,74 @@ export async function readShell(
   input: ReadShellInput = {},
 ) {
   const body = readBody(shellId, input);
-  const record = await requireStarted(context, workspaceId, "shell_read");
-  return shellCall(context, record, "shell.read", body);
+  const options = readOptions(input);
+  return redactingErrors(context, workspaceId, async () => {
+    const record = await requireStarted(context, workspaceId, "shell_read");
+    const redactor = await redactorFor(context, record.workspace_id);
+    // Each page is redacted before idle batching and plain rendering see it, so a value split
+    // across the pages of one batched read is still recognised (redacted-reads.ts).
+    const read = async (request: typeof body) => {
+      const page = await shellCall(context, record, "shell.read", request);
+      return redactor ? redactShellRead(context, record, redactor, request, page) : page;
+    };
+    const result =
+      options.idleMs === undefined
+        ? await read(body)
+        : await readUntilIdle(read, body, options.idleMs);
+    return options.plain ? { ...result, output: plainText(result.output) } : result;
+  });
 }
 
+type ShellPage = Awaited<ReturnType<typeof shellCall<"shell.read">>>;
+
+/**
+ * A shell read with the workspace's secrets redacted (redacted-reads.ts). When all the new
+ * output is a held-back tail (a value being printed), a read that may wait waits for more
+ * output after it, so a polling reader is not answered at once, with nothing, again and again.
+ */
+async function redactShellRead(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  redactor: Redactor,
+  body: ReturnType<typeof readBody>,
+  first: ShellPage,
+) {
+  const deadline = Date.now() + (body.wait_seconds ?? 0) * 1000;
+  let page = first;
+  for (;;) {
+    // The output just before the cursor, so a value begun on an earlier page is recognised.
+    const start = lookBehindStart(redactor, body.cursor);
+    const before =
+      start < body.cursor && page.cursor === body.cursor
+        ? await shellCall(context, record, "shell.read", {
+            shell_id: body.shell_id,
+            cursor: start,
+            max_chars: body.cursor - start,
+          })
+        : null;
+    const redacted = redactPage(
+      redactor,
+      body.cursor,
+      page,
+      before,
+      page.state === "exited" && !page.truncated,
+    );
+    const held = redacted.next_cursor < page.next_cursor;
+    const remaining = deadline - Date.now();
+    // Only a live shell at the end of its output can wait for more.
+    const ended = page.state === "exited" || page.truncated;
+    if (redacted.output !== "" || !held || ended || remaining <= 0) {
+      return { ...page, ...redacted, truncated: page.truncated || held };
+    }
+    await shellCall(context, record, "shell.read", {
+      shell_id: body.shell_id,
+      cursor: page.next_cursor,
+      max_chars: 1,
+      wait_seconds: remaining / 1000,
+    });
+    page = await shellCall(context, record, "shell.read", { ...body, wait_seconds: undefined });
+  }
+}
 function readBody(shellId: string, input: ReadShellInput) {
   const wait = input.wait_seconds ?? 0;
   if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {

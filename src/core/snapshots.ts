@@ -16,6 +16,7 @@ import { checkName } from "../shared/limits.js";
 import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
 import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
 import { downloadArchive } from "./workspace-create.js";
+import { recordEvent } from "./workspace-events.js";
 import { assertStarted, requireBaseline, requireStarted } from "./workspace-ops.js";
 
 export const BASELINE = "baseline";
@@ -136,6 +137,7 @@ export async function createSnapshot(context: ManagerContext, id: string, rawNam
       entry_count: exported.entry_count,
     };
     await writeJsonAtomic(paths.meta, meta);
+    await recordEvent(context.layout, record.workspace_id, "snapshot_create", name);
     return { workspace_id: record.workspace_id, snapshot: snapshotInfo(meta) };
   });
 }
@@ -205,6 +207,7 @@ export async function deleteSnapshot(context: ManagerContext, id: string, rawNam
     }
     await fs.rm(paths.meta, { force: true });
     await fs.rm(paths.archive, { force: true });
+    await recordEvent(context.layout, loaded.workspace_id, "snapshot_delete", name);
     return { workspace_id: loaded.workspace_id, snapshot_name: name, deleted: true };
   });
 }

@@ -16,6 +16,14 @@ import { checkDirectoryWithinQuota, validateWithinQuota } from "./archive-quota.
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { exportViaDisk, importViaDisk } from "./transfer-disk.js";
 import { newId, saveWorkspace, withWorkspaceLock } from "./records-io.js";
+import { checkSecrets, storeSecrets, type SecretInput } from "./secrets.js";
+import { hardExpiryFor, touchActivity, writeActivity } from "./workspace-expiry.js";
+import {
+  assertNameFree,
+  checkLabels,
+  checkWorkspaceName,
+  withUniqueName,
+} from "./workspace-names.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
 import {
@@ -37,6 +45,13 @@ const archives = (): Promise<ArchiveModule> => import("../archive/index.js");
 
 export interface CreateWorkspaceInput extends SandboxInput {
   seed_path?: string | null;
+  /** Create-time only; values stay on the host (src/core/secrets.ts). */
+  secrets?: SecretInput[];
+  /** Unique name (src/core/workspace-names.ts); the workspace can be addressed by it. */
+  name?: string;
+  labels?: Record<string, string>;
+  /** Hard expiry, counted from creation, whatever the activity (ttl_seconds is the idle timeout). */
+  max_lifetime_seconds?: number;
 }
 
 /** A seed or sync source, checked before anything is created. */
@@ -296,16 +311,22 @@ function buildWorkspaceRecord(
   input: CreateWorkspaceInput,
   seed: WorkspaceSeed,
 ): WorkspaceRecord {
+  const fields = newSandboxFields(input, backend);
   return {
     kind: "workspace",
     workspace_id: newId(),
     state: "stopped",
-    ...newSandboxFields(input, backend),
+    ...fields,
     workspace_seed: seed,
     command_count: 0,
     last_command: null,
     reset_count: 0,
     workspace_reset: null,
+    secrets: [],
+    name: input.name === undefined ? null : checkWorkspaceName(input.name),
+    labels: input.labels ? checkLabels(input.labels) : {},
+    hard_expires_at: hardExpiryFor(fields.created_at, input.max_lifetime_seconds),
+    stopped_at: null,
   };
 }
 
@@ -319,18 +340,25 @@ export async function createWorkspace(
   input: CreateWorkspaceInput,
   options?: ProgressOptions,
 ): Promise<WorkspaceRecord> {
+  const secrets = await checkSecrets(input.secrets);
   const seedSource = input.seed_path ? await resolveSource(input.seed_path, "seed_path") : null;
   const { backend } = await chooseBackend(context, input);
   const record = buildWorkspaceRecord(backend, input, {
     mode: seedSource?.mode ?? "empty",
     seed_path: seedSource?.sourcePath ?? null,
   });
+  record.secrets = secrets.metadata;
+  // A taken name fails before anything boots (and again, under the names lock, at the end).
+  if (record.name) await assertNameFree(context, record.name, null);
   const id = record.workspace_id;
   const dir = context.layout.workspaceDir(id);
   return withWorkspaceLock(context.layout, id, async () => {
     // The directory, under our held lock, counts as an active sandbox from here on.
     await claimActiveSlot(context, () => fs.mkdir(dir, { recursive: true }));
     try {
+      // Before the boot: the boot writes them into the sandbox (bootSandbox).
+      await storeSecrets(context, id, secrets.values);
+      await writeActivity(context.layout, record);
       reportProgress(options, "booting sandbox", 0, 3);
       record.runtime = await bootSandbox(context, record);
       const baseline = context.layout.baselineArchive(id);
@@ -357,7 +385,9 @@ export async function createWorkspace(
       // Loaded on first use, like node-tar: it brings the diff engine.
       await (await import("./baseline-manifest.js")).storeBaselineManifest(baseline);
       record.state = "started";
-      await saveWorkspace(context.layout, record);
+      await withUniqueName(context, record, () => saveWorkspace(context.layout, record));
+      // Activity counts from when the workspace became usable, not from when its boot began.
+      touchActivity(context.layout, id);
       return record;
     } catch (error) {
       await destroyRuntime(context, record).catch(() => undefined);

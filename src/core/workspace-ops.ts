@@ -8,11 +8,13 @@ import { lockHolderAlive } from "../store/lock.js";
 import type { WorkspaceRecord } from "../store/records.js";
 import { readCommands } from "./command-log.js";
 import type { ManagerContext } from "./context.js";
-import { nowSeconds } from "./context.js";
 import { checkHostPath } from "../shared/limits.js";
 import { loadWorkspace, updateWorkspace, withWorkspaceLock } from "./records-io.js";
 import { deadRuntimeMessage, destroyRuntime, removeTree, runtimeIsDead } from "./sandbox.js";
 import { downloadArchive, resolveSource, uploadSource } from "./workspace-create.js";
+import { recordEvent } from "./workspace-events.js";
+import { isExpired } from "./workspace-expiry.js";
+import { settleLifecycle } from "./workspace-settle.js";
 
 /**
  * Loads a workspace and reconciles it with reality: an expired workspace is deleted and
@@ -25,8 +27,9 @@ export async function refreshWorkspace(
 ): Promise<WorkspaceRecord> {
   const record = await loadWorkspace(context.layout, id);
   await sweepWorkspaceTemps(context, record.workspace_id);
-  if (record.expires_at <= nowSeconds()) {
-    // Past its TTL the sandbox has already stopped itself; the workspace goes with it.
+  if (await isExpired(context, record)) {
+    // Idle past its TTL (or past its hard expiry) the sandbox has already stopped itself;
+    // the workspace goes with it.
     await deleteWorkspace(context, record.workspace_id).catch(() => undefined);
     throw new PyroError(
       "expired",
@@ -35,6 +38,9 @@ export async function refreshWorkspace(
     );
   }
   if (record.state === "resetting") return settleReset(context, record);
+  if (record.state === "stopping" || record.state === "starting") {
+    return settleLifecycle(context, record);
+  }
   if (!runtimeIsDead(context, record)) return record;
   const { record: updated } = await updateWorkspace(context.layout, id, async (current) => {
     if (!runtimeIsDead(context, current) || !current.runtime) return;
@@ -86,9 +92,18 @@ async function settleReset(
 export function assertStarted(record: WorkspaceRecord, operation: string): void {
   if (record.state !== "started" || !record.runtime) {
     const reason = record.last_error ? ` (${record.last_error})` : "";
+    // A stopped workspace names its next step (the message is all a model may read).
+    const next =
+      record.state === "stopped"
+        ? "; start it with workspace_start (CLI: pyro workspace start ID), or workspace_reset to restore a snapshot"
+        : "";
     throw new StateError(
-      `workspace '${record.workspace_id}' must be in 'started' state before ${operation}; it is '${record.state}'${reason}`,
-      { workspace_id: record.workspace_id, state: record.state },
+      `workspace '${record.workspace_id}' must be in 'started' state before ${operation}; it is '${record.state}'${reason}${next}`,
+      {
+        workspace_id: record.workspace_id,
+        state: record.state,
+        ...(record.state === "stopped" ? { reason: "workspace_stopped" } : {}),
+      },
     );
   }
 }
@@ -174,6 +189,12 @@ export async function pushWorkspaceSync(
   const written = await uploadSource(context, record, source, destination, staging, {
     fresh: false,
   });
+  await recordEvent(
+    context.layout,
+    record.workspace_id,
+    "sync_push",
+    `${written.entry_count} entries from ${source.sourcePath} to ${destination}`,
+  );
   return {
     workspace_id: record.workspace_id,
     workspace_sync: {
@@ -227,6 +248,12 @@ export async function exportWorkspace(
       outputPath,
       artifactType: exported.artifact_type,
     });
+    await recordEvent(
+      context.layout,
+      record.workspace_id,
+      "export",
+      `${guestPath} to ${extracted.output_path}`,
+    );
     return {
       workspace_id: record.workspace_id,
       workspace_path: guestPath,

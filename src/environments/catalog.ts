@@ -7,7 +7,7 @@ export type EnvironmentName = (typeof ENVIRONMENTS)[number];
  * Bumped whenever the way an environment is built changes (packages, init scripts, image
  * layout). A cached entry built by another recipe version is rebuilt by the next pull.
  */
-export const RECIPE_VERSION = 3;
+export const RECIPE_VERSION = 4;
 
 /** Debian release and mirror every environment is bootstrapped from. */
 export const DEBIAN_SUITE = "bookworm";
@@ -75,6 +75,9 @@ export const INITRAMFS_MODULES = [
   "virtio-rng",
   // Free page reporting: memory the guest frees goes back to the host (qemu-args.ts).
   "virtio_balloon",
+  // Guest networking (network_policy egress): the NIC of qemu's user-mode network. Loaded
+  // always; a guest without the device (policy off) simply has no interface but lo.
+  "virtio_net",
 ];
 
 /** The virtio-serial port name the agent and the host agree on. */

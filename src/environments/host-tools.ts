@@ -9,6 +9,7 @@ const HOST_TOOL_PACKAGES: Record<string, string> = {
   debootstrap: "debootstrap",
   "mkfs.ext4": "e2fsprogs",
   debugfs: "e2fsprogs",
+  e2fsck: "e2fsprogs",
   cpio: "cpio",
   depmod: "kmod",
   "apt-get": "apt",

@@ -24,6 +24,12 @@ export const HOST_PATH_FIELDS: Readonly<
   workspace_create: { seed_path: "read" },
   workspace_sync_push: { source_path: "read" },
   workspace_export: { output_path: "write" },
+  workspace_disk_export: { output_path: "write" },
+};
+
+/** Host paths inside list items (`secrets[i].file_path`): read, under the roots too. */
+const HOST_PATH_LIST_FIELDS: Readonly<Record<string, { list: string; field: string }>> = {
+  workspace_create: { list: "secrets", field: "file_path" },
 };
 
 /** Configured roots and where they came from (named in refusals). */
@@ -91,6 +97,21 @@ export class HostPathGuard {
         throw new ValidationError(`${field} must not contain a NUL byte`, { field });
       }
       checked[field] = await this.allowed(field, raw, access);
+    }
+    const listField = HOST_PATH_LIST_FIELDS[operation];
+    if (listField && Array.isArray(input[listField.list])) {
+      checked[listField.list] = await Promise.all(
+        (input[listField.list] as unknown[]).map(async (item, index) => {
+          if (typeof item !== "object" || item === null) return item;
+          const raw = (item as Record<string, unknown>)[listField.field];
+          if (typeof raw !== "string") return item;
+          const field = `${listField.list}[${index}].${listField.field}`;
+          if (raw.includes("\0")) {
+            throw new ValidationError(`${field} must not contain a NUL byte`, { field });
+          }
+          return { ...item, [listField.field]: await this.allowed(field, raw, "read") };
+        }),
+      );
     }
     return checked as Input;
   }

@@ -18,6 +18,7 @@ import {
   gateMessage,
   type ErrorAnswer,
 } from "./jsonrpc-gate.js";
+import type { ProfileName } from "./profiles.js";
 import type { ConfiguredRoots } from "./roots.js";
 import { createMcpServer, whenIdle } from "./server.js";
 import { LineStdioTransport } from "./stdio-transport.js";
@@ -25,6 +26,8 @@ import { LineStdioTransport } from "./stdio-transport.js";
 export interface ServeOptions {
   /** Host path roots when the client declares none (already checked, see resolveConfiguredRoots). */
   roots?: ConfiguredRoots;
+  /** The tools offered (src/mcp/profiles.ts); default workspace-core. */
+  profile?: ProfileName;
 }
 
 export async function serveStdio(manager: Manager, options: ServeOptions = {}): Promise<void> {

@@ -11,14 +11,16 @@ import { z } from "zod";
 import type { Manager } from "../core/manager.js";
 import { asPyroError } from "../errors.js";
 import { nextStep } from "../operations/hints.js";
-import {
-  invokeOperation,
-  operations,
-  type AnyOperation,
-  type Progress,
-} from "../operations/index.js";
+import { invokeOperation, type AnyOperation, type Progress } from "../operations/index.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { OutputProgress } from "./output-progress.js";
+import {
+  DEFAULT_PROFILE,
+  checkOmitted,
+  profileTools,
+  type ProfileName,
+  type ProfileTool,
+} from "./profiles.js";
 import { HostPathGuard, type ConfiguredRoots } from "./roots.js";
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -39,32 +41,50 @@ interface McpServerOptions {
    * the working directory. Each must be an existing directory (checked on first use).
    */
   roots?: ConfiguredRoots;
+  /** The tools offered (src/mcp/profiles.ts); default workspace-core. */
+  profile?: ProfileName;
 }
 
+const HOST_PATHS =
+  " Host paths (seed_path, source_path, output_path) must lie under this server's roots: your MCP roots, else the directories it was started with, else its working directory.";
+
+/** What the server tells a model at start, naming only tools its profile offers. */
+const INSTRUCTIONS: Record<ProfileName, string> = {
+  "vm-run":
+    "pyro runs commands in disposable Linux sandboxes. vm_run creates a sandbox, runs one shell command in it and deletes it, even on failure.",
+  "workspace-core":
+    "pyro runs commands in disposable Linux sandboxes. Create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec (follow a long one with command_read/command_wait), and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed; workspace_summary reviews everything done since the last reset." +
+    HOST_PATHS,
+  "workspace-full":
+    "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed." +
+    HOST_PATHS,
+};
+
 export function createMcpServer(manager: Manager, options: McpServerOptions = {}): McpServer {
+  const profile = options.profile ?? DEFAULT_PROFILE;
   const server = new McpServer(
     { name: "pyro", version: PACKAGE_VERSION },
-    {
-      instructions:
-        "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed. Host paths (seed_path, source_path, output_path) must lie under this server's roots: your MCP roots, else the directories it was started with, else its working directory.",
-    },
+    { instructions: INSTRUCTIONS[profile] },
   );
   const guard = new HostPathGuard(server.server, options.roots);
-  for (const operation of operations) registerOperation(server, manager, operation, guard);
+  for (const tool of profileTools(profile))
+    registerOperation(server, manager, profile, tool, guard);
   return server;
 }
 
 function registerOperation(
   server: McpServer,
   manager: Manager,
-  operation: AnyOperation,
+  profile: ProfileName,
+  tool: ProfileTool,
   guard: HostPathGuard,
 ): void {
+  const { operation } = tool;
   server.registerTool(
     operation.name,
     {
       description: operation.description,
-      inputSchema: advertisedInput(operation),
+      inputSchema: advertisedInput(operation, tool.omitted),
       outputSchema: operation.output,
     },
     (args, extra) => track(server, handle(args, extra)),
@@ -76,6 +96,7 @@ function registerOperation(
     const output =
       progress && FOLLOWS_COMMAND.has(operation.name) ? new OutputProgress(progress) : null;
     try {
+      checkOmitted(profile, tool, args);
       // Sent as returned (not re-parsed, which would strip undeclared keys): the SDK checks
       // it against the output schema, and clients validate it against the JSON schema.
       const result = (await invokeOperation(manager, operation.name, args, {
@@ -137,19 +158,25 @@ export async function whenIdle(server: McpServer): Promise<void> {
  * value gets the same message and error code over MCP as from the SDK and the CLI, instead
  * of the MCP SDK's generic "Invalid arguments" protocol error.
  */
-function advertisedInput(operation: AnyOperation) {
-  let schema = advertisedInputs.get(operation.name);
+function advertisedInput(operation: AnyOperation, omitted: readonly string[]) {
+  // A profile's narrowed schema lacks the fields it hides (they are refused, see checkOmitted).
+  const key = `${operation.name}\0${omitted.join(",")}`;
+  let schema = advertisedInputs.get(key);
   if (!schema) {
-    const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(operation.input, {
+    const kept = Object.entries(operation.input.shape).filter(
+      ([field]) => !omitted.includes(field),
+    );
+    const input = omitted.length > 0 ? z.strictObject(Object.fromEntries(kept)) : operation.input;
+    const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(input, {
       target: "draft-7",
       io: "input",
     });
     schema = z.looseObject({}).meta(jsonSchema);
-    advertisedInputs.set(operation.name, schema);
+    advertisedInputs.set(key, schema);
   }
   return schema;
 }
-/** Built once per operation: the HTTP transport creates a server per request. */
+/** Built once per operation and profile: the HTTP transport creates a server per request. */
 const advertisedInputs = new Map<string, z.ZodObject>();
 
 /** Progress notifications, only when the client asked for them with a progressToken. */

@@ -4,6 +4,8 @@ import { serviceOperations } from "./service.js";
 import { shellOperations } from "./shell.js";
 import { vmOperations } from "./vm.js";
 import { workspaceOperations } from "./workspace.js";
+import { fileOperations } from "./files.js";
+import { workspaceLifeOperations } from "./workspace-life.js";
 
 /** The catalogue with every operation's literal name and method, for typed SDK bindings. */
 export const catalogue = [
@@ -12,6 +14,8 @@ export const catalogue = [
   ...shellOperations,
   ...serviceOperations,
   ...commandOperations,
+  ...fileOperations,
+  ...workspaceLifeOperations,
 ];
 export type CatalogueOperation = (typeof catalogue)[number];
 

@@ -15,7 +15,9 @@ export const fields = {
     .optional(),
   network: z
     .boolean()
-    .describe("Request guest networking (not available on the host backend).")
+    .describe(
+      "Guest networking: true is network_policy egress with any public host (outbound TCP through pyro's egress proxy; guest backends only, refused on the host backend).",
+    )
     .optional(),
   allow_host_compat: z
     .boolean()
@@ -25,6 +27,19 @@ export const fields = {
     .optional(),
   command: z.string().describe("Shell command, run with /bin/sh -c."),
   vm_id: z.string().describe("VM id returned by vm_create."),
-  workspace_id: z.string().describe("Workspace id returned by workspace_create."),
+  workspace_id: z.string().describe("Workspace id, or its unique name."),
   snapshot_name: z.string().describe("Snapshot name matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$."),
+  secret_env: z
+    .record(z.string(), z.string())
+    .describe(
+      "Workspace secrets to put in the environment: {ENV_NAME: SECRET_NAME}. Their values are redacted as [REDACTED:NAME] from all output.",
+    )
+    .optional(),
+  max_lifetime_seconds: z
+    .number()
+    .int()
+    .describe(
+      "Hard expiry in seconds counted from creation, 60-2592000, whatever the activity (default none).",
+    )
+    .optional(),
 };

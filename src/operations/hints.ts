@@ -100,8 +100,8 @@ const GUEST_UNAVAILABLE: Record<string, Hint> = {
     cli: "a guest can boot here once the environment is pulled: run `pyro env pull ENV` (`pyro env list` shows which are), then run the command again",
   },
   network_unsupported: {
-    mcp: "Guests have no network on this backend yet: call again without network (or with network: false).",
-    cli: "guests have no network on this backend yet: run the command again without --network",
+    mcp: "This sandbox cannot have the network asked for here (the host backend cannot isolate one; a guest needs socat on the host, see `pyro doctor`): call again without network / with network_policy off, or on a guest backend with guest_network.",
+    cli: "this sandbox cannot have the network asked for here (see `pyro doctor`, guest_network): run the command again without --network / with --network-policy off, or on a backend with guest networking",
   },
   host_backend: {
     // The operator chose host: no guest boots under this configuration, whatever the host could do.
@@ -163,7 +163,16 @@ const PULL: Hint = {
   cli: "the environment is not in the cache (or is damaged): run `pyro env pull ENV` (`pyro env list` shows each one's state), then run the command again",
 };
 
+/** invalid_state by details.reason. */
+const INVALID_STATE: Record<string, Hint> = {
+  workspace_stopped: {
+    mcp: "The workspace is stopped: workspace_start boots it again on the same /workspace (workspace_reset restores a snapshot instead); workspace_status, workspace_logs, snapshot_list and workspace_delete work while it is stopped.",
+    cli: "the workspace is stopped: `pyro workspace start ID` boots it again on the same /workspace (`pyro workspace reset ID` restores a snapshot instead)",
+  },
+};
+
 const CAUSES: Partial<Record<ErrorCode, { key: string; hints: Record<string, Hint> }>> = {
+  invalid_state: { key: "reason", hints: INVALID_STATE },
   guest_unavailable: { key: "reason", hints: GUEST_UNAVAILABLE },
   backend_error: { key: "reason", hints: { ...BACKEND_ERROR, environment_broken: PULL } },
   not_found: { key: "reason", hints: { environment_not_pulled: PULL } },

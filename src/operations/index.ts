@@ -33,5 +33,16 @@ export async function invokeOperation(
     });
   }
   const checked = context.checkInput ? await context.checkInput(operation.name, input) : input;
-  return operation.handler(manager, checked, context);
+  const workspaceId = checked.workspace_id;
+  if (typeof workspaceId !== "string") return operation.handler(manager, checked, context);
+  // Once for every operation that names a workspace: its name resolves to its id, and the
+  // call is activity that restarts its idle timeout (src/core/workspace-expiry.ts).
+  const id = await manager.resolveWorkspace(workspaceId);
+  // Deleting an expired workspace deletes it, as it always did (not "expired").
+  await manager.beginWorkspaceCall(id, { settleExpiry: name !== "workspace_delete" });
+  try {
+    return await operation.handler(manager, { ...checked, workspace_id: id }, context);
+  } finally {
+    manager.endWorkspaceCall(id);
+  }
 }

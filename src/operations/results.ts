@@ -1,5 +1,6 @@
 import { z } from "zod";
 
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import {
   CommandLogEntrySchema,
   SandboxCommonSchema,
@@ -23,6 +24,17 @@ const sandbox = SandboxCommonSchema.shape;
 const logEntry = CommandLogEntrySchema.shape;
 const workspace = WorkspaceRecordSchema.shape;
 
+const networkResult = {
+  network_policy: z
+    .enum(NETWORK_POLICIES)
+    .describe("off (no network device), egress, or egress+published-ports."),
+  host_network_shared: z
+    .boolean()
+    .describe(
+      "True on the host backend: its commands are host processes using the host's network, whatever the policy says.",
+    ),
+};
+
 export const vmResult = z.object({
   vm_id: z.string(),
   environment: sandbox.environment,
@@ -38,6 +50,7 @@ export const vmResult = z.object({
   created_at: sandbox.created_at,
   expires_at: sandbox.expires_at,
   last_error: sandbox.last_error,
+  ...networkResult,
 });
 
 /** What a command run returns, in a VM or a workspace. */
@@ -81,6 +94,30 @@ export const workspaceResult = z.object({
   last_error: sandbox.last_error,
   service_count: z.number().int(),
   running_service_count: z.number().int(),
+  secrets: z
+    .array(z.object({ name: z.string(), source_kind: z.enum(["literal", "file"]) }))
+    .describe(
+      "The workspace's secrets: names and where each value came from, never the values (see docs/secrets.md).",
+    ),
+  name: z.string().nullable().describe("The workspace's unique name, usable wherever its id is."),
+  labels: z.record(z.string(), z.string()),
+  last_activity_at: z
+    .number()
+    .describe("Last operation on the workspace (or running command, shell or service)."),
+  idle_expires_at: z.number().describe("last_activity_at + ttl_seconds (the idle timeout)."),
+  hard_expires_at: z
+    .number()
+    .nullable()
+    .describe("Expiry whatever the activity (max_lifetime_seconds), or null."),
+  expires_in_seconds: z
+    .number()
+    .int()
+    .describe("Seconds until expires_at, the earlier of idle_expires_at and hard_expires_at."),
+  stopped_at: z.number().nullable().describe("When workspace_stop stopped it (null if started)."),
+  ...networkResult,
+  allow_hosts: z
+    .array(z.string())
+    .describe("Hosts the guest may reach (empty: any public host); see docs/networking.md."),
 });
 
 export const snapshotInfo = z.object({
@@ -129,8 +166,14 @@ export function renderWorkspace(workspace: z.output<typeof workspaceResult>): st
   const lines = [
     `workspace ${workspace.workspace_id} ${workspace.state} (${workspace.environment}, ${workspace.backend}, ${workspace.execution_mode})`,
     `commands ${workspace.command_count}, resets ${workspace.reset_count}, services ${workspace.running_service_count}/${workspace.service_count} running`,
-    `expires ${new Date(workspace.expires_at * 1000).toISOString()}`,
+    `expires ${new Date(workspace.expires_at * 1000).toISOString()} (in ${workspace.expires_in_seconds} s; idle timeout ${workspace.ttl_seconds} s${workspace.hard_expires_at === null ? "" : `, hard expiry ${new Date(workspace.hard_expires_at * 1000).toISOString()}`})`,
+    `network ${workspace.network_policy}${workspace.network_policy === "off" ? "" : `, allow_hosts: ${workspace.allow_hosts.join(" ") || "any public host"}`}${workspace.host_network_shared ? " (host backend: commands share the host's network)" : ""}`,
   ];
+  if (workspace.name !== null) lines.splice(1, 0, `name ${workspace.name}`);
+  const labels = Object.entries(workspace.labels);
+  if (labels.length > 0) {
+    lines.push(`labels ${labels.map(([key, value]) => `${key}=${value}`).join(" ")}`);
+  }
   if (workspace.last_error) lines.push(`last error: ${workspace.last_error}`);
   return lines.join("\n");
 }
@@ -147,5 +190,23 @@ export function renderShell(shell: z.output<typeof shellResult>): string {
 
 export function renderService(service: z.output<typeof serviceResult>): string {
   const reason = service.failure_reason ?? service.stop_reason;
-  return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}`;
+  const ports = (service.published_ports ?? [])
+    .map((port) => `\n  published ${port.host}:${port.host_port} -> guest port ${port.guest_port}`)
+    .join("");
+  return `service ${service.service_name} ${service.state}${reason ? ` (${reason})` : ""}: ${service.command}${ports}`;
 }
+
+/** A changed path's status in workspace_diff (and workspace_summary's changes). */
+export const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
+
+/** workspace_diff's counts, which workspace_summary repeats. */
+export const diffSummary = z.object({
+  total: z.number().int(),
+  added: z.number().int(),
+  modified: z.number().int(),
+  deleted: z.number().int(),
+  type_changed: z.number().int(),
+  mode_changed: z.number().int(),
+  text_patched: z.number().int(),
+  non_text: z.number().int(),
+});

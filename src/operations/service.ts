@@ -36,6 +36,22 @@ export const serviceOperations = [
         .record(z.string(), z.string())
         .describe("Environment variables for the service (names like [A-Za-z_][A-Za-z0-9_]*).")
         .optional(),
+      secret_env: fields.secret_env,
+      published_ports: z
+        .array(
+          z.strictObject({
+            guest_port: z.number().int().describe("TCP port the service listens on in the guest."),
+            host_port: z
+              .number()
+              .int()
+              .describe("Port on 127.0.0.1 of the host (default: a free one).")
+              .optional(),
+          }),
+        )
+        .describe(
+          "Guest ports to publish on 127.0.0.1 of the host (only on the host's loopback), while the service runs. Needs network_policy egress+published-ports.",
+        )
+        .optional(),
     }),
     output: serviceResult,
     handler: (manager, { workspace_id, service_name, ...input }) =>
@@ -93,6 +109,9 @@ export const serviceOperations = [
       [
         result.stdout && withNewline(result.stdout),
         result.stderr && `[stderr]\n${withNewline(result.stderr)}`,
+        // A model reading only the text must know it sees the tail, and how to see more.
+        result.truncated &&
+          `(older output not shown: last ${result.tail_lines ?? "kept"} lines; pass all: true or a larger tail_lines for more)`,
       ]
         .filter(Boolean)
         .join("") || "no output yet",

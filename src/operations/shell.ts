@@ -2,7 +2,7 @@ import { z } from "zod";
 
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
-import { renderShell, shellResult } from "./results.js";
+import { renderShell, shellResult, withNewline } from "./results.js";
 
 const shellId = z.string().describe("Shell id returned by shell_open.");
 
@@ -17,6 +17,7 @@ export const shellOperations = [
       cwd: z.string().describe("Directory under /workspace (default /workspace).").optional(),
       cols: z.number().int().describe("Terminal columns (default 120).").optional(),
       rows: z.number().int().describe("Terminal rows (default 30).").optional(),
+      secret_env: fields.secret_env,
     }),
     output: shellResult,
     handler: (manager, { workspace_id, ...input }) => manager.openShell(workspace_id, input),
@@ -26,7 +27,7 @@ export const shellOperations = [
     name: "shell_read",
     method: "readShell",
     description:
-      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output. With wait_seconds, a read with no new output waits up to that long for some (or for the shell to exit).",
+      "Read a shell's output from a cursor (default 0). Returns output and next_cursor: pass next_cursor to the next read to get only new output. With wait_seconds, a read with no new output waits up to that long for some (or for the shell to exit). For a model: plain: true and wait_for_idle_ms: 300 return a command's whole output as readable text.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
       shell_id: shellId,
@@ -36,6 +37,19 @@ export const shellOperations = [
         .number()
         .describe(
           "With no output past cursor yet, wait up to this many seconds (0-30, default 0) for some or for the shell to exit.",
+        )
+        .optional(),
+      plain: z
+        .boolean()
+        .describe(
+          "Return output as plain text: escape and control sequences removed, carriage-return overwrites and backspaces applied (default false). Cursors stay raw output offsets.",
+        )
+        .optional(),
+      wait_for_idle_ms: z
+        .number()
+        .int()
+        .describe(
+          "Keep reading until no new output came for this many milliseconds (1-10000), the shell exits or max_chars is reached; bounded by wait_seconds, else 10 s. 300 suits a command just typed.",
         )
         .optional(),
     }),
@@ -50,7 +64,7 @@ export const shellOperations = [
     }),
     handler: (manager, { workspace_id, shell_id, ...input }) =>
       manager.readShell(workspace_id, shell_id, input),
-    render: (result) => result.output,
+    render: renderShellRead,
   }),
   defineOperation({
     name: "shell_write",
@@ -112,3 +126,23 @@ export const shellOperations = [
     render: (result) => `resized shell ${result.shell_id} to ${result.cols}x${result.rows}`,
   }),
 ];
+
+/**
+ * The output, then what the next read needs: its cursor, and whether more output is waiting
+ * or the shell has exited (a model reading only the text must not lose its place).
+ */
+function renderShellRead(result: {
+  output: string;
+  next_cursor: number;
+  truncated: boolean;
+  dropped_chars: number;
+  state: "running" | "exited";
+  exit_code: number | null;
+}): string {
+  const notes = [`next cursor ${result.next_cursor}`];
+  if (result.truncated) notes.push("more output waits: read again from the next cursor");
+  if (result.dropped_chars > 0)
+    notes.push(`${result.dropped_chars} older characters were dropped before this output`);
+  if (result.state === "exited") notes.push(`shell exited with code ${result.exit_code}`);
+  return `${result.output === "" ? "" : withNewline(result.output)}(${notes.join("; ")})`;
+}

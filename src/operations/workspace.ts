@@ -5,16 +5,30 @@ import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import {
   commandLogEntryResult,
+  diffStatus,
+  diffSummary,
   renderWorkspace,
   snapshotInfo,
   workspaceResult,
 } from "./results.js";
+import { renderSummary, workspaceSummary } from "./summary.js";
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { vmCreateInput } from "./vm.js";
 
-const diffStatus = z.enum(["added", "modified", "deleted", "type_changed", "mode_changed"]);
 /** A file's mode as git writes it (`100755`), when its permission bits changed. */
 const gitFileMode = z.string().nullable();
 const artifactType = z.enum(["file", "directory", "symlink"]);
+
+/** Most characters of a patch in workspace_diff's text rendering (the result has all of it). */
+const RENDERED_PATCH_CHARS = 16 * 1024;
+
+function boundedPatch(patch: string): string {
+  if (patch.length <= RENDERED_PATCH_CHARS) return patch.replace(/\n$/, "");
+  // Cut at a line end, so no line is shown half.
+  const end = patch.lastIndexOf("\n", RENDERED_PATCH_CHARS);
+  const shown = patch.slice(0, end > 0 ? end : RENDERED_PATCH_CHARS);
+  return `${shown}\n[patch cut at ${shown.length} of ${patch.length} characters: the full patch is the result's patch field (--json), or per file in entries[].text_patch]`;
+}
 
 export const workspaceOperations = [
   defineOperation({
@@ -26,6 +40,47 @@ export const workspaceOperations = [
       seed_path: z
         .string()
         .describe("Host directory or archive to seed /workspace from.")
+        .optional(),
+      secrets: z
+        .array(
+          z.union([
+            z.strictObject({ name: z.string(), value: z.string() }),
+            z.strictObject({ name: z.string(), file_path: z.string() }),
+          ]),
+        )
+        .describe(
+          "Secrets (create-time only): {name, value} or {name, file_path} (a host UTF-8 file). Names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$; at most 32, 8 KiB each, 64 KiB in all. In the sandbox as files /run/pyro-secrets/NAME; given to commands only through secret_env; values are never stored in the record or logs and are redacted from output.",
+        )
+        .optional(),
+      ttl_seconds: z
+        .number()
+        .int()
+        .describe("Idle timeout in seconds, 60-86400 (default 600), from the last activity.")
+        .optional(),
+      name: z
+        .string()
+        .describe(
+          "Unique name, usable wherever the id is: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, not 12 hex digits.",
+        )
+        .optional(),
+      labels: z
+        .record(z.string(), z.string())
+        .describe(
+          "Labels as {KEY: VALUE} (keys 1-63 letters, digits, '.', '_', '/' or '-'; values up to 256 characters; at most 32).",
+        )
+        .optional(),
+      max_lifetime_seconds: fields.max_lifetime_seconds,
+      network_policy: z
+        .enum(NETWORK_POLICIES)
+        .describe(
+          "off (default): no network device; egress: outbound TCP through pyro's egress proxy, limited by allow_hosts; egress+published-ports: also service_start published_ports. Guest backends only.",
+        )
+        .optional(),
+      allow_hosts: z
+        .array(z.string())
+        .describe(
+          "Hosts the guest may reach (PATTERN[:PORT]: exact names, *.example.org wildcards, IP literals; host.pyro.internal:PORT is the host's loopback on that port). Empty or omitted: any public host. Needs network_policy egress.",
+        )
         .optional(),
     }),
     output: workspaceResult,
@@ -59,6 +114,7 @@ export const workspaceOperations = [
         .record(z.string(), z.string())
         .describe("Environment variables for the command (names like [A-Za-z_][A-Za-z0-9_]*).")
         .optional(),
+      secret_env: fields.secret_env,
     }),
     output: execResult,
     handler: (manager, { workspace_id, ...input }, context) =>
@@ -178,16 +234,7 @@ export const workspaceOperations = [
     output: z.object({
       workspace_id: z.string(),
       changed: z.boolean(),
-      summary: z.object({
-        total: z.number().int(),
-        added: z.number().int(),
-        modified: z.number().int(),
-        deleted: z.number().int(),
-        type_changed: z.number().int(),
-        mode_changed: z.number().int(),
-        text_patched: z.number().int(),
-        non_text: z.number().int(),
-      }),
+      summary: diffSummary,
       entries: z.array(
         z.object({
           path: z.string(),
@@ -212,6 +259,8 @@ export const workspaceOperations = [
       lines.push(
         `${result.summary.total} changed: ${added} added, ${modified} modified, ${deleted} deleted, ${type_changed} type changed, ${mode_changed} mode changed`,
       );
+      // The patch itself, so a model reading only the text sees the change, bounded.
+      if (result.patch !== "") lines.push("", boundedPatch(result.patch));
       return lines.join("\n");
     },
   }),
@@ -308,5 +357,61 @@ export const workspaceOperations = [
     output: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
     handler: (manager, input) => manager.deleteWorkspace(input.workspace_id),
     render: (result) => `deleted workspace ${result.workspace_id}`,
+  }),
+  defineOperation({
+    name: "workspace_summary",
+    method: "summarizeWorkspace",
+    description:
+      "Review a workspace since its creation or last reset, in one bounded result: the newest 20 commands with exit codes (and how many more), commands still running, what changed under /workspace (diff counts and up to 50 paths; needs a started workspace), named snapshots, services, and the journal of syncs, exports, snapshot and service changes. For a model or a person coming back to a workspace.",
+    input: z.strictObject({ workspace_id: fields.workspace_id }),
+    output: workspaceSummary,
+    handler: (manager, input) => manager.summarizeWorkspace(input.workspace_id),
+    render: renderSummary,
+  }),
+  defineOperation({
+    name: "workspace_network_log",
+    method: "networkLogWorkspace",
+    description:
+      "Show the connections a workspace's guest was refused by its network policy (or could not make): host, port, reason and time, oldest first. The log outlives resets and keeps about the last 256-512 KiB of entries. Use it to see why a download or `npm install` failed.",
+    input: z.strictObject({
+      workspace_id: fields.workspace_id,
+      tail: z.number().int().describe("Only the last N entries, 0-10000.").optional(),
+    }),
+    output: z.object({
+      workspace_id: z.string(),
+      network_policy: z.enum(NETWORK_POLICIES),
+      allow_hosts: z.array(z.string()),
+      count: z.number().int().describe("Entries in this result."),
+      total_count: z.number().int().describe("Entries the log holds."),
+      skipped_corrupt_lines: z.number().int(),
+      entries: z.array(
+        z.object({
+          time: z.number().describe("Epoch seconds."),
+          host: z.string(),
+          port: z.number().int(),
+          reason: z.string(),
+          via: z
+            .string()
+            .describe("proxy (the egress proxy) or forward (a forwarded host.pyro.internal port)."),
+          action: z.enum(["refused", "failed"]),
+        }),
+      ),
+    }),
+    handler: (manager, { workspace_id, ...input }) =>
+      manager.networkLogWorkspace(workspace_id, input),
+    render: (result) => {
+      const lines = result.entries.map(
+        (entry) =>
+          `${new Date(entry.time * 1000).toISOString()} ${entry.action} ${entry.host}:${entry.port} (${entry.via}): ${entry.reason}`,
+      );
+      if (result.entries.length === 0) {
+        lines.push(
+          result.network_policy === "off"
+            ? "networking is off (network_policy off): nothing to log"
+            : "no refused connections",
+        );
+      }
+      return lines.join("\n");
+    },
   }),
 ];

@@ -99,6 +99,16 @@ const ArchiveExported = {
   size_bytes: num,
 };
 
+/** One entry of a file listing (file.list). */
+const FileEntry = {
+  path: str,
+  type: z.enum(["file", "directory", "symlink", "other"]),
+  size: num,
+  mode: str,
+  mtime: num,
+  link_target: optional(str),
+};
+
 /** One entry per operation: what the client sends and what the agent answers. */
 const OPERATIONS = {
   exec: {
@@ -144,6 +154,7 @@ const OPERATIONS = {
       cols: optional(num),
       rows: optional(num),
       command: optional(str),
+      env: optional(z.record(z.string(), z.string())),
     }),
     response: z.looseObject(Shell),
   },
@@ -319,6 +330,55 @@ const OPERATIONS = {
   "command.ack": {
     request: z.looseObject({ ...CommandId, sequence: nullable(num) }),
     response: z.looseObject(Command),
+  },
+  // Workspace secrets (docs/secrets.md): replaces every file of the sandbox's secrets
+  // directory (a guest's /run/pyro-secrets, a tmpfs). An agent without it lacks it in its
+  // capabilities; the host then refuses to boot a workspace that has secrets with it.
+  "secrets.write": {
+    request: z.looseObject({ secrets: z.array(z.looseObject({ name: str, value: str })) }),
+    response: z.looseObject({ dir: str, count: int }),
+  },
+  // Single files under /workspace (workspace_file_*, workspace_patch_apply); an agent
+  // without them lacks them in its hello's capabilities and the host says to reset.
+  "file.list": {
+    request: z.looseObject({
+      path: optional(str),
+      recursive: optional(bool),
+      max_entries: optional(num),
+    }),
+    response: z.looseObject({
+      path: str,
+      entries: z.array(z.looseObject(FileEntry)),
+      truncated: bool,
+    }),
+  },
+  "file.read": {
+    request: z.looseObject({ path: str, max_bytes: optional(num) }),
+    response: z.looseObject({
+      path: str,
+      size: num,
+      content_base64: str,
+      truncated: bool,
+      mode: str,
+      mtime: num,
+    }),
+  },
+  "file.write": {
+    request: z.looseObject({ path: str, content_base64: str, mode: optional(str) }),
+    response: z.looseObject({ path: str, size: num, mode: str, created: bool }),
+  },
+  "patch.apply": {
+    request: z.looseObject({ patch: str }),
+    response: z.looseObject({
+      files: z.array(
+        z.looseObject({
+          path: str,
+          status: z.enum(["added", "modified", "deleted"]),
+          hunks: int,
+          ok: bool,
+        }),
+      ),
+    }),
   },
   /**
    * Sent by the VM supervisor, first thing, to a guest restored from a booted-guest

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import { z } from "zod";
 
 import { PyroError } from "../errors.js";
+import { NETWORK_POLICIES } from "../shared/network-policy.js";
 import { writeJsonAtomic } from "./atomic.js";
 
 export const SCHEMA_VERSION = 1;
@@ -44,6 +45,10 @@ const SandboxFields = {
   ...SandboxCommonSchema.shape,
   network_requested: z.boolean(),
   runtime: RuntimeSchema.nullable(),
+  /** Records written before guest networking lack both: off (or egress if network_requested). */
+  network_policy: z.enum(NETWORK_POLICIES).optional(),
+  /** allow_hosts patterns as validated (src/shared/network-policy.ts); empty: any public host. */
+  allow_hosts: z.array(z.string()).optional(),
 };
 
 export const VmRecordSchema = z.object({
@@ -94,21 +99,52 @@ export const LastCommandSchema = CommandLogEntrySchema.pick({
   finished_at: true,
 });
 
+/** What the record keeps of a secret: never its value (src/core/secrets.ts). */
+const WorkspaceSecretSchema = z.object({
+  name: z.string(),
+  source_kind: z.enum(["literal", "file"]),
+});
+export type WorkspaceSecret = z.infer<typeof WorkspaceSecretSchema>;
+
 export const WorkspaceResetSchema = z.object({ snapshot_name: z.string(), reset_at: z.number() });
 
 export const WorkspaceRecordSchema = z.object({
   kind: z.literal("workspace"),
   workspace_id: z.string(),
-  /** `resetting`: a reset holds the workspace's lock and is replacing its sandbox. */
-  state: z.enum(["started", "stopped", "resetting"]),
+  /**
+   * `resetting`: a reset holds the workspace's lock and is replacing its sandbox;
+   * `stopping`/`starting`: workspace_stop/workspace_start hold it (a holder that died
+   * leaves the workspace stopped, see refreshWorkspace).
+   */
+  state: z.enum(["started", "stopped", "resetting", "stopping", "starting"]),
   ...SandboxFields,
   workspace_seed: WorkspaceSeedSchema,
   command_count: z.number().int(),
   last_command: LastCommandSchema.nullable(),
   reset_count: z.number().int(),
   workspace_reset: WorkspaceResetSchema.nullable(),
+  /** Names and source kinds of the workspace's secrets; records from before them have none. */
+  secrets: z.array(WorkspaceSecretSchema).default([]),
+  /** Optional unique name (workspace_create/workspace_update); absent in older records. */
+  name: z.string().nullable().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  /**
+   * Hard expiry (epoch seconds) whatever the activity; null/absent for none. ttl_seconds is
+   * the idle timeout, measured from the activity file's mtime (src/core/workspace-expiry.ts).
+   */
+  hard_expires_at: z.number().nullable().optional(),
+  /** When the workspace was last stopped by workspace_stop (null while started). */
+  stopped_at: z.number().nullable().optional(),
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
+
+/** A guest port published on the host's loopback (network_policy egress+published-ports). */
+const PublishedPortSchema = z.object({
+  guest_port: z.number().int(),
+  host_port: z.number().int(),
+  host: z.literal("127.0.0.1"),
+});
+export type PublishedPort = z.infer<typeof PublishedPortSchema>;
 
 /** A named service as every front end reports it (src/core/services.ts keeps one per service). */
 export const ServiceSchema = z.object({
@@ -127,6 +163,8 @@ export const ServiceSchema = z.object({
   stop_reason: z.string().nullable(),
   failure_reason: z.string().nullable(),
   execution_mode: z.string(),
+  /** Open while the service runs (service_stop, reset, stop and delete close them). */
+  published_ports: z.array(PublishedPortSchema).optional(),
 });
 
 export type Service = z.infer<typeof ServiceSchema>;

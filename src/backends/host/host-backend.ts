@@ -98,6 +98,7 @@ export class HostBackend implements Backend {
           paths.stateDir,
           "--expires-at",
           String(spec.expiresAt),
+          ...(spec.activityFile ? ["--activity-file", spec.activityFile] : []),
         ],
         {
           detached: true,
@@ -152,6 +153,18 @@ export class HostBackend implements Backend {
   }
 
   async destroy(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
+    await this.halt(runtime, spec);
+    // A destroyed sandbox keeps nothing: the next boot (a reset) starts from an empty
+    // /workspace, exactly as a fresh guest disk would.
+    fs.rmSync(hostSandboxPaths(spec.sandboxDir).root, {
+      recursive: true,
+      force: true,
+      maxRetries: 3,
+    });
+  }
+
+  /** Everything destroy does but removing /workspace (the host's "disk"). */
+  async halt(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
     const paths = hostSandboxPaths(spec.sandboxDir);
     if (runtime && this.isAlive(runtime)) {
       // Ask politely first: the agent stops its shells and services on the way out.
@@ -179,9 +192,6 @@ export class HostBackend implements Backend {
     // that died without cleaning up. In a guest the VM's death does this; here we must.
     await killOwned({ sid: -1, marker: sandboxMarker(paths.stateDir) }, "SIGKILL", STOP_GRACE_MS);
     fs.rmSync(paths.socket, { force: true });
-    // A destroyed sandbox keeps nothing: the next boot (a reset) starts from an empty
-    // /workspace, exactly as a fresh guest disk would.
-    fs.rmSync(paths.root, { recursive: true, force: true, maxRetries: 3 });
     fs.rmSync(paths.runtimeDir, { recursive: true, force: true, maxRetries: 3 });
   }
 }

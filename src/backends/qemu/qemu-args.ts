@@ -4,6 +4,7 @@ import { inheritedSocketAddress } from "../../protocol/socket-address.js";
 import { TRANSFER_DISK_SERIAL } from "../../shared/transfer-disk.js";
 import type { SandboxSpec } from "../types.js";
 import { hostTscKhz, type Accelerator } from "./detect.js";
+import { guestNetworkArgs, guestNetworkCmdline } from "./guest-net.js";
 import type { QemuPaths } from "./runtime-files.js";
 
 /**
@@ -21,6 +22,8 @@ export function qemuArgs(
   paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog"> &
     Partial<Pick<QemuPaths, "transferDisk">>,
   accel: Accelerator,
+  /** A network policy other than `off` (guest-net.ts); `socat` connects qemu to the proxy. */
+  network?: Pick<SandboxSpec, "networkPolicy" | "allowHosts"> & { socat: string },
 ): string[] {
   const cmdline = [
     "console=ttyS0",
@@ -44,6 +47,7 @@ export function qemuArgs(
   // unstable and fell back to refined-jiffies (1 boot in 20 under load), a clock that
   // loses time with every missed tick. Trust the TSC and keep it.
   if (accel === "tcg") cmdline.push("clocksource=tsc", "tsc=reliable");
+  if (network) cmdline.push(...guestNetworkCmdline(network.networkPolicy));
   return [
     ...["-M", "microvm,acpi=on,rtc=on"],
     ...["-accel", accel === "tcg" ? `tcg,tb-size=${TCG_CODE_CACHE_MIB}` : accel],
@@ -78,5 +82,6 @@ export function qemuArgs(
           ...["-device", `virtio-blk-device,drive=transfer,serial=${TRANSFER_DISK_SERIAL}`],
         ]
       : []),
+    ...(network ? guestNetworkArgs(network.networkPolicy, network.allowHosts, network.socat) : []),
   ];
 }

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
+import net from "node:net";
 import path from "node:path";
 
 import {
@@ -11,7 +11,7 @@ import {
   waitForExit,
 } from "../../process/process-group.js";
 import type { EnvironmentName } from "../../environments/catalog.js";
-import { requireTools, runTool } from "../../environments/host-tools.js";
+import { findTool, requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
 import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
 import { AgentClient } from "../../protocol/client.js";
@@ -21,6 +21,15 @@ import type { RuntimeRecord } from "../../store/records.js";
 import { inheritedSocketAddress } from "../../protocol/socket-address.js";
 import type { Backend, RuntimeCapabilities, SandboxSpec } from "../types.js";
 import { chooseAccelerator, findQemu, type Accelerator } from "./detect.js";
+import { NETWORK_LOG_FILE } from "../../shared/network-log.js";
+import {
+  GUEST_NET,
+  NETDEV_ID,
+  PROXY_SOCKET_NAME,
+  QMP_SOCKET_NAME,
+  hostAliasPorts,
+} from "./guest-net.js";
+import { humanMonitorCommands } from "./qmp.js";
 import { QEMU_RUNTIME_DIR_FD, qemuArgs } from "./qemu-args.js";
 import {
   STOP_GRACE_MS,
@@ -31,7 +40,14 @@ import {
   type QemuPaths,
 } from "./runtime-files.js";
 import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
-import { TemplateStore, saveRunningGuest, shellQuote, templateShape } from "./templates.js";
+import {
+  KEPT_TEMPLATE_LAYER,
+  TemplateStore,
+  detachFromTemplate,
+  saveRunningGuest,
+  shellQuote,
+  templateShape,
+} from "./templates.js";
 
 /**
  * How much larger than the environment's image a guest's disk is. The guest agent grows its
@@ -80,31 +96,54 @@ export class QemuBackend implements Backend {
       };
     }
     const accel = chooseAccelerator();
+    const network = guestNetworkProblem(qemu);
     return {
       vm_boot: true,
       guest_exec: true,
-      guest_network: false,
+      guest_network: network === null,
       reason: `qemu microvm with ${accel.accel}: ${accel.reason}`,
+      ...(network === null ? {} : { guest_network_reason: network }),
     };
   }
 
   async boot(spec: SandboxSpec): Promise<RuntimeRecord> {
     const qemu = requireBootable(spec);
     const tools = requireTools(["qemu-img"], "booting a qemu guest");
+    const socat = spec.networkPolicy === "off" ? null : requireSocat();
     const environment = spec.environment as EnvironmentName;
     await ensureAgentCurrent(this.store, environment);
     const artifacts = await this.store.bootArtifacts(environment);
     const accel = chooseAccelerator();
     const bootTimeoutMs = bootTimeout(accel.accel);
     const paths = qemuPaths(spec.sandboxDir);
-    const args = qemuArgs(spec, artifacts, paths, accel.accel);
+    const args = qemuArgs(
+      spec,
+      artifacts,
+      paths,
+      accel.accel,
+      socat === null ? undefined : { ...spec, socat },
+    );
     const vm: VmLaunch = {
       qemu,
       qemuImg: tools["qemu-img"] as string,
       rootfs: artifacts.rootfs,
       accel: accel.accel,
       bootTimeoutMs,
+      activityFile: spec.activityFile ?? null,
+      network: supervisorNetwork(spec, paths),
     };
+    if (spec.resume === true) {
+      // A stopped workspace boots on the disk it kept (workspace_stop): its memory is gone,
+      // so there is nothing a template could restore.
+      const runtime = await launchVm(vm, paths, {
+        args,
+        disk: "kept",
+        timeoutMs: bootTimeoutMs,
+        expiresAt: spec.expiresAt,
+        restore: null,
+      });
+      return { ...runtime, boot_mode: "cold", template_fallback: "resumed on its kept disk" };
+    }
 
     // A restore from the shape's booted-guest template, or why not (recorded with the boot).
     const shape = templateShape(qemu, accel.accel, artifacts, args, paths);
@@ -120,7 +159,7 @@ export class QemuBackend implements Backend {
     }
     const runtime = await launchVm(vm, paths, {
       args,
-      backing: null,
+      disk: { backing: null },
       timeoutMs: bootTimeoutMs,
       expiresAt: spec.expiresAt,
       restore: null,
@@ -151,7 +190,7 @@ export class QemuBackend implements Backend {
     try {
       const runtime = await launchVm(vm, paths, {
         args: [...args, "-incoming", `exec:cat ${shellQuote(template.state)}`],
-        backing: template.disk,
+        disk: { backing: template.disk },
         timeoutMs: restoreTimeout(vm.bootTimeoutMs),
         expiresAt: spec.expiresAt,
         restore: { template_key: template.key, sandbox_id: spec.sandboxId },
@@ -203,6 +242,46 @@ export class QemuBackend implements Backend {
       : null;
   }
 
+  rootDisk(sandboxDir: string): { path: string; format: "qcow2" } | null {
+    // A workspace stopped by workspace_stop keeps its disk outside the runtime directory.
+    const { overlay, keptDisk } = qemuPaths(sandboxDir);
+    if (fs.existsSync(overlay)) return { path: overlay, format: "qcow2" };
+    return fs.existsSync(keptDisk) ? { path: keptDisk, format: "qcow2" } : null;
+  }
+
+  async publishPort(sandboxDir: string, guestPort: number, hostPort: number | null) {
+    const socket = path.join(qemuPaths(sandboxDir).runtimeDir, QMP_SOCKET_NAME);
+    if (!fs.existsSync(socket)) {
+      throw new PyroError(
+        "invalid_state",
+        "this sandbox's guest was not booted with network_policy egress+published-ports (no qemu monitor); reset it to boot it with this version",
+        { reason: "no_monitor" },
+      );
+    }
+    const guestIp = GUEST_NET.address.split("/")[0] as string;
+    // A free port may be taken between our probe and qemu's bind: try a few.
+    for (let attempt = 0; ; attempt += 1) {
+      const port = hostPort ?? (await freeLoopbackPort());
+      const [output = ""] = await humanMonitorCommands(socket, [
+        `hostfwd_add ${NETDEV_ID} tcp:127.0.0.1:${port}-${guestIp}:${guestPort}`,
+      ]);
+      if (output.trim() === "") return port;
+      if (hostPort !== null || attempt >= 4) {
+        throw new PyroError(
+          "invalid_argument",
+          `published_ports: could not listen on 127.0.0.1:${port} for guest port ${guestPort} (${output.trim()}); the port is probably taken: pick another host_port or omit it`,
+          { field: "published_ports", host_port: port, guest_port: guestPort },
+        );
+      }
+    }
+  }
+
+  async unpublishPort(sandboxDir: string, hostPort: number): Promise<void> {
+    const socket = path.join(qemuPaths(sandboxDir).runtimeDir, QMP_SOCKET_NAME);
+    if (!fs.existsSync(socket)) return;
+    await humanMonitorCommands(socket, [`hostfwd_remove ${NETDEV_ID} tcp:127.0.0.1:${hostPort}`]);
+  }
+
   async sweepOrphan(sandboxDir: string): Promise<void> {
     const paths = qemuPaths(sandboxDir);
     await sweepRuntime(paths);
@@ -216,6 +295,23 @@ export class QemuBackend implements Backend {
     const paths = qemuPaths(spec.sandboxDir);
     await sweepRuntime(paths);
     removeRuntime(paths);
+  }
+
+  async halt(runtime: RuntimeRecord | null, spec: SandboxSpec): Promise<void> {
+    const paths = qemuPaths(spec.sandboxDir);
+    // Named outside the runtime directory before anything stops (a link, not a copy), so
+    // the disk survives this halt being killed at any later step.
+    if (fs.existsSync(paths.overlay) && !fs.existsSync(paths.keptDisk)) {
+      fs.linkSync(paths.overlay, paths.keptDisk);
+    }
+    await this.destroy(runtime, spec);
+    // A disk restored from a template backs onto the template's disk, which a newer image
+    // or agent removes: the kept disk gets its own copy of that layer (a few MB).
+    await detachFromTemplate(
+      requireTools(["qemu-img"], "keeping a guest disk")["qemu-img"] as string,
+      paths.keptDisk,
+      spec.sandboxDir,
+    );
   }
 
   private async stop(
@@ -247,14 +343,7 @@ async function stopVm(
 }
 
 /** What a sandbox asks of qemu it can have; returns the qemu binary. */
-function requireBootable(spec: SandboxSpec): string {
-  if (spec.networkRequested) {
-    throw new PyroError(
-      "guest_unavailable",
-      "guest networking is not available on the qemu backend yet (capability guest_network is false); create the sandbox without network",
-      { field: "network", reason: "network_unsupported" },
-    );
-  }
+function requireBootable(_spec: SandboxSpec): string {
   const qemu = findQemu();
   if (!qemu) {
     throw new PyroError(
@@ -264,6 +353,43 @@ function requireBootable(spec: SandboxSpec): string {
     );
   }
   return qemu;
+}
+
+/**
+ * Why guests cannot have a network on this host (null: they can): qemu must offer its
+ * user-mode network (slirp, a build option) and socat must connect it to the proxy.
+ */
+function guestNetworkProblem(qemu: string): string | null {
+  const netdevs = spawnSync(qemu, ["-netdev", "help"], { encoding: "utf8", timeout: 10_000 });
+  if (!/^user$/m.test(netdevs.stdout ?? "")) {
+    return `${qemu} was built without user-mode networking (-netdev user; Debian's qemu-system-x86 has it)`;
+  }
+  if (!findTool("socat")) return "socat was not found (apt-get install socat)";
+  return null;
+}
+
+/** socat connects qemu's guest forwards to the supervisor's sockets (guest-net.ts). */
+function requireSocat(): string {
+  const socat = findTool("socat");
+  if (!socat) {
+    throw new PyroError(
+      "guest_unavailable",
+      "guest networking needs socat on the host, which was not found; install it with: apt-get install socat (or create the sandbox with network_policy off)",
+      { field: "network_policy", reason: "network_unsupported" },
+    );
+  }
+  return socat;
+}
+
+function supervisorNetwork(spec: SandboxSpec, paths: QemuPaths): SupervisorConfig["network"] {
+  if (spec.networkPolicy === "off") return null;
+  return {
+    policy: spec.networkPolicy,
+    allow_hosts: spec.allowHosts,
+    proxy_socket: path.join(paths.runtimeDir, PROXY_SOCKET_NAME),
+    forward_ports: hostAliasPorts(spec.allowHosts),
+    log_file: path.join(spec.sandboxDir, NETWORK_LOG_FILE),
+  };
 }
 
 /**
@@ -302,6 +428,8 @@ interface VmLaunch {
   rootfs: string;
   accel: Accelerator;
   bootTimeoutMs: number;
+  activityFile: string | null;
+  network: SupervisorConfig["network"];
 }
 
 /**
@@ -314,7 +442,8 @@ async function launchVm(
   paths: QemuPaths,
   launch: {
     args: string[];
-    backing: string | null;
+    /** A fresh overlay (of the image, or of a template's disk), or the disk a stop kept. */
+    disk: { backing: string | null } | "kept";
     timeoutMs: number;
     expiresAt: number;
     restore: SupervisorConfig["restore"];
@@ -325,7 +454,24 @@ async function launchVm(
   fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
   let supervisorPid: number | undefined;
   try {
-    await createOverlay(vm.qemuImg, vm.rootfs, paths.overlay, launch.backing);
+    if (launch.disk === "kept") {
+      // A hard link: the kept disk stays named while this VM runs, so a kill -9 of
+      // anything at any step never loses the stopped workspace's files.
+      if (!fs.existsSync(paths.keptDisk)) {
+        throw new PyroError(
+          "invalid_state",
+          "the stopped workspace's guest disk is missing; reset the workspace to boot a fresh one",
+          { reason: "disk_missing" },
+        );
+      }
+      fs.linkSync(paths.keptDisk, paths.overlay);
+    } else {
+      // A fresh boot (create, reset) starts from the environment: a disk kept by an
+      // earlier stop is obsolete.
+      fs.rmSync(paths.keptDisk, { force: true });
+      fs.rmSync(path.join(path.dirname(paths.keptDisk), KEPT_TEMPLATE_LAYER), { force: true });
+      await createOverlay(vm.qemuImg, vm.rootfs, paths.overlay, launch.disk.backing);
+    }
     // Sparse: it takes host disk only for the transfer in flight (truncated after each).
     fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
     fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
@@ -334,6 +480,8 @@ async function launchVm(
       args: launch.args,
       boot_timeout_ms: launch.timeoutMs,
       expires_at: launch.expiresAt,
+      activity_file: vm.activityFile,
+      network: vm.network,
       restore: launch.restore,
     });
     supervisorPid = spawnSupervisor(paths);
@@ -372,14 +520,15 @@ async function buildTemplate(
   const args = qemuArgs(spec, artifacts, paths, vm.accel);
   const check = templateShape(vm.qemu, vm.accel, artifacts, args, paths);
   if (check.key !== key) throw new Error("the template build's shape differs from the sandbox's");
-  // Not in the runtime directory: a cache path deep enough leaves no room in sun_path.
-  const qmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-qmp-"));
-  const qmpSocket = path.join(qmpDir, "qmp.sock");
+  // Relative to qemu's working directory, the runtime directory (a path too long for
+  // sun_path is reached through the directory by the QMP client).
+  const qmpSocket = path.join(paths.runtimeDir, QMP_SOCKET_NAME);
   let runtime: RuntimeRecord | null = null;
   try {
-    runtime = await launchVm(vm, paths, {
-      args: [...args, "-qmp", `unix:${qmpSocket},server=on,wait=off`],
-      backing: null,
+    // The build's VM is no workspace's: no activity file, no network (templateShape).
+    runtime = await launchVm({ ...vm, activityFile: null, network: null }, paths, {
+      args: [...args, "-qmp", `unix:${QMP_SOCKET_NAME},server=on,wait=off`],
+      disk: { backing: null },
       timeoutMs: vm.bootTimeoutMs,
       // A builder killed mid-build leaves this VM; its supervisor ends it soon anyway.
       expiresAt: Date.now() / 1000 + (vm.bootTimeoutMs + 120_000) / 1000,
@@ -391,7 +540,6 @@ async function buildTemplate(
     return { state, disk: paths.overlay };
   } finally {
     if (runtime) await stopVm(runtime);
-    fs.rmSync(qmpDir, { recursive: true, force: true });
   }
 }
 
@@ -415,7 +563,10 @@ async function dropGuestCaches(clientSocket: string): Promise<void> {
 
 function writeSupervisorConfig(
   paths: QemuPaths,
-  vm: Pick<SupervisorConfig, "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "restore">,
+  vm: Pick<
+    SupervisorConfig,
+    "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file" | "network" | "restore"
+  >,
 ): void {
   const config: SupervisorConfig = {
     qemu: vm.qemu,
@@ -433,6 +584,8 @@ function writeSupervisorConfig(
         : QEMU_RUNTIME_DIR_FD,
     boot_timeout_ms: vm.boot_timeout_ms,
     expires_at: vm.expires_at,
+    activity_file: vm.activity_file,
+    network: vm.network,
     restore: vm.restore,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
@@ -477,4 +630,16 @@ function bootTimeout(accel: Accelerator): number {
 
 function supervisorEntry(): string {
   return packageFile(path.join("dist", "backends", "qemu", "supervisor.js"));
+}
+
+/** A port nothing listens on now on 127.0.0.1 (the kernel's pick). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -1,15 +1,24 @@
 /**
- * A minimal QMP client (QEMU's JSON machine protocol on a Unix socket): enough to save a
- * running guest to a file for a booted-guest template (templates.ts).
+ * The one QMP client (QEMU's JSON machine protocol on a Unix socket). Used to save a running
+ * guest to a file for a booted-guest template (templates.ts) and, through
+ * `humanMonitorCommands`, to add and remove published ports with `hostfwd_add` /
+ * `hostfwd_remove`, which QMP offers as human monitor commands (runtime/qmp.sock, present
+ * under network_policy egress+published-ports).
  */
 import net from "node:net";
 
+import { PyroError } from "../../errors.js";
+import { withSocketAddress } from "../../protocol/socket-address.js";
+
 type Json = Record<string, unknown>;
+
+const QMP_TIMEOUT_MS = 10_000;
 
 export class Qmp {
   private buffer = "";
   private readonly waiting: Array<{ resolve: (value: Json) => void; reject: (e: Error) => void }> =
     [];
+  private readonly replies: Json[] = [];
   private closed: Error | null = null;
 
   private constructor(private readonly socket: net.Socket) {
@@ -23,33 +32,42 @@ export class Qmp {
     socket.on("close", () => fail());
   }
 
-  /** Connects, reads the greeting and enters command mode. */
+  /**
+   * Connects (a path too long for sun_path is reached through its directory), reads the
+   * greeting and enters command mode.
+   */
   static async connect(socketPath: string, timeoutMs = 5_000): Promise<Qmp> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const candidate = net.createConnection(socketPath);
-      const timer = setTimeout(() => {
-        candidate.destroy();
-        reject(new Error(`timed out connecting to QMP socket ${socketPath}`));
-      }, timeoutMs);
-      candidate.once("connect", () => {
-        clearTimeout(timer);
-        candidate.removeAllListeners("error");
-        resolve(candidate);
-      });
-      candidate.once("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
+    const socket = await withSocketAddress(
+      socketPath,
+      (address) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const candidate = net.createConnection(address);
+          const timer = setTimeout(() => {
+            candidate.destroy();
+            reject(new Error(`timed out connecting to QMP socket ${socketPath}`));
+          }, timeoutMs);
+          candidate.once("connect", () => {
+            clearTimeout(timer);
+            candidate.removeAllListeners("error");
+            resolve(candidate);
+          });
+          candidate.once("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+        }),
+    );
     const qmp = new Qmp(socket);
-    qmp.greeting = qmp.next();
-    await qmp.greeting;
-    await qmp.execute("qmp_capabilities");
+    try {
+      const greeting = await qmp.next();
+      if (!("QMP" in greeting)) throw new Error(`not a QMP greeting: ${JSON.stringify(greeting)}`);
+      await qmp.execute("qmp_capabilities");
+    } catch (error) {
+      qmp.close();
+      throw error;
+    }
     return qmp;
   }
-
-  private greeting: Promise<Json> | null = null;
-  private readonly replies: Json[] = [];
 
   /** Runs one command; resolves with its `return`, rejects with its `error`. */
   async execute(command: string, args?: Json): Promise<unknown> {
@@ -91,11 +109,45 @@ export class Qmp {
       try {
         message = JSON.parse(line) as Json;
       } catch {
-        continue;
+        this.socket.destroy(new Error(`QMP sent something not JSON: ${line.slice(0, 200)}`));
+        return;
       }
       const waiter = this.waiting.shift();
       if (waiter) waiter.resolve(message);
       else this.replies.push(message);
     }
+  }
+}
+
+/** Runs human monitor commands in order; returns each one's output (empty on success). */
+export async function humanMonitorCommands(
+  socketPath: string,
+  commands: string[],
+): Promise<string[]> {
+  let qmp: Qmp | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const session = async (): Promise<string[]> => {
+    qmp = await Qmp.connect(socketPath, QMP_TIMEOUT_MS);
+    const outputs: string[] = [];
+    for (const command of commands) {
+      const output = await qmp.execute("human-monitor-command", { "command-line": command });
+      outputs.push(typeof output === "string" ? output : "");
+    }
+    return outputs;
+  };
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no answer within 10 s")), QMP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([session(), deadline]);
+  } catch (error) {
+    throw new PyroError(
+      "backend_error",
+      `qemu monitor: ${error instanceof Error ? error.message : String(error)}`,
+      { socket: socketPath },
+    );
+  } finally {
+    clearTimeout(timer);
+    (qmp as Qmp | null)?.close();
   }
 }

@@ -36,6 +36,11 @@ export interface QemuPaths {
   exit: string;
   supervisorPid: string;
   vmmPid: string;
+  /**
+   * A stopped workspace's guest disk (workspace_stop), outside the runtime directory that
+   * every boot and destroy clears; workspace_start boots on it again.
+   */
+  keptDisk: string;
 }
 
 export function qemuPaths(sandboxDir: string): QemuPaths {
@@ -54,6 +59,7 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
     exit: path.join(runtimeDir, "exit.json"),
     supervisorPid: path.join(runtimeDir, "supervisor.pid"),
     vmmPid: path.join(runtimeDir, "vmm.pid"),
+    keptDisk: path.join(sandboxDir, "disk.qcow2"),
   };
 }
 

@@ -24,6 +24,23 @@ export const SupervisorConfigSchema = z.object({
   boot_timeout_ms: z.number().int().positive(),
   /** Epoch seconds: the supervisor stops the VM then, whoever else is gone. */
   expires_at: z.number(),
+  /** A workspace's activity file: idle time and busy guests move the stop (idle-expiry.ts). */
+  activity_file: z.string().nullable().optional(),
+  /**
+   * A guest with a network policy: the supervisor serves its egress proxy on
+   * `proxy_socket`, one forwarder per allowed host-alias port, and logs refusals.
+   */
+  network: z
+    .object({
+      policy: z.string(),
+      allow_hosts: z.array(z.string()),
+      proxy_socket: z.string(),
+      /** host.pyro.internal ports qemu forwards, each to its own socket (`forward_socket`). */
+      forward_ports: z.array(z.number().int()),
+      log_file: z.string(),
+    })
+    .nullable()
+    .optional(),
   /**
    * Set when qemu restores a booted-guest template (`-incoming`): the guest is then given
    * fresh entropy, time and identity (`guest.refresh`) before any client can reach it.

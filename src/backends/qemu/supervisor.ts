@@ -13,9 +13,13 @@ import net from "node:net";
 import path from "node:path";
 
 import { readProcStat, sleep } from "../../process/process-group.js";
+import { scheduleSandboxExpiry } from "../../protocol/idle-expiry.js";
 import { listenAtomically } from "../../protocol/listen.js";
 import { withSocketAddress } from "../../protocol/socket-address.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
+import { parseAllowHosts } from "../../shared/network-policy.js";
+import { createEgressProxy, forwardServer } from "./egress-proxy.js";
+import { forwardSocketName } from "./guest-net.js";
 import { GuestRelay } from "./relay.js";
 import {
   SupervisorConfigSchema,
@@ -24,8 +28,12 @@ import {
   type VmExit,
 } from "./supervisor-config.js";
 
+/** Open guest connections the egress proxy (and each forwarded port) serves at once. */
+const MAX_GUEST_CONNECTIONS = 256;
 /** How often the guest's clock is brought back to the host's (see GuestRelay.syncClock). */
 const CLOCK_RESYNC_MS = 5_000;
+/** How long qemu may take to close its disks on SIGTERM (within the backend's stop grace). */
+const QEMU_TERM_GRACE_MS = 2_000;
 
 const log = (message: string): void =>
   console.error(`${new Date().toISOString()} pyro-supervisor: ${message}`);
@@ -51,6 +59,8 @@ async function main(): Promise<void> {
   // process that started us died (kill -9 of a reset) must still find and stop this VM.
   // If the directory is gone (a destroy swept it), the VM must not start at all.
   writePidFile(config.supervisor_pid_file, process.pid);
+  // The guest's only way out listens before the guest exists (egress-proxy.ts).
+  await startNetwork(config);
   const started = Date.now();
   const qemu = startQemu(config);
   const vm: Vm = { config, qemu, started, booted: false, ending: false, server: null, relay: null };
@@ -80,7 +90,12 @@ function startQemu(config: SupervisorConfig): ChildProcess {
       ),
     );
   }
-  const qemu: ChildProcess = spawn(config.qemu, config.args, { stdio });
+  // qemu's working directory is the runtime directory: the connectors it spawns for guest
+  // forwards (guest-net.ts) name their sockets relative to it.
+  const qemu: ChildProcess = spawn(config.qemu, config.args, {
+    stdio,
+    cwd: path.dirname(config.guest_socket),
+  });
   log(`started ${config.qemu} (pid ${String(qemu.pid)})`);
   if (qemu.pid !== undefined) {
     try {
@@ -106,8 +121,14 @@ function ender(vm: Vm): End {
     fs.rmSync(config.client_socket, { force: true });
     vm.relay?.close();
     if (qemu.exitCode === null && qemu.signalCode === null) {
-      qemu.kill("SIGKILL");
-      await new Promise((resolve) => qemu.once("exit", resolve));
+      // SIGTERM first: qemu then closes its block devices, writing out the qcow2 metadata it
+      // caches (cache=unsafe ignores the guest's flushes), so a disk kept by a workspace
+      // stop is consistent. SIGKILL if it does not exit soon.
+      const exited = new Promise((resolve) => qemu.once("exit", resolve));
+      qemu.kill("SIGTERM");
+      const timer = setTimeout(() => qemu.kill("SIGKILL"), QEMU_TERM_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
     }
     fs.rmSync(config.guest_socket, { force: true });
     process.exit(code);
@@ -127,8 +148,13 @@ function watchVm(vm: Vm, end: End): void {
   process.on("SIGTERM", () => void end("stopped by pyro", 0));
   process.on("SIGINT", () => void end("stopped by pyro", 0));
   process.on("SIGHUP", () => undefined);
-  const ttlMs = Math.max(0, config.expires_at * 1000 - Date.now());
-  setTimeout(() => void end("the sandbox reached its TTL", 0), Math.min(ttlMs, 2_147_000_000));
+  scheduleSandboxExpiry({
+    expiresAt: config.expires_at,
+    activityFile: config.activity_file ?? null,
+    // Asked through our own client socket, once the guest has answered.
+    agentSocket: () => (vm.booted ? config.client_socket : null),
+    onExpire: (reason) => void end(reason, 0),
+  });
 }
 
 /**
@@ -187,6 +213,27 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
     refresh,
   });
   log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
+}
+
+/** The egress proxy and the host-alias forwarders of a guest with a network policy. */
+async function startNetwork(config: SupervisorConfig): Promise<void> {
+  const network = config.network;
+  if (!network) return;
+  const rules = parseAllowHosts(network.allow_hosts);
+  const runtimeDir = path.dirname(network.proxy_socket);
+  const proxy = createEgressProxy({ rules, logFile: network.log_file });
+  // qemu spawns a socat on the host per guest connection; it ends as soon as we close its
+  // connection, so capping ours caps how many a guest can keep alive at once.
+  proxy.maxConnections = MAX_GUEST_CONNECTIONS;
+  await listenAtomically(proxy, network.proxy_socket);
+  for (const port of network.forward_ports) {
+    const forward = forwardServer(port, network.log_file);
+    forward.maxConnections = MAX_GUEST_CONNECTIONS;
+    await listenAtomically(forward, path.join(runtimeDir, forwardSocketName(port)));
+  }
+  log(
+    `egress proxy up (${network.policy}; allow_hosts: ${network.allow_hosts.join(" ") || "any public host"})`,
+  );
 }
 
 /** Sends `guest.refresh` to a guest restored from a template (see src/agent/refresh.ts). */

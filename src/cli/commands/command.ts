@@ -16,6 +16,7 @@ import {
   type JsonOption,
 } from "../output.js";
 import { shellQuote } from "../quote.js";
+import { addSecretEnvOption, secretEnvFromFlags } from "../secret-flags.js";
 
 interface ExecFlags extends JsonOption {
   cwd?: string;
@@ -23,6 +24,7 @@ interface ExecFlags extends JsonOption {
   waitSeconds?: number | string;
   env?: string[];
   stdin?: boolean;
+  secretEnv?: string[];
 }
 
 interface ExecResultView {
@@ -51,7 +53,7 @@ export function registerExecCommand(workspace: Command): void {
     )
     .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, [])
     .option("--no-stdin", "do not forward this process's stdin even when it is a pipe or file");
-  addJsonOption(exec);
+  addJsonOption(addSecretEnvOption(exec));
   withExample(
     exec,
     `pyro workspace exec WORKSPACE_ID -- sh -c 'npm test 2>&1 | tail -5'`,
@@ -60,9 +62,11 @@ export function registerExecCommand(workspace: Command): void {
   exec.action(async (id: string, words: string[], options: ExecFlags) => {
     let stdin: string | undefined;
     let env: Record<string, string> | undefined;
+    let secretEnv: Record<string, string> | undefined;
     try {
       stdin = options.stdin === false ? undefined : readPipedStdin();
       env = parseEnv(options.env ?? []);
+      secretEnv = secretEnvFromFlags(options.secretEnv);
     } catch (error) {
       printError(error, options.json === true);
       process.exitCode = 1;
@@ -98,6 +102,7 @@ export function registerExecCommand(workspace: Command): void {
           wait_seconds: options.waitSeconds,
           stdin,
           env,
+          secret_env: secretEnv,
         },
         options,
         (result) => printExec(result, stream),

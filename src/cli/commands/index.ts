@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { registerCatalogueCommands } from "./call.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerEnvCommands } from "./env.js";
+import { registerHostCommands } from "./host.js";
 import { registerMcpCommands } from "./mcp.js";
+import { registerPrepareCommand } from "./prepare.js";
 import { registerRunCommand } from "./run.js";
 import { registerWorkspaceCommands } from "./workspace.js";
 
@@ -22,4 +24,6 @@ export const commandGroups: ReadonlyArray<{
   { names: ["env"], register: registerEnvCommands },
   { names: ["doctor"], register: registerDoctorCommand },
   { names: ["call", "ops"], register: registerCatalogueCommands },
+  { names: ["host"], register: registerHostCommands },
+  { names: ["prepare"], register: registerPrepareCommand },
 ];

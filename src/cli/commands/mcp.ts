@@ -10,7 +10,11 @@ export function registerMcpCommands(program: Command): void {
   const serve = mcp
     .command("serve")
     .description(
-      "Serve every pyro operation as an MCP tool, over stdio (default) or Streamable HTTP at /mcp.",
+      "Serve pyro operations as MCP tools, over stdio (default) or Streamable HTTP at /mcp. --profile picks the tools: workspace-core (default: the workspace loop, narrowed schemas), workspace-full (every operation) or vm-run (vm_run only).",
+    )
+    .option(
+      "--profile <name>",
+      "tools to offer: workspace-core (default), workspace-full or vm-run (docs/mcp.md, Profiles)",
     )
     .option(
       "--http <[host:]port>",
@@ -34,6 +38,7 @@ export function registerMcpCommands(program: Command): void {
     serve,
     "claude mcp add pyro -- pyro mcp serve --allow-path ~/src/project",
     "pyro mcp serve --http 127.0.0.1:8765",
+    "pyro mcp serve --profile workspace-full",
   );
   withExample(mcp, "pyro mcp serve");
   serve.action(
@@ -42,20 +47,28 @@ export function registerMcpCommands(program: Command): void {
       allowPath?: string[];
       tokenFile?: string;
       allowOrigin?: string[];
+      profile?: string;
     }) => {
       const [
         { parseEndpoint, serveHttp, serveStdio },
         { configuredRoots, resolveConfiguredRoots },
-      ] = await Promise.all([import("../../mcp/serve.js"), import("../../mcp/roots.js")]);
+        { checkProfile },
+      ] = await Promise.all([
+        import("../../mcp/serve.js"),
+        import("../../mcp/roots.js"),
+        import("../../mcp/profiles.js"),
+      ]);
+      const profile = checkProfile(options.profile);
       const configured = configuredRoots(options.allowPath);
       const roots = configured ? await resolveConfiguredRoots(configured) : undefined;
       const endpoint = options.http === undefined ? undefined : parseEndpoint(options.http);
       const manager = await makeManager();
       try {
-        if (endpoint === undefined) await serveStdio(manager, { roots });
+        if (endpoint === undefined) await serveStdio(manager, { roots, profile });
         else {
           await serveHttp(manager, endpoint, {
             roots,
+            profile,
             tokenFile: options.tokenFile,
             allowedOrigins: options.allowOrigin,
           });

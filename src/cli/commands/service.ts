@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 
+import { addSecretEnvOption, parseFlags, secretEnvFromFlags } from "../secret-flags.js";
 import { collect, parseEnv } from "./command.js";
 
 import { ValidationError } from "../../errors.js";
@@ -67,8 +68,14 @@ export function registerServiceCommands(workspace: Command): void {
       numberFlag,
     )
     .option("--ready-interval-ms <n>", "time between readiness probes (default 500)", numberFlag)
-    .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, []);
-  addJsonOption(start);
+    .option("--env <NAME=VALUE>", "environment variable (repeatable)", collect, [])
+    .option(
+      "--publish <[HOST_PORT:]GUEST_PORT>",
+      "publish a guest port on 127.0.0.1 of the host (repeatable; needs --network-policy egress+published-ports)",
+      collect,
+      [],
+    );
+  addJsonOption(addSecretEnvOption(start));
   withExample(
     start,
     "pyro workspace service start WORKSPACE_ID web --ready-http http://127.0.0.1:8000/ -- python3 -m http.server 8000",
@@ -84,9 +91,13 @@ export function registerServiceCommands(workspace: Command): void {
           readyTimeoutSeconds?: number;
           readyIntervalMs?: number;
           env?: string[];
+          secretEnv?: string[];
+          publish: string[];
         },
-    ) =>
-      runOperation(
+    ) => {
+      const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
+      if (!secretEnv) return;
+      await runOperation(
         "service_start",
         {
           workspace_id: id,
@@ -97,9 +108,12 @@ export function registerServiceCommands(workspace: Command): void {
           ready_timeout_seconds: options.readyTimeoutSeconds,
           ready_interval_ms: options.readyIntervalMs,
           env: parseEnvFlags(options.env),
+          secret_env: secretEnv.value,
+          published_ports: publishFlags(options.publish),
         },
         options,
-      ),
+      );
+    },
   );
 
   const list = service
@@ -157,6 +171,21 @@ export function registerServiceCommands(workspace: Command): void {
         printCommandOutput,
       ),
   );
+}
+
+/**
+ * `--publish [HOST_PORT:]GUEST_PORT`. A value that is not numeric goes through as NaN, so
+ * the catalogue refuses it with the message MCP and the SDK give.
+ */
+function publishFlags(values: string[]): { guest_port: number; host_port?: number }[] | undefined {
+  if (values.length === 0) return undefined;
+  return values.map((value) => {
+    const parts = value.split(":");
+    const number = (text: string | undefined): number =>
+      text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+    if (parts.length === 2) return { host_port: number(parts[0]), guest_port: number(parts[1]) };
+    return { guest_port: parts.length === 1 ? number(parts[0]) : Number.NaN };
+  });
 }
 
 /** A malformed --env is reported by the catalogue with the same message as over MCP. */

@@ -1,9 +1,13 @@
 import type { Command } from "commander";
 
+import { addSecretEnvOption, parseFlags, secretEnvFromFlags } from "../secret-flags.js";
+
 import { DEFAULT_DETACH_KEYS } from "../attach-keys.js";
 
 import {
   addJsonOption,
+  flag,
+  idOnlyPrinter,
   numberFlag,
   runOperation,
   withExample,
@@ -28,15 +32,40 @@ export function registerShellCommands(workspace: Command): void {
     .argument("<workspace_id>", "workspace id")
     .option("--cwd <path>", "directory under /workspace (default /workspace)")
     .option("--cols <n>", "terminal columns (default 120)", numberFlag)
-    .option("--rows <n>", "terminal rows (default 30)", numberFlag);
-  addJsonOption(open);
-  withExample(open, "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src");
-  open.action((id: string, options: JsonOption & { cwd?: string; cols?: number; rows?: number }) =>
-    runOperation(
-      "shell_open",
-      { workspace_id: id, cwd: options.cwd, cols: options.cols, rows: options.rows },
-      options,
-    ),
+    .option("--rows <n>", "terminal rows (default 30)", numberFlag)
+    .option("--id-only", "print only the shell id (for scripts)");
+  addJsonOption(addSecretEnvOption(open));
+  withExample(
+    open,
+    "pyro workspace shell open WORKSPACE_ID --cwd /workspace/src",
+    "SHELL=$(pyro workspace shell open WORKSPACE_ID --id-only)",
+  );
+  open.action(
+    async (
+      id: string,
+      options: JsonOption & {
+        cwd?: string;
+        cols?: number;
+        rows?: number;
+        secretEnv?: string[];
+        idOnly?: boolean;
+      },
+    ) => {
+      const secretEnv = parseFlags(options, () => secretEnvFromFlags(options.secretEnv));
+      if (!secretEnv) return;
+      await runOperation(
+        "shell_open",
+        {
+          workspace_id: id,
+          cwd: options.cwd,
+          cols: options.cols,
+          rows: options.rows,
+          secret_env: secretEnv.value,
+        },
+        options,
+        idOnlyPrinter(options, "shell_id"),
+      );
+    },
   );
 
   const read = shell
@@ -52,18 +81,34 @@ export function registerShellCommands(workspace: Command): void {
       "--wait-seconds <n>",
       "with no new output yet, wait up to this long (0-30) for some or for the shell to exit",
       numberFlag,
+    )
+    .option(
+      "--plain",
+      "plain text: strip escape/control sequences, apply carriage returns and backspaces",
+    )
+    .option(
+      "--wait-for-idle-ms <n>",
+      "keep reading until the output was idle this long (1-10000 ms; bounded by --wait-seconds, else 10 s)",
+      numberFlag,
     );
   addJsonOption(read);
   withExample(
     read,
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024",
     "pyro workspace shell read WORKSPACE_ID SHELL_ID --cursor 1024 --wait-seconds 10",
+    "pyro workspace shell read WORKSPACE_ID SHELL_ID --plain --wait-for-idle-ms 300",
   );
   read.action(
     (
       id: string,
       shellId: string,
-      options: JsonOption & { cursor?: number; maxChars?: number; waitSeconds?: number },
+      options: JsonOption & {
+        cursor?: number;
+        maxChars?: number;
+        waitSeconds?: number;
+        plain?: boolean;
+        waitForIdleMs?: number;
+      },
     ) =>
       runOperation<{ output: string; next_cursor: number }>(
         "shell_read",
@@ -73,6 +118,8 @@ export function registerShellCommands(workspace: Command): void {
           cursor: options.cursor,
           max_chars: options.maxChars,
           wait_seconds: options.waitSeconds,
+          plain: flag(options.plain),
+          wait_for_idle_ms: options.waitForIdleMs,
         },
         options,
         (result) => {

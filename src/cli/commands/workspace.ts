@@ -2,15 +2,29 @@ import type { Command } from "commander";
 
 import {
   addJsonOption,
+  idOnlyPrinter,
   numberFlag,
   runOperation,
   withExample,
   type JsonOption,
 } from "../output.js";
 import { addSandboxOptions, sandboxInput, type SandboxFlags } from "../sandbox-flags.js";
-import { registerCommandCommands, registerExecCommand } from "./command.js";
+import {
+  addSecretOptions,
+  parseFlags,
+  secretsFromFlags,
+  type SecretFlags,
+} from "../secret-flags.js";
+import { collect, registerCommandCommands, registerExecCommand } from "./command.js";
+import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
+import {
+  addCreateLifeOptions,
+  createLifeInput,
+  registerWorkspaceLifeCommands,
+  type CreateLifeFlags,
+} from "./workspace-life.js";
 
 /** `pyro workspace …`: persistent workspaces, their snapshots, shells and services. */
 export function registerWorkspaceCommands(program: Command): void {
@@ -31,15 +45,60 @@ export function registerWorkspaceCommands(program: Command): void {
       "Boot a sandbox, seed /workspace from --seed-path (directory or .tar/.tar.gz/.tgz) and store it as the baseline. Prints the workspace id.",
     )
     .argument("<environment>", "environment, e.g. debian:12")
-    .option("--seed-path <path>", "host directory or archive to seed /workspace from");
-  addJsonOption(addSandboxOptions(create, { timeout: false }));
-  withExample(create, "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat");
-  create.action((environment: string, options: SandboxFlags & { seedPath?: string }) =>
-    runOperation(
-      "workspace_create",
-      { environment, seed_path: options.seedPath, ...sandboxInput(options) },
-      options,
-    ),
+    .option("--seed-path <path>", "host directory or archive to seed /workspace from")
+    .option("--id-only", "print only the workspace id (for scripts: ID=$(pyro workspace create …))")
+    .option(
+      "--network-policy <policy>",
+      "off (default: no network device), egress, or egress+published-ports (see docs/networking.md)",
+    )
+    .option(
+      "--allow-host <PATTERN[:PORT]>",
+      "a host the guest may reach: name, *.example.org, IP literal, host.pyro.internal:PORT for the host's loopback (repeatable; none: any public host)",
+      collect,
+      [],
+    );
+  addJsonOption(
+    addCreateLifeOptions(addSecretOptions(addSandboxOptions(create, { timeout: false }))),
+  );
+  withExample(
+    create,
+    "pyro workspace create debian:12 --seed-path ./repo --allow-host-compat",
+    "pyro workspace create debian:12 --name api-fix --label project=api --ttl-seconds 3600",
+    "pyro workspace create debian:12 --network-policy egress --allow-host registry.npmjs.org",
+    "pyro workspace create debian:12 --secret-file NPM_TOKEN=$HOME/.npm-token",
+    "ID=$(pyro workspace create debian:12 --allow-host-compat --id-only)",
+  );
+  create.action(
+    async (
+      environment: string,
+      options: SandboxFlags &
+        SecretFlags &
+        CreateLifeFlags & {
+          seedPath?: string;
+          idOnly?: boolean;
+          networkPolicy?: string;
+          allowHost: string[];
+        },
+    ) => {
+      const secrets = parseFlags(options, () => secretsFromFlags(options));
+      if (!secrets) return;
+      const life = createLifeInput(options);
+      if (life === null) return;
+      await runOperation(
+        "workspace_create",
+        {
+          environment,
+          seed_path: options.seedPath,
+          ...sandboxInput(options),
+          ...life,
+          secrets: secrets.value,
+          network_policy: options.networkPolicy,
+          allow_hosts: options.allowHost.length > 0 ? options.allowHost : undefined,
+        },
+        options,
+        idOnlyPrinter(options, "workspace_id"),
+      );
+    },
   );
 
   registerExecCommand(workspace);
@@ -150,10 +209,36 @@ export function registerWorkspaceCommands(program: Command): void {
     description: "Stop the sandbox and delete the workspace with all its snapshots.",
     example: "pyro workspace delete WORKSPACE_ID",
   });
+  idCommand(workspace, "summary", {
+    operation: "workspace_summary",
+    description:
+      "Review the workspace since its creation or last reset: commands with exit codes, changed files, snapshots, services, syncs and exports (bounded).",
+    example: "pyro workspace summary WORKSPACE_ID",
+  });
 
   registerShellCommands(workspace);
   registerServiceCommands(workspace);
   registerCommandCommands(workspace);
+  registerFileCommands(workspace);
+  registerDiskCommands(workspace);
+  registerWorkspaceLifeCommands(workspace);
+  registerNetworkLogCommand(workspace);
+}
+
+/** `pyro workspace network-log ID`: connections the guest's network policy refused. */
+function registerNetworkLogCommand(workspace: Command): void {
+  const networkLog = workspace
+    .command("network-log")
+    .description(
+      "Show the connections the workspace's network policy refused (host, port, reason, time), oldest first.",
+    )
+    .argument("<workspace_id>", "workspace id")
+    .option("--tail <n>", "only the last N entries", numberFlag);
+  addJsonOption(networkLog);
+  withExample(networkLog, "pyro workspace network-log WORKSPACE_ID --tail 20");
+  networkLog.action((id: string, options: JsonOption & { tail?: number | string }) =>
+    runOperation("workspace_network_log", { workspace_id: id, tail: options.tail }, options),
+  );
 }
 
 /** A `workspace VERB ID` command that maps straight onto one operation. */
