@@ -32,12 +32,14 @@ function bootMode(manager, id) {
   return runtime?.boot_mode ?? "cold";
 }
 
-function pssKib(pid) {
+/** PSS and RSS of a process (kB): a restored guest's pages shared with others count in RSS whole. */
+function memoryKib(pid) {
   try {
     const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    return Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+    return { pss: field("Pss"), rss: field("Rss") };
   } catch {
-    return 0;
+    return { pss: 0, rss: 0 };
   }
 }
 
@@ -66,12 +68,15 @@ async function idleMemory(manager, on) {
       }
       // Idle: free page reporting hands back what the boot freed.
       await new Promise((resolve) => setTimeout(resolve, 15_000));
-      let total = 0;
+      let pss = 0;
+      let rss = 0;
       for (const id of ids) {
         const file = path.join(manager.context.layout.workspaceDir(id), "workspace.json");
-        total += pssKib(JSON.parse(fs.readFileSync(file, "utf8")).runtime.vmm_pid);
+        const used = memoryKib(JSON.parse(fs.readFileSync(file, "utf8")).runtime.vmm_pid);
+        pss += used.pss;
+        rss += used.rss;
       }
-      return total / 1024;
+      return { pss: pss / 1024, rss: rss / 1024 };
     } finally {
       for (const id of ids) await manager.deleteWorkspace(id);
     }
@@ -130,12 +135,12 @@ async function resetSection(manager, report) {
 }
 
 async function memorySection(manager, report) {
-  const restoredMib = await idleMemory(manager, true);
-  const coldMib = await idleMemory(manager, false);
+  const restored = await idleMemory(manager, true);
+  const cold = await idleMemory(manager, false);
   report(
     `host memory of ${IDLE_COUNT} idle workspaces, 15 s after their first exec (sum of qemu PSS)`,
-    `${restoredMib.toFixed(0)} MiB restored from a template`,
-    `${coldMib.toFixed(0)} MiB cold-booted`,
-    [restoredMib, coldMib],
+    `${restored.pss.toFixed(0)} MiB restored from a template (RSS ${restored.rss.toFixed(0)} MiB)`,
+    `${cold.pss.toFixed(0)} MiB cold-booted (RSS ${cold.rss.toFixed(0)} MiB)`,
+    [restored.pss, cold.pss],
   );
 }

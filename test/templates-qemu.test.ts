@@ -7,6 +7,7 @@
  * environment itself is the shared one, linked in). Skipped where qemu or debian:12 is missing.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -47,6 +48,21 @@ function templateDirs(): string[] {
     .readdirSync(dir)
     .filter((entry) => /^[0-9a-f]{32}$/.test(entry))
     .map((entry) => path.join(dir, entry));
+}
+
+/** Streamed: a template's RAM file is as large as the guest's memory. */
+function sha256(file: string): string {
+  const hash = createHash("sha256");
+  const buffer = Buffer.alloc(4 * 1024 * 1024);
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let read = fs.readSync(fd, buffer); read > 0; read = fs.readSync(fd, buffer)) {
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 function runtimeOf(pyro: Manager, id: string): RuntimeRecord {
@@ -156,7 +172,34 @@ describe("qemu backend: booted-guest templates", () => {
       expect(again.lowest).toBeLessThanOrEqual(1_000);
       expect(again.highest).toBeGreaterThanOrEqual(-1_000);
 
+      // Both guests ran on the template's RAM file, mapped privately: what they wrote (here
+      // 64 MB in a tmpfs) is their own, the file is unchanged (QEMU 7.2 would punch holes
+      // in it for every page a balloon reported).
+      const ramBefore = sha256(path.join(template, "ram.bin"));
+      for (const id of [first.workspace_id, second.workspace_id]) {
+        const wrote = await pyro.execWorkspace(id, {
+          command: "head -c 64M /dev/urandom > /dev/shm/fill && rm /dev/shm/fill && echo ok",
+        });
+        expect(wrote.stdout).toBe("ok\n");
+      }
+      expect(sha256(path.join(template, "ram.bin"))).toBe(ramBefore);
+
       await pyro.deleteWorkspace(first.workspace_id);
+
+      // A stopped restored workspace keeps its disk, backed by its own copy of the
+      // template's layer: it starts again after the template is gone (a new image or agent
+      // removes it).
+      await pyro.execWorkspace(second.workspace_id, { command: "echo kept > kept.txt" });
+      await pyro.stopWorkspace(second.workspace_id);
+      const moved = `${template}.moved`;
+      fs.renameSync(template, moved);
+      try {
+        await pyro.startWorkspace(second.workspace_id);
+        const read = await pyro.execWorkspace(second.workspace_id, { command: "cat kept.txt" });
+        expect(read).toMatchObject({ exit_code: 0, stdout: "kept\n" });
+      } finally {
+        fs.renameSync(moved, template);
+      }
       await pyro.deleteWorkspace(second.workspace_id);
       expect(qemuProcessesUnder(state.base())).toEqual([]);
     },

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { findQemu } from "../src/backends/qemu/detect.js";
 import { qemuArgs } from "../src/backends/qemu/qemu-args.js";
 import { qemuPaths } from "../src/backends/qemu/runtime-files.js";
-import { TemplateStore, templateShape } from "../src/backends/qemu/templates.js";
+import { TemplateStore, templateArgs, templateShape } from "../src/backends/qemu/templates.js";
 import type { EnvironmentManifest } from "../src/environments/manifest.js";
 
 const dirs: string[] = [];
@@ -51,14 +51,16 @@ function fakeArtifacts(dir: string) {
   };
 }
 
-/** A finished build's two files, as buildTemplate hands them over. */
-function fakeBuild(buildDir: string): { state: string; disk: string } {
+/** A finished build's three files, as buildTemplate hands them over. */
+function fakeBuild(buildDir: string): { state: string; disk: string; ram: string } {
   fs.writeFileSync(path.join(buildDir, "state.tmp"), "QEVM state");
+  fs.writeFileSync(path.join(buildDir, "ram.tmp"), "ram");
   fs.mkdirSync(path.join(buildDir, "runtime"));
   fs.writeFileSync(path.join(buildDir, "runtime", "disk.qcow2"), "disk");
   return {
     state: path.join(buildDir, "state.tmp"),
     disk: path.join(buildDir, "runtime", "disk.qcow2"),
+    ram: path.join(buildDir, "ram.tmp"),
   };
 }
 
@@ -115,7 +117,12 @@ describe("the template store", () => {
     ]);
     expect(builds).toBe(1);
     expect(one.dir).toBe(two.dir);
-    expect(fs.readdirSync(one.dir).sort()).toEqual(["disk.qcow2", "manifest.json", "state.mig"]);
+    expect(fs.readdirSync(one.dir).sort()).toEqual([
+      "disk.qcow2",
+      "manifest.json",
+      "ram.bin",
+      "state.mig",
+    ]);
     expect(fs.statSync(one.disk).mode & 0o222).toBe(0);
     expect(fs.readdirSync(store.root).sort()).toEqual([".locks", key]);
 
@@ -176,5 +183,26 @@ describe("the template store", () => {
     ).rejects.toThrow("the guest did not boot");
     expect(fs.readdirSync(store.root)).toEqual([".locks"]);
     expect(fs.readdirSync(path.join(store.root, ".locks"))).toEqual([]);
+  });
+});
+
+describe("a template guest's command line", () => {
+  it("puts the RAM in a file, leaves it out of the stream, and has no balloon", () => {
+    const args = ["-m", "1024M", "-device", "virtio-balloon-device,free-page-reporting=on"];
+    const build = templateArgs([...args, "-device", "virtio-rng-device"], 1024, "/t/a,b", true);
+    expect(build).toEqual([
+      "-m",
+      "1024M",
+      "-device",
+      "virtio-rng-device",
+      "-object",
+      "memory-backend-file,id=pyro-ram,size=1024M,mem-path=/t/a,,b,share=on",
+      "-machine",
+      "memory-backend=pyro-ram",
+    ]);
+    // A restore maps the template's RAM privately: its writes never reach the file.
+    expect(templateArgs(args, 512, "/t/ram.bin", false)).toContain(
+      "memory-backend-file,id=pyro-ram,size=512M,mem-path=/t/ram.bin,share=off",
+    );
   });
 });

@@ -14,7 +14,6 @@ import type { EnvironmentName } from "../../environments/catalog.js";
 import { findTool, requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
 import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
-import { AgentClient } from "../../protocol/client.js";
 import { PyroError } from "../../errors.js";
 import { packageFile } from "../../package-root.js";
 import type { RuntimeRecord } from "../../store/records.js";
@@ -42,10 +41,12 @@ import {
 import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
 import {
   KEPT_TEMPLATE_LAYER,
+  RESTORE_QMP_SOCKET_NAME,
   TemplateStore,
   detachFromTemplate,
   saveRunningGuest,
   shellQuote,
+  templateArgs,
   templateShape,
 } from "./templates.js";
 
@@ -61,8 +62,6 @@ const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
  * at 8 GiB by validation) plus room for the tar's own headers.
  */
 const TRANSFER_DISK_BYTES = 8 * 1024 * 1024 * 1024 + 256 * 1024 * 1024;
-/** The guest kernel reports freed pages to the host this long after they were freed (+ margin). */
-const PAGE_REPORTING_DELAY_MS = 3_000;
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
 
@@ -189,11 +188,20 @@ export class QemuBackend implements Backend {
     );
     try {
       const runtime = await launchVm(vm, paths, {
-        args: [...args, "-incoming", `exec:cat ${shellQuote(template.state)}`],
+        args: [
+          ...templateArgs(args, spec.memMib, template.ram, false),
+          ...["-qmp", `unix:${RESTORE_QMP_SOCKET_NAME},server=on,wait=off`],
+          ...["-incoming", "defer"],
+        ],
         disk: { backing: template.disk },
         timeoutMs: restoreTimeout(vm.bootTimeoutMs),
         expiresAt: spec.expiresAt,
-        restore: { template_key: template.key, sandbox_id: spec.sandboxId },
+        restore: {
+          template_key: template.key,
+          sandbox_id: spec.sandboxId,
+          qmp_socket: path.join(paths.runtimeDir, RESTORE_QMP_SOCKET_NAME),
+          incoming_uri: `exec:cat ${shellQuote(template.state)}`,
+        },
       });
       return { ...runtime, boot_mode: "template", template_fallback: null };
     } catch (error) {
@@ -505,9 +513,10 @@ async function launchVm(
 }
 
 /**
- * Builds a template in `buildDir`: a cold boot of the sandbox's shape (with a QMP socket),
- * its page cache dropped (less state to save and to load), then saved while running. The
- * VM is stopped afterwards; its disk overlay becomes the template's disk.
+ * Builds a template in `buildDir`: a cold boot of the sandbox's shape with its RAM a file
+ * (`ram.tmp`, mapped shared: see templateArgs) and a QMP socket, saved while running (the
+ * devices only: the RAM is already in the file). The VM is stopped afterwards; its disk
+ * overlay becomes the template's disk.
  */
 async function buildTemplate(
   vm: VmLaunch,
@@ -515,7 +524,7 @@ async function buildTemplate(
   artifacts: BootArtifacts,
   buildDir: string,
   key: string,
-): Promise<{ state: string; disk: string }> {
+): Promise<{ state: string; disk: string; ram: string }> {
   const paths = qemuPaths(buildDir);
   const args = qemuArgs(spec, artifacts, paths, vm.accel);
   const check = templateShape(vm.qemu, vm.accel, artifacts, args, paths);
@@ -523,41 +532,26 @@ async function buildTemplate(
   // Relative to qemu's working directory, the runtime directory (a path too long for
   // sun_path is reached through the directory by the QMP client).
   const qmpSocket = path.join(paths.runtimeDir, QMP_SOCKET_NAME);
+  const ram = path.join(buildDir, "ram.tmp");
   let runtime: RuntimeRecord | null = null;
   try {
     // The build's VM is no workspace's: no activity file, no network (templateShape).
     runtime = await launchVm({ ...vm, activityFile: null, network: null }, paths, {
-      args: [...args, "-qmp", `unix:${QMP_SOCKET_NAME},server=on,wait=off`],
+      args: [
+        ...templateArgs(args, spec.memMib, ram, true),
+        ...["-qmp", `unix:${QMP_SOCKET_NAME},server=on,wait=off`],
+      ],
       disk: { backing: null },
       timeoutMs: vm.bootTimeoutMs,
       // A builder killed mid-build leaves this VM; its supervisor ends it soon anyway.
       expiresAt: Date.now() / 1000 + (vm.bootTimeoutMs + 120_000) / 1000,
       restore: null,
     });
-    await dropGuestCaches(paths.clientSocket);
     const state = path.join(buildDir, "state.tmp");
     await saveRunningGuest(qmpSocket, state);
-    return { state, disk: paths.overlay };
+    return { state, disk: paths.overlay, ram };
   } finally {
     if (runtime) await stopVm(runtime);
-  }
-}
-
-/** Frees the guest's page cache before it is saved (best effort). */
-async function dropGuestCaches(clientSocket: string): Promise<void> {
-  const { client } = await AgentClient.connect(clientSocket);
-  try {
-    // Compacted, freed memory forms the large blocks free page reporting hands back to the
-    // host (zero pages, which migration does not copy); reporting runs 2 s after a free.
-    await client.call("exec", {
-      command: "sync; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory",
-      timeout_seconds: 30,
-    });
-    await sleep(PAGE_REPORTING_DELAY_MS);
-  } catch {
-    // a template with a warm page cache is still a template
-  } finally {
-    client.close();
   }
 }
 

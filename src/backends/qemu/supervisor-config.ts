@@ -45,7 +45,20 @@ export const SupervisorConfigSchema = z.object({
    * Set when qemu restores a booted-guest template (`-incoming`): the guest is then given
    * fresh entropy, time and identity (`guest.refresh`) before any client can reach it.
    */
-  restore: z.object({ template_key: z.string(), sandbox_id: z.string() }).nullable().default(null),
+  restore: z
+    .object({
+      template_key: z.string(),
+      sandbox_id: z.string(),
+      /**
+       * qemu waits (`-incoming defer`) until the supervisor, over this QMP socket, has
+       * turned on `x-ignore-shared` (QEMU 7.2 has no option for it) and started the
+       * migration from `incoming_uri`.
+       */
+      qmp_socket: z.string(),
+      incoming_uri: z.string(),
+    })
+    .nullable()
+    .default(null),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfigSchema>;
 

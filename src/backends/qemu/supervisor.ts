@@ -20,7 +20,9 @@ import { writeJsonAtomic } from "../../store/atomic.js";
 import { parseAllowHosts } from "../../shared/network-policy.js";
 import { createEgressProxy, forwardServer } from "./egress-proxy.js";
 import { forwardSocketName } from "./guest-net.js";
+import { Qmp } from "./qmp.js";
 import { GuestRelay } from "./relay.js";
+import { IGNORE_SHARED } from "./templates.js";
 import {
   SupervisorConfigSchema,
   consoleTail,
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
   const end = ender(vm);
   watchVm(vm, end);
   try {
+    if (config.restore) await startIncoming(config.restore);
     await bootGuest(vm, end);
   } catch (error) {
     await end(
@@ -213,6 +216,32 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
     refresh,
   });
   log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
+}
+
+/**
+ * A restore: qemu waits for its state (`-incoming defer`); its RAM is the template's file
+ * and stays out of the stream (`x-ignore-shared`, templates.ts), then the load starts.
+ */
+async function startIncoming(restore: NonNullable<SupervisorConfig["restore"]>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let qmp: Qmp | null = null;
+  while (!qmp) {
+    try {
+      qmp = await Qmp.connect(restore.qmp_socket);
+    } catch (error) {
+      // qemu creates its socket as it starts: retry until it is there.
+      if (Date.now() > deadline) {
+        throw new Error(`qemu's QMP socket: ${(error as Error).message}`, { cause: error });
+      }
+      await sleep(20);
+    }
+  }
+  try {
+    await qmp.execute("migrate-set-capabilities", { capabilities: IGNORE_SHARED });
+    await qmp.execute("migrate-incoming", { uri: restore.incoming_uri });
+  } finally {
+    qmp.close();
+  }
 }
 
 /** The egress proxy and the host-alias forwarders of a guest with a network policy. */

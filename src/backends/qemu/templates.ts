@@ -5,7 +5,9 @@
  * (`-incoming`) takes about a second where a cold boot under TCG takes about seven.
  *
  *   <environment cache>/templates/<key>/manifest.json   written last (temp + rename of the dir)
- *   <environment cache>/templates/<key>/state.mig       qemu's migration stream
+ *   <environment cache>/templates/<key>/state.mig       qemu's migration stream (devices, ROMs)
+ *   <environment cache>/templates/<key>/ram.bin         the guest's RAM (sparse), mapped
+ *                                                       copy-on-write by every restore
  *   <environment cache>/templates/<key>/disk.qcow2      the guest's disk at save time (0444)
  *   <environment cache>/templates/.locks/<key>.lock     {pid, start_ticks} of the one builder
  *   <environment cache>/templates/.build-<key>-<pid>/   a build in progress (never used)
@@ -29,8 +31,16 @@ import { qemuVersion, type Accelerator } from "./detect.js";
 import type { QemuPaths } from "./runtime-files.js";
 import { Qmp } from "./qmp.js";
 
+const TEMPLATE_FILES = ["state.mig", "disk.qcow2", "ram.bin"];
+/** The guest's RAM (a shared file) stays out of the migration stream (templateArgs). */
+export const IGNORE_SHARED = [{ capability: "x-ignore-shared", state: true }];
+/** A restoring qemu's QMP socket, in its runtime directory (not guest-net's qmp.sock). */
+export const RESTORE_QMP_SOCKET_NAME = "restore-qmp.sock";
+/** The memory backend a template's guest runs on (its RAM is a file: see templateArgs). */
+const RAM_BACKEND_ID = "pyro-ram";
+
 /** Bumped when the layout or the restore protocol changes: older templates stop matching. */
-const TEMPLATE_FORMAT = 1;
+const TEMPLATE_FORMAT = 2;
 /** How long a save may take (37 MB for an idle 512 MiB TCG guest took 1.7 s). */
 const SAVE_TIMEOUT_MS = 60_000;
 
@@ -42,6 +52,7 @@ const ManifestSchema = z.object({
   build_ms: z.number(),
   state_bytes: z.number(),
   disk_bytes: z.number(),
+  ram_bytes: z.number(),
 });
 type TemplateManifest = z.infer<typeof ManifestSchema>;
 
@@ -50,7 +61,15 @@ interface Template {
   dir: string;
   state: string;
   disk: string;
+  ram: string;
   manifest: TemplateManifest;
+}
+
+/** What a build leaves for the template (files in the build directory). */
+interface BuiltTemplate {
+  state: string;
+  disk: string;
+  ram: string;
 }
 
 /** A sandbox's template key, or why its shape cannot have a template. */
@@ -84,13 +103,14 @@ export function templateShape(
     // A NIC's backend (slirp's connections, host forwards) is not saved with the guest.
     return { key: null, reason: "sandboxes with a network device are not restored from templates" };
   }
+  const shapeArgs = withoutBalloon(args);
   if (!qemuVersions.has(qemu)) qemuVersions.set(qemu, qemuVersion(qemu));
   const version = qemuVersions.get(qemu) ?? null;
   if (!version) return { key: null, reason: `could not read the version of ${qemu}` };
   const binary = fs.statSync(fs.realpathSync(qemu));
   const rootfs = fs.statSync(artifacts.rootfs);
   const { manifest } = artifacts;
-  const normalized = args.map((arg) =>
+  const normalized = shapeArgs.map((arg) =>
     arg
       .split(paths.overlay)
       .join("<overlay>")
@@ -118,10 +138,58 @@ export function templateShape(
     // The agent is refreshed inside the image in place: the file's identity changes too.
     rootfs_file: { bytes: rootfs.size, mtime_ms: rootfs.mtimeMs, ino: rootfs.ino },
     agent_sha256: manifest.agent.sha256,
-    device_set: digest(normalized.filter((_, index) => isDeviceOption(args[index - 1]))),
+    device_set: digest(normalized.filter((_, index) => isDeviceOption(shapeArgs[index - 1]))),
     args: normalized,
   };
   return { key: digest(inputs).slice(0, 32), inputs };
+}
+
+/**
+ * The qemu command line of a template's guest: the sandbox's, with its RAM a file
+ * (`memory-backend-file`), RAM left out of the migration stream (`x-ignore-shared`), and no
+ * balloon.
+ *
+ * The build maps `ramFile` shared (`share=on`): the guest's memory is the file, and the
+ * migration, with the `x-ignore-shared` capability (set over QMP on both sides: QEMU 7.2
+ * has no command-line option for it), saves only the devices and ROMs. A restore maps the template's file privately
+ * (`share=off`): QEMU skips RAM it shares only, but the stream carries none, so the guest
+ * runs on the file as mapped. Pages it reads stay the file's page cache, shared by every
+ * guest restored from it (host memory counted once); pages it writes are its own copies.
+ * Nothing is loaded, nothing populated.
+ *
+ * No balloon: QEMU 7.2 discards a reported or ballooned page of a file-backed RAM block by
+ * punching a hole in the file (`ram_block_discard_range`, even for a private mapping; fixed
+ * in 8.1), which would zero the template under every guest restored from it, and a hostile
+ * guest can send reports or inflate on its own. So a restored guest does not give freed
+ * memory back; its footprint is what it wrote since the restore.
+ */
+export function templateArgs(
+  args: string[],
+  memMib: number,
+  ramFile: string,
+  share: boolean,
+): string[] {
+  return [
+    ...withoutBalloon(args),
+    ...[
+      "-object",
+      `memory-backend-file,id=${RAM_BACKEND_ID},size=${memMib}M,mem-path=${ramFile.replace(/,/g, ",,")},share=${share ? "on" : "off"}`,
+    ],
+    ...["-machine", `memory-backend=${RAM_BACKEND_ID}`],
+  ];
+}
+
+function withoutBalloon(args: string[]): string[] {
+  const out: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    if (arg === "-device" && args[index + 1]?.startsWith("virtio-balloon")) {
+      index += 1;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
 }
 
 function isDeviceOption(option: string | undefined): boolean {
@@ -197,12 +265,18 @@ export class TemplateStore {
     if (manifest.key !== key) return { missing: `its manifest names key ${manifest.key}` };
     const state = path.join(dir, "state.mig");
     const disk = path.join(dir, "disk.qcow2");
+    const ram = path.join(dir, "ram.bin");
     const stateSize = fs.statSync(state, { throwIfNoEntry: false })?.size;
     const diskSize = fs.statSync(disk, { throwIfNoEntry: false })?.size;
-    if (stateSize !== manifest.state_bytes || diskSize !== manifest.disk_bytes) {
+    const ramSize = fs.statSync(ram, { throwIfNoEntry: false })?.size;
+    if (
+      stateSize !== manifest.state_bytes ||
+      diskSize !== manifest.disk_bytes ||
+      ramSize !== manifest.ram_bytes
+    ) {
       return { missing: "its files do not match its manifest (damaged)" };
     }
-    return { key, dir, state, disk, manifest };
+    return { key, dir, state, disk, ram, manifest };
   }
 
   /** Throws a template away (a restore from it failed); the next use builds it again. */
@@ -227,7 +301,7 @@ export class TemplateStore {
     key: string,
     inputs: Record<string, unknown>,
     waitMs: number,
-    build: (buildDir: string) => Promise<{ state: string; disk: string }>,
+    build: (buildDir: string) => Promise<BuiltTemplate>,
     sweep: (buildDir: string) => Promise<void>,
   ): Promise<Template> {
     const deadline = Date.now() + waitMs;
@@ -254,7 +328,7 @@ export class TemplateStore {
   private async buildLocked(
     key: string,
     inputs: Record<string, unknown>,
-    build: (buildDir: string) => Promise<{ state: string; disk: string }>,
+    build: (buildDir: string) => Promise<BuiltTemplate>,
   ): Promise<Template> {
     const started = Date.now();
     const buildDir = path.join(this.root, `.build-${key}-${process.pid}`);
@@ -264,11 +338,22 @@ export class TemplateStore {
       const built = await build(buildDir);
       fs.renameSync(built.state, path.join(buildDir, "state.mig"));
       fs.renameSync(built.disk, path.join(buildDir, "disk.qcow2"));
+      fs.renameSync(built.ram, path.join(buildDir, "ram.bin"));
+      for (const file of TEMPLATE_FILES) {
+        // On disk before the manifest says the template exists (the RAM is still dirty in
+        // the page cache when the build's qemu ends).
+        const fd = fs.openSync(path.join(buildDir, file), "r");
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+      }
       for (const file of ["state.mig", "disk.qcow2"])
         fs.chmodSync(path.join(buildDir, file), 0o444);
-      // Only the two files and the manifest move into place; the runtime is gone by now.
+      // A restore's qemu opens ram.bin read-write (QEMU 7.2 has no read-only private
+      // mapping); its mapping is private, so no write of a guest reaches the file.
+      fs.chmodSync(path.join(buildDir, "ram.bin"), 0o600);
+      // Only the three files and the manifest move into place; the runtime is gone by now.
       for (const entry of fs.readdirSync(buildDir)) {
-        if (entry !== "state.mig" && entry !== "disk.qcow2") {
+        if (!TEMPLATE_FILES.includes(entry)) {
           fs.rmSync(path.join(buildDir, entry), { recursive: true, force: true });
         }
       }
@@ -280,6 +365,7 @@ export class TemplateStore {
         build_ms: Date.now() - started,
         state_bytes: fs.statSync(path.join(buildDir, "state.mig")).size,
         disk_bytes: fs.statSync(path.join(buildDir, "disk.qcow2")).size,
+        ram_bytes: fs.statSync(path.join(buildDir, "ram.bin")).size,
       };
       fs.writeFileSync(path.join(buildDir, "manifest.json"), JSON.stringify(manifest, null, 2));
       const target = this.dirOf(key);
@@ -399,6 +485,7 @@ function readHolder(lock: string): { pid: number; start_ticks: number | null } |
 export async function saveRunningGuest(qmpSocket: string, stateFile: string): Promise<void> {
   const qmp = await Qmp.connect(qmpSocket);
   try {
+    await qmp.execute("migrate-set-capabilities", { capabilities: IGNORE_SHARED });
     await qmp.execute("migrate-set-parameters", { "max-bandwidth": 16 * 1024 * 1024 * 1024 });
     await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(stateFile)}` });
     const deadline = Date.now() + SAVE_TIMEOUT_MS;
