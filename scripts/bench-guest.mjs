@@ -18,6 +18,9 @@
 //   7. (section "network", alone with BENCH_GUEST_ONLY=network) a 50 MB download from a
 //      server on the host's loopback inside an egress guest vs the same download on the
 //      host (scripts/bench-guest-network.mjs).
+//   8. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
+//      restored from a booted-guest template vs a cold boot, and the host memory of idle
+//      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -33,6 +36,7 @@ import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
 import { networkSection } from "./bench-guest-network.mjs";
+import { templatesSection } from "./bench-guest-templates.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
 const EXEC_ROUNDS = Number(process.env.BENCH_GUEST_EXEC_ROUNDS ?? 100);
@@ -337,6 +341,12 @@ if (process.env.BENCH_GUEST_ONLY === "clock") {
 }
 try {
   console.log(`guest benchmarks: qemu microvm, ${accel.toUpperCase()}, 1 vCPU, 1024 MiB`);
+  if (process.env.BENCH_GUEST_ONLY === "templates") {
+    await templatesSection(manager, report);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (process.env.BENCH_GUEST_ONLY === "diff") {
     await benchGuestDiff(manager, base);
     manager.close();
@@ -426,6 +436,9 @@ try {
 
   // ---- 5. guest clock under load ---------------------------------------------------------
   await clockSection(manager, base);
+
+  // ---- 7. booted-guest templates ---------------------------------------------------------
+  await templatesSection(manager, report);
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import { prepareGuest } from "./guest-setup.js";
 import { HandlerTable } from "./handler-table.js";
 import { startIdleTrim } from "./idle-trim.js";
 import { registerCoreHandlers } from "./handlers.js";
+import { agentIdentity, registerRefreshHandler } from "./refresh.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
 import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
 import { serveVirtioPort } from "./serial.js";
@@ -171,6 +172,9 @@ function buildContext(options: AgentOptions): AgentContext {
       workspaceRestored: core.workspaceRestored,
     });
   }
+  // Only a guest can be restored from a template (and only a guest may set its hostname).
+  if (inGuest) registerRefreshHandler(context);
+  agentIdentity.instanceId = `${process.pid}-${Date.now()}`;
   return context;
 }
 
@@ -196,6 +200,9 @@ function connectionServer(context: AgentContext, options: AgentOptions): (stream
         workspace_root: "/workspace",
         uptime_ms: Date.now() - startedAt,
         capabilities: context.handlers.ops(),
+        // New after a restore from a template (guest.refresh): tells restored guests apart.
+        instance_id: agentIdentity.instanceId,
+        restored_at_ms: agentIdentity.restoredAt,
       }),
       // Only a guest agent owns its clock; the host backend's agent must not touch the host's.
       clock: options.serialPort !== null ? { step: stepClock, sync: syncClock } : undefined,

@@ -59,8 +59,10 @@ export async function serveVirtioPort(
     }
     const receivedAny = await serveOnce(fd, onConnection);
     fs.closeSync(fd);
-    // EOF straight away means no host is connected yet: poll gently until one is.
-    if (!receivedAny) await sleep(200);
+    // EOF straight away means no host is connected yet: poll gently until one is. A guest
+    // restored from a template sees its old host go away and polls for the new one, so the
+    // pause is also the restored guest's first reconnection delay: keep it short.
+    if (!receivedAny) await sleep(50);
   }
 }
 

@@ -2,6 +2,7 @@ import os from "node:os";
 
 import type { BackendRegistry } from "../backends/index.js";
 import { chooseAccelerator, findQemu, probeKvm, qemuVersion } from "../backends/qemu/detect.js";
+import { TemplateStore } from "../backends/qemu/templates.js";
 import { findTool } from "../environments/host-tools.js";
 
 /**
@@ -79,6 +80,14 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
         size_bytes: entry.size_bytes,
       })),
     },
+    /** Booted-guest templates of the qemu backend (docs/qemu-backend.md, "Templates"). */
+    templates: new TemplateStore(backends.environmentCacheDir).list().map(({ key, manifest }) => ({
+      key,
+      valid: manifest !== null,
+      environment: manifest?.inputs.environment ?? null,
+      state_bytes: manifest?.state_bytes ?? null,
+      created_at: manifest?.created_at ?? null,
+    })),
     state_dir: stateDir,
   };
 }
@@ -106,6 +115,7 @@ export function renderDoctor(report: DoctorReport): string {
       (entry) =>
         `  ${entry.name.padEnd(16)} ${entry.status}${entry.reason && entry.status !== "installed" ? ` (${entry.reason})` : ""}`,
     ),
+    `templates       ${report.templates.length} booted-guest template(s)${report.templates.length ? `: ${report.templates.map((entry) => `${entry.key.slice(0, 12)} ${String(entry.environment)} ${entry.state_bytes === null ? "(damaged)" : `${Math.round(entry.state_bytes / 1e6)} MB`}`).join(", ")}` : ""}`,
     `state           ${report.state_dir}`,
   ];
   return `${lines.join("\n")}\n`;

@@ -302,6 +302,29 @@ const OPERATIONS = {
       ),
     }),
   },
+  /**
+   * Sent by the VM supervisor, first thing, to a guest restored from a booted-guest
+   * template (docs/qemu-backend.md): fresh host entropy for the kernel RNG, the host's
+   * time, a hostname, a machine id and an instance id, so no two restored sandboxes share
+   * random state or identity. Only a guest agent serves it (capability rule).
+   */
+  "guest.refresh": {
+    request: z.looseObject({
+      entropy_b64: str,
+      host_time_ms: num,
+      hostname: str,
+      machine_id: str,
+      instance_id: str,
+    }),
+    response: z.looseObject({
+      rng_reseeded: bool,
+      rng_detail: str,
+      clock_set: bool,
+      hostname: str,
+      machine_id: str,
+      instance_id: str,
+    }),
+  },
 } as const;
 
 export type AgentOp = keyof typeof OPERATIONS;

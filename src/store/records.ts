@@ -18,6 +18,10 @@ const RuntimeSchema = z.object({
   /** Guest backends: the VMM the supervisor (`pid`) runs, checked on its own. */
   vmm_pid: z.number().int().nullable().optional(),
   vmm_pid_start_ticks: z.number().nullable().optional(),
+  /** qemu: `template` (restored from a booted-guest template) or `cold` (booted). */
+  boot_mode: z.enum(["cold", "template"]).optional(),
+  /** qemu: why a cold boot was not a restore from a template (docs/qemu-backend.md). */
+  template_fallback: z.string().nullable().optional(),
 });
 export type RuntimeRecord = z.infer<typeof RuntimeSchema>;
 

@@ -13,7 +13,7 @@ import {
 import type { EnvironmentName } from "../../environments/catalog.js";
 import { findTool, requireTools, runTool } from "../../environments/host-tools.js";
 import { ensureAgentCurrent } from "../../environments/pull.js";
-import { EnvironmentStore } from "../../environments/store.js";
+import { EnvironmentStore, type BootArtifacts } from "../../environments/store.js";
 import { PyroError } from "../../errors.js";
 import { packageFile } from "../../package-root.js";
 import type { RuntimeRecord } from "../../store/records.js";
@@ -39,6 +39,16 @@ import {
   type QemuPaths,
 } from "./runtime-files.js";
 import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
+import {
+  KEPT_TEMPLATE_LAYER,
+  RESTORE_QMP_SOCKET_NAME,
+  TemplateStore,
+  detachFromTemplate,
+  saveRunningGuest,
+  shellQuote,
+  templateArgs,
+  templateShape,
+} from "./templates.js";
 
 /**
  * How much larger than the environment's image a guest's disk is. The guest agent grows its
@@ -67,9 +77,11 @@ export class QemuBackend implements Backend {
   readonly executionMode = "guest_serial";
   readonly compressesTransfers = true;
   private readonly store: EnvironmentStore;
+  private readonly templates: TemplateStore;
 
   constructor(environmentCacheDir: string) {
     this.store = new EnvironmentStore(environmentCacheDir);
+    this.templates = new TemplateStore(environmentCacheDir);
   }
 
   capabilities(): RuntimeCapabilities {
@@ -103,63 +115,101 @@ export class QemuBackend implements Backend {
     const accel = chooseAccelerator();
     const bootTimeoutMs = bootTimeout(accel.accel);
     const paths = qemuPaths(spec.sandboxDir);
-
-    // A VM a killed caller left behind (a reset killed mid-boot) must not outlive this boot.
-    await sweepRuntime(paths);
-    fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
-    fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
-    let supervisorPid: number | undefined;
-    try {
-      if (spec.resume === true) {
-        // A hard link: the kept disk stays named while this VM runs, so a kill -9 of
-        // anything at any step never loses the stopped workspace's files.
-        if (!fs.existsSync(paths.keptDisk)) {
-          throw new PyroError(
-            "invalid_state",
-            "the stopped workspace's guest disk is missing; reset the workspace to boot a fresh one",
-            { reason: "disk_missing" },
-          );
-        }
-        fs.linkSync(paths.keptDisk, paths.overlay);
-      } else {
-        // A fresh boot (create, reset) starts from the environment: a disk kept by an
-        // earlier stop is obsolete.
-        fs.rmSync(paths.keptDisk, { force: true });
-        await createOverlay(tools["qemu-img"] as string, artifacts.rootfs, paths.overlay);
-      }
-      // Sparse: it takes host disk only for the transfer in flight (truncated after each).
-      fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
-      fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
-      writeSupervisorConfig(paths, {
-        qemu,
-        args: qemuArgs(
-          spec,
-          artifacts,
-          paths,
-          accel.accel,
-          socat === null ? undefined : { ...spec, socat },
-        ),
-        boot_timeout_ms: bootTimeoutMs,
-        expires_at: spec.expiresAt,
-        activity_file: spec.activityFile ?? null,
-        network: supervisorNetwork(spec, paths),
+    const args = qemuArgs(
+      spec,
+      artifacts,
+      paths,
+      accel.accel,
+      socat === null ? undefined : { ...spec, socat },
+    );
+    const vm: VmLaunch = {
+      qemu,
+      qemuImg: tools["qemu-img"] as string,
+      rootfs: artifacts.rootfs,
+      accel: accel.accel,
+      bootTimeoutMs,
+      activityFile: spec.activityFile ?? null,
+      network: supervisorNetwork(spec, paths),
+    };
+    if (spec.resume === true) {
+      // A stopped workspace boots on the disk it kept (workspace_stop): its memory is gone,
+      // so there is nothing a template could restore.
+      const runtime = await launchVm(vm, paths, {
+        args,
+        disk: "kept",
+        timeoutMs: bootTimeoutMs,
+        expiresAt: spec.expiresAt,
+        restore: null,
       });
-      supervisorPid = spawnSupervisor(paths);
-      const ready = await waitForReady(paths, supervisorPid, bootTimeoutMs + 10_000);
-      return {
-        pid: supervisorPid,
-        pid_start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
-        socket_path: paths.clientSocket,
-        started_at: Date.now() / 1000,
-        agent_version: ready.agent_version,
-        vmm_pid: ready.vmm_pid,
-        vmm_pid_start_ticks: ready.vmm_pid_start_ticks,
-      };
+      return { ...runtime, boot_mode: "cold", template_fallback: "resumed on its kept disk" };
+    }
+
+    // A restore from the shape's booted-guest template, or why not (recorded with the boot).
+    const shape = templateShape(qemu, accel.accel, artifacts, args, paths);
+    let fallback: string;
+    if (shape.key === null) {
+      fallback = shape.reason;
+    } else {
+      try {
+        return await this.restore(spec, vm, artifacts, args, paths, shape);
+      } catch (error) {
+        fallback = `restoring the template failed: ${(error as Error).message}`;
+      }
+    }
+    const runtime = await launchVm(vm, paths, {
+      args,
+      disk: { backing: null },
+      timeoutMs: bootTimeoutMs,
+      expiresAt: spec.expiresAt,
+      restore: null,
+    });
+    return { ...runtime, boot_mode: "cold", template_fallback: fallback };
+  }
+
+  /**
+   * Restores the sandbox from its shape's template, building the template first if there is
+   * none (under a lock: concurrent creates build it once). A template qemu failed to load
+   * is thrown away, so the next create builds a good one.
+   */
+  private async restore(
+    spec: SandboxSpec,
+    vm: VmLaunch,
+    artifacts: BootArtifacts,
+    args: string[],
+    paths: QemuPaths,
+    shape: { key: string; inputs: Record<string, unknown> },
+  ): Promise<RuntimeRecord> {
+    const template = await this.templates.obtain(
+      shape.key,
+      shape.inputs,
+      vm.bootTimeoutMs + 60_000,
+      (buildDir) => buildTemplate(vm, spec, artifacts, buildDir, shape.key),
+      (buildDir) => sweepRuntime(qemuPaths(buildDir)),
+    );
+    try {
+      const runtime = await launchVm(vm, paths, {
+        args: [
+          ...templateArgs(args, spec.memMib, template.ram, false),
+          ...["-qmp", `unix:${RESTORE_QMP_SOCKET_NAME},server=on,wait=off`],
+          ...["-incoming", "defer"],
+        ],
+        disk: { backing: template.disk },
+        timeoutMs: restoreTimeout(vm.bootTimeoutMs),
+        expiresAt: spec.expiresAt,
+        restore: {
+          template_key: template.key,
+          sandbox_id: spec.sandboxId,
+          qmp_socket: path.join(paths.runtimeDir, RESTORE_QMP_SOCKET_NAME),
+          incoming_uri: `exec:cat ${shellQuote(template.state)}`,
+        },
+      });
+      return { ...runtime, boot_mode: "template", template_fallback: null };
     } catch (error) {
-      // Nothing of a failed boot survives: supervisor and qemu share a process group.
-      killProcessGroup(supervisorPid, "SIGKILL");
-      if (supervisorPid !== undefined) await waitForExit(supervisorPid, STOP_GRACE_MS);
-      removeRuntime(paths);
+      // qemu refused the state (damaged, or from another qemu): never try it again. A
+      // timeout (a loaded host) says nothing against the template and keeps it.
+      if (/qemu \(pid \d+\) exited with code/.test((error as Error).message)) {
+        this.templates.invalidate(template.key);
+      }
       throw error;
     }
   }
@@ -263,26 +313,40 @@ export class QemuBackend implements Backend {
       fs.linkSync(paths.overlay, paths.keptDisk);
     }
     await this.destroy(runtime, spec);
+    // A disk restored from a template backs onto the template's disk, which a newer image
+    // or agent removes: the kept disk gets its own copy of that layer (a few MB).
+    await detachFromTemplate(
+      requireTools(["qemu-img"], "keeping a guest disk")["qemu-img"] as string,
+      paths.keptDisk,
+      spec.sandboxDir,
+    );
   }
 
   private async stop(
     runtime: Pick<RuntimeRecord, "pid" | "pid_start_ticks" | "vmm_pid" | "vmm_pid_start_ticks">,
   ): Promise<void> {
+    await stopVm(runtime);
+  }
+}
+
+/** Stops a VM: its supervisor (SIGTERM, then SIGKILL of its group), then qemu directly. */
+async function stopVm(
+  runtime: Pick<RuntimeRecord, "pid" | "pid_start_ticks" | "vmm_pid" | "vmm_pid_start_ticks">,
+): Promise<void> {
+  if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
+    // The supervisor kills qemu and removes its sockets on SIGTERM.
+    process.kill(runtime.pid, "SIGTERM");
+    await waitForExit(runtime.pid, STOP_GRACE_MS);
     if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
-      // The supervisor kills qemu and removes its sockets on SIGTERM.
-      process.kill(runtime.pid, "SIGTERM");
+      killProcessGroup(runtime.pid, "SIGKILL");
       await waitForExit(runtime.pid, STOP_GRACE_MS);
-      if (isSameProcess(runtime.pid, runtime.pid_start_ticks)) {
-        killProcessGroup(runtime.pid, "SIGKILL");
-        await waitForExit(runtime.pid, STOP_GRACE_MS);
-      }
     }
-    // A supervisor killed with SIGKILL leaves its qemu behind: stop that one directly.
-    const vmm = runtime.vmm_pid;
-    if (vmm != null && isSameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
-      process.kill(vmm, "SIGKILL");
-      await waitForExit(vmm, STOP_GRACE_MS);
-    }
+  }
+  // A supervisor killed with SIGKILL leaves its qemu behind: stop that one directly.
+  const vmm = runtime.vmm_pid;
+  if (vmm != null && isSameProcess(vmm, runtime.vmm_pid_start_ticks ?? null)) {
+    process.kill(vmm, "SIGKILL");
+    await waitForExit(vmm, STOP_GRACE_MS);
   }
 }
 
@@ -297,22 +361,6 @@ function requireBootable(_spec: SandboxSpec): string {
     );
   }
   return qemu;
-}
-
-/** The guest's disk: a copy-on-write overlay of the environment's image, larger than it. */
-async function createOverlay(qemuImg: string, rootfs: string, overlay: string): Promise<void> {
-  await runTool(qemuImg, [
-    "create",
-    "-q",
-    "-f",
-    "qcow2",
-    "-F",
-    "raw",
-    "-b",
-    rootfs,
-    overlay,
-    String(fs.statSync(rootfs).size + GUEST_DISK_EXTRA_BYTES),
-  ]);
 }
 
 /**
@@ -352,11 +400,166 @@ function supervisorNetwork(spec: SandboxSpec, paths: QemuPaths): SupervisorConfi
   };
 }
 
+/**
+ * The guest's disk: a copy-on-write overlay of the environment's image, larger than it; or,
+ * for a restore, an overlay of the template's disk (the image <- template <- sandbox chain),
+ * whose size it inherits, so the restored guest sees the disk its memory knows.
+ */
+async function createOverlay(
+  qemuImg: string,
+  rootfs: string,
+  overlay: string,
+  template: string | null,
+): Promise<void> {
+  if (template) {
+    await runTool(qemuImg, ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", template, overlay]);
+    return;
+  }
+  await runTool(qemuImg, [
+    "create",
+    "-q",
+    "-f",
+    "qcow2",
+    "-F",
+    "raw",
+    "-b",
+    rootfs,
+    overlay,
+    String(fs.statSync(rootfs).size + GUEST_DISK_EXTRA_BYTES),
+  ]);
+}
+
+/** What every VM launch of one boot shares. */
+interface VmLaunch {
+  qemu: string;
+  qemuImg: string;
+  rootfs: string;
+  accel: Accelerator;
+  bootTimeoutMs: number;
+  activityFile: string | null;
+  network: SupervisorConfig["network"];
+}
+
+/**
+ * Starts one VM in `paths.runtimeDir` (a fresh one: a VM a killed caller left there is
+ * stopped first) and waits until its agent answers. Nothing of a failed launch survives:
+ * supervisor and qemu share a process group that is killed, and the runtime is removed.
+ */
+async function launchVm(
+  vm: VmLaunch,
+  paths: QemuPaths,
+  launch: {
+    args: string[];
+    /** A fresh overlay (of the image, or of a template's disk), or the disk a stop kept. */
+    disk: { backing: string | null } | "kept";
+    timeoutMs: number;
+    expiresAt: number;
+    restore: SupervisorConfig["restore"];
+  },
+): Promise<RuntimeRecord> {
+  await sweepRuntime(paths);
+  fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
+  fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+  let supervisorPid: number | undefined;
+  try {
+    if (launch.disk === "kept") {
+      // A hard link: the kept disk stays named while this VM runs, so a kill -9 of
+      // anything at any step never loses the stopped workspace's files.
+      if (!fs.existsSync(paths.keptDisk)) {
+        throw new PyroError(
+          "invalid_state",
+          "the stopped workspace's guest disk is missing; reset the workspace to boot a fresh one",
+          { reason: "disk_missing" },
+        );
+      }
+      fs.linkSync(paths.keptDisk, paths.overlay);
+    } else {
+      // A fresh boot (create, reset) starts from the environment: a disk kept by an
+      // earlier stop is obsolete.
+      fs.rmSync(paths.keptDisk, { force: true });
+      fs.rmSync(path.join(path.dirname(paths.keptDisk), KEPT_TEMPLATE_LAYER), { force: true });
+      await createOverlay(vm.qemuImg, vm.rootfs, paths.overlay, launch.disk.backing);
+    }
+    // Sparse: it takes host disk only for the transfer in flight (truncated after each).
+    fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
+    fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
+    writeSupervisorConfig(paths, {
+      qemu: vm.qemu,
+      args: launch.args,
+      boot_timeout_ms: launch.timeoutMs,
+      expires_at: launch.expiresAt,
+      activity_file: vm.activityFile,
+      network: vm.network,
+      restore: launch.restore,
+    });
+    supervisorPid = spawnSupervisor(paths);
+    const ready = await waitForReady(paths, supervisorPid, launch.timeoutMs + 10_000);
+    return {
+      pid: supervisorPid,
+      pid_start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
+      socket_path: paths.clientSocket,
+      started_at: Date.now() / 1000,
+      agent_version: ready.agent_version,
+      vmm_pid: ready.vmm_pid,
+      vmm_pid_start_ticks: ready.vmm_pid_start_ticks,
+    };
+  } catch (error) {
+    // Nothing of a failed boot survives: supervisor and qemu share a process group.
+    killProcessGroup(supervisorPid, "SIGKILL");
+    if (supervisorPid !== undefined) await waitForExit(supervisorPid, STOP_GRACE_MS);
+    removeRuntime(paths);
+    throw error;
+  }
+}
+
+/**
+ * Builds a template in `buildDir`: a cold boot of the sandbox's shape with its RAM a file
+ * (`ram.tmp`, mapped shared: see templateArgs) and a QMP socket, saved while running (the
+ * devices only: the RAM is already in the file). The VM is stopped afterwards; its disk
+ * overlay becomes the template's disk.
+ */
+async function buildTemplate(
+  vm: VmLaunch,
+  spec: SandboxSpec,
+  artifacts: BootArtifacts,
+  buildDir: string,
+  key: string,
+): Promise<{ state: string; disk: string; ram: string }> {
+  const paths = qemuPaths(buildDir);
+  const args = qemuArgs(spec, artifacts, paths, vm.accel);
+  const check = templateShape(vm.qemu, vm.accel, artifacts, args, paths);
+  if (check.key !== key) throw new Error("the template build's shape differs from the sandbox's");
+  // Relative to qemu's working directory, the runtime directory (a path too long for
+  // sun_path is reached through the directory by the QMP client).
+  const qmpSocket = path.join(paths.runtimeDir, QMP_SOCKET_NAME);
+  const ram = path.join(buildDir, "ram.tmp");
+  let runtime: RuntimeRecord | null = null;
+  try {
+    // The build's VM is no workspace's: no activity file, no network (templateShape).
+    runtime = await launchVm({ ...vm, activityFile: null, network: null }, paths, {
+      args: [
+        ...templateArgs(args, spec.memMib, ram, true),
+        ...["-qmp", `unix:${QMP_SOCKET_NAME},server=on,wait=off`],
+      ],
+      disk: { backing: null },
+      timeoutMs: vm.bootTimeoutMs,
+      // A builder killed mid-build leaves this VM; its supervisor ends it soon anyway.
+      expiresAt: Date.now() / 1000 + (vm.bootTimeoutMs + 120_000) / 1000,
+      restore: null,
+    });
+    const state = path.join(buildDir, "state.tmp");
+    await saveRunningGuest(qmpSocket, state);
+    return { state, disk: paths.overlay, ram };
+  } finally {
+    if (runtime) await stopVm(runtime);
+  }
+}
+
 function writeSupervisorConfig(
   paths: QemuPaths,
   vm: Pick<
     SupervisorConfig,
-    "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file" | "network"
+    "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file" | "network" | "restore"
   >,
 ): void {
   const config: SupervisorConfig = {
@@ -377,6 +580,7 @@ function writeSupervisorConfig(
     expires_at: vm.expires_at,
     activity_file: vm.activity_file,
     network: vm.network,
+    restore: vm.restore,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }
@@ -404,6 +608,24 @@ function spawnSupervisor(paths: QemuPaths): number {
   }
 }
 
+/**
+ * A restore that takes this long is abandoned for a cold boot. The boot's own deadline: a
+ * restore is slow only on a loaded host, where a cold boot would be slower still (a third of
+ * it, 20 s, was too short at load 12 on 2 cores, where restores took 15-20 s).
+ */
+function restoreTimeout(bootTimeoutMs: number): number {
+  return bootTimeoutMs;
+}
+
+function bootTimeout(accel: Accelerator): number {
+  const raw = Number(process.env.PYRO_BOOT_TIMEOUT_SECONDS);
+  return Number.isFinite(raw) && raw > 0 ? raw * 1000 : DEFAULT_BOOT_TIMEOUT_MS[accel];
+}
+
+function supervisorEntry(): string {
+  return packageFile(path.join("dist", "backends", "qemu", "supervisor.js"));
+}
+
 /** A port nothing listens on now on 127.0.0.1 (the kernel's pick). */
 function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -414,13 +636,4 @@ function freeLoopbackPort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-function bootTimeout(accel: Accelerator): number {
-  const raw = Number(process.env.PYRO_BOOT_TIMEOUT_SECONDS);
-  return Number.isFinite(raw) && raw > 0 ? raw * 1000 : DEFAULT_BOOT_TIMEOUT_MS[accel];
-}
-
-function supervisorEntry(): string {
-  return packageFile(path.join("dist", "backends", "qemu", "supervisor.js"));
 }

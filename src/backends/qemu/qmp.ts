@@ -1,66 +1,153 @@
 /**
- * A one-shot QMP session with a guest's qemu (runtime/qmp.sock, present only under
- * network_policy egress+published-ports): published ports are added and removed with
- * `hostfwd_add` / `hostfwd_remove`, which QMP offers as human monitor commands.
+ * The one QMP client (QEMU's JSON machine protocol on a Unix socket). Used to save a running
+ * guest to a file for a booted-guest template (templates.ts) and, through
+ * `humanMonitorCommands`, to add and remove published ports with `hostfwd_add` /
+ * `hostfwd_remove`, which QMP offers as human monitor commands (runtime/qmp.sock, present
+ * under network_policy egress+published-ports).
  */
 import net from "node:net";
 
 import { PyroError } from "../../errors.js";
 import { withSocketAddress } from "../../protocol/socket-address.js";
 
+type Json = Record<string, unknown>;
+
 const QMP_TIMEOUT_MS = 10_000;
 
+export class Qmp {
+  private buffer = "";
+  private readonly waiting: Array<{ resolve: (value: Json) => void; reject: (e: Error) => void }> =
+    [];
+  private readonly replies: Json[] = [];
+  private closed: Error | null = null;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => this.onData(chunk));
+    const fail = (error?: Error): void => {
+      this.closed ??= error ?? new Error("the QMP connection closed");
+      for (const waiter of this.waiting.splice(0)) waiter.reject(this.closed);
+    };
+    socket.on("error", fail);
+    socket.on("close", () => fail());
+  }
+
+  /**
+   * Connects (a path too long for sun_path is reached through its directory), reads the
+   * greeting and enters command mode.
+   */
+  static async connect(socketPath: string, timeoutMs = 5_000): Promise<Qmp> {
+    const socket = await withSocketAddress(
+      socketPath,
+      (address) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const candidate = net.createConnection(address);
+          const timer = setTimeout(() => {
+            candidate.destroy();
+            reject(new Error(`timed out connecting to QMP socket ${socketPath}`));
+          }, timeoutMs);
+          candidate.once("connect", () => {
+            clearTimeout(timer);
+            candidate.removeAllListeners("error");
+            resolve(candidate);
+          });
+          candidate.once("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+        }),
+    );
+    const qmp = new Qmp(socket);
+    try {
+      const greeting = await qmp.next();
+      if (!("QMP" in greeting)) throw new Error(`not a QMP greeting: ${JSON.stringify(greeting)}`);
+      await qmp.execute("qmp_capabilities");
+    } catch (error) {
+      qmp.close();
+      throw error;
+    }
+    return qmp;
+  }
+
+  /** Runs one command; resolves with its `return`, rejects with its `error`. */
+  async execute(command: string, args?: Json): Promise<unknown> {
+    if (this.closed) throw this.closed;
+    this.socket.write(
+      `${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`,
+    );
+    for (;;) {
+      const message = await this.next();
+      // Asynchronous events (STOP, MIGRATION, ...) interleave with replies: skip them.
+      if ("event" in message) continue;
+      if ("error" in message) {
+        const error = message.error as { desc?: string } | undefined;
+        throw new Error(`QMP ${command}: ${error?.desc ?? JSON.stringify(message.error)}`);
+      }
+      return message.return;
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private next(): Promise<Json> {
+    const queued = this.replies.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let newline: number;
+    while ((newline = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, newline).trim();
+      this.buffer = this.buffer.slice(newline + 1);
+      if (!line) continue;
+      let message: Json;
+      try {
+        message = JSON.parse(line) as Json;
+      } catch {
+        this.socket.destroy(new Error(`QMP sent something not JSON: ${line.slice(0, 200)}`));
+        return;
+      }
+      const waiter = this.waiting.shift();
+      if (waiter) waiter.resolve(message);
+      else this.replies.push(message);
+    }
+  }
+}
+
 /** Runs human monitor commands in order; returns each one's output (empty on success). */
-export function humanMonitorCommands(socketPath: string, commands: string[]): Promise<string[]> {
-  return withSocketAddress(
-    socketPath,
-    (address) =>
-      new Promise<string[]>((resolve, reject) => {
-        const socket = net.connect(address);
-        const outputs: string[] = [];
-        let buffer = "";
-        let sent = 0;
-        const fail = (message: string): void => {
-          socket.destroy();
-          reject(
-            new PyroError("backend_error", `qemu monitor: ${message}`, { socket: socketPath }),
-          );
-        };
-        const timer = setTimeout(() => fail("no answer within 10 s"), QMP_TIMEOUT_MS);
-        const send = (value: unknown): void => void socket.write(`${JSON.stringify(value)}\n`);
-        socket.setEncoding("utf8");
-        socket.once("error", (error) => fail(error.message));
-        socket.on("data", (chunk: string) => {
-          buffer += chunk;
-          for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n")) {
-            const line = buffer.slice(0, newline).trim();
-            buffer = buffer.slice(newline + 1);
-            if (!line) continue;
-            let message: Record<string, unknown>;
-            try {
-              message = JSON.parse(line) as Record<string, unknown>;
-            } catch {
-              fail(`not JSON: ${line.slice(0, 200)}`);
-              return;
-            }
-            if ("QMP" in message) send({ execute: "qmp_capabilities" });
-            else if ("error" in message) fail(JSON.stringify(message.error));
-            else if ("return" in message) {
-              // The first return answers qmp_capabilities; the others, our commands in order.
-              if (sent > 0) outputs.push(typeof message.return === "string" ? message.return : "");
-              const next = commands[sent];
-              if (next === undefined) {
-                clearTimeout(timer);
-                socket.end();
-                resolve(outputs);
-                return;
-              }
-              sent += 1;
-              send({ execute: "human-monitor-command", arguments: { "command-line": next } });
-            }
-            // Events ({"event": ...}) are ignored.
-          }
-        });
-      }),
-  );
+export async function humanMonitorCommands(
+  socketPath: string,
+  commands: string[],
+): Promise<string[]> {
+  let qmp: Qmp | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const session = async (): Promise<string[]> => {
+    qmp = await Qmp.connect(socketPath, QMP_TIMEOUT_MS);
+    const outputs: string[] = [];
+    for (const command of commands) {
+      const output = await qmp.execute("human-monitor-command", { "command-line": command });
+      outputs.push(typeof output === "string" ? output : "");
+    }
+    return outputs;
+  };
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no answer within 10 s")), QMP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([session(), deadline]);
+  } catch (error) {
+    throw new PyroError(
+      "backend_error",
+      `qemu monitor: ${error instanceof Error ? error.message : String(error)}`,
+      { socket: socketPath },
+    );
+  } finally {
+    clearTimeout(timer);
+    (qmp as Qmp | null)?.close();
+  }
 }

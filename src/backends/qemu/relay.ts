@@ -57,6 +57,8 @@ export class GuestRelay {
   private readonly clock = new GuestClock((fields) =>
     this.guest.sendJson(0, { type: "hello", ...helloFields(RELAY_RANGE), ...fields }),
   );
+  /** The supervisor's own requests (request()), by relay id: they belong to no client. */
+  private readonly internal = new Map<number, (fields: Record<string, unknown>) => void>();
   /** Client frames held back while the guest's clock is brought into step (see fromClient). */
   private held: Array<{ client: RelayClient; frame: Frame }> | null = null;
 
@@ -77,7 +79,7 @@ export class GuestRelay {
    * and bytes written before that wait in the socket, so greeting again is harmless: the
    * first answer wins.
    */
-  async handshake(signal: AbortSignal): Promise<Record<string, unknown>> {
+  async handshake(signal: AbortSignal, greetEveryMs = 2_000): Promise<Record<string, unknown>> {
     const answered = new Promise<Record<string, unknown>>((resolve, reject) =>
       this.helloWaiters.push({ resolve, reject }),
     );
@@ -93,7 +95,7 @@ export class GuestRelay {
         })
         .catch(() => undefined);
     greet();
-    const timer = setInterval(greet, 2_000);
+    const timer = setInterval(greet, greetEveryMs);
     const aborted = new Promise<never>((_, reject) => {
       const fail = (): void => reject(signal.reason as Error);
       if (signal.aborted) fail();
@@ -118,6 +120,36 @@ export class GuestRelay {
       .sendJson(0, { type: "hello", ...helloFields(RELAY_RANGE), host_time_ms: Date.now() })
       .catch(() => undefined);
     return null;
+  }
+
+  /**
+   * Sends one request of the supervisor's own (no client sees it) and resolves with the
+   * agent's response body; rejects with the agent's error or after `timeoutMs`. Used for
+   * `guest.refresh` before the client socket exists, so it runs before anything else.
+   */
+  async request(op: string, body: object, timeoutMs: number): Promise<Record<string, unknown>> {
+    const relayId = this.nextId++;
+    const answered = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.internal.delete(relayId);
+        reject(new Error(`the guest agent did not answer '${op}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.internal.set(relayId, (fields) => {
+        clearTimeout(timer);
+        if (fields.ok === true && typeof fields.body === "object" && fields.body !== null) {
+          resolve(fields.body as Record<string, unknown>);
+        } else {
+          reject(new Error(`the guest agent refused '${op}': ${wireMessage(fields.error)}`));
+        }
+      });
+    });
+    await this.guest.sendJson(relayId, { op, body }, FrameKind.Request);
+    return answered;
+  }
+
+  /** Fields of the guest's hello that changed since the handshake (a restore's identity). */
+  updateHello(fields: Record<string, unknown>): void {
+    if (this.hello) this.hello = { ...this.hello, ...fields };
   }
 
   /** The last clock measurement: guest minus host, and the probe's round trip. */
@@ -250,6 +282,17 @@ export class GuestRelay {
         for (const waiter of this.helloWaiters.splice(0)) waiter.resolve(this.hello);
       } catch {
         // a damaged greeting: the next one will do
+      }
+      return;
+    }
+    const own = this.internal.get(frame.id);
+    if (own) {
+      if (frame.kind !== FrameKind.Response) return;
+      this.internal.delete(frame.id);
+      try {
+        own(decodeMessage(frame).fields);
+      } catch (error) {
+        own({ ok: false, error: { message: (error as Error).message } });
       }
       return;
     }

@@ -41,6 +41,24 @@ export const SupervisorConfigSchema = z.object({
     })
     .nullable()
     .optional(),
+  /**
+   * Set when qemu restores a booted-guest template (`-incoming`): the guest is then given
+   * fresh entropy, time and identity (`guest.refresh`) before any client can reach it.
+   */
+  restore: z
+    .object({
+      template_key: z.string(),
+      sandbox_id: z.string(),
+      /**
+       * qemu waits (`-incoming defer`) until the supervisor, over this QMP socket, has
+       * turned on `x-ignore-shared` (QEMU 7.2 has no option for it) and started the
+       * migration from `incoming_uri`.
+       */
+      qmp_socket: z.string(),
+      incoming_uri: z.string(),
+    })
+    .nullable()
+    .default(null),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfigSchema>;
 
@@ -49,6 +67,8 @@ export const ReadySchema = z.object({
   vmm_pid_start_ticks: z.number().nullable(),
   agent_version: z.string(),
   boot_ms: z.number(),
+  /** A restore from a template: what guest.refresh answered. */
+  refresh: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 
 /** supervisor.pid and vmm.pid: a pid with its /proc start time. */

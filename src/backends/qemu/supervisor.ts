@@ -7,6 +7,7 @@
  *   node supervisor.js <runtime>/supervisor.json
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -19,7 +20,9 @@ import { writeJsonAtomic } from "../../store/atomic.js";
 import { parseAllowHosts } from "../../shared/network-policy.js";
 import { createEgressProxy, forwardServer } from "./egress-proxy.js";
 import { forwardSocketName } from "./guest-net.js";
+import { Qmp } from "./qmp.js";
 import { GuestRelay } from "./relay.js";
+import { IGNORE_SHARED } from "./templates.js";
 import {
   SupervisorConfigSchema,
   consoleTail,
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
   const end = ender(vm);
   watchVm(vm, end);
   try {
+    if (config.restore) await startIncoming(config.restore);
     await bootGuest(vm, end);
   } catch (error) {
     await end(
@@ -184,7 +188,13 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
     );
   });
   vm.relay = guest;
-  const hello = await guest.handshake(bootAbort.signal);
+  // A restored guest's agent runs as soon as qemu has loaded the state (its port may reopen
+  // when the new host side connects): greet often, not every 2 s as for a booting one.
+  const hello = await guest.handshake(bootAbort.signal, config.restore ? 250 : 2_000);
+  if (config.restore) log(`restored guest's agent answered after ${Date.now() - vm.started} ms`);
+  // A restored guest is the template's memory: new entropy, time and identity come first.
+  const refresh = config.restore ? await refreshRestoredGuest(guest, hello, config) : null;
+  if (config.restore) log(`restored guest refreshed after ${Date.now() - vm.started} ms`);
   clearTimeout(bootTimer);
   // The clock comes from the kernel command line, as old as the boot: ready means in step.
   const clock = await guest.syncClock();
@@ -203,8 +213,35 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
       qemu.pid === undefined ? null : (readProcStat(qemu.pid)?.startTicks ?? null),
     agent_version: String(hello.agent_version),
     boot_ms: bootMs,
+    refresh,
   });
   log(`guest agent ${String(hello.agent_version)} answered after ${bootMs} ms`);
+}
+
+/**
+ * A restore: qemu waits for its state (`-incoming defer`); its RAM is the template's file
+ * and stays out of the stream (`x-ignore-shared`, templates.ts), then the load starts.
+ */
+async function startIncoming(restore: NonNullable<SupervisorConfig["restore"]>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let qmp: Qmp | null = null;
+  while (!qmp) {
+    try {
+      qmp = await Qmp.connect(restore.qmp_socket);
+    } catch (error) {
+      // qemu creates its socket as it starts: retry until it is there.
+      if (Date.now() > deadline) {
+        throw new Error(`qemu's QMP socket: ${(error as Error).message}`, { cause: error });
+      }
+      await sleep(20);
+    }
+  }
+  try {
+    await qmp.execute("migrate-set-capabilities", { capabilities: IGNORE_SHARED });
+    await qmp.execute("migrate-incoming", { uri: restore.incoming_uri });
+  } finally {
+    qmp.close();
+  }
 }
 
 /** The egress proxy and the host-alias forwarders of a guest with a network policy. */
@@ -226,6 +263,41 @@ async function startNetwork(config: SupervisorConfig): Promise<void> {
   log(
     `egress proxy up (${network.policy}; allow_hosts: ${network.allow_hosts.join(" ") || "any public host"})`,
   );
+}
+
+/** Sends `guest.refresh` to a guest restored from a template (see src/agent/refresh.ts). */
+async function refreshRestoredGuest(
+  guest: GuestRelay,
+  hello: Record<string, unknown>,
+  config: SupervisorConfig,
+): Promise<Record<string, unknown>> {
+  const restore = config.restore as NonNullable<SupervisorConfig["restore"]>;
+  const capabilities = Array.isArray(hello.capabilities) ? hello.capabilities : [];
+  if (!capabilities.includes("guest.refresh")) {
+    throw new Error("the restored guest's agent cannot refresh itself (no guest.refresh)");
+  }
+  const hostname = `pyro-${restore.sandbox_id.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(
+    0,
+    63,
+  );
+  const answer = await guest.request(
+    "guest.refresh",
+    {
+      entropy_b64: randomBytes(64).toString("base64"),
+      host_time_ms: Date.now(),
+      hostname,
+      machine_id: randomBytes(16).toString("hex"),
+      instance_id: randomUUID(),
+    },
+    10_000,
+  );
+  if (answer.rng_reseeded !== true) {
+    // Entropy was still mixed in; the CRNG reseeds on its own schedule. Logged, not fatal.
+    log(`restored guest's RNG was not reseeded: ${String(answer.rng_detail)}`);
+  }
+  guest.updateHello({ instance_id: answer.instance_id, restored_at_ms: Date.now() });
+  log(`restored guest refreshed from template ${restore.template_key}`);
+  return answer;
 }
 
 /** `{pid, start_ticks}`, written whole (temp + rename) so a reader never sees half of it. */

@@ -1,0 +1,146 @@
+// Booted-guest templates (BENCH_GUEST_ONLY=templates runs only this section): create to
+// first exec and reset, restored from a template vs a cold boot (PYRO_QEMU_TEMPLATES=0),
+// measured alternately in the same run; and the host memory (sum of PSS of the qemu
+// processes) of idle restored vs cold-booted workspaces.
+import fs from "node:fs";
+import path from "node:path";
+
+const ROUNDS = Number(process.env.BENCH_TEMPLATE_ROUNDS ?? 3);
+const IDLE_COUNT = Number(process.env.BENCH_TEMPLATE_IDLE_COUNT ?? 3);
+/** Which parts to run: BENCH_TEMPLATE_PARTS=create,reset,memory (default: all). */
+const PARTS = new Set((process.env.BENCH_TEMPLATE_PARTS ?? "create,reset,memory").split(","));
+
+const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+const list = (samples) => samples.map((v) => v.toFixed(0)).join(", ");
+
+/** Runs `fn` with templates on (`true`) or off. */
+async function withTemplates(on, fn) {
+  const saved = process.env.PYRO_QEMU_TEMPLATES;
+  process.env.PYRO_QEMU_TEMPLATES = on ? "1" : "0";
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
+    else process.env.PYRO_QEMU_TEMPLATES = saved;
+  }
+}
+
+function bootMode(manager, id) {
+  const file = path.join(manager.context.layout.workspaceDir(id), "workspace.json");
+  const runtime = JSON.parse(fs.readFileSync(file, "utf8")).runtime;
+  return runtime?.boot_mode ?? "cold";
+}
+
+/** PSS and RSS of a process (kB): a restored guest's pages shared with others count in RSS whole. */
+function memoryKib(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+    return { pss: field("Pss"), rss: field("Rss") };
+  } catch {
+    return { pss: 0, rss: 0 };
+  }
+}
+
+async function createToExec(manager, on) {
+  return withTemplates(on, async () => {
+    const start = process.hrtime.bigint();
+    const { workspace_id: id } = await manager.createWorkspace({});
+    await manager.execWorkspace(id, { command: "true" });
+    const elapsed = ms(start);
+    const mode = bootMode(manager, id);
+    await manager.deleteWorkspace(id);
+    if (mode !== (on ? "template" : "cold"))
+      throw new Error(`expected a ${on ? "template" : "cold"} boot, got ${mode}`);
+    return elapsed;
+  });
+}
+
+async function idleMemory(manager, on) {
+  return withTemplates(on, async () => {
+    const ids = [];
+    try {
+      for (let i = 0; i < IDLE_COUNT; i += 1) {
+        const { workspace_id: id } = await manager.createWorkspace({});
+        await manager.execWorkspace(id, { command: "true" });
+        ids.push(id);
+      }
+      // Idle: free page reporting hands back what the boot freed.
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      let pss = 0;
+      let rss = 0;
+      for (const id of ids) {
+        const file = path.join(manager.context.layout.workspaceDir(id), "workspace.json");
+        const used = memoryKib(JSON.parse(fs.readFileSync(file, "utf8")).runtime.vmm_pid);
+        pss += used.pss;
+        rss += used.rss;
+      }
+      return { pss: pss / 1024, rss: rss / 1024 };
+    } finally {
+      for (const id of ids) await manager.deleteWorkspace(id);
+    }
+  });
+}
+
+export async function templatesSection(manager, report) {
+  // The first restore builds the shape's template (if this pyro has none yet): not timed.
+  const start = process.hrtime.bigint();
+  await createToExec(manager, true);
+  console.log(`template warm-up (builds the template when missing): ${ms(start).toFixed(0)} ms`);
+  if (PARTS.has("create")) await createSection(manager, report);
+  if (PARTS.has("reset")) await resetSection(manager, report);
+  if (PARTS.has("memory")) await memorySection(manager, report);
+}
+
+async function createSection(manager, report) {
+  const cold = [];
+  const restored = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    cold.push(await createToExec(manager, false));
+    restored.push(await createToExec(manager, true));
+  }
+  report(
+    `create-to-first-exec from a template (${ROUNDS} rounds, alternating; goal <= 0.25x)`,
+    `${median(restored).toFixed(0)} ms restored (all: ${list(restored)})`,
+    `${median(cold).toFixed(0)} ms cold boot (all: ${list(cold)})`,
+    [median(restored), median(cold)],
+  );
+}
+
+async function resetSection(manager, report) {
+  const { workspace_id: id } = await manager.createWorkspace({});
+  const resetCold = [];
+  const resetRestored = [];
+  try {
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const on of [false, true]) {
+        await withTemplates(on, async () => {
+          const start = process.hrtime.bigint();
+          await manager.resetWorkspace(id);
+          await manager.execWorkspace(id, { command: "true" });
+          (on ? resetRestored : resetCold).push(ms(start));
+        });
+      }
+    }
+  } finally {
+    await manager.deleteWorkspace(id);
+  }
+  report(
+    `reset (empty workspace) to first exec from a template (${ROUNDS} rounds, alternating)`,
+    `${median(resetRestored).toFixed(0)} ms restored (all: ${list(resetRestored)})`,
+    `${median(resetCold).toFixed(0)} ms cold boot (all: ${list(resetCold)})`,
+    [median(resetRestored), median(resetCold)],
+  );
+}
+
+async function memorySection(manager, report) {
+  const restored = await idleMemory(manager, true);
+  const cold = await idleMemory(manager, false);
+  report(
+    `host memory of ${IDLE_COUNT} idle workspaces, 15 s after their first exec (sum of qemu PSS)`,
+    `${restored.pss.toFixed(0)} MiB restored from a template (RSS ${restored.rss.toFixed(0)} MiB)`,
+    `${cold.pss.toFixed(0)} MiB cold-booted (RSS ${cold.rss.toFixed(0)} MiB)`,
+    [restored.pss, cold.pss],
+  );
+}
