@@ -3,11 +3,11 @@
 #   1. installs what is missing of qemu, the image-build tools and tmux (the terminal the
 #      attach tests drive) and socat (guest networking connects qemu to the egress proxy
 #      with it) from Debian's archive (`apt-get update` runs once, and only when needed),
-#   2. pulls the environments the real-guest tests boot into the cache
-#      (~/.cache/pyro-mcp/environments, or $PYRO_ENVIRONMENT_CACHE_DIR): debian:12, and
-#      those a test names in `qemuUnavailableReason("NAME")` (debian:12-build, for the npm
-#      example's test); built once from Debian packages (minutes each), then reused; a cached
-#      entry is only verified, and its guest agent refreshed if this build differs.
+#   2. pulls debian:12 into the cache (~/.cache/pyro-mcp/environments, or
+#      $PYRO_ENVIRONMENT_CACHE_DIR) and, with --tests, also every environment a test names in
+#      `qemuUnavailableReason("NAME")` (debian:12-build, for the npm example's test); each
+#      built once from Debian packages (minutes each), then reused; a cached entry is only
+#      verified, and its guest agent refreshed if this build differs.
 # Both steps need root. Run as a user, it runs them through sudo (which may ask for a
 # password); the cache is still that user's (pyro honours SUDO_UID: docs/environments.md).
 # Idempotent. Where it cannot finish, it says why and exits non-zero.
@@ -15,14 +15,21 @@
 # --if-possible (what `npm test` passes): where root is missing (no root, no sudo without a
 # password, no apt), say so and exit 0 so the real-guest tier is skipped; under CI (CI set)
 # that is still an error. Any other failure (apt, the build) is an error in every mode.
+# --tests (also what `npm test` passes): the environments the real-guest tests boot too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if_possible=""
-case "${1:-}" in
-  --if-possible) if_possible=1 ;;
-  "") ;;
-  *) echo "guest-setup: unknown argument '$1' (usage: guest-setup.sh [--if-possible])" >&2; exit 2 ;;
-esac
+for_tests=""
+for argument in "$@"; do
+  case "$argument" in
+    --if-possible) if_possible=1 ;;
+    --tests) for_tests=1 ;;
+    *)
+      echo "guest-setup: unknown argument '$argument' (usage: guest-setup.sh [--if-possible] [--tests])" >&2
+      exit 2
+      ;;
+  esac
+done
 
 trap 'echo "guest-setup: FAILED (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
@@ -87,11 +94,12 @@ if [ ! -f "$root/dist/cli/main.js" ]; then
   exit 1
 fi
 
-# Only what a test needs: an environment no test names is not built (each costs minutes).
+# debian:12, and with --tests only what a test needs: an environment no test names is not
+# built (each costs minutes).
 mapfile -t environments < <(
   {
     echo debian:12
-    grep -ho 'qemuUnavailableReason("[^"]*")' "$root"/test/*.test.ts | sed 's/.*("\(.*\)")/\1/'
+    [ -z "$for_tests" ] || grep -ho 'qemuUnavailableReason("[^"]*")' "$root"/test/*.test.ts | sed 's/.*("\(.*\)")/\1/'
   } | sort -u
 )
 # Prints the ones not pulled yet (or stale, or whose agent is outdated).
