@@ -7,11 +7,11 @@ import { describe, expect, it } from "vitest";
 import { useTempState } from "./helpers.js";
 
 const state = useTempState();
-const distIndex = path.resolve(
+const distRuntime = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   "..",
   "dist",
-  "index.js",
+  "runtime.js",
 );
 
 interface ChildRun {
@@ -22,7 +22,7 @@ interface ChildRun {
 /** Runs a script in a separate Node process against the built package. */
 function runChild(script: string): ChildRun {
   const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-    env: { ...process.env, PYRO_DIST: distIndex, PYRO_STATE_DIR: state.stateDir() },
+    env: { ...process.env, PYRO_DIST: distRuntime, PYRO_STATE_DIR: state.stateDir() },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

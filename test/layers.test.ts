@@ -179,7 +179,9 @@ describe("the source tree", () => {
 
   it("has no source file over 400 lines (split by feature instead)", () => {
     const long = sources
-      .filter((source) => source.file.startsWith("src/") && !PENDING_SPLITS.has(source.file))
+      // A generated file (scripts/sdk-types.ts writes *.generated.ts) is read by tools, not people.
+      .filter((source) => source.file.startsWith("src/") && !source.file.endsWith(".generated.ts"))
+      .filter((source) => !PENDING_SPLITS.has(source.file))
       .map((source) => {
         const text = fs.readFileSync(path.join(root, source.file), "utf8");
         return { file: source.file, lines: text.split("\n").length - 1 };
@@ -193,4 +195,7 @@ describe("the source tree", () => {
 /** Longer than this is a file to split by feature (issue 10). */
 const MAX_FILE_LINES = 400;
 /** Files being split on other branches (issue 10); empty once those land. */
-const PENDING_SPLITS = new Set(["src/backends/qemu/qemu-backend.ts"]);
+const PENDING_SPLITS = new Set([
+  "src/backends/qemu/qemu-backend.ts",
+  "src/backends/qemu/templates.ts",
+]);

@@ -131,7 +131,7 @@ describe("qemu transfer disk", () => {
         [
           "--input-type=module",
           "-e",
-          `const { Manager } = await import(${JSON.stringify(path.join(ROOT, "dist", "index.js"))});
+          `const { Manager } = await import(${JSON.stringify(path.join(ROOT, "dist", "runtime.js"))});
            const m = new Manager({ baseDir: ${JSON.stringify(state.stateDir())}, backend: "qemu" });
            await m.pushWorkspaceSync(${JSON.stringify(id)}, { source_path: ${JSON.stringify(big)}, dest: "/workspace/big" });`,
         ],
