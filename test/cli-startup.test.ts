@@ -63,7 +63,9 @@ describe("the CLI's start-up", () => {
       const { files, result } = loadedFiles(...args);
       expect(result.status, result.stderr).toBe(0);
       expect(files.filter((url) => url.includes("/node_modules/"))).toEqual([]);
-      expect(files.length).toBeLessThanOrEqual(20);
+      // About a dozen bundle chunks, not the ~200 modules of an unbundled CLI: esbuild splits
+      // out every module two lazily loaded parts share, some of them a few hundred bytes.
+      expect(files.length).toBeLessThanOrEqual(24);
     }
   });
 
