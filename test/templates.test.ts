@@ -14,7 +14,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { findQemu } from "../src/backends/qemu/detect.js";
 import { qemuArgs } from "../src/backends/qemu/qemu-args.js";
 import { qemuPaths } from "../src/backends/qemu/runtime-files.js";
-import { TemplateStore, templateArgs, templateShape } from "../src/backends/qemu/templates.js";
+import { templateArgs, templateShape } from "../src/backends/qemu/template-shape.js";
+import { TemplateStore } from "../src/backends/qemu/templates.js";
 import type { EnvironmentManifest } from "../src/environments/manifest.js";
 
 const dirs: string[] = [];

@@ -80,16 +80,20 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
         size_bytes: entry.size_bytes,
       })),
     },
-    /** Booted-guest templates of the qemu backend (docs/qemu-backend.md, "Templates"). */
-    templates: new TemplateStore(backends.environmentCacheDir).list().map(({ key, manifest }) => ({
-      key,
-      valid: manifest !== null,
-      environment: manifest?.inputs.environment ?? null,
-      state_bytes: manifest?.state_bytes ?? null,
-      created_at: manifest?.created_at ?? null,
-    })),
+    templates: templateReport(backends.environmentCacheDir),
     state_dir: stateDir,
   };
+}
+
+/** Booted-guest templates of the qemu backend (docs/qemu-backend.md, "Templates"). */
+function templateReport(environmentCacheDir: string) {
+  return new TemplateStore(environmentCacheDir).list().map(({ key, manifest }) => ({
+    key,
+    valid: manifest !== null,
+    environment: manifest?.inputs.environment ?? null,
+    state_bytes: manifest?.state_bytes ?? null,
+    created_at: manifest?.created_at ?? null,
+  }));
 }
 
 type DoctorReport = Awaited<ReturnType<typeof doctorReport>>;

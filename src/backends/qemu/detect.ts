@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 
 import { findTool } from "../../environments/host-tools.js";
+import { PyroError } from "../../errors.js";
+import type { SandboxSpec } from "../types.js";
 
 const QEMU_BINARY = "qemu-system-x86_64";
 
@@ -110,4 +112,43 @@ function readCpuFlags(): Set<string> {
   } catch {
     return new Set();
   }
+}
+
+/** What a sandbox asks of qemu it can have; returns the qemu binary. */
+export function requireBootable(_spec: SandboxSpec): string {
+  const qemu = findQemu();
+  if (!qemu) {
+    throw new PyroError(
+      "guest_unavailable",
+      "guest boot is unavailable: qemu-system-x86_64 was not found; install it with: apt-get install qemu-system-x86",
+      { reason: "qemu_missing" },
+    );
+  }
+  return qemu;
+}
+
+/**
+ * Why guests cannot have a network on this host (null: they can): qemu must offer its
+ * user-mode network (slirp, a build option) and socat must connect it to the proxy.
+ */
+export function guestNetworkProblem(qemu: string): string | null {
+  const netdevs = spawnSync(qemu, ["-netdev", "help"], { encoding: "utf8", timeout: 10_000 });
+  if (!/^user$/m.test(netdevs.stdout ?? "")) {
+    return `${qemu} was built without user-mode networking (-netdev user; Debian's qemu-system-x86 has it)`;
+  }
+  if (!findTool("socat")) return "socat was not found (apt-get install socat)";
+  return null;
+}
+
+/** socat connects qemu's guest forwards to the supervisor's sockets (guest-net.ts). */
+export function requireSocat(): string {
+  const socat = findTool("socat");
+  if (!socat) {
+    throw new PyroError(
+      "guest_unavailable",
+      "guest networking needs socat on the host, which was not found; install it with: apt-get install socat (or create the sandbox with network_policy off)",
+      { field: "network_policy", reason: "network_unsupported" },
+    );
+  }
+  return socat;
 }

@@ -22,7 +22,7 @@ import { createEgressProxy, forwardServer } from "./egress-proxy.js";
 import { forwardSocketName } from "./guest-net.js";
 import { Qmp } from "./qmp.js";
 import { GuestRelay } from "./relay.js";
-import { IGNORE_SHARED } from "./templates.js";
+import { IGNORE_SHARED } from "./template-migration.js";
 import {
   SupervisorConfigSchema,
   consoleTail,
