@@ -77,7 +77,8 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
       const { workspace_id: id } = await pyro.createWorkspace({});
       await pyro.execWorkspace(id, { command: "echo safe > kept.txt" });
       await pyro.createSnapshot(id, "kept");
-      await withEnv({ PYRO_BOOT_TIMEOUT_SECONDS: "1" }, () =>
+      // A cold boot: a restore from a template answers within 1 s.
+      await withEnv({ PYRO_BOOT_TIMEOUT_SECONDS: "1", PYRO_QEMU_TEMPLATES: "0" }, () =>
         expect(pyro.resetWorkspace(id, { snapshot: "kept" })).rejects.toThrow("guest boot failed"),
       );
       const failed = await pyro.statusWorkspace(id);
@@ -150,7 +151,8 @@ describe("qemu backend: the CLI smoke test and failed boots", () => {
     },
     async ({ skip }) => {
       const pyro = await qemuManager(skip);
-      await withEnv({ PYRO_BOOT_TIMEOUT_SECONDS: "1" }, () =>
+      // A cold boot: a restore from a template answers within 1 s.
+      await withEnv({ PYRO_BOOT_TIMEOUT_SECONDS: "1", PYRO_QEMU_TEMPLATES: "0" }, () =>
         expect(pyro.createWorkspace({})).rejects.toThrow(
           /guest boot failed: boot failed: the guest agent did not answer within 1 s; guest console:/,
         ),
