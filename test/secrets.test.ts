@@ -412,11 +412,12 @@ describe("workspace secrets (host backend)", () => {
       expect(error.code).toBe("invalid_argument");
       expect(error.message).toContain("no secret named 'NOPE'");
       expect(error.message).toContain("API_TOKEN, DEPLOY_KEY");
+      // Thunks: each call starts when its failure is awaited, so no rejection goes unhandled.
       for (const call of [
-        manager.openShell(id, { secret_env: { X: "NOPE" } }),
-        manager.startService(id, "s", { command: "sleep 1", secret_env: { X: "NOPE" } }),
+        () => manager.openShell(id, { secret_env: { X: "NOPE" } }),
+        () => manager.startService(id, "s", { command: "sleep 1", secret_env: { X: "NOPE" } }),
       ]) {
-        expect((await expectFailure(call)).message).toContain("no secret named 'NOPE'");
+        expect((await expectFailure(call())).message).toContain("no secret named 'NOPE'");
       }
       const clash = await expectFailure(
         manager.execWorkspace(id, {
