@@ -79,6 +79,43 @@ describe("the CLI's start-up", () => {
   });
 });
 
+/** Runs an ES module script in a fresh node process and returns what it printed as JSON. */
+function evalModule(script: string): unknown {
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
+  expect(result.status, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as unknown;
+}
+
+describe("the catalogue's schemas, built on first use", () => {
+  it("builds no schema when the catalogue loads, and only the schemas of the operation used", () => {
+    const dist = (file: string) =>
+      JSON.stringify(pathToFileURL(path.resolve("dist/operations", file)).href);
+    // A rule's message is registered when the schema holding it is built (rules.ts), so it
+    // shows which schemas exist: vcpu_count's range belongs to the create operations only.
+    const seen = evalModule(`
+      const { operations, invokeOperation } = await import(${dist("index.js")});
+      const { isRule } = await import(${dist("rules.js")});
+      const vcpu = "must be between 1 and 8";
+      const seen = { loaded: isRule(vcpu) };
+      const status = operations.find((op) => op.name === "workspace_status");
+      await invokeOperation(null, "workspace_status", { workspace_id: 1 }).catch(() => {});
+      seen.statusBuilt = status.input === status.input;
+      seen.afterStatus = isRule(vcpu);
+      void operations.find((op) => op.name === "workspace_create").input;
+      seen.afterCreate = isRule(vcpu);
+      console.log(JSON.stringify(seen));
+    `);
+    expect(seen).toEqual({
+      loaded: false,
+      statusBuilt: true,
+      afterStatus: false,
+      afterCreate: true,
+    });
+  });
+});
+
 describe("building only the command group a call names", () => {
   it("lists, for every group, exactly the top-level commands it registers", () => {
     for (const group of commandGroups) {
