@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
 import type { ProgressEvent } from "../shared/progress.js";
-import { lazy } from "./lazy.js";
+import { lazy } from "../shared/lazy.js";
 import { isRule } from "./rules.js";
 
 /** A step of a long operation (boot, seed, baseline), for MCP progress and CLI stderr. */
@@ -87,7 +87,7 @@ type OperationDefinition<
 };
 
 /**
- * The operation, with `input` and `output` built on first access and kept (lazy.ts): a
+ * The operation, with `input` and `output` built on first access and kept (src/shared/lazy.ts): a
  * call that uses one operation builds only that one's schemas.
  */
 export function defineOperation<

@@ -1,14 +1,14 @@
 import { z } from "zod";
 
 import { ENVIRONMENTS, LIMITS } from "../shared/limits.js";
-import { lazyProperties } from "./lazy.js";
+import { lazyProperties } from "../shared/lazy.js";
 import { intBetween, oneOf, positiveUpTo } from "./rules.js";
 
 /**
  * Reusable, documented input fields. Ranges, defaults and closed sets are part of the
  * schema (rules.ts), so clients see them in the JSON schema and a bad value is refused
  * with the manager's wording before anything runs; the manager keeps its own checks for
- * callers of the library that bypass the catalogue. Each is built on first use (lazy.ts).
+ * callers of the library that bypass the catalogue. Each is built on first use (src/shared/lazy.ts).
  */
 export const fields = lazyProperties({
   environment: () => oneOf(ENVIRONMENTS).default("debian:12"),

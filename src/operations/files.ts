@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { lazy } from "./lazy.js";
+import { lazy } from "../shared/lazy.js";
 
 import { FILE_LIMITS } from "../shared/file-limits.js";
 import { defineOperation } from "./define.js";

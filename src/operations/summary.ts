@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { lazy } from "./lazy.js";
+import { lazy } from "../shared/lazy.js";
 
 import { WorkspaceRecordSchema } from "../store/records.js";
 import { diffStatus, diffSummary } from "./results.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { lazy } from "./lazy.js";
+import { lazy } from "../shared/lazy.js";
 
 import { execResult, renderExec } from "./command.js";
 import { defineOperation } from "./define.js";

@@ -1,8 +1,9 @@
 /**
- * Building the catalogue's zod schemas is most of what loading the catalogue costs (zod
- * creates dozens of closures per schema), and a CLI call uses one or two operations'
- * schemas of fifty. So every schema of the catalogue is built on first use and kept: an
- * operation's input and output (defineOperation), and the schemas several share (below).
+ * Values built on first use. Building zod schemas was a large part of a CLI call's
+ * start-up (about 1,500 of them, zod creating closures for each), and a call uses a few:
+ * so the catalogue's schemas (src/operations/define.ts), the agent protocol's (per
+ * operation, src/protocol/operations.ts) and the qemu backend's and environment cache's
+ * file schemas are built when first used, then kept. See docs/cli.md, "Start-up time".
  */
 
 /** `build()` on the first call, the same value on every later one. */
