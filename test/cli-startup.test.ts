@@ -47,6 +47,42 @@ function loadedFiles(...args: string[]) {
   return { files, result };
 }
 
+/**
+ * How many zod schemas a CLI call builds: a loader hook counts each schema zod constructs
+ * (the first `init` of an instance in zod's `$constructor`) and prints the count at exit.
+ */
+function zodSchemasBuilt(...args: string[]): number {
+  const hooks = path.join(state.base(), "count-hooks.mjs");
+  fs.writeFileSync(
+    hooks,
+    `const AT = "function init(inst, def) {\\n    if (!inst._zod) {";
+    export async function load(url, context, next) {
+      const result = await next(url, context);
+      if (!url.includes("/dist/cli/") || result.source == null) return result;
+      const text = Buffer.from(result.source).toString("utf8");
+      if (!text.includes(AT)) return result;
+      process.stderr.write("ZOD-COUNTER\\n");
+      const counted = AT + " globalThis.__pyroZodSchemas = (globalThis.__pyroZodSchemas ?? 0) + 1;";
+      return { ...result, source: text.replace(AT, counted) };
+    }`,
+  );
+  const register = path.join(state.base(), "register-count.mjs");
+  fs.writeFileSync(
+    register,
+    `import { register } from "node:module";
+    register(${JSON.stringify(pathToFileURL(hooks).href)});
+    process.on("exit", () => process.stderr.write("ZOD-SCHEMAS " + (globalThis.__pyroZodSchemas ?? 0) + "\\n"));\n`,
+  );
+  const result = spawnSync(process.execPath, ["--import", register, cliPath, ...args], {
+    encoding: "utf8",
+    env: pyroEnv(state.stateDir()),
+  });
+  expect(result.status, result.stderr).toBe(0);
+  // zod's source moved if the hook found nothing to count in a call that loads zod.
+  expect(result.stderr).toContain("ZOD-COUNTER");
+  return Number(/ZOD-SCHEMAS (\d+)/.exec(result.stderr)?.[1]);
+}
+
 describe("the CLI's start-up", () => {
   it("loads a handful of files for a read-only call, none of them from node_modules", () => {
     const created = spawnSync(
@@ -66,6 +102,27 @@ describe("the CLI's start-up", () => {
       // About a dozen bundle chunks, not the ~200 modules of an unbundled CLI: esbuild splits
       // out every module two lazily loaded parts share, some of them a few hundred bytes.
       expect(files.length).toBeLessThanOrEqual(24);
+    }
+  });
+
+  it("builds only the zod schemas a read-only call uses", () => {
+    const created = spawnSync(
+      process.execPath,
+      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
+      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
+    );
+    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    // About 1,575 before the catalogue's and the agent protocol's schemas were built on
+    // first use (src/shared/lazy.ts); what is left is mostly the record schemas of
+    // src/store/records.ts (182) and the protocol's shared shapes (34), built on import.
+    for (const args of [
+      ["workspace", "status", id, "--json"],
+      ["workspace", "logs", id],
+      ["env", "list"],
+    ]) {
+      const built = zodSchemasBuilt(...args);
+      expect(built, args.join(" ")).toBeGreaterThan(0);
+      expect(built, args.join(" ")).toBeLessThanOrEqual(260);
     }
   });
 
