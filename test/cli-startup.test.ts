@@ -124,7 +124,8 @@ describe("the CLI's start-up", () => {
       expect(built, args.join(" ")).toBeGreaterThan(0);
       expect(built, args.join(" ")).toBeLessThanOrEqual(260);
     }
-  });
+    // Module loader hooks run on their own thread and slow every call down.
+  }, 120_000);
 
   it("loads only the entry and the command line for --version", () => {
     const { files, result } = loadedFiles("--version");
