@@ -18,7 +18,7 @@ import { downloadArchive } from "./workspace-create.js";
 import { assertStarted, requireBaseline } from "./workspace-ops.js";
 
 /** The source point every fork of one call starts from. */
-export interface ForkPoint {
+interface ForkPoint {
   sourceId: string;
   /** The snapshot forked from; null: the source's /workspace as it was at the fork. */
   snapshotName: string | null;

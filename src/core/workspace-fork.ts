@@ -2,7 +2,7 @@
  * workspace_fork (issue 11): N new workspaces from one point of a source workspace (a named
  * snapshot, or /workspace as it is now). Each fork has its own id and its own fresh sandbox
  * (on QEMU a template restore: new RNG, clock, identity), the source's environment, shape,
- * network policy, secrets and labels, a /workspace equal to the point, and the source's
+ * network policy, idle timeout, secrets and labels, a /workspace equal to the point, and the source's
  * baseline (so its diff shows what changed since the original seed and its reset to
  * baseline gives the source's seed); no named snapshots, an empty command log, and
  * `forked_from` naming where it came from. Forks share nothing writable with the source or
@@ -51,8 +51,6 @@ export interface ForkWorkspaceInput {
   name?: string;
   /** Added to (and overriding) the labels the forks inherit from the source. */
   labels?: Record<string, string>;
-  /** Idle timeout of the forks (default the source's). */
-  ttl_seconds?: number;
 }
 
 /** The forks as `view` shows each (workspace_status's view), after the point they came from. */
@@ -148,19 +146,15 @@ function assertForkableNow(source: WorkspaceRecord): void {
   );
 }
 
-/** The forks' records, validated (names, labels, ttl) before anything exists. */
+/** The forks' records, validated (names, labels) before anything exists. */
 function forkRecords(
   source: WorkspaceRecord,
   input: ForkWorkspaceInput,
   count: number,
   snapshotName: string | null,
 ): WorkspaceRecord[] {
-  const ttl = checkIntRange(
-    "ttl_seconds",
-    input.ttl_seconds ?? source.ttl_seconds,
-    LIMITS.ttlSeconds.min,
-    LIMITS.ttlSeconds.max,
-  );
+  // The source's idle timeout (workspace_update changes a fork's).
+  const ttl = source.ttl_seconds;
   const labels = { ...(source.labels ?? {}), ...(input.labels ? checkLabels(input.labels) : {}) };
   checkLabelCount(Object.keys(labels).length);
   const base = input.name === undefined ? null : checkWorkspaceName(input.name);

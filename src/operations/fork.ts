@@ -14,18 +14,15 @@ export const forkOperations = [
     title: "Fork workspace",
     effect: "write",
     description:
-      "Make count new workspaces, each a fresh sandbox with /workspace from snapshot (default: as it is now) and the source's baseline, so their diff shows changes since the seed.",
+      "New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset.",
     input: z.strictObject({
       workspace_id: fields.workspace_id,
-      snapshot: z.string().describe("Snapshot to fork (default: /workspace now).").optional(),
+      snapshot: z.string().describe("Default: /workspace now.").optional(),
       count: intBetween(LIMITS.forkCount.min, LIMITS.forkCount.max).default(
         LIMITS.forkCount.default,
       ),
-      name: z.string().describe("Unique name; with count > 1: NAME-1..NAME-N.").optional(),
-      labels: z.record(z.string(), z.string()).describe("Added to the source's labels.").optional(),
-      ttl_seconds: intBetween(LIMITS.ttlSeconds.min, LIMITS.ttlSeconds.max)
-        .describe("Idle timeout (default the source's).")
-        .optional(),
+      name: z.string().describe("With count > 1: NAME-1..N.").optional(),
+      labels: z.record(z.string(), z.string()).describe("Added to the source's.").optional(),
     }),
     output: z.object({
       workspace_id: z.string().describe("The source."),

@@ -424,7 +424,7 @@ export interface PyroOperations {
     result: WorkspaceUpdateResult;
   };
   /**
-   * forkWorkspace: Make count new workspaces, each a fresh sandbox with /workspace from snapshot (default: as it is now) and the source's baseline, so their diff shows changes since the seed.
+   * forkWorkspace: New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset.
    */
   workspace_fork: {
     method: "forkWorkspace";
@@ -2725,24 +2725,20 @@ export interface WorkspaceUpdateResult {
 export interface WorkspaceForkInput {
   workspace_id: string;
   /**
-   * Snapshot to fork (default: /workspace now).
+   * Default: /workspace now.
    */
   snapshot?: string;
   count?: number;
   /**
-   * Unique name; with count > 1: NAME-1..NAME-N.
+   * With count > 1: NAME-1..N.
    */
   name?: string;
   /**
-   * Added to the source's labels.
+   * Added to the source's.
    */
   labels?: {
     [k: string]: string;
   };
-  /**
-   * Idle timeout (default the source's).
-   */
-  ttl_seconds?: number;
 }
 export interface WorkspaceForkResult {
   /**
@@ -3168,7 +3164,7 @@ export const OPERATIONS: readonly OperationInfo[] = [
     name: "workspace_fork",
     method: "forkWorkspace",
     description:
-      "Make count new workspaces, each a fresh sandbox with /workspace from snapshot (default: as it is now) and the source's baseline, so their diff shows changes since the seed.",
+      "New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset.",
   },
 ];
 
@@ -3324,6 +3320,6 @@ export interface PyroMethods {
     input: WorkspaceUpdateInput,
     options?: CallOptions,
   ): Promise<WorkspaceUpdateResult>;
-  /** Make count new workspaces, each a fresh sandbox with /workspace from snapshot (default: as it is now) and the source's baseline, so their diff shows changes since the seed. (MCP tool `workspace_fork`) */
+  /** New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset. (MCP tool `workspace_fork`) */
   forkWorkspace(input: WorkspaceForkInput, options?: CallOptions): Promise<WorkspaceForkResult>;
 }

@@ -15,7 +15,6 @@ interface ForkFlags extends JsonOption {
   count?: number | string;
   name?: string;
   label: string[];
-  ttlSeconds?: number | string;
   idOnly?: boolean;
 }
 
@@ -31,7 +30,6 @@ export function registerForkCommand(workspace: Command): void {
     .option("--count <n>", "how many forks, 1-8 (default 1)", numberFlag)
     .option("--name <name>", "unique name of the fork; with --count N: NAME-1 .. NAME-N")
     .option("--label <KEY=VALUE>", "label added to the source's (repeatable)", collect, [])
-    .option("--ttl-seconds <n>", "idle timeout in seconds (default the source's)", numberFlag)
     .option("--id-only", "print only the new workspace ids, one a line");
   addJsonOption(fork);
   withExample(
@@ -50,7 +48,6 @@ export function registerForkCommand(workspace: Command): void {
           count: options.count,
           name: options.name,
           labels,
-          ttl_seconds: options.ttlSeconds,
         },
         options,
         options.idOnly === true ? printIds : undefined,
