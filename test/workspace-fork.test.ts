@@ -127,6 +127,24 @@ describe("workspace_fork (host backend)", () => {
     pyro.close();
   });
 
+  it("gives each fork a copy of the source's secrets and its hard lifetime", async () => {
+    const pyro = client();
+    const source = await pyro.workspaces.create({
+      allow_host_compat: true,
+      secrets: [{ name: "API_TOKEN", value: "s3cret-value-1234" }],
+      max_lifetime_seconds: 3600,
+    });
+    const [fork] = await source.fork();
+    if (!fork) throw new Error("one fork expected");
+    expect(fork.info.secrets).toEqual([{ name: "API_TOKEN", source_kind: "literal" }]);
+    expect((fork.info.hard_expires_at ?? 0) - fork.info.created_at).toBe(3600);
+    // The value works (and is redacted) in the fork, and outlives the source.
+    await source.delete();
+    const run = await fork.exec('echo "[$T]"', { secretEnv: { T: "API_TOKEN" } });
+    expect(run.stdout).toBe("[[REDACTED:API_TOKEN]]\n");
+    pyro.close();
+  });
+
   it("forks a named snapshot of a stopped workspace without starting it (handle API)", async () => {
     const pyro = client();
     const source = await seeded(pyro);
