@@ -122,7 +122,9 @@ function exportNow(context: ManagerContext, sourceId: string, target: string): P
  * `cloneVolume(sourceDir, point, targetDir)`, this becomes: call it first with
  * `context.layout.workspaceDir(point.sourceId)`, `point.snapshotName` (null: seal the
  * running source now) and the fork's directory, then boot on that volume, and never call
- * point.archive() (so a fork of "now" exports nothing).
+ * point.archive() (so a fork of "now" exports nothing). Every fork of one call must get the
+ * same point: for "now", seal it once (memoized on the point, as archive() is) and clone
+ * that for each fork, rather than passing null N times.
  */
 export async function prepareForkWorkspace(
   context: ManagerContext,
