@@ -21,6 +21,8 @@
 //   8. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
 //      restored from a booted-guest template vs a cold boot, and the host memory of idle
 //      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
+//   9. (section "fork", alone with BENCH_GUEST_ONLY=fork) workspace_fork x4 of a 10,000-file
+//      workspace vs one reset of it (scripts/bench-guest-fork.mjs).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -35,6 +37,7 @@ import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
+import { forkSection } from "./bench-guest-fork.mjs";
 import { networkSection } from "./bench-guest-network.mjs";
 import { templatesSection } from "./bench-guest-templates.mjs";
 
@@ -347,6 +350,12 @@ try {
     fs.rmSync(base, { recursive: true, force: true });
     process.exit(0);
   }
+  if (process.env.BENCH_GUEST_ONLY === "fork") {
+    await forkSection(base, report);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (process.env.BENCH_GUEST_ONLY === "diff") {
     await benchGuestDiff(manager, base);
     manager.close();
@@ -439,6 +448,9 @@ try {
 
   // ---- 7. booted-guest templates ---------------------------------------------------------
   await templatesSection(manager, report);
+
+  // ---- 9. workspace_fork ----------------------------------------------------------------
+  await forkSection(base, report);
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });

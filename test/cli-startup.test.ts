@@ -115,8 +115,9 @@ describe("the CLI's start-up", () => {
     );
     const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
     // About 1,575 before the catalogue's and the agent protocol's schemas were built on
-    // first use (src/shared/lazy.ts); what is left is mostly the record schemas of
-    // src/store/records.ts (182) and the protocol's shared shapes (34), built on import.
+    // first use (src/shared/lazy.ts); what is left (about 230-260) is mostly the record
+    // schemas of src/store/records.ts (about 190) and the protocol's shared shapes (34),
+    // built on import; the limit leaves room for record fields yet to come.
     for (const args of [
       ["workspace", "status", id, "--json"],
       ["workspace", "logs", id],
@@ -124,7 +125,7 @@ describe("the CLI's start-up", () => {
     ]) {
       const built = zodSchemasBuilt(...args);
       expect(built, args.join(" ")).toBeGreaterThan(0);
-      expect(built, args.join(" ")).toBeLessThanOrEqual(260);
+      expect(built, args.join(" ")).toBeLessThanOrEqual(300);
     }
     // Module loader hooks run on their own thread and slow every call down.
   }, 120_000);

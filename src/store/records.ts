@@ -135,6 +135,14 @@ export const WorkspaceRecordSchema = z.object({
   hard_expires_at: z.number().nullable().optional(),
   /** When the workspace was last stopped by workspace_stop (null while started). */
   stopped_at: z.number().nullable().optional(),
+  /**
+   * workspace_fork: the workspace and snapshot this one was forked from (snapshot_name
+   * null: /workspace as it was at the fork). Null or absent for a workspace made by create.
+   */
+  forked_from: z
+    .object({ workspace_id: z.string(), snapshot_name: z.string().nullable() })
+    .nullable()
+    .optional(),
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 
