@@ -5,7 +5,10 @@
 //
 //   npm run build && node scripts/bench-startup.mjs      (BENCH_STARTUP_ROUNDS, default 30)
 //
-// BENCH_STARTUP_CLI=path/to/main.js measures another build of the CLI (e.g. an older one).
+// BENCH_STARTUP_CLI=path/to/main.js measures another build of the CLI (e.g. an older one);
+// BENCH_STARTUP_BEFORE=path/to/main.js also measures that build's calls in the same
+// interleaved rounds, as "before" rows (e.g. a `git worktree add /tmp/old main` built with
+// `npm run build`), so a change's before and after come from one run.
 // The SDK entry too: `import("pyro-mcp")` (dist/index.js; BENCH_STARTUP_SDK=path/to/index.js
 // for another build), which must load no MCP server code (issue 10).
 import { spawnSync } from "node:child_process";
@@ -18,6 +21,7 @@ const cli =
   process.env.BENCH_STARTUP_CLI ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const sdkEntry =
   process.env.BENCH_STARTUP_SDK ?? fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const before = process.env.BENCH_STARTUP_BEFORE;
 const ROUNDS = Number(process.env.BENCH_STARTUP_ROUNDS ?? 30);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-startup-"));
 const env = {
@@ -50,6 +54,14 @@ try {
     "pyro env list": [cli, "env", "list"],
     "pyro workspace status ID --json": [cli, "workspace", "status", id, "--json"],
     "pyro workspace logs ID": [cli, "workspace", "logs", id],
+    ...(before === undefined
+      ? {}
+      : {
+          "before: pyro --version": [before, "--version"],
+          "before: pyro env list": [before, "env", "list"],
+          "before: pyro workspace status ID --json": [before, "workspace", "status", id, "--json"],
+          "before: pyro workspace logs ID": [before, "workspace", "logs", id],
+        }),
     'import("pyro-mcp") (SDK entry)': [
       "--input-type=module",
       "-e",
@@ -67,7 +79,7 @@ try {
   for (const [label, values] of Object.entries(samples)) {
     const value = median(values);
     console.log(
-      `  ${label.padEnd(32)} ${value.toFixed(1).padStart(7)} ms  ${(value / baseline).toFixed(2)}x node -e 0`,
+      `  ${label.padEnd(40)} ${value.toFixed(1).padStart(7)} ms  ${(value / baseline).toFixed(2)}x node -e 0`,
     );
   }
 } finally {

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
 import type { ProgressEvent } from "../shared/progress.js";
+import { lazy } from "../shared/lazy.js";
 import { isRule } from "./rules.js";
 
 /** A step of a long operation (boot, seed, baseline), for MCP progress and CLI stderr. */
@@ -74,13 +75,34 @@ export interface Operation<
 
 export type AnyOperation = Operation<string, string, z.ZodObject, z.ZodObject>;
 
+/** An operation as written in src/operations/: its schemas as functions that build them. */
+type OperationDefinition<
+  Name extends string,
+  Method extends string,
+  Input extends z.ZodObject,
+  Output extends z.ZodObject,
+> = Omit<Operation<Name, Method, Input, Output>, "input" | "output"> & {
+  input: () => Input;
+  output: () => Output;
+};
+
+/**
+ * The operation, with `input` and `output` built on first access and kept (src/shared/lazy.ts): a
+ * call that uses one operation builds only that one's schemas.
+ */
 export function defineOperation<
   const Name extends string,
   const Method extends string,
   Input extends z.ZodObject,
   Output extends z.ZodObject,
->(operation: Operation<Name, Method, Input, Output>): Operation<Name, Method, Input, Output> {
-  return operation;
+>(
+  definition: OperationDefinition<Name, Method, Input, Output>,
+): Operation<Name, Method, Input, Output> {
+  const { input, output, ...rest } = definition;
+  return Object.defineProperties(rest, {
+    input: { get: lazy(input), enumerable: true },
+    output: { get: lazy(output), enumerable: true },
+  }) as Operation<Name, Method, Input, Output>;
 }
 
 /**

@@ -13,11 +13,12 @@ export const snapshotOperations = [
     effect: "write",
     description:
       "Save /workspace as a named snapshot for workspace_reset ('baseline' is reserved).",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      snapshot_name: fields.snapshot_name,
-    }),
-    output: z.object({ workspace_id: z.string(), snapshot: snapshotInfo }),
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        snapshot_name: fields.snapshot_name,
+      }),
+    output: () => z.object({ workspace_id: z.string(), snapshot: snapshotInfo() }),
     handler: (manager, input) => manager.createSnapshot(input.workspace_id, input.snapshot_name),
     render: ({ snapshot }) =>
       `snapshot ${snapshot.snapshot_name} saved (${snapshot.size_bytes} bytes)`,
@@ -28,12 +29,13 @@ export const snapshotOperations = [
     title: "List snapshots",
     effect: "read",
     description: "List a workspace's snapshots, the baseline first, then named ones by age.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
-    output: z.object({
-      workspace_id: z.string(),
-      count: z.number().int(),
-      snapshots: z.array(snapshotInfo),
-    }),
+    input: () => z.strictObject({ workspace_id: fields.workspace_id }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        count: z.number().int(),
+        snapshots: z.array(snapshotInfo()),
+      }),
     handler: (manager, input) => manager.listSnapshots(input.workspace_id),
     render: (result) =>
       result.snapshots
@@ -50,15 +52,17 @@ export const snapshotOperations = [
     effect: "destructive",
     idempotent: true,
     description: "Delete a named snapshot. The baseline cannot be deleted.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      snapshot_name: fields.snapshot_name,
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      snapshot_name: z.string(),
-      deleted: z.boolean(),
-    }),
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        snapshot_name: fields.snapshot_name,
+      }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        snapshot_name: z.string(),
+        deleted: z.boolean(),
+      }),
     handler: (manager, input) => manager.deleteSnapshot(input.workspace_id, input.snapshot_name),
     render: (result) => `deleted snapshot ${result.snapshot_name}`,
   }),
@@ -69,11 +73,12 @@ export const snapshotOperations = [
     effect: "destructive",
     description:
       "Boot a fresh sandbox with /workspace restored from a snapshot (default baseline); clears log, shells, services. Repairs a broken or stopped workspace.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      snapshot: z.string().describe("Snapshot to restore (default baseline).").optional(),
-    }),
-    output: workspaceResult,
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        snapshot: z.string().describe("Snapshot to restore (default baseline).").optional(),
+      }),
+    output: () => workspaceResult(),
     handler: (manager, { workspace_id, ...input }, context) =>
       manager.resetWorkspace(workspace_id, input, context),
     render: renderWorkspace,

@@ -1,71 +1,75 @@
 import { z } from "zod";
 
+import { lazy } from "../shared/lazy.js";
+
 import { WorkspaceRecordSchema } from "../store/records.js";
 import { diffStatus, diffSummary } from "./results.js";
 
 /** workspace_summary's result (src/core/summary.ts builds it). */
-export const workspaceSummary = z.object({
-  workspace_id: z.string(),
-  state: WorkspaceRecordSchema.shape.state,
-  since: z
-    .object({
-      kind: z.enum(["created", "reset"]),
-      at: z.number().describe("Seconds since the epoch."),
-      snapshot_name: z.string().nullable().describe("The snapshot the last reset restored."),
-    })
-    .describe("What the summary covers: since creation, or since the last reset."),
-  reset_count: z.number().int(),
-  commands: z.object({
-    count: z.number().int().describe("Commands in the log since `since`."),
-    dropped_count: z.number().int().describe("Older ones log rotation dropped."),
-    failed_count: z.number().int().describe("Listed entries with a non-zero exit_code."),
-    omitted_count: z.number().int().describe("Older commands not listed (see workspace_logs)."),
-    entries: z.array(
-      z.object({
-        sequence: z.number().int(),
-        command: z.string().describe("The command line, cut at 200 characters."),
-        exit_code: z.number().int(),
-        duration_ms: z.number(),
-        timed_out: z.boolean(),
-        cancelled: z.boolean(),
-      }),
-    ),
-    running: z.array(
-      z.object({ command_id: z.string(), command: z.string(), started_at: z.number() }),
-    ),
-  }),
-  changes: z.object({
-    available: z.boolean(),
-    reason: z.string().nullable().describe("Why changes are unknown (e.g. not started)."),
-    summary: diffSummary.nullable(),
-    files: z.array(z.object({ path: z.string(), status: diffStatus })),
-    omitted_count: z.number().int(),
-  }),
-  snapshots: z.array(z.object({ snapshot_name: z.string(), created_at: z.number() })),
-  services: z.array(
-    z.object({
-      service_name: z.string(),
-      state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
-      command: z.string(),
+export const workspaceSummary = lazy(() =>
+  z.object({
+    workspace_id: z.string(),
+    state: WorkspaceRecordSchema.shape.state,
+    since: z
+      .object({
+        kind: z.enum(["created", "reset"]),
+        at: z.number().describe("Seconds since the epoch."),
+        snapshot_name: z.string().nullable().describe("The snapshot the last reset restored."),
+      })
+      .describe("What the summary covers: since creation, or since the last reset."),
+    reset_count: z.number().int(),
+    commands: z.object({
+      count: z.number().int().describe("Commands in the log since `since`."),
+      dropped_count: z.number().int().describe("Older ones log rotation dropped."),
+      failed_count: z.number().int().describe("Listed entries with a non-zero exit_code."),
+      omitted_count: z.number().int().describe("Older commands not listed (see workspace_logs)."),
+      entries: z.array(
+        z.object({
+          sequence: z.number().int(),
+          command: z.string().describe("The command line, cut at 200 characters."),
+          exit_code: z.number().int(),
+          duration_ms: z.number(),
+          timed_out: z.boolean(),
+          cancelled: z.boolean(),
+        }),
+      ),
+      running: z.array(
+        z.object({ command_id: z.string(), command: z.string(), started_at: z.number() }),
+      ),
     }),
-  ),
-  events: z.object({
-    count: z.number().int(),
-    omitted_count: z.number().int(),
-    entries: z.array(
+    changes: z.object({
+      available: z.boolean(),
+      reason: z.string().nullable().describe("Why changes are unknown (e.g. not started)."),
+      summary: diffSummary().nullable(),
+      files: z.array(z.object({ path: z.string(), status: diffStatus() })),
+      omitted_count: z.number().int(),
+    }),
+    snapshots: z.array(z.object({ snapshot_name: z.string(), created_at: z.number() })),
+    services: z.array(
       z.object({
-        kind: z.string().describe("sync_push, export, snapshot_create, snapshot_delete, ..."),
-        at: z.number(),
-        detail: z.string(),
+        service_name: z.string(),
+        state: z.enum(["starting", "running", "exited", "stopped", "failed"]),
+        command: z.string(),
       }),
     ),
+    events: z.object({
+      count: z.number().int(),
+      omitted_count: z.number().int(),
+      entries: z.array(
+        z.object({
+          kind: z.string().describe("sync_push, export, snapshot_create, snapshot_delete, ..."),
+          at: z.number(),
+          detail: z.string(),
+        }),
+      ),
+    }),
   }),
-});
+);
 
 const time = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 /** A few lines per part; empty parts are one line or none. */
-export function renderSummary(summary: z.output<typeof workspaceSummary>): string {
+export function renderSummary(summary: z.output<ReturnType<typeof workspaceSummary>>): string {
   const { commands, changes, events } = summary;
   const since =
     summary.since.kind === "reset"

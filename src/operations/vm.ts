@@ -1,25 +1,31 @@
 import { z } from "zod";
 
+import { lazy } from "../shared/lazy.js";
+
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
 import { commandOutput, renderCommand, renderVm, vmResult } from "./results.js";
 
-export const vmCreateInput = z.strictObject({
-  environment: fields.environment,
-  vcpu_count: fields.vcpu_count,
-  mem_mib: fields.mem_mib,
-  ttl_seconds: fields.ttl_seconds,
-  network: fields.network,
-  allow_host_compat: fields.allow_host_compat,
-});
+export const vmCreateInput = lazy(() =>
+  z.strictObject({
+    environment: fields.environment,
+    vcpu_count: fields.vcpu_count,
+    mem_mib: fields.mem_mib,
+    ttl_seconds: fields.ttl_seconds,
+    network: fields.network,
+    allow_host_compat: fields.allow_host_compat,
+  }),
+);
 
-const vmExecResult = z.object({
-  vm_id: z.string(),
-  environment: z.string(),
-  ...commandOutput,
-});
+const vmExecResult = lazy(() =>
+  z.object({
+    vm_id: z.string(),
+    environment: z.string(),
+    ...commandOutput(),
+  }),
+);
 
-const vmDeleted = z.object({ vm_id: z.string(), deleted: z.boolean() });
+const vmDeleted = lazy(() => z.object({ vm_id: z.string(), deleted: z.boolean() }));
 
 export const vmOperations = [
   defineOperation({
@@ -29,19 +35,20 @@ export const vmOperations = [
     effect: "read",
     description:
       "List environments, whether each is pulled (`pyro env pull NAME`), the backend and the cache directory.",
-    input: z.strictObject({}),
-    output: z.object({
-      backend: z.string(),
-      cache_dir: z.string(),
-      environments: z.array(
-        z.object({
-          name: z.string(),
-          description: z.string(),
-          installed: z.boolean(),
-          status: z.enum(["installed", "missing", "broken", "stale"]),
-        }),
-      ),
-    }),
+    input: () => z.strictObject({}),
+    output: () =>
+      z.object({
+        backend: z.string(),
+        cache_dir: z.string(),
+        environments: z.array(
+          z.object({
+            name: z.string(),
+            description: z.string(),
+            installed: z.boolean(),
+            status: z.enum(["installed", "missing", "broken", "stale"]),
+          }),
+        ),
+      }),
     handler: async (manager) => manager.listEnvironments(),
     render: (result) =>
       result.environments
@@ -58,8 +65,8 @@ export const vmOperations = [
     effect: "write",
     description:
       "Create a one-shot VM in state 'created' (boot it with vm_start). limit_exceeded when max active VMs run.",
-    input: vmCreateInput,
-    output: vmResult,
+    input: () => vmCreateInput(),
+    output: () => vmResult(),
     handler: (manager, input) => manager.createVm(input),
     render: renderVm,
   }),
@@ -69,8 +76,8 @@ export const vmOperations = [
     title: "Start VM",
     effect: "write",
     description: "Boot a VM in state 'created' or 'stopped'. Returns the VM record, now 'started'.",
-    input: z.strictObject({ vm_id: fields.vm_id }),
-    output: vmResult,
+    input: () => z.strictObject({ vm_id: fields.vm_id }),
+    output: () => vmResult(),
     handler: (manager, input, context) => manager.startVm(input.vm_id, context),
     render: renderVm,
   }),
@@ -80,12 +87,13 @@ export const vmOperations = [
     title: "Run command in VM, then delete it",
     effect: "destructive",
     description: "Run one command in a started VM, then delete the VM. exit_code 124: timed out.",
-    input: z.strictObject({
-      vm_id: fields.vm_id,
-      command: fields.command,
-      timeout_seconds: fields.timeout_seconds,
-    }),
-    output: vmExecResult,
+    input: () =>
+      z.strictObject({
+        vm_id: fields.vm_id,
+        command: fields.command,
+        timeout_seconds: fields.timeout_seconds,
+      }),
+    output: () => vmExecResult(),
     handler: (manager, input, context) =>
       manager.execVm(input.vm_id, input, { signal: context.signal }),
     render: renderCommand,
@@ -98,8 +106,8 @@ export const vmOperations = [
     idempotent: true,
     description:
       "Stop a VM's sandbox, keeping its record (state 'stopped'; vm_start boots it again).",
-    input: z.strictObject({ vm_id: fields.vm_id }),
-    output: vmResult,
+    input: () => z.strictObject({ vm_id: fields.vm_id }),
+    output: () => vmResult(),
     handler: (manager, input) => manager.stopVm(input.vm_id),
     render: renderVm,
   }),
@@ -110,8 +118,8 @@ export const vmOperations = [
     effect: "destructive",
     idempotent: true,
     description: "Stop a VM and delete its record. Returns {vm_id, deleted: true}.",
-    input: z.strictObject({ vm_id: fields.vm_id }),
-    output: vmDeleted,
+    input: () => z.strictObject({ vm_id: fields.vm_id }),
+    output: () => vmDeleted(),
     handler: (manager, input) => manager.deleteVm(input.vm_id),
     render: (result) => `deleted vm ${result.vm_id}`,
   }),
@@ -122,8 +130,8 @@ export const vmOperations = [
     effect: "read",
     description:
       "Show a VM's record and state (created, started, stopped). An expired VM is deleted and reported as expired.",
-    input: z.strictObject({ vm_id: fields.vm_id }),
-    output: vmResult,
+    input: () => z.strictObject({ vm_id: fields.vm_id }),
+    output: () => vmResult(),
     handler: (manager, input) => manager.statusVm(input.vm_id),
     render: renderVm,
   }),
@@ -134,14 +142,15 @@ export const vmOperations = [
     effect: "read",
     description:
       "Show a VM's network configuration (guest_ip, tap_name, mac_address; null when off).",
-    input: z.strictObject({ vm_id: fields.vm_id }),
-    output: z.object({
-      vm_id: z.string(),
-      network_enabled: z.boolean(),
-      guest_ip: z.string().nullable(),
-      tap_name: z.string().nullable(),
-      mac_address: z.string().nullable(),
-    }),
+    input: () => z.strictObject({ vm_id: fields.vm_id }),
+    output: () =>
+      z.object({
+        vm_id: z.string(),
+        network_enabled: z.boolean(),
+        guest_ip: z.string().nullable(),
+        tap_name: z.string().nullable(),
+        mac_address: z.string().nullable(),
+      }),
     handler: (manager, input) => manager.networkInfoVm(input.vm_id),
     render: (result) =>
       result.network_enabled
@@ -156,12 +165,13 @@ export const vmOperations = [
     idempotent: true,
     description:
       "Delete expired VMs and workspaces, and state directories whose record is corrupt. Returns the ids removed.",
-    input: z.strictObject({}),
-    output: z.object({
-      count: z.number().int(),
-      vm_ids: z.array(z.string()),
-      workspace_ids: z.array(z.string()),
-    }),
+    input: () => z.strictObject({}),
+    output: () =>
+      z.object({
+        count: z.number().int(),
+        vm_ids: z.array(z.string()),
+        workspace_ids: z.array(z.string()),
+      }),
     handler: (manager) => manager.reapExpired(),
     render: (result) => `reaped ${result.count} sandbox(es)`,
   }),
@@ -172,11 +182,12 @@ export const vmOperations = [
     effect: "write",
     description:
       "Create a VM, run one command in it and delete it, even on failure. exit_code 124: timed out.",
-    input: vmCreateInput.extend({
-      command: fields.command,
-      timeout_seconds: fields.timeout_seconds,
-    }),
-    output: vmExecResult,
+    input: () =>
+      vmCreateInput().extend({
+        command: fields.command,
+        timeout_seconds: fields.timeout_seconds,
+      }),
+    output: () => vmExecResult(),
     handler: (manager, input, context) => manager.runVm(input, context),
     render: renderCommand,
   }),

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { lazy } from "../shared/lazy.js";
+
 import { execResult, renderExec } from "./command.js";
 import { defineOperation } from "./define.js";
 import { fields } from "./fields.js";
@@ -17,8 +19,8 @@ import { LIMITS } from "../shared/limits.js";
 import { intAtLeast, intBetween, numberBetween, oneOf } from "./rules.js";
 
 /** A file's mode as git writes it (`100755`), when its permission bits changed. */
-const gitFileMode = z.string().nullable();
-const artifactType = z.enum(["file", "directory", "symlink"]);
+const gitFileMode = lazy(() => z.string().nullable());
+const artifactType = lazy(() => z.enum(["file", "directory", "symlink"]));
 
 /** Most characters of a patch in workspace_diff's text rendering (the result has all of it). */
 const RENDERED_PATCH_CHARS = 16 * 1024;
@@ -39,44 +41,47 @@ export const workspaceOperations = [
     effect: "write",
     description:
       "Create a workspace; /workspace is seeded from seed_path (host directory or .tar/.tgz) and kept as the baseline for diff and reset. With a network_policy, commands reach the network.",
-    input: vmCreateInput.extend({
-      seed_path: z.string().describe("Host directory or archive for /workspace.").optional(),
-      secrets: z
-        .array(
-          z.union([
-            z.strictObject({ name: z.string(), value: z.string() }),
-            z.strictObject({ name: z.string(), file_path: z.string() }),
-          ]),
-        )
-        .describe(
-          "{name, value} or {name, file_path} (a host file): given to commands via secret_env, redacted from output.",
-        )
-        .optional(),
-      ttl_seconds: fields.ttl_seconds.describe("Idle timeout in seconds, from the last activity."),
-      name: z
-        .string()
-        .describe("Unique name, usable as the id: 1-64 of [A-Za-z0-9._-], not 12 hex digits.")
-        .optional(),
-      labels: z
-        .record(z.string(), z.string())
-        .describe(
-          "{KEY: VALUE}: keys 1-63 of [A-Za-z0-9._/-], values up to 256 characters; at most 32.",
-        )
-        .optional(),
-      max_lifetime_seconds: fields.max_lifetime_seconds,
-      network_policy: oneOf(NETWORK_POLICIES)
-        .describe(
-          "off (default): no network; egress: outbound TCP (allow_hosts); egress+published-ports: also service ports. Guest backends only.",
-        )
-        .optional(),
-      allow_hosts: z
-        .array(z.string())
-        .describe(
-          "NAME[:PORT], *.example.org or IP (host.pyro.internal:PORT: the host's loopback). Empty: any public host.",
-        )
-        .optional(),
-    }),
-    output: workspaceResult,
+    input: () =>
+      vmCreateInput().extend({
+        seed_path: z.string().describe("Host directory or archive for /workspace.").optional(),
+        secrets: z
+          .array(
+            z.union([
+              z.strictObject({ name: z.string(), value: z.string() }),
+              z.strictObject({ name: z.string(), file_path: z.string() }),
+            ]),
+          )
+          .describe(
+            "{name, value} or {name, file_path} (a host file): given to commands via secret_env, redacted from output.",
+          )
+          .optional(),
+        ttl_seconds: fields.ttl_seconds.describe(
+          "Idle timeout in seconds, from the last activity.",
+        ),
+        name: z
+          .string()
+          .describe("Unique name, usable as the id: 1-64 of [A-Za-z0-9._-], not 12 hex digits.")
+          .optional(),
+        labels: z
+          .record(z.string(), z.string())
+          .describe(
+            "{KEY: VALUE}: keys 1-63 of [A-Za-z0-9._/-], values up to 256 characters; at most 32.",
+          )
+          .optional(),
+        max_lifetime_seconds: fields.max_lifetime_seconds,
+        network_policy: oneOf(NETWORK_POLICIES)
+          .describe(
+            "off (default): no network; egress: outbound TCP (allow_hosts); egress+published-ports: also service ports. Guest backends only.",
+          )
+          .optional(),
+        allow_hosts: z
+          .array(z.string())
+          .describe(
+            "NAME[:PORT], *.example.org or IP (host.pyro.internal:PORT: the host's loopback). Empty: any public host.",
+          )
+          .optional(),
+      }),
+    output: () => workspaceResult(),
     handler: (manager, input, context) => manager.createWorkspace(input, context),
     render: renderWorkspace,
   }),
@@ -87,21 +92,22 @@ export const workspaceOperations = [
     effect: "destructive",
     description:
       "Run a shell command in a workspace and log it. exit_code 124: timed out, 130: cancelled. Still running after wait_seconds (MCP: 50): state 'running', follow its command_id.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      command: fields.command,
-      timeout_seconds: fields.timeout_seconds,
-      cwd: z.string().describe("Under /workspace.").optional(),
-      wait_seconds: numberBetween(0, LIMITS.timeoutSeconds.max)
-        .describe(
-          "Return with state 'running' after this long if not ended; it goes on (default: wait; MCP 50).",
-        )
-        .optional(),
-      stdin: z.string().describe("stdin text (at most 1 MiB).").optional(),
-      env: z.record(z.string(), z.string()).optional(),
-      secret_env: fields.secret_env,
-    }),
-    output: execResult,
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        command: fields.command,
+        timeout_seconds: fields.timeout_seconds,
+        cwd: z.string().describe("Under /workspace.").optional(),
+        wait_seconds: numberBetween(0, LIMITS.timeoutSeconds.max)
+          .describe(
+            "Return with state 'running' after this long if not ended; it goes on (default: wait; MCP 50).",
+          )
+          .optional(),
+        stdin: z.string().describe("stdin text (at most 1 MiB).").optional(),
+        env: z.record(z.string(), z.string()).optional(),
+        secret_env: fields.secret_env,
+      }),
+    output: () => execResult(),
     handler: (manager, { workspace_id, ...input }, context) =>
       manager.execWorkspace(
         workspace_id,
@@ -116,8 +122,8 @@ export const workspaceOperations = [
     title: "Workspace status",
     effect: "read",
     description: "A workspace's record: state, commands, resets, services, expiry, last_error.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
-    output: workspaceResult,
+    input: () => z.strictObject({ workspace_id: fields.workspace_id }),
+    output: () => workspaceResult(),
     handler: (manager, input) => manager.statusWorkspace(input.workspace_id),
     render: renderWorkspace,
   }),
@@ -128,38 +134,40 @@ export const workspaceOperations = [
     effect: "read",
     description:
       "The command log since creation or the last reset, with output. Page with tail, or after_sequence + limit.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      tail: intBetween(0, 10_000).describe("Only the last N entries.").optional(),
-      after_sequence: intAtLeast(0)
-        .describe("Only entries after this sequence number (next_after_sequence).")
-        .optional(),
-      limit: intBetween(1, 10_000).describe("At most N entries after after_sequence.").optional(),
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      count: z.number().int().describe("Entries in this result."),
-      entries: z.array(commandLogEntryResult),
-      total_count: z
-        .number()
-        .int()
-        .describe("Entries the log still holds after after_sequence, returned or not."),
-      dropped_count: z
-        .number()
-        .int()
-        .describe(
-          "Older entries dropped by log rotation (sequence numbers before the first kept).",
-        ),
-      skipped_corrupt_lines: z
-        .number()
-        .int()
-        .describe("Torn or unreadable log lines skipped (e.g. an append cut short by a crash)."),
-      has_more: z.boolean().describe("More entries follow this page."),
-      next_after_sequence: z
-        .number()
-        .int()
-        .describe("Pass as after_sequence to get the entries after this page."),
-    }),
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        tail: intBetween(0, 10_000).describe("Only the last N entries.").optional(),
+        after_sequence: intAtLeast(0)
+          .describe("Only entries after this sequence number (next_after_sequence).")
+          .optional(),
+        limit: intBetween(1, 10_000).describe("At most N entries after after_sequence.").optional(),
+      }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        count: z.number().int().describe("Entries in this result."),
+        entries: z.array(commandLogEntryResult()),
+        total_count: z
+          .number()
+          .int()
+          .describe("Entries the log still holds after after_sequence, returned or not."),
+        dropped_count: z
+          .number()
+          .int()
+          .describe(
+            "Older entries dropped by log rotation (sequence numbers before the first kept).",
+          ),
+        skipped_corrupt_lines: z
+          .number()
+          .int()
+          .describe("Torn or unreadable log lines skipped (e.g. an append cut short by a crash)."),
+        has_more: z.boolean().describe("More entries follow this page."),
+        next_after_sequence: z
+          .number()
+          .int()
+          .describe("Pass as after_sequence to get the entries after this page."),
+      }),
     handler: (manager, { workspace_id, ...input }) => manager.logsWorkspace(workspace_id, input),
     render: (result) => {
       const lines = result.entries.map(
@@ -181,21 +189,23 @@ export const workspaceOperations = [
     effect: "destructive",
     description:
       "Copy a host directory or .tar/.tgz archive into /workspace (under dest); unsafe archive members are refused.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      source_path: z.string().describe("Host directory or .tar/.tar.gz/.tgz archive."),
-      dest: z.string().describe("Destination inside /workspace (default /workspace).").optional(),
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      workspace_sync: z.object({
-        mode: z.enum(["directory", "tar_archive"]),
-        source_path: z.string(),
-        destination: z.string(),
-        entry_count: z.number().int(),
-        bytes_written: z.number().int(),
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        source_path: z.string().describe("Host directory or .tar/.tar.gz/.tgz archive."),
+        dest: z.string().describe("Destination inside /workspace (default /workspace).").optional(),
       }),
-    }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        workspace_sync: z.object({
+          mode: z.enum(["directory", "tar_archive"]),
+          source_path: z.string(),
+          destination: z.string(),
+          entry_count: z.number().int(),
+          bytes_written: z.number().int(),
+        }),
+      }),
     handler: (manager, { workspace_id, ...input }) =>
       manager.pushWorkspaceSync(workspace_id, input),
     render: ({ workspace_sync: sync }) =>
@@ -208,23 +218,24 @@ export const workspaceOperations = [
     effect: "read",
     description:
       "Compare /workspace with its baseline: changed, counts, entries and a unified patch.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
-    output: z.object({
-      workspace_id: z.string(),
-      changed: z.boolean(),
-      summary: diffSummary,
-      entries: z.array(
-        z.object({
-          path: z.string(),
-          status: diffStatus,
-          artifact_type: artifactType,
-          text_patch: z.string().nullable(),
-          old_mode: gitFileMode,
-          new_mode: gitFileMode,
-        }),
-      ),
-      patch: z.string(),
-    }),
+    input: () => z.strictObject({ workspace_id: fields.workspace_id }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        changed: z.boolean(),
+        summary: diffSummary(),
+        entries: z.array(
+          z.object({
+            path: z.string(),
+            status: diffStatus(),
+            artifact_type: artifactType(),
+            text_patch: z.string().nullable(),
+            old_mode: gitFileMode(),
+            new_mode: gitFileMode(),
+          }),
+        ),
+        patch: z.string(),
+      }),
     handler: (manager, input) => manager.diffWorkspace(input.workspace_id),
     render: (result) => {
       if (!result.changed) return "no changes since the baseline";
@@ -248,18 +259,20 @@ export const workspaceOperations = [
     title: "Export path to host",
     effect: "write",
     description: "Copy a file or directory under /workspace to a new host output_path.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      path: z.string().describe("Path under /workspace."),
-      output_path: z.string().describe("Exact host path to create."),
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      workspace_path: z.string(),
-      output_path: z.string(),
-      artifact_type: artifactType,
-      entry_count: z.number().int(),
-    }),
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        path: z.string().describe("Path under /workspace."),
+        output_path: z.string().describe("Exact host path to create."),
+      }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        workspace_path: z.string(),
+        output_path: z.string(),
+        artifact_type: artifactType(),
+        entry_count: z.number().int(),
+      }),
     handler: (manager, { workspace_id, ...input }) => manager.exportWorkspace(workspace_id, input),
     render: (result) =>
       `exported ${result.artifact_type} ${result.workspace_path} to ${result.output_path}`,
@@ -272,8 +285,8 @@ export const workspaceOperations = [
     idempotent: true,
     description:
       "Stop the workspace's sandbox, services and shells and delete the workspace with its baseline and snapshots.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
-    output: z.object({ workspace_id: z.string(), deleted: z.boolean() }),
+    input: () => z.strictObject({ workspace_id: fields.workspace_id }),
+    output: () => z.object({ workspace_id: z.string(), deleted: z.boolean() }),
     handler: (manager, input) => manager.deleteWorkspace(input.workspace_id),
     render: (result) => `deleted workspace ${result.workspace_id}`,
   }),
@@ -284,8 +297,8 @@ export const workspaceOperations = [
     effect: "read",
     description:
       "Review a workspace since creation or the last reset: recent commands, changes, snapshots, services, events.",
-    input: z.strictObject({ workspace_id: fields.workspace_id }),
-    output: workspaceSummary,
+    input: () => z.strictObject({ workspace_id: fields.workspace_id }),
+    output: () => workspaceSummary(),
     handler: (manager, input) => manager.summarizeWorkspace(input.workspace_id),
     render: renderSummary,
   }),
@@ -296,30 +309,34 @@ export const workspaceOperations = [
     effect: "read",
     description:
       "Connections the network policy refused (or that failed): host, port, reason. Explains a failed download.",
-    input: z.strictObject({
-      workspace_id: fields.workspace_id,
-      tail: intBetween(0, 10_000).describe("Only the last N entries.").optional(),
-    }),
-    output: z.object({
-      workspace_id: z.string(),
-      network_policy: z.enum(NETWORK_POLICIES),
-      allow_hosts: z.array(z.string()),
-      count: z.number().int().describe("Entries in this result."),
-      total_count: z.number().int().describe("Entries the log holds."),
-      skipped_corrupt_lines: z.number().int(),
-      entries: z.array(
-        z.object({
-          time: z.number().describe("Epoch seconds."),
-          host: z.string(),
-          port: z.number().int(),
-          reason: z.string(),
-          via: z
-            .string()
-            .describe("proxy (the egress proxy) or forward (a forwarded host.pyro.internal port)."),
-          action: z.enum(["refused", "failed"]),
-        }),
-      ),
-    }),
+    input: () =>
+      z.strictObject({
+        workspace_id: fields.workspace_id,
+        tail: intBetween(0, 10_000).describe("Only the last N entries.").optional(),
+      }),
+    output: () =>
+      z.object({
+        workspace_id: z.string(),
+        network_policy: z.enum(NETWORK_POLICIES),
+        allow_hosts: z.array(z.string()),
+        count: z.number().int().describe("Entries in this result."),
+        total_count: z.number().int().describe("Entries the log holds."),
+        skipped_corrupt_lines: z.number().int(),
+        entries: z.array(
+          z.object({
+            time: z.number().describe("Epoch seconds."),
+            host: z.string(),
+            port: z.number().int(),
+            reason: z.string(),
+            via: z
+              .string()
+              .describe(
+                "proxy (the egress proxy) or forward (a forwarded host.pyro.internal port).",
+              ),
+            action: z.enum(["refused", "failed"]),
+          }),
+        ),
+      }),
     handler: (manager, { workspace_id, ...input }) =>
       manager.networkLogWorkspace(workspace_id, input),
     render: (result) => {

@@ -31,9 +31,13 @@ import {
 } from "./operation-shapes.js";
 import { check, type Checked } from "./schema-check.js";
 
-/** One entry per operation: what the client sends and what the agent answers. */
+/**
+ * One entry per operation: what the client sends and what the agent answers, built on the
+ * operation's first check and kept (schemas() below): a CLI call builds the schemas of the
+ * few operations it sends, not all of them.
+ */
 const OPERATIONS = {
-  exec: {
+  exec: () => ({
     request: z.looseObject({
       command: str,
       cwd: optional(str),
@@ -42,8 +46,8 @@ const OPERATIONS = {
       max_output_bytes: optional(num),
     }),
     response: z.looseObject({ ...ExecResult, cwd: str }),
-  },
-  "archive.import": {
+  }),
+  "archive.import": () => ({
     request: z.looseObject({
       destination: optional(str),
       host_validated: optional(bool),
@@ -57,20 +61,20 @@ const OPERATIONS = {
       entry_count: optional(int),
       bytes_written: optional(num),
     }),
-  },
-  "archive.export": {
+  }),
+  "archive.export": () => ({
     request: z.looseObject({ path: optional(str) }),
     response: z.looseObject(ArchiveExported),
-  },
-  "tree.manifest": {
+  }),
+  "tree.manifest": () => ({
     request: z.looseObject({ path: optional(str) }),
     response: z.looseObject({ path: str, entry_count: int }),
-  },
-  "files.read": {
+  }),
+  "files.read": () => ({
     request: z.looseObject({ paths: z.array(str) }),
     response: z.looseObject({ count: int, missing: z.array(str) }),
-  },
-  "shell.open": {
+  }),
+  "shell.open": () => ({
     request: z.looseObject({
       cwd: optional(str),
       cols: optional(num),
@@ -79,8 +83,8 @@ const OPERATIONS = {
       env: optional(z.record(z.string(), z.string())),
     }),
     response: z.looseObject(Shell),
-  },
-  "shell.read": {
+  }),
+  "shell.read": () => ({
     request: z.looseObject({
       shell_id: str,
       cursor: optional(num),
@@ -97,32 +101,32 @@ const OPERATIONS = {
       buffer_start: int,
       buffer_end: int,
     }),
-  },
-  "shell.write": {
+  }),
+  "shell.write": () => ({
     request: z.looseObject({ shell_id: str, input: str, append_newline: optional(bool) }),
     response: z.looseObject({ ...Shell, input_length: int, append_newline: bool }),
-  },
-  "shell.signal": {
+  }),
+  "shell.signal": () => ({
     request: z.looseObject({ shell_id: str, signal: optional(str) }),
     response: z.looseObject({
       ...Shell,
       signal: z.enum(["HUP", "INT", "TERM", "KILL"]),
       target_pgid: int,
     }),
-  },
-  "shell.close": {
+  }),
+  "shell.close": () => ({
     request: z.looseObject({ shell_id: str }),
     response: z.looseObject({ shell_id: str, closed: z.literal(true) }),
-  },
-  "shell.list": {
+  }),
+  "shell.list": () => ({
     request: empty,
     response: z.looseObject({ shells: z.array(z.looseObject(Shell)) }),
-  },
-  "shell.close_all": {
+  }),
+  "shell.close_all": () => ({
     request: empty,
     response: z.looseObject({ closed_count: int }),
-  },
-  "service.start": {
+  }),
+  "service.start": () => ({
     request: z.looseObject({
       ...ServiceName,
       command: str,
@@ -133,16 +137,16 @@ const OPERATIONS = {
       env: optional(z.record(z.string(), z.string())),
     }),
     response: Service,
-  },
-  "service.list": {
+  }),
+  "service.list": () => ({
     request: empty,
     response: z.looseObject({ count: int, running_count: int, services: z.array(Service) }),
-  },
-  "service.status": {
+  }),
+  "service.status": () => ({
     request: z.looseObject(ServiceName),
     response: Service,
-  },
-  "service.logs": {
+  }),
+  "service.logs": () => ({
     request: z.looseObject({ ...ServiceName, tail_lines: optional(nullable(num)) }),
     response: z.looseObject({
       ...Service.shape,
@@ -153,27 +157,27 @@ const OPERATIONS = {
       stdout_truncated: bool,
       stderr_truncated: bool,
     }),
-  },
-  "service.stop": {
+  }),
+  "service.stop": () => ({
     request: z.looseObject(ServiceName),
     response: Service,
-  },
-  "service.stop_all": {
+  }),
+  "service.stop_all": () => ({
     request: z.looseObject({ remove: optional(bool) }),
     response: z.looseObject({ stopped_count: int, services: z.array(Service) }),
-  },
-  shutdown: {
+  }),
+  shutdown: () => ({
     request: empty,
     response: z.looseObject({ shutting_down: z.literal(true) }),
-  },
-  "shell.resize": {
+  }),
+  "shell.resize": () => ({
     request: z.looseObject({ shell_id: str, cols: optional(num), rows: optional(num) }),
     response: z.looseObject(Shell),
-  },
+  }),
   // Bulk transfers through the transfer disk (a virtio-blk device the host fills or reads;
   // see docs/protocol.md). An agent without the disk does not register them: the host then
   // sends the archive through archive.import/export instead.
-  "archive.import_disk": {
+  "archive.import_disk": () => ({
     request: z.looseObject({
       destination: optional(str),
       /** Length of the canonical tar at the start of the transfer disk. */
@@ -186,15 +190,15 @@ const OPERATIONS = {
       directories: optional(z.array(z.tuple([str, str]))),
     }),
     response: z.looseObject({ destination: str, validated_by: z.enum(["agent", "host"]) }),
-  },
-  "archive.export_disk": {
+  }),
+  "archive.export_disk": () => ({
     request: z.looseObject({ path: optional(str) }),
     // size_bytes: the length of the tar the agent wrote at the start of the transfer disk.
     response: z.looseObject(ArchiveExported),
-  },
+  }),
   // Commands owned by the agent (streaming, cancellation, background); an agent without
   // them lacks them in its hello's capabilities and the host falls back to `exec`.
-  "command.run": {
+  "command.run": () => ({
     request: z.looseObject({
       ...CommandId,
       command: str,
@@ -208,12 +212,12 @@ const OPERATIONS = {
     }),
     // others_unlogged: finished commands besides this one not yet in the log.
     response: z.looseObject({ ...CommandOutput, others_unlogged: optional(int) }),
-  },
-  "command.list": {
+  }),
+  "command.list": () => ({
     request: empty,
     response: z.looseObject({ commands: z.array(z.looseObject(Command)) }),
-  },
-  "command.read": {
+  }),
+  "command.read": () => ({
     request: z.looseObject({
       ...CommandId,
       stdout_cursor: optional(num),
@@ -233,36 +237,36 @@ const OPERATIONS = {
       stderr_dropped_chars: int,
       truncated: bool,
     }),
-  },
-  "command.wait": {
+  }),
+  "command.wait": () => ({
     request: z.looseObject({ ...CommandId, wait_ms: optional(num) }),
     response: z.looseObject(CommandOutput),
-  },
-  "command.kill": {
+  }),
+  "command.kill": () => ({
     request: z.looseObject(CommandId),
     response: z.looseObject(CommandOutput),
-  },
-  "command.claim": {
+  }),
+  "command.claim": () => ({
     request: z.looseObject(CommandId),
     response: z.looseObject({
       ...CommandOutput,
       claim_state: z.enum(["fresh", "stale", "logged"]),
     }),
-  },
-  "command.ack": {
+  }),
+  "command.ack": () => ({
     request: z.looseObject({ ...CommandId, sequence: nullable(num) }),
     response: z.looseObject(Command),
-  },
+  }),
   // Workspace secrets (docs/secrets.md): replaces every file of the sandbox's secrets
   // directory (a guest's /run/pyro-secrets, a tmpfs). An agent without it lacks it in its
   // capabilities; the host then refuses to boot a workspace that has secrets with it.
-  "secrets.write": {
+  "secrets.write": () => ({
     request: z.looseObject({ secrets: z.array(z.looseObject({ name: str, value: str })) }),
     response: z.looseObject({ dir: str, count: int }),
-  },
+  }),
   // Single files under /workspace (workspace_file_*, workspace_patch_apply); an agent
   // without them lacks them in its hello's capabilities and the host says to reset.
-  "file.list": {
+  "file.list": () => ({
     request: z.looseObject({
       path: optional(str),
       recursive: optional(bool),
@@ -273,8 +277,8 @@ const OPERATIONS = {
       entries: z.array(z.looseObject(FileEntry)),
       truncated: bool,
     }),
-  },
-  "file.read": {
+  }),
+  "file.read": () => ({
     request: z.looseObject({ path: str, max_bytes: optional(num) }),
     response: z.looseObject({
       path: str,
@@ -284,12 +288,12 @@ const OPERATIONS = {
       mode: str,
       mtime: num,
     }),
-  },
-  "file.write": {
+  }),
+  "file.write": () => ({
     request: z.looseObject({ path: str, content_base64: str, mode: optional(str) }),
     response: z.looseObject({ path: str, size: num, mode: str, created: bool }),
-  },
-  "patch.apply": {
+  }),
+  "patch.apply": () => ({
     request: z.looseObject({ patch: str }),
     response: z.looseObject({
       files: z.array(
@@ -301,14 +305,14 @@ const OPERATIONS = {
         }),
       ),
     }),
-  },
+  }),
   /**
    * Sent by the VM supervisor, first thing, to a guest restored from a booted-guest
    * template (docs/qemu-backend.md): fresh host entropy for the kernel RNG, the host's
    * time, a hostname, a machine id and an instance id, so no two restored sandboxes share
    * random state or identity. Only a guest agent serves it (capability rule).
    */
-  "guest.refresh": {
+  "guest.refresh": () => ({
     request: z.looseObject({
       entropy_b64: str,
       host_time_ms: num,
@@ -324,18 +328,20 @@ const OPERATIONS = {
       machine_id: str,
       instance_id: str,
     }),
-  },
+  }),
 } as const;
 
-export type AgentOp = keyof typeof OPERATIONS;
+type Operations = { [Op in keyof typeof OPERATIONS]: ReturnType<(typeof OPERATIONS)[Op]> };
+
+export type AgentOp = keyof Operations;
 /** What a caller passes for `op` (the schema's input type: optional fields may be left out). */
-export type AgentRequest<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["request"]>;
+export type AgentRequest<Op extends AgentOp> = z.input<Operations[Op]["request"]>;
 /** What the agent answers for `op`, as checked by the client. */
-export type AgentResponse<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["response"]>;
+export type AgentResponse<Op extends AgentOp> = z.output<Operations[Op]["response"]>;
 /** A request body as the handler receives it (after the schema ran). */
-export type AgentParams<Op extends AgentOp> = z.output<(typeof OPERATIONS)[Op]["request"]>;
+export type AgentParams<Op extends AgentOp> = z.output<Operations[Op]["request"]>;
 /** What a handler returns for `op` (checked against the response schema before it is sent). */
-export type AgentReply<Op extends AgentOp> = z.input<(typeof OPERATIONS)[Op]["response"]>;
+export type AgentReply<Op extends AgentOp> = z.input<Operations[Op]["response"]>;
 
 export const AGENT_OPS = Object.keys(OPERATIONS).sort() as AgentOp[];
 
@@ -343,14 +349,26 @@ export function isAgentOp(op: string): op is AgentOp {
   return Object.hasOwn(OPERATIONS, op);
 }
 
+const built = new Map<AgentOp, { request: z.ZodMiniType; response: z.ZodMiniType }>();
+
+/** The request and response schemas of `op`, built on first use (src/shared/lazy.ts's reason). */
+function schemas(op: AgentOp): { request: z.ZodMiniType; response: z.ZodMiniType } {
+  let entry = built.get(op);
+  if (!entry) {
+    entry = OPERATIONS[op]();
+    built.set(op, entry);
+  }
+  return entry;
+}
+
 export function checkRequest<Op extends AgentOp>(op: Op, body: unknown): Checked<AgentParams<Op>> {
-  // TypeScript cannot correlate OPERATIONS[op] with Op's types; the table is the one source.
-  return check(OPERATIONS[op].request as unknown as z.ZodMiniType<AgentParams<Op>>, body);
+  // TypeScript cannot correlate the table's entry with Op's types; the table is the one source.
+  return check(schemas(op).request as unknown as z.ZodMiniType<AgentParams<Op>>, body);
 }
 
 export function checkResponse<Op extends AgentOp>(
   op: Op,
   body: unknown,
 ): Checked<AgentResponse<Op>> {
-  return check(OPERATIONS[op].response as unknown as z.ZodMiniType<AgentResponse<Op>>, body);
+  return check(schemas(op).response as unknown as z.ZodMiniType<AgentResponse<Op>>, body);
 }

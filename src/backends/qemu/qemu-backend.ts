@@ -155,7 +155,7 @@ export class QemuBackend implements Backend {
       await sleep(20);
     }
     try {
-      const exit = ExitSchema.parse(JSON.parse(fs.readFileSync(paths.exit, "utf8")));
+      const exit = ExitSchema().parse(JSON.parse(fs.readFileSync(paths.exit, "utf8")));
       return `the guest VM ended: ${exit.reason}`;
     } catch {
       if (

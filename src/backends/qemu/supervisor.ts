@@ -56,7 +56,7 @@ type End = (reason: string, code: number) => Promise<never>;
 async function main(): Promise<void> {
   const configPath = process.argv[2];
   if (!configPath) throw new Error("usage: supervisor.js CONFIG.json");
-  const config = SupervisorConfigSchema.parse(JSON.parse(fs.readFileSync(configPath, "utf8")));
+  const config = SupervisorConfigSchema().parse(JSON.parse(fs.readFileSync(configPath, "utf8")));
   // Findable from the runtime directory before qemu exists: a destroy that runs after the
   // process that started us died (kill -9 of a reset) must still find and stop this VM.
   // If the directory is gone (a destroy swept it), the VM must not start at all.

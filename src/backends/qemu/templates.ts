@@ -25,23 +25,27 @@ import path from "node:path";
 
 import { z } from "zod";
 
+import { lazy } from "../../shared/lazy.js";
+
 import { isSameProcess, readProcStat, sleep } from "../../process/process-group.js";
 import { readRecord } from "../../store/records.js";
 import { TEMPLATE_FORMAT } from "./template-shape.js";
 
 const TEMPLATE_FILES = ["state.mig", "disk.qcow2", "ram.bin"];
 
-const ManifestSchema = z.object({
-  format: z.literal(TEMPLATE_FORMAT),
-  key: z.string(),
-  inputs: z.record(z.string(), z.unknown()),
-  created_at: z.number(),
-  build_ms: z.number(),
-  state_bytes: z.number(),
-  disk_bytes: z.number(),
-  ram_bytes: z.number(),
-});
-type TemplateManifest = z.infer<typeof ManifestSchema>;
+const ManifestSchema = lazy(() =>
+  z.object({
+    format: z.literal(TEMPLATE_FORMAT),
+    key: z.string(),
+    inputs: z.record(z.string(), z.unknown()),
+    created_at: z.number(),
+    build_ms: z.number(),
+    state_bytes: z.number(),
+    disk_bytes: z.number(),
+    ram_bytes: z.number(),
+  }),
+);
+type TemplateManifest = z.infer<ReturnType<typeof ManifestSchema>>;
 
 interface Template {
   key: string;
@@ -79,7 +83,7 @@ export class TemplateStore {
     const dir = this.dirOf(key);
     let manifest: TemplateManifest | null;
     try {
-      manifest = await readRecord(path.join(dir, "manifest.json"), ManifestSchema);
+      manifest = await readRecord(path.join(dir, "manifest.json"), ManifestSchema());
     } catch (error) {
       return { missing: `its manifest is unreadable: ${(error as Error).message}` };
     }
@@ -273,7 +277,7 @@ export class TemplateStore {
           const raw: unknown = JSON.parse(
             fs.readFileSync(path.join(this.dirOf(key), "manifest.json"), "utf8"),
           );
-          const parsed = ManifestSchema.safeParse(raw);
+          const parsed = ManifestSchema().safeParse(raw);
           return { key, manifest: parsed.success ? parsed.data : null };
         } catch {
           return { key, manifest: null };
