@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -151,4 +152,14 @@ export async function waitForForeground(shellPid: number, command: string): Prom
     }
     return false;
   });
+}
+
+/**
+ * Resolves with the child's exit code (null after a signal) once it has exited, at once if
+ * it already has: an `exit` listener added after the exit would wait forever (a hook
+ * timeout under load, when the child finished before the test got to kill it).
+ */
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }

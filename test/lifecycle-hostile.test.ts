@@ -18,7 +18,7 @@ import { Manager } from "../src/core/manager.js";
 import { MAX_COMMAND_BYTES } from "../src/shared/limits.js";
 import { PyroError } from "../src/errors.js";
 import { invokeOperation } from "../src/operations/index.js";
-import { useTempState, waitFor, withEnv, writeTree } from "./helpers.js";
+import { exitOf, useTempState, waitFor, withEnv, writeTree } from "./helpers.js";
 
 const state = useTempState();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -66,7 +66,7 @@ function startCli(args: string[], env: Record<string, string> = {}): ChildProces
 }
 
 async function killed(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const exited = exitOf(child);
   child.kill("SIGKILL");
   await exited;
 }

@@ -91,7 +91,7 @@ export async function startHttp(
 
 /** Stops a server started by startHttp and returns its exit status. */
 export async function stopHttp(server: ChildProcess): Promise<number | null> {
-  if (server.exitCode !== null) return server.exitCode;
+  if (server.exitCode !== null || server.signalCode !== null) return server.exitCode;
   const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
   server.kill("SIGTERM");
   return exited;

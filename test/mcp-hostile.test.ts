@@ -20,7 +20,7 @@ import { profileTools } from "../src/mcp/profiles.js";
 import { HOST_PATH_FIELDS } from "../src/mcp/roots.js";
 import { operations } from "../src/operations/index.js";
 import { Pyro } from "../src/sdk/pyro.js";
-import { useTempState, writeTree } from "./helpers.js";
+import { exitOf, useTempState, writeTree } from "./helpers.js";
 import {
   callTool,
   cliPath,
@@ -55,7 +55,7 @@ function rawStdio(): { write: (text: string) => void; next: () => Promise<Answer
     { env: pyroEnv(state.stateDir()) },
   );
   cleanups.push(async () => {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const exited = exitOf(child);
     child.stdin.end();
     child.kill("SIGTERM");
     await exited;

@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { processIsAlive } from "../src/process/process-group.js";
 import { Manager } from "../src/core/manager.js";
 import { qemuUnavailableReason } from "./guest-helpers.js";
-import { useTempState, waitFor, writeTree } from "./helpers.js";
+import { exitOf, useTempState, waitFor, writeTree } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(root, "dist", "cli", "main.js");
@@ -82,7 +82,7 @@ describe("qemu backend: a reset killed with SIGKILL", () => {
           );
         }, 60_000);
         expect((await pyro.statusWorkspace(id)).state).toBe("resetting");
-        const exited = new Promise((resolve) => reset.once("exit", resolve));
+        const exited = exitOf(reset);
         reset.kill("SIGKILL");
         await exited;
         const orphans = processesNaming(dir);

@@ -19,7 +19,7 @@ import type { Manager } from "../src/core/manager.js";
 import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 import type { RuntimeRecord } from "../src/store/records.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
-import { useTempState } from "./helpers.js";
+import { exitOf, useTempState } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let cacheDir = "";
@@ -269,7 +269,7 @@ describe("qemu backend: booted-guest templates", () => {
         )
         .toBe(true);
       child.kill("SIGKILL");
-      await new Promise((resolve) => child.once("exit", resolve));
+      await exitOf(child);
 
       await pyro.reapExpired();
       expect(qemuProcessesUnder(state.base())).toEqual([]);

@@ -17,7 +17,7 @@ import type { Manager } from "../src/core/manager.js";
 import { sandboxMarker } from "../src/process/ownership.js";
 import { processIsAlive } from "../src/process/process-group.js";
 import { Pyro, PyroError } from "../src/index.js";
-import { listDirs, useTempState, waitFor, withEnv, writeTree } from "./helpers.js";
+import { exitOf, listDirs, useTempState, waitFor, withEnv, writeTree } from "./helpers.js";
 import { callTool, cliPath, connectStdio, pyroEnv } from "./mcp-client.js";
 
 const state = useTempState();
@@ -323,7 +323,7 @@ describe("workspace_fork (host backend)", () => {
       10_000,
     );
     const leftovers = forks();
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const exited = exitOf(child);
     child.kill("SIGKILL");
     await exited;
 
