@@ -59,6 +59,8 @@ export const SupervisorConfigSchema = z.object({
     })
     .nullable()
     .default(null),
+  /** Mount the workspace volume at /workspace once the guest answers (volume-ops.ts). */
+  mount_volume: z.boolean().optional(),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorConfigSchema>;
 
