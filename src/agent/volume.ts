@@ -78,9 +78,10 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
       throw new PyroError("invalid_state", "/workspace is not on a volume in this guest");
     }
     const after = Math.min(Math.max(Number(body.thaw_after_ms) || 0, 1_000), 60_000);
-    // fsfreeze syncs the filesystem first: the device then holds all of /workspace.
-    run("fsfreeze", ["-f", MOUNT_POINT]);
-    if (thawTimer) clearTimeout(thawTimer);
+    // fsfreeze syncs the filesystem first: the device then holds all of /workspace. Still
+    // frozen by a host that died before its thaw: it stays frozen, with a new deadline.
+    if (thawTimer === null) run("fsfreeze", ["-f", MOUNT_POINT]);
+    else clearTimeout(thawTimer);
     thawTimer = setTimeout(thaw, after);
     return { frozen: true };
   });

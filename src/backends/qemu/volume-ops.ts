@@ -32,6 +32,14 @@ export const VOLUME_QMP_SOCKET_NAME = "volume-qmp.sock";
 /** The guest thaws /workspace on its own this long after a freeze the host did not end. */
 const THAW_AFTER_MS = 10_000;
 
+/**
+ * Test hook: a host process with PYRO_VOLUME_KILL_AT naming this step kills itself with
+ * SIGKILL there, so tests prove what a kill -9 at that step leaves (test/volume-qemu).
+ */
+function killPoint(step: string): void {
+  if (process.env.PYRO_VOLUME_KILL_AT === step) process.kill(process.pid, "SIGKILL");
+}
+
 function qmpSocket(sandboxDir: string): string {
   return path.join(qemuPaths(sandboxDir).runtimeDir, VOLUME_QMP_SOCKET_NAME);
 }
@@ -101,6 +109,7 @@ export async function sealVolume(
   const from = index.top as string;
   const to = newLayerId();
   await createOverlayFile(qemuImg, dir, to, from);
+  killPoint("seal-top-created");
   index.intent = { from, to, name };
   writeIndex(dir, index);
   const { client } = await AgentClient.connect(qemuPaths(sandboxDir).clientSocket);
@@ -115,6 +124,7 @@ export async function sealVolume(
           format: "qcow2",
           mode: "existing",
         });
+        killPoint("seal-switched");
       } finally {
         qmp.close();
       }
@@ -129,7 +139,46 @@ export async function sealVolume(
     client.close();
   }
   finishSeal(dir, index);
+  if (chainOf(index, to).length > MAX_CHAIN_DEPTH) await streamTop(sandboxDir, index);
   return { layer: from, size_bytes: allocatedBytes(layerFile(dir, from)) };
+}
+
+/**
+ * Bounds the running chain: when a seal takes it past MAX_CHAIN_DEPTH, qemu copies what
+ * the top reads through its parents into the top (`block-stream`, while the guest runs)
+ * and drops the backing link. Its cost is the volume's data, paid once per MAX_CHAIN_DEPTH
+ * seals; the sealed points keep their own chains (a reset to a deep one flattens it).
+ */
+async function streamTop(sandboxDir: string, index: VolumeIndex): Promise<void> {
+  const qmp = await Qmp.connect(qmpSocket(sandboxDir));
+  const jobId = `flatten-${newLayerId()}`;
+  try {
+    await qmp.execute("block-stream", {
+      "job-id": jobId,
+      device: VOLUME_DRIVE_ID,
+      "auto-dismiss": false,
+    });
+    for (;;) {
+      const jobs = (await qmp.execute("query-jobs")) as Array<{
+        id: string;
+        status: string;
+        error?: string;
+      }>;
+      const job = jobs.find((candidate) => candidate.id === jobId);
+      if (!job || job.status === "concluded") {
+        if (job) await qmp.execute("job-dismiss", { id: jobId });
+        if (job?.error) throw new PyroError("backend_error", `flattening the volume: ${job.error}`);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    qmp.close();
+  }
+  const dir = volumeDir(sandboxDir);
+  const fresh = readIndex(dir) ?? index;
+  if (fresh.top) fresh.layers[fresh.top] = { parent: null };
+  collectGarbage(dir, fresh, null);
 }
 
 function requireIndex(dir: string): VolumeIndex {
@@ -170,6 +219,7 @@ export async function volumeForBoot(
   }
   const top = newLayerId();
   await createOverlayFile(qemuImg, dir, top, point);
+  killPoint("reset-top-created");
   index.layers[top] = { parent: point };
   index.top = top;
   collectGarbage(dir, index, null);
