@@ -110,4 +110,6 @@ export interface Backend {
    * `volume: { resetTo: null }` starts on it. Call under the source's lock.
    */
   cloneVolume?(sourceDir: string, point: string | null, targetDir: string): Promise<void>;
+  /** The writable top of a stopped workspace's volume (what workspace_disk_* read). */
+  workspaceVolume?(sandboxDir: string): { path: string; format: "qcow2" } | null;
 }

@@ -256,6 +256,14 @@ export function rootDiskOf(
   return backendOf(context, record).rootDisk?.(specFor(context, record).sandboxDir) ?? null;
 }
 
+/** The top of a workspace's volume (its /workspace), when its backend keeps one. */
+export function volumeDiskOf(
+  context: ManagerContext,
+  record: SandboxRecord,
+): { path: string; format: "qcow2" | "raw" } | null {
+  return backendOf(context, record).workspaceVolume?.(specFor(context, record).sandboxDir) ?? null;
+}
+
 /**
  * The network a new sandbox asks for, validated: `network_policy` (or the boolean
  * `network`, true meaning egress) and allow_hosts. The host backend cannot isolate a

@@ -36,7 +36,7 @@ import { templateShape } from "./template-shape.js";
 import { TemplateStore } from "./templates.js";
 import { launchVm, stopVm, type VmLaunch } from "./vm-launch.js";
 import { cloneVolume, reconcileVolume, sealVolume, volumeForBoot } from "./volume-ops.js";
-import { emptyVolume as emptyVolumeFile } from "./volume-store.js";
+import { emptyVolume as emptyVolumeFile, layerFile, readIndex, volumeDir } from "./volume-store.js";
 
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
@@ -283,6 +283,13 @@ export class QemuBackend implements Backend {
 
   async cloneVolume(sourceDir: string, point: string | null, targetDir: string): Promise<void> {
     await cloneVolume(sourceDir, point, targetDir, this.qemuImg());
+  }
+
+  workspaceVolume(sandboxDir: string): { path: string; format: "qcow2" } | null {
+    const dir = volumeDir(sandboxDir);
+    const top = readIndex(dir)?.top;
+    const file = top ? layerFile(dir, top) : null;
+    return file && fs.existsSync(file) ? { path: file, format: "qcow2" } : null;
   }
 
   private qemuImg(): string {
