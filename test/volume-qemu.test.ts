@@ -15,7 +15,11 @@ import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
+import { QemuBackend } from "../src/backends/qemu/qemu-backend.js";
+import type { SandboxSpec } from "../src/backends/types.js";
 import type { Manager } from "../src/core/manager.js";
+import { AgentClient } from "../src/protocol/client.js";
+import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
 import { useTempState, writeTree } from "./helpers.js";
 
@@ -289,6 +293,86 @@ describe("qemu backend: /workspace on its own volume", () => {
       await pyro.resetWorkspace(id);
       expect(await listing(pyro, id, true)).toBe(baseline);
       await pyro.deleteWorkspace(id);
+    },
+  );
+
+  it(
+    "clones a point into other workspaces' directories: independent, and intact without the source",
+    { timeout: 600_000 },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const { workspace_id: id } = await pyro.createWorkspace({
+        seed_path: seedTree(state.base()),
+      });
+      const sourceDir = pyro.context.layout.workspaceDir(id);
+      await pyro.execWorkspace(id, { command: "echo at-s > point.txt" });
+      const atPoint = await listing(pyro, id);
+      await pyro.createSnapshot(id, "s");
+      await pyro.execWorkspace(id, { command: "echo now > now.txt" });
+      const now = await listing(pyro, id);
+
+      const backend = new QemuBackend(defaultEnvironmentCacheDir());
+      const spec = (dir: string): SandboxSpec => ({
+        sandboxId: path.basename(dir),
+        environment: "debian:12",
+        sandboxDir: dir,
+        vcpuCount: 1,
+        memMib: 1024,
+        allowHostCompat: false,
+        networkRequested: false,
+        expiresAt: Date.now() / 1000 + 600,
+        networkPolicy: "off",
+        allowHosts: [],
+        volume: { resetTo: null },
+      });
+      const run = async (dir: string, command: string): Promise<string> => {
+        const runtime = await backend.boot(spec(dir));
+        try {
+          const { client } = await AgentClient.connect(runtime.socket_path);
+          try {
+            const result = await client.call("exec", { command, cwd: "/workspace" });
+            expect(result, result.stderr).toMatchObject({ exit_code: 0 });
+            return result.stdout;
+          } finally {
+            client.close();
+          }
+        } finally {
+          await backend.destroy(runtime, spec(dir));
+        }
+      };
+      const clones = ["clone-a", "clone-b"].map((name) => path.join(state.base(), name));
+      for (const dir of clones) {
+        fs.mkdirSync(dir);
+        await backend.cloneVolume(sourceDir, "s", dir);
+      }
+      const fromNow = path.join(state.base(), "clone-now");
+      fs.mkdirSync(fromNow);
+      await backend.cloneVolume(sourceDir, null, fromNow); // a point sealed now
+      // The source is untouched by a clone of "now" (its top moved, its files did not).
+      expect(await listing(pyro, id)).toBe(now);
+      expect(Object.keys(volumeIndex(pyro, id).points).sort()).toEqual(["baseline", "s"]);
+
+      await pyro.deleteWorkspace(id);
+      expect(fs.existsSync(sourceDir)).toBe(false);
+      const a = await run(clones[0] as string, `echo a > mine.txt && sync && ${LISTING}`);
+      const b = await run(clones[1] as string, `${LISTING}`);
+      expect(b).toBe(atPoint);
+      expect(a).toContain("./mine.txt");
+      expect(await run(clones[0] as string, "cat mine.txt")).toBe("a\n");
+      expect(await run(fromNow, LISTING)).toBe(now);
+      for (const dir of [...clones, fromNow]) {
+        const index = JSON.parse(fs.readFileSync(path.join(dir, "volume", "index.json"), "utf8"));
+        expect(index.points.baseline).toBeDefined();
+        // Only the top is writable; every other layer is a shared, sealed file.
+        for (const layer of Object.keys(index.layers)) {
+          const mode = fs.statSync(path.join(dir, "volume", `${layer}.qcow2`)).mode & 0o777;
+          if (layer === index.top) expect(mode & 0o200).toBe(0o200);
+          else expect(mode).toBe(0o444);
+        }
+      }
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
     },
   );
 });
