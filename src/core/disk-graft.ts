@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 
 import { ValidationError } from "../errors.js";
-import { Ext4Image, entryType, type ImageEntry } from "./disk-image.js";
+import { entryType, type Ext4Image, type ImageEntry } from "./disk-image.js";
 
 interface Node {
   /** Path below the volume's root ("" for the root itself). */
