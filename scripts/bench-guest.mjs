@@ -21,6 +21,9 @@
 //   8. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
 //      restored from a booted-guest template vs a cold boot, and the host memory of idle
 //      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
+//   9. (section "volumes", alone with BENCH_GUEST_ONLY=volumes) reset of 1,000 / 10,000 /
+//      100,000-file workspaces on block-level volumes and snapshot create of 10,000 files,
+//      next to the tar path they replace (scripts/bench-guest-volumes.mjs).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -37,6 +40,7 @@ import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
 import { networkSection } from "./bench-guest-network.mjs";
 import { templatesSection } from "./bench-guest-templates.mjs";
+import { volumesSection } from "./bench-guest-volumes.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
 const EXEC_ROUNDS = Number(process.env.BENCH_GUEST_EXEC_ROUNDS ?? 100);
@@ -347,6 +351,12 @@ try {
     fs.rmSync(base, { recursive: true, force: true });
     process.exit(0);
   }
+  if (process.env.BENCH_GUEST_ONLY === "volumes") {
+    await volumesSection(manager, base, report);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (process.env.BENCH_GUEST_ONLY === "diff") {
     await benchGuestDiff(manager, base);
     manager.close();
@@ -439,6 +449,9 @@ try {
 
   // ---- 7. booted-guest templates ---------------------------------------------------------
   await templatesSection(manager, report);
+
+  // ---- 9. block-level workspace volumes --------------------------------------------------
+  await volumesSection(manager, base, report);
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });
