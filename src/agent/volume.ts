@@ -59,7 +59,7 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
     // EINVAL when it is not frozen: nothing to do.
     return spawnSync("fsfreeze", ["-u", MOUNT_POINT], { timeout: 30_000 }).status === 0;
   };
-  context.handlers.set("workspace.volume_mount", async () => {
+  context.handlers.set("volume.mount", async () => {
     const device = findVolume();
     if (!device) {
       throw new PyroError("backend_error", "this guest has no workspace volume device");
@@ -73,7 +73,7 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
     mounted();
     return { device, already_mounted: false };
   });
-  context.handlers.set("workspace.volume_freeze", async ({ body }) => {
+  context.handlers.set("volume.freeze", async ({ body }) => {
     if (!isMounted()) {
       throw new PyroError("invalid_state", "/workspace is not on a volume in this guest");
     }
@@ -85,5 +85,5 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
     thawTimer = setTimeout(thaw, after);
     return { frozen: true };
   });
-  context.handlers.set("workspace.volume_thaw", async () => ({ thawed: thaw() }));
+  context.handlers.set("volume.thaw", async () => ({ thawed: thaw() }));
 }

@@ -331,7 +331,7 @@ const OPERATIONS = {
    * template's kernel probed a placeholder). Sent by the VM supervisor once the guest is
    * ready; mounting twice is a no-op. Only a guest agent serves it.
    */
-  "workspace.volume_mount": {
+  "volume.mount": {
     request: z.looseObject({}),
     response: z.looseObject({ device: str, already_mounted: bool }),
   },
@@ -340,11 +340,11 @@ const OPERATIONS = {
    * the agent thaws it on its own after `thaw_after_ms`, so a host that dies mid-snapshot
    * never leaves the guest frozen.
    */
-  "workspace.volume_freeze": {
+  "volume.freeze": {
     request: z.looseObject({ thaw_after_ms: num }),
     response: z.looseObject({ frozen: bool }),
   },
-  "workspace.volume_thaw": {
+  "volume.thaw": {
     request: z.looseObject({}),
     response: z.looseObject({ thawed: bool }),
   },

@@ -272,10 +272,10 @@ async function startNetwork(config: SupervisorConfig): Promise<void> {
  */
 async function mountVolume(guest: GuestRelay, hello: Record<string, unknown>): Promise<void> {
   const capabilities = Array.isArray(hello.capabilities) ? hello.capabilities : [];
-  if (!capabilities.includes("workspace.volume_mount")) {
+  if (!capabilities.includes("volume.mount")) {
     throw new Error("the guest's agent cannot mount the workspace volume (an older agent)");
   }
-  await guest.request("workspace.volume_mount", {}, 30_000);
+  await guest.request("volume.mount", {}, 30_000);
 }
 
 /** Sends `guest.refresh` to a guest restored from a template (see src/agent/refresh.ts). */

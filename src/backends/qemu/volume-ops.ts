@@ -114,7 +114,7 @@ export async function sealVolume(
   writeIndex(dir, index);
   const { client } = await AgentClient.connect(qemuPaths(sandboxDir).clientSocket);
   try {
-    await client.call("workspace.volume_freeze", { thaw_after_ms: THAW_AFTER_MS });
+    await client.call("volume.freeze", { thaw_after_ms: THAW_AFTER_MS });
     try {
       const qmp = await Qmp.connect(qmpSocket(sandboxDir));
       try {
@@ -129,7 +129,7 @@ export async function sealVolume(
         qmp.close();
       }
     } finally {
-      await client.call("workspace.volume_thaw", {}).catch(() => undefined);
+      await client.call("volume.thaw", {}).catch(() => undefined);
     }
   } catch (error) {
     // qemu still writes the old top: the new one goes (reconcile decides from qemu).
