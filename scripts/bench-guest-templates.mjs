@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 const ROUNDS = Number(process.env.BENCH_TEMPLATE_ROUNDS ?? 3);
-const IDLE_COUNT = Number(process.env.BENCH_TEMPLATE_IDLE_COUNT ?? 3);
+const IDLE_COUNT = Number(process.env.BENCH_TEMPLATE_IDLE_COUNT ?? 4);
 /** Which parts to run: BENCH_TEMPLATE_PARTS=create,reset,memory (default: all). */
 const PARTS = new Set((process.env.BENCH_TEMPLATE_PARTS ?? "create,reset,memory").split(","));
 

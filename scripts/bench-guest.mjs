@@ -21,7 +21,9 @@
 //   8. (section "templates", alone with BENCH_GUEST_ONLY=templates) create and reset
 //      restored from a booted-guest template vs a cold boot, and the host memory of idle
 //      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
-//   9. (section "volumes", alone with BENCH_GUEST_ONLY=volumes) reset of 1,000 / 10,000 /
+//   9. (section "fork", alone with BENCH_GUEST_ONLY=fork) workspace_fork x4 of a 10,000-file
+//      workspace vs one reset of it (scripts/bench-guest-fork.mjs).
+//  10. (section "volumes", alone with BENCH_GUEST_ONLY=volumes) reset of 1,000 / 10,000 /
 //      100,000-file workspaces on block-level volumes and snapshot create of 10,000 files,
 //      next to the tar path they replace (scripts/bench-guest-volumes.mjs).
 //
@@ -38,6 +40,7 @@ import { qemuArgs } from "../dist/backends/qemu/qemu-args.js";
 import { EnvironmentStore } from "../dist/environments/store.js";
 import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
+import { forkSection } from "./bench-guest-fork.mjs";
 import { networkSection } from "./bench-guest-network.mjs";
 import { templatesSection } from "./bench-guest-templates.mjs";
 import { volumesSection } from "./bench-guest-volumes.mjs";
@@ -351,6 +354,12 @@ try {
     fs.rmSync(base, { recursive: true, force: true });
     process.exit(0);
   }
+  if (process.env.BENCH_GUEST_ONLY === "fork") {
+    await forkSection(base, report);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (process.env.BENCH_GUEST_ONLY === "volumes") {
     await volumesSection(manager, base, report);
     manager.close();
@@ -450,7 +459,10 @@ try {
   // ---- 7. booted-guest templates ---------------------------------------------------------
   await templatesSection(manager, report);
 
-  // ---- 9. block-level workspace volumes --------------------------------------------------
+  // ---- 9. workspace_fork ----------------------------------------------------------------
+  await forkSection(base, report);
+
+  // ---- 10. block-level workspace volumes --------------------------------------------------
   await volumesSection(manager, base, report);
 } finally {
   manager.close();

@@ -17,6 +17,7 @@ export type { AbortSignalLike, CallOptions, Progress } from "./sdk/options.js";
 export type {
   CreateWorkspaceInput,
   ExecOptions,
+  ForkOptions,
   LongCallOptions,
   SnapshotInfo,
   Workspace,

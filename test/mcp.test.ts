@@ -46,7 +46,7 @@ describe("pyro mcp serve (stdio)", () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(
       operations.map((operation) => operation.name).sort(),
     );
-    expect(tools).toHaveLength(51);
+    expect(tools).toHaveLength(52);
     for (const tool of tools) {
       expect(tool.description?.length ?? 0, tool.name).toBeGreaterThan(20);
       expect(tool.title?.length ?? 0, tool.name).toBeGreaterThan(3);
@@ -312,6 +312,10 @@ describe("pyro mcp serve (stdio)", () => {
     await ok("workspace_stop", { workspace_id: "schema-check" });
     await ok("workspace_start", { workspace_id: "schema-check" });
     await ok("workspace_reset", { workspace_id });
+    const forked = await ok("workspace_fork", { workspace_id });
+    await ok("workspace_delete", {
+      workspace_id: (forked.workspaces as Array<{ workspace_id: string }>)[0]?.workspace_id,
+    });
     await ok("workspace_delete", { workspace_id });
     expect([...called].sort()).toEqual(operations.map((operation) => operation.name).sort());
   });

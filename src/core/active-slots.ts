@@ -47,13 +47,34 @@ export async function claimActiveSlot<T>(
   context: ManagerContext,
   claim: () => Promise<T>,
 ): Promise<T> {
+  return claimActiveSlots(context, 1, claim);
+}
+
+/**
+ * claimActiveSlot for `count` sandboxes at once (workspace_fork): all of them or none, so
+ * a fork of N never makes some of its workspaces and then finds the limit.
+ */
+export async function claimActiveSlots<T>(
+  context: ManagerContext,
+  count: number,
+  claim: () => Promise<T>,
+): Promise<T> {
   return withLock(context.layout.lockFile("vms", "active"), async () => {
     const active = await activeSandboxCount(context);
-    if (active >= context.maxActiveVms) {
+    if (active + count > context.maxActiveVms) {
+      const max = context.maxActiveVms;
+      const free = Math.max(0, max - active);
       throw new PyroError(
         "limit_exceeded",
-        `max active VMs reached (${context.maxActiveVms}, counting one-shot VMs and workspaces); delete or stop one first`,
-        { limit: "max_active_vms", max_active_vms: context.maxActiveVms, active },
+        count === 1
+          ? `max active VMs reached (${max}, counting one-shot VMs and workspaces); delete or stop one first`
+          : `max active VMs (${max}, counting one-shot VMs and workspaces) leaves ${free} free, and ${count} are needed; delete or stop ${count - free} first, or ask for fewer`,
+        {
+          limit: "max_active_vms",
+          max_active_vms: max,
+          active,
+          ...(count === 1 ? {} : { requested: count }),
+        },
       );
     }
     return claim();

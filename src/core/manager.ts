@@ -32,6 +32,7 @@ import {
   type UpdateWorkspaceInput,
 } from "./workspace-list.js";
 import { resolveWorkspaceRef } from "./workspace-names.js";
+import type { ForkWorkspaceInput } from "./workspace-fork.js";
 
 export type { ManagerOptions } from "./manager-base.js";
 
@@ -384,5 +385,12 @@ export class Manager extends ManagerBase {
 
   networkLogWorkspace(workspaceId: string, input: NetworkLogInput = {}) {
     return networkLogWorkspace(this.context, workspaceId, input);
+  }
+
+  /** workspace_fork: new workspaces from a point of this one (src/core/workspace-fork.ts). */
+  async forkWorkspace(id: string, input: ForkWorkspaceInput = {}, options?: ProgressOptions) {
+    await reapExpiredWorkspaces(this.context).catch(() => undefined); // as create does
+    const { forkWorkspace } = await import("./workspace-fork.js");
+    return forkWorkspace(this.context, id, input, options, (fork) => this.workspaceView(fork));
   }
 }

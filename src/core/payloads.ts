@@ -69,6 +69,7 @@ export function workspacePayload(
     stopped_at: record.stopped_at ?? null,
     ...networkPayload(record),
     allow_hosts: record.allow_hosts ?? [],
+    forked_from: record.forked_from ?? null,
   };
 }
 

@@ -186,6 +186,18 @@ export async function storeSecrets(
   await writeFileAtomic(file, JSON.stringify({ secrets: values }));
 }
 
+/**
+ * Gives a fork its source's secret values (workspace_fork): a copy of the file, never a
+ * link, so deleting either workspace leaves the other's intact. Nothing when it has none.
+ */
+export async function copySecrets(
+  context: ManagerContext,
+  fromId: string,
+  toId: string,
+): Promise<void> {
+  await storeSecrets(context, toId, await loadSecrets(context, fromId));
+}
+
 /** The values of a workspace's secrets (none when it has none). */
 async function loadSecrets(context: ManagerContext, workspaceId: string): Promise<SecretValue[]> {
   // Only ids that name a directory of their own (an error path may pass an unchecked one).

@@ -115,11 +115,22 @@ export async function withUniqueName<T>(
   record: WorkspaceRecord,
   commit: () => Promise<T>,
 ): Promise<T> {
-  const name = record.name ?? null;
-  if (name === null) return commit();
+  return withUniqueNames(context, [record], commit);
+}
+
+/** withUniqueName for several new records at once (workspace_fork's forks). */
+export async function withUniqueNames<T>(
+  context: ManagerContext,
+  records: readonly WorkspaceRecord[],
+  commit: () => Promise<T>,
+): Promise<T> {
+  const named = records.filter((record) => (record.name ?? null) !== null);
+  if (named.length === 0) return commit();
   // Ids are hex: "names" can never be one.
   return withLock(context.layout.lockFile("workspace", "names"), async () => {
-    await assertNameFree(context, name, record.workspace_id);
+    for (const record of named) {
+      await assertNameFree(context, record.name as string, record.workspace_id);
+    }
     return commit();
   });
 }

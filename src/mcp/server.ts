@@ -56,7 +56,7 @@ const INSTRUCTIONS: Record<ProfileName, string> = {
     "pyro runs commands in disposable Linux sandboxes. Create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec (follow a long one with command_read/command_wait), and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed; workspace_summary reviews everything done since the last reset." +
     HOST_PATHS,
   "workspace-full":
-    "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed." +
+    "pyro runs commands in disposable Linux sandboxes. Use vm_run for one command; for multi-step work create a workspace (workspace_create, optionally seeded from a host directory), run commands with workspace_exec, save known-good states with snapshot_create, try several approaches side by side with workspace_fork, and prefer workspace_reset over repairing a broken tree. workspace_diff shows what changed since the seed." +
     HOST_PATHS,
 };
 

@@ -7,6 +7,7 @@ import { vmOperations } from "./vm.js";
 import { workspaceOperations } from "./workspace.js";
 import { fileOperations } from "./files.js";
 import { workspaceLifeOperations } from "./workspace-life.js";
+import { forkOperations } from "./fork.js";
 
 /** The catalogue with every operation's literal name and method, for typed SDK bindings. */
 export const catalogue = [
@@ -18,6 +19,7 @@ export const catalogue = [
   ...commandOperations,
   ...fileOperations,
   ...workspaceLifeOperations,
+  ...forkOperations,
 ];
 export type CatalogueOperation = (typeof catalogue)[number];
 

@@ -118,6 +118,10 @@ export const workspaceResult = z.object({
   allow_hosts: z
     .array(z.string())
     .describe("Hosts the guest may reach (empty: any public host); see docs/networking.md."),
+  forked_from: z
+    .object({ workspace_id: z.string(), snapshot_name: z.string().nullable() })
+    .nullable()
+    .describe("workspace_fork's source and snapshot (null: forked as it was then), else null."),
 });
 
 export const snapshotInfo = z.object({

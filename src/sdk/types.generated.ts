@@ -423,6 +423,14 @@ export interface PyroOperations {
     input: WorkspaceUpdateInput;
     result: WorkspaceUpdateResult;
   };
+  /**
+   * forkWorkspace: New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset.
+   */
+  workspace_fork: {
+    method: "forkWorkspace";
+    input: WorkspaceForkInput;
+    result: WorkspaceForkResult;
+  };
 }
 export interface VmListEnvironmentsInput {}
 export interface VmListEnvironmentsResult {
@@ -818,6 +826,13 @@ export interface WorkspaceCreateResult {
    * Hosts the guest may reach (empty: any public host); see docs/networking.md.
    */
   allow_hosts: string[];
+  /**
+   * workspace_fork's source and snapshot (null: forked as it was then), else null.
+   */
+  forked_from: {
+    workspace_id: string;
+    snapshot_name: string | null;
+  } | null;
 }
 export interface WorkspaceExecInput {
   workspace_id: string;
@@ -979,6 +994,13 @@ export interface WorkspaceStatusResult {
    * Hosts the guest may reach (empty: any public host); see docs/networking.md.
    */
   allow_hosts: string[];
+  /**
+   * workspace_fork's source and snapshot (null: forked as it was then), else null.
+   */
+  forked_from: {
+    workspace_id: string;
+    snapshot_name: string | null;
+  } | null;
 }
 export interface WorkspaceLogsInput {
   workspace_id: string;
@@ -1403,6 +1425,13 @@ export interface WorkspaceResetResult {
    * Hosts the guest may reach (empty: any public host); see docs/networking.md.
    */
   allow_hosts: string[];
+  /**
+   * workspace_fork's source and snapshot (null: forked as it was then), else null.
+   */
+  forked_from: {
+    workspace_id: string;
+    snapshot_name: string | null;
+  } | null;
 }
 export interface ShellOpenInput {
   workspace_id: string;
@@ -2390,6 +2419,13 @@ export interface WorkspaceStopResult {
    * Hosts the guest may reach (empty: any public host); see docs/networking.md.
    */
   allow_hosts: string[];
+  /**
+   * workspace_fork's source and snapshot (null: forked as it was then), else null.
+   */
+  forked_from: {
+    workspace_id: string;
+    snapshot_name: string | null;
+  } | null;
 }
 export interface WorkspaceStartInput {
   workspace_id: string;
@@ -2490,6 +2526,13 @@ export interface WorkspaceStartResult {
    * Hosts the guest may reach (empty: any public host); see docs/networking.md.
    */
   allow_hosts: string[];
+  /**
+   * workspace_fork's source and snapshot (null: forked as it was then), else null.
+   */
+  forked_from: {
+    workspace_id: string;
+    snapshot_name: string | null;
+  } | null;
 }
 export interface WorkspaceListInput {
   /**
@@ -2671,6 +2714,146 @@ export interface WorkspaceUpdateResult {
    * Hosts the guest may reach (empty: any public host); see docs/networking.md.
    */
   allow_hosts: string[];
+  /**
+   * workspace_fork's source and snapshot (null: forked as it was then), else null.
+   */
+  forked_from: {
+    workspace_id: string;
+    snapshot_name: string | null;
+  } | null;
+}
+export interface WorkspaceForkInput {
+  workspace_id: string;
+  /**
+   * Default: /workspace now.
+   */
+  snapshot?: string;
+  count?: number;
+  /**
+   * With count > 1: NAME-1..N.
+   */
+  name?: string;
+  /**
+   * Added to the source's.
+   */
+  labels?: {
+    [k: string]: string;
+  };
+}
+export interface WorkspaceForkResult {
+  /**
+   * The source.
+   */
+  workspace_id: string;
+  /**
+   * null: forked as it was at the call.
+   */
+  snapshot_name: string | null;
+  count: number;
+  workspaces: {
+    workspace_id: string;
+    environment: string;
+    state: "started" | "stopped" | "resetting" | "stopping" | "starting";
+    workspace_path: string;
+    workspace_seed: {
+      mode: "empty" | "directory" | "tar_archive";
+      seed_path: string | null;
+      entry_count?: number;
+      bytes_written?: number;
+    };
+    backend: string;
+    execution_mode: string;
+    vcpu_count: number;
+    mem_mib: number;
+    ttl_seconds: number;
+    network_enabled: boolean;
+    allow_host_compat: boolean;
+    /**
+     * Unix time in seconds (UTC; may have a fraction).
+     */
+    created_at: number;
+    /**
+     * Unix time in seconds (UTC; may have a fraction).
+     */
+    expires_at: number;
+    command_count: number;
+    last_command: {
+      sequence: number;
+      command: string;
+      cwd: string;
+      exit_code: number;
+      duration_ms: number;
+      /**
+       * Unix time in seconds (UTC; may have a fraction).
+       */
+      finished_at: number;
+    } | null;
+    reset_count: number;
+    workspace_reset: {
+      snapshot_name: string;
+      /**
+       * Unix time in seconds (UTC; may have a fraction).
+       */
+      reset_at: number;
+      [k: string]: unknown;
+    } | null;
+    last_error: string | null;
+    service_count: number;
+    running_service_count: number;
+    /**
+     * The workspace's secrets: names and where each value came from, never the values (see docs/secrets.md).
+     */
+    secrets: {
+      name: string;
+      source_kind: "literal" | "file";
+    }[];
+    /**
+     * The workspace's unique name, usable wherever its id is.
+     */
+    name: string | null;
+    labels: {
+      [k: string]: string;
+    };
+    /**
+     * Last operation on the workspace (or running command, shell or service). Unix time in seconds (UTC; may have a fraction).
+     */
+    last_activity_at: number;
+    /**
+     * last_activity_at + ttl_seconds (the idle timeout). Unix time in seconds (UTC; may have a fraction).
+     */
+    idle_expires_at: number;
+    /**
+     * Expiry whatever the activity (max_lifetime_seconds), or null. Unix time in seconds (UTC; may have a fraction).
+     */
+    hard_expires_at: number | null;
+    /**
+     * Seconds until expires_at, the earlier of idle_expires_at and hard_expires_at.
+     */
+    expires_in_seconds: number;
+    /**
+     * When workspace_stop stopped it (null if started). Unix time in seconds (UTC; may have a fraction).
+     */
+    stopped_at: number | null;
+    /**
+     * off (no network device), egress, or egress+published-ports.
+     */
+    network_policy: "off" | "egress" | "egress+published-ports";
+    /**
+     * True on the host backend: its commands are host processes using the host's network, whatever the policy says.
+     */
+    host_network_shared: boolean;
+    /**
+     * Hosts the guest may reach (empty: any public host); see docs/networking.md.
+     */
+    allow_hosts: string[];
+    /**
+     * workspace_fork's source and snapshot (null: forked as it was then), else null.
+     */
+    forked_from: {
+      workspace_id: string;
+      snapshot_name: string | null;
+    } | null;
+  }[];
 }
 
 /** One catalogue operation as the SDK lists it (`operations`). */
@@ -2977,6 +3160,12 @@ export const OPERATIONS: readonly OperationInfo[] = [
     description:
       "Change a workspace's name, labels, ttl_seconds or max_lifetime_seconds (null removes name or hard expiry).",
   },
+  {
+    name: "workspace_fork",
+    method: "forkWorkspace",
+    description:
+      "New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset.",
+  },
 ];
 
 /** One method per catalogue operation, named by its `method`; see PyroOperations. */
@@ -3131,4 +3320,6 @@ export interface PyroMethods {
     input: WorkspaceUpdateInput,
     options?: CallOptions,
   ): Promise<WorkspaceUpdateResult>;
+  /** New workspaces from a snapshot (default: /workspace now), each a fresh sandbox keeping the source's baseline for diff and reset. (MCP tool `workspace_fork`) */
+  forkWorkspace(input: WorkspaceForkInput, options?: CallOptions): Promise<WorkspaceForkResult>;
 }

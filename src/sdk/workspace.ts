@@ -19,6 +19,7 @@ import type {
   WorkspaceFileListResult,
   WorkspaceFileReadResult,
   WorkspaceFileWriteResult,
+  WorkspaceForkInput,
   WorkspaceListInput,
   WorkspaceListResult,
   WorkspaceStatusResult,
@@ -35,6 +36,9 @@ export type SnapshotInfo = SnapshotCreateResult["snapshot"];
 export type CreateWorkspaceInput = Omit<WorkspaceCreateInput, "environment"> & {
   environment?: EnvironmentName;
 };
+
+/** workspace_fork's options: what to fork (default /workspace now), how many, names, labels, ttl. */
+export type ForkOptions = Omit<WorkspaceForkInput, "workspace_id">;
 
 /** Progress and cancellation of a long call (create, reset, start, stop). */
 export type LongCallOptions = Pick<CallOptions, "onProgress" | "signal">;
@@ -176,6 +180,15 @@ export class Workspace {
     return this.#keep(
       await this.#methods.resetWorkspace({ workspace_id: this.id, snapshot }, options),
     );
+  }
+
+  /**
+   * New workspaces from `snapshot` of this one (default: /workspace as it is now), each a
+   * fresh sandbox with this one's baseline, as handles (workspace_fork).
+   */
+  async fork(options: ForkOptions = {}, call: LongCallOptions = {}): Promise<Workspace[]> {
+    const result = await this.#methods.forkWorkspace({ workspace_id: this.id, ...options }, call);
+    return result.workspaces.map((info) => new Workspace(this.#methods, info));
   }
 
   /** What changed under /workspace since the baseline. */

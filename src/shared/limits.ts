@@ -7,6 +7,8 @@ export const LIMITS = {
   ttlSeconds: { min: 60, max: 86400, default: 600 },
   timeoutSeconds: { max: 86400, default: 30 },
   maxActiveVms: 4,
+  /** workspace_fork's count: each fork is a sandbox of the max-active limit too. */
+  forkCount: { min: 1, max: 8, default: 1 },
 } as const;
 
 export const ENVIRONMENTS = ["debian:12", "debian:12-base", "debian:12-build"] as const;

@@ -136,6 +136,14 @@ export const WorkspaceRecordSchema = z.object({
   /** When the workspace was last stopped by workspace_stop (null while started). */
   stopped_at: z.number().nullable().optional(),
   /**
+   * workspace_fork: the workspace and snapshot this one was forked from (snapshot_name
+   * null: /workspace as it was at the fork). Null or absent for a workspace made by create.
+   */
+  forked_from: z
+    .object({ workspace_id: z.string(), snapshot_name: z.string().nullable() })
+    .nullable()
+    .optional(),
+  /**
    * /workspace lives on its own volume (qemu: docs/qemu-backend.md, "Workspace volumes"):
    * snapshots and resets are copy-on-write points of it. Absent: a directory of the root
    * disk, snapshots are tar archives (records from before volumes, the host backend).

@@ -162,7 +162,7 @@ export function createLifeInput(
   }
 }
 
-async function withLabels(
+export async function withLabels(
   options: JsonOption,
   pairs: string[],
   run: (labels: Record<string, string> | undefined) => Promise<void>,

@@ -19,6 +19,7 @@ import { collect, registerCommandCommands, registerExecCommand } from "./command
 import { registerDiskCommands, registerFileCommands } from "./files.js";
 import { registerServiceCommands } from "./service.js";
 import { registerShellCommands } from "./shell.js";
+import { registerForkCommand } from "./workspace-fork.js";
 import { registerLogsCommand } from "./workspace-logs.js";
 import {
   addCreateLifeOptions,
@@ -52,6 +53,7 @@ export function registerWorkspaceCommands(program: Command): void {
   registerExportCommand(workspace);
   registerSnapshotCommands(workspace);
   registerResetCommand(workspace);
+  registerForkCommand(workspace);
   idCommand(workspace, "status", {
     operation: "workspace_status",
     description:
