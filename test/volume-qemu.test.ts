@@ -375,4 +375,40 @@ describe("qemu backend: /workspace on its own volume", () => {
       expect(qemuProcessesUnder(state.base())).toEqual([]);
     },
   );
+
+  it(
+    "forks a named snapshot by cloning the volume: the fork boots on it and resets to the source's baseline",
+    { timeout: 600_000 },
+    async ({ skip }) => {
+      const reason = await qemuUnavailableReason();
+      if (reason) skip(reason);
+      const pyro = state.manager({ backend: "qemu" });
+      const { workspace_id: id } = await pyro.createWorkspace({
+        seed_path: seedTree(state.base()),
+      });
+      const baseline = await listing(pyro, id);
+      await pyro.execWorkspace(id, { command: "echo snap > snap.txt && rm README.md" });
+      const atSnap = await listing(pyro, id);
+      await pyro.createSnapshot(id, "snap");
+      await pyro.execWorkspace(id, { command: "echo later > later.txt" });
+      const forked = await pyro.forkWorkspace(id, { snapshot: "snap", count: 2 });
+      const [one = "", two = ""] = forked.workspaces.map((fork) => fork.workspace_id);
+      expect(await listing(pyro, one)).toBe(atSnap);
+      await pyro.execWorkspace(one, { command: "echo mine > mine.txt" });
+      expect(await listing(pyro, two)).toBe(atSnap);
+      const oneDir = path.join(pyro.context.layout.workspaceDir(one), "volume");
+      expect(fs.existsSync(path.join(oneDir, "index.json"))).toBe(true);
+      // The source goes; the forks keep their layers and reset to the source's baseline.
+      await pyro.deleteWorkspace(id);
+      await pyro.resetWorkspace(one);
+      expect(await listing(pyro, one)).toBe(baseline);
+      const diff = await pyro.diffWorkspace(two);
+      expect(diff.entries.map((entry) => `${entry.status} ${entry.path}`).sort()).toEqual([
+        "added snap.txt",
+        "deleted README.md",
+      ]);
+      for (const each of [one, two]) await pyro.deleteWorkspace(each);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
 });
