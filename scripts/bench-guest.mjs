@@ -23,6 +23,9 @@
 //      restored vs cold-booted workspaces (scripts/bench-guest-templates.mjs).
 //   9. (section "fork", alone with BENCH_GUEST_ONLY=fork) workspace_fork x4 of a 10,000-file
 //      workspace vs one reset of it (scripts/bench-guest-fork.mjs).
+//  10. (section "volumes", alone with BENCH_GUEST_ONLY=volumes) reset of 1,000 / 10,000 /
+//      100,000-file workspaces on block-level volumes and snapshot create of 10,000 files,
+//      next to the tar path they replace (scripts/bench-guest-volumes.mjs).
 //
 // Skipped (with the reason) when qemu or the debian:12 environment is missing.
 import { spawn } from "node:child_process";
@@ -40,6 +43,7 @@ import { clockSection } from "./bench-guest-clock.mjs";
 import { forkSection } from "./bench-guest-fork.mjs";
 import { networkSection } from "./bench-guest-network.mjs";
 import { templatesSection } from "./bench-guest-templates.mjs";
+import { volumesSection } from "./bench-guest-volumes.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
 const EXEC_ROUNDS = Number(process.env.BENCH_GUEST_EXEC_ROUNDS ?? 100);
@@ -356,6 +360,12 @@ try {
     fs.rmSync(base, { recursive: true, force: true });
     process.exit(0);
   }
+  if (process.env.BENCH_GUEST_ONLY === "volumes") {
+    await volumesSection(manager, base, report);
+    manager.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (process.env.BENCH_GUEST_ONLY === "diff") {
     await benchGuestDiff(manager, base);
     manager.close();
@@ -451,6 +461,9 @@ try {
 
   // ---- 9. workspace_fork ----------------------------------------------------------------
   await forkSection(base, report);
+
+  // ---- 10. block-level workspace volumes --------------------------------------------------
+  await volumesSection(manager, base, report);
 } finally {
   manager.close();
   fs.rmSync(base, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import { HandlerTable } from "./handler-table.js";
 import { startIdleTrim } from "./idle-trim.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { agentIdentity, registerRefreshHandler } from "./refresh.js";
+import { registerVolumeHandlers } from "./volume.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
 import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
 import { serveVirtioPort } from "./serial.js";
@@ -174,6 +175,7 @@ function buildContext(options: AgentOptions): AgentContext {
   }
   // Only a guest can be restored from a template (and only a guest may set its hostname).
   if (inGuest) registerRefreshHandler(context);
+  if (inGuest) registerVolumeHandlers(context, core.workspaceRestored);
   agentIdentity.instanceId = `${process.pid}-${Date.now()}`;
   return context;
 }

@@ -25,6 +25,13 @@ export interface SandboxSpec {
   networkPolicy: NetworkPolicy;
   /** allow_hosts patterns, validated (src/shared/network-policy.ts). */
   allowHosts: string[];
+  /**
+   * A workspace whose /workspace lives on its own volume (backends with `sealVolume`):
+   * the boot attaches and mounts it. `resetTo` names a point (a snapshot, `baseline`) to
+   * start from on a new empty top; null boots on the volume as it is (a new empty one when
+   * there is none yet). Absent: /workspace is a directory of the root disk.
+   */
+  volume?: { resetTo: string | null };
 }
 
 export interface RuntimeCapabilities {
@@ -84,4 +91,25 @@ export interface Backend {
   publishPort?(sandboxDir: string, guestPort: number, hostPort: number | null): Promise<number>;
   /** Closes a published port (nothing if it is not open). */
   unpublishPort?(sandboxDir: string, hostPort: number): Promise<void>;
+  /**
+   * Workspace volumes (docs/qemu-backend.md, "Workspace volumes"): seals the running
+   * sandbox's /workspace as the copy-on-write point `name` (no per-file work); returns the
+   * layer's id and its allocated bytes.
+   */
+  sealVolume?(sandboxDir: string, name: string): Promise<{ layer: string; size_bytes: number }>;
+  /**
+   * Repairs what a killed operation left (a seal in flight, stray layers), drops points
+   * not named in `live`, and removes layers nothing needs; returns the bytes of the layers
+   * only snapshots keep. Call under the workspace's lock.
+   */
+  reconcileVolume?(sandboxDir: string, live: string[]): Promise<number>;
+  /**
+   * Fork: gives `targetDir` the point `point` of `sourceDir`'s volume (a snapshot name, or
+   * null: a point sealed now from the running source) as shared read-only layers under a
+   * new empty top, with the source's baseline point; a later boot of targetDir's spec with
+   * `volume: { resetTo: null }` starts on it. Call under the source's lock.
+   */
+  cloneVolume?(sourceDir: string, point: string | null, targetDir: string): Promise<void>;
+  /** The writable top of a stopped workspace's volume (what workspace_disk_* read). */
+  workspaceVolume?(sandboxDir: string): { path: string; format: "qcow2" } | null;
 }

@@ -158,11 +158,14 @@ export class Ext4Image {
    * root by inode; a symlink or non-directory on the way is refused, a missing component
    * is not_found. The root itself is returned as a directory entry named "/".
    */
-  async resolve(guestPath: string, field: string): Promise<ImageEntry> {
+  async resolve(guestPath: string, field: string, mountPoint = "/"): Promise<ImageEntry> {
     let current: ImageEntry = { inode: ROOT_INODE, name: "/", mode: S_IFDIR | 0o755, size: 0 };
-    const parts = guestPath.split("/").filter(Boolean);
+    const all = guestPath.split("/").filter(Boolean);
+    // The image's root is the guest's `mountPoint` (a workspace volume's is /workspace).
+    const mounted = mountPoint.split("/").filter(Boolean).length;
+    const parts = all.slice(mounted);
     for (let index = 0; index < parts.length; index++) {
-      const walked = `/${parts.slice(0, index).join("/")}`;
+      const walked = `/${all.slice(0, mounted + index).join("/")}`;
       if (entryType(current.mode) === "symlink") {
         throw new ValidationError(
           `${field} must not pass through a symlink: '${walked}' is a symlink (${field} '${guestPath}')`,
@@ -178,7 +181,7 @@ export class Ext4Image {
       const name = parts[index] as string;
       const next = (await this.list(current.inode)).find((entry) => entry.name === name);
       if (!next) {
-        const missing = `/${parts.slice(0, index + 1).join("/")}`;
+        const missing = `/${all.slice(0, mounted + index + 1).join("/")}`;
         throw new NotFoundError(
           `${field} does not exist on the workspace's disk: '${missing}' (${field} '${guestPath}')`,
           { field, value: guestPath, component: missing },

@@ -25,7 +25,9 @@ import {
 } from "./disk-image.js";
 import { checkMaxBytes, encodeContent } from "./file-ops.js";
 import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
-import { backendOf, rootDiskOf } from "./sandbox.js";
+import { backendOf, rootDiskOf, volumeDiskOf } from "./sandbox.js";
+import { usesVolume } from "./volume-snapshots.js";
+import { graftVolume } from "./disk-graft.js";
 import { isExpired } from "./workspace-expiry.js";
 import { refreshWorkspace } from "./workspace-ops.js";
 
@@ -67,15 +69,31 @@ async function withStoppedDisk<T>(
         { workspace_id: record.workspace_id, state: record.state },
       );
     }
-    const disk = rootDiskOf(context, record);
-    if (!disk) {
-      throw new StateError(
-        `workspace '${record.workspace_id}' has no guest disk to read (it was removed when its guest ended); reset the workspace to restore /workspace from a snapshot`,
-        { workspace_id: record.workspace_id, state: record.state },
-      );
-    }
+    // /workspace on its own volume: every path these operations take is under it.
+    const disk = usesVolume(record) ? volumeDiskOf(context, record) : rootDiskOf(context, record);
+    if (!disk) throw noDisk(record);
     return use(disk, record);
   });
+}
+
+function noDisk(record: WorkspaceRecord): Error {
+  return new StateError(
+    `workspace '${record.workspace_id}' has no guest disk to read (it was removed when its guest ended); reset the workspace to restore /workspace from a snapshot`,
+    { workspace_id: record.workspace_id, state: record.state },
+  );
+}
+
+async function graftInto(
+  context: ManagerContext,
+  record: WorkspaceRecord,
+  volume: Disk,
+  image: Ext4Image,
+  tools: Record<string, string>,
+): Promise<void> {
+  await replayJournal(tools.e2fsck as string, image.image);
+  await withRawCopy(context, record, volume, (copy) =>
+    graftVolume(copy, image, tempSibling(path.join(path.dirname(copy.image), "graft"))),
+  );
 }
 
 /** A private raw copy of the disk, journal replayed, removed afterwards. */
@@ -98,6 +116,11 @@ async function withRawCopy<T>(
   }
 }
 
+/** Where the disk read is mounted in the guest: a volume's root is /workspace. */
+function mountPointOf(record: WorkspaceRecord): string {
+  return usesVolume(record) ? "/workspace" : "/";
+}
+
 function checkGuestPath(raw: string | undefined): string {
   return normalizeGuestPath(raw ?? "/workspace", "path");
 }
@@ -111,7 +134,7 @@ export async function listWorkspaceDisk(
   const recursive = input.recursive === true;
   return withStoppedDisk(context, id, "workspace_disk_list", (disk, record) =>
     withRawCopy(context, record, disk, async (image) => {
-      const target = await image.resolve(guestPath, "path");
+      const target = await image.resolve(guestPath, "path", mountPointOf(record));
       const found: Array<{ path: string; entry: ImageEntry }> = [];
       let truncated = false;
       if (entryType(target.mode) !== "directory") {
@@ -180,7 +203,7 @@ export async function readWorkspaceDisk(
   const maxBytes = checkMaxBytes(input.max_bytes);
   return withStoppedDisk(context, id, "workspace_disk_read", (disk, record) =>
     withRawCopy(context, record, disk, async (image) => {
-      const entry = await image.resolve(guestPath, "path");
+      const entry = await image.resolve(guestPath, "path", mountPointOf(record));
       const type = entryType(entry.mode);
       if (type !== "file") {
         const what =
@@ -228,8 +251,12 @@ export async function exportWorkspaceDisk(
     );
     const temp = tempSibling(outputPath);
     try {
-      await convertToRaw(tools["qemu-img"] as string, disk, temp);
+      const root = usesVolume(record) ? rootDiskOf(context, record) : disk;
+      if (!root) throw noDisk(record);
+      await convertToRaw(tools["qemu-img"] as string, root, temp);
       const image = new Ext4Image(tools.debugfs as string, temp);
+      // A volume's tree goes into the image's /workspace: the image holds what the guest saw.
+      if (root !== disk) await graftInto(context, record, disk, image, tools);
       const scrubbed = await scrubRuntimePaths(image, tools.e2fsck as string);
       // link, not rename: an output_path made meanwhile is never replaced.
       await fs.link(temp, outputPath).catch((error: NodeJS.ErrnoException) => {

@@ -13,7 +13,8 @@ import { importArchive } from "./archive-import.js";
 import type { ManagerContext } from "./context.js";
 import { QUOTAS, quotaError, quotaValue } from "./quotas.js";
 import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
-import { bootSandbox } from "./sandbox.js";
+import { backendOf, bootSandbox } from "./sandbox.js";
+import { reconcileWorkspaceVolume, sealWorkspacePoint, usesVolume } from "./volume-snapshots.js";
 import { downloadArchive } from "./workspace-create.js";
 import { assertStarted, requireBaseline } from "./workspace-ops.js";
 
@@ -27,6 +28,8 @@ interface ForkPoint {
    * every fork of the call, so N forks of "now" read one and the same tree.
    */
   archive: () => Promise<string>;
+  /** Each fork already has the point as its own volume (cloneVolume): boot on it. */
+  volume: boolean;
 }
 
 /**
@@ -53,7 +56,7 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 export async function sealForkPoint(
   context: ManagerContext,
   sourceId: string,
-  snapshot: { name: string; archive: string } | null,
+  snapshot: { name: string; archive: string | null } | null,
   forkIds: readonly string[],
   staging: string,
 ): Promise<ForkPoint> {
@@ -70,7 +73,9 @@ export async function sealForkPoint(
         () => undefined,
       );
     }
-    if (snapshot !== null) {
+    if (usesVolume(source))
+      return cloneVolumePoint(context, source, snapshot?.name ?? null, forkIds);
+    if (snapshot?.archive) {
       const copy = path.join(staging, "point.tar");
       await linkOrCopy(snapshot.archive, copy).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== "ENOENT") throw error;
@@ -79,15 +84,49 @@ export async function sealForkPoint(
           { snapshot_name: snapshot.name },
         );
       });
-      return { sourceId, snapshotName: snapshot.name, archive: () => Promise.resolve(copy) };
+      return {
+        sourceId,
+        snapshotName: snapshot.name,
+        archive: () => Promise.resolve(copy),
+        volume: false,
+      };
     }
     let made: Promise<string> | null = null;
     return {
       sourceId,
       snapshotName: null,
       archive: () => (made ??= exportNow(context, sourceId, path.join(staging, "point.tar"))),
+      volume: false,
     };
   });
+}
+
+/**
+ * A source whose /workspace is a volume (under its lock): every fork gets the point's
+ * layers, shared read-only, under its own empty top (Backend.cloneVolume), and the source's
+ * baseline point. A fork of "now" seals one unnamed point for all of them, dropped from the
+ * source's names afterwards (its layer stays as the source's top's parent).
+ */
+async function cloneVolumePoint(
+  context: ManagerContext,
+  source: WorkspaceRecord,
+  snapshotName: string | null,
+  forkIds: readonly string[],
+): Promise<ForkPoint> {
+  const backend = backendOf(context, source);
+  const sourceDir = context.layout.workspaceDir(source.workspace_id);
+  let point = snapshotName;
+  if (point === null) {
+    assertStarted(source, "workspace_fork");
+    point = `.fork-${forkIds[0]}`;
+    await sealWorkspacePoint(context, source, point);
+  }
+  for (const id of forkIds) {
+    await backend.cloneVolume?.(sourceDir, point, context.layout.workspaceDir(id));
+  }
+  if (snapshotName === null) await reconcileWorkspaceVolume(context, source);
+  const none = (): Promise<string> => Promise.reject(new Error("a volume fork has no archive"));
+  return { sourceId: source.workspace_id, snapshotName, archive: none, volume: true };
 }
 
 /** The source's /workspace as it is now, as a snapshot would take it (and within its quota). */
@@ -112,25 +151,24 @@ function exportNow(context: ManagerContext, sourceId: string, target: string): P
 }
 
 /**
- * SEAM (issue 11, block-level /workspace; the lead plugs `Backend.cloneVolume` in here).
  * Boots the fork's own sandbox with its /workspace equal to the point, and leaves the
  * runtime on `fork` (so a failure's cleanup destroys it).
  *
- * Today, on every backend (the generic path): boot a fresh sandbox (on QEMU a template
+ * A fork of a volume (QEMU, record.workspace_volume) already has the point as its own
+ * volume (cloneVolumePoint, under the source's lock): it boots on it, with no per-file work.
+ * Otherwise (the generic path, every backend): boot a fresh sandbox (on QEMU a template
  * restore) while the point's archive is made, then extract the archive into the empty
- * /workspace, as a reset does. With a backend that has
- * `cloneVolume(sourceDir, point, targetDir)`, this becomes: call it first with
- * `context.layout.workspaceDir(point.sourceId)`, `point.snapshotName` (null: seal the
- * running source now) and the fork's directory, then boot on that volume, and never call
- * point.archive() (so a fork of "now" exports nothing). Every fork of one call must get the
- * same point: for "now", seal it once (memoized on the point, as archive() is) and clone
- * that for each fork, rather than passing null N times.
+ * /workspace, as a reset does.
  */
 export async function prepareForkWorkspace(
   context: ManagerContext,
   point: ForkPoint,
   fork: WorkspaceRecord,
 ): Promise<void> {
+  if (point.volume) {
+    fork.runtime = await bootSandbox(context, fork);
+    return;
+  }
   const [runtime, archive] = await Promise.allSettled([
     bootSandbox(context, fork),
     point.archive(),

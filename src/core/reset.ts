@@ -9,6 +9,8 @@ import { bootSandbox, destroyRuntime } from "./sandbox.js";
 import { redactorFor } from "./secrets.js";
 import { BASELINE, snapshotArchiveFor } from "./snapshots.js";
 import { importArchive } from "./archive-import.js";
+import { reconcileWorkspaceVolume, requireVolumePoint, usesVolume } from "./volume-snapshots.js";
+import { requireBaseline } from "./workspace-ops.js";
 
 /**
  * Reset-over-repair: throw the sandbox away, boot a fresh one and restore /workspace from
@@ -27,7 +29,14 @@ export async function resetWorkspace(
   const loaded = await loadWorkspace(context.layout, id);
   return withWorkspaceLock(context.layout, loaded.workspace_id, async () => {
     const record = await loadWorkspace(context.layout, loaded.workspace_id);
-    const archive = await snapshotArchiveFor(context, record, snapshotName);
+    // A volume's point is checked here, its leftovers of a killed operation removed.
+    const volume = usesVolume(record);
+    if (volume) {
+      await requireBaseline(context, record, "workspace_reset");
+      await requireVolumePoint(context, record, snapshotName);
+      await reconcileWorkspaceVolume(context, record);
+    }
+    const archive = volume ? null : await snapshotArchiveFor(context, record, snapshotName);
 
     // `resetting` while we hold the lock; if this process dies, status sees the lock's
     // holder gone and reports the workspace stopped (refreshWorkspace).
@@ -44,14 +53,17 @@ export async function resetWorkspace(
 
     try {
       reportProgress(options, "booting sandbox", 0, 2);
-      record.runtime = await bootSandbox(context, record);
-      reportProgress(options, `restoring /workspace from snapshot '${snapshotName}'`, 1, 2);
-      // snapshotArchiveFor validated the archive in full above.
-      // The snapshot's root member restores /workspace's own mode and mtime too.
-      await importArchive(context, record, archive, "/workspace", {
-        fresh: true,
-        restoreRoot: true,
-      });
+      // A volume boots on a new empty top over the snapshot's point: no per-file work.
+      record.runtime = await bootSandbox(context, record, volume ? { resetTo: snapshotName } : {});
+      if (archive !== null) {
+        reportProgress(options, `restoring /workspace from snapshot '${snapshotName}'`, 1, 2);
+        // snapshotArchiveFor validated the archive in full above.
+        // The snapshot's root member restores /workspace's own mode and mtime too.
+        await importArchive(context, record, archive, "/workspace", {
+          fresh: true,
+          restoreRoot: true,
+        });
+      }
     } catch (error) {
       await destroyRuntime(context, record).catch(() => undefined);
       record.state = "stopped";

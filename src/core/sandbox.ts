@@ -47,6 +47,9 @@ function specFor(context: ManagerContext, record: SandboxRecord): SandboxSpec {
       : { expiresAt: record.expires_at }),
     networkPolicy: networkPolicyOf(record),
     allowHosts: record.allow_hosts ?? [],
+    ...(record.kind === "workspace" && record.workspace_volume === true
+      ? { volume: { resetTo: null } }
+      : {}),
   };
 }
 
@@ -93,11 +96,16 @@ export function transferDiskOf(
 export async function bootSandbox(
   context: ManagerContext,
   record: SandboxRecord,
-  options: { resume?: boolean } = {},
+  options: { resume?: boolean; resetTo?: string } = {},
 ): Promise<RuntimeRecord> {
   const backend = backendOf(context, record);
   const spec = specFor(context, record);
-  const runtime = await backend.boot({ ...spec, ...options });
+  const { resetTo, ...rest } = options;
+  const runtime = await backend.boot({
+    ...spec,
+    ...rest,
+    ...(spec.volume && resetTo !== undefined ? { volume: { resetTo } } : {}),
+  });
   if (record.kind !== "workspace") return runtime;
   try {
     await materializeSecrets(context, record, runtime);
@@ -107,6 +115,11 @@ export async function bootSandbox(
     throw error;
   }
   return runtime;
+}
+
+/** The sandbox's own directory (what backends keep its disks in). */
+export function sandboxDirOf(context: ManagerContext, record: SandboxRecord): string {
+  return specFor(context, record).sandboxDir;
 }
 
 /** Stops the sandbox behind a record but keeps its disk (workspace_stop); forgets its connection. */
@@ -241,6 +254,14 @@ export function rootDiskOf(
   record: SandboxRecord,
 ): { path: string; format: "qcow2" | "raw" } | null {
   return backendOf(context, record).rootDisk?.(specFor(context, record).sandboxDir) ?? null;
+}
+
+/** The top of a workspace's volume (its /workspace), when its backend keeps one. */
+export function volumeDiskOf(
+  context: ManagerContext,
+  record: SandboxRecord,
+): { path: string; format: "qcow2" | "raw" } | null {
+  return backendOf(context, record).workspaceVolume?.(specFor(context, record).sandboxDir) ?? null;
 }
 
 /**

@@ -18,6 +18,7 @@ import { loadWorkspace, withWorkspaceLock } from "./records-io.js";
 import { downloadArchive } from "./workspace-create.js";
 import { recordEvent } from "./workspace-events.js";
 import { assertStarted, requireBaseline, requireStarted } from "./workspace-ops.js";
+import { reconcileWorkspaceVolume, sealWorkspacePoint, usesVolume } from "./volume-snapshots.js";
 
 export const BASELINE = "baseline";
 
@@ -78,7 +79,8 @@ async function namedSnapshots(context: ManagerContext, id: string): Promise<Snap
     const archive = await fs
       .stat(snapshotPaths(context, id, meta.snapshot_name).archive)
       .catch(() => null);
-    if (!archive?.isFile()) continue; // metadata without its archive is not a snapshot
+    // Metadata without its archive is not a snapshot (a volume point has none).
+    if (meta.kind !== "volume" && !archive?.isFile()) continue;
     infos.push(snapshotInfo(meta));
   }
   return infos.sort(
@@ -122,7 +124,30 @@ export async function createSnapshot(context: ManagerContext, id: string, rawNam
         },
       );
     }
-    const room = await snapshotRoom(context, record.workspace_id, name);
+    // A volume's leftovers of a killed operation go first; its layers count as disk use.
+    const layerBytes = await reconcileWorkspaceVolume(context, record);
+    const room = await snapshotRoom(context, record.workspace_id, name, layerBytes);
+    if (usesVolume(record)) {
+      // The point first, the metadata last: a crash in between leaves a point that the
+      // next reconcile drops, never a listed snapshot without its point.
+      const sealed = await sealWorkspacePoint(context, record, name);
+      if (sealed.size_bytes > room.bytes) {
+        await reconcileWorkspaceVolume(context, record);
+        throw room.onLimit();
+      }
+      const meta: SnapshotMeta = {
+        schema_version: SCHEMA_VERSION,
+        snapshot_name: name,
+        created_at: nowSeconds(),
+        size_bytes: sealed.size_bytes,
+        entry_count: null,
+        kind: "volume",
+        layer: sealed.layer,
+      };
+      await writeJsonAtomic(paths.meta, meta);
+      await recordEvent(context.layout, record.workspace_id, "snapshot_create", name);
+      return { workspace_id: record.workspace_id, snapshot: snapshotInfo(meta) };
+    }
     // Archive first, metadata last: a crash in between leaves an orphan archive that the
     // listing ignores, never a listed snapshot without its archive.
     const exported = await downloadArchive(context, record, "/workspace", paths.archive, {
@@ -151,6 +176,7 @@ async function snapshotRoom(
   context: ManagerContext,
   id: string,
   name: string,
+  layerBytes: number,
 ): Promise<{ bytes: number; onLimit: () => Error }> {
   const maxCount = quotaValue(QUOTAS.snapshotCount);
   const maxBytes = quotaValue(QUOTAS.snapshotBytes);
@@ -166,7 +192,7 @@ async function snapshotRoom(
     );
   }
   const dir = context.layout.snapshotsDir(id);
-  let used = 0;
+  let used = layerBytes;
   for (const file of await fs.readdir(dir).catch(() => [] as string[])) {
     const stat = await fs.lstat(path.join(dir, file)).catch(() => null);
     if (stat?.isFile()) used += stat.size;
@@ -196,6 +222,7 @@ export async function deleteSnapshot(context: ManagerContext, id: string, rawNam
     );
   }
   return withWorkspaceLock(context.layout, loaded.workspace_id, async () => {
+    const record = await loadWorkspace(context.layout, loaded.workspace_id);
     const paths = snapshotPaths(context, loaded.workspace_id, name);
     if (!(await fs.stat(paths.meta).catch(() => null))) {
       throw new NotFoundError(
@@ -207,6 +234,8 @@ export async function deleteSnapshot(context: ManagerContext, id: string, rawNam
     }
     await fs.rm(paths.meta, { force: true });
     await fs.rm(paths.archive, { force: true });
+    // Its layer goes when nothing else needs it (a middle layer stays for its descendants).
+    await reconcileWorkspaceVolume(context, record);
     await recordEvent(context.layout, loaded.workspace_id, "snapshot_delete", name);
     return { workspace_id: loaded.workspace_id, snapshot_name: name, deleted: true };
   });

@@ -23,6 +23,7 @@ import {
 } from "./workspace-names.js";
 import type * as ArchiveModuleNs from "../archive/index.js";
 import type { Backend } from "../backends/index.js";
+import { sealWorkspacePoint, usesVolume } from "./volume-snapshots.js";
 import {
   bootSandbox,
   chooseBackend,
@@ -248,6 +249,11 @@ export async function createWorkspace(
     seed_path: seedSource?.sourcePath ?? null,
   });
   record.secrets = secrets.metadata;
+  // /workspace on its own volume where the backend can (PYRO_WORKSPACE_VOLUMES=0: a
+  // directory of the root disk with tar snapshots, as before volumes).
+  if (backend.sealVolume && process.env.PYRO_WORKSPACE_VOLUMES !== "0") {
+    record.workspace_volume = true;
+  }
   // A taken name fails before anything boots (and again, under the names lock, at the end).
   if (record.name) await assertNameFree(context, record.name, null);
   const id = record.workspace_id;
@@ -284,6 +290,8 @@ export async function createWorkspace(
       if (!fromSent) await downloadArchive(context, record, "/workspace", baseline);
       // Loaded on first use, like node-tar: it brings the diff engine.
       await (await import("./baseline-manifest.js")).storeBaselineManifest(baseline);
+      // The baseline as a point of the volume too: what a reset to it boots on.
+      if (usesVolume(record)) await sealWorkspacePoint(context, record, "baseline");
       record.state = "started";
       await withUniqueName(context, record, () => saveWorkspace(context.layout, record));
       // Activity counts from when the workspace became usable, not from when its boot began.

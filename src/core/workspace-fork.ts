@@ -30,6 +30,7 @@ import { newId, saveWorkspace } from "./records-io.js";
 import { destroyRuntime, removeTree } from "./sandbox.js";
 import { copySecrets } from "./secrets.js";
 import { snapshotArchiveFor } from "./snapshots.js";
+import { requireVolumePoint, usesVolume } from "./volume-snapshots.js";
 import { touchActivity, writeActivity } from "./workspace-expiry.js";
 import {
   assertNameFree,
@@ -88,7 +89,13 @@ async function makeForks(
   const snapshot =
     snapshotName === null
       ? null
-      : { name: snapshotName, archive: await snapshotArchiveFor(context, source, snapshotName) };
+      : {
+          name: snapshotName,
+          // A volume's snapshot is a point of its disk, cloned rather than extracted.
+          archive: usesVolume(source)
+            ? await requireVolumePoint(context, source, snapshotName).then(() => null)
+            : await snapshotArchiveFor(context, source, snapshotName),
+        };
   const forks = forkRecords(source, input, count, snapshotName);
   for (const fork of forks) if (fork.name) await assertNameFree(context, fork.name, null);
 
@@ -192,6 +199,7 @@ function forkRecords(
     hard_expires_at: lifetime === null ? null : created + lifetime,
     stopped_at: null,
     forked_from: { workspace_id: source.workspace_id, snapshot_name: snapshotName },
+    ...(usesVolume(source) ? { workspace_volume: true } : {}),
   }));
 }
 

@@ -329,6 +329,29 @@ const OPERATIONS = {
       instance_id: str,
     }),
   }),
+  /**
+   * Mounts the workspace volume (a third virtio-blk device, serial `pyro-workspace`) at
+   * /workspace, after dropping whatever the guest's buffer cache holds of the device (a
+   * template's kernel probed a placeholder). Sent by the VM supervisor once the guest is
+   * ready; mounting twice is a no-op. Only a guest agent serves it.
+   */
+  "volume.mount": () => ({
+    request: z.looseObject({}),
+    response: z.looseObject({ device: str, already_mounted: bool }),
+  }),
+  /**
+   * Flushes and freezes /workspace (fsfreeze) so the host can seal the volume's top layer;
+   * the agent thaws it on its own after `thaw_after_ms`, so a host that dies mid-snapshot
+   * never leaves the guest frozen.
+   */
+  "volume.freeze": () => ({
+    request: z.looseObject({ thaw_after_ms: num }),
+    response: z.looseObject({ frozen: bool }),
+  }),
+  "volume.thaw": () => ({
+    request: z.looseObject({}),
+    response: z.looseObject({ thawed: bool }),
+  }),
 } as const;
 
 type Operations = { [Op in keyof typeof OPERATIONS]: ReturnType<(typeof OPERATIONS)[Op]> };

@@ -143,6 +143,12 @@ export const WorkspaceRecordSchema = z.object({
     .object({ workspace_id: z.string(), snapshot_name: z.string().nullable() })
     .nullable()
     .optional(),
+  /**
+   * /workspace lives on its own volume (qemu: docs/qemu-backend.md, "Workspace volumes"):
+   * snapshots and resets are copy-on-write points of it. Absent: a directory of the root
+   * disk, snapshots are tar archives (records from before volumes, the host backend).
+   */
+  workspace_volume: z.boolean().optional(),
 });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecordSchema>;
 
@@ -195,7 +201,10 @@ export const SnapshotMetaSchema = z.object({
   snapshot_name: z.string(),
   created_at: z.number(),
   size_bytes: z.number().int(),
-  entry_count: z.number().int(),
+  entry_count: z.number().int().nullable(),
+  /** `volume`: a point of the workspace volume (its layer id in `layer`); absent: a tar. */
+  kind: z.enum(["tar", "volume"]).optional(),
+  layer: z.string().optional(),
 });
 export type SnapshotMeta = z.infer<typeof SnapshotMetaSchema>;
 

@@ -2,10 +2,12 @@ import { AGENT_PORT_NAME } from "../../environments/catalog.js";
 import type { BootArtifacts } from "../../environments/store.js";
 import { inheritedSocketAddress } from "../../protocol/socket-address.js";
 import { TRANSFER_DISK_SERIAL } from "../../shared/transfer-disk.js";
+import { WORKSPACE_VOLUME_SERIAL } from "../../shared/workspace-volume.js";
 import type { SandboxSpec } from "../types.js";
 import { hostTscKhz, type Accelerator } from "./detect.js";
 import { guestNetworkArgs, guestNetworkCmdline } from "./guest-net.js";
 import type { QemuPaths } from "./runtime-files.js";
+import { VOLUME_DRIVE_ID, VOLUME_QMP_SOCKET_NAME } from "./volume-ops.js";
 
 /**
  * TCG's translated-code cache. QEMU's default (1 GiB) stays resident once a build filled
@@ -20,7 +22,10 @@ export function qemuArgs(
   spec: Pick<SandboxSpec, "vcpuCount" | "memMib">,
   artifacts: Pick<BootArtifacts, "kernel" | "initramfs">,
   paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog"> &
-    Partial<Pick<QemuPaths, "transferDisk">>,
+    Partial<Pick<QemuPaths, "transferDisk">> & {
+      /** The workspace volume's file (volume-store.ts): its top, or a throwaway one. */
+      volume?: string;
+    },
   accel: Accelerator,
   /** A network policy other than `off` (guest-net.ts); `socat` connects qemu to the proxy. */
   network?: Pick<SandboxSpec, "networkPolicy" | "allowHosts"> & { socat: string },
@@ -80,6 +85,21 @@ export function qemuArgs(
             `id=transfer,file=${paths.transferDisk},format=raw,if=none,cache=writeback,aio=threads,discard=unmap`,
           ],
           ...["-device", `virtio-blk-device,drive=transfer,serial=${TRANSFER_DISK_SERIAL}`],
+        ]
+      : []),
+    // The workspace volume (after root and transfer: /dev/vdc), and the monitor the host
+    // seals its points through (volume-ops.ts).
+    ...(paths.volume
+      ? [
+          ...[
+            "-drive",
+            `id=${VOLUME_DRIVE_ID},file=${paths.volume},format=qcow2,if=none,cache=writeback,discard=unmap`,
+          ],
+          ...[
+            "-device",
+            `virtio-blk-device,drive=${VOLUME_DRIVE_ID},serial=${WORKSPACE_VOLUME_SERIAL}`,
+          ],
+          ...["-qmp", `unix:${VOLUME_QMP_SOCKET_NAME},server=on,wait=off`],
         ]
       : []),
     ...(network ? guestNetworkArgs(network.networkPolicy, network.allowHosts, network.socat) : []),

@@ -35,6 +35,8 @@ import { restoreFromTemplate } from "./template-restore.js";
 import { templateShape } from "./template-shape.js";
 import { TemplateStore } from "./templates.js";
 import { launchVm, stopVm, type VmLaunch } from "./vm-launch.js";
+import { cloneVolume, reconcileVolume, sealVolume, volumeForBoot } from "./volume-ops.js";
+import { emptyVolume as emptyVolumeFile, layerFile, readIndex, volumeDir } from "./volume-store.js";
 
 /** Under TCG a cold boot takes ~6 s on an idle 2-core host; leave room for a loaded one. */
 const DEFAULT_BOOT_TIMEOUT_MS = { kvm: 30_000, tcg: 60_000 } as const;
@@ -52,8 +54,10 @@ export class QemuBackend implements Backend {
   readonly compressesTransfers = true;
   private readonly store: EnvironmentStore;
   private readonly templates: TemplateStore;
+  private readonly cacheDir: string;
 
   constructor(environmentCacheDir: string) {
+    this.cacheDir = environmentCacheDir;
     this.store = new EnvironmentStore(environmentCacheDir);
     this.templates = new TemplateStore(environmentCacheDir);
   }
@@ -89,21 +93,39 @@ export class QemuBackend implements Backend {
     const accel = chooseAccelerator();
     const bootTimeoutMs = bootTimeout(accel.accel);
     const paths = qemuPaths(spec.sandboxDir);
+    const qemuImg = tools["qemu-img"] as string;
+    const emptyVolume = await emptyVolumeFile(this.cacheDir, qemuImg);
+    // A workspace's own volume (its top, or a new top over the point a reset names), or a
+    // throwaway one: every guest has the device, so one template fits them all.
+    const volume = spec.volume
+      ? {
+          file: await volumeForBoot(
+            spec.sandboxDir,
+            spec.resume === true ? null : spec.volume.resetTo,
+            async () => emptyVolume,
+            qemuImg,
+          ),
+          scratchOf: null,
+          mount: true,
+        }
+      : { file: paths.scratchVolume, scratchOf: emptyVolume, mount: false };
     const args = qemuArgs(
       spec,
       artifacts,
-      paths,
+      { ...paths, volume: volume.file },
       accel.accel,
       socat === null ? undefined : { ...spec, socat },
     );
     const vm: VmLaunch = {
       qemu,
-      qemuImg: tools["qemu-img"] as string,
+      qemuImg,
       rootfs: artifacts.rootfs,
       accel: accel.accel,
       bootTimeoutMs,
       activityFile: spec.activityFile ?? null,
       network: supervisorNetwork(spec, paths),
+      volume,
+      emptyVolume,
     };
     if (spec.resume === true) {
       // A stopped workspace boots on the disk it kept (workspace_stop): its memory is gone,
@@ -119,7 +141,10 @@ export class QemuBackend implements Backend {
     }
 
     // A restore from the shape's booted-guest template, or why not (recorded with the boot).
-    const shape = templateShape(qemu, accel.accel, artifacts, args, paths);
+    const shape = templateShape(qemu, accel.accel, artifacts, args, {
+      ...paths,
+      volume: volume.file,
+    });
     let fallback: string;
     if (shape.key === null) {
       fallback = shape.reason;
@@ -246,6 +271,29 @@ export class QemuBackend implements Backend {
       paths.keptDisk,
       spec.sandboxDir,
     );
+  }
+
+  async sealVolume(sandboxDir: string, name: string) {
+    return sealVolume(sandboxDir, name, this.qemuImg());
+  }
+
+  async reconcileVolume(sandboxDir: string, live: string[]): Promise<number> {
+    return reconcileVolume(sandboxDir, live);
+  }
+
+  async cloneVolume(sourceDir: string, point: string | null, targetDir: string): Promise<void> {
+    await cloneVolume(sourceDir, point, targetDir, this.qemuImg());
+  }
+
+  workspaceVolume(sandboxDir: string): { path: string; format: "qcow2" } | null {
+    const dir = volumeDir(sandboxDir);
+    const top = readIndex(dir)?.top;
+    const file = top ? layerFile(dir, top) : null;
+    return file && fs.existsSync(file) ? { path: file, format: "qcow2" } : null;
+  }
+
+  private qemuImg(): string {
+    return requireTools(["qemu-img"], "workspace volumes")["qemu-img"] as string;
   }
 
   private async stop(

@@ -41,6 +41,8 @@ export interface QemuPaths {
    * every boot and destroy clears; workspace_start boots on it again.
    */
   keptDisk: string;
+  /** A throwaway workspace volume (a sandbox whose /workspace is not on its own volume). */
+  scratchVolume: string;
 }
 
 export function qemuPaths(sandboxDir: string): QemuPaths {
@@ -48,6 +50,7 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
   return {
     runtimeDir,
     overlay: path.join(runtimeDir, "disk.qcow2"),
+    scratchVolume: path.join(runtimeDir, "volume.qcow2"),
     transferDisk: path.join(runtimeDir, "transfer.img"),
     transferLock: path.join(runtimeDir, "transfer.lock"),
     clientSocket: socketPathFor(runtimeDir, "agent"),

@@ -62,6 +62,8 @@ export const SupervisorConfigSchema = lazy(() =>
       })
       .nullable()
       .default(null),
+    /** Mount the workspace volume at /workspace once the guest answers (volume-ops.ts). */
+    mount_volume: z.boolean().optional(),
   }),
 );
 export type SupervisorConfig = z.infer<ReturnType<typeof SupervisorConfigSchema>>;

@@ -195,6 +195,7 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
   // A restored guest is the template's memory: new entropy, time and identity come first.
   const refresh = config.restore ? await refreshRestoredGuest(guest, hello, config) : null;
   if (config.restore) log(`restored guest refreshed after ${Date.now() - vm.started} ms`);
+  if (config.mount_volume === true) await mountVolume(guest, hello);
   clearTimeout(bootTimer);
   // The clock comes from the kernel command line, as old as the boot: ready means in step.
   const clock = await guest.syncClock();
@@ -263,6 +264,18 @@ async function startNetwork(config: SupervisorConfig): Promise<void> {
   log(
     `egress proxy up (${network.policy}; allow_hosts: ${network.allow_hosts.join(" ") || "any public host"})`,
   );
+}
+
+/**
+ * Mounts the workspace volume at /workspace, before any client can reach the guest: after
+ * a restore's refresh (the template was saved without it mounted) or a cold boot.
+ */
+async function mountVolume(guest: GuestRelay, hello: Record<string, unknown>): Promise<void> {
+  const capabilities = Array.isArray(hello.capabilities) ? hello.capabilities : [];
+  if (!capabilities.includes("volume.mount")) {
+    throw new Error("the guest's agent cannot mount the workspace volume (an older agent)");
+  }
+  await guest.request("volume.mount", {}, 30_000);
 }
 
 /** Sends `guest.refresh` to a guest restored from a template (see src/agent/refresh.ts). */

@@ -75,8 +75,14 @@ async function buildTemplate(
   key: string,
 ): Promise<{ state: string; disk: string; ram: string }> {
   const paths = qemuPaths(buildDir);
-  const args = qemuArgs(spec, artifacts, paths, vm.accel);
-  const check = templateShape(vm.qemu, vm.accel, artifacts, args, paths);
+  // The template's volume is a throwaway placeholder, never mounted: every restore
+  // attaches its own volume at the same device and mounts it after the refresh.
+  const volume = { file: paths.scratchVolume, scratchOf: vm.emptyVolume, mount: false };
+  const args = qemuArgs(spec, artifacts, { ...paths, volume: volume.file }, vm.accel);
+  const check = templateShape(vm.qemu, vm.accel, artifacts, args, {
+    ...paths,
+    volume: volume.file,
+  });
   if (check.key !== key) throw new Error("the template build's shape differs from the sandbox's");
   // Relative to qemu's working directory, the runtime directory (a path too long for
   // sun_path is reached through the directory by the QMP client).
@@ -85,7 +91,7 @@ async function buildTemplate(
   let runtime: RuntimeRecord | null = null;
   try {
     // The build's VM is no workspace's: no activity file, no network (templateShape).
-    runtime = await launchVm({ ...vm, activityFile: null, network: null }, paths, {
+    runtime = await launchVm({ ...vm, activityFile: null, network: null, volume }, paths, {
       args: [
         ...templateArgs(args, spec.memMib, ram, true),
         ...["-qmp", `unix:${QMP_SOCKET_NAME},server=on,wait=off`],

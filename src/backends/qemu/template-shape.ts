@@ -12,7 +12,7 @@ import type { QemuPaths } from "./runtime-files.js";
 const RAM_BACKEND_ID = "pyro-ram";
 
 /** Bumped when the layout or the restore protocol changes: older templates stop matching. */
-export const TEMPLATE_FORMAT = 2;
+export const TEMPLATE_FORMAT = 3;
 
 /** A sandbox's template key, or why its shape cannot have a template. */
 type TemplateShape =
@@ -30,7 +30,12 @@ export function templateShape(
   accel: Accelerator,
   artifacts: Pick<BootArtifacts, "rootfs" | "manifest">,
   args: string[],
-  paths: Pick<QemuPaths, "overlay" | "guestSocket" | "consoleLog" | "transferDisk" | "runtimeDir">,
+  paths: Pick<
+    QemuPaths,
+    "overlay" | "guestSocket" | "consoleLog" | "transferDisk" | "runtimeDir"
+  > & {
+    volume?: string;
+  },
 ): TemplateShape {
   if (process.env.PYRO_QEMU_TEMPLATES === "0") {
     // On by default since restores map the template's RAM copy-on-write (0.24x a cold boot
@@ -56,6 +61,8 @@ export function templateShape(
     arg
       .split(paths.overlay)
       .join("<overlay>")
+      .split(paths.volume ?? "<volume>")
+      .join("<volume>")
       .split(paths.transferDisk)
       .join("<transfer>")
       .split(paths.consoleLog)

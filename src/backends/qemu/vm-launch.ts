@@ -28,6 +28,7 @@ import {
 } from "./runtime-files.js";
 import type { SupervisorConfig } from "./supervisor-config.js";
 import { KEPT_TEMPLATE_LAYER } from "./template-disk.js";
+import { VOLUME_BYTES } from "./volume-store.js";
 
 /**
  * How much larger than the environment's image a guest's disk is. The guest agent grows its
@@ -101,6 +102,14 @@ export interface VmLaunch {
   bootTimeoutMs: number;
   activityFile: string | null;
   network: SupervisorConfig["network"];
+  /**
+   * The workspace volume's file; `scratchOf` (the empty volume) when the launch creates a
+   * throwaway one in the runtime directory (a vm_run, a template build, an older
+   * workspace without a volume); `mount`: the supervisor mounts it at /workspace.
+   */
+  volume: { file: string; scratchOf: string | null; mount: boolean };
+  /** The cached empty volume (volume-store.ts), what a throwaway volume starts from. */
+  emptyVolume: string;
 }
 
 /**
@@ -143,6 +152,12 @@ export async function launchVm(
       fs.rmSync(path.join(path.dirname(paths.keptDisk), KEPT_TEMPLATE_LAYER), { force: true });
       await createOverlay(vm.qemuImg, vm.rootfs, paths.overlay, launch.disk.backing);
     }
+    if (vm.volume.scratchOf !== null) {
+      await runTool(vm.qemuImg, [
+        ...["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", vm.volume.scratchOf],
+        ...[vm.volume.file, String(VOLUME_BYTES)],
+      ]);
+    }
     // Sparse: it takes host disk only for the transfer in flight (truncated after each).
     fs.writeFileSync(paths.transferDisk, "", { mode: 0o600 });
     fs.truncateSync(paths.transferDisk, TRANSFER_DISK_BYTES);
@@ -154,6 +169,7 @@ export async function launchVm(
       activity_file: vm.activityFile,
       network: vm.network,
       restore: launch.restore,
+      mount_volume: vm.volume.mount,
     });
     supervisorPid = spawnSupervisor(paths);
     const ready = await waitForReady(paths, supervisorPid, launch.timeoutMs + 10_000);
@@ -179,7 +195,14 @@ function writeSupervisorConfig(
   paths: QemuPaths,
   vm: Pick<
     SupervisorConfig,
-    "qemu" | "args" | "boot_timeout_ms" | "expires_at" | "activity_file" | "network" | "restore"
+    | "qemu"
+    | "args"
+    | "boot_timeout_ms"
+    | "expires_at"
+    | "activity_file"
+    | "network"
+    | "restore"
+    | "mount_volume"
   >,
 ): void {
   const config: SupervisorConfig = {
@@ -201,6 +224,7 @@ function writeSupervisorConfig(
     activity_file: vm.activity_file,
     network: vm.network,
     restore: vm.restore,
+    mount_volume: vm.mount_volume,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }

@@ -1,0 +1,89 @@
+/**
+ * The workspace volume inside a guest (docs/qemu-backend.md, "Workspace volumes"): the
+ * device the host attached for /workspace, mounted on request, and the freeze around the
+ * host's sealing of a copy-on-write point.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+import { PyroError } from "../errors.js";
+import { WORKSPACE_VOLUME_SERIAL } from "../shared/workspace-volume.js";
+import type { AgentContext } from "./context.js";
+
+const MOUNT_POINT = "/workspace";
+
+function findVolume(sysBlock = "/sys/block"): string | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync(sysBlock);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    try {
+      const serial = fs.readFileSync(path.join(sysBlock, name, "serial"), "utf8").trim();
+      if (serial === WORKSPACE_VOLUME_SERIAL) return path.join("/dev", name);
+    } catch {
+      // not a virtio-blk device, or no serial
+    }
+  }
+  return null;
+}
+
+function isMounted(): boolean {
+  try {
+    return fs
+      .readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .some((line) => line.split(" ")[1] === MOUNT_POINT);
+  } catch {
+    return false;
+  }
+}
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
+  if (result.error || result.status !== 0) {
+    const detail = result.error?.message ?? (result.stderr.trim() || `exit ${result.status}`);
+    throw new PyroError("backend_error", `${command} ${args.join(" ")}: ${detail}`);
+  }
+}
+
+/** Registers the volume's operations; `mounted` runs after each mount (the digest prime). */
+export function registerVolumeHandlers(context: AgentContext, mounted: () => void): void {
+  let thawTimer: NodeJS.Timeout | null = null;
+  const thaw = (): boolean => {
+    if (thawTimer) clearTimeout(thawTimer);
+    thawTimer = null;
+    // EINVAL when it is not frozen: nothing to do.
+    return spawnSync("fsfreeze", ["-u", MOUNT_POINT], { timeout: 30_000 }).status === 0;
+  };
+  context.handlers.set("volume.mount", async () => {
+    const device = findVolume();
+    if (!device) {
+      throw new PyroError("backend_error", "this guest has no workspace volume device");
+    }
+    if (isMounted()) return { device, already_mounted: true };
+    // A template's kernel probed the placeholder volume it was built with: blocks of it
+    // may still be in the buffer cache, and this device now holds another filesystem.
+    run("blockdev", ["--flushbufs", device]);
+    fs.mkdirSync(MOUNT_POINT, { recursive: true });
+    run("mount", ["-t", "ext4", "-o", "noatime", device, MOUNT_POINT]);
+    mounted();
+    return { device, already_mounted: false };
+  });
+  context.handlers.set("volume.freeze", async ({ body }) => {
+    if (!isMounted()) {
+      throw new PyroError("invalid_state", "/workspace is not on a volume in this guest");
+    }
+    const after = Math.min(Math.max(Number(body.thaw_after_ms) || 0, 1_000), 60_000);
+    // fsfreeze syncs the filesystem first: the device then holds all of /workspace. Still
+    // frozen by a host that died before its thaw: it stays frozen, with a new deadline.
+    if (thawTimer === null) run("fsfreeze", ["-f", MOUNT_POINT]);
+    else clearTimeout(thawTimer);
+    thawTimer = setTimeout(thaw, after);
+    return { frozen: true };
+  });
+  context.handlers.set("volume.thaw", async () => ({ thawed: thaw() }));
+}
