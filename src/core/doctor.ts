@@ -19,9 +19,11 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
     ? "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
     : !findTool("qemu-img")
       ? "qemu-img not found (apt-get install qemu-utils)"
-      : !anyInstalled
-        ? "no environment is pulled yet (pyro env pull debian:12)"
-        : null;
+      : !findTool("mkfs.ext4") || !findTool("debugfs")
+        ? "mkfs.ext4 or debugfs not found, needed for workspace volumes (apt-get install e2fsprogs)"
+        : !anyInstalled
+          ? "no environment is pulled yet (pyro env pull debian:12)"
+          : null;
   const qemuUsable = qemuProblem === null;
   const qemuReason = qemuProblem ?? `boots microvm guests with ${accel.accel.toUpperCase()}`;
   const defaultChoice = await backends.choose("debian:12");

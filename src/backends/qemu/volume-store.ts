@@ -12,7 +12,7 @@ import path from "node:path";
 
 import { z } from "zod";
 
-import { runTool } from "../../environments/host-tools.js";
+import { requireTools, runTool } from "../../environments/host-tools.js";
 import { PyroError } from "../../errors.js";
 
 /** Every workspace volume has this virtual size: a template's device fits every volume. */
@@ -105,11 +105,12 @@ export async function emptyVolume(cacheDir: string, qemuImg: string): Promise<st
   try {
     fs.writeFileSync(raw, "");
     fs.truncateSync(raw, VOLUME_BYTES);
-    await runTool(findTool("mkfs.ext4"), [
+    const tools = requireTools(["mkfs.ext4", "debugfs"], "a qemu workspace's ext4 volume");
+    await runTool(tools["mkfs.ext4"] as string, [
       ...["-q", "-F", "-L", "workspace", "-m", "0"],
       ...["-E", "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0", raw],
     ]);
-    await runTool(findTool("debugfs"), ["-w", "-R", "rmdir lost+found", raw]);
+    await runTool(tools["debugfs"] as string, ["-w", "-R", "rmdir lost+found", raw]);
     await runTool(qemuImg, ["convert", "-q", "-f", "raw", "-O", "qcow2", raw, temp]);
     fs.chmodSync(temp, 0o444);
     fs.renameSync(temp, target);
@@ -118,17 +119,6 @@ export async function emptyVolume(cacheDir: string, qemuImg: string): Promise<st
     fs.rmSync(temp, { force: true });
   }
   return target;
-}
-
-function findTool(name: string): string {
-  for (const dir of ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]) {
-    const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new PyroError(
-    "backend_error",
-    `${name} was not found (apt-get install e2fsprogs): qemu workspaces keep /workspace on an ext4 volume`,
-  );
 }
 
 /** A volume of one empty layer and a top over it, replacing whatever `dir` held. */
