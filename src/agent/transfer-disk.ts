@@ -12,33 +12,19 @@
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
 
 import { checkDestination, exportPath } from "../archive/index.js";
 import { PyroError, ValidationError } from "../errors.js";
 import { sharedFdPath, withFd } from "../no-follow.js";
 import { TRANSFER_BLOCK_BYTES, TRANSFER_DISK_SERIAL } from "../shared/transfer-disk.js";
 import type { AgentReply } from "../protocol/operations.js";
+import { findBlockDevice } from "./block-device.js";
 import type { AgentContext } from "./context.js";
 import { scratchFifo } from "./transfer.js";
 
 /** The transfer disk's device node (/dev/vdX), found by its serial; null without one. */
-export function findTransferDisk(sysBlock = "/sys/block"): string | null {
-  let names: string[];
-  try {
-    names = fs.readdirSync(sysBlock);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    try {
-      const serial = fs.readFileSync(path.join(sysBlock, name, "serial"), "utf8").trim();
-      if (serial === TRANSFER_DISK_SERIAL) return path.join("/dev", name);
-    } catch {
-      // not a virtio-blk device, or no serial
-    }
-  }
-  return null;
+export function findTransferDisk(): string | null {
+  return findBlockDevice(TRANSFER_DISK_SERIAL);
 }
 
 /** GNU tar's extraction options, the same as extractWithGnuTar's. */

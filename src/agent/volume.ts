@@ -5,31 +5,13 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
 
 import { PyroError } from "../errors.js";
 import { WORKSPACE_VOLUME_SERIAL } from "../shared/workspace-volume.js";
+import { findBlockDevice } from "./block-device.js";
 import type { AgentContext } from "./context.js";
 
 const MOUNT_POINT = "/workspace";
-
-function findVolume(sysBlock = "/sys/block"): string | null {
-  let names: string[];
-  try {
-    names = fs.readdirSync(sysBlock);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    try {
-      const serial = fs.readFileSync(path.join(sysBlock, name, "serial"), "utf8").trim();
-      if (serial === WORKSPACE_VOLUME_SERIAL) return path.join("/dev", name);
-    } catch {
-      // not a virtio-blk device, or no serial
-    }
-  }
-  return null;
-}
 
 function isMounted(): boolean {
   try {
@@ -60,7 +42,7 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
     return spawnSync("fsfreeze", ["-u", MOUNT_POINT], { timeout: 30_000 }).status === 0;
   };
   context.handlers.set("volume.mount", async () => {
-    const device = findVolume();
+    const device = findBlockDevice(WORKSPACE_VOLUME_SERIAL);
     if (!device) {
       throw new PyroError("backend_error", "this guest has no workspace volume device");
     }
