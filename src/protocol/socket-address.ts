@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 /**
@@ -35,4 +36,36 @@ export async function withSocketAddress<T>(
 export function inheritedSocketAddress(socketPath: string, fd: number): string | null {
   if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES) return null;
   return `/proc/self/fd/${fd}/${path.basename(socketPath)}`;
+}
+
+/**
+ * Connects to the Unix socket at `socketPath` (through its directory when the path is too
+ * long, see above). No connection within `timeoutMs` rejects with `onTimeout()`, a refusal
+ * with `onError(error)`: each caller words the failure for its own peer.
+ */
+export function connectUnixSocket(
+  socketPath: string,
+  timeoutMs: number,
+  failures: { onTimeout: () => Error; onError: (error: Error) => Error },
+): Promise<net.Socket> {
+  return withSocketAddress(
+    socketPath,
+    (address) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const candidate = net.createConnection(address);
+        const timer = setTimeout(() => {
+          candidate.destroy();
+          reject(failures.onTimeout());
+        }, timeoutMs);
+        candidate.once("connect", () => {
+          clearTimeout(timer);
+          candidate.removeAllListeners("error");
+          resolve(candidate);
+        });
+        candidate.once("error", (error) => {
+          clearTimeout(timer);
+          reject(failures.onError(error));
+        });
+      }),
+  );
 }

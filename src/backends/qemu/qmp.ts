@@ -5,10 +5,10 @@
  * `hostfwd_remove`, which QMP offers as human monitor commands (runtime/qmp.sock, present
  * under network_policy egress+published-ports).
  */
-import net from "node:net";
+import type net from "node:net";
 
 import { PyroError } from "../../errors.js";
-import { withSocketAddress } from "../../protocol/socket-address.js";
+import { connectUnixSocket } from "../../protocol/socket-address.js";
 
 type Json = Record<string, unknown>;
 
@@ -37,26 +37,10 @@ export class Qmp {
    * greeting and enters command mode.
    */
   static async connect(socketPath: string, timeoutMs = 5_000): Promise<Qmp> {
-    const socket = await withSocketAddress(
-      socketPath,
-      (address) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const candidate = net.createConnection(address);
-          const timer = setTimeout(() => {
-            candidate.destroy();
-            reject(new Error(`timed out connecting to QMP socket ${socketPath}`));
-          }, timeoutMs);
-          candidate.once("connect", () => {
-            clearTimeout(timer);
-            candidate.removeAllListeners("error");
-            resolve(candidate);
-          });
-          candidate.once("error", (error) => {
-            clearTimeout(timer);
-            reject(error);
-          });
-        }),
-    );
+    const socket = await connectUnixSocket(socketPath, timeoutMs, {
+      onTimeout: () => new Error(`timed out connecting to QMP socket ${socketPath}`),
+      onError: (error) => error,
+    });
     const qmp = new Qmp(socket);
     try {
       const greeting = await qmp.next();
