@@ -136,6 +136,25 @@ describe("the guest clock sync", () => {
     expect(Math.abs(guest.requestOffsets[0] ?? Infinity)).toBeLessThanOrEqual(100);
   });
 
+  it("lets a client that connects right after a sync go first, and syncs for one that comes later", async () => {
+    const { relay, guest } = await skewedRig(4_000, 20);
+    await relay.syncClock();
+    const probes = (): number =>
+      guest.hellos.filter((hello) => typeof hello.clock_probe_ms === "number").length;
+    const afterSync = probes();
+    await clientRequest(relay);
+    await waitFor(() => guest.requestOffsets.length === 1);
+    expect(probes()).toBe(afterSync);
+    // Past the grace (500 ms), though the last sync is still "fresh" (1 s) for requests of
+    // known clients, a new client's first request waits for a sync again.
+    guest.offsetMs += 3_000;
+    await new Promise((resolve) => setTimeout(resolve, 700)); // still within CLOCK_FRESH_MS
+    await clientRequest(relay);
+    await waitFor(() => guest.requestOffsets.length === 2);
+    expect(probes()).toBeGreaterThan(afterSync);
+    expect(Math.abs(guest.requestOffsets[1] ?? Infinity)).toBeLessThanOrEqual(100);
+  });
+
   it("gives an agent without clock probes the host's time, as before, and holds nothing back", async () => {
     const { relay, guest } = await skewedRig(-3_000, 10, false);
     expect(await relay.syncClock()).toBeNull();

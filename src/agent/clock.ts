@@ -8,29 +8,36 @@
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 
+import { sysHelper } from "./sys-helper.js";
+
 /**
- * How long `date -s` took last time. It sets the clock near the end of its run, so a step
- * adds most of that latency in advance; the supervisor's next probe corrects what is left.
+ * How long `date -s` took last time (the fallback when the system call helper is not
+ * running). It sets the clock near the end of its run, so a step adds most of that latency
+ * in advance; the supervisor's next probe corrects what is left.
  */
 let lastSetMs = 0;
 
 /** Moves the clock by `stepMs` (positive: forward). */
-export function stepClock(stepMs: number): void {
+export async function stepClock(stepMs: number): Promise<void> {
+  // The helper reads the clock and sets it in one go: nothing to compensate.
+  const answer = await sysHelper.request("step", String(Math.round(stepMs)));
+  if (answer?.ok) return;
   const started = performance.now();
-  setClock(Date.now() + stepMs + lastSetMs * 0.75);
+  setClockWithDate(Date.now() + stepMs + lastSetMs * 0.75);
   lastSetMs = performance.now() - started;
 }
 
 /**
- * An older supervisor's absolute time (a hello's `host_time_ms` without a probe): the
- * clock is set to it when more than 250 ms off.
+ * An absolute time (a restore's refresh, or an older supervisor's hello without a probe):
+ * the clock is set to it when more than 250 ms off.
  */
-export function syncClock(hostEpochMs: number): void {
+export async function syncClock(hostEpochMs: number): Promise<void> {
   if (Math.abs(Date.now() - hostEpochMs) < 250) return;
-  setClock(hostEpochMs);
+  const answer = await sysHelper.request("settime", String(Math.round(hostEpochMs)));
+  if (!answer?.ok) setClockWithDate(hostEpochMs);
 }
 
-function setClock(epochMs: number): void {
+function setClockWithDate(epochMs: number): void {
   const result = spawnSync("date", ["-u", "-s", `@${(epochMs / 1000).toFixed(3)}`], {
     stdio: "ignore",
   });

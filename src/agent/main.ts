@@ -21,7 +21,8 @@ import { HandlerTable } from "./handler-table.js";
 import { startIdleTrim } from "./idle-trim.js";
 import { registerCoreHandlers } from "./handlers.js";
 import { agentIdentity, registerRefreshHandler } from "./refresh.js";
-import { registerVolumeHandlers } from "./volume.js";
+import { sysHelper } from "./sys-helper.js";
+import { mountWorkspaceVolume, registerVolumeHandlers } from "./volume.js";
 import { WorkspacePaths } from "../shared/guest-paths.js";
 import { GUEST_SECRETS_DIR, registerSecretsHandler } from "./secrets.js";
 import { serveVirtioPort } from "./serial.js";
@@ -149,6 +150,8 @@ function buildContext(options: AgentOptions): AgentContext {
     const setup = prepareGuest((message) => console.error(`pyro-agent: ${message}`));
     confineExecs(setup.cgroups);
     startIdleTrim((message) => console.error(`pyro-agent: ${message}`));
+    // Before any template of this guest is saved: a restored guest then pays no exec for it.
+    sysHelper.start();
   }
   const scratchDir = inGuest ? GUEST_SCRATCH_DIR : options.stateDir;
   prepareScratch(scratchDir);
@@ -174,8 +177,10 @@ function buildContext(options: AgentOptions): AgentContext {
     });
   }
   // Only a guest can be restored from a template (and only a guest may set its hostname).
-  if (inGuest) registerRefreshHandler(context);
-  if (inGuest) registerVolumeHandlers(context, core.workspaceRestored);
+  if (inGuest) {
+    registerRefreshHandler(context, () => mountWorkspaceVolume(core.workspaceRestored));
+    registerVolumeHandlers(context, core.workspaceRestored);
+  }
   agentIdentity.instanceId = `${process.pid}-${Date.now()}`;
   return context;
 }

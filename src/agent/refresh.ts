@@ -5,79 +5,15 @@
  * agent's identity are the template's. The VM supervisor sends this request first, before
  * any client can reach the guest, with entropy from the host's CSPRNG.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createInterface, type Interface as ReadlineInterface } from "node:readline";
 import fs from "node:fs";
 
 import { ValidationError } from "../errors.js";
 import { syncClock } from "./clock.js";
 import type { AgentContext } from "./context.js";
+import { sysHelper } from "./sys-helper.js";
 
 /** The agent's identity, named in its hello; a restore gives it a new one. */
 export const agentIdentity = { instanceId: "", restoredAt: null as number | null };
-
-/** RNDADDENTROPY = _IOW('R', 0x03, int[2]); RNDRESEEDCRNG = _IO('R', 0x07). */
-const RNDADDENTROPY = 0x40085203;
-const RNDRESEEDCRNG = 0x5207;
-
-/** Credits entropy (hex on a line) and forces a reseed; answers "ok" or "err REASON". */
-const RESEEDER = [
-  "$| = 1;",
-  "open(my $f, '+<', '/dev/urandom') or die \"open: $!\\n\";",
-  "while (my $line = <STDIN>) {",
-  "  chomp $line; my $e = pack('H*', $line);",
-  "  my $info = pack('ii', 8 * length($e), length($e)) . $e;",
-  `  if (!ioctl($f, ${RNDADDENTROPY}, $info)) { print "err RNDADDENTROPY: $!\\n"; next; }`,
-  `  if (!ioctl($f, ${RNDRESEEDCRNG}, 0)) { print "err RNDRESEEDCRNG: $!\\n"; next; }`,
-  '  print "ok\\n";',
-  "}",
-].join(" ");
-
-/**
- * Node cannot issue an ioctl; perl (perl-base is part of every Debian system) can. The
- * reseeder is started with the agent, before a template is saved, so a restored guest
- * pays no exec of perl (under TCG, translating a new program's start-up is what costs).
- */
-class Reseeder {
-  private child: ChildProcessWithoutNullStreams | null = null;
-  private lines: ReadlineInterface | null = null;
-
-  start(): void {
-    try {
-      const child = spawn("perl", ["-e", RESEEDER], { stdio: ["pipe", "pipe", "pipe"] });
-      child.on("error", () => this.stop());
-      child.on("exit", () => this.stop());
-      child.stderr.resume();
-      this.child = child;
-      this.lines = createInterface({ input: child.stdout });
-    } catch {
-      this.child = null;
-    }
-  }
-
-  private stop(): void {
-    this.child = null;
-    this.lines?.close();
-    this.lines = null;
-  }
-
-  /** Resolves with the reseeder's answer, or null when it is not running. */
-  async reseed(entropy: Buffer): Promise<string | null> {
-    const { child, lines } = this;
-    if (!child || !lines) return null;
-    const answer = new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 10_000);
-      lines.once("line", (line) => {
-        clearTimeout(timer);
-        resolve(line);
-      });
-    });
-    child.stdin.write(`${entropy.toString("hex")}\n`);
-    return answer;
-  }
-}
-
-const reseeder = new Reseeder();
 
 /**
  * Credits the entropy to the kernel's input pool and forces the CRNG to reseed from it.
@@ -92,18 +28,17 @@ async function reseedKernelRng(entropy: Buffer): Promise<{ reseeded: boolean; de
   } catch (error) {
     return { reseeded: false, detail: `write /dev/urandom: ${(error as Error).message}` };
   }
-  let answer = await reseeder.reseed(entropy);
+  let answer = await sysHelper.request("reseed", entropy.toString("hex"));
   if (answer === null) {
-    // The helper is gone (killed from inside the guest?): a one-off perl does the same.
-    const result = spawnSync("perl", ["-e", RESEEDER], {
-      input: `${entropy.toString("hex")}\n`,
-      encoding: "utf8",
-    });
-    answer = result.error ? `err perl: ${result.error.message}` : result.stdout.trim();
+    // The helper is gone (killed from inside the guest?): a new one does the same.
+    sysHelper.start();
+    answer = await sysHelper.request("reseed", entropy.toString("hex"));
   }
-  return answer === "ok"
+  if (answer === null)
+    return { reseeded: false, detail: "the system call helper (perl) is not running" };
+  return answer.ok
     ? { reseeded: true, detail: "RNDADDENTROPY + RNDRESEEDCRNG" }
-    : { reseeded: false, detail: answer || "perl gave no answer" };
+    : { reseeded: false, detail: answer.reason };
 }
 
 function setHostname(hostname: string): void {
@@ -115,8 +50,14 @@ function setMachineId(machineId: string): void {
   fs.writeFileSync("/etc/machine-id", `${machineId}\n`, { mode: 0o444 });
 }
 
-export function registerRefreshHandler(context: AgentContext): void {
-  reseeder.start();
+/**
+ * `mountVolume`: what `mount_volume: true` runs last, so a restored guest is refreshed and
+ * has its /workspace in one round trip (each costs 100-200 ms right after a restore under TCG).
+ */
+export function registerRefreshHandler(
+  context: AgentContext,
+  mountVolume: () => Promise<{ device: string; already_mounted: boolean }>,
+): void {
   context.handlers.set("guest.refresh", async ({ body }) => {
     const entropy = Buffer.from(String(body.entropy_b64), "base64");
     const hostname = String(body.hostname);
@@ -144,7 +85,7 @@ export function registerRefreshHandler(context: AgentContext): void {
     const rng = await reseedKernelRng(entropy);
     const hostTime = Number(body.host_time_ms);
     const clockSet = Math.abs(Date.now() - hostTime) >= 250;
-    syncClock(hostTime);
+    await syncClock(hostTime);
     setHostname(hostname);
     setMachineId(machineId);
     agentIdentity.instanceId = String(body.instance_id);
@@ -156,6 +97,8 @@ export function registerRefreshHandler(context: AgentContext): void {
       hostname,
       machine_id: machineId,
       instance_id: agentIdentity.instanceId,
+      // After the new random state and clock: the mount sees neither of the template's.
+      ...(body.mount_volume === true ? { volume: await mountVolume() } : {}),
     };
   });
 }

@@ -21,7 +21,10 @@ interface ServerOptions {
    * (the supervisor measured the offset with `clock_probe_ms`), `host_time_ms` alone (an
    * older supervisor) sets it.
    */
-  clock?: { step: (stepMs: number) => void; sync: (hostEpochMs: number) => void };
+  clock?: {
+    step: (stepMs: number) => Promise<void>;
+    sync: (hostEpochMs: number) => Promise<void>;
+  };
   /**
    * Operations that fail on purpose (from $PYRO_AGENT_FAILPOINTS, comma-separated op
    * names). Lets tests break a real agent mid-create or mid-reset without mocks.
@@ -133,14 +136,19 @@ class ConnectionState {
       return;
     }
     this.version = picked;
-    void connection.sendJson(0, {
-      type: "hello",
-      ...options.hello(),
-      ...clockFields(hello, options.clock),
-      protocol_version: picked,
-      protocol_min: range.min,
-      protocol_max: range.max,
-    });
+    // The answer waits for a clock step to be applied: it reports the guest's time after it.
+    void clockFields(hello, options.clock)
+      .then((clock) =>
+        connection.sendJson(0, {
+          type: "hello",
+          ...options.hello(),
+          ...clock,
+          protocol_version: picked,
+          protocol_min: range.min,
+          protocol_max: range.max,
+        }),
+      )
+      .catch(() => undefined); // a connection closed meanwhile has no one to answer
   }
 
   /** Admits one request, runs its handler and replies with the result or the error. */
@@ -248,16 +256,16 @@ function admit(
  * and the probe echoed, so the supervisor can tell a fresh answer from one to a greeting
  * that waited in the channel, and measure the round trip.
  */
-function clockFields(
+async function clockFields(
   hello: Record<string, unknown>,
   clock: ServerOptions["clock"],
-): Record<string, unknown> {
+): Promise<Record<string, unknown>> {
   const probe = hello.clock_probe_ms;
   if (typeof probe !== "number") {
-    if (typeof hello.host_time_ms === "number") clock?.sync(hello.host_time_ms);
+    if (typeof hello.host_time_ms === "number") await clock?.sync(hello.host_time_ms);
     return {};
   }
   const step = hello.clock_step_ms;
-  if (typeof step === "number" && Number.isFinite(step) && step !== 0) clock?.step(step);
+  if (typeof step === "number" && Number.isFinite(step) && step !== 0) await clock?.step(step);
   return { clock_echo_ms: probe, guest_time_ms: Date.now() };
 }

@@ -10,8 +10,11 @@ import { PyroError } from "../errors.js";
 import { WORKSPACE_VOLUME_SERIAL } from "../shared/workspace-volume.js";
 import { findBlockDevice } from "./block-device.js";
 import type { AgentContext } from "./context.js";
+import { sysHelper } from "./sys-helper.js";
 
 const MOUNT_POINT = "/workspace";
+/** mount(2)'s flag for `-o noatime`. */
+const MS_NOATIME = 1024;
 
 function isMounted(): boolean {
   try {
@@ -24,6 +27,20 @@ function isMounted(): boolean {
   }
 }
 
+/**
+ * One step through the system call helper (sys-helper.ts: no program to start, which costs
+ * 100-300 ms right after a restore under TCG), or the tool that does the same when the
+ * helper is not running or failed (the tool's message then says why).
+ */
+async function step(
+  helper: [op: string, ...args: string[]],
+  tool: [command: string, ...args: string[]],
+): Promise<void> {
+  const answer = await sysHelper.request(...helper);
+  if (answer?.ok) return;
+  run(tool[0], tool.slice(1));
+}
+
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
   if (result.error || result.status !== 0) {
@@ -32,29 +49,42 @@ function run(command: string, args: string[]): void {
   }
 }
 
+/**
+ * Mounts the workspace volume at /workspace (`volume.mount`, or within `guest.refresh`);
+ * `mounted` runs after a mount (the digest prime). Mounting twice is a no-op.
+ */
+export async function mountWorkspaceVolume(
+  mounted: () => void,
+): Promise<{ device: string; already_mounted: boolean }> {
+  const device = findBlockDevice(WORKSPACE_VOLUME_SERIAL);
+  if (!device) {
+    throw new PyroError("backend_error", "this guest has no workspace volume device");
+  }
+  if (isMounted()) return { device, already_mounted: true };
+  // A template's kernel probed the placeholder volume it was built with: blocks of it
+  // may still be in the buffer cache, and this device now holds another filesystem.
+  await step(["flushbufs", device], ["blockdev", "--flushbufs", device]);
+  fs.mkdirSync(MOUNT_POINT, { recursive: true });
+  await step(
+    ["mount", device, MOUNT_POINT, "ext4", String(MS_NOATIME)],
+    ["mount", "-t", "ext4", "-o", "noatime", device, MOUNT_POINT],
+  );
+  mounted();
+  return { device, already_mounted: false };
+}
+
 /** Registers the volume's operations; `mounted` runs after each mount (the digest prime). */
 export function registerVolumeHandlers(context: AgentContext, mounted: () => void): void {
   let thawTimer: NodeJS.Timeout | null = null;
-  const thaw = (): boolean => {
+  const thaw = async (): Promise<boolean> => {
     if (thawTimer) clearTimeout(thawTimer);
     thawTimer = null;
     // EINVAL when it is not frozen: nothing to do.
+    const answer = await sysHelper.request("thaw", MOUNT_POINT);
+    if (answer !== null) return answer.ok;
     return spawnSync("fsfreeze", ["-u", MOUNT_POINT], { timeout: 30_000 }).status === 0;
   };
-  context.handlers.set("volume.mount", async () => {
-    const device = findBlockDevice(WORKSPACE_VOLUME_SERIAL);
-    if (!device) {
-      throw new PyroError("backend_error", "this guest has no workspace volume device");
-    }
-    if (isMounted()) return { device, already_mounted: true };
-    // A template's kernel probed the placeholder volume it was built with: blocks of it
-    // may still be in the buffer cache, and this device now holds another filesystem.
-    run("blockdev", ["--flushbufs", device]);
-    fs.mkdirSync(MOUNT_POINT, { recursive: true });
-    run("mount", ["-t", "ext4", "-o", "noatime", device, MOUNT_POINT]);
-    mounted();
-    return { device, already_mounted: false };
-  });
+  context.handlers.set("volume.mount", () => mountWorkspaceVolume(mounted));
   context.handlers.set("volume.freeze", async ({ body }) => {
     if (!isMounted()) {
       throw new PyroError("invalid_state", "/workspace is not on a volume in this guest");
@@ -62,10 +92,10 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
     const after = Math.min(Math.max(Number(body.thaw_after_ms) || 0, 1_000), 60_000);
     // fsfreeze syncs the filesystem first: the device then holds all of /workspace. Still
     // frozen by a host that died before its thaw: it stays frozen, with a new deadline.
-    if (thawTimer === null) run("fsfreeze", ["-f", MOUNT_POINT]);
+    if (thawTimer === null) await step(["freeze", MOUNT_POINT], ["fsfreeze", "-f", MOUNT_POINT]);
     else clearTimeout(thawTimer);
-    thawTimer = setTimeout(thaw, after);
+    thawTimer = setTimeout(() => void thaw(), after);
     return { frozen: true };
   });
-  context.handlers.set("volume.thaw", async () => ({ thawed: thaw() }));
+  context.handlers.set("volume.thaw", async () => ({ thawed: await thaw() }));
 }

@@ -319,6 +319,7 @@ const OPERATIONS = {
       hostname: str,
       machine_id: str,
       instance_id: str,
+      mount_volume: optional(bool), // also `volume.mount`, last: one round trip for both
     }),
     response: z.looseObject({
       rng_reseeded: bool,
@@ -327,6 +328,7 @@ const OPERATIONS = {
       hostname: str,
       machine_id: str,
       instance_id: str,
+      volume: optional(z.looseObject({ device: str, already_mounted: bool })), // if asked
     }),
   }),
   /**

@@ -38,6 +38,8 @@ export class GuestClock {
   private syncing: Promise<ClockSample | null> | null = null;
   /** Until when (Date.now()) requests need no sync first. */
   private freshUntil = 0;
+  /** When (Date.now()) the last sync within tolerance ended. */
+  private syncedAt = 0;
   /** The last answer's measurement (for tests and the benchmark). */
   last: ClockSample | null = null;
 
@@ -49,9 +51,13 @@ export class GuestClock {
     return Date.now() < this.freshUntil;
   }
 
-  /** The next request waits for a sync (a new client may be about to write files). */
-  expire(): void {
-    this.freshUntil = 0;
+  /**
+   * The next request waits for a sync (a new client may be about to write files), unless
+   * one ended within tolerance less than `graceMs` ago: the first request of a client that
+   * connects right after a boot or reset does not wait for a second one.
+   */
+  expire(graceMs = 0): void {
+    if (Date.now() - this.syncedAt >= graceMs) this.freshUntil = 0;
   }
 
   /** A hello the guest sent: resolves the probe it answers, if any is still waiting. */
@@ -72,6 +78,7 @@ export class GuestClock {
     this.syncing ??= this.run().then((sample) => {
       const good = sample !== null && Math.abs(sample.offsetMs) <= CLOCK_TOLERANCE_MS;
       this.freshUntil = Date.now() + (good ? CLOCK_FRESH_MS : CLOCK_RETRY_MS);
+      if (good) this.syncedAt = Date.now();
       this.syncing = null;
       return sample;
     });

@@ -20,6 +20,8 @@ import {
  * protocol 2 made possible; with protocol 1 it would have to read each JSON frame.
  */
 const RELAY_RANGE: ProtocolRange = { min: 2, max: PROTOCOL_MAX };
+/** A sync this recent counts for a new client too (see `attach`). */
+const NEW_CLIENT_GRACE_MS = 500;
 
 interface Route {
   /** null once the client went away; the guest's late answer is then dropped. */
@@ -172,8 +174,9 @@ export class GuestRelay {
       ),
     };
     this.clients.add(client);
-    // A new client's first request waits for a sync: it may be about to push files.
-    this.clock.expire();
+    // A new client's first request waits for a sync (it may be about to push files), unless
+    // one just ended: a TCG guest's clock drifts by milliseconds a second, not hundreds.
+    this.clock.expire(NEW_CLIENT_GRACE_MS);
   }
 
   close(): void {

@@ -195,7 +195,8 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
   // A restored guest is the template's memory: new entropy, time and identity come first.
   const refresh = config.restore ? await refreshRestoredGuest(guest, hello, config) : null;
   if (config.restore) log(`restored guest refreshed after ${Date.now() - vm.started} ms`);
-  if (config.mount_volume === true) await mountVolume(guest, hello);
+  // A refresh mounts the volume itself (one round trip less); an older agent's did not.
+  if (config.mount_volume === true && !refresh?.volume) await mountVolume(guest, hello);
   clearTimeout(bootTimer);
   // The clock comes from the kernel command line, as old as the boot: ready means in step.
   const clock = await guest.syncClock();
@@ -301,8 +302,9 @@ async function refreshRestoredGuest(
       hostname,
       machine_id: randomBytes(16).toString("hex"),
       instance_id: randomUUID(),
+      mount_volume: config.mount_volume === true,
     },
-    10_000,
+    30_000, // with the mount: a loaded host took seconds for each
   );
   if (answer.rng_reseeded !== true) {
     // Entropy was still mixed in; the CRNG reseeds on its own schedule. Logged, not fatal.
