@@ -33,6 +33,44 @@ const noZodLocales = {
 };
 
 /**
+ * zod, loaded on first use: a read-only call validates with the generated validators
+ * (src/shared/fast-validators.generated.ts) and never builds a schema, and compiling zod's
+ * 400 KB cost most of a read's start-up. Every `import { z } from "zod"` (and "zod/mini")
+ * of the bundle gets `z` from a small module whose every property access first requires
+ * chunks/zod.cjs, zod bundled on its own (below): a synchronous load, as building a schema
+ * is synchronous, and only by the code that builds one.
+ */
+const lazyZod = {
+  name: "lazy-zod",
+  setup(build) {
+    build.onResolve({ filter: /^zod(\/mini)?$/ }, (args) => ({
+      path: args.path,
+      namespace: "pyro-lazy-zod",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "pyro-lazy-zod" }, (args) => ({
+      contents: `import { loadZod } from "pyro-zod-loader";
+export const z = new Proxy({}, {
+  get: (_, key) => loadZod()[${JSON.stringify(args.path === "zod" ? "z" : "mini")}][key],
+  has: (_, key) => key in loadZod()[${JSON.stringify(args.path === "zod" ? "z" : "mini")}],
+});`,
+      loader: "js",
+    }));
+    build.onResolve({ filter: /^pyro-zod-loader$/ }, () => ({
+      path: "loader",
+      namespace: "pyro-zod-loader",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "pyro-zod-loader" }, () => ({
+      contents: `let zod;
+/** chunks/zod.cjs, required once: the chunk this module lands in is in chunks/ too. */
+export function loadZod() {
+  return (zod ??= require(new URL("./zod.cjs", import.meta.url).pathname));
+}`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * src/version.ts reads ../package.json beside itself, which from dist/cli/ is the wrong
  * place: the bundle carries the version instead.
  */
@@ -53,7 +91,7 @@ for (const name of readdirSync(cliDir)) {
   if (!name.startsWith("main.")) rmSync(`${cliDir}/${name}`, { recursive: true, force: true });
 }
 
-await build({
+const cli = await build({
   entryPoints: { main: `${root}src/cli/main.ts` },
   outdir: cliDir,
   chunkNames: "chunks/[name]-[hash]",
@@ -63,7 +101,8 @@ await build({
   target: "node20",
   format: "esm",
   external: ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"],
-  plugins: [noZodLocales, bakedVersion],
+  plugins: [lazyZod, bakedVersion],
+  metafile: true,
   banner: {
     // Some bundled CommonJS dependencies (commander) call require(); give ESM output one.
     js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);",
@@ -73,6 +112,34 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+// zod on its own, both its APIs (the catalogue's and the records' "zod", the agent
+// protocol's "zod/mini") in one file sharing one core.
+await build({
+  stdin: {
+    contents: `export { z } from "zod"; export { z as mini } from "zod/mini";`,
+    resolveDir: root,
+    loader: "js",
+  },
+  outfile: `${cliDir}/chunks/zod.cjs`,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  plugins: [noZodLocales],
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+});
+// The loader finds zod.cjs beside itself: it must not land in main.js (in dist/cli/).
+const loaderIn = Object.entries(cli.metafile.outputs).filter(
+  ([, output]) => "pyro-zod-loader:loader" in output.inputs,
+);
+if (loaderIn.length !== 1 || !loaderIn[0][0].includes("/chunks/")) {
+  throw new Error(
+    `the zod loader must be in one chunk of chunks/, found in ${loaderIn.map(([name]) => name)}`,
+  );
+}
 
 // src/archive/create.ts starts its worker from beside itself, here the archive chunk; the
 // agent build's copy is self-contained.
