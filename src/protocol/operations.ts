@@ -384,10 +384,8 @@ function schemas(op: AgentOp): { request: z.ZodMiniType; response: z.ZodMiniType
   return entry;
 }
 
-/** The schema of the agent's answer to `op` (scripts/fast-schemas.ts generates its JSON schema). */
-export function responseSchema(op: AgentOp): z.ZodMiniType {
-  return schemas(op).response;
-}
+/** The schema of the agent's answer to `op`, for scripts/fast-schemas.ts. */
+export const responseSchema = (op: AgentOp): z.ZodMiniType => schemas(op).response;
 
 export function checkRequest<Op extends AgentOp>(op: Op, body: unknown): Checked<AgentParams<Op>> {
   // TypeScript cannot correlate the table's entry with Op's types; the table is the one source.
