@@ -33,13 +33,16 @@ const noZodLocales = {
 };
 
 /**
- * zod, loaded on first use: a read-only call validates with the generated validators
- * (src/shared/fast-validators.generated.ts) and never builds a schema, and compiling zod's
- * 400 KB cost most of a read's start-up. Every `import { z } from "zod"` (and "zod/mini")
- * of the bundle gets `z` from a small module whose every property access first requires
- * chunks/zod.cjs, zod bundled on its own (below): a synchronous load, as building a schema
- * is synchronous, and only by the code that builds one.
+ * zod, loaded on first use: a read-only call checks its input, the records it reads and the
+ * agent's answers by generated JSON schemas (src/shared/fast-check.ts) and never builds a
+ * schema, and compiling zod's 400 KB was most of a read's start-up (docs/cli.md, "Start-up
+ * time"). zod is bundled on its own as chunks/zod.cjs (below) and required, synchronously
+ * as building a schema is, by the first code that touches it: `import { z } from "zod"`
+ * gets a `z` whose every property access loads it; `import * as z from "zod/mini"` (the
+ * agent protocol's, a namespace import so the agent bundle keeps only what it uses) gets
+ * one small function per zod/mini function that loads it when called.
  */
+const zodMini = await import("zod/mini");
 const lazyZod = {
   name: "lazy-zod",
   setup(build) {
@@ -47,12 +50,25 @@ const lazyZod = {
       path: args.path,
       namespace: "pyro-lazy-zod",
     }));
-    build.onLoad({ filter: /.*/, namespace: "pyro-lazy-zod" }, (args) => ({
+    build.onLoad({ filter: /^zod$/, namespace: "pyro-lazy-zod" }, () => ({
       contents: `import { loadZod } from "pyro-zod-loader";
 export const z = new Proxy({}, {
-  get: (_, key) => loadZod()[${JSON.stringify(args.path === "zod" ? "z" : "mini")}][key],
-  has: (_, key) => key in loadZod()[${JSON.stringify(args.path === "zod" ? "z" : "mini")}],
+  get: (_, key) => loadZod().z[key],
+  has: (_, key) => key in loadZod().z,
 });`,
+      loader: "js",
+    }));
+    build.onLoad({ filter: /^zod\/mini$/, namespace: "pyro-lazy-zod" }, () => ({
+      // Only functions: a class or a constant used from zod/mini fails the build here
+      // (no such export) rather than at run time.
+      contents: `import { loadZod } from "pyro-zod-loader";\n${Object.keys(zodMini)
+        .filter((name) => name !== "z" && typeof zodMini[name] === "function")
+        .map(
+          (name) =>
+            // `export { … as catch }`: some names are reserved words.
+            `const zod_${name} = (...args) => loadZod().mini.${name}(...args);\nexport { zod_${name} as ${name} };`,
+        )
+        .join("\n")}`,
       loader: "js",
     }));
     build.onResolve({ filter: /^pyro-zod-loader$/ }, () => ({

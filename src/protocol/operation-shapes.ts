@@ -4,7 +4,7 @@
  * on first use (src/shared/lazy.ts): importing the protocol builds nothing, so a CLI call
  * that checks the agent's answers by their generated JSON schemas never loads zod.
  */
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 
 import { lazy } from "../shared/lazy.js";
 

@@ -9,7 +9,7 @@
  * The handlers keep their own finer checks (ranges, path rules) with their own messages;
  * these schemas make sure each field has the type the handler reads it as.
  */
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 
 import {
   str,

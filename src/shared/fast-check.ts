@@ -16,7 +16,7 @@
  */
 import type { z } from "zod";
 
-import { FAST_SCHEMAS, type FastSchema } from "./fast-schemas.generated.js";
+import { FAST_SCHEMAS_JSON, type FastSchema } from "./fast-schemas.generated.js";
 import { lazy } from "./lazy.js";
 
 /** A zod schema built on first use, with the name of its generated JSON schema. */
@@ -25,7 +25,7 @@ export interface CheckedSchema<Schema extends z.ZodType> {
   readonly fastName: string;
 }
 
-/** `build()` on first use (src/shared/lazy.ts), checked by FAST_SCHEMAS[fastName] first. */
+/** `build()` on first use (src/shared/lazy.ts), checked by its generated JSON schema first. */
 export function checkedSchema<Schema extends z.ZodType>(
   fastName: string,
   build: () => Schema,
@@ -36,9 +36,14 @@ export function checkedSchema<Schema extends z.ZodType>(
 /** A schema as readRecord and the agent client take it: built on first use, maybe checked. */
 export type LazySchema<Output> = (() => z.ZodType<Output>) & { readonly fastName?: string };
 
+/** The generated JSON schemas by name, parsed on first use. */
+export const fastSchemas = lazy(
+  () => JSON.parse(FAST_SCHEMAS_JSON) as Readonly<Record<string, FastSchema>>,
+);
+
 /** Whether the generated JSON schema `name` accepts `value` (false when there is none). */
 export function fastAccepts(name: string | undefined, value: unknown): boolean {
-  const schema = name === undefined ? undefined : FAST_SCHEMAS[name];
+  const schema = name === undefined ? undefined : fastSchemas()[name];
   return schema !== undefined && matches(schema, value);
 }
 
