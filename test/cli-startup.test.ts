@@ -116,6 +116,13 @@ describe("the CLI's start-up", () => {
       expect(result.status, result.stderr).toBe(0);
       expect(loaded, args.join(" ")).toBe(false);
     }
+    // zod is nowhere else in the bundle: no chunk could have loaded it unseen.
+    const chunks = path.join(path.dirname(cliPath), "chunks");
+    const withZod = fs
+      .readdirSync(chunks)
+      .filter((name) => name.endsWith(".js"))
+      .filter((name) => fs.readFileSync(path.join(chunks, name), "utf8").includes('"$ZodType"'));
+    expect(withZod).toEqual([]);
     // Input the JSON schema refuses goes to zod, which words the error as it always did.
     const refused = loadsZod("workspace", "logs", id, "--tail", "-1");
     expect(refused.result.status).toBe(1);
