@@ -34,6 +34,60 @@ const noZodLocales = {
 };
 
 /**
+ * zod, loaded on first use: a read-only call checks its input, the records it reads and the
+ * agent's answers by generated JSON schemas (src/shared/fast-check.ts) and never builds a
+ * schema, and compiling zod's 400 KB was most of a read's start-up (docs/cli.md, "Start-up
+ * time"). zod is bundled on its own as chunks/zod.cjs (below) and required, synchronously
+ * as building a schema is, by the first code that touches it: `import { z } from "zod"`
+ * gets a `z` whose every property access loads it; `import * as z from "zod/mini"` (the
+ * agent protocol's, a namespace import so the agent bundle keeps only what it uses) gets
+ * one small function per zod/mini function that loads it when called.
+ */
+const zodMini = await import("zod/mini");
+const lazyZod = {
+  name: "lazy-zod",
+  setup(build) {
+    build.onResolve({ filter: /^zod(\/mini)?$/ }, (args) => ({
+      path: args.path,
+      namespace: "pyro-lazy-zod",
+    }));
+    build.onLoad({ filter: /^zod$/, namespace: "pyro-lazy-zod" }, () => ({
+      contents: `import { loadZod } from "pyro-zod-loader";
+export const z = new Proxy({}, {
+  get: (_, key) => loadZod().z[key],
+  has: (_, key) => key in loadZod().z,
+});`,
+      loader: "js",
+    }));
+    build.onLoad({ filter: /^zod\/mini$/, namespace: "pyro-lazy-zod" }, () => ({
+      // Only functions: a class or a constant used from zod/mini fails the build here
+      // (no such export) rather than at run time.
+      contents: `import { loadZod } from "pyro-zod-loader";\n${Object.keys(zodMini)
+        .filter((name) => name !== "z" && typeof zodMini[name] === "function")
+        .map(
+          (name) =>
+            // `export { … as catch }`: some names are reserved words.
+            `const zod_${name} = (...args) => loadZod().mini.${name}(...args);\nexport { zod_${name} as ${name} };`,
+        )
+        .join("\n")}`,
+      loader: "js",
+    }));
+    build.onResolve({ filter: /^pyro-zod-loader$/ }, () => ({
+      path: "loader",
+      namespace: "pyro-zod-loader",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "pyro-zod-loader" }, () => ({
+      contents: `let zod;
+/** chunks/zod.cjs, required once: the chunk this module lands in is in chunks/ too. */
+export function loadZod() {
+  return (zod ??= require(new URL("./zod.cjs", import.meta.url).pathname));
+}`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * src/version.ts reads ../package.json beside itself, which from dist/cli/ is the wrong
  * place: the bundle carries the version instead.
  */
@@ -54,7 +108,7 @@ for (const name of readdirSync(cliDir)) {
   if (!name.startsWith("main.")) rmSync(`${cliDir}/${name}`, { recursive: true, force: true });
 }
 
-await build({
+const cli = await build({
   entryPoints: { main: `${root}src/cli/main.ts` },
   outdir: cliDir,
   chunkNames: "chunks/[name]-[hash]",
@@ -64,7 +118,8 @@ await build({
   target: "node20",
   format: "esm",
   external: ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"],
-  plugins: [noZodLocales, bakedVersion],
+  plugins: [lazyZod, bakedVersion],
+  metafile: true,
   banner: {
     // Some bundled CommonJS dependencies (commander) call require(); give ESM output one.
     js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);",
@@ -74,6 +129,34 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+// zod on its own, both its APIs (the catalogue's and the records' "zod", the agent
+// protocol's "zod/mini") in one file sharing one core.
+await build({
+  stdin: {
+    contents: `export { z } from "zod"; export { z as mini } from "zod/mini";`,
+    resolveDir: root,
+    loader: "js",
+  },
+  outfile: `${cliDir}/chunks/zod.cjs`,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  plugins: [noZodLocales],
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+});
+// The loader finds zod.cjs beside itself: it must not land in main.js (in dist/cli/).
+const loaderIn = Object.entries(cli.metafile.outputs).filter(
+  ([, output]) => "pyro-zod-loader:loader" in output.inputs,
+);
+if (loaderIn.length !== 1 || !loaderIn[0][0].includes("/chunks/")) {
+  throw new Error(
+    `the zod loader must be in one chunk of chunks/, found in ${loaderIn.map(([name]) => name)}`,
+  );
+}
 
 // src/archive/create.ts starts its worker from beside itself, here the archive chunk; the
 // agent build's copy is self-contained.

@@ -3,6 +3,7 @@ import path from "node:path";
 import readline from "node:readline";
 
 import { ValidationError } from "../errors.js";
+import { safeParse } from "../shared/fast-check.js";
 import { CommandLogEntrySchema, type CommandLogEntry } from "../store/records.js";
 import { QUOTAS, quotaValue } from "./quotas.js";
 
@@ -175,7 +176,7 @@ export async function readCommands(
       for await (const line of lines(handle, share, page)) {
         let entry: CommandLogEntry;
         try {
-          const parsed = CommandLogEntrySchema.safeParse(JSON.parse(line));
+          const parsed = safeParse(CommandLogEntrySchema, JSON.parse(line));
           if (!parsed.success) throw new Error(parsed.error.message);
           entry = parsed.data;
         } catch {

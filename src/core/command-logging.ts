@@ -157,7 +157,7 @@ async function logOne(
   await appendCommand(logFile, entry);
   current.command_count = next;
   // The record keeps the entry without its output (the schema strips the rest).
-  current.last_command = LastCommandSchema.parse(entry);
+  current.last_command = LastCommandSchema().parse(entry);
   await context.pool.call(runtime, "command.ack", { command_id: commandId, sequence: next });
   return next;
 }

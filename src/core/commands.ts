@@ -192,7 +192,7 @@ async function legacyExec(
       };
       await appendCommand(context.layout.commandLog(record.workspace_id), entry);
       current.command_count = next;
-      current.last_command = LastCommandSchema.parse(entry);
+      current.last_command = LastCommandSchema().parse(entry);
       return next;
     },
   );

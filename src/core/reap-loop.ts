@@ -1,6 +1,5 @@
-import type { z } from "zod";
-
 import { BACKEND_NAMES } from "../backends/types.js";
+import type { LazySchema } from "../shared/fast-check.js";
 import { tryLock } from "../store/lock.js";
 import { readRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
@@ -13,7 +12,7 @@ export interface ReapableKind<R extends { expires_at: number } = { expires_at: n
   dir: (context: ManagerContext) => string;
   recordFile: (context: ManagerContext, id: string) => string;
   sandboxDir: (context: ManagerContext, id: string) => string;
-  schema: z.ZodType<R>;
+  schema: LazySchema<R>;
   remove: (context: ManagerContext, id: string) => Promise<unknown>;
   /** When expiry is more than `expires_at` (a workspace's idle timeout); default expires_at <= now. */
   isExpired?: (context: ManagerContext, record: R, now: number) => Promise<boolean>;

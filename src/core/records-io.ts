@@ -1,8 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 
-import type { z } from "zod";
-
 import { NotFoundError, PyroError } from "../errors.js";
 import type { StateLayout } from "../store/layout.js";
 import { withLock } from "../store/lock.js";
@@ -15,6 +13,7 @@ import {
   type VmRecord,
   type WorkspaceRecord,
 } from "../store/records.js";
+import type { LazySchema } from "../shared/fast-check.js";
 import { checkId } from "../shared/limits.js";
 
 export function newId(): string {
@@ -29,7 +28,7 @@ async function loadRecord<T>(
   kind: "vm" | "workspace",
   id: string,
   file: string,
-  schema: z.ZodType<T>,
+  schema: LazySchema<T>,
 ): Promise<T> {
   const record = await readRecord(file, schema).catch((error: unknown) => {
     if (error instanceof CorruptRecordError) {
@@ -54,7 +53,7 @@ export async function loadWorkspace(layout: StateLayout, rawId: string): Promise
 export function saveWorkspace(layout: StateLayout, record: WorkspaceRecord): Promise<void> {
   return writeRecord(
     layout.workspaceRecord(record.workspace_id),
-    WorkspaceRecordSchema.parse(record),
+    WorkspaceRecordSchema().parse(record),
   );
 }
 
@@ -86,7 +85,7 @@ export async function loadVm(layout: StateLayout, rawId: string): Promise<VmReco
 }
 
 export function saveVm(layout: StateLayout, record: VmRecord): Promise<void> {
-  return writeRecord(layout.vmRecord(record.vm_id), VmRecordSchema.parse(record));
+  return writeRecord(layout.vmRecord(record.vm_id), VmRecordSchema().parse(record));
 }
 
 export function withVmLock<T>(layout: StateLayout, id: string, fn: () => Promise<T>): Promise<T> {

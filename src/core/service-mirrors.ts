@@ -87,7 +87,7 @@ export async function saveMirror(
   // is redacted before either.
   const redactor = await redactorFor(context, record.workspace_id);
   if (redactor) service = redactor.redactDeep(service);
-  const mirror = ServiceMirrorSchema.parse({
+  const mirror = ServiceMirrorSchema().parse({
     schema_version: 1,
     workspace_id: record.workspace_id,
     service_name: service.service_name,
@@ -129,7 +129,7 @@ export async function saveMirror(
 
 /** The service as reported: the mirror without its host-only fields (the schema strips them). */
 export function servicePayload(record: WorkspaceRecord, mirror: Mirror): Service {
-  return ServiceSchema.parse({
+  return ServiceSchema().parse({
     ...mirror,
     workspace_id: record.workspace_id,
     // Ports are open only while the service runs in a live sandbox.

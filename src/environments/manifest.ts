@@ -1,5 +1,6 @@
 import { z } from "zod";
 
+import { checkedSchema } from "../shared/fast-check.js";
 import { lazy } from "../shared/lazy.js";
 
 /** A file of an environment entry and what it must hash to. */
@@ -18,7 +19,7 @@ export const MANIFEST_SCHEMA_VERSION = 1;
  * `manifest.json` of a cached environment. Written last, after every artifact is in place
  * and hashed, so an entry without a manifest is by definition incomplete.
  */
-export const ManifestSchema = lazy(() =>
+export const ManifestSchema = checkedSchema("record:EnvironmentManifest", () =>
   z.object({
     schema_version: z.literal(MANIFEST_SCHEMA_VERSION),
     name: z.string(),

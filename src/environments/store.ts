@@ -61,7 +61,7 @@ export class EnvironmentStore {
   }
 
   async readManifest(name: EnvironmentName): Promise<EnvironmentManifest | null> {
-    return readRecord(path.join(this.entryDir(name), "manifest.json"), ManifestSchema());
+    return readRecord(path.join(this.entryDir(name), "manifest.json"), ManifestSchema);
   }
 
   /**

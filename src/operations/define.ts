@@ -2,6 +2,7 @@ import type { z } from "zod";
 
 import type { Manager } from "../core/manager.js";
 import { ValidationError } from "../errors.js";
+import { fastAccepts } from "../shared/fast-check.js";
 import type { ProgressEvent } from "../shared/progress.js";
 import { lazy } from "../shared/lazy.js";
 import { isRule } from "./rules.js";
@@ -111,11 +112,18 @@ export function defineOperation<
  * manager's own checks do, `vcpu_count must be between 1 and 8, got 99`, so a bad value
  * gets the same wording whichever check sees it first; a shape error names the operation,
  * the field and the value.
+ *
+ * A read-only operation's input is first checked by its generated JSON schema
+ * (src/shared/fast-check.ts): valid input, as a copy (zod's result is one too), without
+ * building the schema or loading zod; anything else goes to zod, which fills defaults in
+ * or words the error.
  */
 export function parseInput<Input extends z.ZodObject>(
   operation: { name: string; input: Input },
   raw: unknown,
 ): z.infer<Input> {
+  const fast = fastCopy(`input:${operation.name}`, raw ?? {});
+  if (fast !== undefined) return fast as z.infer<Input>;
   const parsed = operation.input.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -130,6 +138,16 @@ export function parseInput<Input extends z.ZodObject>(
     `${operation.name}: ${field}: ${issue?.message ?? "invalid input"}${shown}`,
     { field },
   );
+}
+
+/** A copy of `raw` when the generated JSON schema `name` accepts it (a value zod keeps as is). */
+function fastCopy(name: string, raw: unknown): unknown {
+  if (!fastAccepts(name, raw)) return undefined;
+  try {
+    return structuredClone(raw);
+  } catch {
+    return undefined; // not plain data (a function in a free-form field): zod decides
+  }
 }
 
 /** A value as the manager's messages show it: 99, 'text', or JSON for anything else. */

@@ -22,9 +22,9 @@ import {
 const nullableString = lazy(() => z.string().nullable());
 // Each field is defined once, in the record schemas (src/store/records.ts); the order here
 // is the order of the contract (docs/contract.md is generated from it).
-const sandbox = SandboxCommonSchema.shape;
-const logEntry = CommandLogEntrySchema.shape;
-const workspace = WorkspaceRecordSchema.shape;
+const sandbox = () => SandboxCommonSchema().shape;
+const logEntry = () => CommandLogEntrySchema().shape;
+const workspace = () => WorkspaceRecordSchema().shape;
 
 const networkResult = lazy(() => ({
   network_policy: z
@@ -40,39 +40,39 @@ const networkResult = lazy(() => ({
 export const vmResult = lazy(() =>
   z.object({
     vm_id: z.string(),
-    environment: sandbox.environment,
-    state: VmRecordSchema.shape.state,
-    backend: sandbox.backend,
-    execution_mode: sandbox.execution_mode,
-    vcpu_count: sandbox.vcpu_count,
-    mem_mib: sandbox.mem_mib,
-    ttl_seconds: sandbox.ttl_seconds,
+    environment: sandbox().environment,
+    state: VmRecordSchema().shape.state,
+    backend: sandbox().backend,
+    execution_mode: sandbox().execution_mode,
+    vcpu_count: sandbox().vcpu_count,
+    mem_mib: sandbox().mem_mib,
+    ttl_seconds: sandbox().ttl_seconds,
     network_enabled: z.boolean(),
     guest_ip: nullableString(),
-    allow_host_compat: sandbox.allow_host_compat,
-    created_at: sandbox.created_at,
-    expires_at: sandbox.expires_at,
-    last_error: sandbox.last_error,
+    allow_host_compat: sandbox().allow_host_compat,
+    created_at: sandbox().created_at,
+    expires_at: sandbox().expires_at,
+    last_error: sandbox().last_error,
     ...networkResult(),
   }),
 );
 
 /** What a command run returns, in a VM or a workspace. */
 export const commandOutput = lazy(() => ({
-  command: logEntry.command,
-  exit_code: logEntry.exit_code.describe("The command's exit status; 124 when it timed out."),
-  stdout: logEntry.stdout,
-  stderr: logEntry.stderr,
-  duration_ms: logEntry.duration_ms,
-  timed_out: logEntry.timed_out,
+  command: logEntry().command,
+  exit_code: logEntry().exit_code.describe("The command's exit status; 124 when it timed out."),
+  stdout: logEntry().stdout,
+  stderr: logEntry().stderr,
+  duration_ms: logEntry().duration_ms,
+  timed_out: logEntry().timed_out,
   stdout_truncated: z.boolean(),
   stderr_truncated: z.boolean(),
-  execution_mode: sandbox.execution_mode,
+  execution_mode: sandbox().execution_mode,
 }));
 
 /** A command log entry as returned: the truncation flags older entries lack are filled in. */
 export const commandLogEntryResult = lazy(() =>
-  CommandLogEntrySchema.extend({
+  CommandLogEntrySchema().extend({
     stdout_truncated: z.boolean(),
     stderr_truncated: z.boolean(),
   }),
@@ -81,24 +81,24 @@ export const commandLogEntryResult = lazy(() =>
 export const workspaceResult = lazy(() =>
   z.object({
     workspace_id: z.string(),
-    environment: sandbox.environment,
-    state: workspace.state,
+    environment: sandbox().environment,
+    state: workspace().state,
     workspace_path: z.string(),
-    workspace_seed: workspace.workspace_seed, // passed through from the record as stored
-    backend: sandbox.backend,
-    execution_mode: sandbox.execution_mode,
-    vcpu_count: sandbox.vcpu_count,
-    mem_mib: sandbox.mem_mib,
-    ttl_seconds: sandbox.ttl_seconds,
+    workspace_seed: workspace().workspace_seed, // passed through from the record as stored
+    backend: sandbox().backend,
+    execution_mode: sandbox().execution_mode,
+    vcpu_count: sandbox().vcpu_count,
+    mem_mib: sandbox().mem_mib,
+    ttl_seconds: sandbox().ttl_seconds,
     network_enabled: z.boolean(),
-    allow_host_compat: sandbox.allow_host_compat,
-    created_at: sandbox.created_at,
-    expires_at: sandbox.expires_at,
-    command_count: workspace.command_count,
-    last_command: workspace.last_command, // passed through from the record as stored
-    reset_count: workspace.reset_count,
-    workspace_reset: WorkspaceResetSchema.loose().nullable(),
-    last_error: sandbox.last_error,
+    allow_host_compat: sandbox().allow_host_compat,
+    created_at: sandbox().created_at,
+    expires_at: sandbox().expires_at,
+    command_count: workspace().command_count,
+    last_command: workspace().last_command, // passed through from the record as stored
+    reset_count: workspace().reset_count,
+    workspace_reset: WorkspaceResetSchema().loose().nullable(),
+    last_error: sandbox().last_error,
     service_count: z.number().int(),
     running_service_count: z.number().int(),
     secrets: z
@@ -204,7 +204,7 @@ export function renderShell(shell: z.output<ReturnType<typeof shellResult>>): st
   return `shell ${shell.shell_id} ${shell.state}${exit} (cwd ${shell.cwd}, ${shell.cols}x${shell.rows})`;
 }
 
-export function renderService(service: z.output<typeof serviceResult>): string {
+export function renderService(service: z.output<ReturnType<typeof serviceResult>>): string {
   const reason = service.failure_reason ?? service.stop_reason;
   const ports = (service.published_ports ?? [])
     .map((port) => `\n  published ${port.host}:${port.host_port} -> guest port ${port.guest_port}`)

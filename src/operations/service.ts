@@ -87,7 +87,7 @@ export const serviceOperations = [
           )
           .optional(),
       }),
-    output: () => serviceResult,
+    output: serviceResult,
     handler: (manager, { workspace_id, service_name, ...input }) =>
       manager.startService(workspace_id, service_name, input),
     render: renderService,
@@ -105,7 +105,7 @@ export const serviceOperations = [
         workspace_id: z.string(),
         count: z.number().int(),
         running_count: z.number().int(),
-        services: z.array(serviceResult),
+        services: z.array(serviceResult()),
       }),
     handler: (manager, input) => manager.listServices(input.workspace_id),
     render: (result) =>
@@ -119,7 +119,7 @@ export const serviceOperations = [
     description:
       "Show one service: state, pid, started_at, ready_at, ended_at, exit_code, stop_reason and failure_reason.",
     input: () => z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName() }),
-    output: () => serviceResult,
+    output: serviceResult,
     handler: (manager, input) => manager.statusService(input.workspace_id, input.service_name),
     render: renderService,
   }),
@@ -137,7 +137,7 @@ export const serviceOperations = [
         all: z.boolean().describe("Return everything kept.").optional(),
       }),
     output: () =>
-      serviceResult.extend({
+      serviceResult().extend({
         stdout: z.string(),
         stderr: z.string(),
         tail_lines: z.number().int().nullable(),
@@ -167,7 +167,7 @@ export const serviceOperations = [
     description:
       "Stop a service: SIGTERM to its processes, SIGKILL after a grace period; records stop_reason.",
     input: () => z.strictObject({ workspace_id: fields.workspace_id, service_name: serviceName() }),
-    output: () => serviceResult,
+    output: serviceResult,
     handler: (manager, input) => manager.stopService(input.workspace_id, input.service_name),
     render: renderService,
   }),

@@ -9,7 +9,7 @@ import { diffStatus, diffSummary } from "./results.js";
 export const workspaceSummary = lazy(() =>
   z.object({
     workspace_id: z.string(),
-    state: WorkspaceRecordSchema.shape.state,
+    state: WorkspaceRecordSchema().shape.state,
     since: z
       .object({
         kind: z.enum(["created", "reset"]),

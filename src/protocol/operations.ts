@@ -39,307 +39,305 @@ import { check, type Checked } from "./schema-check.js";
 const OPERATIONS = {
   exec: () => ({
     request: z.looseObject({
-      command: str,
-      cwd: optional(str),
+      command: str(),
+      cwd: optional(str()),
       env: optional(z.record(z.string(), z.string())),
-      timeout_seconds: optional(num),
-      max_output_bytes: optional(num),
+      timeout_seconds: optional(num()),
+      max_output_bytes: optional(num()),
     }),
-    response: z.looseObject({ ...ExecResult, cwd: str }),
+    response: z.looseObject({ ...ExecResult(), cwd: str() }),
   }),
   "archive.import": () => ({
     request: z.looseObject({
-      destination: optional(str),
-      host_validated: optional(bool),
+      destination: optional(str()),
+      host_validated: optional(bool()),
       // Give the destination the archive root's mode and mtime (a reset); an older agent
       // ignores it and always did.
-      restore_root: optional(bool),
+      restore_root: optional(bool()),
     }),
     response: z.looseObject({
-      destination: str,
+      destination: str(),
       validated_by: z.enum(["agent", "host"]),
-      entry_count: optional(int),
-      bytes_written: optional(num),
+      entry_count: optional(int()),
+      bytes_written: optional(num()),
     }),
   }),
   "archive.export": () => ({
-    request: z.looseObject({ path: optional(str) }),
-    response: z.looseObject(ArchiveExported),
+    request: z.looseObject({ path: optional(str()) }),
+    response: z.looseObject(ArchiveExported()),
   }),
   "tree.manifest": () => ({
-    request: z.looseObject({ path: optional(str) }),
-    response: z.looseObject({ path: str, entry_count: int }),
+    request: z.looseObject({ path: optional(str()) }),
+    response: z.looseObject({ path: str(), entry_count: int() }),
   }),
   "files.read": () => ({
-    request: z.looseObject({ paths: z.array(str) }),
-    response: z.looseObject({ count: int, missing: z.array(str) }),
+    request: z.looseObject({ paths: z.array(str()) }),
+    response: z.looseObject({ count: int(), missing: z.array(str()) }),
   }),
   "shell.open": () => ({
     request: z.looseObject({
-      cwd: optional(str),
-      cols: optional(num),
-      rows: optional(num),
-      command: optional(str),
+      cwd: optional(str()),
+      cols: optional(num()),
+      rows: optional(num()),
+      command: optional(str()),
       env: optional(z.record(z.string(), z.string())),
     }),
-    response: z.looseObject(Shell),
+    response: z.looseObject(Shell()),
   }),
   "shell.read": () => ({
     request: z.looseObject({
-      shell_id: str,
-      cursor: optional(num),
-      max_chars: optional(num),
-      wait_seconds: optional(num),
+      shell_id: str(),
+      cursor: optional(num()),
+      max_chars: optional(num()),
+      wait_seconds: optional(num()),
     }),
     response: z.looseObject({
-      ...Shell,
-      output: str,
-      cursor: int,
-      next_cursor: int,
-      truncated: bool,
-      dropped_chars: int,
-      buffer_start: int,
-      buffer_end: int,
+      ...Shell(),
+      output: str(),
+      cursor: int(),
+      next_cursor: int(),
+      truncated: bool(),
+      dropped_chars: int(),
+      buffer_start: int(),
+      buffer_end: int(),
     }),
   }),
   "shell.write": () => ({
-    request: z.looseObject({ shell_id: str, input: str, append_newline: optional(bool) }),
-    response: z.looseObject({ ...Shell, input_length: int, append_newline: bool }),
+    request: z.looseObject({ shell_id: str(), input: str(), append_newline: optional(bool()) }),
+    response: z.looseObject({ ...Shell(), input_length: int(), append_newline: bool() }),
   }),
   "shell.signal": () => ({
-    request: z.looseObject({ shell_id: str, signal: optional(str) }),
+    request: z.looseObject({ shell_id: str(), signal: optional(str()) }),
     response: z.looseObject({
-      ...Shell,
+      ...Shell(),
       signal: z.enum(["HUP", "INT", "TERM", "KILL"]),
-      target_pgid: int,
+      target_pgid: int(),
     }),
   }),
   "shell.close": () => ({
-    request: z.looseObject({ shell_id: str }),
-    response: z.looseObject({ shell_id: str, closed: z.literal(true) }),
+    request: z.looseObject({ shell_id: str() }),
+    response: z.looseObject({ shell_id: str(), closed: z.literal(true) }),
   }),
   "shell.list": () => ({
-    request: empty,
-    response: z.looseObject({ shells: z.array(z.looseObject(Shell)) }),
+    request: empty(),
+    response: z.looseObject({ shells: z.array(z.looseObject(Shell())) }),
   }),
   "shell.close_all": () => ({
-    request: empty,
-    response: z.looseObject({ closed_count: int }),
+    request: empty(),
+    response: z.looseObject({ closed_count: int() }),
   }),
   "service.start": () => ({
     request: z.looseObject({
-      ...ServiceName,
-      command: str,
-      cwd: optional(str),
+      ...ServiceName(),
+      command: str(),
+      cwd: optional(str()),
       readiness: optional(nullable(z.record(z.string(), z.unknown()))),
-      ready_timeout_seconds: optional(num),
-      ready_interval_ms: optional(num),
+      ready_timeout_seconds: optional(num()),
+      ready_interval_ms: optional(num()),
       env: optional(z.record(z.string(), z.string())),
     }),
-    response: Service,
+    response: Service(),
   }),
   "service.list": () => ({
-    request: empty,
-    response: z.looseObject({ count: int, running_count: int, services: z.array(Service) }),
+    request: empty(),
+    response: z.looseObject({ count: int(), running_count: int(), services: z.array(Service()) }),
   }),
   "service.status": () => ({
-    request: z.looseObject(ServiceName),
-    response: Service,
+    request: z.looseObject(ServiceName()),
+    response: Service(),
   }),
   "service.logs": () => ({
-    request: z.looseObject({ ...ServiceName, tail_lines: optional(nullable(num)) }),
+    request: z.looseObject({ ...ServiceName(), tail_lines: optional(nullable(num())) }),
     response: z.looseObject({
-      ...Service.shape,
-      stdout: str,
-      stderr: str,
-      tail_lines: nullable(int),
-      truncated: bool,
-      stdout_truncated: bool,
-      stderr_truncated: bool,
+      ...Service().shape,
+      stdout: str(),
+      stderr: str(),
+      tail_lines: nullable(int()),
+      truncated: bool(),
+      stdout_truncated: bool(),
+      stderr_truncated: bool(),
     }),
   }),
   "service.stop": () => ({
-    request: z.looseObject(ServiceName),
-    response: Service,
+    request: z.looseObject(ServiceName()),
+    response: Service(),
   }),
   "service.stop_all": () => ({
-    request: z.looseObject({ remove: optional(bool) }),
-    response: z.looseObject({ stopped_count: int, services: z.array(Service) }),
+    request: z.looseObject({ remove: optional(bool()) }),
+    response: z.looseObject({ stopped_count: int(), services: z.array(Service()) }),
   }),
   shutdown: () => ({
-    request: empty,
+    request: empty(),
     response: z.looseObject({ shutting_down: z.literal(true) }),
   }),
   "shell.resize": () => ({
-    request: z.looseObject({ shell_id: str, cols: optional(num), rows: optional(num) }),
-    response: z.looseObject(Shell),
+    request: z.looseObject({ shell_id: str(), cols: optional(num()), rows: optional(num()) }),
+    response: z.looseObject(Shell()),
   }),
   // Bulk transfers through the transfer disk (a virtio-blk device the host fills or reads;
   // see docs/protocol.md). An agent without the disk does not register them: the host then
   // sends the archive through archive.import/export instead.
   "archive.import_disk": () => ({
     request: z.looseObject({
-      destination: optional(str),
+      destination: optional(str()),
       /** Length of the canonical tar at the start of the transfer disk. */
-      bytes: int,
-      /** Into a fresh, empty /workspace (create, reset): no destination checks. */
-      fresh: optional(bool),
+      bytes: int(),
+      /** Into a fresh, empty() /workspace (create, reset): no destination checks. */
+      fresh: optional(bool()),
       /** [path, member] pairs: existing symlinks there must not be traversed. */
-      prefixes: optional(z.array(z.tuple([str, str]))),
+      prefixes: optional(z.array(z.tuple([str(), str()]))),
       /** [path, member] pairs: directory members, which must not land on a symlink. */
-      directories: optional(z.array(z.tuple([str, str]))),
+      directories: optional(z.array(z.tuple([str(), str()]))),
     }),
-    response: z.looseObject({ destination: str, validated_by: z.enum(["agent", "host"]) }),
+    response: z.looseObject({ destination: str(), validated_by: z.enum(["agent", "host"]) }),
   }),
   "archive.export_disk": () => ({
-    request: z.looseObject({ path: optional(str) }),
+    request: z.looseObject({ path: optional(str()) }),
     // size_bytes: the length of the tar the agent wrote at the start of the transfer disk.
-    response: z.looseObject(ArchiveExported),
+    response: z.looseObject(ArchiveExported()),
   }),
   // Commands owned by the agent (streaming, cancellation, background); an agent without
   // them lacks them in its hello's capabilities and the host falls back to `exec`.
   "command.run": () => ({
     request: z.looseObject({
-      ...CommandId,
-      command: str,
-      cwd: optional(str),
+      ...CommandId(),
+      command: str(),
+      cwd: optional(str()),
       env: optional(z.record(z.string(), z.string())),
-      timeout_seconds: optional(num),
-      max_output_bytes: optional(num),
-      stdin: optional(str),
-      stream: optional(bool),
-      wait_ms: optional(num),
+      timeout_seconds: optional(num()),
+      max_output_bytes: optional(num()),
+      stdin: optional(str()),
+      stream: optional(bool()),
+      wait_ms: optional(num()),
     }),
     // others_unlogged: finished commands besides this one not yet in the log.
-    response: z.looseObject({ ...CommandOutput, others_unlogged: optional(int) }),
+    response: z.looseObject({ ...CommandOutput(), others_unlogged: optional(int()) }),
   }),
   "command.list": () => ({
-    request: empty,
-    response: z.looseObject({ commands: z.array(z.looseObject(Command)) }),
+    request: empty(),
+    response: z.looseObject({ commands: z.array(z.looseObject(Command())) }),
   }),
   "command.read": () => ({
     request: z.looseObject({
-      ...CommandId,
-      stdout_cursor: optional(num),
-      stderr_cursor: optional(num),
-      max_chars: optional(num),
-      wait_ms: optional(num),
+      ...CommandId(),
+      stdout_cursor: optional(num()),
+      stderr_cursor: optional(num()),
+      max_chars: optional(num()),
+      wait_ms: optional(num()),
     }),
     response: z.looseObject({
-      ...Command,
-      stdout: str,
-      stderr: str,
-      stdout_cursor: int,
-      stderr_cursor: int,
-      next_stdout_cursor: int,
-      next_stderr_cursor: int,
-      stdout_dropped_chars: int,
-      stderr_dropped_chars: int,
-      truncated: bool,
+      ...Command(),
+      stdout: str(),
+      stderr: str(),
+      stdout_cursor: int(),
+      stderr_cursor: int(),
+      next_stdout_cursor: int(),
+      next_stderr_cursor: int(),
+      stdout_dropped_chars: int(),
+      stderr_dropped_chars: int(),
+      truncated: bool(),
     }),
   }),
   "command.wait": () => ({
-    request: z.looseObject({ ...CommandId, wait_ms: optional(num) }),
-    response: z.looseObject(CommandOutput),
+    request: z.looseObject({ ...CommandId(), wait_ms: optional(num()) }),
+    response: z.looseObject(CommandOutput()),
   }),
   "command.kill": () => ({
-    request: z.looseObject(CommandId),
-    response: z.looseObject(CommandOutput),
+    request: z.looseObject(CommandId()),
+    response: z.looseObject(CommandOutput()),
   }),
   "command.claim": () => ({
-    request: z.looseObject(CommandId),
+    request: z.looseObject(CommandId()),
     response: z.looseObject({
-      ...CommandOutput,
+      ...CommandOutput(),
       claim_state: z.enum(["fresh", "stale", "logged"]),
     }),
   }),
   "command.ack": () => ({
-    request: z.looseObject({ ...CommandId, sequence: nullable(num) }),
-    response: z.looseObject(Command),
+    request: z.looseObject({ ...CommandId(), sequence: nullable(num()) }),
+    response: z.looseObject(Command()),
   }),
   // Workspace secrets (docs/secrets.md): replaces every file of the sandbox's secrets
   // directory (a guest's /run/pyro-secrets, a tmpfs). An agent without it lacks it in its
   // capabilities; the host then refuses to boot a workspace that has secrets with it.
   "secrets.write": () => ({
-    request: z.looseObject({ secrets: z.array(z.looseObject({ name: str, value: str })) }),
-    response: z.looseObject({ dir: str, count: int }),
+    request: z.looseObject({ secrets: z.array(z.looseObject({ name: str(), value: str() })) }),
+    response: z.looseObject({ dir: str(), count: int() }),
   }),
   // Single files under /workspace (workspace_file_*, workspace_patch_apply); an agent
   // without them lacks them in its hello's capabilities and the host says to reset.
   "file.list": () => ({
     request: z.looseObject({
-      path: optional(str),
-      recursive: optional(bool),
-      max_entries: optional(num),
+      path: optional(str()),
+      recursive: optional(bool()),
+      max_entries: optional(num()),
     }),
     response: z.looseObject({
-      path: str,
-      entries: z.array(z.looseObject(FileEntry)),
-      truncated: bool,
+      path: str(),
+      entries: z.array(z.looseObject(FileEntry())),
+      truncated: bool(),
     }),
   }),
   "file.read": () => ({
-    request: z.looseObject({ path: str, max_bytes: optional(num) }),
+    request: z.looseObject({ path: str(), max_bytes: optional(num()) }),
     response: z.looseObject({
-      path: str,
-      size: num,
-      content_base64: str,
-      truncated: bool,
-      mode: str,
-      mtime: num,
+      path: str(),
+      size: num(),
+      content_base64: str(),
+      truncated: bool(),
+      mode: str(),
+      mtime: num(),
     }),
   }),
   "file.write": () => ({
-    request: z.looseObject({ path: str, content_base64: str, mode: optional(str) }),
-    response: z.looseObject({ path: str, size: num, mode: str, created: bool }),
+    request: z.looseObject({ path: str(), content_base64: str(), mode: optional(str()) }),
+    response: z.looseObject({ path: str(), size: num(), mode: str(), created: bool() }),
   }),
   "patch.apply": () => ({
-    request: z.looseObject({ patch: str }),
+    request: z.looseObject({ patch: str() }),
     response: z.looseObject({
       files: z.array(
         z.looseObject({
-          path: str,
+          path: str(),
           status: z.enum(["added", "modified", "deleted"]),
-          hunks: int,
-          ok: bool,
+          hunks: int(),
+          ok: bool(),
         }),
       ),
     }),
   }),
   /**
-   * Sent by the VM supervisor, first thing, to a guest restored from a booted-guest
-   * template (docs/qemu-backend.md): fresh host entropy for the kernel RNG, the host's
-   * time, a hostname, a machine id and an instance id, so no two restored sandboxes share
-   * random state or identity. Only a guest agent serves it (capability rule).
+   * Sent by the VM supervisor first to a guest restored from a template (docs/qemu-backend.md):
+   * entropy, time, hostname, machine id and instance id, so no two restored sandboxes share
+   * random state or identity; only a guest agent serves it (capability rule).
    */
   "guest.refresh": () => ({
     request: z.looseObject({
-      entropy_b64: str,
-      host_time_ms: num,
-      hostname: str,
-      machine_id: str,
-      instance_id: str,
-      mount_volume: optional(bool), // also `volume.mount`, last: one round trip for both
+      entropy_b64: str(),
+      host_time_ms: num(),
+      hostname: str(),
+      machine_id: str(),
+      instance_id: str(),
+      mount_volume: optional(bool()), // also `volume.mount`, last: one round trip for both
     }),
     response: z.looseObject({
-      rng_reseeded: bool,
-      rng_detail: str,
-      clock_set: bool,
-      hostname: str,
-      machine_id: str,
-      instance_id: str,
-      volume: optional(z.looseObject({ device: str, already_mounted: bool })), // if asked
+      rng_reseeded: bool(),
+      rng_detail: str(),
+      clock_set: bool(),
+      hostname: str(),
+      machine_id: str(),
+      instance_id: str(),
+      volume: optional(z.looseObject({ device: str(), already_mounted: bool() })), // if asked
     }),
   }),
   /**
-   * Mounts the workspace volume (a third virtio-blk device, serial `pyro-workspace`) at
-   * /workspace, after dropping whatever the guest's buffer cache holds of the device (a
-   * template's kernel probed a placeholder). Sent by the VM supervisor once the guest is
-   * ready; mounting twice is a no-op. Only a guest agent serves it.
+   * Mounts the workspace volume (virtio-blk, serial `pyro-workspace`) at /workspace, its
+   * buffer cache dropped first (a template probed a placeholder). Sent by the VM supervisor
+   * once the guest is ready; twice is a no-op. Only a guest agent serves it.
    */
   "volume.mount": () => ({
     request: z.looseObject({}),
-    response: z.looseObject({ device: str, already_mounted: bool }),
+    response: z.looseObject({ device: str(), already_mounted: bool() }),
   }),
   /**
    * Flushes and freezes /workspace (fsfreeze) so the host can seal the volume's top layer;
@@ -347,12 +345,12 @@ const OPERATIONS = {
    * never leaves the guest frozen.
    */
   "volume.freeze": () => ({
-    request: z.looseObject({ thaw_after_ms: num }),
-    response: z.looseObject({ frozen: bool }),
+    request: z.looseObject({ thaw_after_ms: num() }),
+    response: z.looseObject({ frozen: bool() }),
   }),
   "volume.thaw": () => ({
     request: z.looseObject({}),
-    response: z.looseObject({ thawed: bool }),
+    response: z.looseObject({ thawed: bool() }),
   }),
 } as const;
 
@@ -385,6 +383,9 @@ function schemas(op: AgentOp): { request: z.ZodMiniType; response: z.ZodMiniType
   }
   return entry;
 }
+
+/** The schema of the agent's answer to `op`, for scripts/fast-schemas.ts. */
+export const responseSchema = (op: AgentOp): z.ZodMiniType => schemas(op).response;
 
 export function checkRequest<Op extends AgentOp>(op: Op, body: unknown): Checked<AgentParams<Op>> {
   // TypeScript cannot correlate the table's entry with Op's types; the table is the one source.

@@ -73,9 +73,9 @@ export async function waitForReady(
 ): Promise<{ agent_version: string; vmm_pid: number; vmm_pid_start_ticks: number | null }> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const ready = await readRecord(paths.ready, ReadySchema()).catch(() => null);
+    const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
     if (ready) return ready;
-    const exit = await readRecord(paths.exit, ExitSchema()).catch(() => null);
+    const exit = await readRecord(paths.exit, ExitSchema).catch(() => null);
     if (exit) {
       throw new PyroError("backend_error", `guest boot failed: ${exit.reason}`, {
         reason: "boot_failed",
@@ -116,10 +116,10 @@ function tailOf(file: string): string {
 export async function sweepRuntime(paths: QemuPaths): Promise<void> {
   const targets = new Map<number, number | null>();
   for (const file of [paths.supervisorPid, paths.vmmPid]) {
-    const recorded = await readRecord(file, PidFileSchema()).catch(() => null);
+    const recorded = await readRecord(file, PidFileSchema).catch(() => null);
     if (recorded) targets.set(recorded.pid, recorded.start_ticks);
   }
-  const ready = await readRecord(paths.ready, ReadySchema()).catch(() => null);
+  const ready = await readRecord(paths.ready, ReadySchema).catch(() => null);
   if (ready) targets.set(ready.vmm_pid, ready.vmm_pid_start_ticks);
   for (const pid of processesNaming(paths)) targets.set(pid, readProcStat(pid)?.startTicks ?? null);
   const live = [...targets].filter(

@@ -83,7 +83,7 @@ export class TemplateStore {
     const dir = this.dirOf(key);
     let manifest: TemplateManifest | null;
     try {
-      manifest = await readRecord(path.join(dir, "manifest.json"), ManifestSchema());
+      manifest = await readRecord(path.join(dir, "manifest.json"), ManifestSchema);
     } catch (error) {
       return { missing: `its manifest is unreadable: ${(error as Error).message}` };
     }

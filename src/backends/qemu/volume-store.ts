@@ -14,6 +14,7 @@ import { z } from "zod";
 
 import { requireTools, runTool } from "../../environments/host-tools.js";
 import { PyroError } from "../../errors.js";
+import { lazy } from "../../shared/lazy.js";
 
 /** Every workspace volume has this virtual size: a template's device fits every volume. */
 export const VOLUME_BYTES = 16 * 1024 * 1024 * 1024;
@@ -22,15 +23,18 @@ const EMPTY_VOLUME_VERSION = 1;
 /** A chain longer than this is flattened when a point is sealed on it (volume-ops.ts). */
 export const MAX_CHAIN_DEPTH = 16;
 
-const IndexSchema = z.object({
-  version: z.literal(1),
-  top: z.string().nullable(),
-  layers: z.record(z.string(), z.object({ parent: z.string().nullable() })),
-  points: z.record(z.string(), z.string()),
-  /** A seal in flight: `to` is the new top qemu may or may not have switched to. */
-  intent: z.object({ from: z.string(), to: z.string(), name: z.string() }).nullable(),
-});
-export type VolumeIndex = z.infer<typeof IndexSchema>;
+/** Built on first use (src/shared/lazy.ts): a host-backend call never needs it. */
+const IndexSchema = lazy(() =>
+  z.object({
+    version: z.literal(1),
+    top: z.string().nullable(),
+    layers: z.record(z.string(), z.object({ parent: z.string().nullable() })),
+    points: z.record(z.string(), z.string()),
+    /** A seal in flight: `to` is the new top qemu may or may not have switched to. */
+    intent: z.object({ from: z.string(), to: z.string(), name: z.string() }).nullable(),
+  }),
+);
+export type VolumeIndex = z.infer<ReturnType<typeof IndexSchema>>;
 
 export const volumeDir = (sandboxDir: string): string => path.join(sandboxDir, "volume");
 export const layerFile = (dir: string, id: string): string => path.join(dir, `${id}.qcow2`);
@@ -43,7 +47,7 @@ export function readIndex(dir: string): VolumeIndex | null {
   } catch {
     return null;
   }
-  const parsed = IndexSchema.safeParse(JSON.parse(text));
+  const parsed = IndexSchema().safeParse(JSON.parse(text));
   if (!parsed.success) {
     throw new PyroError("internal", `the workspace volume's index ${dir} is corrupt`, { dir });
   }
