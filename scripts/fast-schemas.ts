@@ -16,7 +16,7 @@ import { z } from "zod";
 
 import { operations } from "../src/operations/catalog.js";
 import { AGENT_OPS, responseSchema } from "../src/protocol/operations.js";
-import type { CheckedSchema } from "../src/shared/fast-check.js";
+import { FAST_KEYWORDS, type CheckedSchema } from "../src/shared/fast-check.js";
 import * as records from "../src/store/records.js";
 import * as environmentManifest from "../src/environments/manifest.js";
 
@@ -111,27 +111,8 @@ function holdsContainer(schema: z.ZodType): boolean {
   return [def.innerType, ...(def.options ?? [])].some((child) => child && holdsContainer(child));
 }
 
-/** What matches() reads; annotations (description, default, $schema) are left out. */
-const KEPT = new Set([
-  "type",
-  "const",
-  "enum",
-  "anyOf",
-  "minimum",
-  "maximum",
-  "exclusiveMinimum",
-  "exclusiveMaximum",
-  "minLength",
-  "maxLength",
-  "pattern",
-  "items",
-  "minItems",
-  "maxItems",
-  "properties",
-  "required",
-  "additionalProperties",
-  "propertyNames",
-]);
+/** What matches() reads (fast-check.ts); annotations (description, default, $schema) are left out. */
+const KEPT = FAST_KEYWORDS;
 const ANNOTATIONS = new Set(["description", "default", "$schema", "title", "examples"]);
 
 /** zod's int() bounds: matches() checks an integer is a safe one anyway. */

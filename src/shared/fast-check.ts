@@ -87,8 +87,11 @@ function hasType(type: string, value: unknown): boolean {
   }
 }
 
-/** The keywords `matches` knows; a schema with any other is never matched. */
-const KNOWN = new Set([
+/**
+ * The keywords `matches` knows; a schema with any other is never matched (the generator,
+ * scripts/fast-schemas.ts, refuses to emit any other).
+ */
+export const FAST_KEYWORDS: ReadonlySet<string> = new Set([
   "type",
   "const",
   "enum",
@@ -109,11 +112,11 @@ const KNOWN = new Set([
   "propertyNames",
 ]);
 
-/** JSON Schema (draft 7) validation of the keywords in KNOWN; false for any other. */
+/** JSON Schema (draft 7) validation of the keywords in FAST_KEYWORDS; false for any other. */
 export function matches(schema: FastSchema, value: unknown): boolean {
   if (schema === true) return true;
   if (schema === false) return false;
-  for (const key of Object.keys(schema)) if (!KNOWN.has(key)) return false;
+  for (const key of Object.keys(schema)) if (!FAST_KEYWORDS.has(key)) return false;
   const { type } = schema;
   if (type !== undefined && !(Array.isArray(type) ? type : [type]).some((t) => hasType(t, value)))
     return false;
