@@ -29,12 +29,13 @@ export async function stepClock(stepMs: number): Promise<void> {
 
 /**
  * An absolute time (a restore's refresh, or an older supervisor's hello without a probe):
- * the clock is set to it when more than 250 ms off.
+ * the clock is set to it when more than 250 ms off. Resolves whether it was set.
  */
-export async function syncClock(hostEpochMs: number): Promise<void> {
-  if (Math.abs(Date.now() - hostEpochMs) < 250) return;
+export async function syncClock(hostEpochMs: number): Promise<boolean> {
+  if (Math.abs(Date.now() - hostEpochMs) < 250) return false;
   const answer = await sysHelper.request("settime", String(Math.round(hostEpochMs)));
   if (!answer?.ok) setClockWithDate(hostEpochMs);
+  return true;
 }
 
 function setClockWithDate(epochMs: number): void {

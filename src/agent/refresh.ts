@@ -83,9 +83,7 @@ export function registerRefreshHandler(
     }
     // Random state first: nothing below (nor any command after) may see the template's.
     const rng = await reseedKernelRng(entropy);
-    const hostTime = Number(body.host_time_ms);
-    const clockSet = Math.abs(Date.now() - hostTime) >= 250;
-    await syncClock(hostTime);
+    const clockSet = await syncClock(Number(body.host_time_ms));
     setHostname(hostname);
     setMachineId(machineId);
     agentIdentity.instanceId = String(body.instance_id);

@@ -23,7 +23,7 @@ interface ServerOptions {
    */
   clock?: {
     step: (stepMs: number) => Promise<void>;
-    sync: (hostEpochMs: number) => Promise<void>;
+    sync: (hostEpochMs: number) => Promise<unknown>;
   };
   /**
    * Operations that fail on purpose (from $PYRO_AGENT_FAILPOINTS, comma-separated op
