@@ -44,7 +44,8 @@ const noZodLocales = {
  * one small function per zod/mini function that loads it when called.
  */
 const zodMini = await import("zod/mini");
-const lazyZod = {
+/** `zodFile`: where chunks/zod.cjs is, relative to the output file the loader lands in. */
+const lazyZod = (zodFile) => ({
   name: "lazy-zod",
   setup(build) {
     build.onResolve({ filter: /^zod(\/mini)?$/ }, (args) => ({
@@ -78,14 +79,17 @@ export const z = new Proxy({}, {
     }));
     build.onLoad({ filter: /.*/, namespace: "pyro-zod-loader" }, () => ({
       contents: `let zod;
-/** chunks/zod.cjs, required once: the chunk this module lands in is in chunks/ too. */
+/** chunks/zod.cjs, required once. */
 export function loadZod() {
-  return (zod ??= require(new URL("./zod.cjs", import.meta.url).pathname));
+  return (zod ??= require(new URL(${JSON.stringify(zodFile)}, import.meta.url).pathname));
 }`,
       loader: "js",
     }));
   },
-};
+});
+/** Gives ESM output a require(): bundled CommonJS (commander) and the zod loader call it. */
+const requireBanner =
+  "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);";
 
 /**
  * src/version.ts reads ../package.json beside itself, which from dist/cli/ is the wrong
@@ -118,12 +122,10 @@ const cli = await build({
   target: "node20",
   format: "esm",
   external: ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"],
-  plugins: [lazyZod, bakedVersion],
+  // The loader lands in a chunk of chunks/, beside zod.cjs (checked below).
+  plugins: [lazyZod("./zod.cjs"), bakedVersion],
   metafile: true,
-  banner: {
-    // Some bundled CommonJS dependencies (commander) call require(); give ESM output one.
-    js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);",
-  },
+  banner: { js: requireBanner },
   // Read only with --enable-source-maps: stack traces then name src/ files again.
   sourcemap: "linked",
   legalComments: "none",
@@ -165,6 +167,8 @@ copyFileSync(`${root}dist/agent/pack-worker.mjs`, `${cliDir}/chunks/pack-worker.
 // The VM supervisor (one per running guest) is bundled too, over the file tsc wrote: it
 // starts on every create and reset, and loading its ~40 modules and zod's ~100 files took
 // about 85 ms of its ~370 ms start (measured, interleaved runs), all before qemu starts.
+// zod is the CLI's lazy chunk here too: the supervisor checks its config by the generated
+// JSON schema and loads zod only to word an error.
 await build({
   entryPoints: [`${root}src/backends/qemu/supervisor.ts`],
   outfile: `${root}dist/backends/qemu/supervisor.js`,
@@ -173,7 +177,8 @@ await build({
   platform: "node",
   target: "node20",
   format: "esm",
-  plugins: [noZodLocales, bakedVersion],
+  plugins: [lazyZod("../../cli/chunks/zod.cjs"), bakedVersion],
+  banner: { js: requireBanner },
   sourcemap: "linked",
   legalComments: "none",
   logLevel: "warning",

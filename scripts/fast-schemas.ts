@@ -19,13 +19,18 @@ import { AGENT_OPS, responseSchema } from "../src/protocol/operations.js";
 import { FAST_KEYWORDS, type CheckedSchema } from "../src/shared/fast-check.js";
 import * as records from "../src/store/records.js";
 import * as environmentManifest from "../src/environments/manifest.js";
+import * as supervisorConfig from "../src/backends/qemu/supervisor-config.js";
 
 export const FAST_SCHEMAS_FILE = "src/shared/fast-schemas.generated.ts";
 
 /** The zod schemas with a fast path, by the name src/ looks them up with. */
 export function fastSchemaSources(): Record<string, z.ZodType> {
   const sources: Record<string, z.ZodType> = {};
-  for (const value of [...Object.values(records), ...Object.values(environmentManifest)]) {
+  for (const value of [
+    ...Object.values(records),
+    ...Object.values(environmentManifest),
+    ...Object.values(supervisorConfig),
+  ]) {
     if (typeof value === "function" && "fastName" in value) {
       const schema = value as CheckedSchema<z.ZodType>;
       sources[schema.fastName] = schema();

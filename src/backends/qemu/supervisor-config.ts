@@ -1,9 +1,14 @@
 import { z } from "zod";
 
+import { checkedSchema } from "../../shared/fast-check.js";
 import { lazy } from "../../shared/lazy.js";
 
-/** What the backend hands the supervisor (written to runtime/supervisor.json). */
-export const SupervisorConfigSchema = lazy(() =>
+/**
+ * What the backend hands the supervisor (written to runtime/supervisor.json). Checked by its
+ * generated JSON schema first (src/shared/fast-check.ts): the supervisor starts on every
+ * create, reset and fork, and building this schema loaded zod, 60-100 ms of its start.
+ */
+export const SupervisorConfigSchema = checkedSchema("record:SupervisorConfig", () =>
   z.object({
     qemu: z.string(),
     args: z.array(z.string()),

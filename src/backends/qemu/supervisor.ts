@@ -4,7 +4,11 @@
  * shares it with any number of host clients on a Unix socket, stops the VM at its TTL,
  * and records why the VM ended, so a dead VMM is noticed and explained.
  *
- *   node supervisor.js <runtime>/supervisor.json
+ *   node supervisor.js <runtime>/supervisor.json [--wait-for-go]
+ *
+ * With --wait-for-go, the launcher starts it before the VM's disks and this config exist,
+ * so that loading the supervisor overlaps that work, and writes "go" on its stdin once they
+ * do; stdin closing without it means the launch was abandoned: nothing starts.
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -17,6 +21,7 @@ import { scheduleSandboxExpiry } from "../../protocol/idle-expiry.js";
 import { listenAtomically } from "../../protocol/listen.js";
 import { withSocketAddress } from "../../protocol/socket-address.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
+import { safeParse } from "../../shared/fast-check.js";
 import { parseAllowHosts } from "../../shared/network-policy.js";
 import { createEgressProxy, forwardServer } from "./egress-proxy.js";
 import { forwardSocketName } from "./guest-net.js";
@@ -55,8 +60,14 @@ type End = (reason: string, code: number) => Promise<never>;
 
 async function main(): Promise<void> {
   const configPath = process.argv[2];
-  if (!configPath) throw new Error("usage: supervisor.js CONFIG.json");
-  const config = SupervisorConfigSchema().parse(JSON.parse(fs.readFileSync(configPath, "utf8")));
+  if (!configPath) throw new Error("usage: supervisor.js CONFIG.json [--wait-for-go]");
+  if (process.argv[3] === "--wait-for-go" && !(await launchReleased())) {
+    log("the launch was abandoned before its config was written: nothing started");
+    return;
+  }
+  const parsed = safeParse(SupervisorConfigSchema, JSON.parse(fs.readFileSync(configPath, "utf8")));
+  if (!parsed.success) throw parsed.error;
+  const config = parsed.data;
   // Findable from the runtime directory before qemu exists: a destroy that runs after the
   // process that started us died (kill -9 of a reset) must still find and stop this VM.
   // If the directory is gone (a destroy swept it), the VM must not start at all.
@@ -350,6 +361,23 @@ async function connectWithRetry(socketPath: string, signal: AbortSignal): Promis
       await sleep(20);
     }
   }
+}
+
+/** True once the launcher writes "go" on stdin; false if stdin ends first. */
+function launchReleased(): Promise<boolean> {
+  return new Promise((resolve) => {
+    let received = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk: string) => {
+      received += chunk;
+      if (received.includes("go\n")) {
+        resolve(true);
+        process.stdin.destroy();
+      }
+    });
+    process.stdin.once("end", () => resolve(received.includes("go\n")));
+    process.stdin.once("error", () => resolve(false));
+  });
 }
 
 main().catch((error: Error) => {

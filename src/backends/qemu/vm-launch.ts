@@ -132,8 +132,10 @@ export async function launchVm(
   await sweepRuntime(paths);
   fs.rmSync(paths.runtimeDir, { recursive: true, force: true });
   fs.mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
-  let supervisorPid: number | undefined;
+  let supervisor: HeldSupervisor | undefined;
   try {
+    // Started first, held until its config exists: loading it overlaps the disks' creation.
+    supervisor = spawnSupervisor(paths);
     if (launch.disk === "kept") {
       // A hard link: the kept disk stays named while this VM runs, so a kill -9 of
       // anything at any step never loses the stopped workspace's files.
@@ -171,11 +173,11 @@ export async function launchVm(
       restore: launch.restore,
       mount_volume: vm.volume.mount,
     });
-    supervisorPid = spawnSupervisor(paths);
-    const ready = await waitForReady(paths, supervisorPid, launch.timeoutMs + 10_000);
+    supervisor.release();
+    const ready = await waitForReady(paths, supervisor.pid, launch.timeoutMs + 10_000);
     return {
-      pid: supervisorPid,
-      pid_start_ticks: readProcStat(supervisorPid)?.startTicks ?? null,
+      pid: supervisor.pid,
+      pid_start_ticks: readProcStat(supervisor.pid)?.startTicks ?? null,
       socket_path: paths.clientSocket,
       started_at: Date.now() / 1000,
       agent_version: ready.agent_version,
@@ -184,8 +186,9 @@ export async function launchVm(
     };
   } catch (error) {
     // Nothing of a failed boot survives: supervisor and qemu share a process group.
-    killProcessGroup(supervisorPid, "SIGKILL");
-    if (supervisorPid !== undefined) await waitForExit(supervisorPid, STOP_GRACE_MS);
+    supervisor?.abandon();
+    killProcessGroup(supervisor?.pid, "SIGKILL");
+    if (supervisor !== undefined) await waitForExit(supervisor.pid, STOP_GRACE_MS);
     removeRuntime(paths);
     throw error;
   }
@@ -230,23 +233,40 @@ function writeSupervisorConfig(
 }
 
 /**
- * Starts the detached supervisor; returns its pid. It writes runtime/supervisor.pid itself
- * before it starts qemu, so the VM is findable from the directory even if we die next.
+ * Starts the detached supervisor, held (--wait-for-go) until `release()`: it writes
+ * runtime/supervisor.pid itself before it starts qemu, so the VM is findable from the
+ * directory even if we die next; if we die before the release, its stdin closes and it
+ * exits without starting anything.
  */
-function spawnSupervisor(paths: QemuPaths): number {
+interface HeldSupervisor {
+  pid: number;
+  /** Its config is written: start the VM. */
+  release(): void;
+  /** Closes its stdin unreleased (it exits; a failed launch also kills it). */
+  abandon(): void;
+}
+
+function spawnSupervisor(paths: QemuPaths): HeldSupervisor {
   const log = fs.openSync(paths.supervisorLog, "a", 0o600);
   try {
-    const child = spawn(process.execPath, [supervisorEntry(), paths.config], {
+    const child = spawn(process.execPath, [supervisorEntry(), paths.config, "--wait-for-go"], {
       detached: true,
-      stdio: ["ignore", log, log],
+      stdio: ["pipe", log, log],
       cwd: paths.runtimeDir,
     });
     child.once("error", () => undefined);
+    // A supervisor that died before its release: its exit, not EPIPE, is the failure.
+    child.stdin?.on("error", () => undefined);
     child.unref();
-    if (child.pid === undefined) {
+    if (child.pid === undefined || !child.stdin) {
       throw new PyroError("backend_error", "could not start the pyro VM supervisor");
     }
-    return child.pid;
+    const stdin = child.stdin;
+    return {
+      pid: child.pid,
+      release: () => stdin.end("go\n"),
+      abandon: () => stdin.destroy(),
+    };
   } finally {
     fs.closeSync(log);
   }
