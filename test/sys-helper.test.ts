@@ -63,14 +63,26 @@ describe("the agent's system call helper", () => {
     expect(await sysHelper.request("bogus")).toEqual({ ok: false, reason: "unknown operation" });
   });
 
-  it("answers null once the helper is killed (callers fall back to the tool), and restarts", async () => {
+  it("answers null when the helper dies mid-request (callers fall back to the tool)", async () => {
     const pid = helperPid();
     expect(pid).not.toBeNull();
+    const answer = sysHelper.request("bogus");
     process.kill(pid as number, "SIGKILL");
+    expect(await answer).toBeNull();
+  });
+
+  it("replaces a helper that died with the next request, whatever the request", async () => {
+    // Every caller, not only the reseed: a mount or a freeze after the kill gets a helper.
+    const before = helperPid();
+    if (before !== null) process.kill(before, "SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await sysHelper.request("bogus")).toBeNull();
-    sysHelper.start();
-    expect(await sysHelper.request("bogus")).toEqual({ ok: false, reason: "unknown operation" });
+    expect(await sysHelper.request("flushbufs", "/nonexistent-device")).toEqual({
+      ok: false,
+      reason: "flushbufs: No such file or directory",
+    });
+    const after = helperPid();
+    expect(after).not.toBeNull();
+    expect(after).not.toBe(before);
   });
 
   it("runs requests one at a time, each answered in order", async () => {

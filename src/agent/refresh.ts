@@ -28,12 +28,8 @@ async function reseedKernelRng(entropy: Buffer): Promise<{ reseeded: boolean; de
   } catch (error) {
     return { reseeded: false, detail: `write /dev/urandom: ${(error as Error).message}` };
   }
-  let answer = await sysHelper.request("reseed", entropy.toString("hex"));
-  if (answer === null) {
-    // The helper is gone (killed from inside the guest?): a new one does the same.
-    sysHelper.start();
-    answer = await sysHelper.request("reseed", entropy.toString("hex"));
-  }
+  // A helper killed from inside the guest is replaced by the request itself (sys-helper.ts).
+  const answer = await sysHelper.request("reseed", entropy.toString("hex"));
   if (answer === null)
     return { reseeded: false, detail: "the system call helper (perl) is not running" };
   return answer.ok

@@ -71,18 +71,22 @@ class SysHelper {
   /** Requests run one at a time: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Set by start(): from then on a helper that died is replaced by the next request. */
+  private wanted = false;
+
   start(): void {
+    this.wanted = true;
     if (this.child) return;
     const numbers = SYSCALLS[process.arch] ?? [0, 0, 0];
     try {
       const child = spawn("perl", ["-e", SCRIPT, ...numbers.map(String)], {
         stdio: ["pipe", "pipe", "pipe"],
       });
-      child.on("error", () => this.stop());
-      child.on("exit", () => this.stop());
+      child.on("error", () => this.stop(child));
+      child.on("exit", () => this.stop(child));
       child.stderr.resume();
       // A helper that died mid-request: its answer is null (send), not an EPIPE thrown here.
-      child.stdin.on("error", () => this.stop());
+      child.stdin.on("error", () => this.stop(child));
       this.child = child;
       this.lines = createInterface({ input: child.stdout });
     } catch {
@@ -90,7 +94,9 @@ class SysHelper {
     }
   }
 
-  private stop(): void {
+  /** Forgets `child` if it is still the helper (a replaced one's late exit changes nothing). */
+  private stop(child: ChildProcessWithoutNullStreams): void {
+    if (this.child !== child) return;
     this.child = null;
     this.lines?.close();
     this.lines = null;
@@ -107,6 +113,9 @@ class SysHelper {
   }
 
   private async send(line: string): Promise<HelperAnswer> {
+    // Killed from inside the guest, say: a new one serves this request (the mount, the
+    // freeze and the clock would otherwise fall back to their tools until the next restore).
+    if (!this.child && this.wanted) this.start();
     const { child, lines } = this;
     if (!child || !lines) return null;
     const answer = await new Promise<string | null>((resolve) => {
@@ -115,7 +124,7 @@ class SysHelper {
       const timer = setTimeout(() => {
         // A late answer would be read as the next request's: this helper is done for.
         child.kill("SIGKILL");
-        this.stop();
+        this.stop(child);
         finish(null);
       }, 10_000);
       function finish(text: string | null): void {
