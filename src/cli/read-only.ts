@@ -4,7 +4,7 @@
  * start-up choice: the read path builds the same command group with the same code, so a
  * call behaves the same whichever path takes it.
  */
-export const READ_ONLY_CALLS: Readonly<Record<string, readonly string[]>> = {
+const READ_ONLY_CALLS: Readonly<Record<string, readonly string[]>> = {
   workspace: ["status", "logs", "list"],
   env: ["list"],
 };
