@@ -264,6 +264,8 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+// tsc's map of the main.js it wrote, which is no more.
+rmSync(`${cliDir}/main.js.map`, { force: true });
 
 // zod on its own, both its APIs (the catalogue's and the records' "zod", the agent
 // protocol's "zod/mini") in one file sharing one core.
