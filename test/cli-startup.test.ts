@@ -212,7 +212,8 @@ describe("the CLI's start-up", () => {
       { encoding: "utf8", env: pyroEnv(state.stateDir()) },
     );
     const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
-    // chunks/run.js is what main.js imports for every other call.
+    // chunks/run.js is what main.js imports for every other call; it builds every workspace
+    // subcommand, the read path only the one named.
     const esmEntry = path.join(path.dirname(cliPath), "chunks", "run.js");
     const run = (entry: string, args: string[]) => {
       const result = spawnSync(process.execPath, [entry, ...args], {
@@ -226,12 +227,16 @@ describe("the CLI's start-up", () => {
       ["workspace", "status"],
       ["workspace", "status", "nosuchworkspace"],
       ["workspace", "status", id, "--bogus"],
+      ["workspace", "status", id, "--jsn"],
+      ["workspace", "logs", "--help"],
+      ["workspace", "list", "--help"],
+      ["workspace", "list", "--label"],
       ["workspace", "logs", id, "--tail", "-1"],
       ["workspace", "logs", id, "--json"],
-      ["workspace", "list", "--json"],
+      ["workspace", "list", "--state", "nosuchstate"],
       ["workspace", "list", "extra"],
-      ["env", "list", "--json"],
       ["env", "list", "--help"],
+      ["env", "list", "--bogus"],
     ]) {
       expect(run(cliPath, args), args.join(" ")).toEqual(run(esmEntry, args));
     }

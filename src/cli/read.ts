@@ -12,7 +12,8 @@ import { startCli } from "./start.js";
 startCli((argv) =>
   buildProgramFrom(
     [
-      { names: ["workspace"], register: registerWorkspaceCommands },
+      // Only the subcommand named (status, logs or list): see registerWorkspaceCommands.
+      { names: ["workspace"], register: (program) => registerWorkspaceCommands(program, argv[3]) },
       { names: ["env"], register: registerEnvCommands },
     ],
     argv,
