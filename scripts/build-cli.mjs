@@ -233,7 +233,8 @@ await build({
   target: "node20",
   format: "cjs",
   external: EXTERNAL,
-  plugins: [lazyZod, bakedVersion, lazyBuiltins, sharedBuiltins],
+  // read.cjs is in chunks/, beside zod.cjs.
+  plugins: [lazyZod("./zod.cjs"), bakedVersion, lazyBuiltins, sharedBuiltins],
   define: { "import.meta.url": "__pyroImportMetaUrl" },
   banner: { js: 'var __pyroImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: "linked",
