@@ -1,7 +1,7 @@
 // Start-up cost of read-only CLI calls against `node -e 0`, interleaved so every command
 // sees the same machine load: `pyro --version`, `pyro env list` (an empty environment
-// cache: no digests to check), `pyro workspace status ID --json` and `pyro workspace logs
-// ID`. Prints each median and its ratio to the median of `node -e 0` in the same run.
+// cache: no digests to check), `pyro workspace status ID --json`, `pyro workspace logs
+// ID` and `pyro workspace list`. Prints each median and its ratio to the median of `node -e 0` in the same run.
 //
 //   npm run build && node scripts/bench-startup.mjs      (BENCH_STARTUP_ROUNDS, default 30)
 //
@@ -54,6 +54,7 @@ try {
     "pyro env list": [cli, "env", "list"],
     "pyro workspace status ID --json": [cli, "workspace", "status", id, "--json"],
     "pyro workspace logs ID": [cli, "workspace", "logs", id],
+    "pyro workspace list": [cli, "workspace", "list"],
     ...(before === undefined
       ? {}
       : {
@@ -61,6 +62,7 @@ try {
           "before: pyro env list": [before, "env", "list"],
           "before: pyro workspace status ID --json": [before, "workspace", "status", id, "--json"],
           "before: pyro workspace logs ID": [before, "workspace", "logs", id],
+          "before: pyro workspace list": [before, "workspace", "list"],
         }),
     'import("pyro-mcp") (SDK entry)': [
       "--input-type=module",

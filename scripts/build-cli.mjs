@@ -11,7 +11,7 @@
 // the bundle's; zod keeps its registry on globalThis and checks instances by traits, so
 // schemas cross between the two (test/mcp.test.ts runs `pyro mcp serve` from this bundle).
 import { build } from "esbuild";
-import { copyFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -108,12 +108,16 @@ const bakedVersion = {
 // Chunk names carry a content hash: drop the previous build's. tsc's unbundled copies of
 // the CLI's modules are dead weight beside the bundle: only main.js stays.
 const cliDir = `${root}dist/cli`;
+const EXTERNAL = ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"];
 for (const name of readdirSync(cliDir)) {
   if (!name.startsWith("main.")) rmSync(`${cliDir}/${name}`, { recursive: true, force: true });
 }
 
+// The ES module bundle: every call but the read-only ones. Its entry is chunks/run.js,
+// which main.js imports; chunks/package.json says its files are ES modules (dist/cli's
+// says CommonJS, for main.js).
 const cli = await build({
-  entryPoints: { main: `${root}src/cli/main.ts` },
+  entryPoints: { "chunks/run": `${root}src/cli/run.ts` },
   outdir: cliDir,
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
@@ -121,7 +125,7 @@ const cli = await build({
   platform: "node",
   target: "node20",
   format: "esm",
-  external: ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"],
+  external: EXTERNAL,
   // The loader lands in a chunk of chunks/, beside zod.cjs (checked below).
   plugins: [lazyZod("./zod.cjs"), bakedVersion],
   metafile: true,
@@ -131,6 +135,138 @@ const cli = await build({
   legalComments: "none",
   logLevel: "warning",
 });
+writeFileSync(`${cliDir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
+writeFileSync(`${cliDir}/chunks/package.json`, `${JSON.stringify({ type: "module" })}\n`);
+
+/**
+ * Node built-ins loaded on first use, in the read path: loading child_process (with net,
+ * dgram and streams), zlib, readline or worker_threads costs 1-9 ms each, and a read-only
+ * call imports them (commander, the backends, the archive code) without using most. Each
+ * becomes a module whose properties load the real one when first read; the key list (for
+ * esbuild's ES module interop, which copies it) is the build's Node's, and a key missing
+ * from it still reads through `default`.
+ */
+const LAZY_BUILTINS = [
+  "child_process",
+  "crypto",
+  "dgram",
+  "net",
+  "readline",
+  "worker_threads",
+  "zlib",
+];
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(build) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|")})$`);
+    build.onResolve({ filter }, (args) =>
+      args.namespace === "pyro-lazy-builtin"
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ""), namespace: "pyro-lazy-builtin" },
+    );
+    build.onLoad({ filter: /.*/, namespace: "pyro-lazy-builtin" }, async (args) => {
+      const keys = Object.keys(await import(`node:${args.path}`)).filter(
+        (key) => key !== "default",
+      );
+      return {
+        contents: `let real;
+const load = () => (real ??= require("node:${args.path}"));
+const keys = ${JSON.stringify(keys)};
+module.exports = new Proxy({}, {
+  get: (_, key) => (key === "__esModule" ? undefined : load()[key]),
+  has: (_, key) => key in load(),
+  ownKeys: () => keys,
+  getOwnPropertyDescriptor: (_, key) =>
+    keys.includes(key) ? { configurable: true, enumerable: true, writable: true, value: undefined } : undefined,
+});`,
+        loader: "js",
+      };
+    });
+  },
+};
+
+/**
+ * The built-ins most modules import (path from about 50 modules, the fs APIs from about 50):
+ * as CommonJS, esbuild's interop copies every property of the module into a new object for
+ * each importing module (about 10 ms of a read-only call). Here each is one module that
+ * reads its properties once, which importers link to directly. The names are the build's
+ * Node's: a name the code imports and the build's Node lacks fails the build.
+ */
+const SHARED_BUILTINS = ["fs", "fs/promises", "os", "path"];
+const sharedBuiltins = {
+  name: "shared-builtins",
+  setup(build) {
+    const filter = new RegExp(`^(node:)?(${SHARED_BUILTINS.join("|")})$`);
+    build.onResolve({ filter }, (args) =>
+      args.kind !== "import-statement" || args.namespace === "pyro-shared-builtin"
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ""), namespace: "pyro-shared-builtin" },
+    );
+    build.onLoad({ filter: /.*/, namespace: "pyro-shared-builtin" }, async (args) => {
+      const names = Object.keys(await import(`node:${args.path}`)).filter(
+        (key) => key !== "default" && /^[A-Za-z_$][\w$]*$/.test(key),
+      );
+      return {
+        contents: `const real = require("node:${args.path}");
+export default real;
+${names.map((name) => `export const ${name} = real.${name};`).join("\n")}`,
+        loader: "js",
+      };
+    });
+  },
+};
+
+/**
+ * The CommonJS read path (docs/cli.md, "Start-up time"): what `pyro workspace
+ * status|logs|list` and `pyro env list` load (src/cli/read-only.ts), one file required by
+ * main.js, so such a call never starts Node's ES module loader (about 20 ms, plus about
+ * 0.6 ms per file) and compiles one file. It holds the same modules as the ES module
+ * bundle, so it shares no state with it: a call loads one or the other, never both.
+ * `import.meta.url` is the file's own URL, so what modules find beside themselves (zod.cjs,
+ * pack-worker.mjs, the package root) they find as from the ES module chunks beside it.
+ */
+await build({
+  entryPoints: [`${root}src/cli/read.ts`],
+  outfile: `${cliDir}/chunks/read.cjs`,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  external: EXTERNAL,
+  // read.cjs is in chunks/, beside zod.cjs.
+  plugins: [lazyZod("./zod.cjs"), bakedVersion, lazyBuiltins, sharedBuiltins],
+  define: { "import.meta.url": "__pyroImportMetaUrl" },
+  banner: { js: 'var __pyroImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+/** main.js's two loads, pointed at the two bundles (see src/cli/main.ts). */
+const bundlePaths = {
+  name: "bundle-paths",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(run|read)\.js$/ }, (args) => ({
+      path: args.path === "./run.js" ? "./chunks/run.js" : "./chunks/read.cjs",
+      external: true,
+    }));
+  },
+};
+// The entry, over the file tsc wrote: CommonJS, so a read-only call starts no ES module.
+await build({
+  entryPoints: [`${root}src/cli/main.ts`],
+  outfile: `${cliDir}/main.js`,
+  allowOverwrite: true,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  plugins: [bundlePaths],
+  legalComments: "none",
+  logLevel: "warning",
+});
+// tsc's map of the main.js it wrote, which is no more.
+rmSync(`${cliDir}/main.js.map`, { force: true });
 
 // zod on its own, both its APIs (the catalogue's and the records' "zod", the agent
 // protocol's "zod/mini") in one file sharing one core.

@@ -26,6 +26,11 @@ try {
   const files = new Set(packed[0].files.map((file) => file.path));
   for (const required of [
     "dist/cli/main.js",
+    // main.js is CommonJS and its chunks ES modules, by these two (scripts/build-cli.mjs).
+    "dist/cli/package.json",
+    "dist/cli/chunks/package.json",
+    "dist/cli/chunks/run.js",
+    "dist/cli/chunks/read.cjs",
     "dist/agent/pyro-agent.mjs",
     "dist/backends/qemu/supervisor.js",
     "dist/index.js",
@@ -69,6 +74,10 @@ try {
   const result = JSON.parse(out);
   if (result.exit_code !== 0 || result.stdout !== "packaged\n")
     throw new Error(`unexpected result: ${out}`);
+  // A read-only call takes the CommonJS read path (chunks/read.cjs).
+  const listed = JSON.parse(run(pyro, ["workspace", "list", "--json"], { cwd: project, env }));
+  if (!Array.isArray(listed.workspaces) || listed.count !== 0)
+    throw new Error(`unexpected pyro workspace list output: ${JSON.stringify(listed)}`);
   // The installed package finds its own qemu supervisor and reports on the host.
   const doctor = JSON.parse(run(pyro, ["doctor", "--json"], { cwd: project, env }));
   if (!Array.isArray(doctor.backends) || typeof doctor.capabilities?.vm_boot !== "boolean")
@@ -124,7 +133,7 @@ try {
   if (!example.includes("modified greet.sh"))
     throw new Error(`unexpected example output: ${example}`);
   console.log(
-    `dist-check: ${packed[0].filename} (${files.size} files, ${packed[0].size} bytes) installs; pyro ${version}, pyro run, pyro doctor, pyro mcp serve (${core.length} tools; ${tools.length} in workspace-full), the SDK import (${sdk.trim()}) and examples/reset-over-repair.ts work`,
+    `dist-check: ${packed[0].filename} (${files.size} files, ${packed[0].size} bytes) installs; pyro ${version}, pyro run, pyro workspace list (the read path), pyro doctor, pyro mcp serve (${core.length} tools; ${tools.length} in workspace-full), the SDK import (${sdk.trim()}) and examples/reset-over-repair.ts work`,
   );
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });

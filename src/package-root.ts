@@ -7,12 +7,14 @@ import { PyroError } from "./errors.js";
 /**
  * A built file of this package (e.g. `dist/agent/pyro-agent.mjs`), found from the package
  * root, so it resolves the same from dist/ (installed) and from src/ (tests run the
- * TypeScript sources but start the built helper programs).
+ * TypeScript sources but start the built helper programs). The root is the nearest
+ * package.json with a name: dist/cli/ and dist/cli/chunks/ hold nameless ones that only set
+ * their files' module type (scripts/build-cli.mjs).
  */
 export function packageFile(relative: string): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (fs.existsSync(path.join(dir, "package.json"))) {
+    if (isPackageRoot(dir)) {
       const candidate = path.join(dir, relative);
       if (fs.existsSync(candidate)) return candidate;
       throw new PyroError("backend_error", `${candidate} not found; run \`npm run build\``);
@@ -25,5 +27,19 @@ export function packageFile(relative: string): string {
       );
     }
     dir = parent;
+  }
+}
+
+function isPackageRoot(dir: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, "package.json"), "utf8");
+  } catch {
+    return false;
+  }
+  try {
+    return typeof (JSON.parse(text) as { name?: unknown }).name === "string";
+  } catch {
+    return false;
   }
 }

@@ -2,7 +2,9 @@
  * The built CLI's start-up (docs/cli.md, "Start-up time"): module loading was most of a
  * read-only call's cost, about 200 files (pyro's own modules, commander, zod and all of
  * zod's 64 translations) before every command. The bundle (scripts/build-cli.mjs) loads a
- * handful. Counted with a module loader hook, not timed: the count is exact on any machine.
+ * handful, and a read-only call one CommonJS file (chunks/read.cjs: no ES module loader, no
+ * subprocess-capable built-in). Counted with module loader hooks and Node's own lists, not
+ * timed: the counts are exact on any machine.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -20,14 +22,15 @@ import { cliPath, pyroEnv } from "./mcp-client.js";
 
 const state = useTempState();
 
-/** The files (file: URLs) a CLI call loads, in load order, and its result. */
+/** The files (file: URLs) a CLI call loads as ES module loader hooks see them, in load order, with their formats, and its result. */
 function loadedFiles(...args: string[]) {
   const hooks = path.join(state.base(), "log-hooks.mjs");
   fs.writeFileSync(
     hooks,
     `export async function load(url, context, next) {
-      if (url.startsWith("file:")) process.stderr.write("LOADED " + url + "\\n");
-      return next(url, context);
+      const loaded = await next(url, context);
+      if (url.startsWith("file:")) process.stderr.write("LOADED " + loaded.format + " " + url + "\\n");
+      return loaded;
     }`,
   );
   const register = path.join(state.base(), "register.mjs");
@@ -39,12 +42,16 @@ function loadedFiles(...args: string[]) {
     encoding: "utf8",
     env: pyroEnv(state.stateDir()),
   });
-  const files = result.stderr
+  const loaded = result.stderr
     .split("\n")
     .filter((line) => line.startsWith("LOADED "))
-    .map((line) => line.slice("LOADED ".length))
-    .filter((url) => url !== pathToFileURL(register).href);
-  return { files, result };
+    .map((line) => line.slice("LOADED ".length).split(" "))
+    .filter(([, url]) => url !== pathToFileURL(register).href);
+  return {
+    files: loaded.map(([, url]) => url!),
+    formats: loaded.map(([format]) => format!),
+    result,
+  };
 }
 
 /**
@@ -67,6 +74,40 @@ function loadsZod(...args: string[]) {
   const loaded = /ZOD-LOADED (true|false)/.exec(result.stderr)?.[1];
   expect(loaded, result.stderr).toBeDefined();
   return { loaded: loaded === "true", result };
+}
+
+/**
+ * What a CLI call loaded the CommonJS way: the package's files (relative to dist/cli) in
+ * the require cache and the built-in modules Node loaded for it, seen at exit from a
+ * preloaded script, beside the ES modules the loader hook saw.
+ */
+function loadedCommonJs(...args: string[]) {
+  const preload = path.join(state.base(), "cjs-probe.cjs");
+  fs.writeFileSync(
+    preload,
+    `const before = new Set(process.moduleLoadList);
+    process.on("exit", () => {
+      const files = Object.keys(require.cache).filter((file) => file !== __filename);
+      const builtins = process.moduleLoadList
+        .filter((name) => !before.has(name) && name.startsWith("NativeModule "))
+        .map((name) => name.slice("NativeModule ".length))
+        .filter((name) => !name.startsWith("internal/"));
+      process.stderr.write("CJS-LOADED " + JSON.stringify({ files, builtins }) + "\\n");
+    });`,
+  );
+  const result = spawnSync(process.execPath, ["--require", preload, cliPath, ...args], {
+    encoding: "utf8",
+    env: pyroEnv(state.stateDir()),
+  });
+  const line = /CJS-LOADED (.*)/.exec(result.stderr)?.[1];
+  expect(line, result.stderr).toBeDefined();
+  const loaded = JSON.parse(line!) as { files: string[]; builtins: string[] };
+  const dir = path.dirname(cliPath);
+  return {
+    files: loaded.files.map((file) => path.relative(dir, file)),
+    builtins: loaded.builtins,
+    result,
+  };
 }
 
 describe("the CLI's start-up", () => {
@@ -120,7 +161,7 @@ describe("the CLI's start-up", () => {
     const chunks = path.join(path.dirname(cliPath), "chunks");
     const withZod = fs
       .readdirSync(chunks)
-      .filter((name) => name.endsWith(".js"))
+      .filter((name) => name.endsWith(".js") || name === "read.cjs")
       .filter((name) => fs.readFileSync(path.join(chunks, name), "utf8").includes('"$ZodType"'));
     expect(withZod).toEqual([]);
     // Input the JSON schema refuses goes to zod, which words the error as it always did.
@@ -128,6 +169,77 @@ describe("the CLI's start-up", () => {
     expect(refused.result.status).toBe(1);
     expect(refused.result.stderr).toContain("tail must be between 0 and 10000, got -1");
     expect(refused.loaded).toBe(true);
+  }, 120_000);
+
+  it("serves a read-only call from one CommonJS file: no ES module, no subprocess built-in", () => {
+    const created = spawnSync(
+      process.execPath,
+      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
+      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
+    );
+    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    spawnSync(process.execPath, [cliPath, "workspace", "exec", id, "--", "true"], {
+      env: pyroEnv(state.stateDir()),
+    });
+    for (const args of [
+      ["workspace", "status", id, "--json"],
+      ["workspace", "logs", id],
+      ["workspace", "list"],
+      ["env", "list"],
+    ]) {
+      // No ES module: the entry and the read path are CommonJS (the ES module loader alone
+      // cost about 20 ms, each file about 0.6 ms more). With a loader hook registered, Node
+      // loads the entry through the ES module loader, as CommonJS.
+      const esm = loadedFiles(...args);
+      expect(esm.result.status, esm.result.stderr).toBe(0);
+      expect(esm.formats, args.join(" ")).toEqual(["commonjs"]);
+      const { files, builtins, result } = loadedCommonJs(...args);
+      expect(result.status, result.stderr).toBe(0);
+      expect(files, args.join(" ")).toEqual(["main.js", "chunks/read.cjs"]);
+      // Built-ins a read does not use load on first use (scripts/build-cli.mjs): none of
+      // them, so no subprocess either (child_process is never loaded).
+      // (crypto is left out: `env list` hashes what is pulled.)
+      for (const unused of ["child_process", "dgram", "worker_threads", "zlib"]) {
+        expect(builtins, `${args.join(" ")} loaded ${unused}`).not.toContain(unused);
+      }
+    }
+  }, 120_000);
+
+  it("answers a read-only call's help and errors exactly as the ES module bundle does", () => {
+    const created = spawnSync(
+      process.execPath,
+      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
+      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
+    );
+    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    // chunks/run.js is what main.js imports for every other call; it builds every workspace
+    // subcommand, the read path only the one named.
+    const esmEntry = path.join(path.dirname(cliPath), "chunks", "run.js");
+    const run = (entry: string, args: string[]) => {
+      const result = spawnSync(process.execPath, [entry, ...args], {
+        encoding: "utf8",
+        env: pyroEnv(state.stateDir()),
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    for (const args of [
+      ["workspace", "status", "--help"],
+      ["workspace", "status"],
+      ["workspace", "status", "nosuchworkspace"],
+      ["workspace", "status", id, "--bogus"],
+      ["workspace", "status", id, "--jsn"],
+      ["workspace", "logs", "--help"],
+      ["workspace", "list", "--help"],
+      ["workspace", "list", "--label"],
+      ["workspace", "logs", id, "--tail", "-1"],
+      ["workspace", "logs", id, "--json"],
+      ["workspace", "list", "--state", "nosuchstate"],
+      ["workspace", "list", "extra"],
+      ["env", "list", "--help"],
+      ["env", "list", "--bogus"],
+    ]) {
+      expect(run(cliPath, args), args.join(" ")).toEqual(run(esmEntry, args));
+    }
   }, 120_000);
 
   it("loads only the entry and the command line for --version", () => {

@@ -31,6 +31,8 @@ const ENTRIES = [
   "src/runtime.ts",
   "src/mcp/embed.ts",
   "src/cli/main.ts",
+  // The CommonJS read path's entry: main.ts requires its bundle (scripts/build-cli.mjs).
+  "src/cli/read.ts",
   "src/agent/main.ts",
   "src/backends/qemu/supervisor.ts",
   "src/archive/pack-worker.mts",

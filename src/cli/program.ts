@@ -10,10 +10,15 @@ import { newRoot } from "./root.js";
  * a misspelt command) gets the whole tree, so help and suggestions see every command.
  */
 export function buildProgram(argv?: readonly string[]): Command {
+  return buildProgramFrom(commandGroups, argv);
+}
+
+/** The same, from `groups` only (the read path's, src/cli/read.ts). */
+export function buildProgramFrom(groups: typeof commandGroups, argv?: readonly string[]): Command {
   const program = newRoot();
   const first = argv?.[2];
-  const named = commandGroups.filter((group) => first !== undefined && group.names.includes(first));
-  for (const group of named.length > 0 ? named : commandGroups) group.register(program);
+  const named = groups.filter((group) => first !== undefined && group.names.includes(first));
+  for (const group of named.length > 0 ? named : groups) group.register(program);
   // Commander applies exitOverride per command, so set it on every one: main() maps a
   // usage error to exit status 2 instead of commander calling process.exit itself.
   for (const command of allCommands(program)) command.exitOverride();

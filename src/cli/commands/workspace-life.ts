@@ -17,7 +17,7 @@ import { collect } from "./command.js";
  */
 export function registerWorkspaceLifeCommands(workspace: Command): void {
   registerStopStart(workspace);
-  registerListCommand(workspace);
+  registerWorkspaceListCommand(workspace);
   registerUpdateCommand(workspace);
 }
 
@@ -48,7 +48,7 @@ function registerStopStart(workspace: Command): void {
   }
 }
 
-function registerListCommand(workspace: Command): void {
+export function registerWorkspaceListCommand(workspace: Command): void {
   const list = workspace
     .command("list")
     .description(
