@@ -100,6 +100,35 @@ describe("template keys", () => {
     if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
     else process.env.PYRO_QEMU_TEMPLATES = saved;
   });
+  it("follow qemu's file, without running it (no `--version` per process)", () => {
+    const dir = tempDir();
+    const artifacts = fakeArtifacts(dir);
+    const ran = path.join(dir, "qemu-ran");
+    const qemu = path.join(dir, "qemu-system-x86_64");
+    fs.writeFileSync(
+      qemu,
+      `#!/bin/sh\ntouch ${JSON.stringify(ran)}\necho "QEMU emulator version 9"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const saved = process.env.PYRO_QEMU_TEMPLATES;
+    process.env.PYRO_QEMU_TEMPLATES = "1";
+    try {
+      const paths = qemuPaths(path.join(dir, "one"));
+      const args = qemuArgs({ vcpuCount: 1, memMib: 1024 }, artifacts, paths, "tcg");
+      const before = templateShape(qemu, "tcg", artifacts, args, paths).key;
+      expect(before).toMatch(/^[0-9a-f]{32}$/);
+      expect(fs.existsSync(ran)).toBe(false);
+      // An upgrade replaces the binary: another file, another key.
+      fs.rmSync(qemu);
+      fs.writeFileSync(qemu, "#!/bin/sh\necho upgraded\n", { mode: 0o755 });
+      expect(templateShape(qemu, "tcg", artifacts, args, paths).key).not.toBe(before);
+    } finally {
+      if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
+      else process.env.PYRO_QEMU_TEMPLATES = saved;
+    }
+  });
 });
 
 describe("the template store", () => {
