@@ -109,6 +109,14 @@ const bakedVersion = {
 // the CLI's modules are dead weight beside the bundle: only main.js stays.
 const cliDir = `${root}dist/cli`;
 const EXTERNAL = ["@modelcontextprotocol/sdk", "tar", "diff", "@bomb.sh/tab"];
+/** What every bundle below is: one Node 20 program, quiet unless something is wrong. */
+const NODE_BUNDLE = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  legalComments: "none",
+  logLevel: "warning",
+};
 for (const name of readdirSync(cliDir)) {
   if (!name.startsWith("main.")) rmSync(`${cliDir}/${name}`, { recursive: true, force: true });
 }
@@ -120,10 +128,8 @@ const cli = await build({
   entryPoints: { "chunks/run": `${root}src/cli/run.ts` },
   outdir: cliDir,
   chunkNames: "chunks/[name]-[hash]",
-  bundle: true,
+  ...NODE_BUNDLE,
   splitting: true,
-  platform: "node",
-  target: "node20",
   format: "esm",
   external: EXTERNAL,
   // The loader lands in a chunk of chunks/, beside zod.cjs (checked below).
@@ -132,8 +138,6 @@ const cli = await build({
   banner: { js: requireBanner },
   // Read only with --enable-source-maps: stack traces then name src/ files again.
   sourcemap: "linked",
-  legalComments: "none",
-  logLevel: "warning",
 });
 writeFileSync(`${cliDir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync(`${cliDir}/chunks/package.json`, `${JSON.stringify({ type: "module" })}\n`);
@@ -228,9 +232,7 @@ ${names.map((name) => `export const ${name} = real.${name};`).join("\n")}`,
 await build({
   entryPoints: [`${root}src/cli/read.ts`],
   outfile: `${cliDir}/chunks/read.cjs`,
-  bundle: true,
-  platform: "node",
-  target: "node20",
+  ...NODE_BUNDLE,
   format: "cjs",
   external: EXTERNAL,
   // read.cjs is in chunks/, beside zod.cjs.
@@ -238,8 +240,6 @@ await build({
   define: { "import.meta.url": "__pyroImportMetaUrl" },
   banner: { js: 'var __pyroImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: "linked",
-  legalComments: "none",
-  logLevel: "warning",
 });
 
 /** main.js's two loads, pointed at the two bundles (see src/cli/main.ts). */
@@ -257,13 +257,9 @@ await build({
   entryPoints: [`${root}src/cli/main.ts`],
   outfile: `${cliDir}/main.js`,
   allowOverwrite: true,
-  bundle: true,
-  platform: "node",
-  target: "node20",
+  ...NODE_BUNDLE,
   format: "cjs",
   plugins: [bundlePaths],
-  legalComments: "none",
-  logLevel: "warning",
 });
 // tsc's map of the main.js it wrote, which is no more.
 rmSync(`${cliDir}/main.js.map`, { force: true });
@@ -277,14 +273,10 @@ await build({
     loader: "js",
   },
   outfile: `${cliDir}/chunks/zod.cjs`,
-  bundle: true,
-  platform: "node",
-  target: "node20",
+  ...NODE_BUNDLE,
   format: "cjs",
   plugins: [noZodLocales],
   sourcemap: "linked",
-  legalComments: "none",
-  logLevel: "warning",
 });
 // The loader finds zod.cjs beside itself: it must not land in main.js (in dist/cli/).
 const loaderIn = Object.entries(cli.metafile.outputs).filter(
@@ -309,13 +301,9 @@ await build({
   entryPoints: [`${root}src/backends/qemu/supervisor.ts`],
   outfile: `${root}dist/backends/qemu/supervisor.js`,
   allowOverwrite: true,
-  bundle: true,
-  platform: "node",
-  target: "node20",
+  ...NODE_BUNDLE,
   format: "esm",
   plugins: [lazyZod("../../cli/chunks/zod.cjs"), bakedVersion],
   banner: { js: requireBanner },
   sourcemap: "linked",
-  legalComments: "none",
-  logLevel: "warning",
 });
