@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { commandGroups } from "../src/cli/commands/index.js";
 import { buildProgram } from "../src/cli/program.js";
 
-import { useTempState } from "./helpers.js";
+import { useTempState, zodLoadedIn, zodProbe } from "./helpers.js";
 import { cliPath, pyroEnv } from "./mcp-client.js";
 
 const state = useTempState();
@@ -59,21 +59,17 @@ function loadedFiles(...args: string[]) {
  * (scripts/build-cli.mjs), so a preloaded script looks for it in the CommonJS cache at exit.
  */
 function loadsZod(...args: string[]) {
-  const preload = path.join(state.base(), "zod-probe.cjs");
-  fs.writeFileSync(
-    preload,
-    `process.on("exit", () => {
-      const loaded = Object.keys(require.cache).some((file) => file.endsWith("/chunks/zod.cjs"));
-      process.stderr.write("ZOD-LOADED " + loaded + "\\n");
-    });`,
+  const result = spawnSync(
+    process.execPath,
+    ["--require", zodProbe(state.base()), cliPath, ...args],
+    {
+      encoding: "utf8",
+      env: pyroEnv(state.stateDir()),
+    },
   );
-  const result = spawnSync(process.execPath, ["--require", preload, cliPath, ...args], {
-    encoding: "utf8",
-    env: pyroEnv(state.stateDir()),
-  });
-  const loaded = /ZOD-LOADED (true|false)/.exec(result.stderr)?.[1];
+  const loaded = zodLoadedIn(result.stderr);
   expect(loaded, result.stderr).toBeDefined();
-  return { loaded: loaded === "true", result };
+  return { loaded: loaded === true, result };
 }
 
 /**
@@ -110,14 +106,24 @@ function loadedCommonJs(...args: string[]) {
   };
 }
 
+/** A host-compat workspace made through the CLI; with `logCommand`, one exec logged in it. */
+function createWorkspace(options: { logCommand?: boolean } = {}): string {
+  const env = pyroEnv(state.stateDir());
+  const created = spawnSync(
+    process.execPath,
+    [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
+    { encoding: "utf8", env },
+  );
+  const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+  if (options.logCommand) {
+    spawnSync(process.execPath, [cliPath, "workspace", "exec", id, "--", "true"], { env });
+  }
+  return id;
+}
+
 describe("the CLI's start-up", () => {
   it("loads a handful of files for a read-only call, none of them from node_modules", () => {
-    const created = spawnSync(
-      process.execPath,
-      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
-      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
-    );
-    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    const id = createWorkspace();
     for (const args of [
       ["workspace", "status", id, "--json"],
       ["workspace", "logs", id],
@@ -135,16 +141,8 @@ describe("the CLI's start-up", () => {
   }, 120_000);
 
   it("does not load zod for a read-only call, and loads it to word an error", () => {
-    const created = spawnSync(
-      process.execPath,
-      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
-      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
-    );
-    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
     // A command logged: `logs` reads the command log and `status` asks the agent.
-    spawnSync(process.execPath, [cliPath, "workspace", "exec", id, "--", "true"], {
-      env: pyroEnv(state.stateDir()),
-    });
+    const id = createWorkspace({ logCommand: true });
     // The input, the records and the agent's answers pass their generated JSON schemas
     // (src/shared/fast-check.ts), so no zod schema is built and zod is never loaded.
     for (const args of [
@@ -172,15 +170,7 @@ describe("the CLI's start-up", () => {
   }, 120_000);
 
   it("serves a read-only call from one CommonJS file: no ES module, no subprocess built-in", () => {
-    const created = spawnSync(
-      process.execPath,
-      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
-      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
-    );
-    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
-    spawnSync(process.execPath, [cliPath, "workspace", "exec", id, "--", "true"], {
-      env: pyroEnv(state.stateDir()),
-    });
+    const id = createWorkspace({ logCommand: true });
     for (const args of [
       ["workspace", "status", id, "--json"],
       ["workspace", "logs", id],
@@ -206,12 +196,7 @@ describe("the CLI's start-up", () => {
   }, 120_000);
 
   it("answers a read-only call's help and errors exactly as the ES module bundle does", () => {
-    const created = spawnSync(
-      process.execPath,
-      [cliPath, "workspace", "create", "debian:12", "--allow-host-compat", "--json"],
-      { encoding: "utf8", env: pyroEnv(state.stateDir()) },
-    );
-    const id = (JSON.parse(created.stdout) as { workspace_id: string }).workspace_id;
+    const id = createWorkspace();
     // chunks/run.js is what main.js imports for every other call; it builds every workspace
     // subcommand, the read path only the one named.
     const esmEntry = path.join(path.dirname(cliPath), "chunks", "run.js");

@@ -28,6 +28,8 @@ import { fastAccepts, fastSchemas, matches } from "../src/shared/fast-check.js";
 import type { FastSchema } from "../src/shared/fast-schemas.generated.js";
 import { WorkspaceRecordSchema, readRecord } from "../src/store/records.js";
 
+import { expectGenerated } from "./helpers.js";
+
 type Json = Exclude<FastSchema, boolean>;
 
 /** A valid value of `schema`: every property (`all`) or only the required ones. */
@@ -99,12 +101,10 @@ const ajv = new Ajv({ strict: false, unicodeRegExp: false });
 
 describe("the generated JSON schemas of the zod-free happy path", () => {
   it("match the zod schemas (UPDATE_FAST_SCHEMAS=1 rewrites them)", async () => {
-    const generated = await generateFastSchemas();
-    if (process.env.UPDATE_FAST_SCHEMAS === "1") fs.writeFileSync(FAST_SCHEMAS_FILE, generated);
-    expect(
-      fs.readFileSync(FAST_SCHEMAS_FILE, "utf8") === generated,
-      `${FAST_SCHEMAS_FILE} is stale: run UPDATE_FAST_SCHEMAS=1 npx vitest run test/fast-schemas.test.ts`,
-    ).toBe(true);
+    expectGenerated(FAST_SCHEMAS_FILE, await generateFastSchemas(), {
+      update: "UPDATE_FAST_SCHEMAS",
+      test: "test/fast-schemas.test.ts",
+    });
     // The read path's own: the records, the read-only operations' input, the agent's answers.
     for (const name of [
       "record:WorkspaceRecord",

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 
 import { readProcStat } from "../src/process/process-group.js";
 import { Manager, type ManagerOptions } from "../src/core/manager.js";
@@ -162,4 +162,44 @@ export async function waitForForeground(shellPid: number, command: string): Prom
 export function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+/**
+ * A `--require` preload (written into `dir`) that reports at exit whether the process
+ * required the bundle's zod, chunks/zod.cjs (scripts/build-cli.mjs loads it on first use);
+ * read the report with zodLoadedIn.
+ */
+export function zodProbe(dir: string): string {
+  const preload = path.join(dir, "zod-probe.cjs");
+  fs.writeFileSync(
+    preload,
+    `process.on("exit", () => {
+      const loaded = Object.keys(require.cache).some((file) => file.endsWith("/chunks/zod.cjs"));
+      process.stderr.write("ZOD-LOADED " + loaded + "\\n");
+    });`,
+  );
+  return preload;
+}
+
+/** What zodProbe's preload reported in `stderr`; undefined when it reported nothing. */
+export function zodLoadedIn(stderr: string): boolean | undefined {
+  const reported = /ZOD-LOADED (true|false)/.exec(stderr)?.[1];
+  return reported === undefined ? undefined : reported === "true";
+}
+
+/**
+ * Fails unless the generated file `file` (relative to the repository) holds `generated`;
+ * with `$<update>=1` set, writes it first. The message names the command that rewrites it.
+ */
+export function expectGenerated(
+  file: string,
+  generated: string,
+  options: { update: string; test: string },
+): void {
+  const absolute = path.resolve(import.meta.dirname, "..", file);
+  if (process.env[options.update] === "1") fs.writeFileSync(absolute, generated);
+  expect(
+    fs.readFileSync(absolute, "utf8") === generated,
+    `${file} is stale: run ${options.update}=1 npx vitest run ${options.test}`,
+  ).toBe(true);
 }

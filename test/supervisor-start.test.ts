@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 
 import type { SupervisorConfig } from "../src/backends/qemu/supervisor-config.js";
 import { processIsAlive } from "../src/process/process-group.js";
-import { useTempState, waitFor } from "./helpers.js";
+import { exitOf, useTempState, waitFor, zodLoadedIn, zodProbe } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const supervisorEntry = path.join(root, "dist", "backends", "qemu", "supervisor.js");
@@ -53,28 +53,15 @@ function runtime(): { dir: string; config: string; marker: string } {
 
 /** The supervisor, held, with a preload that reports at exit whether zod was required. */
 function startHeld(config: string): { child: ChildProcess; output: () => string } {
-  const preload = path.join(state.base(), "zod-probe.cjs");
-  fs.writeFileSync(
-    preload,
-    `process.on("exit", () => {
-      const loaded = Object.keys(require.cache).some((file) => file.endsWith("/chunks/zod.cjs"));
-      process.stderr.write("ZOD-LOADED " + loaded + "\\n");
-    });`,
-  );
   const child = spawn(
     process.execPath,
-    ["--require", preload, supervisorEntry, config, "--wait-for-go"],
+    ["--require", zodProbe(state.base()), supervisorEntry, config, "--wait-for-go"],
     { stdio: ["pipe", "pipe", "pipe"], detached: true },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   return { child, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
 describe("the VM supervisor's start", () => {
@@ -85,7 +72,7 @@ describe("the VM supervisor's start", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(child.exitCode, output()).toBeNull();
     child.stdin?.destroy(); // what a launcher killed with SIGKILL leaves: stdin's end
-    expect(await exited(child)).toBe(0);
+    expect(await exitOf(child)).toBe(0);
     expect(output()).toContain("the launch was abandoned");
     expect(fs.existsSync(marker)).toBe(false);
     expect(fs.existsSync(path.join(dir, "supervisor.pid"))).toBe(false);
@@ -103,9 +90,9 @@ describe("the VM supervisor's start", () => {
     // Its signal handlers are set right after qemu's spawn: give it that moment.
     await new Promise((resolve) => setTimeout(resolve, 300));
     child.kill("SIGTERM"); // what a stop sends: it ends the VM and exits
-    expect(await exited(child), output()).toBe(0);
+    expect(await exitOf(child), output()).toBe(0);
     expect(processIsAlive(qemuPid)).toBe(false);
-    expect(output()).toContain("ZOD-LOADED false");
+    expect(zodLoadedIn(output())).toBe(false);
     // Nor is zod inside the bundle, where the probe above could not see it.
     expect(fs.readFileSync(supervisorEntry, "utf8")).not.toContain('"$ZodType"');
   }, 30_000);
@@ -116,9 +103,9 @@ describe("the VM supervisor's start", () => {
     fs.writeFileSync(config, JSON.stringify(broken));
     const { child, output } = startHeld(config);
     child.stdin?.end("go\n");
-    expect(await exited(child)).toBe(1);
+    expect(await exitOf(child)).toBe(1);
     expect(output()).toContain("boot_timeout_ms");
-    expect(output()).toContain("ZOD-LOADED true");
+    expect(zodLoadedIn(output())).toBe(true);
     expect(fs.existsSync(marker)).toBe(false);
   }, 30_000);
 });
