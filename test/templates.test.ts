@@ -18,6 +18,8 @@ import { templateArgs, templateShape } from "../src/backends/qemu/template-shape
 import { TemplateStore } from "../src/backends/qemu/templates.js";
 import type { EnvironmentManifest } from "../src/environments/manifest.js";
 
+import { withEnv } from "./helpers.js";
+
 const dirs: string[] = [];
 const tempDir = (): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyro-templates-"));
@@ -68,39 +70,41 @@ function fakeBuild(buildDir: string): { state: string; disk: string; ram: string
 const noSweep = async (): Promise<void> => undefined;
 
 describe("template keys", () => {
-  it("follow the shape (memory, devices, agent) and not the sandbox's own paths", ({ skip }) => {
+  it("follow the shape (memory, devices, agent) and not the sandbox's own paths", async ({
+    skip,
+  }) => {
     const qemu = findQemu();
     if (!qemu) skip("qemu-system-x86_64 is not installed");
     const dir = tempDir();
     const artifacts = fakeArtifacts(dir);
     const spec = { vcpuCount: 1, memMib: 1024 };
-    const saved = process.env.PYRO_QEMU_TEMPLATES;
-    process.env.PYRO_QEMU_TEMPLATES = "1";
     const shapeOf = (sandboxDir: string, memMib = 1024, extra: string[] = []) => {
       const paths = qemuPaths(sandboxDir);
       const args = [...qemuArgs({ ...spec, memMib }, artifacts, paths, "tcg"), ...extra];
       return templateShape(qemu as string, "tcg", artifacts, args, paths);
     };
-    const a = shapeOf(path.join(dir, "one"));
-    const b = shapeOf(path.join(dir, "two"));
-    expect(a.key).toMatch(/^[0-9a-f]{32}$/);
-    expect(b.key).toBe(a.key);
-    expect(shapeOf(path.join(dir, "one"), 512).key).not.toBe(a.key);
-    expect(shapeOf(path.join(dir, "one"), 1024, ["-device", "virtio-gpu-device"]).key).not.toBe(
-      a.key,
-    );
-    expect(shapeOf(path.join(dir, "one"), 1024, ["-netdev", "user,id=net0"])).toEqual({
-      key: null,
-      reason: "sandboxes with a network device are not restored from templates",
+    await withEnv({ PYRO_QEMU_TEMPLATES: "1" }, async () => {
+      const a = shapeOf(path.join(dir, "one"));
+      const b = shapeOf(path.join(dir, "two"));
+      expect(a.key).toMatch(/^[0-9a-f]{32}$/);
+      expect(b.key).toBe(a.key);
+      expect(shapeOf(path.join(dir, "one"), 512).key).not.toBe(a.key);
+      expect(shapeOf(path.join(dir, "one"), 1024, ["-device", "virtio-gpu-device"]).key).not.toBe(
+        a.key,
+      );
+      expect(shapeOf(path.join(dir, "one"), 1024, ["-netdev", "user,id=net0"])).toEqual({
+        key: null,
+        reason: "sandboxes with a network device are not restored from templates",
+      });
+      artifacts.manifest.agent.sha256 = "b".repeat(64);
+      expect(shapeOf(path.join(dir, "one")).key).not.toBe(a.key);
     });
-    artifacts.manifest.agent.sha256 = "b".repeat(64);
-    expect(shapeOf(path.join(dir, "one")).key).not.toBe(a.key);
-    process.env.PYRO_QEMU_TEMPLATES = "0";
-    expect(shapeOf(path.join(dir, "one")).key).toBeNull();
-    if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
-    else process.env.PYRO_QEMU_TEMPLATES = saved;
+    await withEnv({ PYRO_QEMU_TEMPLATES: "0" }, async () => {
+      expect(shapeOf(path.join(dir, "one")).key).toBeNull();
+    });
   });
-  it("follow qemu's file, without running it (no `--version` per process)", () => {
+
+  it("follow qemu's file, without running it (no `--version` per process)", async () => {
     const dir = tempDir();
     const artifacts = fakeArtifacts(dir);
     const ran = path.join(dir, "qemu-ran");
@@ -108,13 +112,9 @@ describe("template keys", () => {
     fs.writeFileSync(
       qemu,
       `#!/bin/sh\ntouch ${JSON.stringify(ran)}\necho "QEMU emulator version 9"\n`,
-      {
-        mode: 0o755,
-      },
+      { mode: 0o755 },
     );
-    const saved = process.env.PYRO_QEMU_TEMPLATES;
-    process.env.PYRO_QEMU_TEMPLATES = "1";
-    try {
+    await withEnv({ PYRO_QEMU_TEMPLATES: "1" }, async () => {
       const paths = qemuPaths(path.join(dir, "one"));
       const args = qemuArgs({ vcpuCount: 1, memMib: 1024 }, artifacts, paths, "tcg");
       const before = templateShape(qemu, "tcg", artifacts, args, paths).key;
@@ -124,10 +124,7 @@ describe("template keys", () => {
       fs.rmSync(qemu);
       fs.writeFileSync(qemu, "#!/bin/sh\necho upgraded\n", { mode: 0o755 });
       expect(templateShape(qemu, "tcg", artifacts, args, paths).key).not.toBe(before);
-    } finally {
-      if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
-      else process.env.PYRO_QEMU_TEMPLATES = saved;
-    }
+    });
   });
 });
 
