@@ -30,14 +30,10 @@ export function packageFile(relative: string): string {
   }
 }
 
+/** A directory with a package.json that names a package (no file or bad JSON: not one). */
 function isPackageRoot(dir: string): boolean {
-  let text: string;
   try {
-    text = fs.readFileSync(path.join(dir, "package.json"), "utf8");
-  } catch {
-    return false;
-  }
-  try {
+    const text = fs.readFileSync(path.join(dir, "package.json"), "utf8");
     return typeof (JSON.parse(text) as { name?: unknown }).name === "string";
   } catch {
     return false;
