@@ -121,6 +121,16 @@ function createWorkspace(options: { logCommand?: boolean } = {}): string {
   return id;
 }
 
+/** Every call the read path serves (src/cli/read-only.ts), on workspace `id`. */
+function readOnlyCalls(id: string): string[][] {
+  return [
+    ["workspace", "status", id, "--json"],
+    ["workspace", "logs", id],
+    ["workspace", "list"],
+    ["env", "list"],
+  ];
+}
+
 describe("the CLI's start-up", () => {
   it("loads a handful of files for a read-only call, none of them from node_modules", () => {
     const id = createWorkspace();
@@ -145,12 +155,7 @@ describe("the CLI's start-up", () => {
     const id = createWorkspace({ logCommand: true });
     // The input, the records and the agent's answers pass their generated JSON schemas
     // (src/shared/fast-check.ts), so no zod schema is built and zod is never loaded.
-    for (const args of [
-      ["workspace", "status", id, "--json"],
-      ["workspace", "logs", id],
-      ["workspace", "list"],
-      ["env", "list"],
-    ]) {
+    for (const args of readOnlyCalls(id)) {
       const { loaded, result } = loadsZod(...args);
       expect(result.status, result.stderr).toBe(0);
       expect(loaded, args.join(" ")).toBe(false);
@@ -171,12 +176,7 @@ describe("the CLI's start-up", () => {
 
   it("serves a read-only call from one CommonJS file: no ES module, no subprocess built-in", () => {
     const id = createWorkspace({ logCommand: true });
-    for (const args of [
-      ["workspace", "status", id, "--json"],
-      ["workspace", "logs", id],
-      ["workspace", "list"],
-      ["env", "list"],
-    ]) {
+    for (const args of readOnlyCalls(id)) {
       // No ES module: the entry and the read path are CommonJS (the ES module loader alone
       // cost about 20 ms, each file about 0.6 ms more). With a loader hook registered, Node
       // loads the entry through the ES module loader, as CommonJS.
