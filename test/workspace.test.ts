@@ -108,6 +108,25 @@ describe("workspace lifecycle", () => {
     expect((await manager.diffWorkspace(id)).changed).toBe(false);
   });
 
+  it("answers create, reset and fork without asking the sandbox it just booted", async () => {
+    const manager = state.manager();
+    // Agents that never answer service.list: a view that asked would never come back.
+    await withEnv({ PYRO_AGENT_FAILPOINTS: "service.list:stall" }, async () => {
+      const created = await manager.createWorkspace({ allow_host_compat: true });
+      const id = created.workspace_id;
+      expect(created).toMatchObject({ state: "started", service_count: 0 });
+      const reset = await manager.resetWorkspace(id);
+      expect(reset).toMatchObject({ reset_count: 1, service_count: 0 });
+      const forked = await manager.forkWorkspace(id, { count: 2 });
+      expect(forked.workspaces.map((fork) => fork.service_count)).toEqual([0, 0]);
+      // The failpoint holds: status, which does ask, is still waiting.
+      const status = manager.statusWorkspace(id).then(() => "answered");
+      status.catch(() => undefined);
+      const waited = new Promise((resolve) => setTimeout(() => resolve("waiting"), 500));
+      expect(await Promise.race([status, waited])).toBe("waiting");
+    });
+  });
+
   it("seeds from a directory", async () => {
     const manager = state.manager();
     const source = seedDir();

@@ -221,7 +221,8 @@ class ConnectionState {
 
 /**
  * The checked body of a request, or why it must not reach its handler: an unknown op, a
- * body of the wrong shape (naming the op and the field), a failpoint.
+ * body of the wrong shape (naming the op and the field), a failpoint (`op`: fails,
+ * `op:stall`: never answers).
  */
 function admit(
   options: ServerOptions,
@@ -248,6 +249,8 @@ function admit(
       error: new PyroError("agent_error", `injected failure in '${op}' (PYRO_AGENT_FAILPOINTS)`),
     };
   }
+  // `op:stall` never answers: proves a caller does not wait on that op at all.
+  if (options.failpoints?.has(`${op}:stall`)) return { run: () => new Promise(() => undefined) };
   return { run: checked.run };
 }
 

@@ -60,6 +60,17 @@ export class ManagerBase {
     return workspacePayload(record, counts, expiryPayload(this.context.layout, record));
   }
 
+  /**
+   * The view of a workspace whose sandbox this call has just booted (create, reset, fork):
+   * it runs no service yet, so the counts are known without asking its agent. That request
+   * was the first of a new connection to a guest that had just been restored, and it cost
+   * 150-200 ms under TCG, a seventh of a reset.
+   */
+  protected bootedWorkspaceView(record: WorkspaceRecord) {
+    const none: ServiceCounts = { service_count: 0, running_service_count: 0 };
+    return workspacePayload(record, none, expiryPayload(this.context.layout, record));
+  }
+
   /** The workspace's record after a refresh; null when that fails (the call says why). */
   protected recordOrNull(workspaceId: string): Promise<WorkspaceRecord | null> {
     return refreshWorkspace(this.context, workspaceId).catch(() => null);

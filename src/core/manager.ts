@@ -123,7 +123,7 @@ export class Manager extends ManagerBase {
     // Expired workspaces are collected as new ones are made (as expired VMs are).
     await reapExpiredWorkspaces(this.context).catch(() => undefined);
     const record = await createWorkspace(this.context, input, options);
-    return this.workspaceView(record);
+    return this.bootedWorkspaceView(record);
   }
 
   async statusWorkspace(workspaceId: string) {
@@ -207,7 +207,7 @@ export class Manager extends ManagerBase {
   }
 
   async resetWorkspace(id: string, input: { snapshot?: string } = {}, options?: ProgressOptions) {
-    return this.workspaceView(await resetWorkspace(this.context, id, input, options));
+    return this.bootedWorkspaceView(await resetWorkspace(this.context, id, input, options));
   }
 
   // ---- shells and services ----------------------------------------------------------
@@ -391,6 +391,8 @@ export class Manager extends ManagerBase {
   async forkWorkspace(id: string, input: ForkWorkspaceInput = {}, options?: ProgressOptions) {
     await reapExpiredWorkspaces(this.context).catch(() => undefined); // as create does
     const { forkWorkspace } = await import("./workspace-fork.js");
-    return forkWorkspace(this.context, id, input, options, (fork) => this.workspaceView(fork));
+    return forkWorkspace(this.context, id, input, options, (fork) =>
+      this.bootedWorkspaceView(fork),
+    );
   }
 }

@@ -54,17 +54,16 @@ export interface ForkWorkspaceInput {
   labels?: Record<string, string>;
 }
 
-/** The forks as `view` shows each (workspace_status's view), after the point they came from. */
+/** The forks as `view` shows each (a just-booted workspace's view), after their point. */
 export async function forkWorkspace<View>(
   context: ManagerContext,
   id: string,
   input: ForkWorkspaceInput,
   options: ProgressOptions | undefined,
-  view: (fork: WorkspaceRecord) => Promise<View>,
+  view: (fork: WorkspaceRecord) => View,
 ) {
   const { source, snapshotName, forks } = await makeForks(context, id, input, options);
-  const workspaces: View[] = [];
-  for (const fork of forks) workspaces.push(await view(fork));
+  const workspaces = forks.map(view);
   return {
     workspace_id: source.workspace_id,
     snapshot_name: snapshotName,
