@@ -5,16 +5,17 @@
  * for qemu (a shell script that records it ran, then waits) shows what was started; no
  * guest boots here.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
+import { QemuBackend } from "../src/backends/qemu/qemu-backend.js";
 import type { SupervisorConfig } from "../src/backends/qemu/supervisor-config.js";
 import { processIsAlive } from "../src/process/process-group.js";
-import { exitOf, useTempState, waitFor, zodLoadedIn, zodProbe } from "./helpers.js";
+import { exitOf, useTempState, waitFor, withEnv, zodLoadedIn, zodProbe } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const supervisorEntry = path.join(root, "dist", "backends", "qemu", "supervisor.js");
@@ -107,5 +108,34 @@ describe("the VM supervisor's start", () => {
     expect(output()).toContain("boot_timeout_ms");
     expect(zodLoadedIn(output())).toBe(true);
     expect(fs.existsSync(marker)).toBe(false);
+  }, 30_000);
+
+  it("leaves no held supervisor behind when a boot fails before its launch", async () => {
+    const { dir } = runtime();
+    // A boot starts its supervisor first; this one then fails: no environment is installed.
+    const backend = new QemuBackend(path.join(state.base(), "no-environments"));
+    const sandboxDir = path.join(state.base(), "sandbox");
+    fs.mkdirSync(sandboxDir);
+    const boot = withEnv({ PYRO_QEMU_BINARY: path.join(dir, "fake-qemu.sh") }, () =>
+      backend.boot({
+        sandboxId: "held-supervisor",
+        environment: "debian:12",
+        sandboxDir,
+        vcpuCount: 1,
+        memMib: 512,
+        allowHostCompat: false,
+        networkRequested: false,
+        expiresAt: Date.now() / 1000 + 600,
+        networkPolicy: "off",
+        allowHosts: [],
+      }),
+    );
+    await expect(boot).rejects.toThrow("debian:12");
+    // A held supervisor left behind would wait on this process's pipe, alive.
+    const running = spawnSync("pgrep", ["-f", `supervisor.js ${sandboxDir}/`], {
+      encoding: "utf8",
+    });
+    expect(running.stdout).toBe("");
+    expect(fs.existsSync(path.join(sandboxDir, "runtime"))).toBe(false);
   }, 30_000);
 });

@@ -34,7 +34,14 @@ import { detachFromTemplate } from "./template-disk.js";
 import { restoreFromTemplate } from "./template-restore.js";
 import { templateShape } from "./template-shape.js";
 import { TemplateStore } from "./templates.js";
-import { launchVm, stopVm, type VmLaunch } from "./vm-launch.js";
+import {
+  discardLaunch,
+  launchVm,
+  prepareLaunch,
+  stopVm,
+  type HeldSupervisor,
+  type VmLaunch,
+} from "./vm-launch.js";
 import { cloneVolume, reconcileVolume, sealVolume, volumeForBoot } from "./volume-ops.js";
 import { emptyVolume as emptyVolumeFile, layerFile, readIndex, volumeDir } from "./volume-store.js";
 
@@ -87,13 +94,35 @@ export class QemuBackend implements Backend {
     const qemu = requireBootable(spec);
     const tools = requireTools(["qemu-img"], "booting a qemu guest");
     const socat = spec.networkPolicy === "off" ? null : requireSocat();
+    const paths = qemuPaths(spec.sandboxDir);
+    // The supervisor loads while the rest is prepared; the first launch takes it.
+    let held: HeldSupervisor | undefined = await prepareLaunch(paths);
+    const supervisor = (): HeldSupervisor | undefined => {
+      const taken = held;
+      held = undefined;
+      return taken;
+    };
+    try {
+      return await this.bootPrepared(spec, qemu, tools["qemu-img"] as string, socat, supervisor);
+    } finally {
+      // Not taken: the boot failed before its launch.
+      if (held !== undefined) await discardLaunch(paths, held);
+    }
+  }
+
+  private async bootPrepared(
+    spec: SandboxSpec,
+    qemu: string,
+    qemuImg: string,
+    socat: string | null,
+    supervisor: () => HeldSupervisor | undefined,
+  ): Promise<RuntimeRecord> {
     const environment = spec.environment as EnvironmentName;
     await ensureAgentCurrent(this.store, environment);
     const artifacts = await this.store.bootArtifacts(environment);
     const accel = chooseAccelerator();
     const bootTimeoutMs = bootTimeout(accel.accel);
     const paths = qemuPaths(spec.sandboxDir);
-    const qemuImg = tools["qemu-img"] as string;
     const emptyVolume = await emptyVolumeFile(this.cacheDir, qemuImg);
     // A workspace's own volume (its top, or a new top over the point a reset names), or a
     // throwaway one: every guest has the device, so one template fits them all.
@@ -130,13 +159,12 @@ export class QemuBackend implements Backend {
     if (spec.resume === true) {
       // A stopped workspace boots on the disk it kept (workspace_stop): its memory is gone,
       // so there is nothing a template could restore.
-      const runtime = await launchVm(vm, paths, {
-        args,
-        disk: "kept",
-        timeoutMs: bootTimeoutMs,
-        expiresAt: spec.expiresAt,
-        restore: null,
-      });
+      const runtime = await launchVm(
+        vm,
+        paths,
+        { args, disk: "kept", timeoutMs: bootTimeoutMs, expiresAt: spec.expiresAt, restore: null },
+        supervisor(),
+      );
       return { ...runtime, boot_mode: "cold", template_fallback: "resumed on its kept disk" };
     }
 
@@ -150,18 +178,27 @@ export class QemuBackend implements Backend {
       fallback = shape.reason;
     } else {
       try {
-        return await restoreFromTemplate(this.templates, spec, vm, artifacts, args, paths, shape);
+        return await restoreFromTemplate(
+          this.templates,
+          { spec, vm, artifacts, args, paths, shape },
+          supervisor,
+        );
       } catch (error) {
         fallback = `restoring the template failed: ${(error as Error).message}`;
       }
     }
-    const runtime = await launchVm(vm, paths, {
-      args,
-      disk: { backing: null },
-      timeoutMs: bootTimeoutMs,
-      expiresAt: spec.expiresAt,
-      restore: null,
-    });
+    const runtime = await launchVm(
+      vm,
+      paths,
+      {
+        args,
+        disk: { backing: null },
+        timeoutMs: bootTimeoutMs,
+        expiresAt: spec.expiresAt,
+        restore: null,
+      },
+      supervisor(),
+    );
     return { ...runtime, boot_mode: "cold", template_fallback: fallback };
   }
 

@@ -10,7 +10,7 @@ import { qemuPaths, sweepRuntime, type QemuPaths } from "./runtime-files.js";
 import { RESTORE_QMP_SOCKET_NAME, saveRunningGuest, shellQuote } from "./template-migration.js";
 import { templateArgs, templateShape } from "./template-shape.js";
 import type { TemplateStore } from "./templates.js";
-import { launchVm, stopVm, type VmLaunch } from "./vm-launch.js";
+import { launchVm, stopVm, type HeldSupervisor, type VmLaunch } from "./vm-launch.js";
 
 /**
  * Restores the sandbox from its shape's template, building the template first if there is
@@ -19,13 +19,22 @@ import { launchVm, stopVm, type VmLaunch } from "./vm-launch.js";
  */
 export async function restoreFromTemplate(
   templates: TemplateStore,
-  spec: SandboxSpec,
-  vm: VmLaunch,
-  artifacts: BootArtifacts,
-  args: string[],
-  paths: QemuPaths,
-  shape: { key: string; inputs: Record<string, unknown> },
+  boot: {
+    spec: SandboxSpec;
+    vm: VmLaunch;
+    artifacts: BootArtifacts;
+    args: string[];
+    paths: QemuPaths;
+    shape: { key: string; inputs: Record<string, unknown> };
+  },
+  /**
+   * Hands over the supervisor already loading in the sandbox's runtime directory
+   * (prepareLaunch), taken only by the launch: a failed template build leaves it to the
+   * cold boot that follows.
+   */
+  supervisor: () => HeldSupervisor | undefined,
 ): Promise<RuntimeRecord> {
+  const { spec, vm, artifacts, args, paths, shape } = boot;
   const template = await templates.obtain(
     shape.key,
     shape.inputs,
@@ -34,7 +43,7 @@ export async function restoreFromTemplate(
     (buildDir) => sweepRuntime(qemuPaths(buildDir)),
   );
   try {
-    const runtime = await launchVm(vm, paths, {
+    const launch = {
       args: [
         ...templateArgs(args, spec.memMib, template.ram, false),
         ...["-qmp", `unix:${RESTORE_QMP_SOCKET_NAME},server=on,wait=off`],
@@ -49,7 +58,8 @@ export async function restoreFromTemplate(
         qmp_socket: path.join(paths.runtimeDir, RESTORE_QMP_SOCKET_NAME),
         incoming_uri: `exec:cat ${shellQuote(template.state)}`,
       },
-    });
+    };
+    const runtime = await launchVm(vm, paths, launch, supervisor());
     return { ...runtime, boot_mode: "template", template_fallback: null };
   } catch (error) {
     // qemu refused the state (damaged, or from another qemu): never try it again. A
