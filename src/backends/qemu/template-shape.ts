@@ -103,11 +103,12 @@ export function templateShape(
  * guest restored from it (host memory counted once); pages it writes are its own copies.
  * Nothing is loaded, nothing populated.
  *
- * No balloon: QEMU 7.2 discards a reported or ballooned page of a file-backed RAM block by
- * punching a hole in the file (`ram_block_discard_range`, even for a private mapping; fixed
- * in 8.1), which would zero the template under every guest restored from it, and a hostile
- * guest can send reports or inflate on its own. So a restored guest does not give freed
- * memory back; its footprint is what it wrote since the restore.
+ * No balloon: QEMU discards a reported or ballooned page of a file-backed RAM block by
+ * punching a hole in the file (`ram_block_discard_range`), even for a private mapping (8.1
+ * only added a warning; from 8.2 a `readonly=on` file refuses the discard instead, which
+ * gives nothing back either). That would zero the template under every guest restored from
+ * it, and a hostile guest can send reports or inflate on its own. So a restored guest does
+ * not give freed memory back; its footprint is what it wrote since the restore.
  */
 export function templateArgs(
   args: string[],
