@@ -310,6 +310,33 @@ describe("quotas", () => {
     expect(invalid.message).toContain("PYRO_MAX_ARCHIVE_BYTES");
   }, 60_000);
 
+  it("measures a directory source of many files against both quotas before packing it", async () => {
+    // 300 files in 3 directories: the sizes add up across batches of the measuring walk.
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 300; i += 1) tree[`d${i % 3}/f${i}.bin`] = "x".repeat(32 * 1024);
+    const source = path.join(state.base(), "many");
+    writeTree(source, tree);
+    const manager = state.manager();
+    const { workspace_id } = await manager.createWorkspace({ allow_host_compat: true });
+    const staging = path.join(state.stateDir(), "workspaces", workspace_id, "staging");
+    const refusedBytes = await withEnv({ PYRO_MAX_ARCHIVE_BYTES: String(9 * MIB) }, () =>
+      rejection(manager.pushWorkspaceSync(workspace_id, { source_path: source })),
+    );
+    expect(refusedBytes.details).toMatchObject({ limit: "PYRO_MAX_ARCHIVE_BYTES" });
+    const refusedEntries = await withEnv({ PYRO_MAX_ARCHIVE_ENTRIES: "250" }, () =>
+      rejection(manager.pushWorkspaceSync(workspace_id, { source_path: source })),
+    );
+    expect(refusedEntries.details).toMatchObject({ limit: "PYRO_MAX_ARCHIVE_ENTRIES" });
+    expect(listDirs(staging)).toEqual([]);
+    // Just within both (9.4 MiB of files, 304 members): pushed whole.
+    await withEnv(
+      { PYRO_MAX_ARCHIVE_BYTES: String(10 * MIB), PYRO_MAX_ARCHIVE_ENTRIES: "304" },
+      () => manager.pushWorkspaceSync(workspace_id, { source_path: source, dest: "/workspace/m" }),
+    );
+    const count = await manager.execWorkspace(workspace_id, { command: "find m -type f | wc -l" });
+    expect(count.stdout.trim()).toBe("300");
+  });
+
   it("limits the number of snapshots per workspace", async () => {
     const { manager, workspace_id } = await workspace();
     await withEnv({ PYRO_MAX_SNAPSHOTS: "3" }, async () => {
