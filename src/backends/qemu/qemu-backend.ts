@@ -103,7 +103,8 @@ export class QemuBackend implements Backend {
       return taken;
     };
     try {
-      return await this.bootPrepared(spec, qemu, tools["qemu-img"] as string, socat, supervisor);
+      const qemuImg = tools["qemu-img"] as string;
+      return await this.bootPrepared(spec, paths, { qemu, qemuImg, socat }, supervisor);
     } finally {
       // Not taken: the boot failed before its launch.
       if (held !== undefined) await discardLaunch(paths, held);
@@ -112,9 +113,8 @@ export class QemuBackend implements Backend {
 
   private async bootPrepared(
     spec: SandboxSpec,
-    qemu: string,
-    qemuImg: string,
-    socat: string | null,
+    paths: QemuPaths,
+    { qemu, qemuImg, socat }: { qemu: string; qemuImg: string; socat: string | null },
     supervisor: () => HeldSupervisor | undefined,
   ): Promise<RuntimeRecord> {
     const environment = spec.environment as EnvironmentName;
@@ -122,7 +122,6 @@ export class QemuBackend implements Backend {
     const artifacts = await this.store.bootArtifacts(environment);
     const accel = chooseAccelerator();
     const bootTimeoutMs = bootTimeout(accel.accel);
-    const paths = qemuPaths(spec.sandboxDir);
     const emptyVolume = await emptyVolumeFile(this.cacheDir, qemuImg);
     // A workspace's own volume (its top, or a new top over the point a reset names), or a
     // throwaway one: every guest has the device, so one template fits them all.
