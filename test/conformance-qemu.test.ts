@@ -15,24 +15,13 @@ import { processIsAlive } from "../src/process/process-group.js";
 import type { SandboxSpec } from "../src/backends/types.js";
 import type { Manager } from "../src/core/manager.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
-import { useTempState, withEnv } from "./helpers.js";
+import { guestSpec, useTempState, withEnv } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** A booted-by-hand sandbox (no record), as a create killed half-way would leave. */
 function smallGuest(sandboxId: string, sandboxDir: string, expiresAt: number): SandboxSpec {
-  return {
-    sandboxId,
-    environment: "debian:12",
-    sandboxDir,
-    vcpuCount: 1,
-    memMib: 256,
-    allowHostCompat: false,
-    networkRequested: false,
-    networkPolicy: "off",
-    allowHosts: [],
-    expiresAt,
-  };
+  return guestSpec(sandboxDir, { sandboxId, memMib: 256, expiresAt });
 }
 
 async function requireQemu(skip: (note?: string) => void): Promise<void> {

@@ -5,6 +5,7 @@ import path from "node:path";
 
 import { afterEach, expect } from "vitest";
 
+import type { SandboxSpec } from "../src/backends/types.js";
 import { readProcStat } from "../src/process/process-group.js";
 import { Manager, type ManagerOptions } from "../src/core/manager.js";
 
@@ -202,4 +203,25 @@ export function expectGenerated(
     fs.readFileSync(absolute, "utf8") === generated,
     `${file} is stale: run ${options.update}=1 npx vitest run ${options.test}`,
   ).toBe(true);
+}
+
+/**
+ * What a backend boots for a test that drives it directly (no record, no manager): a
+ * debian:12 guest of one vCPU, no network, expiring in 10 minutes unless `overrides` say
+ * otherwise.
+ */
+export function guestSpec(sandboxDir: string, overrides: Partial<SandboxSpec> = {}): SandboxSpec {
+  return {
+    sandboxId: path.basename(sandboxDir),
+    environment: "debian:12",
+    sandboxDir,
+    vcpuCount: 1,
+    memMib: 1024,
+    allowHostCompat: false,
+    networkRequested: false,
+    expiresAt: Date.now() / 1000 + 600,
+    networkPolicy: "off",
+    allowHosts: [],
+    ...overrides,
+  };
 }

@@ -15,7 +15,15 @@ import { describe, expect, it } from "vitest";
 import { QemuBackend } from "../src/backends/qemu/qemu-backend.js";
 import type { SupervisorConfig } from "../src/backends/qemu/supervisor-config.js";
 import { processIsAlive } from "../src/process/process-group.js";
-import { exitOf, useTempState, waitFor, withEnv, zodLoadedIn, zodProbe } from "./helpers.js";
+import {
+  exitOf,
+  guestSpec,
+  useTempState,
+  waitFor,
+  withEnv,
+  zodLoadedIn,
+  zodProbe,
+} from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const supervisorEntry = path.join(root, "dist", "backends", "qemu", "supervisor.js");
@@ -117,18 +125,7 @@ describe("the VM supervisor's start", () => {
     const sandboxDir = path.join(state.base(), "sandbox");
     fs.mkdirSync(sandboxDir);
     const boot = withEnv({ PYRO_QEMU_BINARY: path.join(dir, "fake-qemu.sh") }, () =>
-      backend.boot({
-        sandboxId: "held-supervisor",
-        environment: "debian:12",
-        sandboxDir,
-        vcpuCount: 1,
-        memMib: 512,
-        allowHostCompat: false,
-        networkRequested: false,
-        expiresAt: Date.now() / 1000 + 600,
-        networkPolicy: "off",
-        allowHosts: [],
-      }),
+      backend.boot(guestSpec(sandboxDir, { sandboxId: "held-supervisor", memMib: 512 })),
     );
     await expect(boot).rejects.toThrow("debian:12");
     // A held supervisor left behind would wait on this process's pipe, alive.

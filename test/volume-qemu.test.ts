@@ -21,7 +21,7 @@ import type { Manager } from "../src/core/manager.js";
 import { AgentClient } from "../src/protocol/client.js";
 import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
-import { useTempState, writeTree } from "./helpers.js";
+import { guestSpec, useTempState, writeTree } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cli = path.join(root, "dist", "cli", "main.js");
@@ -314,19 +314,7 @@ describe("qemu backend: /workspace on its own volume", () => {
       const now = await listing(pyro, id);
 
       const backend = new QemuBackend(defaultEnvironmentCacheDir());
-      const spec = (dir: string): SandboxSpec => ({
-        sandboxId: path.basename(dir),
-        environment: "debian:12",
-        sandboxDir: dir,
-        vcpuCount: 1,
-        memMib: 1024,
-        allowHostCompat: false,
-        networkRequested: false,
-        expiresAt: Date.now() / 1000 + 600,
-        networkPolicy: "off",
-        allowHosts: [],
-        volume: { resetTo: null },
-      });
+      const spec = (dir: string): SandboxSpec => guestSpec(dir, { volume: { resetTo: null } });
       const run = async (dir: string, command: string): Promise<string> => {
         const runtime = await backend.boot(spec(dir));
         try {
