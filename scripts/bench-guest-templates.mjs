@@ -1,14 +1,25 @@
 // Booted-guest templates (BENCH_GUEST_ONLY=templates runs only this section): create to
 // first exec and reset, restored from a template vs a cold boot (PYRO_QEMU_TEMPLATES=0),
-// measured alternately in the same run; and the host memory (sum of PSS of the qemu
-// processes) of idle restored vs cold-booted workspaces.
+// measured alternately in the same run; the host memory (sum of PSS of the qemu
+// processes) of idle restored vs cold-booted workspaces; and (part "freed") the memory a
+// restored workspace holds idle after a build-like run, with the private-discard guard
+// (its balloon) vs without it (PYRO_QEMU_PRIVATE_DISCARD=0) vs a cold boot.
 import fs from "node:fs";
 import path from "node:path";
 
 const ROUNDS = Number(process.env.BENCH_TEMPLATE_ROUNDS ?? 3);
 const IDLE_COUNT = Number(process.env.BENCH_TEMPLATE_IDLE_COUNT ?? 4);
-/** Which parts to run: BENCH_TEMPLATE_PARTS=create,reset,memory (default: all). */
-const PARTS = new Set((process.env.BENCH_TEMPLATE_PARTS ?? "create,reset,memory").split(","));
+/** Which parts to run: BENCH_TEMPLATE_PARTS=create,reset,memory,freed (default: all). */
+const PARTS = new Set((process.env.BENCH_TEMPLATE_PARTS ?? "create,reset,memory,freed").split(","));
+
+/**
+ * A build-like run: the guest writes, reads and deletes 300 MiB of files (a build's
+ * objects), reads its toolchain (/usr/lib: page cache), then allocates 700 MiB and frees it.
+ */
+export const BUILD_LIKE_RUN = [
+  "cd /workspace && for i in 1 2 3 4 5 6; do head -c 50M /dev/urandom > o$i; done; cat o* | sha256sum > /dev/null; rm -f o*; tar -cf - /usr/lib 2>/dev/null | wc -c > /dev/null",
+  `node -e "const b = Buffer.alloc(700 * 1024 * 1024, 1); console.log(b[5])"`,
+];
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
@@ -16,13 +27,17 @@ const list = (samples) => samples.map((v) => v.toFixed(0)).join(", ");
 
 /** Runs `fn` with templates on (`true`) or off. */
 async function withTemplates(on, fn) {
-  const saved = process.env.PYRO_QEMU_TEMPLATES;
-  process.env.PYRO_QEMU_TEMPLATES = on ? "1" : "0";
+  return withVariable("PYRO_QEMU_TEMPLATES", on ? "1" : "0", fn);
+}
+
+async function withVariable(name, value, fn) {
+  const saved = process.env[name];
+  process.env[name] = value;
   try {
     return await fn();
   } finally {
-    if (saved === undefined) delete process.env.PYRO_QEMU_TEMPLATES;
-    else process.env.PYRO_QEMU_TEMPLATES = saved;
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
   }
 }
 
@@ -91,6 +106,7 @@ export async function templatesSection(manager, report) {
   if (PARTS.has("create")) await createSection(manager, report);
   if (PARTS.has("reset")) await resetSection(manager, report);
   if (PARTS.has("memory")) await memorySection(manager, report);
+  if (PARTS.has("freed")) await freedSection(manager, report);
 }
 
 async function createSection(manager, report) {
@@ -142,5 +158,49 @@ async function memorySection(manager, report) {
     `${restored.pss.toFixed(0)} MiB restored from a template (RSS ${restored.rss.toFixed(0)} MiB)`,
     `${cold.pss.toFixed(0)} MiB cold-booted (RSS ${cold.rss.toFixed(0)} MiB)`,
     [restored.pss, cold.pss],
+  );
+}
+
+/** RSS (qemu + supervisor) and qemu's PSS of one workspace idle after a build-like run. */
+async function idleAfterBuild(manager, { templates, guard }) {
+  return withTemplates(templates, () =>
+    withVariable("PYRO_QEMU_PRIVATE_DISCARD", guard ? "1" : "0", async () => {
+      const { workspace_id: id } = await manager.createWorkspace({});
+      try {
+        for (const command of BUILD_LIKE_RUN) {
+          await manager.execWorkspace(id, { command, timeout_seconds: 600 });
+        }
+        await new Promise((resolve) => setTimeout(resolve, FREED_IDLE_SECONDS * 1000));
+        const file = path.join(manager.context.layout.workspaceDir(id), "workspace.json");
+        const runtime = JSON.parse(fs.readFileSync(file, "utf8")).runtime;
+        const qemu = memoryKib(runtime.vmm_pid);
+        const supervisor = memoryKib(runtime.pid);
+        return {
+          mode: runtime.boot_mode,
+          rss: (qemu.rss + supervisor.rss) / 1024,
+          pss: (qemu.pss + supervisor.pss) / 1024,
+        };
+      } finally {
+        await manager.deleteWorkspace(id);
+      }
+    }),
+  );
+}
+
+const FREED_IDLE_SECONDS = 30;
+
+async function freedSection(manager, report) {
+  const guarded = await idleAfterBuild(manager, { templates: true, guard: true });
+  const unguarded = await idleAfterBuild(manager, { templates: true, guard: false });
+  const cold = await idleAfterBuild(manager, { templates: false, guard: true });
+  if (guarded.mode !== "template" || unguarded.mode !== "template") {
+    throw new Error(`expected restored guests, got ${guarded.mode} and ${unguarded.mode}`);
+  }
+  const line = (m) => `${m.rss.toFixed(0)} MiB RSS (PSS ${m.pss.toFixed(0)} MiB)`;
+  report(
+    `idle host memory ${FREED_IDLE_SECONDS} s after a build-like run, restored guest (qemu + supervisor; goal RSS <= 300 MiB)`,
+    `${line(guarded)} with the private-discard guard (balloon); cold boot: ${line(cold)}`,
+    `${line(unguarded)} restored without the guard (no balloon, PYRO_QEMU_PRIVATE_DISCARD=0)`,
+    [guarded.rss, unguarded.rss],
   );
 }

@@ -42,7 +42,7 @@ import { defaultEnvironmentCacheDir } from "../dist/store/layout.js";
 import { clockSection } from "./bench-guest-clock.mjs";
 import { forkSection } from "./bench-guest-fork.mjs";
 import { networkSection } from "./bench-guest-network.mjs";
-import { templatesSection } from "./bench-guest-templates.mjs";
+import { BUILD_LIKE_RUN, templatesSection } from "./bench-guest-templates.mjs";
 import { volumesSection } from "./bench-guest-volumes.mjs";
 
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 3);
@@ -298,10 +298,7 @@ async function transferBench() {
     ).runtime;
     const hostRss = () => (rssKib(runtime.vmm_pid) + rssKib(runtime.pid)) / 1024;
     const beforeMib = hostRss();
-    await sh(
-      "cd /workspace && for i in 1 2 3 4 5 6; do head -c 50M /dev/urandom > o$i; done; cat o* | sha256sum > /dev/null; rm -f o*; tar -cf - /usr/lib 2>/dev/null | wc -c > /dev/null",
-    );
-    await sh(`node -e "const b = Buffer.alloc(700 * 1024 * 1024, 1); console.log(b[5])"`);
+    for (const command of BUILD_LIKE_RUN) await sh(command);
     const peakMib = hostRss();
     const IDLE_SECONDS = 30;
     await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));

@@ -1,5 +1,6 @@
 /** `pyro doctor` and `pyro env`, as real CLI processes on a scratch environment cache. */
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 
 import { describe, expect, it } from "vitest";
@@ -31,6 +32,7 @@ describe("pyro doctor and pyro env", () => {
       default_backend: { name: string; reason: string };
       capabilities: { vm_boot: boolean; guest_exec: boolean; guest_network: boolean };
       environment_cache: { path: string; environments: Array<{ name: string; status: string }> };
+      private_discard: { available: boolean; detail: string };
     };
     // The same verdict the backend itself reaches on this host.
     expect(report.kvm).toMatchObject(probeKvm());
@@ -46,8 +48,16 @@ describe("pyro doctor and pyro env", () => {
       "missing",
     ]);
 
+    // Not built yet in this cache: the first restore builds it with the host's compiler.
+    expect(report.private_discard).toEqual({
+      available: true,
+      detail: expect.stringMatching(/^built with \S+ by the first restore$/),
+    });
+    expect(fs.existsSync(path.join(state.base(), "cache", "native"))).toBe(false);
+
     const human = pyro("doctor");
     expect(human.status).toBe(0);
+    expect(human.stdout).toContain("memory return   restored guests give freed memory back");
     expect(human.stdout).toContain("ordinary guests:");
     expect(human.stdout).toContain("capabilities    vm_boot no");
   });

@@ -19,7 +19,7 @@ import type { Manager } from "../src/core/manager.js";
 import { defaultEnvironmentCacheDir } from "../src/store/layout.js";
 import type { RuntimeRecord } from "../src/store/records.js";
 import { qemuProcessesUnder, qemuUnavailableReason } from "./guest-helpers.js";
-import { exitOf, useTempState } from "./helpers.js";
+import { exitOf, useTempState, waitFor } from "./helpers.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let cacheDir = "";
@@ -63,6 +63,22 @@ function sha256(file: string): string {
     fs.closeSync(fd);
   }
   return hash.digest("hex");
+}
+
+/** MiB of a restored guest's RAM that is its own: the private copies in qemu's largest mapping. */
+function privateGuestMib(qemuPid: number): number {
+  let largest = { size: 0, anonymous: 0 };
+  let current = largest;
+  for (const line of fs.readFileSync(`/proc/${qemuPid}/smaps`, "utf8").split("\n")) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (head) {
+      current = { size: parseInt(head[2] ?? "0", 16) - parseInt(head[1] ?? "0", 16), anonymous: 0 };
+      if (current.size > largest.size) largest = current;
+    }
+    const anonymous = /^Anonymous:\s+(\d+) kB/.exec(line);
+    if (anonymous) current.anonymous += Number(anonymous[1]) / 1024;
+  }
+  return largest.anonymous;
 }
 
 function runtimeOf(pyro: Manager, id: string): RuntimeRecord {
@@ -173,14 +189,23 @@ describe("qemu backend: booted-guest templates", () => {
       expect(again.highest).toBeGreaterThanOrEqual(-1_000);
 
       // Both guests ran on the template's RAM file, mapped privately: what they wrote (here
-      // 64 MB in a tmpfs) is their own, the file is unchanged (QEMU 7.2 would punch holes
-      // in it for every page a balloon reported).
+      // 256 MB in a tmpfs) is their own, and what they then freed goes back to the host
+      // through their balloon. QEMU discards a reported page by punching a hole in the
+      // RAM file before dropping its own copy; the private-discard guard qemu preloads
+      // turns that punch into nothing, so the file is unchanged.
       const ramBefore = sha256(path.join(template, "ram.bin"));
       for (const id of [first.workspace_id, second.workspace_id]) {
+        const pid = runtimeOf(pyro, id).vmm_pid as number;
+        expect(fs.readFileSync(`/proc/${pid}/maps`, "utf8")).toMatch(/private-discard-\w+\.so/);
         const wrote = await pyro.execWorkspace(id, {
-          command: "head -c 64M /dev/urandom > /dev/shm/fill && rm /dev/shm/fill && echo ok",
+          command: "head -c 256M /dev/urandom > /dev/shm/fill && echo ok",
         });
         expect(wrote.stdout).toBe("ok\n");
+        const held = privateGuestMib(pid);
+        expect(held).toBeGreaterThan(256);
+        await pyro.execWorkspace(id, { command: "rm /dev/shm/fill" });
+        // Free page reporting runs about 2 s after the frees; TCG on a busy host is slower.
+        await waitFor(() => privateGuestMib(pid) < held - 192, 90_000);
       }
       expect(sha256(path.join(template, "ram.bin"))).toBe(ramBefore);
 
@@ -201,6 +226,38 @@ describe("qemu backend: booted-guest templates", () => {
         fs.renameSync(moved, template);
       }
       await pyro.deleteWorkspace(second.workspace_id);
+      expect(qemuProcessesUnder(state.base())).toEqual([]);
+    },
+  );
+
+  it(
+    "never restores a guest with its balloon when qemu did not load the private-discard guard",
+    { timeout: 300_000 },
+    async ({ skip }) => {
+      const pyro = await qemuManager(skip);
+      const [library] = fs
+        .readdirSync(path.join(cacheDir, "native"))
+        .filter((name) => /^private-discard-\w+\.so$/.test(name))
+        .map((name) => path.join(cacheDir, "native", name));
+      if (!library) throw new Error("the first test builds the guard");
+      // Not a library any more: ld.so says it cannot be preloaded and runs qemu without it.
+      const good = fs.readFileSync(library);
+      fs.chmodSync(library, 0o644);
+      fs.writeFileSync(library, "not a shared object\n");
+      try {
+        const { workspace_id: id } = await pyro.createWorkspace({});
+        const runtime = runtimeOf(pyro, id);
+        expect(runtime.boot_mode).toBe("cold");
+        expect(runtime.template_fallback).toMatch(
+          /^restoring the template failed: .*qemu did not load the private-discard guard/,
+        );
+        // Nothing against the template itself: it is kept.
+        expect(templateDirs()).toHaveLength(1);
+        await pyro.deleteWorkspace(id);
+      } finally {
+        fs.writeFileSync(library, good);
+        fs.chmodSync(library, 0o555);
+      }
       expect(qemuProcessesUnder(state.base())).toEqual([]);
     },
   );

@@ -78,10 +78,10 @@ describe("template keys", () => {
     const dir = tempDir();
     const artifacts = fakeArtifacts(dir);
     const spec = { vcpuCount: 1, memMib: 1024 };
-    const shapeOf = (sandboxDir: string, memMib = 1024, extra: string[] = []) => {
+    const shapeOf = (sandboxDir: string, memMib = 1024, extra: string[] = [], balloon = true) => {
       const paths = qemuPaths(sandboxDir);
       const args = [...qemuArgs({ ...spec, memMib }, artifacts, paths, "tcg"), ...extra];
-      return templateShape(qemu as string, "tcg", artifacts, args, paths);
+      return templateShape(qemu as string, "tcg", artifacts, args, paths, balloon);
     };
     await withEnv({ PYRO_QEMU_TEMPLATES: "1" }, async () => {
       const a = shapeOf(path.join(dir, "one"));
@@ -89,6 +89,8 @@ describe("template keys", () => {
       expect(a.key).toMatch(/^[0-9a-f]{32}$/);
       expect(b.key).toBe(a.key);
       expect(shapeOf(path.join(dir, "one"), 512).key).not.toBe(a.key);
+      // Guests restored without the private-discard guard have no balloon: another device set.
+      expect(shapeOf(path.join(dir, "one"), 1024, [], false).key).not.toBe(a.key);
       expect(shapeOf(path.join(dir, "one"), 1024, ["-device", "virtio-gpu-device"]).key).not.toBe(
         a.key,
       );
@@ -117,13 +119,13 @@ describe("template keys", () => {
     await withEnv({ PYRO_QEMU_TEMPLATES: "1" }, async () => {
       const paths = qemuPaths(path.join(dir, "one"));
       const args = qemuArgs({ vcpuCount: 1, memMib: 1024 }, artifacts, paths, "tcg");
-      const before = templateShape(qemu, "tcg", artifacts, args, paths).key;
+      const before = templateShape(qemu, "tcg", artifacts, args, paths, true).key;
       expect(before).toMatch(/^[0-9a-f]{32}$/);
       expect(fs.existsSync(ran)).toBe(false);
       // An upgrade replaces the binary: another file, another key.
       fs.rmSync(qemu);
       fs.writeFileSync(qemu, "#!/bin/sh\necho upgraded\n", { mode: 0o755 });
-      expect(templateShape(qemu, "tcg", artifacts, args, paths).key).not.toBe(before);
+      expect(templateShape(qemu, "tcg", artifacts, args, paths, true).key).not.toBe(before);
     });
   });
 });
@@ -214,9 +216,12 @@ describe("the template store", () => {
 });
 
 describe("a template guest's command line", () => {
-  it("puts the RAM in a file, leaves it out of the stream, and has no balloon", () => {
+  it("puts the RAM in a file, leaves it out of the stream, and drops the balloon without the guard", () => {
     const args = ["-m", "1024M", "-device", "virtio-balloon-device,free-page-reporting=on"];
-    const build = templateArgs([...args, "-device", "virtio-rng-device"], 1024, "/t/a,b", true);
+    const build = templateArgs([...args, "-device", "virtio-rng-device"], 1024, "/t/a,b", {
+      share: true,
+      balloon: false,
+    });
     expect(build).toEqual([
       "-m",
       "1024M",
@@ -228,8 +233,11 @@ describe("a template guest's command line", () => {
       "memory-backend=pyro-ram",
     ]);
     // A restore maps the template's RAM privately: its writes never reach the file.
-    expect(templateArgs(args, 512, "/t/ram.bin", false)).toContain(
+    const restore = templateArgs(args, 512, "/t/ram.bin", { share: false, balloon: true });
+    expect(restore).toContain(
       "memory-backend-file,id=pyro-ram,size=512M,mem-path=/t/ram.bin,share=off",
     );
+    // With the private-discard guard preloaded, a restored guest keeps its balloon.
+    expect(restore).toContain("virtio-balloon-device,free-page-reporting=on");
   });
 });

@@ -2,6 +2,7 @@ import os from "node:os";
 
 import type { BackendRegistry } from "../backends/index.js";
 import { chooseAccelerator, findQemu, probeKvm, qemuVersion } from "../backends/qemu/detect.js";
+import { privateDiscardStatus } from "../backends/qemu/private-discard.js";
 import { TemplateStore } from "../backends/qemu/templates.js";
 import { findTool } from "../environments/host-tools.js";
 
@@ -83,6 +84,8 @@ export async function doctorReport(backends: BackendRegistry, stateDir: string) 
       })),
     },
     templates: templateReport(backends.environmentCacheDir),
+    // Whether restored guests can give freed memory back (docs/qemu-backend.md).
+    private_discard: privateDiscardStatus(backends.environmentCacheDir),
     state_dir: stateDir,
   };
 }
@@ -122,6 +125,7 @@ export function renderDoctor(report: DoctorReport): string {
         `  ${entry.name.padEnd(16)} ${entry.status}${entry.reason && entry.status !== "installed" ? ` (${entry.reason})` : ""}`,
     ),
     `templates       ${report.templates.length} booted-guest template(s)${report.templates.length ? `: ${report.templates.map((entry) => `${entry.key.slice(0, 12)} ${String(entry.environment)} ${entry.state_bytes === null ? "(damaged)" : `${Math.round(entry.state_bytes / 1e6)} MB`}`).join(", ")}` : ""}`,
+    `memory return   restored guests ${report.private_discard.available ? "give freed memory back" : "keep freed memory until a reset"} (private-discard guard: ${report.private_discard.detail})`,
     `state           ${report.state_dir}`,
   ];
   return `${lines.join("\n")}\n`;

@@ -32,6 +32,7 @@ import { qemuPaths, removeRuntime, sweepRuntime, type QemuPaths } from "./runtim
 import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
 import { detachFromTemplate } from "./template-disk.js";
 import { restoreFromTemplate } from "./template-restore.js";
+import { privateDiscard } from "./private-discard.js";
 import { templateShape } from "./template-shape.js";
 import { TemplateStore } from "./templates.js";
 import {
@@ -168,10 +169,16 @@ export class QemuBackend implements Backend {
     }
 
     // A restore from the shape's booted-guest template, or why not (recorded with the boot).
-    const shape = templateShape(qemu, accel.accel, artifacts, args, {
-      ...paths,
-      volume: volume.file,
-    });
+    // With the private-discard guard, restored guests keep their balloon (private-discard.ts).
+    const guard = await privateDiscard(this.cacheDir);
+    const shape = templateShape(
+      qemu,
+      accel.accel,
+      artifacts,
+      args,
+      { ...paths, volume: volume.file },
+      guard.library !== null,
+    );
     let fallback: string;
     if (shape.key === null) {
       fallback = shape.reason;
@@ -179,7 +186,7 @@ export class QemuBackend implements Backend {
       try {
         return await restoreFromTemplate(
           this.templates,
-          { spec, vm, artifacts, args, paths, shape },
+          { spec, vm, artifacts, args, paths, shape, guard: guard.library },
           supervisor,
         );
       } catch (error) {

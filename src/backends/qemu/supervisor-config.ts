@@ -64,6 +64,15 @@ export const SupervisorConfigSchema = checkedSchema("record:SupervisorConfig", (
          */
         qmp_socket: z.string(),
         incoming_uri: z.string(),
+        /**
+         * The guest keeps its balloon: qemu preloads this guard (private-discard.ts), which
+         * keeps a discard from punching `ram_file`, the template's RAM. The supervisor
+         * checks that qemu has it mapped before the guest runs.
+         */
+        private_discard: z
+          .object({ library: z.string(), ram_file: z.string() })
+          .nullable()
+          .default(null),
       })
       .nullable()
       .default(null),

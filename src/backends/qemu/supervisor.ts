@@ -25,6 +25,7 @@ import { safeParse } from "../../shared/fast-check.js";
 import { parseAllowHosts } from "../../shared/network-policy.js";
 import { createEgressProxy, forwardServer } from "./egress-proxy.js";
 import { forwardSocketName } from "./guest-net.js";
+import { GUARDED_FILE_VARIABLE, hasGuardLoaded } from "./private-discard.js";
 import { Qmp } from "./qmp.js";
 import { GuestRelay } from "./relay.js";
 import { IGNORE_SHARED } from "./template-migration.js";
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const end = ender(vm);
   watchVm(vm, end);
   try {
-    if (config.restore) await startIncoming(config.restore);
+    if (config.restore) await startIncoming(config.restore, qemu);
     await bootGuest(vm, end);
   } catch (error) {
     await end(
@@ -106,9 +107,13 @@ function startQemu(config: SupervisorConfig): ChildProcess {
   }
   // qemu's working directory is the runtime directory: the connectors it spawns for guest
   // forwards (guest-net.ts) name their sockets relative to it.
+  const guard = config.restore?.private_discard;
   const qemu: ChildProcess = spawn(config.qemu, config.args, {
     stdio,
     cwd: path.dirname(config.guest_socket),
+    env: guard
+      ? { ...process.env, LD_PRELOAD: guard.library, [GUARDED_FILE_VARIABLE]: guard.ram_file }
+      : process.env,
   });
   log(`started ${config.qemu} (pid ${String(qemu.pid)})`);
   if (qemu.pid !== undefined) {
@@ -235,7 +240,10 @@ async function bootGuest(vm: Vm, end: End): Promise<void> {
  * A restore: qemu waits for its state (`-incoming defer`); its RAM is the template's file
  * and stays out of the stream (`x-ignore-shared`, templates.ts), then the load starts.
  */
-async function startIncoming(restore: NonNullable<SupervisorConfig["restore"]>): Promise<void> {
+async function startIncoming(
+  restore: NonNullable<SupervisorConfig["restore"]>,
+  qemu: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   let qmp: Qmp | null = null;
   while (!qmp) {
@@ -250,6 +258,13 @@ async function startIncoming(restore: NonNullable<SupervisorConfig["restore"]>):
     }
   }
   try {
+    const guard = restore.private_discard;
+    // qemu's QMP socket answers from its main loop, after ld.so mapped every preloaded
+    // library. Without the guard a free page the guest reports would punch a hole in the
+    // template every restored guest shares: better a cold boot.
+    if (guard && (qemu.pid === undefined || !hasGuardLoaded(qemu.pid, guard.library))) {
+      throw new Error(`qemu did not load the private-discard guard ${guard.library}`);
+    }
     await qmp.execute("migrate-set-capabilities", { capabilities: IGNORE_SHARED });
     await qmp.execute("migrate-incoming", { uri: restore.incoming_uri });
   } finally {

@@ -26,6 +26,8 @@ export async function restoreFromTemplate(
     args: string[];
     paths: QemuPaths;
     shape: { key: string; inputs: Record<string, unknown> };
+    /** The private-discard guard qemu preloads (private-discard.ts); null: no balloon. */
+    guard: string | null;
   },
   /**
    * Hands over the supervisor already loading in the sandbox's runtime directory
@@ -34,18 +36,19 @@ export async function restoreFromTemplate(
    */
   supervisor: () => HeldSupervisor | undefined,
 ): Promise<RuntimeRecord> {
-  const { spec, vm, artifacts, args, paths, shape } = boot;
+  const { spec, vm, artifacts, args, paths, shape, guard } = boot;
+  const balloon = guard !== null;
   const template = await templates.obtain(
     shape.key,
     shape.inputs,
     vm.bootTimeoutMs + 60_000,
-    (buildDir) => buildTemplate(vm, spec, artifacts, buildDir, shape.key),
+    (buildDir) => buildTemplate(vm, spec, artifacts, buildDir, { key: shape.key, balloon }),
     (buildDir) => sweepRuntime(qemuPaths(buildDir)),
   );
   try {
     const launch = {
       args: [
-        ...templateArgs(args, spec.memMib, template.ram, false),
+        ...templateArgs(args, spec.memMib, template.ram, { share: false, balloon }),
         ...["-qmp", `unix:${RESTORE_QMP_SOCKET_NAME},server=on,wait=off`],
         ...["-incoming", "defer"],
       ],
@@ -57,6 +60,7 @@ export async function restoreFromTemplate(
         sandbox_id: spec.sandboxId,
         qmp_socket: path.join(paths.runtimeDir, RESTORE_QMP_SOCKET_NAME),
         incoming_uri: `exec:cat ${shellQuote(template.state)}`,
+        private_discard: guard === null ? null : { library: guard, ram_file: template.ram },
       },
     };
     const runtime = await launchVm(vm, paths, launch, supervisor());
@@ -82,17 +86,21 @@ async function buildTemplate(
   spec: SandboxSpec,
   artifacts: BootArtifacts,
   buildDir: string,
-  key: string,
+  { key, balloon }: { key: string; balloon: boolean },
 ): Promise<{ state: string; disk: string; ram: string }> {
   const paths = qemuPaths(buildDir);
   // The template's volume is a throwaway placeholder, never mounted: every restore
   // attaches its own volume at the same device and mounts it after the refresh.
   const volume = { file: paths.scratchVolume, scratchOf: vm.emptyVolume, mount: false };
   const args = qemuArgs(spec, artifacts, { ...paths, volume: volume.file }, vm.accel);
-  const check = templateShape(vm.qemu, vm.accel, artifacts, args, {
-    ...paths,
-    volume: volume.file,
-  });
+  const check = templateShape(
+    vm.qemu,
+    vm.accel,
+    artifacts,
+    args,
+    { ...paths, volume: volume.file },
+    balloon,
+  );
   if (check.key !== key) throw new Error("the template build's shape differs from the sandbox's");
   // Relative to qemu's working directory, the runtime directory (a path too long for
   // sun_path is reached through the directory by the QMP client).
@@ -103,7 +111,8 @@ async function buildTemplate(
     // The build's VM is no workspace's: no activity file, no network (templateShape).
     runtime = await launchVm({ ...vm, activityFile: null, network: null, volume }, paths, {
       args: [
-        ...templateArgs(args, spec.memMib, ram, true),
+        // Shared: a page the building guest reports free is punched out of its own file.
+        ...templateArgs(args, spec.memMib, ram, { share: true, balloon }),
         ...["-qmp", `unix:${QMP_SOCKET_NAME},server=on,wait=off`],
       ],
       disk: { backing: null },

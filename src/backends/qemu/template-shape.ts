@@ -34,6 +34,11 @@ export function templateShape(
   > & {
     volume?: string;
   },
+  /**
+   * Whether restored guests keep the balloon: only when qemu preloads the private-discard
+   * guard (private-discard.ts). The device set differs, so so does the key.
+   */
+  balloon: boolean,
 ): TemplateShape {
   if (process.env.PYRO_QEMU_TEMPLATES === "0") {
     // On by default since restores map the template's RAM copy-on-write (0.24x a cold boot
@@ -48,7 +53,7 @@ export function templateShape(
     // A NIC's backend (slirp's connections, host forwards) is not saved with the guest.
     return { key: null, reason: "sandboxes with a network device are not restored from templates" };
   }
-  const shapeArgs = withoutBalloon(args);
+  const shapeArgs = balloon ? args : withoutBalloon(args);
   // qemu's identity is its file's, not its `--version`: running it cost 60-80 ms in every
   // CLI process that creates, resets or forks, and an upgrade replaces the file anyway.
   const binary = fs.statSync(fs.realpathSync(qemu));
@@ -92,8 +97,8 @@ export function templateShape(
 
 /**
  * The qemu command line of a template's guest: the sandbox's, with its RAM a file
- * (`memory-backend-file`), RAM left out of the migration stream (`x-ignore-shared`), and no
- * balloon.
+ * (`memory-backend-file`), RAM left out of the migration stream (`x-ignore-shared`), and a
+ * balloon only where restores preload the private-discard guard.
  *
  * The build maps `ramFile` shared (`share=on`): the guest's memory is the file, and the
  * migration, with the `x-ignore-shared` capability (set over QMP on both sides: QEMU 7.2
@@ -103,24 +108,26 @@ export function templateShape(
  * guest restored from it (host memory counted once); pages it writes are its own copies.
  * Nothing is loaded, nothing populated.
  *
- * No balloon: QEMU discards a reported or ballooned page of a file-backed RAM block by
+ * The balloon: QEMU discards a reported or ballooned page of a file-backed RAM block by
  * punching a hole in the file (`ram_block_discard_range`), even for a private mapping (8.1
  * only added a warning; from 8.2 a `readonly=on` file refuses the discard instead, which
  * gives nothing back either). That would zero the template under every guest restored from
- * it, and a hostile guest can send reports or inflate on its own. So a restored guest does
- * not give freed memory back; its footprint is what it wrote since the restore.
+ * it, and a hostile guest can send reports or inflate on its own. A restore therefore keeps
+ * the balloon only with the guard preloaded (src/native/private-discard.c), which turns
+ * that punch into nothing, so QEMU's next step, dropping its own copies of the range, is
+ * all that happens. Without the guard a restored guest does not give freed memory back.
  */
 export function templateArgs(
   args: string[],
   memMib: number,
   ramFile: string,
-  share: boolean,
+  options: { share: boolean; balloon: boolean },
 ): string[] {
   return [
-    ...withoutBalloon(args),
+    ...(options.balloon ? args : withoutBalloon(args)),
     ...[
       "-object",
-      `memory-backend-file,id=${RAM_BACKEND_ID},size=${memMib}M,mem-path=${ramFile.replace(/,/g, ",,")},share=${share ? "on" : "off"}`,
+      `memory-backend-file,id=${RAM_BACKEND_ID},size=${memMib}M,mem-path=${ramFile.replace(/,/g, ",,")},share=${options.share ? "on" : "off"}`,
     ],
     ...["-machine", `memory-backend=${RAM_BACKEND_ID}`],
   ];
