@@ -14,8 +14,10 @@
  * cannot do an operation (an architecture whose system call numbers it does not know),
  * callers run the tool instead (see `run`).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface, type Interface as ReadlineInterface } from "node:readline";
+
+import { PyroError } from "../errors.js";
 
 /** RNDADDENTROPY = _IOW('R', 0x03, int[2]); RNDRESEEDCRNG = _IO('R', 0x07). */
 const RNDADDENTROPY = 0x40085203;
@@ -144,3 +146,22 @@ class SysHelper {
 
 /** The agent's one helper; `start` it once, early (before a template is saved). */
 export const sysHelper = new SysHelper();
+
+/**
+ * One step through the helper (no program to start, which costs 100-300 ms right after a
+ * restore under TCG), or the tool that does the same when the helper is not running or
+ * failed (the tool's message then says why).
+ */
+export async function helperStep(
+  helper: [op: string, ...args: string[]],
+  tool: [command: string, ...args: string[]],
+): Promise<void> {
+  const answer = await sysHelper.request(...helper);
+  if (answer?.ok) return;
+  const [command, ...args] = tool;
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
+  if (result.error || result.status !== 0) {
+    const detail = result.error?.message ?? (result.stderr.trim() || `exit ${result.status}`);
+    throw new PyroError("backend_error", `${command} ${args.join(" ")}: ${detail}`);
+  }
+}

@@ -20,6 +20,7 @@ import { TRANSFER_BLOCK_BYTES, TRANSFER_DISK_SERIAL } from "../shared/transfer-d
 import type { AgentReply } from "../protocol/operations.js";
 import { findBlockDevice } from "./block-device.js";
 import type { AgentContext } from "./context.js";
+import { helperStep } from "./sys-helper.js";
 import { scratchFifo } from "./transfer.js";
 
 /** The transfer disk's device node (/dev/vdX), found by its serial; null without one. */
@@ -134,22 +135,31 @@ async function assertEmpty(local: string, guest: string): Promise<void> {
  * two copies by the (emulated) guest CPU, page cache to tar and tar to the file, against
  * three through a `dd | tar` pipe. The device's page cache is dropped before (it may hold an
  * earlier transfer's blocks, which the host has since overwritten) and after (so the guest
- * does not keep a second copy of the upload in memory).
+ * does not keep a second copy of the upload in memory), through the system call helper:
+ * `sh` and two `blockdev`s around tar were three more programs to start, each translated
+ * by TCG (sys-helper.ts).
  */
 async function extractFromDisk(device: string, root: string): Promise<void> {
+  const flush = (): Promise<void> =>
+    helperStep(["flushbufs", device], ["blockdev", "--flushbufs", device]);
+  await flush();
   const records = String(TRANSFER_BLOCK_BYTES / 512);
-  const script = `blockdev --flushbufs "$1" || exit 1; tar -x -b "$2" -f "$1" -C "$3" ${TAR_EXTRACT_OPTIONS.join(" ")}; status=$?; blockdev --flushbufs "$1"; exit $status`;
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>(
     (resolve, reject) => {
-      const child = spawn("sh", ["-c", script, "pyro-import", device, records, root], {
-        stdio: ["ignore", "ignore", "pipe"],
-      });
+      const child = spawn(
+        "tar",
+        ["-x", "-b", records, "-f", device, "-C", root, ...TAR_EXTRACT_OPTIONS],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
       let text = "";
       child.stderr.on("data", (chunk: Buffer) => (text = (text + chunk.toString()).slice(-4000)));
       child.once("error", reject);
       child.once("close", (status) => resolve({ code: status ?? 1, stderr: text }));
     },
   );
+  // Best effort: a cache left behind costs guest memory, never correctness (the next
+  // import drops it first).
+  await flush().catch(() => undefined);
   if (code !== 0) {
     const detail = stderr.trim().split("\n")[0] || `tar exited with code ${String(code)}`;
     const full = /No space left on device/.test(stderr);

@@ -10,7 +10,7 @@ import { PyroError } from "../errors.js";
 import { WORKSPACE_VOLUME_SERIAL } from "../shared/workspace-volume.js";
 import { findBlockDevice } from "./block-device.js";
 import type { AgentContext } from "./context.js";
-import { sysHelper } from "./sys-helper.js";
+import { helperStep, sysHelper } from "./sys-helper.js";
 
 const MOUNT_POINT = "/workspace";
 /** mount(2)'s flag for `-o noatime`. */
@@ -28,28 +28,6 @@ function isMounted(): boolean {
 }
 
 /**
- * One step through the system call helper (sys-helper.ts: no program to start, which costs
- * 100-300 ms right after a restore under TCG), or the tool that does the same when the
- * helper is not running or failed (the tool's message then says why).
- */
-async function step(
-  helper: [op: string, ...args: string[]],
-  tool: [command: string, ...args: string[]],
-): Promise<void> {
-  const answer = await sysHelper.request(...helper);
-  if (answer?.ok) return;
-  run(tool[0], tool.slice(1));
-}
-
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
-  if (result.error || result.status !== 0) {
-    const detail = result.error?.message ?? (result.stderr.trim() || `exit ${result.status}`);
-    throw new PyroError("backend_error", `${command} ${args.join(" ")}: ${detail}`);
-  }
-}
-
-/**
  * Mounts the workspace volume at /workspace (`volume.mount`, or within `guest.refresh`);
  * `mounted` runs after a mount (the digest prime). Mounting twice is a no-op.
  */
@@ -63,9 +41,9 @@ export async function mountWorkspaceVolume(
   if (isMounted()) return { device, already_mounted: true };
   // A template's kernel probed the placeholder volume it was built with: blocks of it
   // may still be in the buffer cache, and this device now holds another filesystem.
-  await step(["flushbufs", device], ["blockdev", "--flushbufs", device]);
+  await helperStep(["flushbufs", device], ["blockdev", "--flushbufs", device]);
   fs.mkdirSync(MOUNT_POINT, { recursive: true });
-  await step(
+  await helperStep(
     ["mount", device, MOUNT_POINT, "ext4", String(MS_NOATIME)],
     ["mount", "-t", "ext4", "-o", "noatime", device, MOUNT_POINT],
   );
@@ -92,7 +70,8 @@ export function registerVolumeHandlers(context: AgentContext, mounted: () => voi
     const after = Math.min(Math.max(Number(body.thaw_after_ms) || 0, 1_000), 60_000);
     // fsfreeze syncs the filesystem first: the device then holds all of /workspace. Still
     // frozen by a host that died before its thaw: it stays frozen, with a new deadline.
-    if (thawTimer === null) await step(["freeze", MOUNT_POINT], ["fsfreeze", "-f", MOUNT_POINT]);
+    if (thawTimer === null)
+      await helperStep(["freeze", MOUNT_POINT], ["fsfreeze", "-f", MOUNT_POINT]);
     else clearTimeout(thawTimer);
     thawTimer = setTimeout(() => void thaw(), after);
     return { frozen: true };
