@@ -90,7 +90,7 @@ async function feed(
   output: Writable | undefined,
   state: FeedState,
 ): Promise<void> {
-  const raw = createReadStream(file, { highWaterMark: 64 * 1024 });
+  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
   const source: Readable = gzip ? pipeline(raw, createGunzip(), () => undefined) : raw;
   source.on("error", () => undefined);
   const scanner = new HeaderScanner();
