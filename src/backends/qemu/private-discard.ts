@@ -54,7 +54,8 @@ export async function privateDiscard(cacheDir: string): Promise<PrivateDiscard> 
   const { target, sourceFile, compiler } = found;
   if (fs.existsSync(target)) return { library: target };
   if (!compiler) return { library: null, reason: NO_COMPILER };
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  // Private, like the templates: qemu runs whatever library this directory holds.
+  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
   const temp = path.join(path.dirname(target), `.private-discard-${process.pid}-${Date.now()}.so`);
   try {
     await runTool(compiler, [

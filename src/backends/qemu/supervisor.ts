@@ -259,9 +259,8 @@ async function startIncoming(
   }
   try {
     const guard = restore.private_discard;
-    // qemu's QMP socket answers from its main loop, after ld.so mapped every preloaded
-    // library. Without the guard a free page the guest reports would punch a hole in the
-    // template every restored guest shares: better a cold boot.
+    // QMP answers after ld.so mapped every preload. Without the guard a page the guest
+    // reports free would punch a hole in the template all restores share: boot cold.
     if (guard && (qemu.pid === undefined || !hasGuardLoaded(qemu.pid, guard.library))) {
       throw new Error(`qemu did not load the private-discard guard ${guard.library}`);
     }
