@@ -43,6 +43,21 @@ function fallocate(library: string, guarded: string | null, args: string[]) {
   });
 }
 
+/** Whether the first 64 KiB of `file` read as zeros: the range `punch` names was punched. */
+const punched = (file: string): boolean =>
+  fs
+    .readFileSync(file)
+    .subarray(0, 65536)
+    .every((byte) => byte === 0);
+
+/** The guard built into this test's cache; the test is skipped where it cannot be. */
+async function builtGuard(skip: (note?: string) => void, usesFallocate = true): Promise<string> {
+  if (usesFallocate && !findTool("fallocate")) skip("util-linux's fallocate is not installed");
+  const guard = await privateDiscard(path.join(dir, "cache"));
+  if (guard.library === null) skip(guard.reason);
+  return guard.library as string;
+}
+
 const punch = (file: string): string[] => [
   "--punch-hole",
   "--offset",
@@ -56,10 +71,7 @@ describe("the private-discard guard", () => {
   it("turns a hole punch in the guarded file into nothing and leaves other files alone", async ({
     skip,
   }) => {
-    if (!findTool("fallocate")) skip("util-linux's fallocate is not installed");
-    const guard = await privateDiscard(path.join(dir, "cache"));
-    if (guard.library === null) skip(guard.reason);
-    const library = guard.library as string;
+    const library = await builtGuard(skip);
     // In a directory only its owner can write: qemu runs whatever library it holds.
     expect(fs.statSync(path.dirname(library)).mode & 0o777).toBe(0o700);
     // Built once: a second call finds it.
@@ -84,39 +96,25 @@ describe("the private-discard guard", () => {
     // Another file is punched as usual (qemu's disks discard through the same call).
     const other = randomFile("other.bin");
     expect(fallocate(library, template, punch(other)).status).toBe(0);
-    expect(
-      fs
-        .readFileSync(other)
-        .subarray(0, 65536)
-        .every((byte) => byte === 0),
-    ).toBe(true);
+    expect(punched(other)).toBe(true);
     // Without the variable the guard guards nothing.
     const unguarded = randomFile("unguarded.bin");
     expect(fallocate(library, null, punch(unguarded)).status).toBe(0);
-    expect(
-      fs
-        .readFileSync(unguarded)
-        .subarray(0, 65536)
-        .every((byte) => byte === 0),
-    ).toBe(true);
+    expect(punched(unguarded)).toBe(true);
   });
 
   it("stops the process when the file it must guard cannot be found", async ({ skip }) => {
-    if (!findTool("fallocate")) skip("util-linux's fallocate is not installed");
-    const guard = await privateDiscard(path.join(dir, "cache"));
-    if (guard.library === null) skip(guard.reason);
+    const library = await builtGuard(skip);
     const victim = randomFile("victim.bin");
     const before = sha256(victim);
-    const run = fallocate(guard.library as string, path.join(dir, "missing.bin"), punch(victim));
+    const run = fallocate(library, path.join(dir, "missing.bin"), punch(victim));
     expect(run.status).toBe(70);
     expect(run.stderr).toContain("pyro private-discard: cannot stat");
     expect(sha256(victim)).toBe(before);
   });
 
   it("is seen in a process's maps only when the process loaded it", async ({ skip }) => {
-    const guard = await privateDiscard(path.join(dir, "cache"));
-    if (guard.library === null) skip(guard.reason);
-    const library = guard.library as string;
+    const library = await builtGuard(skip, false);
     const guarded = randomFile("seen.bin");
     const start = (env: NodeJS.ProcessEnv) =>
       spawn("sleep", ["30"], { env: { ...process.env, ...env }, stdio: "ignore" });
