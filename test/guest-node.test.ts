@@ -139,8 +139,14 @@ describe("the agent on the guest's Node 18", () => {
       wait_seconds: 20,
     });
     await manager.writeShell(workspace_id, shell.shell_id, { input: "stty size" });
-    expect((await waiting).output).toContain("stty size");
-    expect(await readUntil(manager, workspace_id, shell.shell_id, "11 66", end)).toContain("11 66");
+    // The waiting read returns with the first output after `end`: the echo of the input, or
+    // bash redrawing its prompt for the SIGWINCH of the resize, whichever the guest sends first.
+    const woken = await waiting;
+    expect(woken.output).not.toBe("");
+    expect(woken.next_cursor).toBeGreaterThan(end);
+    const after = await readUntil(manager, workspace_id, shell.shell_id, "11 66", end);
+    expect(after).toContain("stty size");
+    expect(after).toContain("11 66");
 
     const port = await freePort();
     const server = `node -e "require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')"`;

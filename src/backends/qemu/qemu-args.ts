@@ -15,6 +15,16 @@ import { VOLUME_DRIVE_ID, VOLUME_QMP_SOCKET_NAME } from "./volume-ops.js";
  * more often (see docs/qemu-backend.md for the measured trade).
  */
 const TCG_CODE_CACHE_MIB = 128;
+
+/**
+ * TCG's CPU model: everything TCG emulates (`max`) except fast string moves. With ERMS (or
+ * FSRM) the guest's kernel copies and clears memory with `rep movsb`/`rep stosb` and glibc
+ * uses `rep movsb` for large copies; TCG runs a rep-prefixed string instruction one element
+ * per step, which made every copy between the page cache and a program about 2x slower, and
+ * clearing memory 7x slower, than the vector or 8-byte loops the guest picks without the
+ * flags (docs/qemu-backend.md, "The CPU model under TCG"). KVM runs the host's CPU as is.
+ */
+const TCG_CPU = "max,-erms,-fsrm";
 /** The descriptor under which qemu inherits its runtime directory when paths are too long. */
 export const QEMU_RUNTIME_DIR_FD = 3;
 /** The qemu command line of one sandbox (exported for `doctor` and the benchmark). */
@@ -56,7 +66,7 @@ export function qemuArgs(
   return [
     ...["-M", "microvm,acpi=on,rtc=on"],
     ...["-accel", accel === "tcg" ? `tcg,tb-size=${TCG_CODE_CACHE_MIB}` : accel],
-    ...["-cpu", accel === "kvm" ? "host" : "max"],
+    ...["-cpu", accel === "kvm" ? "host" : TCG_CPU],
     ...["-smp", String(spec.vcpuCount)],
     ...["-m", `${spec.memMib}M`],
     "-nodefaults",
