@@ -194,6 +194,22 @@ describe.each(TIERS)("conformance: $backend backend", (tier) => {
       expect(fs.readFileSync(path.join(output, "out.txt"), "utf8")).toBe("out\n");
       expect(fs.statSync(path.join(output, "empty")).isDirectory()).toBe(true);
 
+      // The next diff gets only the manifest lines that changed (src/diff/manifest-delta.ts),
+      // with the files just written hashed and read again: the answer a whole manifest gives.
+      await pyro.execWorkspace(id, {
+        command: "echo v3 >> README.md; rm build/out.txt; ln -sf README.md configure",
+      });
+      const second = await pyro.diffWorkspace(id);
+      expect(second.entries.map((entry) => [entry.path, entry.status])).toEqual([
+        ["README.md", "modified"],
+        ["build/empty", "added"],
+        ["configure", "type_changed"],
+        ["src/app.py", "modified"],
+      ]);
+      expect(second.patch).toContain("+v2\n+v3\n");
+      fs.rmSync(pyro.context.layout.manifestCache(id));
+      expect(await pyro.diffWorkspace(id)).toEqual(second);
+
       const slow = await pyro.execWorkspace(id, { command: "sleep 30", timeout_seconds: 1 });
       expect(slow.exit_code).toBe(124);
       expect(slow.stderr).toContain("timed out");

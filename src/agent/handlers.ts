@@ -12,13 +12,9 @@ import {
   gnuTar,
   packWithGnuTar,
 } from "../archive/index.js";
-import {
-  encodeManifestLine,
-  manifestFromDirectory,
-  type DigestCache,
-  type Manifest,
-} from "../diff/index.js";
+import { manifestFromDirectory, type DigestCache, type Manifest } from "../diff/index.js";
 import { isVanished } from "../diff/fs-walk.js";
+import { SentManifests } from "../diff/manifest-delta.js";
 import { manifestNative } from "../diff/native-manifest.js";
 import { PyroError, ValidationError } from "../errors.js";
 import {
@@ -32,6 +28,7 @@ import {
 } from "../no-follow.js";
 import type { AgentReply } from "../protocol/operations.js";
 import type { AgentContext } from "./context.js";
+import { readFilesWithTar } from "./files-read.js";
 import { registerCommandHandlers } from "./commands.js";
 import { startCommand } from "./exec.js";
 import { streamProduced, withScratch } from "./transfer.js";
@@ -87,21 +84,35 @@ class WorkspaceDigests {
     return this.native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache);
   }
 
-  /** Primes the cache once the files just restored are past the racy window. */
+  /** The prime waiting for its delay, if any. */
+  private pendingPrime: NodeJS.Timeout | null = null;
+
+  /**
+   * Primes the cache once the files just restored are past the racy window. A create
+   * restores twice (the volume's mount, then the seed's import): the later call replaces a
+   * prime still waiting, and a prime starts only after the one running ends, so the second
+   * finds the first's digests instead of hashing all 10,000 files again beside it.
+   */
   primeLater(): void {
     if (!this.native) return;
-    setTimeout(() => {
+    if (this.pendingPrime) clearTimeout(this.pendingPrime);
+    this.pendingPrime = setTimeout(() => {
+      this.pendingPrime = null;
       const { paths } = this.context;
-      const prime = withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
-        manifestNative(fd, this.cache, { background: true }),
-      )
+      const prime = (this.priming ?? Promise.resolve())
+        .then(() =>
+          withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
+            manifestNative(fd, this.cache, { background: true }),
+          ),
+        )
         .then(() => undefined)
         .catch(() => undefined) // only a cache: the next diff hashes what is missing
         .finally(() => {
           if (this.priming === prime) this.priming = null;
         });
       this.priming = prime;
-    }, PRIME_DELAY_MS).unref();
+    }, PRIME_DELAY_MS);
+    this.pendingPrime.unref();
   }
 }
 
@@ -195,24 +206,28 @@ function registerArchiveHandlers(context: AgentContext, digests: WorkspaceDigest
 /** `tree.manifest` and `files.read`: the two halves of workspace_diff. */
 function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests): void {
   const { handlers, paths } = context;
+  const sent = new SentManifests();
 
   // The comparable entries of a tree with digests, as NDJSON data frames: the cheap
   // half of workspace_diff (only changed files travel afterwards, via files.read).
+  // With `since` naming the last manifest this agent sent (and still holds), only the lines
+  // that changed travel (manifest-delta.ts).
   handlers.set("tree.manifest", async ({ body, sendData }) => {
     const target = paths.resolve(body.path ?? "/workspace", "path");
     const manifest = await withFd(paths.openDirectory(target, "path"), (fd) =>
       digests.manifest(fd, target.guest),
     );
+    const { lines, delta, generation } = sent.next(target.guest, manifest, body.since);
     let batch = "";
-    for (const [entryPath, entry] of manifest) {
-      batch += `${encodeManifestLine(entryPath, entry)}\n`;
+    for (const line of lines) {
+      batch += line;
       if (batch.length >= 128 * 1024) {
         await sendData(Buffer.from(batch, "utf8"));
         batch = "";
       }
     }
     if (batch !== "") await sendData(Buffer.from(batch, "utf8"));
-    return { path: target.guest, entry_count: manifest.size };
+    return { path: target.guest, entry_count: manifest.size, generation, delta };
   });
 
   // A tar of the named regular files under /workspace (missing or non-file paths are
@@ -221,6 +236,12 @@ function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests):
   // private scratch tree that is then archived: what is archived is what was opened.
   handlers.set("files.read", async ({ body, sendData }) => {
     const targets = body.paths.map((raw) => paths.resolve(raw, "paths"));
+    const tar = gnuTar();
+    // Only in a real guest (never for PYRO_AGENT_MANIFEST=native on the host backend, where
+    // a name through a symlinked directory could reach the host's files: files-read.ts).
+    if (context.trustsHostValidation && tar) {
+      return withFd(paths.openRoot(), (rootFd) => readFilesWithTar(tar, rootFd, targets, sendData));
+    }
     return withScratch(context.scratchDir, "files", async (scratch) => {
       const copies = `${scratch}.d`;
       const present: string[] = [];
@@ -239,7 +260,6 @@ function registerTreeHandlers(context: AgentContext, digests: WorkspaceDigests):
       }
       if (present.length === 0) return { count: 0, missing };
       // GNU tar where there is one: node-tar's per-member JavaScript is slow under TCG.
-      const tar = gnuTar();
       await streamProduced(context.scratchDir, "files.tar", sendData, (fifo) =>
         tar
           ? packWithGnuTar(tar, copies, fifo, "relative").then(() => undefined)

@@ -7,9 +7,11 @@ import {
 } from "../diff/index.js";
 import { PyroError } from "../errors.js";
 import type { RuntimeRecord } from "../store/records.js";
-import type { AgentRequest } from "../protocol/operations.js";
+import { applyManifestDelta } from "../diff/manifest-delta.js";
+import type { AgentRequest, AgentResponse } from "../protocol/operations.js";
 import { baselineManifest } from "./baseline-manifest.js";
 import type { ManagerContext } from "./context.js";
+import { readManifestCache, writeManifestCache } from "./manifest-cache.js";
 import { loadWorkspace } from "./records-io.js";
 import { requireBaseline, requireStarted } from "./workspace-ops.js";
 
@@ -18,16 +20,37 @@ async function streamText<Op extends "tree.manifest" | "files.read">(
   runtime: RuntimeRecord,
   op: Op,
   body: AgentRequest<Op>,
-): Promise<Buffer> {
+): Promise<{ data: Buffer; reply: AgentResponse<Op> }> {
   const chunks: Buffer[] = [];
-  await context.pool.call(runtime, op, body, { onData: (chunk) => void chunks.push(chunk) });
-  return Buffer.concat(chunks);
+  const reply = await context.pool.call(runtime, op, body, {
+    onData: (chunk) => void chunks.push(chunk),
+  });
+  return { data: Buffer.concat(chunks), reply };
 }
 
-async function sandboxManifest(context: ManagerContext, runtime: RuntimeRecord): Promise<Manifest> {
-  const raw = await streamText(context, runtime, "tree.manifest", { path: "/workspace" });
+/**
+ * The sandbox's manifest of /workspace: a delta against the one the last diff of this boot
+ * received when the agent still holds it (manifest-cache.ts), else the whole manifest.
+ */
+async function sandboxManifest(
+  context: ManagerContext,
+  id: string,
+  runtime: RuntimeRecord,
+): Promise<Manifest> {
+  const guestPath = "/workspace";
+  const cacheFile = context.layout.manifestCache(id);
+  const cached = await readManifestCache(cacheFile, runtime, guestPath);
+  const { data, reply } = await streamText(context, runtime, "tree.manifest", {
+    path: guestPath,
+    ...(cached ? { since: cached.generation } : {}),
+  });
+  let manifest: Manifest;
   try {
-    return decodeManifest(raw.toString("utf8"));
+    if (reply.delta === true && !cached) throw new Error("a delta answered a request for all");
+    manifest =
+      reply.delta === true && cached
+        ? applyManifestDelta(cached.manifest, data.toString("utf8"))
+        : decodeManifest(data.toString("utf8"));
   } catch (error) {
     throw new PyroError(
       "protocol_error",
@@ -36,6 +59,8 @@ async function sandboxManifest(context: ManagerContext, runtime: RuntimeRecord):
       { cause: error },
     );
   }
+  await writeManifestCache(cacheFile, runtime, guestPath, reply.generation, manifest);
+  return manifest;
 }
 
 async function sandboxFiles(
@@ -45,7 +70,7 @@ async function sandboxFiles(
 ): Promise<Map<string, Buffer>> {
   const bodies = new Map<string, Buffer>();
   if (paths.length === 0) return bodies;
-  const archive = await streamText(context, runtime, "files.read", { paths });
+  const { data: archive } = await streamText(context, runtime, "files.read", { paths });
   if (archive.length === 0) return bodies;
   for (const [entryPath, entry] of await treeFromTar(archive)) {
     if (entry.type === "file") bodies.set(entryPath, entry.content);
@@ -69,7 +94,7 @@ export async function diffWorkspace(context: ManagerContext, id: string) {
   if (!runtime) throw new PyroError("internal", "a started workspace has no runtime");
   const [before, after] = await Promise.all([
     baselineManifest(baseline),
-    sandboxManifest(context, runtime),
+    sandboxManifest(context, id, runtime),
   ]);
   const diff = await diffManifests(before, after, {
     before: (paths) => readTarFiles(baseline, new Set(paths)),

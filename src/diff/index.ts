@@ -8,6 +8,5 @@ export {
   manifestFromTar,
   readTarFiles,
   encodeManifest,
-  encodeManifestLine,
   decodeManifest,
 } from "./manifest.js";

@@ -100,6 +100,18 @@ export const ArchiveExported = lazy(() => ({
   size_bytes: num(),
 }));
 
+/**
+ * What tree.manifest answers. A request's `since` names the manifest the host holds; when
+ * the agent holds it too, only changed lines were sent and `delta` is true
+ * (src/diff/manifest-delta.ts). Agents before deltas ignore `since` and answer neither field.
+ */
+export const ManifestSent = lazy(() => ({
+  path: str(),
+  entry_count: int(),
+  generation: optional(str()),
+  delta: optional(bool()),
+}));
+
 /** One entry of a file listing (file.list). */
 export const FileEntry = lazy(() => ({
   path: str(),

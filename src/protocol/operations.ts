@@ -28,6 +28,7 @@ import {
   CommandId,
   ArchiveExported,
   FileEntry,
+  ManifestSent,
 } from "./operation-shapes.js";
 import { check, type Checked } from "./schema-check.js";
 
@@ -67,8 +68,8 @@ const OPERATIONS = {
     response: z.looseObject(ArchiveExported()),
   }),
   "tree.manifest": () => ({
-    request: z.looseObject({ path: optional(str()) }),
-    response: z.looseObject({ path: str(), entry_count: int() }),
+    request: z.looseObject({ path: optional(str()), since: optional(str()) }),
+    response: z.looseObject(ManifestSent()),
   }),
   "files.read": () => ({
     request: z.looseObject({ paths: z.array(str()) }),
@@ -174,9 +175,8 @@ const OPERATIONS = {
     request: z.looseObject({ shell_id: str(), cols: optional(num()), rows: optional(num()) }),
     response: z.looseObject(Shell()),
   }),
-  // Bulk transfers through the transfer disk (a virtio-blk device the host fills or reads;
-  // see docs/protocol.md). An agent without the disk does not register them: the host then
-  // sends the archive through archive.import/export instead.
+  // Bulk transfers through the transfer disk (docs/protocol.md). An agent without the disk
+  // does not register them: the host then uses archive.import/export instead.
   "archive.import_disk": () => ({
     request: z.looseObject({
       destination: optional(str()),

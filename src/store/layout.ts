@@ -37,6 +37,7 @@ export function defaultEnvironmentCacheDir(
  *   workspaces/<id>/logs/commands.jsonl   the command log
  *   workspaces/<id>/services/             service records and logs (outside /workspace)
  *   workspaces/<id>/runtime/              agent socket, agent log, agent state
+ *   workspaces/<id>/manifest-cache.ndjson the sandbox manifest the last diff received
  *   workspaces/<id>/workspace/            /workspace itself, for the host backend
  *   vms/<id>/...                          one-shot VMs: vm.json, runtime/, workspace/
  *   locks/<kind>-<id>.lock                inter-process locks (outside the dirs they guard,
@@ -69,6 +70,9 @@ export class StateLayout {
   }
   commandLog(id: string): string {
     return path.join(this.workspaceDir(id), "logs", "commands.jsonl");
+  }
+  manifestCache(id: string): string {
+    return path.join(this.workspaceDir(id), "manifest-cache.ndjson");
   }
   servicesDir(id: string): string {
     return path.join(this.workspaceDir(id), "services");
