@@ -18,6 +18,7 @@
 import { spawn } from "node:child_process";
 import { lstatSync } from "node:fs";
 
+import { PACK_LISTED } from "../archive/index.js";
 import { PyroError } from "../errors.js";
 import { fdPath } from "../no-follow.js";
 import { isVanished } from "../diff/fs-walk.js";
@@ -52,51 +53,41 @@ function isRegularFile(file: string): boolean {
   }
 }
 
-/** Runs tar in the directory open as `rootFd` and sends its stdout as it comes. */
-function streamTar(
+/**
+ * Runs tar in the directory open as `rootFd` and sends its stdout as it comes, one chunk at
+ * a time (a slow host pauses tar through the pipe); the last chunk is sent before this
+ * resolves, so the answer follows the whole archive.
+ */
+async function streamTar(
   tar: string,
   rootFd: number,
   names: string[],
   sendData: (chunk: Buffer) => Promise<void>,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The cwd is entered before exec, while the child still holds our descriptor.
-    const child = spawn(
-      tar,
-      [
-        ...["-c", "-f", "-", "--no-recursion", "--null", "-T", "-", "--ignore-failed-read"],
-        ...["--owner=0", "--group=0", "--numeric-owner", "--format=gnu"],
-      ],
-      { cwd: fdPath(rootFd), stdio: ["pipe", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    let failure: Error | null = null;
-    let sending = Promise.resolve();
-    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    // One chunk at a time: a slow host pauses tar (backpressure through the pipe).
-    child.stdout.on("data", (chunk: Buffer) => {
-      child.stdout.pause();
-      sending = sendData(chunk).then(
-        () => void child.stdout.resume(),
-        (error: Error) => {
-          failure ??= error;
-          child.kill();
-        },
-      );
-    });
-    child.once("error", reject);
-    // The last chunk is sent before the answer: the host takes the archive as complete then.
-    child.once("close", (code) => {
-      void sending.then(() => {
-        if (failure) reject(failure);
-        else if (code === 0) resolve();
-        else {
-          const detail = stderr.trim().split("\n")[0] || `tar exited with code ${String(code)}`;
-          reject(new PyroError("internal", `failed to read files: ${detail}`));
-        }
-      });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(names.map((name) => `${name}\0`).join(""));
+  // The cwd is entered before exec, while the child still holds our descriptor.
+  const child = spawn(tar, ["-c", "-f", "-", ...PACK_LISTED, "--ignore-failed-read"], {
+    cwd: fdPath(rootFd),
+    stdio: ["pipe", "pipe", "pipe"],
   });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  exited.catch(() => undefined); // awaited below
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(names.map((name) => `${name}\0`).join(""));
+  try {
+    for await (const chunk of child.stdout) await sendData(chunk as Buffer);
+  } catch (error) {
+    child.kill();
+    await exited.catch(() => undefined);
+    throw error;
+  }
+  const code = await exited;
+  if (code !== 0) {
+    const detail = stderr.trim().split("\n")[0] || `tar exited with code ${String(code)}`;
+    throw new PyroError("internal", `failed to read files: ${detail}`);
+  }
 }

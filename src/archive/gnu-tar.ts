@@ -100,6 +100,15 @@ export function extractWithGnuTar(
   );
 }
 
+/** Every archive pyro packs with GNU tar: numeric owner 0 (portable), GNU format. */
+export const TAR_PACK_COMMON = ["--owner=0", "--group=0", "--numeric-owner", "--format=gnu"];
+
+/**
+ * Packing exactly the NUL-separated names on stdin (a directory without its contents, a
+ * symlink as a symlink).
+ */
+export const PACK_LISTED = ["--no-recursion", "--null", "-T", "-", ...TAR_PACK_COMMON];
+
 /**
  * Packs `dir` into an uncompressed tar (member names per `naming`),
  * symlinks stored as symlinks, only files, directories and symlinks (`find` selects them:
@@ -115,21 +124,7 @@ export async function packWithGnuTar(
   const names = (await listPackable(dir, naming)) || ".\0";
   await run(
     tar,
-    [
-      "-c",
-      "-f",
-      file,
-      "-C",
-      dir,
-      "--no-recursion",
-      "--null",
-      "-T",
-      "-",
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "--format=gnu",
-    ],
+    ["-c", "-f", file, "-C", dir, ...PACK_LISTED],
     `failed to archive '${dir}'`,
     names,
   );

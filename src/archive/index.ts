@@ -23,7 +23,7 @@ export {
   writeCanonicalArchive,
   type ExtractArchiveOptions,
 } from "./extract.js";
-export { gnuTar, packWithGnuTar } from "./gnu-tar.js";
+export { gnuTar, packWithGnuTar, PACK_LISTED } from "./gnu-tar.js";
 export {
   DEFAULT_MAX_ENTRIES,
   DEFAULT_MAX_TOTAL_BYTES,

@@ -24,9 +24,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { PyroError } from "../errors.js";
 import { fdPath, sharedFdPath } from "../no-follow.js";
 import { writeArchive } from "./create.js";
-import { gnuTar } from "./gnu-tar.js";
-
-const TAR_COMMON = ["--owner=0", "--group=0", "--numeric-owner", "--format=gnu"];
+import { gnuTar, PACK_LISTED, TAR_PACK_COMMON } from "./gnu-tar.js";
 
 /**
  * Tars the contents of open directory `dirFd` into `file`: members named relative to it
@@ -68,7 +66,7 @@ export async function packOpenDirectory(dirFd: number, file: string): Promise<nu
         "-c",
         "-f",
         file,
-        ...TAR_COMMON,
+        ...TAR_PACK_COMMON,
         "--no-wildcards",
         "--anchored",
         ...(excluded.length > 0 ? ["-X", excludeFile] : []),
@@ -98,12 +96,7 @@ export async function packOpenEntry(dirFd: number, name: string, file: string): 
   }
   // GNU tar lstats the name and opens it with O_NOFOLLOW: a file swapped for a symlink
   // meanwhile fails the export rather than being read through.
-  await runTar(
-    tar,
-    dirFd,
-    ["-c", "-f", file, ...TAR_COMMON, "--no-recursion", "--null", "-T", "-"],
-    `${name}\0`,
-  );
+  await runTar(tar, dirFd, ["-c", "-f", file, ...PACK_LISTED], `${name}\0`);
 }
 
 /** Names below `dirFd` (relative, no root): what tar packs, and what it must leave out. */
