@@ -46,11 +46,10 @@ async function sandboxManifest(
   });
   let manifest: Manifest;
   try {
-    if (reply.delta === true && !cached) throw new Error("a delta answered a request for all");
-    manifest =
-      reply.delta === true && cached
-        ? applyManifestDelta(cached.manifest, data.toString("utf8"))
-        : decodeManifest(data.toString("utf8"));
+    const text = data.toString("utf8");
+    if (reply.delta !== true) manifest = decodeManifest(text);
+    else if (cached) manifest = applyManifestDelta(cached.manifest, text);
+    else throw new Error("a delta answered a request for all");
   } catch (error) {
     throw new PyroError(
       "protocol_error",
