@@ -247,9 +247,17 @@ describe("manifests", () => {
   });
 });
 
-/** The guest agent's native manifest (find + sha256sum), from a path like the walk's. */
-function nativeManifest(dir: string, cache?: DigestCache): Promise<Manifest> {
-  return withFd(openDirectory(dir), (fd) => manifestNative(fd, cache));
+/**
+ * The guest agent's native manifest (find + sha256sum), from a path like the walk's. Its
+ * tools' input and output go to nameless files in a scratch directory that must stay empty.
+ */
+async function nativeManifest(dir: string, cache?: DigestCache): Promise<Manifest> {
+  const scratchDir = tempDir();
+  const manifest = await withFd(openDirectory(dir), (fd) =>
+    manifestNative(fd, cache, { scratchDir }),
+  );
+  expect(fs.readdirSync(scratchDir)).toEqual([]);
+  return manifest;
 }
 
 const BUILDERS = [
@@ -287,6 +295,19 @@ describe("native manifests (find + sha256sum)", () => {
     expect(native.get("-dash")).toMatchObject({ type: "file", mode: 0o4711 });
     expect(native.has("fifo")).toBe(false);
     expect(native.get("empty/dir")).toEqual({ type: "directory" });
+  });
+
+  it("hashes with sha256sum past the in-process limit, names and all", async () => {
+    // Over 512 files: the digests come from xargs + sha256sum, not from the agent.
+    const dir = tempDir();
+    for (let index = 0; index < 700; index += 1) {
+      const name = ["plain", "with space", "new\nline", "-dash", "ünï"][index % 5] ?? "";
+      fs.mkdirSync(path.join(dir, `d${index % 7}`), { recursive: true });
+      fs.writeFileSync(path.join(dir, `d${index % 7}`, `${name}${index}`), `body ${index}\n`);
+    }
+    const native = await nativeManifest(dir);
+    expect(native.size).toBe(700);
+    expect(native).toEqual(await manifestFromDirectory(dir));
   });
 });
 

@@ -81,7 +81,9 @@ class WorkspaceDigests {
         new Promise((resolve) => setTimeout(resolve, 120_000).unref()),
       ]);
     }
-    return this.native ? manifestNative(fd, cache) : manifestFromDirectory(fd, cache);
+    return this.native
+      ? manifestNative(fd, cache, { scratchDir: this.context.scratchDir })
+      : manifestFromDirectory(fd, cache);
   }
 
   /** The prime waiting for its delay, if any. */
@@ -102,7 +104,10 @@ class WorkspaceDigests {
       const prime = (this.priming ?? Promise.resolve())
         .then(() =>
           withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
-            manifestNative(fd, this.cache, { background: true }),
+            manifestNative(fd, this.cache, {
+              scratchDir: this.context.scratchDir,
+              background: true,
+            }),
           ),
         )
         .then(() => undefined)

@@ -13,17 +13,21 @@
  *
  * This module is bundled into the guest agent, which runs on Node 18: only use Node 18 APIs.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import os from "node:os";
 
 import { fdPath } from "../no-follow.js";
 import { RACY_WINDOW_NS, emptyDirectories, type DigestCache, type Manifest } from "./manifest.js";
+import { runTool } from "./tool-run.js";
 
-/** Fields per entry of the `find` listing, each NUL-terminated. */
-const FIND_FORMAT = "%y\\0%D:%i\\0%s\\0%T@\\0%C@\\0%m\\0%P\\0%l\\0";
-const FIELDS = 8;
+/**
+ * Fields per entry of the `find` listing, each NUL-terminated: the type, the stamp a digest
+ * is cached under (device:inode:size:mtime:ctime, printed whole by find: under TCG, fewer
+ * strings for the agent to split and join), the mode, the path and a symlink's target.
+ */
+const FIND_FORMAT = "%y\\0%D:%i:%s:%T@:%C@\\0%m\\0%P\\0%l\\0";
+const FIELDS = 5;
 const FIND_ARGS = [".", "-mindepth", "1", "(", "-type", "f", "-o", "-type", "d"].concat([
   "-o",
   "-type",
@@ -34,6 +38,8 @@ const FIND_ARGS = [".", "-mindepth", "1", "(", "-type", "f", "-o", "-type", "d"]
 ]);
 
 interface NativeOptions {
+  /** The agent's private scratch directory, for the tools' input and output (tool-run.ts). */
+  scratchDir: string;
   /** Run the tools at the lowest CPU priority (a background prime of the cache). */
   background?: boolean;
 }
@@ -42,48 +48,13 @@ interface Listed {
   rel: string;
   stamp: string;
   size: number;
-  ctimeNs: bigint;
+  /** The ctime in milliseconds (a double holds find's fraction to well under one). */
+  ctimeMs: number;
   mode: number;
 }
 
-/**
- * Runs `command` in the directory open as `dirFd` (its cwd is /proc/self/fd/N, entered
- * before exec while it still holds our descriptor: no path above is resolved again).
- * Resolves with stdout whatever the exit status (an entry vanishing during the walk makes
- * find and sha256sum exit non-zero; what they listed is still right), rejects only when
- * the command cannot run.
- */
-function run(
-  command: string,
-  args: string[],
-  dirFd: number,
-  options: NativeOptions & { input?: string } = {},
-): Promise<Buffer> {
-  const { input } = options;
-  // `nice` runs the tool at the lowest priority: a background prime yields to commands.
-  if (options.background) [command, args] = ["nice", ["-n", "19", command, ...args]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: fdPath(dirFd),
-      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "ignore"],
-    });
-    const chunks: Buffer[] = [];
-    child.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk));
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === null ? reject(new Error(`${command} was killed`)) : resolve(Buffer.concat(chunks)),
-    );
-    if (input !== undefined) {
-      child.stdin?.on("error", () => undefined);
-      child.stdin?.end(input);
-    }
-  });
-}
-
-/** Seconds with a fraction, as find prints them, to nanoseconds (millisecond precision is plenty). */
-function secondsToNs(text: string): bigint {
-  return BigInt(Math.round(Number(text) * 1000)) * 1_000_000n;
-}
+/** The racy window in milliseconds: numbers, not BigInts, for 10,000 files under TCG. */
+const RACY_WINDOW_MS = Number(RACY_WINDOW_NS / 1_000_000n);
 
 /**
  * Builds the manifest of the directory open as `dirFd`; digests in `cache` whose stamp
@@ -92,37 +63,39 @@ function secondsToNs(text: string): bigint {
  */
 export async function manifestNative(
   dirFd: number,
-  cache?: DigestCache,
-  options: NativeOptions = {},
+  cache: DigestCache | undefined,
+  options: NativeOptions,
 ): Promise<Manifest> {
-  const listing = (await run("find", FIND_ARGS, dirFd, options)).toString("utf8");
+  const listing = (await runTool("find", FIND_ARGS, { ...options, dirFd })).toString("utf8");
   const fields = listing.split("\0");
   const manifest: Manifest = new Map();
   const directories: string[] = [];
   const toHash: Listed[] = [];
   const seen = new Set<string>();
-  // Indexed reads, and the ctime's nanoseconds only for files to hash: under TCG a slice
-  // and a BigInt per entry were a third of a warm manifest of 10,000 files.
+  // Indexed reads, and the size and ctime taken out of the stamp only for files to hash:
+  // under TCG a slice, a BigInt and a string per entry were a third of a warm manifest of
+  // 10,000 files.
   for (let at = 0; at + FIELDS <= fields.length; at += FIELDS) {
     const type = fields[at] as string;
-    const rel = fields[at + 6] as string;
+    const rel = fields[at + 3] as string;
     if (type === "d") {
       directories.push(rel);
     } else if (type === "l") {
-      manifest.set(rel, { type: "symlink", target: fields[at + 7] as string });
+      manifest.set(rel, { type: "symlink", target: fields[at + 4] as string });
     } else if (type === "f") {
-      const size = fields[at + 2] as string;
-      const ctime = fields[at + 4] as string;
-      const stamp = `${fields[at + 1] as string}:${size}:${fields[at + 3] as string}:${ctime}`;
-      const mode = parseInt(fields[at + 5] as string, 8) & 0o7777;
+      const stamp = fields[at + 1] as string;
+      const mode = parseInt(fields[at + 2] as string, 8) & 0o7777;
       seen.add(rel);
       const cached = cache?.get(rel);
       if (cached && cached.stamp === stamp) {
         manifest.set(rel, { type: "file", size: cached.size, sha256: cached.sha256, mode });
       } else {
+        // device:inode:size:mtime:ctime (find prints the device as one decimal number).
+        const [, , size, , ctime] = stamp.split(":");
+        const listed = { rel, stamp, size: Number(size), ctimeMs: Number(ctime) * 1000, mode };
         // Placeholder keeps find's order; replaced below (or dropped if the file vanished).
-        manifest.set(rel, { type: "file", size: Number(size), sha256: "", mode });
-        toHash.push({ rel, stamp, size: Number(size), ctimeNs: secondsToNs(ctime), mode });
+        manifest.set(rel, { type: "file", size: listed.size, sha256: "", mode });
+        toHash.push(listed);
       }
     }
   }
@@ -143,7 +116,7 @@ async function hashInto(
   options: NativeOptions,
 ): Promise<void> {
   // Taken before any file is read: a write after this moment changes the ctime we compare.
-  const startedNs = BigInt(Date.now()) * 1_000_000n;
+  const startedMs = Date.now();
   const bytes = files.reduce((sum, file) => sum + file.size, 0);
   const digests =
     !options.background && files.length <= IN_PROCESS_MAX_FILES && bytes <= IN_PROCESS_MAX_BYTES
@@ -157,7 +130,7 @@ async function hashInto(
       continue;
     }
     manifest.set(file.rel, { type: "file", size: file.size, sha256, mode: file.mode });
-    if (cache && startedNs - file.ctimeNs > RACY_WINDOW_NS) {
+    if (cache && startedMs - file.ctimeMs > RACY_WINDOW_MS) {
       cache.set(file.rel, { stamp: file.stamp, size: file.size, sha256 });
     } else {
       cache?.delete(file.rel);
@@ -204,7 +177,7 @@ function hashInProcess(dirFd: number, files: Listed[]): Map<string, string> {
 
 /**
  * Digests by name from `sha256sum` (batched by xargs). One xargs per CPU, each with its own
- * output pipe (`xargs -P` would interleave the outputs of its children mid-record).
+ * output file (`xargs -P` would interleave the outputs of its children mid-record).
  */
 async function hashWithSha256sum(
   dirFd: number,
@@ -214,8 +187,9 @@ async function hashWithSha256sum(
   const groups = Math.max(1, Math.min(4, os.cpus().length, Math.ceil(files.length / 256)));
   const outputs = await Promise.all(
     Array.from({ length: groups }, (_, group) =>
-      run("xargs", ["-0", "-r", "sha256sum", "-z", "--"], dirFd, {
+      runTool("xargs", ["-0", "-r", "sha256sum", "-z", "--"], {
         ...options,
+        dirFd,
         input: files
           .filter((_, index) => index % groups === group)
           .map((file) => `${file.rel}\0`)
