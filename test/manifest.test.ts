@@ -252,12 +252,42 @@ describe("manifests", () => {
  * tools' input and output go to nameless files in a scratch directory that must stay empty.
  */
 async function nativeManifest(dir: string, cache?: DigestCache): Promise<Manifest> {
-  const scratchDir = tempDir();
+  const toolDir = tempDir();
   const manifest = await withFd(openDirectory(dir), (fd) =>
-    manifestNative(fd, cache, { scratchDir }),
+    manifestNative(fd, cache, { tempDir: toolDir }),
   );
-  expect(fs.readdirSync(scratchDir)).toEqual([]);
+  expect(fs.readdirSync(toolDir)).toEqual([]);
   return manifest;
+}
+
+/** Runs `fn` with `tools` (name -> shell script) first on PATH, standing in for the real ones. */
+async function withTools<T>(tools: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const bin = tempDir();
+  for (const [name, script] of Object.entries(tools)) {
+    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  }
+  const before = process.env.PATH;
+  process.env.PATH = `${bin}:${before ?? ""}`;
+  try {
+    return await fn();
+  } finally {
+    process.env.PATH = before;
+  }
+}
+
+/** A tree of 700 files: over the in-process limit, so sha256sum hashes them. */
+function manyFiles(): string {
+  const dir = tempDir();
+  for (let index = 0; index < 700; index += 1) {
+    const name = ["plain", "with space", "new\nline", "-dash", "ünï"][index % 5] ?? "";
+    fs.mkdirSync(path.join(dir, `d${index % 7}`), { recursive: true });
+    fs.writeFileSync(path.join(dir, `d${index % 7}`, `${name}${index}`), `body ${index}\n`);
+  }
+  return dir;
+}
+
+function which(tool: string): string {
+  return spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
 }
 
 const BUILDERS = [
@@ -298,16 +328,38 @@ describe("native manifests (find + sha256sum)", () => {
   });
 
   it("hashes with sha256sum past the in-process limit, names and all", async () => {
-    // Over 512 files: the digests come from xargs + sha256sum, not from the agent.
-    const dir = tempDir();
-    for (let index = 0; index < 700; index += 1) {
-      const name = ["plain", "with space", "new\nline", "-dash", "ünï"][index % 5] ?? "";
-      fs.mkdirSync(path.join(dir, `d${index % 7}`), { recursive: true });
-      fs.writeFileSync(path.join(dir, `d${index % 7}`, `${name}${index}`), `body ${index}\n`);
-    }
+    const dir = manyFiles();
     const native = await nativeManifest(dir);
     expect(native.size).toBe(700);
     expect(native).toEqual(await manifestFromDirectory(dir));
+  });
+
+  it("does not take a file left out of sha256sum's output for a deleted one", async () => {
+    // As if its output had been cut short: every name ending in 7 is left out.
+    const dir = manyFiles();
+    const sha256sum = which("sha256sum");
+    const native = await withTools(
+      {
+        sha256sum: `n=$#; i=0
+while [ $i -lt $n ]; do a=$1; shift; case $a in *7) ;; *) set -- "$@" "$a";; esac; i=$((i + 1)); done
+exec ${sha256sum} "$@"`,
+      },
+      () => nativeManifest(dir),
+    );
+    expect(native.size).toBe(700);
+    expect(native).toEqual(await manifestFromDirectory(dir));
+  });
+
+  it("fails rather than lists part of the tree when find fails", async () => {
+    // A listing find could not finish (its output file full, an I/O error): files would
+    // read as deleted.
+    const dir = manyFiles();
+    const find = which("find");
+    await expect(
+      withTools({ find: `${find} "$@" | head -c 200; echo 'find: write error' >&2; exit 1` }, () =>
+        nativeManifest(dir),
+      ),
+    ).rejects.toThrow(/find could not list the tree \(status 1\): find: write error/);
   });
 });
 

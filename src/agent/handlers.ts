@@ -82,7 +82,7 @@ class WorkspaceDigests {
       ]);
     }
     return this.native
-      ? manifestNative(fd, cache, { scratchDir: this.context.scratchDir })
+      ? manifestNative(fd, cache, { tempDir: this.context.stateDir })
       : manifestFromDirectory(fd, cache);
   }
 
@@ -105,7 +105,7 @@ class WorkspaceDigests {
         .then(() =>
           withFd(paths.openDirectory(paths.resolve("/workspace", "path"), "path"), (fd) =>
             manifestNative(fd, this.cache, {
-              scratchDir: this.context.scratchDir,
+              tempDir: this.context.stateDir,
               background: true,
             }),
           ),

@@ -28,7 +28,12 @@ import { runTool } from "./tool-run.js";
  */
 const FIND_FORMAT = "%y\\0%D:%i:%s:%T@:%C@\\0%m\\0%P\\0%l\\0";
 const FIELDS = 5;
-const FIND_ARGS = [".", "-mindepth", "1", "(", "-type", "f", "-o", "-type", "d"].concat([
+// -ignore_readdir_race: an entry removed while find walks is skipped without an error, so
+// any non-zero status is a real failure (a listing it could not write, an I/O error).
+const FIND_ARGS = [".", "-ignore_readdir_race", "-mindepth", "1", "(", "-type", "f"].concat([
+  "-o",
+  "-type",
+  "d",
   "-o",
   "-type",
   "l",
@@ -38,8 +43,8 @@ const FIND_ARGS = [".", "-mindepth", "1", "(", "-type", "f", "-o", "-type", "d"]
 ]);
 
 interface NativeOptions {
-  /** The agent's private scratch directory, for the tools' input and output (tool-run.ts). */
-  scratchDir: string;
+  /** Where the tools' input and output files are made (tool-run.ts): a private tmpfs. */
+  tempDir: string;
   /** Run the tools at the lowest CPU priority (a background prime of the cache). */
   background?: boolean;
 }
@@ -66,7 +71,12 @@ export async function manifestNative(
   cache: DigestCache | undefined,
   options: NativeOptions,
 ): Promise<Manifest> {
-  const listing = (await runTool("find", FIND_ARGS, { ...options, dirFd })).toString("utf8");
+  const find = await runTool("find", FIND_ARGS, { ...options, dirFd });
+  // A listing cut short would read as files deleted: no manifest rather than a wrong one.
+  if (find.status !== 0) {
+    throw new Error(`find could not list the tree (status ${find.status}): ${find.errors.trim()}`);
+  }
+  const listing = find.output.toString("utf8");
   const fields = listing.split("\0");
   const manifest: Manifest = new Map();
   const directories: string[] = [];
@@ -177,7 +187,9 @@ function hashInProcess(dirFd: number, files: Listed[]): Map<string, string> {
 
 /**
  * Digests by name from `sha256sum` (batched by xargs). One xargs per CPU, each with its own
- * output file (`xargs -P` would interleave the outputs of its children mid-record).
+ * output file (`xargs -P` would interleave the outputs of its children mid-record). A name
+ * missing from the output (the file vanished, or the output was cut short) is hashed again
+ * here, which tells a file that is gone from one that is not.
  */
 async function hashWithSha256sum(
   dirFd: number,
@@ -198,11 +210,15 @@ async function hashWithSha256sum(
     ),
   );
   const digests = new Map<string, string>();
-  for (const line of Buffer.concat(outputs).toString("utf8").split("\0")) {
+  for (const line of Buffer.concat(outputs.map((run) => run.output))
+    .toString("utf8")
+    .split("\0")) {
     // `<64 hex><space><space or *><name>`
     if (line.length > 66 && /^[0-9a-f]{64}$/.test(line.slice(0, 64))) {
       digests.set(line.slice(66), line.slice(0, 64));
     }
   }
+  const missing = files.filter((file) => !digests.has(file.rel));
+  for (const [rel, sha256] of hashInProcess(dirFd, missing)) digests.set(rel, sha256);
   return digests;
 }

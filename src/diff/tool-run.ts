@@ -35,8 +35,11 @@ const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 interface ToolRun {
   /** The directory the tool runs in, as an open descriptor (entered by /proc/self/fd/N). */
   dirFd: number;
-  /** Where the anonymous files are made (the agent's private scratch directory). */
-  scratchDir: string;
+  /**
+   * Where the anonymous files are made: the agent's state directory, a tmpfs in a guest, so
+   * that a root disk filled by the user's work cannot cut a listing short.
+   */
+  tempDir: string;
   /** The tool's standard input, if any. */
   input?: string;
   /** Run the tool at the lowest CPU priority (a background prime of the digest cache). */
@@ -55,9 +58,12 @@ function anonymousFile(dir: string): number {
   }
 }
 
-/** The whole content of a file from its start (the tool's writes moved the shared offset). */
-function readWhole(fd: number): Buffer {
-  const size = fstatSync(fd).size;
+/**
+ * The content of a file from its start (the tool's writes moved the shared offset), at most
+ * `limit` bytes.
+ */
+function readWhole(fd: number, limit = Infinity): Buffer {
+  const size = Math.min(fstatSync(fd).size, limit);
   const buffer = Buffer.allocUnsafe(size);
   let done = 0;
   while (done < size) {
@@ -68,19 +74,31 @@ function readWhole(fd: number): Buffer {
   return buffer.subarray(0, done);
 }
 
+/** What a tool wrote and how it ended. */
+interface ToolResult {
+  output: Buffer;
+  status: number;
+  /** The start of its standard error, for an error message. */
+  errors: string;
+}
+
+/** How much of a tool's standard error is kept. */
+const ERRORS_KEPT = 500;
+
 /**
- * Runs `command` and resolves with its standard output whatever its exit status (an entry
- * vanishing during a walk makes find and sha256sum exit non-zero; what they listed is still
- * right); rejects only when the command cannot run or is killed.
+ * Runs `command` and resolves with its output and exit status (the caller decides what a
+ * non-zero status means: sha256sum's for a file that vanished meanwhile is expected);
+ * rejects only when the command cannot run or is killed.
  */
-export async function runTool(command: string, args: string[], run: ToolRun): Promise<Buffer> {
+export async function runTool(command: string, args: string[], run: ToolRun): Promise<ToolResult> {
   // `nice` runs the tool at the lowest priority: a background prime yields to commands.
   if (run.background) [command, args] = ["nice", ["-n", "19", command, ...args]];
-  const output = anonymousFile(run.scratchDir);
+  const output = anonymousFile(run.tempDir);
+  const errors = anonymousFile(run.tempDir);
   let input: number | null = null;
   try {
     if (run.input !== undefined) {
-      input = anonymousFile(run.scratchDir);
+      input = anonymousFile(run.tempDir);
       // Positioned writes: the offset stays at 0 for the tool to read from.
       const bytes = Buffer.from(run.input, "utf8");
       for (let done = 0; done < bytes.length;) {
@@ -88,19 +106,21 @@ export async function runTool(command: string, args: string[], run: ToolRun): Pr
       }
     }
     const stdin = input ?? "ignore";
-    await new Promise<void>((resolve, reject) => {
+    const status = await new Promise<number>((resolve, reject) => {
       const child = spawn(command, args, {
         cwd: fdPath(run.dirFd),
-        stdio: [stdin, output, "ignore"],
+        stdio: [stdin, output, errors],
       });
       child.once("error", reject);
       child.once("close", (code) =>
-        code === null ? reject(new Error(`${command} was killed`)) : resolve(),
+        code === null ? reject(new Error(`${command} was killed`)) : resolve(code),
       );
     });
-    return readWhole(output);
+    const errorText = readWhole(errors, ERRORS_KEPT).toString("utf8");
+    return { output: readWhole(output), status, errors: errorText };
   } finally {
     closeSync(output);
+    closeSync(errors);
     if (input !== null) closeSync(input);
   }
 }
