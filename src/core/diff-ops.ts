@@ -11,6 +11,7 @@ import { applyManifestDelta } from "../diff/manifest-delta.js";
 import type { AgentRequest, AgentResponse } from "../protocol/operations.js";
 import { baselineManifest } from "./baseline-manifest.js";
 import type { ManagerContext } from "./context.js";
+import { bodiesThroughCache } from "./diff-bodies.js";
 import { readManifestCache, writeManifestCache } from "./manifest-cache.js";
 import { loadWorkspace } from "./records-io.js";
 import { requireBaseline, requireStarted } from "./workspace-ops.js";
@@ -62,6 +63,16 @@ async function sandboxManifest(
   return manifest;
 }
 
+/** The digest the manifest gives each of `paths` (all regular files). */
+function digestsOf(manifest: Manifest, paths: string[]): Map<string, string> {
+  const digests = new Map<string, string>();
+  for (const file of paths) {
+    const entry = manifest.get(file);
+    if (entry?.type === "file") digests.set(file, entry.sha256);
+  }
+  return digests;
+}
+
 async function sandboxFiles(
   context: ManagerContext,
   runtime: RuntimeRecord,
@@ -97,7 +108,11 @@ export async function diffWorkspace(context: ManagerContext, id: string) {
   ]);
   const diff = await diffManifests(before, after, {
     before: (paths) => readTarFiles(baseline, new Set(paths)),
-    after: (paths) => sandboxFiles(context, runtime, paths),
+    // Bodies a previous diff fetched (same digest) are not asked for again (diff-bodies.ts).
+    after: (paths) =>
+      bodiesThroughCache(context.layout.diffBodies(id), digestsOf(after, paths), (missing) =>
+        sandboxFiles(context, runtime, missing),
+      ),
   });
   return { workspace_id: record.workspace_id, ...diff };
 }

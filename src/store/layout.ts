@@ -74,6 +74,9 @@ export class StateLayout {
   manifestCache(id: string): string {
     return path.join(this.workspaceDir(id), "manifest-cache.ndjson");
   }
+  diffBodies(id: string): string {
+    return path.join(this.workspaceDir(id), "diff-bodies");
+  }
   servicesDir(id: string): string {
     return path.join(this.workspaceDir(id), "services");
   }
