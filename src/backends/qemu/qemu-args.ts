@@ -62,6 +62,12 @@ export function qemuArgs(
   // unstable and fell back to refined-jiffies (1 boot in 20 under load), a clock that
   // loses time with every missed tick. Trust the TSC and keep it.
   if (accel === "tcg") cmdline.push("clocksource=tsc", "tsc=reliable");
+  // TCG finds a translation by the guest's virtual address: with address-space layout
+  // randomization every process maps libc and its program somewhere new, so each one's code
+  // was translated again (a `true` cost 24-36 ms instead of 4-7, and a diff's three tools
+  // 35-45 MB of new code). The guest's isolation is the VM, not its own ASLR; a guest can
+  // turn it back on (docs/qemu-backend.md, "Address-space randomization under TCG").
+  if (accel === "tcg") cmdline.push("norandmaps");
   if (network) cmdline.push(...guestNetworkCmdline(network.networkPolicy));
   return [
     ...["-M", "microvm,acpi=on,rtc=on"],
