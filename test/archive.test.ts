@@ -527,6 +527,22 @@ describe.each(TAR_MODES)("exportPath / extractExport ($tar tar)", ({ tar: mode }
     expect(readdirSync(path.join(work, "out"))).toEqual(["project-copy"]);
   });
 
+  it("writes whole records of the size asked for, and extracts the same tree", async () => {
+    // The transfer disk's export asks for 1 MiB records (GNU tar; node-tar ignores it).
+    for (const relativePath of ["project", "project/sub/deep.txt"]) {
+      const file = path.join(work, "records.tar");
+      await exportPath({ root, relativePath, file, recordBlocks: 2048 });
+      if (mode === "gnu") expect(statSync(file).size % (1024 * 1024)).toBe(0);
+      const outputPath = path.join(work, "records-out");
+      const artifactType = relativePath === "project" ? "directory" : "file";
+      await extractExport({ file, outputPath, artifactType });
+      if (artifactType === "file") expect(readFileSync(outputPath, "utf8")).toBe("deep");
+      else expect(readFileSync(path.join(outputPath, "sub", "deep.txt"), "utf8")).toBe("deep");
+      rmSync(outputPath, { recursive: true });
+      rmSync(file);
+    }
+  });
+
   it("exports an empty directory", async () => {
     const file = path.join(work, "export.tar");
     expect(await exportPath({ root, relativePath: "project/empty", file })).toEqual({

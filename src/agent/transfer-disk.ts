@@ -98,6 +98,8 @@ export function registerTransferDiskHandlers(
             root: paths.root,
             relativePath: target.relative || ".",
             file: fifo,
+            // Records of dd's block: 1 MiB per write into the FIFO instead of 10 KiB.
+            recordBlocks: TRANSFER_BLOCK_BYTES / 512,
           });
         } catch (error) {
           writer.kill();

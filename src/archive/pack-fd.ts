@@ -32,7 +32,11 @@ import { gnuTar, PACK_LISTED, TAR_PACK_COMMON } from "./gnu-tar.js";
  * which a reset restores to /workspace; node-tar writes it only for an empty directory).
  * Returns the member count, the root not counted.
  */
-export async function packOpenDirectory(dirFd: number, file: string): Promise<number> {
+export async function packOpenDirectory(
+  dirFd: number,
+  file: string,
+  recordBlocks?: number,
+): Promise<number> {
   const tar = gnuTar();
   if (!tar) {
     const names = readdirSync(fdPath(dirFd)).sort();
@@ -66,6 +70,7 @@ export async function packOpenDirectory(dirFd: number, file: string): Promise<nu
         "-c",
         "-f",
         file,
+        ...recordArgs(recordBlocks),
         ...TAR_PACK_COMMON,
         "--no-wildcards",
         "--anchored",
@@ -88,7 +93,12 @@ export async function packOpenDirectory(dirFd: number, file: string): Promise<nu
 }
 
 /** Tars the single entry `name` (a file or symlink, stored as such) of open directory `dirFd`. */
-export async function packOpenEntry(dirFd: number, name: string, file: string): Promise<void> {
+export async function packOpenEntry(
+  dirFd: number,
+  name: string,
+  file: string,
+  recordBlocks?: number,
+): Promise<void> {
   const tar = gnuTar();
   if (!tar) {
     await writeArchive({ cwd: sharedFdPath(dirFd), entries: [name], file });
@@ -96,7 +106,17 @@ export async function packOpenEntry(dirFd: number, name: string, file: string): 
   }
   // GNU tar lstats the name and opens it with O_NOFOLLOW: a file swapped for a symlink
   // meanwhile fails the export rather than being read through.
-  await runTar(tar, dirFd, ["-c", "-f", file, ...PACK_LISTED], `${name}\0`);
+  await runTar(
+    tar,
+    dirFd,
+    ["-c", "-f", file, ...recordArgs(recordBlocks), ...PACK_LISTED],
+    `${name}\0`,
+  );
+}
+
+/** GNU tar's record size (see ExportPathOptions.recordBlocks); its default when absent. */
+function recordArgs(recordBlocks: number | undefined): string[] {
+  return recordBlocks === undefined ? [] : ["-b", String(recordBlocks)];
 }
 
 /** Names below `dirFd` (relative, no root): what tar packs, and what it must leave out. */
