@@ -16,12 +16,11 @@
  * regular files from the archive. A file gone by then is left out (`--ignore-failed-read`).
  */
 import { spawn } from "node:child_process";
-import { lstatSync } from "node:fs";
 
 import { PACK_LISTED } from "../archive/index.js";
 import { PyroError } from "../errors.js";
 import { fdPath } from "../no-follow.js";
-import { isVanished } from "../diff/fs-walk.js";
+import { lstatEntry } from "./file-io.js";
 
 /** Reads the regular files among `relatives` below the directory open as `rootFd`. */
 export async function readFilesWithTar(
@@ -33,7 +32,7 @@ export async function readFilesWithTar(
   const present: string[] = [];
   const missing: string[] = [];
   for (const target of relatives) {
-    if (target.relative !== "" && isRegularFile(fdPath(rootFd, target.relative))) {
+    if (target.relative !== "" && lstatEntry(rootFd, target.relative)?.isFile() === true) {
       present.push(target.relative);
     } else {
       missing.push(target.guest);
@@ -42,15 +41,6 @@ export async function readFilesWithTar(
   if (present.length === 0) return { count: 0, missing };
   await streamTar(tar, rootFd, present, sendData);
   return { count: present.length, missing };
-}
-
-function isRegularFile(file: string): boolean {
-  try {
-    return lstatSync(file).isFile();
-  } catch (error) {
-    if (isVanished(error)) return false;
-    throw error;
-  }
 }
 
 /**

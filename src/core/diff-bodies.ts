@@ -71,31 +71,36 @@ export async function bodiesThroughCache(
     else missing.push(file);
   }
   const fetched = missing.length > 0 ? await fetch(missing) : new Map<string, Buffer>();
-  for (const [file, body] of fetched) {
-    bodies.set(file, body);
-    const digest = wanted.get(file);
-    if (digest && DIGEST.test(digest) && sha256(body) === digest) {
-      await storeBody(dir, digest, body);
-    }
-  }
-  await keepOnly(dir, wanted, bodies);
+  for (const [file, body] of fetched) bodies.set(file, body);
+  const kept = keptDigests(wanted, bodies);
+  await Promise.all(
+    [...fetched].map(async ([file, body]) => {
+      const digest = wanted.get(file);
+      if (digest && kept.has(digest) && sha256(body) === digest) {
+        await storeBody(dir, digest, body);
+      }
+    }),
+  );
+  await removeAllBut(dir, kept);
   return bodies;
 }
 
-/** Removes every file but the bodies this diff used, up to BODIES_MAX_BYTES of them. */
-async function keepOnly(
-  dir: string,
-  wanted: Map<string, string>,
-  bodies: Map<string, Buffer>,
-): Promise<void> {
+/** The digests this diff used that the directory keeps: up to BODIES_MAX_BYTES of them. */
+function keptDigests(wanted: Map<string, string>, bodies: Map<string, Buffer>): Set<string> {
   const kept = new Set<string>();
   let bytes = 0;
   for (const [file, digest] of wanted) {
     const body = bodies.get(file);
-    if (!body || kept.has(digest) || bytes + body.length > BODIES_MAX_BYTES) continue;
+    if (!body || !DIGEST.test(digest) || kept.has(digest)) continue;
+    if (bytes + body.length > BODIES_MAX_BYTES) continue;
     kept.add(digest);
     bytes += body.length;
   }
+  return kept;
+}
+
+/** Removes every file of `dir` not named by `kept` (older bodies, a killed writer's temp). */
+async function removeAllBut(dir: string, kept: Set<string>): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   await Promise.all(
     names
