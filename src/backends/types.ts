@@ -60,6 +60,11 @@ export interface Backend {
   capabilities(): RuntimeCapabilities;
   boot(spec: SandboxSpec): Promise<RuntimeRecord>;
   isAlive(runtime: RuntimeRecord): boolean;
+  /**
+   * A live sandbox whose guest is saved while idle (the QEMU backend's idle suspend): the
+   * next call to its agent resumes it, so what can be known without one should not call.
+   */
+  isSuspended(runtime: RuntimeRecord): boolean;
   /** Why a sandbox that is no longer alive ended, when the backend knows (else null). */
   deathReason(runtime: RuntimeRecord, spec: SandboxSpec): Promise<string | null>;
   /** Stops the sandbox and everything in it; safe to call on a dead or half-booted one. */

@@ -30,6 +30,10 @@ export class UnavailableBackend implements Backend {
     return false;
   }
 
+  isSuspended(): boolean {
+    return false;
+  }
+
   async deathReason(): Promise<string | null> {
     return null;
   }

@@ -17,6 +17,15 @@ export class AgentPool {
   async get(runtime: RuntimeRecord): Promise<AgentClient> {
     const key = `${runtime.socket_path}#${runtime.pid}`;
     let entry = this.clients.get(key);
+    if (entry) {
+      // A connection the sandbox closed while idle (a qemu guest's suspend closes every
+      // client's) is replaced before a call is sent on it, which an upload cannot retry.
+      const client = await entry.catch(() => null);
+      if (client?.closed === true && this.clients.get(key) === entry) {
+        this.clients.delete(key);
+        entry = undefined;
+      }
+    }
     if (!entry) {
       entry = AgentClient.connect(runtime.socket_path).then(({ client, hello }) => {
         this.capabilities.set(key, new Set(hello.capabilities));

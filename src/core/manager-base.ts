@@ -79,6 +79,11 @@ export class ManagerBase {
   /** Logs finished background commands; true when it logged any. Never fails the caller. */
   protected async collectFinished(record: WorkspaceRecord | null): Promise<boolean> {
     if (!record) return false;
+    // A suspended guest is not resumed for a status: a command that finished before it was
+    // saved is logged by the next call that reaches the agent.
+    if (record.runtime && this.context.backends.get(record.backend).isSuspended(record.runtime)) {
+      return false;
+    }
     // An unreachable agent is not this call's failure: status reports the sandbox's state.
     return collectFinished(this.context, record).catch(() => false);
   }

@@ -257,7 +257,8 @@ export async function teardownServices(
   context: ManagerContext,
   record: WorkspaceRecord,
 ): Promise<void> {
-  if (isLive(context, record) && record.runtime) {
+  // A suspended guest runs nothing: it is not resumed only to be torn down.
+  if (isLive(context, record) && record.runtime && !suspended(context, record)) {
     const runtime = record.runtime;
     const deadline = { timeoutMs: TEARDOWN_REQUEST_MS };
     await Promise.all([
@@ -269,6 +270,10 @@ export async function teardownServices(
 }
 
 // ---- internals ------------------------------------------------------------------------
+
+function suspended(context: ManagerContext, record: WorkspaceRecord): boolean {
+  return record.runtime !== null && backendOf(context, record).isSuspended(record.runtime);
+}
 
 function isLive(context: ManagerContext, record: WorkspaceRecord): boolean {
   return (
@@ -284,6 +289,9 @@ async function currentServices(
   record: WorkspaceRecord,
 ): Promise<Mirror[]> {
   if (!isLive(context, record)) return stopMirrors(context, record);
+  // No service ran when the guest was suspended: the mirrors are current, and asking the
+  // agent would resume it (a workspace_list would wake every suspended workspace).
+  if (suspended(context, record)) return readMirrors(context, record);
   const asked = nowSeconds();
   const listed = await agentCall(context, record, "service.list", {});
   const mirrors = await Promise.all(

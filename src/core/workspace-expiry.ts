@@ -100,6 +100,8 @@ export async function isExpired(
   if (
     runtime !== null &&
     context.backends.get(record.backend).isAlive(runtime) &&
+    // A suspended guest was idle when saved; asking it would resume it.
+    !context.backends.get(record.backend).isSuspended(runtime) &&
     (await sandboxBusy(runtime.socket_path))
   ) {
     touchActivity(context.layout, record.workspace_id);

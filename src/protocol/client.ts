@@ -67,6 +67,7 @@ export class AgentClient {
   private helloWaiter?: { resolve: (hello: AgentHello) => void; reject: (error: Error) => void };
   private readonly connection: FramedConnection;
   private closeError?: Error;
+  private ended = false;
   /** Negotiated in the hello; requests are framed the way this version says. */
   private version = OUR_RANGE.min;
 
@@ -236,6 +237,11 @@ export class AgentClient {
     this.connection.close();
   }
 
+  /** The connection has ended (either side closed it, or it failed). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
   private handshake(timeoutMs: number): Promise<AgentHello> {
     return new Promise<AgentHello>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -350,6 +356,7 @@ export class AgentClient {
   }
 
   private onClose(error?: Error): void {
+    this.ended = true;
     this.closeError = error;
     const lost = this.connectionLost();
     this.helloWaiter?.reject(lost);

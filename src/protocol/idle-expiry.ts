@@ -52,21 +52,38 @@ export function scheduleSandboxExpiry(options: {
 export async function sandboxBusy(socketPath: string, timeoutMs = 5_000): Promise<boolean> {
   let client: AgentClient | null = null;
   try {
-    client = (await AgentClient.connect(socketPath, timeoutMs)).client;
+    const connected = (await AgentClient.connect(socketPath, timeoutMs)).client;
+    client = connected;
     const deadline = { timeoutMs };
-    const [commands, shells, services] = await Promise.all([
-      client.call("command.list", {}, deadline).catch(() => ({ commands: [] })),
-      client.call("shell.list", {}, deadline),
-      client.call("service.list", {}, deadline),
-    ]);
-    return (
-      commands.commands.some((command) => command.state === "running") ||
-      shells.shells.some((shell) => shell.state === "running") ||
-      services.running_count > 0
-    );
+    return await agentReportsBusy(async (op) => {
+      const answer = await connected.call(op, {}, deadline);
+      return answer as unknown as Record<string, unknown>;
+    });
   } catch {
     return false;
   } finally {
     client?.close();
   }
+}
+
+/**
+ * True when the agent `call` reaches lists a running command, an open shell or a running
+ * service. Rejects when it cannot tell (an agent without `command.list` has no commands).
+ */
+export async function agentReportsBusy(
+  call: (op: "command.list" | "shell.list" | "service.list") => Promise<Record<string, unknown>>,
+): Promise<boolean> {
+  const [commands, shells, services] = await Promise.all([
+    call("command.list").catch(() => ({ commands: [] })),
+    call("shell.list"),
+    call("service.list"),
+  ]);
+  const running = (list: unknown): boolean =>
+    Array.isArray(list) &&
+    list.some((entry) => (entry as { state?: unknown } | null)?.state === "running");
+  return (
+    running(commands.commands) ||
+    running(shells.shells) ||
+    (typeof services.running_count === "number" ? services.running_count > 0 : true)
+  );
 }

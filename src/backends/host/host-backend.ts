@@ -137,6 +137,10 @@ export class HostBackend implements Backend {
     }
   }
 
+  isSuspended(): boolean {
+    return false; // the host backend's agent is a host process: nothing to suspend
+  }
+
   isAlive(runtime: RuntimeRecord): boolean {
     // Same pid, different start time: the agent died and the pid was recycled.
     return isSameProcess(runtime.pid, runtime.pid_start_ticks);

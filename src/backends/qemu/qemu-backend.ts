@@ -28,7 +28,14 @@ import {
 } from "./guest-net.js";
 import { humanMonitorCommands } from "./qmp.js";
 import { qemuArgs } from "./qemu-args.js";
-import { qemuPaths, removeRuntime, sweepRuntime, type QemuPaths } from "./runtime-files.js";
+import {
+  qemuPaths,
+  removeRuntime,
+  supervisorHoldsGuest,
+  supervisorSuspended,
+  sweepRuntime,
+  type QemuPaths,
+} from "./runtime-files.js";
 import { ExitSchema, type SupervisorConfig } from "./supervisor-config.js";
 import { detachFromTemplate } from "./template-disk.js";
 import { restoreFromTemplate } from "./template-restore.js";
@@ -211,7 +218,13 @@ export class QemuBackend implements Backend {
   isAlive(runtime: RuntimeRecord): boolean {
     if (!isSameProcess(runtime.pid, runtime.pid_start_ticks)) return false;
     if (runtime.vmm_pid == null) return true;
-    return isSameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null);
+    if (isSameProcess(runtime.vmm_pid, runtime.vmm_pid_start_ticks ?? null)) return true;
+    // The first qemu is gone: the guest may be suspended, or resumed in another qemu.
+    return supervisorHoldsGuest(runtime.pid);
+  }
+
+  isSuspended(runtime: RuntimeRecord): boolean {
+    return supervisorSuspended(runtime.pid);
   }
 
   async deathReason(runtime: RuntimeRecord, spec: SandboxSpec): Promise<string | null> {

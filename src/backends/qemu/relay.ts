@@ -63,6 +63,8 @@ export class GuestRelay {
   private readonly internal = new Map<number, (fields: Record<string, unknown>) => void>();
   /** Client frames held back while the guest's clock is brought into step (see fromClient). */
   private held: Array<{ client: RelayClient; frame: Frame }> | null = null;
+  /** When a client last sent or was sent a frame, or connected (idle-suspend.ts). */
+  private lastActivityAt = Date.now();
 
   constructor(guestSocket: net.Socket, onGuestClosed: (error?: Error) => void) {
     this.guest = new FramedConnection(
@@ -159,6 +161,22 @@ export class GuestRelay {
     return this.clock.last;
   }
 
+  /** Milliseconds since any client's traffic; 0 while a client's request is in flight. */
+  get idleMs(): number {
+    if (this.routes.size > 0 || this.held !== null) return 0;
+    return Date.now() - this.lastActivityAt;
+  }
+
+  /** Counts as client activity: the idle clock starts again. */
+  touch(): void {
+    this.lastActivityAt = Date.now();
+  }
+
+  /** Closes every client's connection (a suspend: each reconnects, and so resumes it). */
+  closeClients(): void {
+    for (const client of this.clients) client.connection.close();
+  }
+
   private get clockProbes(): boolean {
     return typeof this.hello?.clock_echo_ms === "number";
   }
@@ -174,6 +192,7 @@ export class GuestRelay {
       ),
     };
     this.clients.add(client);
+    this.touch();
     // A new client's first request waits for a sync (it may be about to push files), unless
     // one just ended: a TCG guest's clock drifts by milliseconds a second, not hundreds.
     this.clock.expire(NEW_CLIENT_GRACE_MS);
@@ -212,6 +231,7 @@ export class GuestRelay {
   }
 
   private route(client: RelayClient, frame: Frame): void {
+    this.touch();
     if (frame.kind === FrameKind.Json) {
       // Only the hello is a JSON frame from protocol 2 on.
       this.greetClient(client, frame);
@@ -307,6 +327,7 @@ export class GuestRelay {
       route.client?.ids.delete(route.clientId);
     }
     if (route.client) {
+      this.touch();
       this.forward(this.guest, route.client.connection, frame.kind, route.clientId, frame.payload);
     }
   }

@@ -19,6 +19,8 @@ import { socketPathFor } from "../socket-path.js";
 import { ExitSchema, PidFileSchema, ReadySchema, consoleTail } from "./supervisor-config.js";
 
 export const STOP_GRACE_MS = 3_000;
+const SUSPEND_MARKER_NAME = "suspended.json";
+const VMM_PID_NAME = "vmm.pid";
 
 export interface QemuPaths {
   runtimeDir: string;
@@ -36,6 +38,9 @@ export interface QemuPaths {
   exit: string;
   supervisorPid: string;
   vmmPid: string;
+  /** A suspended guest's saved state, and the marker that says it is (idle-suspend.ts). */
+  suspendState: string;
+  suspendMarker: string;
   /**
    * A stopped workspace's guest disk (workspace_stop), outside the runtime directory that
    * every boot and destroy clears; workspace_start boots on it again.
@@ -61,7 +66,9 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
     ready: path.join(runtimeDir, "ready.json"),
     exit: path.join(runtimeDir, "exit.json"),
     supervisorPid: path.join(runtimeDir, "supervisor.pid"),
-    vmmPid: path.join(runtimeDir, "vmm.pid"),
+    vmmPid: path.join(runtimeDir, VMM_PID_NAME),
+    suspendState: path.join(runtimeDir, "suspended.state"),
+    suspendMarker: path.join(runtimeDir, SUSPEND_MARKER_NAME),
     keptDisk: path.join(sandboxDir, "disk.qcow2"),
   };
 }
@@ -154,6 +161,41 @@ function processesNaming(paths: QemuPaths): number[] {
     }
   }
   return found;
+}
+
+/**
+ * Whether a live supervisor, whose first qemu is gone, still holds its guest: suspended
+ * (its marker is there) or resumed in the qemu its vmm.pid names now.
+ */
+export function supervisorHoldsGuest(supervisorPid: number): boolean {
+  const runtimeDir = supervisorRuntimeDir(supervisorPid);
+  if (runtimeDir === null) return false;
+  if (fs.existsSync(path.join(runtimeDir, SUSPEND_MARKER_NAME))) return true;
+  try {
+    const current = PidFileSchema().parse(
+      JSON.parse(fs.readFileSync(path.join(runtimeDir, VMM_PID_NAME), "utf8")),
+    );
+    return isSameProcess(current.pid, current.start_ticks);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the supervisor's guest is suspended now (idle-suspend.ts). */
+export function supervisorSuspended(supervisorPid: number): boolean {
+  const runtimeDir = supervisorRuntimeDir(supervisorPid);
+  return runtimeDir !== null && fs.existsSync(path.join(runtimeDir, SUSPEND_MARKER_NAME));
+}
+
+/** A supervisor's runtime directory: where its config is, the argument it was started with. */
+function supervisorRuntimeDir(supervisorPid: number): string | null {
+  try {
+    const args = fs.readFileSync(`/proc/${supervisorPid}/cmdline`, "utf8").split("\0");
+    const config = args.find((arg) => arg.endsWith(`${path.sep}supervisor.json`));
+    return config ? path.dirname(config) : null;
+  } catch {
+    return null;
+  }
 }
 
 export function removeRuntime(paths: QemuPaths): void {

@@ -78,6 +78,22 @@ export const SupervisorConfigSchema = checkedSchema("record:SupervisorConfig", (
       .default(null),
     /** Mount the workspace volume at /workspace once the guest answers (volume-ops.ts). */
     mount_volume: z.boolean().optional(),
+    /**
+     * Suspend the guest after `after_ms` without a request from any client while nothing
+     * runs in it (idle-suspend.ts): saved to `state_file` over `qmp_socket`, qemu exits, and
+     * `marker_file` says so until the next client's connection resumes it.
+     */
+    suspend: z
+      .object({
+        after_ms: z.number().int().positive(),
+        qmp_socket: z.string(),
+        state_file: z.string(),
+        marker_file: z.string(),
+        /** qemu's drive id of the workspace volume, reopened on its current layer. */
+        volume_drive: z.string(),
+      })
+      .nullable()
+      .optional(),
   }),
 );
 export type SupervisorConfig = z.infer<ReturnType<typeof SupervisorConfigSchema>>;
@@ -100,6 +116,18 @@ export const PidFileSchema = lazy(() =>
     start_ticks: z.number().nullable(),
   }),
 );
+
+/** runtime/suspended.json: the guest is saved to `state_file` and no qemu runs. */
+export const SuspendMarkerSchema = lazy(() =>
+  z.object({
+    state_file: z.string(),
+    /** The layer qemu wrote the workspace volume to (a seal may have switched it). */
+    volume_file: z.string().nullable(),
+    state_bytes: z.number().int(),
+    suspended_at: z.number(),
+  }),
+);
+export type SuspendMarker = z.infer<ReturnType<typeof SuspendMarkerSchema>>;
 
 export const ExitSchema = lazy(() =>
   z.object({

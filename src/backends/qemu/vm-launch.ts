@@ -28,6 +28,7 @@ import {
 } from "./runtime-files.js";
 import type { SupervisorConfig } from "./supervisor-config.js";
 import { KEPT_TEMPLATE_LAYER } from "./template-disk.js";
+import { VOLUME_DRIVE_ID, VOLUME_QMP_SOCKET_NAME } from "./volume-ops.js";
 import { VOLUME_BYTES } from "./volume-store.js";
 
 /**
@@ -37,6 +38,8 @@ import { VOLUME_BYTES } from "./volume-store.js";
  * while it is extracted). A qcow2 overlay takes host disk only as the guest writes.
  */
 const GUEST_DISK_EXTRA_BYTES = 3 * 1024 * 1024 * 1024;
+/** An idle workspace's guest is suspended after this (PYRO_IDLE_SUSPEND_SECONDS). */
+const DEFAULT_IDLE_SUSPEND_MS = 5 * 60_000;
 /**
  * The transfer disk's size: the largest archive one transfer may carry (an upload is capped
  * at 8 GiB by validation) plus room for the tar's own headers.
@@ -171,6 +174,7 @@ export async function launchVm(
       network: vm.network,
       restore: launch.restore,
       mount_volume: vm.volume.mount,
+      suspend: suspendConfig(vm, paths),
     });
     supervisor.release();
     const ready = await waitForReady(paths, supervisor.pid, launch.timeoutMs + 10_000);
@@ -216,6 +220,42 @@ export async function discardLaunch(
   removeRuntime(paths);
 }
 
+/**
+ * A workspace's guest is suspended when idle (idle-suspend.ts) if it has its own volume
+ * (whose monitor saves it) and no network policy: an egress proxy's connections and
+ * published ports reach qemu directly, and would find none.
+ */
+function suspendConfig(vm: VmLaunch, paths: QemuPaths): SupervisorConfig["suspend"] {
+  const afterMs = idleSuspendMs();
+  if (afterMs === null || vm.activityFile === null) return null;
+  if (vm.network !== null || !vm.volume.mount) return null;
+  return {
+    after_ms: afterMs,
+    qmp_socket: path.join(paths.runtimeDir, VOLUME_QMP_SOCKET_NAME),
+    state_file: paths.suspendState,
+    marker_file: paths.suspendMarker,
+    volume_drive: VOLUME_DRIVE_ID,
+  };
+}
+
+/**
+ * How long a workspace's guest may sit idle before its supervisor suspends it
+ * (idle-suspend.ts): PYRO_IDLE_SUSPEND_SECONDS, 0 for never; 5 minutes by default.
+ */
+function idleSuspendMs(): number | null {
+  const raw = process.env.PYRO_IDLE_SUSPEND_SECONDS;
+  if (raw === undefined || raw.trim() === "") return DEFAULT_IDLE_SUSPEND_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new PyroError(
+      "invalid_argument",
+      `PYRO_IDLE_SUSPEND_SECONDS must be a number of seconds >= 0 (0: never suspend), got '${raw}'`,
+      { field: "PYRO_IDLE_SUSPEND_SECONDS", value: raw },
+    );
+  }
+  return seconds === 0 ? null : Math.max(1, Math.round(seconds * 1000));
+}
+
 function writeSupervisorConfig(
   paths: QemuPaths,
   vm: Pick<
@@ -228,6 +268,7 @@ function writeSupervisorConfig(
     | "network"
     | "restore"
     | "mount_volume"
+    | "suspend"
   >,
 ): void {
   const config: SupervisorConfig = {
@@ -250,6 +291,7 @@ function writeSupervisorConfig(
     network: vm.network,
     restore: vm.restore,
     mount_volume: vm.mount_volume,
+    suspend: vm.suspend,
   };
   fs.writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }

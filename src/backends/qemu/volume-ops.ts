@@ -10,7 +10,10 @@ import { runTool } from "../../environments/host-tools.js";
 import { NotFoundError, PyroError } from "../../errors.js";
 import { AgentClient } from "../../protocol/client.js";
 import { Qmp } from "./qmp.js";
+import { readRecord } from "../../store/records.js";
+import { topLayerFile } from "./idle-suspend.js";
 import { qemuPaths } from "./runtime-files.js";
+import { SuspendMarkerSchema } from "./supervisor-config.js";
 import {
   MAX_CHAIN_DEPTH,
   allocatedBytes,
@@ -46,6 +49,11 @@ function qmpSocket(sandboxDir: string): string {
 
 /** The file qemu writes the volume to now, or null when no qemu of this sandbox answers. */
 async function activeTop(sandboxDir: string): Promise<string | null> {
+  // A suspended guest has no qemu: the layer it will be resumed on is in its marker.
+  const marker = await readRecord(qemuPaths(sandboxDir).suspendMarker, SuspendMarkerSchema).catch(
+    () => null,
+  );
+  if (marker?.volume_file) return path.basename(marker.volume_file, ".qcow2");
   let qmp: Qmp;
   try {
     qmp = await Qmp.connect(qmpSocket(sandboxDir), 2_000);
@@ -58,7 +66,7 @@ async function activeTop(sandboxDir: string): Promise<string | null> {
       inserted?: { file?: string };
     }>;
     const file = devices.find((device) => device.device === VOLUME_DRIVE_ID)?.inserted?.file;
-    return file ? path.basename(file, ".qcow2") : null;
+    return file ? path.basename(topLayerFile(file), ".qcow2") : null;
   } finally {
     qmp.close();
   }
