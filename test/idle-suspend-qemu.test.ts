@@ -4,7 +4,7 @@
  * and its qemu exits; the next call resumes the same guest (same boot, same files, clock in
  * step), an open shell keeps it up, status and list do not wake it, a seal's new volume
  * layer is the one it resumes on, and a resume that fails leaves the workspace stopped with
- * its volume readable. One workspace serves every check but the failure. Skipped where qemu
+ * its volume readable and startable (a fresh guest on the kept volume). One workspace serves every check but the failure. Skipped where qemu
  * or the debian:12 environment is missing. Run under `flock /tmp/pyro-guest.lock`.
  */
 import fs from "node:fs";
@@ -166,6 +166,24 @@ describe("qemu backend: idle workspaces are suspended and resumed", () => {
       expect(fs.existsSync(runtimeDir(pyro, id))).toBe(false);
       const read = await pyro.readWorkspaceDisk(id, { path: "k" });
       expect(read.content).toBe("kept\n");
+      // The guest's own disk ended with its VM; a start boots a fresh one on the volume.
+      const started = await pyro.startWorkspace(id);
+      expect(started.state).toBe("started");
+      const after = await pyro.execWorkspace(id, { command: "cat /workspace/k" });
+      expect(after.stdout).toBe("kept\n");
+
+      // kill -9 of a suspended guest's supervisor: the next call finds it dead and nothing
+      // of it stays, the saved memory included.
+      await waitUntil("the fresh guest is suspended", () => suspended(pyro, id));
+      const record = JSON.parse(
+        fs.readFileSync(path.join(pyro.context.layout.workspaceDir(id), "workspace.json"), "utf8"),
+      ) as { runtime: { pid: number } };
+      process.kill(record.runtime.pid, "SIGKILL");
+      await waitUntil("the supervisor is gone", () => !processIsAlive(record.runtime.pid), 10_000);
+      const killed = await pyro.statusWorkspace(id);
+      expect(killed.state).toBe("stopped");
+      expect(fs.existsSync(runtimeDir(pyro, id))).toBe(false);
+      expect(qemuProcessesUnder(pyro.context.layout.workspaceDir(id))).toEqual([]);
       await pyro.deleteWorkspace(id);
     },
   );

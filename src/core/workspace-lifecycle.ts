@@ -6,8 +6,9 @@ import type { ManagerContext } from "./context.js";
 import { nowSeconds } from "./context.js";
 import { reportProgress, type ProgressOptions } from "./progress.js";
 import { loadWorkspace, saveWorkspace, withWorkspaceLock } from "./records-io.js";
-import { backendOf, bootSandbox, haltRuntime } from "./sandbox.js";
+import { backendOf, bootSandbox, haltRuntime, rootDiskOf, volumeDiskOf } from "./sandbox.js";
 import { serviceCounts } from "./services.js";
+import { usesVolume } from "./volume-snapshots.js";
 import { touchActivity } from "./workspace-expiry.js";
 
 /** How long a stop waits for each agent request on the way down (commands, services, sync). */
@@ -89,8 +90,21 @@ export async function startWorkspace(
     try {
       // Whatever an interrupted stop or start left running goes first; the disk stays.
       await haltRuntime(context, current);
-      reportProgress(options, "booting sandbox on the kept /workspace", 0, 1);
-      current.runtime = await bootSandbox(context, current, { resume: true });
+      // A guest that died (a resume that failed, a killed qemu) took its root disk with it;
+      // /workspace on its own volume survives it, and a fresh guest boots on that volume.
+      const rootLost =
+        usesVolume(current) &&
+        rootDiskOf(context, current) === null &&
+        volumeDiskOf(context, current) !== null;
+      reportProgress(
+        options,
+        rootLost
+          ? "booting a fresh guest on the kept /workspace volume (the guest's own disk ended with its VM)"
+          : "booting sandbox on the kept /workspace",
+        0,
+        1,
+      );
+      current.runtime = await bootSandbox(context, current, rootLost ? {} : { resume: true });
     } catch (error) {
       await haltRuntime(context, current).catch(() => undefined);
       current.state = "stopped";
