@@ -35,6 +35,14 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 60_000)
   }
 }
 
+/** The workspace record's runtime: the supervisor's pid and the first qemu's. */
+function runtimeOf(pyro: Manager, id: string): { pid: number; vmm_pid: number } {
+  const file = path.join(pyro.context.layout.workspaceDir(id), "workspace.json");
+  return (
+    JSON.parse(fs.readFileSync(file, "utf8")) as { runtime: { pid: number; vmm_pid: number } }
+  ).runtime;
+}
+
 function rssMib(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -70,21 +78,19 @@ describe("qemu backend: idle workspaces are suspended and resumed", () => {
       const { workspace_id: id } = await pyro.createWorkspace({});
       await pyro.execWorkspace(id, { command: "echo one > /workspace/a" });
       const before = await guestFacts(pyro, id);
-      const record = JSON.parse(
-        fs.readFileSync(path.join(pyro.context.layout.workspaceDir(id), "workspace.json"), "utf8"),
-      ) as { runtime: { pid: number; vmm_pid: number } };
-      const supervisor = record.runtime.pid;
+      const runtime = runtimeOf(pyro, id);
+      const supervisor = runtime.pid;
 
       // An open shell is work in progress: the guest stays up well past the idle time.
       const shell = await pyro.openShell(id, {});
       await new Promise((resolve) => setTimeout(resolve, (IDLE_SECONDS * 3 + 2) * 1000));
       expect(suspended(pyro, id)).toBe(false);
-      expect(processIsAlive(record.runtime.vmm_pid)).toBe(true);
+      expect(processIsAlive(runtime.vmm_pid)).toBe(true);
       await pyro.closeShell(id, shell.shell_id);
 
       // Idle: saved, and qemu gone; the supervisor alone holds the workspace.
       await waitUntil("the guest is suspended", () => suspended(pyro, id));
-      await waitUntil("qemu exits", () => !processIsAlive(record.runtime.vmm_pid), 10_000);
+      await waitUntil("qemu exits", () => !processIsAlive(runtime.vmm_pid), 10_000);
       expect(qemuProcessesUnder(pyro.context.layout.workspaceDir(id))).toEqual([]);
       expect(rssMib(supervisor)).toBeLessThan(150);
       // Status and list answer without waking it.
@@ -135,11 +141,9 @@ describe("qemu backend: idle workspaces are suspended and resumed", () => {
       // Deleting a suspended workspace leaves nothing running.
       await waitUntil("the reset guest is suspended", () => suspended(pyro, id));
       const dir = pyro.context.layout.workspaceDir(id);
-      const current = JSON.parse(fs.readFileSync(path.join(dir, "workspace.json"), "utf8")) as {
-        runtime: { pid: number };
-      };
+      const current = runtimeOf(pyro, id);
       await pyro.deleteWorkspace(id);
-      expect(processIsAlive(current.runtime.pid)).toBe(false);
+      expect(processIsAlive(current.pid)).toBe(false);
       expect(fs.existsSync(dir)).toBe(false);
     },
   );
@@ -175,11 +179,9 @@ describe("qemu backend: idle workspaces are suspended and resumed", () => {
       // kill -9 of a suspended guest's supervisor: the next call finds it dead and nothing
       // of it stays, the saved memory included.
       await waitUntil("the fresh guest is suspended", () => suspended(pyro, id));
-      const record = JSON.parse(
-        fs.readFileSync(path.join(pyro.context.layout.workspaceDir(id), "workspace.json"), "utf8"),
-      ) as { runtime: { pid: number } };
-      process.kill(record.runtime.pid, "SIGKILL");
-      await waitUntil("the supervisor is gone", () => !processIsAlive(record.runtime.pid), 10_000);
+      const killedPid = runtimeOf(pyro, id).pid;
+      process.kill(killedPid, "SIGKILL");
+      await waitUntil("the supervisor is gone", () => !processIsAlive(killedPid), 10_000);
       const killed = await pyro.statusWorkspace(id);
       expect(killed.state).toBe("stopped");
       expect(fs.existsSync(runtimeDir(pyro, id))).toBe(false);

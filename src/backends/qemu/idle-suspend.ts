@@ -110,18 +110,7 @@ export async function loadSuspendedGuest(
   beforeLoad: () => void,
 ): Promise<void> {
   const deadline = Date.now() + LOAD_TIMEOUT_MS;
-  let qmp: Qmp | null = null;
-  while (!qmp) {
-    try {
-      qmp = await Qmp.connect(suspend.qmp_socket);
-    } catch (error) {
-      // qemu creates its socket as it starts: retry until it is there.
-      if (Date.now() > deadline) {
-        throw new Error(`qemu's QMP socket: ${(error as Error).message}`, { cause: error });
-      }
-      await sleep(20);
-    }
-  }
+  const qmp = await Qmp.connectWhenUp(suspend.qmp_socket, LOAD_TIMEOUT_MS);
   try {
     // QMP answers once qemu is set up (its preloads mapped): checks come before the guest runs.
     beforeLoad();

@@ -98,6 +98,21 @@ function findCompiler(cc: string | undefined): string | null {
   return findTool(cc || "cc") ?? findTool("gcc");
 }
 
+/**
+ * Throws unless qemu has the guard mapped, when it should: without it a page the guest
+ * reports free would punch a hole in the template's RAM that every restore shares. Checked
+ * before the guest runs (a restore, a resume), once QMP answers (ld.so has mapped every
+ * preload by then).
+ */
+export function requireGuardLoaded(
+  pid: number | undefined,
+  guard: { library: string } | null | undefined,
+): void {
+  if (guard && (pid === undefined || !hasGuardLoaded(pid, guard.library))) {
+    throw new Error(`qemu did not load the private-discard guard ${guard.library}`);
+  }
+}
+
 /** Whether qemu (pid) has the guard library mapped: checked before its guest runs. */
 export function hasGuardLoaded(pid: number, library: string): boolean {
   try {

@@ -53,6 +53,24 @@ export class Qmp {
     return qmp;
   }
 
+  /**
+   * Connects to the QMP socket of a qemu that is starting: it creates the socket as it
+   * starts, so a missing one is retried until `timeoutMs` has passed.
+   */
+  static async connectWhenUp(socketPath: string, timeoutMs: number): Promise<Qmp> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await Qmp.connect(socketPath);
+      } catch (error) {
+        if (Date.now() > deadline) {
+          throw new Error(`qemu's QMP socket: ${(error as Error).message}`, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
   /** Runs one command; resolves with its `return`, rejects with its `error`. */
   async execute(command: string, args?: Json): Promise<unknown> {
     if (this.closed) throw this.closed;

@@ -21,6 +21,7 @@ import { ExitSchema, PidFileSchema, ReadySchema, consoleTail } from "./superviso
 export const STOP_GRACE_MS = 3_000;
 const SUSPEND_MARKER_NAME = "suspended.json";
 const VMM_PID_NAME = "vmm.pid";
+const EXIT_FILE_NAME = "exit.json";
 
 export interface QemuPaths {
   runtimeDir: string;
@@ -64,7 +65,7 @@ export function qemuPaths(sandboxDir: string): QemuPaths {
     supervisorLog: path.join(runtimeDir, "supervisor.log"),
     config: path.join(runtimeDir, "supervisor.json"),
     ready: path.join(runtimeDir, "ready.json"),
-    exit: path.join(runtimeDir, "exit.json"),
+    exit: path.join(runtimeDir, EXIT_FILE_NAME),
     supervisorPid: path.join(runtimeDir, "supervisor.pid"),
     vmmPid: path.join(runtimeDir, VMM_PID_NAME),
     suspendState: path.join(runtimeDir, "suspended.state"),
@@ -170,6 +171,8 @@ function processesNaming(paths: QemuPaths): number[] {
 export function supervisorHoldsGuest(supervisorPid: number): boolean {
   const runtimeDir = supervisorRuntimeDir(supervisorPid);
   if (runtimeDir === null) return false;
+  // The supervisor writes why the VM ended before anything else as it ends.
+  if (fs.existsSync(path.join(runtimeDir, EXIT_FILE_NAME))) return false;
   if (fs.existsSync(path.join(runtimeDir, SUSPEND_MARKER_NAME))) return true;
   try {
     const current = PidFileSchema().parse(

@@ -7,12 +7,11 @@ import { type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 
-import { sleep } from "../../process/process-group.js";
 import { listenAtomically } from "../../protocol/listen.js";
 import { parseAllowHosts } from "../../shared/network-policy.js";
 import { createEgressProxy, forwardServer } from "./egress-proxy.js";
 import { forwardSocketName } from "./guest-net.js";
-import { hasGuardLoaded } from "./private-discard.js";
+import { requireGuardLoaded } from "./private-discard.js";
 import { Qmp } from "./qmp.js";
 import type { GuestRelay } from "./relay.js";
 import type { SupervisorConfig } from "./supervisor-config.js";
@@ -30,26 +29,10 @@ export async function startIncoming(
   restore: NonNullable<SupervisorConfig["restore"]>,
   qemu: ChildProcess,
 ): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  let qmp: Qmp | null = null;
-  while (!qmp) {
-    try {
-      qmp = await Qmp.connect(restore.qmp_socket);
-    } catch (error) {
-      // qemu creates its socket as it starts: retry until it is there.
-      if (Date.now() > deadline) {
-        throw new Error(`qemu's QMP socket: ${(error as Error).message}`, { cause: error });
-      }
-      await sleep(20);
-    }
-  }
+  const qmp = await Qmp.connectWhenUp(restore.qmp_socket, 10_000);
   try {
-    const guard = restore.private_discard;
-    // QMP answers after ld.so mapped every preload. Without the guard a page the guest
-    // reports free would punch a hole in the template all restores share: boot cold.
-    if (guard && (qemu.pid === undefined || !hasGuardLoaded(qemu.pid, guard.library))) {
-      throw new Error(`qemu did not load the private-discard guard ${guard.library}`);
-    }
+    // Unguarded, this restore fails and the sandbox boots cold.
+    requireGuardLoaded(qemu.pid, restore.private_discard);
     await qmp.execute("migrate-set-capabilities", { capabilities: IGNORE_SHARED });
     await qmp.execute("migrate-incoming", { uri: restore.incoming_uri });
   } finally {

@@ -13,7 +13,7 @@ import {
   saveIdleGuest,
   type SuspendConfig,
 } from "./idle-suspend.js";
-import { hasGuardLoaded } from "./private-discard.js";
+import { requireGuardLoaded } from "./private-discard.js";
 import type { GuestRelay } from "./relay.js";
 import type { SuspendMarker } from "./supervisor-config.js";
 import { log, readConsoleTail } from "./supervisor-io.js";
@@ -128,14 +128,10 @@ async function resumeGuest(vm: Vm, end: End): Promise<void> {
     const qemu = startQemu(vm.config, resumeArgs(vm.config.args, suspend, marker));
     vm.qemu = qemu;
     watchQemu(vm, qemu, end);
-    await loadSuspendedGuest(suspend, () => {
-      // As at the restore it came from: without the guard a page the guest reports free
-      // would punch a hole in the template's RAM that every restore shares.
-      const guard = vm.config.restore?.private_discard;
-      if (guard && (qemu.pid === undefined || !hasGuardLoaded(qemu.pid, guard.library))) {
-        throw new Error(`qemu did not load the private-discard guard ${guard.library}`);
-      }
-    });
+    // As at the restore it came from, the template's RAM stays guarded.
+    await loadSuspendedGuest(suspend, () =>
+      requireGuardLoaded(qemu.pid, vm.config.restore?.private_discard),
+    );
     ({ relay } = await connectGuest(vm, end, {
       timeoutMs: vm.config.boot_timeout_ms,
       greetEveryMs: 250,

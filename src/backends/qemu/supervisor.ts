@@ -96,6 +96,14 @@ function ender(vm: Vm): End {
     log(`ending: ${reason}`);
     const exit: VmExit = { reason, at: Date.now() / 1000, during_boot: !vm.booted };
     await writeJsonAtomic(config.exit_file, exit).catch(() => undefined);
+    // A suspended guest's memory is never loaded again once its VM has ended; the marker
+    // goes before any client can see its connection close and look.
+    if (config.suspend) {
+      fs.rmSync(config.suspend.marker_file, { force: true });
+      for (const file of [config.suspend.state_file, `${config.suspend.state_file}.partial`]) {
+        fs.rmSync(file, { force: true });
+      }
+    }
     vm.server?.close();
     fs.rmSync(config.client_socket, { force: true });
     for (const socket of vm.waiting) socket.destroy();
@@ -112,13 +120,6 @@ function ender(vm: Vm): End {
       clearTimeout(timer);
     }
     fs.rmSync(config.guest_socket, { force: true });
-    // A suspended guest's memory is never loaded again once its VM has ended.
-    if (config.suspend) {
-      for (const file of [config.suspend.state_file, `${config.suspend.state_file}.partial`]) {
-        fs.rmSync(file, { force: true });
-      }
-      fs.rmSync(config.suspend.marker_file, { force: true });
-    }
     process.exit(code);
   };
 }
