@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { resumeArgs, topLayerFile } from "../src/backends/qemu/idle-suspend.js";
+import { resumeArgs } from "../src/backends/qemu/idle-suspend.js";
+import { topLayerFile } from "../src/backends/qemu/qmp.js";
 
 const SEALED =
   'json:{"backing": {"backing": {"driver": "qcow2", "file": {"driver": "file", "filename": "/w/volume/base.qcow2"}}, "driver": "qcow2", "file": {"driver": "file", "filename": "/w/volume/mid.qcow2"}}, "driver": "qcow2", "file": {"driver": "file", "filename": "/w/volume/top.qcow2"}}';

@@ -6,6 +6,7 @@ import { collectFinished } from "./command-logging.js";
 import type { ManagerContext } from "./context.js";
 import { LIMITS } from "../shared/limits.js";
 import { workspacePayload, type ServiceCounts } from "./payloads.js";
+import { guestSuspended } from "./sandbox.js";
 import { serviceCounts, teardownServices } from "./services.js";
 import { expiryPayload } from "./workspace-expiry.js";
 import { refreshWorkspace } from "./workspace-ops.js";
@@ -81,9 +82,7 @@ export class ManagerBase {
     if (!record) return false;
     // A suspended guest is not resumed for a status: a command that finished before it was
     // saved is logged by the next call that reaches the agent.
-    if (record.runtime && this.context.backends.get(record.backend).isSuspended(record.runtime)) {
-      return false;
-    }
+    if (guestSuspended(this.context, record)) return false;
     // An unreachable agent is not this call's failure: status reports the sandbox's state.
     return collectFinished(this.context, record).catch(() => false);
   }

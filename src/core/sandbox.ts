@@ -74,6 +74,14 @@ export function runtimeIsDead(context: ManagerContext, record: SandboxRecord): b
   return record.runtime !== null && !backendOf(context, record).isAlive(record.runtime);
 }
 
+/**
+ * True when the record's sandbox is live but its guest is saved while idle (the QEMU
+ * backend's idle suspend): the next call to its agent would resume it.
+ */
+export function guestSuspended(context: ManagerContext, record: SandboxRecord): boolean {
+  return record.runtime !== null && backendOf(context, record).isSuspended(record.runtime);
+}
+
 /** The backend that runs this sandbox: the one its record names. */
 export function backendOf(context: ManagerContext, record: SandboxRecord): Backend {
   return context.backends.get(record.backend);

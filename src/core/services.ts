@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import { normalizeGuestPath } from "../shared/guest-paths.js";
 import { normalizeReadiness, type Readiness } from "../shared/readiness.js";
 import { NotFoundError, PyroError, StateError } from "../errors.js";
-import { backendOf } from "./sandbox.js";
+import { backendOf, guestSuspended } from "./sandbox.js";
 import type { AgentOp, AgentRequest, AgentResponse } from "../protocol/operations.js";
 import { writeRecord, type WorkspaceRecord } from "../store/records.js";
 import type { ManagerContext } from "./context.js";
@@ -258,7 +258,7 @@ export async function teardownServices(
   record: WorkspaceRecord,
 ): Promise<void> {
   // A suspended guest runs nothing: it is not resumed only to be torn down.
-  if (isLive(context, record) && record.runtime && !suspended(context, record)) {
+  if (isLive(context, record) && record.runtime && !guestSuspended(context, record)) {
     const runtime = record.runtime;
     const deadline = { timeoutMs: TEARDOWN_REQUEST_MS };
     await Promise.all([
@@ -270,10 +270,6 @@ export async function teardownServices(
 }
 
 // ---- internals ------------------------------------------------------------------------
-
-function suspended(context: ManagerContext, record: WorkspaceRecord): boolean {
-  return record.runtime !== null && backendOf(context, record).isSuspended(record.runtime);
-}
 
 function isLive(context: ManagerContext, record: WorkspaceRecord): boolean {
   return (
@@ -291,7 +287,7 @@ async function currentServices(
   if (!isLive(context, record)) return stopMirrors(context, record);
   // No service ran when the guest was suspended: the mirrors are current, and asking the
   // agent would resume it (a workspace_list would wake every suspended workspace).
-  if (suspended(context, record)) return readMirrors(context, record);
+  if (guestSuspended(context, record)) return readMirrors(context, record);
   const asked = nowSeconds();
   const listed = await agentCall(context, record, "service.list", {});
   const mirrors = await Promise.all(

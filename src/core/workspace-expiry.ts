@@ -97,11 +97,12 @@ export async function isExpired(
   if (state.hard_expires_at !== null && state.hard_expires_at <= now) return true;
   if (state.expires_at > now) return false;
   const runtime = record.runtime;
+  const backend = context.backends.get(record.backend);
   if (
     runtime !== null &&
-    context.backends.get(record.backend).isAlive(runtime) &&
+    backend.isAlive(runtime) &&
     // A suspended guest was idle when saved; asking it would resume it.
-    !context.backends.get(record.backend).isSuspended(runtime) &&
+    !backend.isSuspended(runtime) &&
     (await sandboxBusy(runtime.socket_path))
   ) {
     touchActivity(context.layout, record.workspace_id);

@@ -14,7 +14,7 @@ import fs from "node:fs";
 
 import { sleep } from "../../process/process-group.js";
 import { writeJsonAtomic } from "../../store/atomic.js";
-import { Qmp } from "./qmp.js";
+import { Qmp, driveFile } from "./qmp.js";
 import type { SuspendMarker, SupervisorConfig } from "./supervisor-config.js";
 import { IGNORE_SHARED, saveRunningGuest, shellQuote } from "./template-migration.js";
 
@@ -22,17 +22,16 @@ export type SuspendConfig = NonNullable<SupervisorConfig["suspend"]>;
 
 /** How long qemu may take to load a suspended guest (200 MB took 2-4 s under TCG). */
 const LOAD_TIMEOUT_MS = 60_000;
-/** How long qemu may take to exit after `quit` before it is killed. */
-const QUIT_GRACE_MS = 5_000;
 
 /**
  * Saves the running guest to `suspend.state_file` and records the marker the host reads
  * (runtime-files.ts: a supervisor without qemu is alive while it exists). qemu has stopped
- * the guest and flushed its disks when this returns; the caller then quits it. A failure
+ * the guest and flushed its disks when this returns; the caller then stops it (supervised-vm.ts, stopQemu). A failure
  * leaves the guest running (qemu resumes the source of a failed migration) and no file.
  */
 export async function saveIdleGuest(suspend: SuspendConfig): Promise<SuspendMarker> {
-  const volumeFile = await activeVolumeFile(suspend);
+  const qmp = await Qmp.connect(suspend.qmp_socket);
+  const volumeFile = await driveFile(qmp, suspend.volume_drive).finally(() => qmp.close());
   const temp = `${suspend.state_file}.partial`;
   try {
     await saveRunningGuest(suspend.qmp_socket, temp);
@@ -53,21 +52,6 @@ export async function saveIdleGuest(suspend: SuspendConfig): Promise<SuspendMark
   };
   await writeJsonAtomic(suspend.marker_file, marker);
   return marker;
-}
-
-/** Asks qemu to exit (its disks close cleanly) and waits; SIGKILL after a grace period. */
-export async function quitQemu(
-  suspend: SuspendConfig,
-  exited: Promise<unknown>,
-  kill: () => void,
-): Promise<void> {
-  const qmp = await Qmp.connect(suspend.qmp_socket).catch(() => null);
-  // qemu closes the monitor as it exits: that answer may never come.
-  void qmp?.execute("quit").catch(() => undefined);
-  const timer = setTimeout(kill, QUIT_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-  qmp?.close();
 }
 
 /**
@@ -133,36 +117,6 @@ export async function loadSuspendedGuest(
     fs.rmSync(suspend.state_file, { force: true });
   }
   fs.rmSync(suspend.marker_file, { force: true });
-}
-
-/** The file qemu writes the workspace volume to now (null: no such drive). */
-async function activeVolumeFile(suspend: SuspendConfig): Promise<string | null> {
-  const qmp = await Qmp.connect(suspend.qmp_socket);
-  try {
-    const devices = (await qmp.execute("query-block")) as Array<{
-      device?: string;
-      inserted?: { file?: string };
-    }>;
-    const file = devices.find((device) => device.device === suspend.volume_drive)?.inserted?.file;
-    return file === undefined ? null : topLayerFile(file);
-  } finally {
-    qmp.close();
-  }
-}
-
-/**
- * The top layer's own file from query-block's `file`: after a seal qemu describes the chain
- * it built as `json:{…, "file": {"filename": TOP}}`; the top's header names its backing, so
- * opening TOP alone gives the same chain.
- */
-export function topLayerFile(file: string): string {
-  if (!file.startsWith("json:")) return file;
-  try {
-    const parsed = JSON.parse(file.slice("json:".length)) as { file?: { filename?: unknown } };
-    return typeof parsed.file?.filename === "string" ? parsed.file.filename : file;
-  } catch {
-    return file;
-  }
 }
 
 /** A failed save can leave the guest paused: run it again (an error here is logged above). */

@@ -1,6 +1,7 @@
 /**
  * The one QMP client (QEMU's JSON machine protocol on a Unix socket). Used to save a running
- * guest to a file for a booted-guest template (templates.ts) and, through
+ * guest to a file (a booted-guest template, templates.ts; an idle suspend, idle-suspend.ts),
+ * to ask which layer a volume drive writes (`driveFile`) and, through
  * `humanMonitorCommands`, to add and remove published ports with `hostfwd_add` /
  * `hostfwd_remove`, which QMP offers as human monitor commands (runtime/qmp.sock, present
  * under network_policy egress+published-ports).
@@ -118,6 +119,32 @@ export class Qmp {
       if (waiter) waiter.resolve(message);
       else this.replies.push(message);
     }
+  }
+}
+
+/**
+ * The file of the top layer qemu writes drive `device` to now, or null (no such drive).
+ * After a snapshot of the drive (blockdev-snapshot-sync) qemu describes the chain it built as
+ * `json:{…, "file": {"filename": TOP}}`: the top's own file is taken from it, and its header
+ * names its backing, so opening TOP alone gives the same chain.
+ */
+export async function driveFile(qmp: Qmp, device: string): Promise<string | null> {
+  const devices = (await qmp.execute("query-block")) as Array<{
+    device?: string;
+    inserted?: { file?: string };
+  }>;
+  const file = devices.find((each) => each.device === device)?.inserted?.file;
+  return file === undefined ? null : topLayerFile(file);
+}
+
+/** The top layer's own file from query-block's `file` (see driveFile). */
+export function topLayerFile(file: string): string {
+  if (!file.startsWith("json:")) return file;
+  try {
+    const parsed = JSON.parse(file.slice("json:".length)) as { file?: { filename?: unknown } };
+    return typeof parsed.file?.filename === "string" ? parsed.file.filename : file;
+  } catch {
+    return file;
   }
 }
 

@@ -88,10 +88,19 @@ export function watchQemu(vm: Vm, qemu: ChildProcess, end: End): void {
   });
 }
 
-/** Resolves when `qemu` has exited (at once if it already has). */
-export function qemuExited(qemu: ChildProcess): Promise<void> {
-  if (qemu.exitCode !== null || qemu.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => qemu.once("exit", () => resolve()));
+/**
+ * Stops qemu and waits for it: SIGTERM first, on which qemu closes its block devices,
+ * writing out the qcow2 metadata it caches (cache=unsafe ignores the guest's flushes), so a
+ * disk kept by a workspace stop or a suspend is consistent; SIGKILL if it has not exited
+ * within `graceMs`.
+ */
+export async function stopQemu(qemu: ChildProcess, graceMs: number): Promise<void> {
+  if (qemu.exitCode !== null || qemu.signalCode !== null) return;
+  const exited = new Promise((resolve) => qemu.once("exit", resolve));
+  qemu.kill("SIGTERM");
+  const timer = setTimeout(() => qemu.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /**

@@ -8,7 +8,6 @@ import type net from "node:net";
 import { agentReportsBusy } from "../../protocol/idle-expiry.js";
 import {
   loadSuspendedGuest,
-  quitQemu,
   resumeArgs,
   saveIdleGuest,
   type SuspendConfig,
@@ -19,8 +18,8 @@ import type { SuspendMarker } from "./supervisor-config.js";
 import { log, readConsoleTail } from "./supervisor-io.js";
 import {
   connectGuest,
-  qemuExited,
   startQemu,
+  stopQemu,
   watchQemu,
   type End,
   type Vm,
@@ -28,6 +27,8 @@ import {
 
 /** The agent's answer to "does anything run?" during a suspend check. */
 const BUSY_CHECK_TIMEOUT_MS = 5_000;
+/** How long qemu may take to exit after the save before it is killed. */
+const QUIT_GRACE_MS = 5_000;
 
 /** Serves a host client: at once while the guest runs, else once it runs again. */
 export function serveClient(vm: Vm, socket: net.Socket, end: End): void {
@@ -101,7 +102,7 @@ async function suspendIfIdle(
   vm.qemu = null;
   vm.relay = null;
   relay.close();
-  await quitQemu(suspend, qemuExited(qemu), () => qemu.kill("SIGKILL"));
+  await stopQemu(qemu, QUIT_GRACE_MS);
   fs.rmSync(vm.config.guest_socket, { force: true });
   vm.saved = marker;
   vm.phase = "suspended";

@@ -30,8 +30,8 @@ import {
 import { serveClient, watchIdle } from "./supervisor-suspend.js";
 import {
   connectGuest,
-  qemuExited,
   startQemu,
+  stopQemu,
   watchQemu,
   type End,
   type Vm,
@@ -108,17 +108,7 @@ function ender(vm: Vm): End {
     fs.rmSync(config.client_socket, { force: true });
     for (const socket of vm.waiting) socket.destroy();
     vm.relay?.close();
-    const qemu = vm.qemu;
-    if (qemu && qemu.exitCode === null && qemu.signalCode === null) {
-      // SIGTERM first: qemu then closes its block devices, writing out the qcow2 metadata it
-      // caches (cache=unsafe ignores the guest's flushes), so a disk kept by a workspace
-      // stop is consistent. SIGKILL if it does not exit soon.
-      const exited = qemuExited(qemu);
-      qemu.kill("SIGTERM");
-      const timer = setTimeout(() => qemu.kill("SIGKILL"), QEMU_TERM_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (vm.qemu) await stopQemu(vm.qemu, QEMU_TERM_GRACE_MS);
     fs.rmSync(config.guest_socket, { force: true });
     process.exit(code);
   };

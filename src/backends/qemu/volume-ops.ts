@@ -9,9 +9,8 @@ import path from "node:path";
 import { runTool } from "../../environments/host-tools.js";
 import { NotFoundError, PyroError } from "../../errors.js";
 import { AgentClient } from "../../protocol/client.js";
-import { Qmp } from "./qmp.js";
+import { Qmp, driveFile } from "./qmp.js";
 import { readRecord } from "../../store/records.js";
-import { topLayerFile } from "./idle-suspend.js";
 import { qemuPaths } from "./runtime-files.js";
 import { SuspendMarkerSchema } from "./supervisor-config.js";
 import {
@@ -61,12 +60,8 @@ async function activeTop(sandboxDir: string): Promise<string | null> {
     return null;
   }
   try {
-    const devices = (await qmp.execute("query-block")) as Array<{
-      device?: string;
-      inserted?: { file?: string };
-    }>;
-    const file = devices.find((device) => device.device === VOLUME_DRIVE_ID)?.inserted?.file;
-    return file ? path.basename(topLayerFile(file), ".qcow2") : null;
+    const file = await driveFile(qmp, VOLUME_DRIVE_ID);
+    return file ? path.basename(file, ".qcow2") : null;
   } finally {
     qmp.close();
   }
